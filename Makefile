@@ -1,0 +1,125 @@
+# airlock: one plain GNU Makefile.  `make run` and `make test` take a fresh Debian 12
+# machine to a running service and to a passing test suite.
+
+CC ?= cc
+PKGS := libgit2 libmicrohttpd libseccomp sqlite3 jansson libsodium libcurl
+BUILD := build
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+	-Wvla -Wpointer-arith -Wundef
+HARDEN := -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+	-fstack-clash-protection -fPIE
+OPT ?= -O2 -g
+SAN ?=
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) check 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) $(SAN) -I. -MMD -MP
+LDFLAGS := -pie -Wl,-z,relro,-z,now $(SAN)
+
+LIB_SRC := $(wildcard lib/*.c)
+GATES_SRC := $(wildcard gates/*.c)
+RUNNER_SRC := $(filter-out runner/main.c,$(wildcard runner/*.c))
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+LIB_OBJ := $(call obj,$(LIB_SRC))
+GATES_OBJ := $(call obj,$(GATES_SRC))
+RUNNER_OBJ := $(call obj,$(RUNNER_SRC))
+SERVER_OBJ := $(call obj,$(SERVER_SRC))
+MAIN_OBJ := $(call obj,server/main.c runner/main.c)
+
+# Each unit-test binary links only its module and lib/ (and gates/ where the module
+# sits above it), which keeps the layering honest.
+UNIT := lib gates sandbox checkout store sign config
+UNIT_BIN := $(addprefix $(BUILD)/check_,$(UNIT))
+UNIT_OBJ_lib :=
+UNIT_OBJ_gates := $(GATES_OBJ)
+UNIT_OBJ_sandbox := $(call obj,runner/sandbox.c runner/seccomp.c)
+UNIT_OBJ_checkout := $(call obj,runner/checkout.c)
+UNIT_OBJ_store := $(call obj,server/store.c)
+UNIT_OBJ_sign := $(call obj,server/sign.c)
+UNIT_OBJ_config := $(call obj,server/config.c) $(GATES_OBJ)
+
+FUZZ := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+PROBES := $(patsubst tests/probes/%.c,$(BUILD)/probes/%,$(wildcard tests/probes/*.c))
+
+.PHONY: all deps test check unit e2e run asan fuzz fuzz-replay bench format format-check lint clean probes
+
+all: airlock
+
+deps:
+	@./deploy/deps.sh
+
+airlock: $(LIB_OBJ) $(GATES_OBJ) $(RUNNER_OBJ) $(SERVER_OBJ) $(MAIN_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+.SECONDEXPANSION:
+$(BUILD)/check_%: $(BUILD)/tests/unit/check_%.o $$(UNIT_OBJ_$$*) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+
+$(BUILD)/probes/%: tests/probes/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static-pie -o $@ $< 2>/dev/null || \
+		$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(GATES_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+probes: $(PROBES)
+
+# The README's test command.  Installs what is missing, then runs everything.
+test: deps
+	@$(MAKE) --no-print-directory check
+
+check: airlock $(UNIT_BIN) probes $(addprefix $(BUILD)/fuzz_,$(FUZZ))
+	@./tests/run-all.sh
+
+unit: $(UNIT_BIN) probes
+	@for t in $(UNIT_BIN); do $$t || exit 1; done
+
+e2e: airlock
+	@./tests/e2e/run.sh
+
+fuzz-replay: $(addprefix $(BUILD)/fuzz_,$(FUZZ))
+	@for f in $(FUZZ); do $(BUILD)/fuzz_$$f tests/fuzz/corpus/$$f || exit 1; done
+
+# libFuzzer builds of the same targets (needs clang).
+fuzz:
+	@for f in $(FUZZ); do \
+		clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined \
+			-DAL_LIBFUZZER $(PKG_CFLAGS) -o $(BUILD)/libfuzzer_$$f tests/fuzz/fuzz_$$f.c \
+			$(GATES_SRC) $(LIB_SRC) $(PKG_LIBS) || exit 1; \
+		echo "built $(BUILD)/libfuzzer_$$f"; done
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+		check
+
+bench: deps airlock
+	@./tests/bench/e2e.sh
+
+run: deps
+	@$(MAKE) --no-print-directory airlock
+	@./examples/setup.sh
+	./airlock serve --config examples/airlock.json
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+lint:
+	@! git grep -nwE 'strcpy|sprintf|strtok|atoi|system|gets' -- '*.c' '*.h' \
+		':!tests/probes/*' || { echo "lint: banned function above" >&2; exit 1; }
+
+clean:
+	rm -rf build build-asan airlock
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Installs what airlock needs to build, run and test on Debian 12, only when it is missing.
+set -eu
+
+pkgs=""
+need_pc() { pkg-config --exists "$1" 2>/dev/null || pkgs="$pkgs $2"; }
+need_cmd() { command -v "$1" >/dev/null 2>&1 || pkgs="$pkgs $2"; }
+
+need_cmd pkg-config pkg-config
+need_cmd cc gcc
+need_cmd make make
+need_cmd git git
+need_cmd curl curl
+need_cmd jq jq
+need_cmd openssl openssl
+if command -v pkg-config >/dev/null 2>&1; then
+	need_pc libgit2 libgit2-dev
+	need_pc libmicrohttpd libmicrohttpd-dev
+	need_pc libseccomp libseccomp-dev
+	need_pc sqlite3 libsqlite3-dev
+	need_pc jansson libjansson-dev
+	need_pc check check
+	need_pc libsodium libsodium-dev
+	need_pc libcurl libcurl4-openssl-dev
+else
+	pkgs="$pkgs libgit2-dev libmicrohttpd-dev libseccomp-dev libsqlite3-dev libjansson-dev"
+	pkgs="$pkgs check libsodium-dev libcurl4-openssl-dev"
+fi
+
+[ -z "$pkgs" ] && exit 0
+echo "deps: installing$pkgs" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $pkgs >/dev/null

@@ -1,0 +1,63 @@
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static int
+vset(struct al_err *err, int code, const char *fmt, va_list ap)
+{
+	if (!err)
+		return code;
+	err->code = code;
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	return code;
+}
+
+int
+al_err_set(struct al_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && err->msg[0])
+		return code;
+	va_start(ap, fmt);
+	vset(err, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int
+al_err_reset(struct al_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vset(err, code, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int
+al_err_prefix(struct al_err *err, const char *fmt, ...)
+{
+	char head[AL_ERR_MSG_MAX], old[AL_ERR_MSG_MAX];
+	va_list ap;
+
+	if (!err)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	memcpy(old, err->msg, sizeof(old));
+	snprintf(err->msg, sizeof(err->msg), "%s: %s", head, old);
+	return err->code;
+}
+
+const char *
+al_err_msg(const struct al_err *err)
+{
+	if (!err || !err->msg[0])
+		return "unknown error";
+	return err->msg;
+}

@@ -1,0 +1,48 @@
+/* Base resolution, patch application and workspace checkout (the libgit2 adapter). */
+#pragma once
+
+#include <stddef.h>
+
+#include "lib/err.h"
+
+struct al_patch_file {
+	char *path;	/* owned; the new path ("b/" side), or the old path for a deletion */
+	char *old_path; /* owned; the old path ("a/" side) */
+	char status;	/* 'A', 'M', 'D', 'R', 'C', 'T' */
+	unsigned old_mode;
+	unsigned new_mode;
+	int binary;
+};
+
+struct al_checkout_opts {
+	const char *repo_path; /* a git repository, bare or not */
+	const char *base;      /* ref name, short ref or commit id */
+	const char *patch;     /* unified diff, git diff / git format-patch */
+	size_t patch_len;
+	const char *test_patch; /* may be NULL */
+	size_t test_patch_len;
+	const char *base_dir;	   /* receives base + test_patch; created, must not exist */
+	const char *candidate_dir; /* receives base + test_patch + patch */
+	const char *message;	   /* candidate commit message */
+	long long commit_time;	   /* seconds since epoch for author and committer */
+};
+
+struct al_checkout_result {
+	char base_commit[41];
+	char candidate_commit[41];
+	char candidate_tree[41];
+	struct al_patch_file *patch_files; /* owned */
+	size_t n_patch_files;
+	struct al_patch_file *test_files; /* owned */
+	size_t n_test_files;
+	/* Set when a patch did not apply (return value -ENOEXEC). */
+	char fail_which[16]; /* "patch" or "test_patch" */
+	char *fail_file;     /* owned */
+	int fail_hunk;	     /* 1-based; 0 when the file itself was the problem */
+};
+
+/* 0 on success. -ENOENT: base does not resolve to a commit. -EBADMSG: a patch does not
+ * parse. -ENOEXEC: a patch does not apply (fail_* say where). Other -errno: I/O. */
+int al_checkout_prepare(const struct al_checkout_opts *o, struct al_checkout_result *ret,
+			struct al_err *err);
+void al_checkout_result_clear(struct al_checkout_result *r);

@@ -1,0 +1,54 @@
+/* Runs one command in a fresh sandbox and records what happened. */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "lib/err.h"
+
+enum al_run_status {
+	AL_RUN_OK,  /* exited 0 */
+	AL_RUN_RE,  /* exited non-zero */
+	AL_RUN_SG,  /* killed by a signal it did not ask for from us */
+	AL_RUN_TO,  /* wall-clock timeout, whole tree killed */
+	AL_RUN_OOM, /* memory cap reached */
+	AL_RUN_XX,  /* the sandbox itself failed; never the command's fault */
+};
+
+struct al_sandbox_opts {
+	const char *workspace;	   /* host directory, bound read-write at /work */
+	char *const *argv;	   /* argv[0] looked up in PATH inside the sandbox */
+	char *const *env_extra;	   /* extra "K=V" on top of the allowlist; NULL-terminated or NULL */
+	unsigned timeout_ms;	   /* wall clock; 0 means the default (60 s) */
+	size_t output_cap;	   /* per stream; 0 means 1 MiB */
+	uid_t host_uid;		   /* host id the sandbox user maps to; when running as root */
+	gid_t host_gid;		   /* this must not be 0 (see al_sandbox_default_ids) */
+};
+
+struct al_run_record {
+	enum al_run_status status;
+	int exit_code; /* -1 when it died by a signal */
+	int signal;    /* 0 when it exited */
+	int killed;    /* we killed it (timeout) */
+	long wall_ms;
+	long cpu_ms;
+	long max_rss_kb;
+	char *out; /* owned; head + marker + tail when over the cap */
+	size_t out_len;
+	size_t out_dropped;
+	char *err; /* owned */
+	size_t err_len;
+	size_t err_dropped;
+	char detail[256]; /* for AL_RUN_XX: which setup step failed */
+};
+
+/* Fills host ids: as root, 65534/65534; otherwise the caller's own ids. */
+void al_sandbox_default_ids(uid_t *ret_uid, gid_t *ret_gid);
+/* 0 when the command ran (whatever its outcome, see ret->status); -errno when the
+ * sandbox could not be started at all. */
+int al_sandbox_run(const struct al_sandbox_opts *o, struct al_run_record *ret, struct al_err *err);
+void al_run_record_clear(struct al_run_record *r);
+const char *al_run_status_name(enum al_run_status s);
+/* A canonical text describing namespaces, mounts, limits and filter; its digest goes
+ * into grants as the sandbox profile. */
+const char *al_sandbox_profile(void);
