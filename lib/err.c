@@ -41,16 +41,27 @@ al_err_reset(struct al_err *err, int code, const char *fmt, ...)
 int
 al_err_prefix(struct al_err *err, const char *fmt, ...)
 {
-	char head[AL_ERR_MSG_MAX], old[AL_ERR_MSG_MAX];
+	char head[AL_ERR_MSG_MAX];
+	size_t hl, ol;
 	va_list ap;
+	int n;
 
 	if (!err)
 		return 0;
 	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
+	n = vsnprintf(head, sizeof(head) - 2, fmt, ap);
 	va_end(ap);
-	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", head, old);
+	if (n < 0)
+		return err->code;
+	hl = strlen(head);
+	memcpy(head + hl, ": ", 2);
+	hl += 2;
+	ol = strnlen(err->msg, sizeof(err->msg) - 1);
+	if (hl + ol > sizeof(err->msg) - 1)
+		ol = sizeof(err->msg) - 1 - hl;
+	memmove(err->msg + hl, err->msg, ol);
+	memcpy(err->msg, head, hl);
+	err->msg[hl + ol] = '\0';
 	return err->code;
 }
 

@@ -124,15 +124,15 @@ al_mkdir_p(const char *path, mode_t mode)
 }
 
 static int
-rm_at(int dirfd, const char *name)
+rm_at(int at, const char *name)
 {
 	struct stat st;
 	int r = 0;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (S_ISDIR(st.st_mode)) {
-		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		DIR *d;
 		struct dirent *de;
 
@@ -151,11 +151,11 @@ rm_at(int dirfd, const char *name)
 				r = q;
 		}
 		closedir(d);
-		if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && r == 0)
+		if (unlinkat(at, name, AT_REMOVEDIR) < 0 && r == 0)
 			r = -errno;
 		return r;
 	}
-	if (unlinkat(dirfd, name, 0) < 0)
+	if (unlinkat(at, name, 0) < 0)
 		return -errno;
 	return 0;
 }
@@ -172,8 +172,8 @@ al_path_join(const char *a, const char *b)
 	char *out;
 	size_t la = strlen(a);
 
-	while (la > 1 && a[la - 1] == '/')
-		la--;
+	while (la > 0 && a[la - 1] == '/')
+		la--; /* "/" joins as "" + "/" + b */
 	while (*b == '/')
 		b++;
 	if (asprintf(&out, "%.*s/%s", (int)la, a, b) < 0)

@@ -1,0 +1,312 @@
+/* `airlock runner --job DIR`: checks out one proposal and runs its plan in sandboxes.
+ * It never sees the signing key or the database; everything it learns goes into
+ * DIR/result.json, which the server judges. */
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "lib/fileio.h"
+#include "lib/log.h"
+#include "lib/macros.h"
+#include "lib/utf8.h"
+#include "runner/checkout.h"
+#include "runner/sandbox.h"
+
+#define JOB_MAX_BYTES (1u << 20)
+#define PATCH_MAX_BYTES (16u << 20)
+#define MAX_ARGV 128
+
+struct job {
+	const char *dir;
+	json_t *spec;	/* owned */
+	json_t *result; /* owned */
+	char *patch;	/* owned */
+	size_t patch_len;
+	char *test_patch; /* owned */
+	size_t test_patch_len;
+	char *base_dir;	     /* owned */
+	char *candidate_dir; /* owned */
+	uid_t uid;
+	gid_t gid;
+};
+
+static json_t *
+files_json(const struct al_patch_file *f, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++) {
+		char st[2] = {f[i].status, '\0'};
+		json_array_append_new(a, json_pack("{s:s, s:s?, s:s, s:i, s:i, s:b}", "path",
+						   f[i].path, "old_path", f[i].old_path, "status",
+						   st, "old_mode", (int)f[i].old_mode, "new_mode",
+						   (int)f[i].new_mode, "binary", f[i].binary));
+	}
+	return a;
+}
+
+static int
+read_patch(struct job *j, const char *key, char **ret, size_t *ret_len, struct al_err *err)
+{
+	const char *name = json_string_value(json_object_get(j->spec, key));
+	_cleanup_free_ char *path = NULL;
+
+	if (!name)
+		return 0;
+	if (strchr(name, '/'))
+		return al_err_set(err, -EINVAL, "job: %s must be a file name", key);
+	path = al_path_join(j->dir, name);
+	if (!path)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	return al_file_read(path, PATCH_MAX_BYTES, ret, ret_len, err);
+}
+
+static int
+checkout(struct job *j, struct al_err *err)
+{
+	struct al_checkout_opts o = {
+		.repo_path = json_string_value(json_object_get(j->spec, "repo_path")),
+		.base = json_string_value(json_object_get(j->spec, "base")),
+		.patch = j->patch,
+		.patch_len = j->patch_len,
+		.test_patch = j->test_patch,
+		.test_patch_len = j->test_patch_len,
+		.base_dir = j->base_dir,
+		.candidate_dir = j->candidate_dir,
+		.message = json_string_value(json_object_get(j->spec, "message")),
+		.commit_time = json_integer_value(json_object_get(j->spec, "commit_time")),
+	};
+	struct al_checkout_result res = {0};
+	int r;
+
+	if (!o.repo_path || !o.base || !o.message)
+		return al_err_set(err, -EINVAL, "job: repo_path, base and message are required");
+	r = al_checkout_prepare(&o, &res, err);
+	if (r == 0) {
+		json_object_set_new(j->result, "base_commit", json_string(res.base_commit));
+		json_object_set_new(j->result, "candidate_commit", json_string(res.candidate_commit));
+		json_object_set_new(j->result, "candidate_tree", json_string(res.candidate_tree));
+		json_object_set_new(j->result, "files",
+				    json_pack("{s:o, s:o}", "patch",
+					      files_json(res.patch_files, res.n_patch_files),
+					      "test_patch",
+					      files_json(res.test_files, res.n_test_files)));
+	} else if (r == -ENOEXEC) {
+		json_object_set_new(j->result, "apply_error",
+				    json_pack("{s:s, s:s?, s:i, s:s}", "which", res.fail_which,
+					      "file", res.fail_file, "hunk", res.fail_hunk,
+					      "message", al_err_msg(err)));
+	}
+	al_checkout_result_clear(&res);
+	return r;
+}
+
+static uid_t chown_uid;
+static gid_t chown_gid;
+
+static int
+chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return lchown(path, chown_uid, chown_gid) < 0 ? -1 : 0;
+}
+
+/* The sandbox user must be able to build in its workspace. */
+static int
+hand_over(const char *dir, uid_t uid, gid_t gid, struct al_err *err)
+{
+	if (geteuid() != 0)
+		return 0;
+	chown_uid = uid;
+	chown_gid = gid;
+	if (nftw(dir, chown_one, 32, FTW_PHYS) != 0)
+		return al_err_set(err, -errno, "%s: cannot hand over workspace", dir);
+	return 0;
+}
+
+/* Output is untrusted bytes; what is not valid UTF-8 becomes U+FFFD. */
+static json_t *
+output_json(const char *p, size_t n)
+{
+	size_t len;
+	_cleanup_free_ char *clean = al_utf8_sanitize(p ? p : "", p ? n : 0, &len);
+
+	return clean ? json_stringn(clean, len) : json_string("");
+}
+
+static json_t *
+record_json(const json_t *item, const struct al_run_record *rec)
+{
+	json_t *o = json_deep_copy(item);
+
+	json_object_set_new(o, "status", json_string(al_run_status_name(rec->status)));
+	json_object_set_new(o, "exit_code", json_integer(rec->exit_code));
+	json_object_set_new(o, "signal", json_integer(rec->signal));
+	json_object_set_new(o, "killed", json_boolean(rec->killed));
+	json_object_set_new(o, "wall_ms", json_integer(rec->wall_ms));
+	json_object_set_new(o, "cpu_ms", json_integer(rec->cpu_ms));
+	json_object_set_new(o, "max_rss_kb", json_integer(rec->max_rss_kb));
+	json_object_set_new(o, "stdout", output_json(rec->out, rec->out_len));
+	json_object_set_new(o, "stderr", output_json(rec->err, rec->err_len));
+	json_object_set_new(o, "stdout_dropped", json_integer((json_int_t)rec->out_dropped));
+	json_object_set_new(o, "stderr_dropped", json_integer((json_int_t)rec->err_dropped));
+	if (rec->status == AL_RUN_XX)
+		json_object_set_new(o, "detail", json_string(rec->detail));
+	return o;
+}
+
+static int
+run_one(struct job *j, const json_t *item, json_t *runs, struct al_err *err)
+{
+	const char *side = json_string_value(json_object_get(item, "side"));
+	const json_t *argv_j = json_object_get(item, "argv");
+	char *argv[MAX_ARGV + 1];
+	struct al_sandbox_opts o = {0};
+	struct al_run_record rec = {0};
+	size_t i, n = json_array_size(argv_j);
+	json_t *v;
+	int r;
+
+	if (!side || (strcmp(side, "base") && strcmp(side, "candidate")) || n == 0 || n > MAX_ARGV)
+		return al_err_set(err, -EINVAL, "job: malformed plan item");
+	json_array_foreach(argv_j, i, v)
+	{
+		if (!(argv[i] = (char *)json_string_value(v)))
+			return al_err_set(err, -EINVAL, "job: argv must be strings");
+	}
+	argv[n] = NULL;
+	o.workspace = strcmp(side, "base") ? j->candidate_dir : j->base_dir;
+	o.argv = argv;
+	o.timeout_ms = (unsigned)json_integer_value(json_object_get(j->spec, "timeout_s")) * 1000u;
+	o.output_cap = (size_t)json_integer_value(json_object_get(j->spec, "output_cap"));
+	o.host_uid = j->uid;
+	o.host_gid = j->gid;
+	r = al_sandbox_run(&o, &rec, err);
+	if (r < 0)
+		return r;
+	al_log("info", "runner.ran", "id=%s status=%s exit=%d signal=%d wall_ms=%ld",
+	       al_log_q(json_string_value(json_object_get(item, "id"))),
+	       al_run_status_name(rec.status), rec.exit_code, rec.signal, rec.wall_ms);
+	json_array_append_new(runs, record_json(item, &rec));
+	al_run_record_clear(&rec);
+	return 0;
+}
+
+static int
+run_plan(struct job *j, struct al_err *err)
+{
+	json_t *runs = json_array(), *item;
+	size_t i;
+	int r = 0;
+
+	json_object_set_new(j->result, "runs", runs);
+	if ((r = hand_over(j->base_dir, j->uid, j->gid, err)) < 0 ||
+	    (r = hand_over(j->candidate_dir, j->uid, j->gid, err)) < 0)
+		return r;
+	json_array_foreach(json_object_get(j->spec, "plan"), i, item)
+	{
+		r = run_one(j, item, runs, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+job_load(struct job *j, struct al_err *err)
+{
+	_cleanup_free_ char *path = al_path_join(j->dir, "job.json"), *text = NULL;
+	json_error_t jerr;
+	size_t len;
+	int r;
+
+	if (!path)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	r = al_file_read(path, JOB_MAX_BYTES, &text, &len, err);
+	if (r < 0)
+		return r;
+	j->spec = json_loadb(text, len, 0, &jerr);
+	if (!json_is_object(j->spec))
+		return al_err_set(err, -EINVAL, "job.json: %s", jerr.text);
+	if ((r = read_patch(j, "patch_file", &j->patch, &j->patch_len, err)) < 0 ||
+	    (r = read_patch(j, "test_patch_file", &j->test_patch, &j->test_patch_len, err)) < 0)
+		return r;
+	if (!j->patch)
+		return al_err_set(err, -EINVAL, "job: no patch");
+	j->base_dir = al_path_join(j->dir, "base");
+	j->candidate_dir = al_path_join(j->dir, "candidate");
+	if (!j->base_dir || !j->candidate_dir)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static int
+write_result(struct job *j, struct al_err *err)
+{
+	_cleanup_free_ char *path = al_path_join(j->dir, "result.json");
+	_cleanup_free_ char *text = json_dumps(j->result, JSON_COMPACT);
+
+	if (!path || !text)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	return al_file_write_atomic(path, text, strlen(text), 0600, err);
+}
+
+static void
+job_clear(struct job *j)
+{
+	json_decref(j->spec);
+	json_decref(j->result);
+	free(j->patch);
+	free(j->test_patch);
+	free(j->base_dir);
+	free(j->candidate_dir);
+}
+
+int
+al_runner_main(int argc, char **argv)
+{
+	struct job j = {0};
+	struct al_err err = {0};
+	struct utsname u;
+	int r;
+
+	if (argc != 3 || strcmp(argv[1], "--job")) {
+		fprintf(stderr, "usage: airlock runner --job DIR (run by the server)\n");
+		return 64;
+	}
+	j.dir = argv[2];
+	al_sandbox_default_ids(&j.uid, &j.gid);
+	j.result = json_pack("{s:s, s:{s:s, s:s}}", "version", "1", "runner", "sandbox_profile",
+			     al_sandbox_profile(), "kernel", uname(&u) == 0 ? u.release : "unknown");
+	if (!j.result)
+		return 1;
+	r = job_load(&j, &err);
+	if (r == 0)
+		r = checkout(&j, &err);
+	if (r == 0)
+		r = run_plan(&j, &err);
+	if (r < 0 && r != -ENOEXEC)
+		json_object_set_new(j.result, "error", json_string(al_err_msg(&err)));
+	if (r < 0)
+		al_log("info", "runner.stopped", "job=%s error=%s", al_log_q(j.dir),
+		       al_log_q(al_err_msg(&err)));
+	memset(&err, 0, sizeof(err));
+	r = write_result(&j, &err);
+	job_clear(&j);
+	if (r < 0) {
+		al_log("error", "runner.result_failed", "error=%s", al_log_q(al_err_msg(&err)));
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,416 @@
+/* HTTP API: authentication, intake validation and the read views. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gates/gates.h"
+#include "lib/log.h"
+#include "lib/macros.h"
+#include "server/server.h"
+
+#define LIST_LIMIT 200
+
+struct caller {
+	char *name; /* owned */
+	char *role; /* owned */
+};
+
+static void
+caller_clear(struct caller *c)
+{
+	free(c->name);
+	free(c->role);
+}
+
+static void
+reply_json(struct al_http_resp *resp, int status, json_t *body)
+{
+	resp->status = status;
+	resp->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (!resp->body) {
+		resp->status = 500;
+		resp->body = strdup("{\"error\":\"internal\",\"detail\":\"out of memory\"}");
+	}
+	resp->len = resp->body ? strlen(resp->body) : 0;
+}
+
+static void
+reply_error(struct al_http_resp *resp, int status, const char *error, const char *detail)
+{
+	reply_json(resp, status, json_pack("{s:s, s:s}", "error", error, "detail", detail));
+}
+
+/* 0 and the caller, or an error reply already written. */
+static int
+authenticate(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp,
+	     struct caller *c)
+{
+	const char *h = al_http_header(req, "Authorization");
+	char hash[65];
+
+	if (!h || strncmp(h, "Bearer ", 7) != 0 || !h[7]) {
+		reply_error(resp, 401, "unauthorized", "missing bearer token");
+		return -EACCES;
+	}
+	if (strlen(h + 7) > 256) {
+		reply_error(resp, 401, "unauthorized", "invalid token");
+		return -EACCES;
+	}
+	al_sha256_hex(h + 7, strlen(h + 7), hash);
+	if (al_store_token_find(srv->store, hash, &c->name, &c->role) < 0) {
+		reply_error(resp, 401, "unauthorized", "invalid token");
+		return -EACCES;
+	}
+	return 0;
+}
+
+static int
+require_role(const struct caller *c, const char *role, struct al_http_resp *resp)
+{
+	char detail[96];
+
+	if (!strcmp(c->role, role) || !strcmp(c->role, "admin"))
+		return 0;
+	snprintf(detail, sizeof(detail), "this needs the %s role", role);
+	reply_error(resp, 403, "forbidden", detail);
+	return -EPERM;
+}
+
+static int
+text_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+is_hex64(const char *s)
+{
+	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+static const char *
+check_provenance(const json_t *prov)
+{
+	const char *key;
+	json_t *v;
+
+	if (!prov)
+		return NULL;
+	if (!json_is_object(prov))
+		return "provenance: expected an object";
+	json_object_foreach((json_t *)prov, key, v)
+	{
+		if (strcmp(key, "agent") && strcmp(key, "model") && strcmp(key, "prompt_sha256"))
+			return "provenance: unknown field";
+		if (!json_is_string(v) || !text_ok(json_string_value(v), 200))
+			return "provenance: fields must be short printable strings";
+	}
+	v = json_object_get(prov, "prompt_sha256");
+	if (v && !is_hex64(json_string_value(v)))
+		return "provenance.prompt_sha256: expected 64 lowercase hex digits";
+	return NULL;
+}
+
+static const char *
+check_fail_to_pass(const json_t *ftp)
+{
+	size_t i;
+	json_t *v;
+
+	if (!ftp)
+		return NULL;
+	if (!json_is_array(ftp) || json_array_size(ftp) > AL_MAX_FAIL_TO_PASS)
+		return "fail_to_pass: expected an array of at most 64 test ids";
+	json_array_foreach(ftp, i, v)
+	{
+		if (!json_is_string(v) || !al_gates_test_id_valid(json_string_value(v)))
+			return "fail_to_pass: invalid test id (allowed: letters, digits, _.:/=+,@[]-,"
+			       " no leading '-', at most 200 characters)";
+	}
+	return NULL;
+}
+
+/* Shape of a proposal body; NULL when it is acceptable. */
+static const char *
+check_proposal(const json_t *b)
+{
+	static const char *const known[] = {"repo",	    "base",	    "patch",
+					    "test_patch",   "fail_to_pass", "provenance"};
+	const char *key, *why;
+	json_t *v;
+
+	if (!json_is_object(b))
+		return "body: expected a JSON object";
+	json_object_foreach((json_t *)b, key, v)
+	{
+		size_t i;
+		for (i = 0; i < AL_ARRAY_SIZE(known) && strcmp(key, known[i]); i++)
+			;
+		if (i == AL_ARRAY_SIZE(known))
+			return "body: unknown field";
+	}
+	if (!json_is_string(json_object_get(b, "repo")))
+		return "repo: expected a string";
+	v = json_object_get(b, "base");
+	if (!json_is_string(v) || !text_ok(json_string_value(v), 256) ||
+	    json_string_value(v)[0] == '-')
+		return "base: expected a ref or commit id";
+	v = json_object_get(b, "patch");
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return "patch: expected a non-empty unified diff";
+	if (json_string_length(v) > AL_MAX_PATCH_BYTES)
+		return "patch: larger than the 4 MiB limit";
+	v = json_object_get(b, "test_patch");
+	if (v && (!json_is_string(v) || json_string_length(v) > AL_MAX_PATCH_BYTES))
+		return "test_patch: expected a unified diff of at most 4 MiB";
+	if ((why = check_fail_to_pass(json_object_get(b, "fail_to_pass"))))
+		return why;
+	return check_provenance(json_object_get(b, "provenance"));
+}
+
+static void
+post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp,
+	      const struct caller *c)
+{
+	size_t len;
+	const char *body = al_http_body(req, &len);
+	json_error_t jerr;
+	json_t *b = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr), *ftp, *prov;
+	_cleanup_free_ char *ftp_text = NULL, *prov_text = NULL;
+	struct al_proposal p = {0};
+	struct al_err err = {0};
+	const char *why;
+	char loc[64];
+
+	if (!b) {
+		reply_error(resp, 400, "malformed JSON", jerr.text);
+		return;
+	}
+	if ((why = check_proposal(b))) {
+		reply_error(resp, 400, "invalid proposal", why);
+		goto out;
+	}
+	if (!al_config_repo(srv->cfg, json_string_value(json_object_get(b, "repo")))) {
+		reply_error(resp, 404, "unknown repository", json_string_value(json_object_get(b, "repo")));
+		goto out;
+	}
+	ftp = json_object_get(b, "fail_to_pass");
+	prov = json_object_get(b, "provenance");
+	ftp_text = ftp ? json_dumps(ftp, JSON_COMPACT) : strdup("[]");
+	prov_text = prov ? json_dumps(prov, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
+	al_random_hex(16, p.id);
+	p.repo = (char *)json_string_value(json_object_get(b, "repo"));
+	p.base = (char *)json_string_value(json_object_get(b, "base"));
+	p.proposer = c->name;
+	p.patch = (char *)json_string_value(json_object_get(b, "patch"));
+	p.patch_len = json_string_length(json_object_get(b, "patch"));
+	p.test_patch = (char *)json_string_value(json_object_get(b, "test_patch"));
+	p.test_patch_len = json_string_length(json_object_get(b, "test_patch"));
+	p.fail_to_pass = ftp_text;
+	p.provenance = prov_text;
+	p.created = (long long)time(NULL);
+	if (!ftp_text || !prov_text || al_store_proposal_insert(srv->store, &p, &err) < 0) {
+		al_log("error", "proposal.store_failed", "error=%s", al_log_q(al_err_msg(&err)));
+		reply_error(resp, 500, "internal", "could not store the proposal");
+		goto out;
+	}
+	al_log("info", "proposal.queued", "id=%s repo=%s proposer=%s", p.id, al_log_q(p.repo),
+	       al_log_q(c->name));
+	snprintf(loc, sizeof(loc), "/v1/proposals/%s", p.id);
+	resp->location = strdup(loc);
+	reply_json(resp, 202, json_pack("{s:s, s:s}", "id", p.id, "state", "queued"));
+	al_sched_kick(srv);
+out:
+	json_decref(b);
+}
+
+static json_t *
+parse_or_null(const char *text)
+{
+	json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+
+	return v ? v : json_null();
+}
+
+static json_t *
+proposal_view(const struct al_proposal *p)
+{
+	json_t *result = parse_or_null(p->result);
+	json_t *runs = json_object_get(result, "runs");
+	json_t *v = json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:s?, s:{s:s?, s:s?}, s:O, s:o, s:o,"
+		" s:s?}",
+		"id", p->id, "repo", p->repo, "base", p->base, "state", p->state, "proposer",
+		p->proposer, "created", (json_int_t)p->created, "updated", (json_int_t)p->updated,
+		"fail_to_pass", parse_or_null(p->fail_to_pass), "provenance",
+		parse_or_null(p->provenance), "base_commit", p->base_commit, "candidate", "commit",
+		p->candidate_commit, "tree", p->candidate_tree, "runs", runs ? runs : json_array(),
+		"verdict", parse_or_null(p->verdict), "grant", parse_or_null(p->grant), "error",
+		p->error);
+
+	if (v && json_is_object(result) && json_object_get(result, "apply_error"))
+		json_object_set(v, "apply_error", json_object_get(result, "apply_error"));
+	json_decref(result);
+	return v;
+}
+
+static int
+id_valid(const char *id)
+{
+	return strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32;
+}
+
+static void
+get_proposal(struct al_server *srv, const char *id, int grant_only, struct al_http_resp *resp)
+{
+	_cleanup_(al_proposal_freep) struct al_proposal *p = NULL;
+	struct al_err err = {0};
+	int r;
+
+	if (!id_valid(id)) {
+		reply_error(resp, 404, "not found", "no such proposal");
+		return;
+	}
+	r = al_store_proposal_get(srv->store, id, &p, &err);
+	if (r == -ENOENT) {
+		reply_error(resp, 404, "not found", "no such proposal");
+		return;
+	}
+	if (r < 0) {
+		reply_error(resp, 500, "internal", "could not read the proposal");
+		return;
+	}
+	if (!grant_only) {
+		reply_json(resp, 200, proposal_view(p));
+		return;
+	}
+	if (!p->grant) {
+		reply_error(resp, 404, "no grant", p->state);
+		return;
+	}
+	resp->status = 200;
+	resp->body = strdup(p->grant);
+	resp->len = resp->body ? strlen(resp->body) : 0;
+}
+
+static void
+list_proposals(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp)
+{
+	static const char *const states[] = {"queued", "running", "rejected", "granted", "error"};
+	const char *state = al_http_query(req, "state");
+	struct al_err err = {0};
+	json_t *list;
+	size_t i;
+
+	if (state) {
+		for (i = 0; i < AL_ARRAY_SIZE(states) && strcmp(state, states[i]); i++)
+			;
+		if (i == AL_ARRAY_SIZE(states)) {
+			reply_error(resp, 400, "invalid state",
+				    "state must be queued, running, rejected, granted or error");
+			return;
+		}
+	}
+	if (al_store_proposal_list(srv->store, state, LIST_LIMIT, &list, &err) < 0) {
+		reply_error(resp, 500, "internal", "could not list proposals");
+		return;
+	}
+	reply_json(resp, 200, json_pack("{s:o}", "proposals", list));
+}
+
+static void
+get_keys(struct al_server *srv, struct al_http_resp *resp)
+{
+	unsigned char pub[AL_PUBKEY_BYTES];
+	_cleanup_free_ char *pem = NULL, *b64 = NULL;
+
+	al_signer_pubkey(srv->signer, pub);
+	pem = al_pubkey_pem(pub);
+	b64 = al_pubkey_b64(pub);
+	if (!pem || !b64) {
+		reply_error(resp, 500, "internal", "out of memory");
+		return;
+	}
+	reply_json(resp, 200,
+		   json_pack("{s:[{s:s, s:s, s:s, s:s, s:s}]}", "keys", "keyid",
+			     al_signer_keyid(srv->signer), "algorithm", "ed25519", "status",
+			     "active", "public_key", b64, "public_key_pem", pem));
+}
+
+static int
+method_is(const struct al_http_req *req, const char *m, struct al_http_resp *resp)
+{
+	if (!strcmp(al_http_method(req), m))
+		return 1;
+	reply_error(resp, 405, "method not allowed", al_http_method(req));
+	return 0;
+}
+
+static void
+route_proposals(struct al_server *srv, const struct al_http_req *req, const char *rest,
+		struct al_http_resp *resp)
+{
+	struct caller c = {0};
+	char id[40];
+	const char *slash;
+
+	if (authenticate(srv, req, resp, &c) < 0)
+		return;
+	if (!*rest) {
+		if (!strcmp(al_http_method(req), "POST")) {
+			if (require_role(&c, "agent", resp) == 0)
+				post_proposal(srv, req, resp, &c);
+		} else if (method_is(req, "GET", resp)) {
+			list_proposals(srv, req, resp);
+		}
+		goto out;
+	}
+	slash = strchr(rest, '/');
+	if ((slash ? (size_t)(slash - rest) : strlen(rest)) >= sizeof(id)) {
+		reply_error(resp, 404, "not found", "no such proposal");
+		goto out;
+	}
+	snprintf(id, sizeof(id), "%.*s", slash ? (int)(slash - rest) : (int)strlen(rest), rest);
+	if (!slash) {
+		if (method_is(req, "GET", resp))
+			get_proposal(srv, id, 0, resp);
+	} else if (!strcmp(slash, "/grant")) {
+		if (method_is(req, "GET", resp))
+			get_proposal(srv, id, 1, resp);
+	} else {
+		reply_error(resp, 404, "not found", al_http_path(req));
+	}
+out:
+	caller_clear(&c);
+}
+
+void
+al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *resp)
+{
+	struct al_server *srv = ctx;
+	const char *path = al_http_path(req);
+
+	if (!strcmp(path, "/healthz")) {
+		if (method_is(req, "GET", resp))
+			reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+	} else if (!strcmp(path, "/v1/keys")) {
+		if (method_is(req, "GET", resp))
+			get_keys(srv, resp);
+	} else if (!strcmp(path, "/v1/proposals")) {
+		route_proposals(srv, req, "", resp);
+	} else if (!strncmp(path, "/v1/proposals/", 14)) {
+		route_proposals(srv, req, path + 14, resp);
+	} else {
+		reply_error(resp, 404, "not found", path);
+	}
+}

@@ -1,0 +1,337 @@
+/* `airlock submit` and `airlock verify`. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/fileio.h"
+#include "lib/macros.h"
+#include "server/client.h"
+#include "server/grant.h"
+#include "server/server.h"
+#include "server/sign.h"
+
+#define KEY_MAX 16384
+#define GRANT_MAX (16u << 20)
+#define EXIT_USAGE 64
+
+struct submit_opts {
+	const char *server, *token, *token_file, *repo, *base, *patch, *test_patch, *out;
+	const char *agent, *model, *prompt_sha256;
+	json_t *ftp; /* owned */
+	int wait;
+	long wait_timeout_s;
+};
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "airlock: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+static int
+submit_parse(int argc, char **argv, struct submit_opts *o)
+{
+	static const struct option opts[] = {
+		{"server", required_argument, NULL, 's'},     {"token", required_argument, NULL, 't'},
+		{"token-file", required_argument, NULL, 'T'}, {"repo", required_argument, NULL, 'r'},
+		{"base", required_argument, NULL, 'b'},	      {"patch", required_argument, NULL, 'p'},
+		{"test-patch", required_argument, NULL, 'P'}, {"fail-to-pass", required_argument, NULL, 'f'},
+		{"wait", no_argument, NULL, 'w'},	      {"out", required_argument, NULL, 'o'},
+		{"agent", required_argument, NULL, 'a'},      {"model", required_argument, NULL, 'm'},
+		{"prompt-sha256", required_argument, NULL, 'h'},
+		{"wait-timeout", required_argument, NULL, 'W'}, {NULL, 0, NULL, 0}};
+	int c;
+
+	o->ftp = json_array();
+	o->wait_timeout_s = 1800;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': o->server = optarg; break;
+		case 't': o->token = optarg; break;
+		case 'T': o->token_file = optarg; break;
+		case 'r': o->repo = optarg; break;
+		case 'b': o->base = optarg; break;
+		case 'p': o->patch = optarg; break;
+		case 'P': o->test_patch = optarg; break;
+		case 'f': json_array_append_new(o->ftp, json_string(optarg)); break;
+		case 'w': o->wait = 1; break;
+		case 'o': o->out = optarg; break;
+		case 'a': o->agent = optarg; break;
+		case 'm': o->model = optarg; break;
+		case 'h': o->prompt_sha256 = optarg; break;
+		case 'W': o->wait_timeout_s = strtol(optarg, NULL, 10); break;
+		default: return -EINVAL;
+		}
+	}
+	if (!o->server || !(o->token || o->token_file || getenv("AIRLOCK_TOKEN")) || !o->repo ||
+	    !o->base || !o->patch || optind != argc || o->wait_timeout_s <= 0)
+		return -EINVAL;
+	return 0;
+}
+
+static char *
+read_token(const struct submit_opts *o, struct al_err *err)
+{
+	char *text = NULL;
+	size_t len;
+
+	if (o->token)
+		return strdup(o->token);
+	if (!o->token_file)
+		return strdup(getenv("AIRLOCK_TOKEN"));
+	if (al_file_read(o->token_file, 1024, &text, &len, err) < 0)
+		return NULL;
+	text[strcspn(text, "\r\n")] = '\0';
+	return text;
+}
+
+static json_t *
+submit_body(const struct submit_opts *o, struct al_err *err)
+{
+	_cleanup_free_ char *patch = NULL, *tpatch = NULL;
+	size_t len;
+	json_t *b, *prov;
+
+	if (al_file_read(o->patch, AL_MAX_PATCH_BYTES, &patch, &len, err) < 0)
+		return NULL;
+	if (o->test_patch && al_file_read(o->test_patch, AL_MAX_PATCH_BYTES, &tpatch, &len, err) < 0)
+		return NULL;
+	prov = json_object();
+	if (o->agent)
+		json_object_set_new(prov, "agent", json_string(o->agent));
+	if (o->model)
+		json_object_set_new(prov, "model", json_string(o->model));
+	if (o->prompt_sha256)
+		json_object_set_new(prov, "prompt_sha256", json_string(o->prompt_sha256));
+	b = json_pack("{s:s, s:s, s:s, s:s?, s:O, s:o}", "repo", o->repo, "base", o->base, "patch",
+		      patch, "test_patch", tpatch, "fail_to_pass", o->ftp, "provenance", prov);
+	if (!b)
+		al_err_set(err, -EINVAL, "patch files must be UTF-8 text");
+	return b;
+}
+
+/* Prints the server's error body as one line. */
+static int
+report_http_error(long status, const char *body)
+{
+	json_t *j = json_loads(body, 0, NULL);
+	const char *e = json_string_value(json_object_get(j, "error"));
+	const char *d = json_string_value(json_object_get(j, "detail"));
+
+	fprintf(stderr, "airlock: server answered %ld: %s%s%s\n", status, e ? e : body,
+		d ? ": " : "", d ? d : "");
+	json_decref(j);
+	return 2;
+}
+
+static void
+print_verdict(const json_t *p)
+{
+	const json_t *v = json_object_get(p, "verdict"), *rule;
+	const char *state = json_string_value(json_object_get(p, "state"));
+	const char *reason = json_string_value(json_object_get(v, "reason"));
+	const char *error = json_string_value(json_object_get(p, "error"));
+	size_t i;
+
+	printf("verdict: %s: %s\n", state, error ? error : reason ? reason : "");
+	json_array_foreach(json_object_get(v, "rules"), i, rule)
+	{
+		printf("  %-14s %s: %s\n", json_string_value(json_object_get(rule, "result")),
+		       json_string_value(json_object_get(rule, "rule")),
+		       json_string_value(json_object_get(rule, "reason")));
+	}
+}
+
+static int
+save_grant(const struct submit_opts *o, const char *id, const char *token)
+{
+	char url[512], name[128];
+	_cleanup_free_ char *body = NULL;
+	struct al_err err = {0};
+	const char *path = o->out;
+	long status = 0;
+
+	snprintf(url, sizeof(url), "%s/v1/proposals/%s/grant", o->server, id);
+	if (al_client_request("GET", url, token, NULL, &status, &body, &err) < 0)
+		return fail("%s", al_err_msg(&err));
+	if (status != 200)
+		return report_http_error(status, body);
+	if (!path) {
+		snprintf(name, sizeof(name), "airlock-grant-%s.json", id);
+		path = name;
+	}
+	if (al_file_write_atomic(path, body, strlen(body), 0644, &err) < 0)
+		return fail("%s", al_err_msg(&err));
+	printf("grant saved to %s\n", path);
+	return 0;
+}
+
+static int
+wait_verdict(const struct submit_opts *o, const char *id, const char *token)
+{
+	char url[512];
+	time_t deadline = time(NULL) + o->wait_timeout_s;
+	struct al_err err = {0};
+
+	snprintf(url, sizeof(url), "%s/v1/proposals/%s", o->server, id);
+	while (time(NULL) < deadline) {
+		_cleanup_free_ char *body = NULL;
+		long status = 0;
+		json_t *p;
+		const char *state;
+		int done, granted;
+
+		if (al_client_request("GET", url, token, NULL, &status, &body, &err) < 0)
+			return fail("%s", al_err_msg(&err));
+		if (status != 200)
+			return report_http_error(status, body);
+		p = json_loads(body, 0, NULL);
+		state = json_string_value(json_object_get(p, "state"));
+		done = state && strcmp(state, "queued") && strcmp(state, "running");
+		granted = state && !strcmp(state, "granted");
+		if (done)
+			print_verdict(p);
+		json_decref(p);
+		if (done)
+			return granted ? save_grant(o, id, token) : 1;
+		usleep(100 * 1000);
+	}
+	return fail("timed out waiting for a verdict on %s", id);
+}
+
+int
+al_cli_submit(int argc, char **argv)
+{
+	struct submit_opts o = {0};
+	struct al_err err = {0};
+	_cleanup_free_ char *token = NULL, *req = NULL, *resp = NULL;
+	char url[512];
+	long status = 0;
+	json_t *body = NULL, *answer;
+	int r;
+
+	if (submit_parse(argc, argv, &o) < 0) {
+		json_decref(o.ftp);
+		fprintf(stderr, "usage: airlock submit --server URL (--token T | --token-file F) --repo "
+				"NAME --base REF --patch FILE [--test-patch FILE] [--fail-to-pass ID]... "
+				"[--wait] [--out FILE]\n");
+		return EXIT_USAGE;
+	}
+	token = read_token(&o, &err);
+	if (token)
+		body = submit_body(&o, &err);
+	req = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	json_decref(o.ftp);
+	if (!req)
+		return fail("submit: %s", al_err_msg(&err));
+	snprintf(url, sizeof(url), "%s/v1/proposals", o.server);
+	if (al_client_request("POST", url, token, req, &status, &resp, &err) < 0)
+		return fail("submit: %s", al_err_msg(&err));
+	if (status != 202)
+		return report_http_error(status, resp);
+	answer = json_loads(resp, 0, NULL);
+	if (!json_string_value(json_object_get(answer, "id"))) {
+		json_decref(answer);
+		return fail("submit: unexpected answer: %s", resp);
+	}
+	printf("proposal %s\n", json_string_value(json_object_get(answer, "id")));
+	fflush(stdout);
+	r = o.wait ? wait_verdict(&o, json_string_value(json_object_get(answer, "id")), token) : 0;
+	json_decref(answer);
+	explicit_bzero(token, strlen(token));
+	return r;
+}
+
+static void
+print_valid(const json_t *st, const char *keyid)
+{
+	const json_t *pred = json_object_get(st, "predicate");
+	const json_t *auth = json_object_get(pred, "authority");
+	const json_t *dig = json_object_get(json_array_get(json_object_get(st, "subject"), 0), "digest");
+
+	printf("valid: %s %s in %s at commit %s (tree %s), proposal %s, key %.16s, expires %s\n",
+	       json_string_value(json_object_get(auth, "kind")),
+	       json_string_value(json_object_get(auth, "ref")),
+	       json_string_value(json_object_get(pred, "repository")),
+	       json_string_value(json_object_get(dig, "gitCommit")),
+	       json_string_value(json_object_get(dig, "gitTree")),
+	       json_string_value(json_object_get(pred, "proposal")), keyid,
+	       json_string_value(json_object_get(pred, "notAfter")));
+}
+
+int
+al_cli_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"key", required_argument, NULL, 'k'},	  {"repo", required_argument, NULL, 'r'},
+		{"ref", required_argument, NULL, 'R'},	  {"commit", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0}};
+	struct al_grant_binding b = {0};
+	const char *key = NULL;
+	_cleanup_free_ char *key_text = NULL, *grant = NULL, *payload = NULL;
+	unsigned char pub[AL_PUBKEY_BYTES];
+	char keyid[AL_KEYID_HEX];
+	struct al_err err = {0};
+	size_t len, plen;
+	json_t *st = NULL;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'k')
+			key = optarg;
+		else if (c == 'r')
+			b.repo = optarg;
+		else if (c == 'R')
+			b.ref = optarg;
+		else if (c == 'c')
+			b.commit = optarg;
+		else
+			return EXIT_USAGE;
+	}
+	if (!key || optind != argc - 1) {
+		fprintf(stderr, "usage: airlock verify --key PUBKEY_FILE [--repo R] [--ref REF] "
+				"[--commit SHA] GRANT_FILE\n");
+		return EXIT_USAGE;
+	}
+	if (al_sign_init() < 0 || al_file_read(key, KEY_MAX, &key_text, &len, &err) < 0 ||
+	    al_pubkey_parse(key_text, pub, &err) < 0) {
+		fprintf(stderr, "invalid: key: %s\n", al_err_msg(&err));
+		return EXIT_USAGE;
+	}
+	if (al_file_read(argv[optind], GRANT_MAX, &grant, &len, &err) < 0) {
+		fprintf(stderr, "invalid: %s\n", al_err_msg(&err));
+		return AL_VERIFY_MALFORMED;
+	}
+	r = al_dsse_verify(grant, len, pub, &payload, &plen, &err);
+	if (r < 0) {
+		fprintf(stderr, "invalid: %s\n", al_err_msg(&err));
+		return r == -EPERM ? AL_VERIFY_BAD_SIGNATURE : AL_VERIFY_MALFORMED;
+	}
+	r = al_grant_check(payload, plen, time(NULL), &b, &st, &err);
+	if (r != 0) {
+		fprintf(stderr, "invalid: %s\n", al_err_msg(&err));
+		return r;
+	}
+	al_keyid_of(pub, keyid);
+	print_valid(st, keyid);
+	json_decref(st);
+	return AL_VERIFY_OK;
+}

@@ -1,0 +1,5 @@
+/* Command-line subcommands that talk to a server or check grants. */
+#pragma once
+
+int al_cli_submit(int argc, char **argv);
+int al_cli_verify(int argc, char **argv);

@@ -1,0 +1,273 @@
+#include "config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/fileio.h"
+#include "lib/macros.h"
+
+#define CONFIG_MAX_BYTES (4u << 20)
+#define MAX_REPOS 256
+
+void
+al_config_free(struct al_config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_repos; i++) {
+		free(c->repos[i].name);
+		free(c->repos[i].path);
+		al_policy_free(c->repos[i].policy);
+	}
+	free(c->repos);
+	free(c->listen);
+	free(c->data);
+	free(c);
+}
+
+static void
+config_freep(struct al_config **c)
+{
+	al_config_free(*c);
+}
+
+const struct al_repo_conf *
+al_config_repo(const struct al_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_repos; i++)
+		if (strcmp(c->repos[i].name, name) == 0)
+			return &c->repos[i];
+	return NULL;
+}
+
+static int
+repo_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || s[0] == '.' || s[0] == '-')
+		return 0;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+/* Absolute path of p, taking a relative one from dir; the target need not exist. */
+static char *
+anchor(const char *dir, const char *p)
+{
+	if (p[0] == '/' || !dir)
+		return strdup(p);
+	return al_path_join(dir, p);
+}
+
+static int
+listen_valid(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	char *end;
+	long port;
+
+	if (!colon || colon == s)
+		return 0;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	return errno == 0 && *end == '\0' && colon[1] && port > 0 && port < 65536;
+}
+
+static int
+parse_repo(struct al_config *c, const char *name, json_t *v, const char *dir, struct al_err *err)
+{
+	struct al_repo_conf *r = &c->repos[c->n_repos];
+	char where[128];
+	const char *key;
+	json_t *val;
+	struct stat st;
+
+	if (!repo_name_valid(name))
+		return al_err_set(err, -EINVAL, "repos.%.64s: invalid repository name", name);
+	if (!json_is_object(v))
+		return al_err_set(err, -EINVAL, "repos.%s: expected an object", name);
+	json_object_foreach(v, key, val)
+	{
+		if (strcmp(key, "path") && strcmp(key, "policy"))
+			return al_err_set(err, -EINVAL, "repos.%s.%.64s: unknown key", name, key);
+	}
+	val = json_object_get(v, "path");
+	if (!json_is_string(val) || !json_string_length(val))
+		return al_err_set(err, -EINVAL, "repos.%s.path: expected a non-empty string", name);
+	snprintf(where, sizeof(where), "repos.%s.policy", name);
+	if (!json_object_get(v, "policy"))
+		return al_err_set(err, -EINVAL, "%s: missing", where);
+	r->name = strdup(name);
+	r->path = anchor(dir, json_string_value(val));
+	c->n_repos++; /* owned fields are freed with the config from here on */
+	if (!r->name || !r->path)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	if (stat(r->path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return al_err_set(err, -ENOENT, "repos.%s.path: %s is not a directory", name,
+				  r->path);
+	return al_policy_parse(json_object_get(v, "policy"), where, &r->policy, err);
+}
+
+static int
+parse_top(struct al_config *c, json_t *root, const char *dir, struct al_err *err)
+{
+	const char *key;
+	json_t *v;
+	int r;
+
+	json_object_foreach(root, key, v)
+	{
+		if (!strcmp(key, "listen")) {
+			if (!json_is_string(v) || !listen_valid(json_string_value(v)))
+				return al_err_set(err, -EINVAL, "listen: expected \"ADDR:PORT\"");
+			free(c->listen);
+			c->listen = strdup(json_string_value(v));
+		} else if (!strcmp(key, "data")) {
+			if (!json_is_string(v) || !json_string_length(v))
+				return al_err_set(err, -EINVAL, "data: expected a directory path");
+			free(c->data);
+			c->data = anchor(dir, json_string_value(v));
+		} else if (!strcmp(key, "max_body_bytes")) {
+			json_int_t n = json_integer_value(v);
+			if (!json_is_integer(v) || n < 4096 || n > (64 << 20))
+				return al_err_set(err, -EINVAL,
+						  "max_body_bytes: expected an integer 4096..67108864");
+			c->max_body = (size_t)n;
+		} else if (!strcmp(key, "workers")) {
+			json_int_t n = json_integer_value(v);
+			if (!json_is_integer(v) || n < 1 || n > 16)
+				return al_err_set(err, -EINVAL, "workers: expected an integer 1..16");
+			c->workers = (unsigned)n;
+		} else if (!strcmp(key, "repos")) {
+			const char *name;
+			json_t *rv;
+
+			if (!json_is_object(v) || json_object_size(v) > MAX_REPOS)
+				return al_err_set(err, -EINVAL, "repos: expected an object");
+			c->repos = calloc(json_object_size(v) + 1, sizeof(*c->repos));
+			if (!c->repos)
+				return al_err_set(err, -ENOMEM, "out of memory");
+			json_object_foreach(v, name, rv)
+			{
+				r = parse_repo(c, name, rv, dir, err);
+				if (r < 0)
+					return r;
+			}
+		} else {
+			return al_err_set(err, -EINVAL, "%.64s: unknown key", key);
+		}
+		if ((!strcmp(key, "listen") && !c->listen) || (!strcmp(key, "data") && !c->data))
+			return al_err_set(err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static struct al_config *
+config_new(void)
+{
+	struct al_config *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->listen = strdup(AL_DEFAULT_LISTEN);
+	c->data = strdup(AL_DEFAULT_DATA);
+	c->max_body = AL_DEFAULT_MAX_BODY;
+	c->workers = 2;
+	if (!c->listen || !c->data) {
+		al_config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int
+al_config_parse(const char *text, size_t len, const char *dir, struct al_config **ret,
+		struct al_err *err)
+{
+	_cleanup_(config_freep) struct al_config *c = config_new();
+	json_error_t jerr;
+	json_t *root;
+	int r;
+
+	if (!c)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return al_err_set(err, -EINVAL, "line %d: %s", jerr.line, jerr.text);
+	if (!json_is_object(root))
+		r = al_err_set(err, -EINVAL, "(top level): expected an object");
+	else
+		r = parse_top(c, root, dir, err);
+	json_decref(root);
+	if (r < 0)
+		return r;
+	*ret = steal_pointer(&c);
+	return 0;
+}
+
+static int
+absolutize(char **p)
+{
+	char cwd[PATH_MAX];
+	char *abs;
+
+	if ((*p)[0] == '/')
+		return 0;
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	abs = al_path_join(cwd, *p);
+	if (!abs)
+		return -ENOMEM;
+	free(*p);
+	*p = abs;
+	return 0;
+}
+
+int
+al_config_load(const char *path, const char *listen, const char *data, struct al_config **ret,
+	       struct al_err *err)
+{
+	_cleanup_(config_freep) struct al_config *c = NULL;
+	_cleanup_free_ char *text = NULL, *copy = NULL, *dir = NULL;
+	size_t len;
+	int r;
+
+	if (path) {
+		r = al_file_read(path, CONFIG_MAX_BYTES, &text, &len, err);
+		if (r < 0)
+			return r;
+		copy = strdup(path);
+		dir = copy ? realpath(dirname(copy), NULL) : NULL;
+		if (!dir)
+			return al_err_set(err, -errno, "%s: cannot resolve its directory", path);
+		r = al_config_parse(text, len, dir, &c, err);
+		if (r < 0)
+			return al_err_prefix(err, "%s", path);
+	} else if (!(c = config_new())) {
+		return al_err_set(err, -ENOMEM, "out of memory");
+	}
+	if (listen) {
+		if (!listen_valid(listen))
+			return al_err_set(err, -EINVAL, "--listen: expected ADDR:PORT");
+		free(c->listen);
+		c->listen = strdup(listen);
+	}
+	if (data) {
+		free(c->data);
+		c->data = strdup(data);
+	}
+	if (!c->listen || !c->data || absolutize(&c->data) < 0)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < c->n_repos; i++)
+		if (absolutize(&c->repos[i].path) < 0)
+			return al_err_set(err, -ENOMEM, "out of memory");
+	*ret = steal_pointer(&c);
+	return 0;
+}

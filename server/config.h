@@ -1,0 +1,36 @@
+/* Server configuration: JSON file, validated whole at start. */
+#pragma once
+
+#include <stddef.h>
+
+#include "gates/gates.h"
+#include "lib/err.h"
+
+#define AL_DEFAULT_LISTEN "127.0.0.1:8080"
+#define AL_DEFAULT_DATA "./airlock-data"
+#define AL_DEFAULT_MAX_BODY (8u << 20)
+
+struct al_repo_conf {
+	char *name;		  /* owned */
+	char *path;		  /* owned, absolute */
+	struct al_policy *policy; /* owned */
+};
+
+struct al_config {
+	char *listen; /* owned */
+	char *data;   /* owned, absolute once al_config_load returns */
+	size_t max_body;
+	unsigned workers;
+	struct al_repo_conf *repos; /* owned */
+	size_t n_repos;
+};
+
+/* path NULL gives the embedded defaults.  listen and data, when non-NULL, override the
+ * file.  Relative paths in the file are taken from the file's directory. */
+int al_config_load(const char *path, const char *listen, const char *data,
+		   struct al_config **ret, struct al_err *err);
+/* Parses text already read; dir anchors relative paths. */
+int al_config_parse(const char *text, size_t len, const char *dir, struct al_config **ret,
+		    struct al_err *err);
+void al_config_free(struct al_config *c);
+const struct al_repo_conf *al_config_repo(const struct al_config *c, const char *name);

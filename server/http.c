@@ -1,0 +1,222 @@
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/buf.h"
+#include "lib/macros.h"
+
+struct al_http {
+	struct MHD_Daemon *d;
+	size_t max_body;
+	al_http_handler handler;
+	void *ctx;
+};
+
+struct al_http_req {
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;
+	struct al_buf body;
+	int too_big;
+};
+
+const char *
+al_http_method(const struct al_http_req *req)
+{
+	return req->method;
+}
+
+const char *
+al_http_path(const struct al_http_req *req)
+{
+	return req->path;
+}
+
+const char *
+al_http_header(const struct al_http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+al_http_query(const struct al_http_req *req, const char *key)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *
+al_http_body(const struct al_http_req *req, size_t *ret_len)
+{
+	*ret_len = req->body.len;
+	return req->body.data ? req->body.data : "";
+}
+
+static enum MHD_Result
+send_resp(struct MHD_Connection *conn, struct al_http_resp *r)
+{
+	struct MHD_Response *mr;
+	enum MHD_Result ret;
+
+	mr = MHD_create_response_from_buffer(r->len, r->body ? r->body : (void *)"",
+					     r->body ? MHD_RESPMEM_MUST_FREE
+						     : MHD_RESPMEM_PERSISTENT);
+	if (!mr) {
+		free(r->body);
+		free(r->location);
+		return MHD_NO;
+	}
+	r->body = NULL;
+	MHD_add_response_header(mr, "Content-Type",
+				r->content_type ? r->content_type : "application/json");
+	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(mr, "Cache-Control", "no-store");
+	if (r->location)
+		MHD_add_response_header(mr, "Location", r->location);
+	free(r->location);
+	ret = MHD_queue_response(conn, (unsigned)r->status, mr);
+	MHD_destroy_response(mr);
+	return ret;
+}
+
+static enum MHD_Result
+send_static(struct MHD_Connection *conn, int status, const char *json)
+{
+	struct al_http_resp r = {.status = status, .body = strdup(json)};
+
+	r.len = r.body ? strlen(r.body) : 0;
+	return send_resp(conn, &r);
+}
+
+static const char too_big_body[] =
+	"{\"error\":\"body too large\",\"detail\":\"the request body exceeds the server's limit\"}";
+
+static int
+declared_too_big(struct MHD_Connection *conn, size_t max)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+	char *end;
+	unsigned long long n;
+
+	if (!cl)
+		return 0;
+	errno = 0;
+	n = strtoull(cl, &end, 10);
+	return errno != 0 || *end != '\0' || n > max;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+	   const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct al_http *h = cls;
+	struct al_http_req *req = *con_cls;
+	struct al_http_resp resp = {0};
+
+	(void)version;
+	if (!req) {
+		if (declared_too_big(conn, h->max_body))
+			return send_static(conn, 413, too_big_body);
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		al_buf_init(&req->body, h->max_body);
+		*con_cls = req;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!req->too_big && al_buf_append(&req->body, upload, *upload_size) < 0)
+			req->too_big = 1;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (req->too_big)
+		return send_static(conn, 413, too_big_body);
+	req->conn = conn;
+	req->method = method;
+	req->path = url;
+	h->handler(h->ctx, req, &resp);
+	return send_resp(conn, &resp);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+	     enum MHD_RequestTerminationCode toe)
+{
+	struct al_http_req *req = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (!req)
+		return;
+	al_buf_free(&req->body);
+	free(req);
+	*con_cls = NULL;
+}
+
+static int
+parse_listen(const char *listen, struct sockaddr_in *sa, struct al_err *err)
+{
+	char host[64];
+	const char *colon = strrchr(listen, ':');
+	size_t hl;
+
+	if (!colon || (hl = (size_t)(colon - listen)) == 0 || hl >= sizeof(host))
+		return al_err_set(err, -EINVAL, "listen: %s: expected ADDR:PORT", listen);
+	memcpy(host, listen, hl);
+	host[hl] = '\0';
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((unsigned short)strtoul(colon + 1, NULL, 10));
+	if (!strcmp(host, "localhost"))
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		return al_err_set(err, -EINVAL, "listen: %s: not an IPv4 address", host);
+	return 0;
+}
+
+int
+al_http_start(const char *listen, size_t max_body, al_http_handler handler, void *ctx,
+	      struct al_http **ret, struct al_err *err)
+{
+	struct sockaddr_in sa;
+	struct al_http *h;
+	int r = parse_listen(listen, &sa, err);
+
+	if (r < 0)
+		return r;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	h->max_body = max_body;
+	h->handler = handler;
+	h->ctx = ctx;
+	h->d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_LIMIT, 256u,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+	if (!h->d) {
+		free(h);
+		return al_err_set(err, -EADDRINUSE, "cannot listen on %s", listen);
+	}
+	*ret = h;
+	return 0;
+}
+
+void
+al_http_stop(struct al_http *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->d);
+	free(h);
+}

@@ -1,0 +1,295 @@
+/* airlock: one binary, git-style subcommands. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "lib/fileio.h"
+#include "lib/hex.h"
+#include "lib/log.h"
+#include "lib/macros.h"
+#include "runner/runner.h"
+#include "server/cli.h"
+#include "server/server.h"
+
+#define BINARY_MAX (512u << 20)
+
+static const char usage[] =
+	"usage: airlock <command> [options]\n"
+	"  serve [--listen ADDR:PORT] [--data DIR] [--config FILE]\n"
+	"  token add --data DIR --name NAME --role agent|reviewer|admin\n"
+	"  submit --server URL (--token T | --token-file F) --repo NAME --base REF --patch FILE\n"
+	"         [--test-patch FILE] [--fail-to-pass ID]... [--wait] [--out FILE]\n"
+	"  verify --key PUBKEY_FILE [--repo R] [--ref REF] [--commit SHA] GRANT_FILE\n"
+	"  keygen --data DIR\n";
+
+static int
+die(const char *what, const struct al_err *err)
+{
+	fprintf(stderr, "airlock: %s: %s\n", what, al_err_msg(err));
+	return 1;
+}
+
+static int
+data_dir_ready(const char *dir, struct al_err *err)
+{
+	if (al_mkdir_p(dir, 0700) < 0)
+		return al_err_set(err, -errno, "%s: %s", dir, strerror(errno));
+	return 0;
+}
+
+static int
+open_store(const char *dir, struct al_store **ret, struct al_err *err)
+{
+	_cleanup_free_ char *db = al_path_join(dir, "airlock.db");
+
+	if (!db)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	return al_store_open(db, ret, err);
+}
+
+static int
+write_pubkey(const char *dir, const struct al_signer *s, struct al_err *err)
+{
+	unsigned char pub[AL_PUBKEY_BYTES];
+	_cleanup_free_ char *pem = NULL, *path = al_path_join(dir, "signing.pub");
+
+	al_signer_pubkey(s, pub);
+	pem = al_pubkey_pem(pub);
+	if (!pem || !path)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	return al_file_write_atomic(path, pem, strlen(pem), 0644, err);
+}
+
+static int
+self_identity(struct al_server *srv, struct al_err *err)
+{
+	_cleanup_free_ char *bin = NULL;
+	struct utsname u;
+	ssize_t n = readlink("/proc/self/exe", srv->self_exe, sizeof(srv->self_exe) - 1);
+	size_t len;
+	int r;
+
+	if (n < 0)
+		return al_err_set(err, -errno, "/proc/self/exe: %s", strerror(errno));
+	srv->self_exe[n] = '\0';
+	r = al_file_read(srv->self_exe, BINARY_MAX, &bin, &len, err);
+	if (r < 0)
+		return r;
+	al_sha256_hex(bin, len, srv->binary_sha256);
+	snprintf(srv->kernel, sizeof(srv->kernel), "%s", uname(&u) == 0 ? u.release : "unknown");
+	srv->policy_digests = calloc(srv->cfg->n_repos + 1, sizeof(char *));
+	if (!srv->policy_digests)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < srv->cfg->n_repos; i++) {
+		_cleanup_free_ char *canon = al_policy_canonical(srv->cfg->repos[i].policy);
+		if (!canon || !(srv->policy_digests[i] = malloc(65)))
+			return al_err_set(err, -ENOMEM, "out of memory");
+		al_sha256_hex(canon, strlen(canon), srv->policy_digests[i]);
+	}
+	return 0;
+}
+
+static void
+server_free(struct al_server *srv)
+{
+	al_http_stop(srv->http);
+	al_sched_stop(srv);
+	al_signer_free(srv->signer);
+	al_store_close(srv->store);
+	for (size_t i = 0; srv->policy_digests && i < srv->cfg->n_repos; i++)
+		free(srv->policy_digests[i]);
+	free(srv->policy_digests);
+	al_config_free(srv->cfg);
+	pthread_mutex_destroy(&srv->mu);
+	pthread_cond_destroy(&srv->cv);
+}
+
+static void
+print_banner(const struct al_server *srv)
+{
+	printf("airlock %s listening on http://%s/\n", AL_VERSION, srv->cfg->listen);
+	printf("  data: %s  keyid: %s\n", srv->cfg->data, al_signer_keyid(srv->signer));
+	for (size_t i = 0; i < srv->cfg->n_repos; i++)
+		printf("  repo %s: %s\n", srv->cfg->repos[i].name, srv->cfg->repos[i].path);
+	if (al_config_repo(srv->cfg, "example"))
+		printf("submit the example (in another terminal):\n"
+		       "  ./airlock submit --server http://%s --token-file "
+		       "airlock-data/example-agent.token --repo example --base main "
+		       "--test-patch examples/calc/test.patch --patch examples/calc/fix.patch "
+		       "--fail-to-pass clamp_upper --wait\n",
+		       srv->cfg->listen);
+	fflush(stdout);
+}
+
+static int
+serve_run(struct al_server *srv, struct al_err *err)
+{
+	sigset_t set;
+	int sig = 0, r;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if ((r = data_dir_ready(srv->cfg->data, err)) < 0 ||
+	    (r = open_store(srv->cfg->data, &srv->store, err)) < 0 ||
+	    (r = al_signer_open(srv->cfg->data, &srv->signer, err)) < 0 ||
+	    (r = write_pubkey(srv->cfg->data, srv->signer, err)) < 0 ||
+	    (r = self_identity(srv, err)) < 0 || (r = al_sched_start(srv, err)) < 0 ||
+	    (r = al_http_start(srv->cfg->listen, srv->cfg->max_body, al_api_handle, srv, &srv->http,
+			       err)) < 0)
+		return r;
+	al_log("info", "serve.started", "listen=%s data=%s", al_log_q(srv->cfg->listen),
+	       al_log_q(srv->cfg->data));
+	print_banner(srv);
+	sigwait(&set, &sig);
+	al_log("info", "serve.stopping", "signal=%d", sig);
+	return 0;
+}
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
+					     {"data", required_argument, NULL, 'd'},
+					     {"config", required_argument, NULL, 'c'},
+					     {NULL, 0, NULL, 0}};
+	const char *listen = NULL, *data = NULL, *config = NULL;
+	struct al_server srv = {0};
+	struct al_err err = {0};
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'l')
+			listen = optarg;
+		else if (c == 'd')
+			data = optarg;
+		else if (c == 'c')
+			config = optarg;
+		else
+			return fputs(usage, stderr), 2;
+	}
+	if (optind != argc)
+		return fputs(usage, stderr), 2;
+	if (al_sign_init() < 0)
+		return die("serve", &(struct al_err){.msg = "libsodium failed to start"});
+	r = al_config_load(config, listen, data, &srv.cfg, &err);
+	if (r < 0)
+		return die("config", &err);
+	pthread_mutex_init(&srv.mu, NULL);
+	pthread_cond_init(&srv.cv, NULL);
+	r = serve_run(&srv, &err);
+	server_free(&srv);
+	return r < 0 ? die("serve", &err) : 0;
+}
+
+static int
+name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 64 &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@-") == n;
+}
+
+static int
+cmd_token_add(int argc, char **argv)
+{
+	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+					     {"name", required_argument, NULL, 'n'},
+					     {"role", required_argument, NULL, 'r'},
+					     {NULL, 0, NULL, 0}};
+	const char *data = NULL, *name = NULL, *role = NULL;
+	struct al_store *store = NULL;
+	struct al_err err = {0};
+	char raw[65], token[70], hash[65];
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'd')
+			data = optarg;
+		else if (c == 'n')
+			name = optarg;
+		else if (c == 'r')
+			role = optarg;
+		else
+			return fputs(usage, stderr), 2;
+	}
+	if (!data || !name || !role || optind != argc)
+		return fputs(usage, stderr), 2;
+	if (!name_valid(name))
+		return fprintf(stderr, "airlock: token add: invalid --name (letters, digits, _.@-)\n"), 2;
+	if (strcmp(role, "agent") && strcmp(role, "reviewer") && strcmp(role, "admin"))
+		return fprintf(stderr, "airlock: token add: --role must be agent, reviewer or admin\n"),
+		       2;
+	if (al_sign_init() < 0 || data_dir_ready(data, &err) < 0 || open_store(data, &store, &err) < 0)
+		return die("token add", &err);
+	al_random_hex(32, raw);
+	snprintf(token, sizeof(token), "alk_%s", raw);
+	al_sha256_hex(token, strlen(token), hash);
+	r = al_store_token_add(store, name, role, hash, &err);
+	al_store_close(store);
+	if (r < 0)
+		return die("token add", &err);
+	printf("%s\n", token);
+	explicit_bzero(token, sizeof(token));
+	explicit_bzero(raw, sizeof(raw));
+	return 0;
+}
+
+static int
+cmd_keygen(int argc, char **argv)
+{
+	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+					     {NULL, 0, NULL, 0}};
+	const char *data = NULL;
+	struct al_signer *s = NULL;
+	struct al_err err = {0};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'd')
+			return fputs(usage, stderr), 2;
+		data = optarg;
+	}
+	if (!data || optind != argc)
+		return fputs(usage, stderr), 2;
+	if (al_sign_init() < 0 || data_dir_ready(data, &err) < 0 ||
+	    al_signer_open(data, &s, &err) < 0 || write_pubkey(data, s, &err) < 0) {
+		al_signer_free(s);
+		return die("keygen", &err);
+	}
+	printf("keyid %s\npublic key %s/signing.pub\n", al_signer_keyid(s), data);
+	al_signer_free(s);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2)
+		return fputs(usage, stderr), 2;
+	if (!strcmp(argv[1], "serve"))
+		return cmd_serve(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "runner"))
+		return al_runner_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "submit"))
+		return al_cli_submit(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "verify"))
+		return al_cli_verify(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "keygen"))
+		return cmd_keygen(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "token") && argc > 2 && !strcmp(argv[2], "add"))
+		return cmd_token_add(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
+		return fputs(usage, stdout), 0;
+	fprintf(stderr, "airlock: unknown command '%s'\n%s", argv[1], usage);
+	return 2;
+}

@@ -1,0 +1,441 @@
+/* Job scheduler: claims queued proposals, execs one `airlock runner` per job, judges the
+ * result with gates/, and signs a grant only from a complete set of passing results. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gates/gates.h"
+#include "lib/fileio.h"
+#include "lib/log.h"
+#include "lib/macros.h"
+#include "server/grant.h"
+#include "server/server.h"
+
+#define RESULT_MAX_BYTES (256u << 20)
+
+extern char **environ;
+
+struct job {
+	struct al_server *srv;
+	struct al_proposal *p;
+	const struct al_repo_conf *repo;
+	char *dir;	 /* owned */
+	json_t *ftp;	 /* owned */
+	json_t *rules;	 /* owned: every rule result so far */
+	json_t *result;	 /* owned */
+	json_t *verdict; /* owned */
+	char *grant;	 /* owned */
+	char reason[512];
+};
+
+static void
+job_clear(struct job *j)
+{
+	al_proposal_free(j->p);
+	free(j->dir);
+	json_decref(j->ftp);
+	json_decref(j->rules);
+	json_decref(j->result);
+	json_decref(j->verdict);
+	free(j->grant);
+}
+
+const char *
+al_server_policy_digest(const struct al_server *srv, const char *repo)
+{
+	for (size_t i = 0; i < srv->cfg->n_repos; i++)
+		if (!strcmp(srv->cfg->repos[i].name, repo))
+			return srv->policy_digests[i];
+	return NULL;
+}
+
+/* First rule that is neither SATISFIED nor NOT_APPLICABLE, or NULL. */
+static const json_t *
+first_failure(const json_t *rules)
+{
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(rules, i, r)
+	{
+		const char *res = json_string_value(json_object_get(r, "result"));
+		if (!res || (strcmp(res, AL_RULE_SATISFIED) && strcmp(res, AL_RULE_NOT_APPLICABLE)))
+			return r;
+	}
+	return NULL;
+}
+
+static json_t *
+rejection(const json_t *rules)
+{
+	const json_t *f = first_failure(rules);
+	const char *why = f ? json_string_value(json_object_get(f, "reason")) : NULL;
+
+	return json_pack("{s:s, s:s, s:O}", "decision", "rejected", "reason",
+			 why ? why : "rejected", "rules", rules);
+}
+
+static int
+write_job_files(struct job *j, const json_t *plan, struct al_err *err)
+{
+	_cleanup_free_ char *patch = al_path_join(j->dir, "patch.diff");
+	_cleanup_free_ char *tpatch = al_path_join(j->dir, "test_patch.diff");
+	_cleanup_free_ char *spec = al_path_join(j->dir, "job.json");
+	_cleanup_free_ char *text = NULL;
+	json_t *o;
+	int r;
+
+	if (!patch || !tpatch || !spec)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	r = al_file_write_atomic(patch, j->p->patch, j->p->patch_len, 0600, err);
+	if (r == 0 && j->p->test_patch)
+		r = al_file_write_atomic(tpatch, j->p->test_patch, j->p->test_patch_len, 0600, err);
+	if (r < 0)
+		return r;
+	o = json_pack("{s:s, s:s, s:s, s:s?, s:O, s:i, s:i, s:s, s:I}", "repo_path", j->repo->path,
+		      "base", j->p->base, "patch_file", "patch.diff", "test_patch_file",
+		      j->p->test_patch ? "test_patch.diff" : NULL, "plan", plan, "timeout_s",
+		      (int)al_policy_timeout_s(j->repo->policy), "output_cap", (int)AL_OUTPUT_CAP,
+		      "message", "airlock candidate", "commit_time", (json_int_t)j->p->created);
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!text)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	return al_file_write_atomic(spec, text, strlen(text), 0600, err);
+}
+
+static int
+wait_deadline(pid_t pid, int timeout_s, int *ret_status)
+{
+	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p = {.fd = pfd, .events = POLLIN};
+	struct timespec start, now;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (pfd >= 0) {
+		long left;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = timeout_s * 1000L - ((now.tv_sec - start.tv_sec) * 1000L +
+					    (now.tv_nsec - start.tv_nsec) / 1000000L);
+		if (left <= 0) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		r = poll(&p, 1, (int)left);
+		if (r > 0 || (r < 0 && errno != EINTR))
+			break;
+	}
+	while (waitpid(pid, ret_status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+static int
+exec_runner(struct job *j, size_t n_runs, struct al_err *err)
+{
+	char *argv[] = {"airlock", "runner", "--job", j->dir, NULL};
+	int timeout = (int)(al_policy_timeout_s(j->repo->policy) * (n_runs + 1)) + 120;
+	int status = 0, r;
+	pid_t pid;
+
+	r = posix_spawn(&pid, j->srv->self_exe, NULL, NULL, argv, environ);
+	if (r != 0)
+		return al_err_set(err, -r, "cannot start runner: %s", strerror(r));
+	r = wait_deadline(pid, timeout, &status);
+	if (r < 0)
+		return al_err_set(err, r, "waiting for runner: %s", strerror(-r));
+	if (WIFSIGNALED(status))
+		return al_err_set(err, -EIO, "runner killed by signal %d", WTERMSIG(status));
+	if (WEXITSTATUS(status) != 0)
+		return al_err_set(err, -EIO, "runner exited with status %d", WEXITSTATUS(status));
+	return 0;
+}
+
+static int
+load_result(struct job *j, struct al_err *err)
+{
+	_cleanup_free_ char *path = al_path_join(j->dir, "result.json");
+	_cleanup_free_ char *text = NULL;
+	json_error_t jerr;
+	size_t len;
+	int r;
+
+	if (!path)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	r = al_file_read(path, RESULT_MAX_BYTES, &text, &len, err);
+	if (r < 0)
+		return al_err_prefix(err, "runner result");
+	j->result = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(j->result))
+		return al_err_set(err, -EBADMSG, "runner result is not a JSON object: %s",
+				  jerr.text);
+	return 0;
+}
+
+static int
+sign_grant(struct job *j, struct al_err *err)
+{
+	struct al_server *srv = j->srv;
+	const json_t *runner = json_object_get(j->result, "runner");
+	const char *profile = json_string_value(json_object_get(runner, "sandbox_profile"));
+	char patch_sha[65], tpatch_sha[65], profile_sha[65], nonce[33], ref[160];
+	_cleanup_free_ char *payload = NULL, *text = NULL;
+	json_t *prov = json_loads(j->p->provenance, 0, NULL), *env = NULL;
+	struct al_grant_input in = {0};
+	int r;
+
+	al_sha256_hex(j->p->patch, j->p->patch_len, patch_sha);
+	if (j->p->test_patch)
+		al_sha256_hex(j->p->test_patch, j->p->test_patch_len, tpatch_sha);
+	al_sha256_hex(profile ? profile : "", profile ? strlen(profile) : 0, profile_sha);
+	al_random_hex(16, nonce);
+	snprintf(ref, sizeof(ref), "refs/heads/airlock/%s", j->p->id);
+	in = (struct al_grant_input){
+		.proposal_id = j->p->id,
+		.repo = j->p->repo,
+		.base = j->p->base,
+		.base_commit = json_string_value(json_object_get(j->result, "base_commit")),
+		.candidate_commit = json_string_value(json_object_get(j->result, "candidate_commit")),
+		.candidate_tree = json_string_value(json_object_get(j->result, "candidate_tree")),
+		.patch_sha256 = patch_sha,
+		.test_patch_sha256 = j->p->test_patch ? tpatch_sha : NULL,
+		.policy_sha256 = al_server_policy_digest(srv, j->p->repo),
+		.verdict = j->verdict,
+		.result = j->result,
+		.provenance = prov,
+		.binary_sha256 = srv->binary_sha256,
+		.sandbox_profile_sha256 = profile_sha,
+		.kernel = srv->kernel,
+		.authority = "write",
+		.authority_ref = ref,
+		.tier = 1,
+		.issued_at = time(NULL),
+		.lifetime_s = AL_GRANT_LIFETIME_S,
+		.nonce = nonce,
+		.verifier_version = AL_VERSION,
+	};
+	if (!prov || !in.base_commit || !in.candidate_commit || !in.candidate_tree ||
+	    !in.policy_sha256)
+		r = al_err_set(err, -EINVAL, "grant: incomplete result, refusing to sign");
+	else
+		r = al_grant_statement(&in, &payload, err);
+	if (r == 0)
+		r = al_signer_envelope(srv->signer, payload, strlen(payload), &env, err);
+	if (r == 0 && !(text = json_dumps(env, JSON_COMPACT)))
+		r = al_err_set(err, -ENOMEM, "out of memory");
+	json_decref(prov);
+	json_decref(env);
+	if (r == 0)
+		j->grant = steal_pointer(&text);
+	return r;
+}
+
+/* The static rules, judged before anything runs. */
+static int
+static_gates(struct job *j, struct al_err *err)
+{
+	json_t *rules = NULL;
+	int r = al_gates_static(j->repo->policy, j->p->patch, j->p->patch_len, j->p->test_patch,
+				j->p->test_patch_len, &rules, err);
+
+	if (r < 0)
+		return r;
+	j->rules = rules;
+	return 0;
+}
+
+static int
+run_gates(struct job *j, struct al_err *err)
+{
+	json_t *plan = NULL, *v = NULL, *r_rules;
+	int r;
+
+	r = al_gates_plan(j->repo->policy, j->ftp, &plan, err);
+	if (r == 0 && al_mkdir_p(j->dir, 0700) < 0)
+		r = al_err_set(err, -errno, "%s: cannot create", j->dir);
+	if (r == 0)
+		r = write_job_files(j, plan, err);
+	if (r == 0)
+		r = exec_runner(j, json_array_size(plan), err);
+	json_decref(plan);
+	if (r == 0)
+		r = load_result(j, err);
+	if (r == 0)
+		r = al_gates_evaluate(j->repo->policy, j->ftp, j->result, &v, err);
+	if (r < 0)
+		return r;
+	/* Static rules first, then what the runs showed; the decision needs all of them. */
+	r_rules = json_object_get(v, "rules");
+	json_array_extend(j->rules, r_rules);
+	if (!strcmp(json_string_value(json_object_get(v, "decision")) ?: "", "granted") &&
+	    !first_failure(j->rules)) {
+		j->verdict = json_pack("{s:s, s:s, s:O}", "decision", "granted", "reason",
+				       "all gates satisfied", "rules", j->rules);
+	} else {
+		j->verdict = rejection(j->rules);
+	}
+	json_decref(v);
+	return j->verdict ? 0 : al_err_set(err, -ENOMEM, "out of memory");
+}
+
+static void
+finish(struct job *j, const char *state, const char *error)
+{
+	_cleanup_free_ char *result = j->result ? json_dumps(j->result, JSON_COMPACT) : NULL;
+	_cleanup_free_ char *verdict = j->verdict ? json_dumps(j->verdict, JSON_COMPACT) : NULL;
+	struct al_err err = {0};
+	struct al_outcome o = {
+		.state = state,
+		.base_commit = json_string_value(json_object_get(j->result, "base_commit")),
+		.candidate_commit = json_string_value(json_object_get(j->result, "candidate_commit")),
+		.candidate_tree = json_string_value(json_object_get(j->result, "candidate_tree")),
+		.result = result,
+		.verdict = verdict,
+		.grant = !strcmp(state, "granted") ? j->grant : NULL,
+		.error = error,
+	};
+
+	if (al_store_finish(j->srv->store, j->p->id, &o, &err) < 0)
+		al_log("error", "job.store_failed", "id=%s error=%s", j->p->id,
+		       al_log_q(al_err_msg(&err)));
+	else
+		al_log("info", "job.finished", "id=%s state=%s reason=%s", j->p->id, state,
+		       al_log_q(error ? error
+				      : json_string_value(json_object_get(j->verdict, "reason"))));
+}
+
+static void
+run_job(struct al_server *srv, const char *id)
+{
+	struct job j = {.srv = srv};
+	struct al_err err = {0};
+	int r;
+
+	r = al_store_proposal_get(srv->store, id, &j.p, &err);
+	if (r < 0) {
+		al_log("error", "job.load_failed", "id=%s error=%s", id, al_log_q(al_err_msg(&err)));
+		return;
+	}
+	al_log("info", "job.started", "id=%s repo=%s", id, al_log_q(j.p->repo));
+	j.repo = al_config_repo(srv->cfg, j.p->repo);
+	j.ftp = json_loads(j.p->fail_to_pass, 0, NULL);
+	j.dir = al_path_join(srv->cfg->data, "jobs");
+	if (j.dir) {
+		char *d = al_path_join(j.dir, id);
+		free(j.dir);
+		j.dir = d;
+	}
+	if (!j.repo)
+		r = al_err_set(&err, -ENOENT, "repository %s is no longer configured", j.p->repo);
+	else if (!j.ftp || !j.dir)
+		r = al_err_set(&err, -ENOMEM, "out of memory");
+	else
+		r = static_gates(&j, &err);
+	if (r == 0 && first_failure(j.rules)) {
+		j.verdict = rejection(j.rules);
+		finish(&j, "rejected", NULL);
+		goto out;
+	}
+	if (r == 0) {
+		al_rm_rf(j.dir);
+		r = run_gates(&j, &err);
+	}
+	if (r == 0 && !strcmp(json_string_value(json_object_get(j.verdict, "decision")), "granted"))
+		r = sign_grant(&j, &err);
+	if (r < 0)
+		finish(&j, "error", al_err_msg(&err));
+	else
+		finish(&j, json_string_value(json_object_get(j.verdict, "decision")), NULL);
+out:
+	if (j.dir)
+		al_rm_rf(j.dir);
+	job_clear(&j);
+}
+
+static void *
+worker(void *arg)
+{
+	struct al_server *srv = arg;
+	char id[33];
+	struct al_err err;
+
+	for (;;) {
+		pthread_mutex_lock(&srv->mu);
+		if (srv->stopping) {
+			pthread_mutex_unlock(&srv->mu);
+			return NULL;
+		}
+		pthread_mutex_unlock(&srv->mu);
+		memset(&err, 0, sizeof(err));
+		int r = al_store_claim_next(srv->store, id, &err);
+		if (r == 0) {
+			run_job(srv, id);
+			continue;
+		}
+		if (r != -ENOENT)
+			al_log("error", "sched.claim_failed", "error=%s", al_log_q(al_err_msg(&err)));
+		pthread_mutex_lock(&srv->mu);
+		if (!srv->stopping) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 2;
+			pthread_cond_timedwait(&srv->cv, &srv->mu, &ts);
+		}
+		pthread_mutex_unlock(&srv->mu);
+	}
+}
+
+void
+al_sched_kick(struct al_server *srv)
+{
+	pthread_mutex_lock(&srv->mu);
+	pthread_cond_signal(&srv->cv);
+	pthread_mutex_unlock(&srv->mu);
+}
+
+int
+al_sched_start(struct al_server *srv, struct al_err *err)
+{
+	int r = al_store_requeue_running(srv->store, err);
+
+	if (r < 0)
+		return r;
+	if (r > 0)
+		al_log("info", "sched.requeued", "count=%d", r);
+	srv->workers = calloc(srv->cfg->workers, sizeof(*srv->workers));
+	if (!srv->workers)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	for (unsigned i = 0; i < srv->cfg->workers; i++) {
+		r = pthread_create(&srv->workers[i], NULL, worker, srv);
+		if (r != 0)
+			return al_err_set(err, -r, "cannot start worker: %s", strerror(r));
+		srv->n_workers++;
+	}
+	return 0;
+}
+
+void
+al_sched_stop(struct al_server *srv)
+{
+	pthread_mutex_lock(&srv->mu);
+	srv->stopping = 1;
+	pthread_cond_broadcast(&srv->cv);
+	pthread_mutex_unlock(&srv->mu);
+	for (unsigned i = 0; i < srv->n_workers; i++)
+		pthread_join(srv->workers[i], NULL);
+	free(srv->workers);
+	srv->workers = NULL;
+	srv->n_workers = 0;
+}

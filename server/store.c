@@ -1,0 +1,455 @@
+#include "store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/macros.h"
+
+struct al_store {
+	sqlite3 *db;
+	pthread_mutex_t lock; /* one connection, one statement sequence at a time */
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS tokens ("
+	" hash TEXT PRIMARY KEY, name TEXT NOT NULL,"
+	" role TEXT NOT NULL CHECK (role IN ('agent','reviewer','admin')),"
+	" created INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS proposals ("
+	" id TEXT PRIMARY KEY, repo TEXT NOT NULL, base TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('queued','running','rejected','granted','error')),"
+	" proposer TEXT NOT NULL, patch BLOB NOT NULL, test_patch BLOB,"
+	" fail_to_pass TEXT NOT NULL, provenance TEXT NOT NULL,"
+	" created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+	" base_commit TEXT, candidate_commit TEXT, candidate_tree TEXT,"
+	" result TEXT, verdict TEXT, grant_envelope TEXT, error TEXT,"
+	" CHECK (state = 'granted' OR grant_envelope IS NULL));"
+	"CREATE INDEX IF NOT EXISTS proposals_state ON proposals(state, created);";
+
+static int
+db_err(struct al_store *s, struct al_err *err, const char *what)
+{
+	int code = sqlite3_extended_errcode(s->db);
+	int e = -EIO;
+
+	if (code == SQLITE_CONSTRAINT_PRIMARYKEY || code == SQLITE_CONSTRAINT_UNIQUE)
+		e = -EEXIST;
+	else if ((code & 0xff) == SQLITE_CONSTRAINT)
+		e = -EINVAL;
+	else if ((code & 0xff) == SQLITE_BUSY)
+		e = -EBUSY;
+	else if ((code & 0xff) == SQLITE_FULL)
+		e = -ENOSPC;
+	else if ((code & 0xff) == SQLITE_NOMEM)
+		e = -ENOMEM;
+
+	return al_err_set(err, e, "store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static long long
+now_s(void)
+{
+	return (long long)time(NULL);
+}
+
+int
+al_store_open(const char *path, struct al_store **ret, struct al_err *err)
+{
+	struct al_store *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	pthread_mutex_init(&s->lock, NULL);
+	if (sqlite3_open_v2(path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) !=
+	    SQLITE_OK) {
+		r = al_err_set(err, -EIO, "store: %s: %s", path,
+			       s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	if (sqlite3_exec(s->db,
+			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+			 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+		r = db_err(s, err, path);
+		goto fail;
+	}
+	*ret = s;
+	return 0;
+fail:
+	al_store_close(s);
+	return r;
+}
+
+void
+al_store_close(struct al_store *s)
+{
+	if (!s)
+		return;
+	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static void
+finalizep(sqlite3_stmt **st)
+{
+	sqlite3_finalize(*st);
+}
+#define _cleanup_stmt_ _cleanup_(finalizep)
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int
+al_store_token_add(struct al_store *s, const char *name, const char *role, const char *hash_hex,
+		   struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO tokens(hash, name, role, created) VALUES (?,?,?,?)", -1,
+			       &st, NULL) != SQLITE_OK) {
+		r = db_err(s, err, "token add");
+		goto out;
+	}
+	bind_text(st, 1, hash_hex);
+	bind_text(st, 2, name);
+	bind_text(st, 3, role);
+	sqlite3_bind_int64(st, 4, now_s());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = db_err(s, err, "token add");
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static char *
+col_dup(sqlite3_stmt *st, int i, size_t *ret_len)
+{
+	const void *p;
+	int n;
+	char *out;
+
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	p = sqlite3_column_blob(st, i);
+	n = sqlite3_column_bytes(st, i);
+	out = malloc((size_t)n + 1);
+	if (!out)
+		return NULL;
+	if (n)
+		memcpy(out, p, (size_t)n);
+	out[n] = '\0';
+	if (ret_len)
+		*ret_len = (size_t)n;
+	return out;
+}
+
+int
+al_store_token_find(struct al_store *s, const char *hash_hex, char **ret_name, char **ret_role)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, "SELECT name, role FROM tokens WHERE hash = ?", -1, &st,
+			       NULL) != SQLITE_OK) {
+		r = -EIO;
+		goto out;
+	}
+	bind_text(st, 1, hash_hex);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*ret_name = col_dup(st, 0, NULL);
+		*ret_role = col_dup(st, 1, NULL);
+		r = (*ret_name && *ret_role) ? 0 : -ENOMEM;
+		if (r < 0) {
+			free(*ret_name);
+			free(*ret_role);
+		}
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+al_store_proposal_insert(struct al_store *s, const struct al_proposal *p, struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO proposals(id, repo, base, state, proposer, patch,"
+			       " test_patch, fail_to_pass, provenance, created, updated)"
+			       " VALUES (?,?,?,'queued',?,?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = db_err(s, err, "proposal insert");
+		goto out;
+	}
+	bind_text(st, 1, p->id);
+	bind_text(st, 2, p->repo);
+	bind_text(st, 3, p->base);
+	bind_text(st, 4, p->proposer);
+	sqlite3_bind_blob(st, 5, p->patch, (int)p->patch_len, SQLITE_TRANSIENT);
+	if (p->test_patch)
+		sqlite3_bind_blob(st, 6, p->test_patch, (int)p->test_patch_len, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 6);
+	bind_text(st, 7, p->fail_to_pass);
+	bind_text(st, 8, p->provenance);
+	sqlite3_bind_int64(st, 9, p->created);
+	sqlite3_bind_int64(st, 10, p->created);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = db_err(s, err, "proposal insert");
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void
+al_proposal_free(struct al_proposal *p)
+{
+	if (!p)
+		return;
+	free(p->repo);
+	free(p->base);
+	free(p->state);
+	free(p->proposer);
+	free(p->patch);
+	free(p->test_patch);
+	free(p->fail_to_pass);
+	free(p->provenance);
+	free(p->base_commit);
+	free(p->candidate_commit);
+	free(p->candidate_tree);
+	free(p->result);
+	free(p->verdict);
+	free(p->grant);
+	free(p->error);
+	free(p);
+}
+
+static int
+proposal_from_row(sqlite3_stmt *st, struct al_proposal **ret)
+{
+	struct al_proposal *p = calloc(1, sizeof(*p));
+	const char *id;
+
+	if (!p)
+		return -ENOMEM;
+	id = (const char *)sqlite3_column_text(st, 0);
+	snprintf(p->id, sizeof(p->id), "%s", id ? id : "");
+	p->repo = col_dup(st, 1, NULL);
+	p->base = col_dup(st, 2, NULL);
+	p->state = col_dup(st, 3, NULL);
+	p->proposer = col_dup(st, 4, NULL);
+	p->patch = col_dup(st, 5, &p->patch_len);
+	p->test_patch = col_dup(st, 6, &p->test_patch_len);
+	p->fail_to_pass = col_dup(st, 7, NULL);
+	p->provenance = col_dup(st, 8, NULL);
+	p->created = sqlite3_column_int64(st, 9);
+	p->updated = sqlite3_column_int64(st, 10);
+	p->base_commit = col_dup(st, 11, NULL);
+	p->candidate_commit = col_dup(st, 12, NULL);
+	p->candidate_tree = col_dup(st, 13, NULL);
+	p->result = col_dup(st, 14, NULL);
+	p->verdict = col_dup(st, 15, NULL);
+	p->grant = col_dup(st, 16, NULL);
+	p->error = col_dup(st, 17, NULL);
+	if (!p->repo || !p->base || !p->state || !p->proposer || !p->patch || !p->fail_to_pass ||
+	    !p->provenance) {
+		al_proposal_free(p);
+		return -ENOMEM;
+	}
+	*ret = p;
+	return 0;
+}
+
+int
+al_store_proposal_get(struct al_store *s, const char *id, struct al_proposal **ret,
+		      struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = -ENOENT, q;
+
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT id, repo, base, state, proposer, patch, test_patch,"
+			       " fail_to_pass, provenance, created, updated, base_commit,"
+			       " candidate_commit, candidate_tree, result, verdict, grant_envelope,"
+			       " error FROM proposals WHERE id = ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = db_err(s, err, "proposal get");
+		goto out;
+	}
+	bind_text(st, 1, id);
+	q = sqlite3_step(st);
+	if (q == SQLITE_ROW)
+		r = proposal_from_row(st, ret);
+	else if (q != SQLITE_DONE)
+		r = db_err(s, err, "proposal get");
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+al_store_proposal_list(struct al_store *s, const char *state, unsigned limit, json_t **ret,
+		       struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	json_t *arr = json_array();
+	int r = 0, q;
+
+	if (!arr)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT id, repo, base, state, proposer, created, updated"
+			       " FROM proposals WHERE (?1 IS NULL OR state = ?1)"
+			       " ORDER BY created DESC, rowid DESC LIMIT ?2",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = db_err(s, err, "proposal list");
+		goto out;
+	}
+	bind_text(st, 1, state);
+	sqlite3_bind_int(st, 2, (int)limit);
+	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "id",
+				      sqlite3_column_text(st, 0), "repo", sqlite3_column_text(st, 1),
+				      "base", sqlite3_column_text(st, 2), "state",
+				      sqlite3_column_text(st, 3), "proposer",
+				      sqlite3_column_text(st, 4), "created",
+				      (json_int_t)sqlite3_column_int64(st, 5), "updated",
+				      (json_int_t)sqlite3_column_int64(st, 6));
+		if (!o || json_array_append_new(arr, o) < 0) {
+			r = al_err_set(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (q != SQLITE_DONE)
+		r = db_err(s, err, "proposal list");
+out:
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0) {
+		json_decref(arr);
+		return r;
+	}
+	*ret = arr;
+	return 0;
+}
+
+static int
+exec_locked(struct al_store *s, const char *sql)
+{
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+int
+al_store_claim_next(struct al_store *s, char ret_id[33], struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = -ENOENT, q;
+
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE proposals SET state = 'running', updated = ?1"
+			       " WHERE id = (SELECT id FROM proposals WHERE state = 'queued'"
+			       " ORDER BY created, rowid LIMIT 1) RETURNING id",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = db_err(s, err, "claim");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, now_s());
+	q = sqlite3_step(st);
+	if (q == SQLITE_ROW) {
+		snprintf(ret_id, 33, "%s", (const char *)sqlite3_column_text(st, 0));
+		r = 0;
+		q = sqlite3_step(st);
+	}
+	if (q != SQLITE_DONE)
+		r = db_err(s, err, "claim");
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+al_store_finish(struct al_store *s, const char *id, const struct al_outcome *o,
+		struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (exec_locked(s, "BEGIN IMMEDIATE") < 0) {
+		r = db_err(s, err, "finish");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE proposals SET state = ?2, updated = ?3, base_commit = ?4,"
+			       " candidate_commit = ?5, candidate_tree = ?6, result = ?7,"
+			       " verdict = ?8, grant_envelope = ?9, error = ?10"
+			       " WHERE id = ?1 AND state = 'running'",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = db_err(s, err, "finish");
+		goto rollback;
+	}
+	bind_text(st, 1, id);
+	bind_text(st, 2, o->state);
+	sqlite3_bind_int64(st, 3, now_s());
+	bind_text(st, 4, o->base_commit);
+	bind_text(st, 5, o->candidate_commit);
+	bind_text(st, 6, o->candidate_tree);
+	bind_text(st, 7, o->result);
+	bind_text(st, 8, o->verdict);
+	bind_text(st, 9, o->grant);
+	bind_text(st, 10, o->error);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		r = db_err(s, err, "finish");
+		goto rollback;
+	}
+	if (sqlite3_changes(s->db) != 1) {
+		r = al_err_set(err, -ESTALE, "store: proposal %s is not running", id);
+		goto rollback;
+	}
+	if (exec_locked(s, "COMMIT") == 0)
+		goto out;
+	r = db_err(s, err, "finish");
+rollback:
+	exec_locked(s, "ROLLBACK");
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+al_store_requeue_running(struct al_store *s, struct al_err *err)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	r = exec_locked(s, "UPDATE proposals SET state = 'queued' WHERE state = 'running'");
+	if (r == 0)
+		r = sqlite3_changes(s->db);
+	else
+		r = db_err(s, err, "requeue");
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}

@@ -1,0 +1,71 @@
+# Shared helpers for the end-to-end suites: a real `airlock serve` on 127.0.0.1 with a
+# temporary data dir, driven over HTTP with curl.
+BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+AIRLOCK="$ROOT/airlock"
+PASSED=0
+FAILED=0
+
+ok() { PASSED=$((PASSED + 1)); echo "ok   - $1"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && echo "       $2"; return 0; }
+# expect NAME ACTUAL WANTED
+expect() { if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '$3'"; fi; }
+# expect_match NAME TEXT REGEX
+expect_match() { if grep -qE -- "$3" <<<"$2"; then ok "$1"; else not_ok "$1" "'$(head -c 400 <<<"$2")' does not match /$3/"; fi; }
+
+free_port() {
+	local p
+	for p in $(shuf -i 20000-60000 -n 20); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# make_example_repo DIR: a real git repository holding the example project.
+make_example_repo() {
+	local dir=$1
+	mkdir -p "$dir"
+	cp -a "$ROOT/examples/calc/repo/." "$dir/"
+	git -C "$dir" init -q -b main
+	git -C "$dir" -c user.name=e2e -c user.email=e2e@localhost add -A
+	git -C "$dir" -c user.name=e2e -c user.email=e2e@localhost commit -q -m "initial"
+}
+
+# start_server CONFIG DATA: starts airlock, waits for /healthz; sets SERVER_PID and URL.
+start_server() {
+	local config=$1 data=$2 i
+	PORT=$(free_port)
+	URL="http://127.0.0.1:$PORT"
+	"$AIRLOCK" serve --config "$config" --data "$data" --listen "127.0.0.1:$PORT" \
+		>"$data.log" 2>&1 &
+	SERVER_PID=$!
+	for i in $(seq 1 100); do
+		curl -fsS "$URL/healthz" >/dev/null 2>&1 && return 0
+		kill -0 "$SERVER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "server did not come up:" >&2
+	cat "$data.log" >&2
+	return 1
+}
+
+stop_server() {
+	[ -n "${SERVER_PID:-}" ] || return 0
+	kill "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null
+	SERVER_PID=
+}
+
+# http METHOD PATH TOKEN [BODY_FILE]: prints "STATUS BODY".
+http() {
+	local method=$1 path=$2 token=$3 body=${4:-} args=()
+	[ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
+	[ -n "$body" ] && args+=(--data-binary "@$body" -H 'Content-Type: application/json')
+	curl -sS -o "$TMP/resp" -w '%{http_code}' -X "$method" "${args[@]}" "$URL$path"
+	echo " $(cat "$TMP/resp")"
+}
+
+summary() {
+	echo "e2e: $PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}

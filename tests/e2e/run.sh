@@ -1,0 +1,191 @@
+#!/bin/bash
+# End-to-end: the real server, a real git repository, real sandboxes, real grants.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+TMP=$(mktemp -d /tmp/airlock-e2e.XXXXXX)
+cleanup() { stop_server; rm -rf "$TMP"; }
+trap cleanup EXIT
+EX="$ROOT/examples/calc"
+ID=$(cat "$EX/TEST_ID")
+
+# --- set-up: a repository made here, a config registering it, tokens for each role -----
+make_example_repo "$TMP/repo"
+jq --arg path "$TMP/repo" '{repos: {example: {path: $path, policy: .repos.example.policy}}}' \
+	"$ROOT/examples/airlock.json" >"$TMP/config.json"
+DATA="$TMP/data"
+AGENT=$("$AIRLOCK" token add --data "$DATA" --name agent-1 --role agent)
+REVIEWER=$("$AIRLOCK" token add --data "$DATA" --name rev-1 --role reviewer)
+expect_match "token add prints a bearer token" "$AGENT" '^alk_[0-9a-f]{64}$'
+expect "the database keeps no token in clear" \
+	"$(grep -c "$AGENT" "$DATA/airlock.db" 2>/dev/null || true)" "0"
+start_server "$TMP/config.json" "$DATA" || { not_ok "server starts"; summary; exit 1; }
+ok "server starts and answers /healthz"
+refs_before=$(git -C "$TMP/repo" for-each-ref --format='%(refname) %(objectname)')
+
+submit() { # submit NAME TEST_PATCH PATCH [extra args]: runs `airlock submit --wait`
+	local name=$1 tp=$2 p=$3
+	shift 3
+	local targs=()
+	[ -n "$tp" ] && targs=(--test-patch "$tp")
+	(cd "$TMP" && "$AIRLOCK" submit --server "$URL" --token "$AGENT" --repo example --base main \
+		"${targs[@]}" --patch "$p" --fail-to-pass "$ID" --wait --out "$TMP/$name.grant" "$@") \
+		>"$TMP/$name.out" 2>&1
+	echo $?
+}
+proposal_id() { sed -n 's/^proposal \([0-9a-f]*\)$/\1/p' "$TMP/$1.out"; }
+
+# --- a correct fix gets a grant that `airlock verify` accepts ---------------------------
+rc=$(submit good "$EX/test.patch" "$EX/fix.patch")
+expect "correct fix: submit exits 0" "$rc" "0"
+expect_match "correct fix: verdict printed" "$(cat "$TMP/good.out")" '^verdict: granted'
+GOOD=$(proposal_id good)
+out=$("$AIRLOCK" verify --key "$DATA/signing.pub" "$TMP/good.grant" 2>&1)
+expect "verify accepts the grant" "$?" "0"
+expect_match "verify prints a one-line summary" "$out" "^valid: write refs/heads/airlock/$GOOD in example"
+r=$(http GET "/v1/proposals/$GOOD" "$AGENT")
+body=${r#* }
+expect "GET proposal: 200" "${r%% *}" "200"
+expect "GET proposal: state granted" "$(jq -r .state <<<"$body")" "granted"
+expect "GET proposal: base commit is main" "$(jq -r .base_commit <<<"$body")" \
+	"$(git -C "$TMP/repo" rev-parse main)"
+expect "reproduction fails on base" \
+	"$(jq -r '.runs[] | select(.rule=="reproduce" and .side=="base") | .status' <<<"$body")" "RE"
+expect "reproduction passes on candidate" \
+	"$(jq -r '.runs[] | select(.rule=="reproduce" and .side=="candidate") | .status' <<<"$body")" "OK"
+expect "contract passes on candidate" \
+	"$(jq -r '.runs[] | select(.rule=="contract") | .status' <<<"$body")" "OK"
+expect_match "run records carry time and memory" \
+	"$(jq -c '.runs[0] | [.wall_ms, .cpu_ms, .max_rss_kb] | map(type)' <<<"$body")" '^\["number","number","number"\]$'
+commit=$(jq -r .candidate.commit <<<"$body")
+expect "candidate commit exists in the repository" "$(git -C "$TMP/repo" cat-file -t "$commit")" "commit"
+expect "candidate tree matches the commit" "$(git -C "$TMP/repo" rev-parse "$commit^{tree}")" \
+	"$(jq -r .candidate.tree <<<"$body")"
+expect "candidate's parent is the base" "$(git -C "$TMP/repo" rev-parse "$commit^")" \
+	"$(git -C "$TMP/repo" rev-parse main)"
+payload=$(jq -r .payload "$TMP/good.grant" | base64 -d)
+expect "grant subject binds the candidate commit" \
+	"$(jq -r '.subject[0].digest.gitCommit' <<<"$payload")" "$commit"
+expect "grant subject binds the patch bytes" "$(jq -r '.subject[1].digest.sha256' <<<"$payload")" \
+	"$(sha256sum <"$EX/fix.patch" | cut -d' ' -f1)"
+expect "grant keyid is sha256 of the raw public key" "$(jq -r '.signatures[0].keyid' "$TMP/good.grant")" \
+	"$(curl -s "$URL/v1/keys" | jq -r '.keys[0].public_key' | base64 -d | sha256sum | cut -d' ' -f1)"
+r=$(http GET "/v1/proposals/$GOOD/grant" "$AGENT")
+expect "GET grant returns the signed envelope" "$(jq -r .payloadType <<<"${r#* }")" \
+	"application/vnd.in-toto+json"
+curl -s "$URL/v1/keys" | jq -r '.keys[0].public_key_pem' >"$TMP/keys.pem"
+"$AIRLOCK" verify --key "$TMP/keys.pem" "$TMP/good.grant" >/dev/null 2>&1
+expect "verify accepts the key published at /v1/keys" "$?" "0"
+"$AIRLOCK" verify --key "$DATA/signing.pub" --commit "$commit" --repo example \
+	--ref "refs/heads/airlock/$GOOD" "$TMP/good.grant" >/dev/null 2>&1
+expect "verify accepts matching bindings" "$?" "0"
+"$AIRLOCK" verify --key "$DATA/signing.pub" --commit 0000000000000000000000000000000000000000 \
+	"$TMP/good.grant" >/dev/null 2>&1
+expect "verify refuses a grant for another commit (exit 4)" "$?" "4"
+
+# --- a tampered grant fails ---------------------------------------------------------------
+python_free_tamper() { # flips one byte of the payload and re-encodes it
+	local p
+	p=$(jq -r .payload "$1" | base64 -d | sed 's/"tier":1/"tier":2/' | base64 -w0)
+	jq --arg p "$p" '.payload = $p' "$1" >"$2"
+}
+python_free_tamper "$TMP/good.grant" "$TMP/tampered.grant"
+expect "tampered payload differs by one byte" \
+	"$(cmp -l <(jq -r .payload "$TMP/good.grant" | base64 -d) <(jq -r .payload "$TMP/tampered.grant" | base64 -d) | wc -l)" "1"
+out=$("$AIRLOCK" verify --key "$DATA/signing.pub" "$TMP/tampered.grant" 2>&1)
+expect "verify rejects a tampered grant (exit 1)" "$?" "1"
+expect_match "verify names the reason" "$out" 'signature does not verify'
+"$AIRLOCK" keygen --data "$TMP/otherkey" >/dev/null
+"$AIRLOCK" verify --key "$TMP/otherkey/signing.pub" "$TMP/good.grant" >/dev/null 2>&1
+expect "verify rejects the grant under another key" "$?" "1"
+
+# --- rejections, each with its reason -----------------------------------------------------
+rc=$(submit already "$EX/bad/already-passes.patch" "$EX/fix.patch")
+expect "already-passing reproduction: submit exits non-zero" "$rc" "1"
+expect_match "already-passing reproduction: reason" "$(cat "$TMP/already.out")" \
+	'^verdict: rejected: .*already passes on base'
+[ -e "$TMP/already.grant" ] && not_ok "no grant file for a rejection" || ok "no grant file for a rejection"
+
+rc=$(submit contract "$EX/test.patch" "$EX/bad/breaks-contract.patch")
+expect "contract-breaking fix: submit exits non-zero" "$rc" "1"
+expect_match "contract-breaking fix: reason" "$(cat "$TMP/contract.out")" \
+	'^verdict: rejected: contract .* failed on candidate'
+
+rc=$(submit noapply "$EX/test.patch" "$EX/bad/does-not-apply.patch")
+expect "patch that does not apply: submit exits non-zero" "$rc" "1"
+expect_match "patch that does not apply: names the file" "$(cat "$TMP/noapply.out")" \
+	'^verdict: rejected: patch does not apply: src/'
+
+rc=$(submit testpath "$EX/test.patch" "$EX/bad/touches-tests.patch")
+expect "patch touching a test path: submit exits non-zero" "$rc" "1"
+expect_match "patch touching a test path: reason" "$(cat "$TMP/testpath.out")" \
+	'^verdict: rejected: patch touches test path tests/'
+
+r=$(http GET "/v1/proposals/$(proposal_id already)/grant" "$AGENT")
+expect "GET grant of a rejected proposal: 404" "${r%% *}" "404"
+r=$(http GET "/v1/proposals?state=granted" "$AGENT")
+expect "list by state shows the granted proposal" \
+	"$(jq -r --arg id "$GOOD" '[.proposals[] | select(.id == $id)] | length' <<<"${r#* }")" "1"
+expect "list by state shows only that state" \
+	"$(jq -r '[.proposals[] | select(.state != "granted")] | length' <<<"${r#* }")" "0"
+refs_after=$(git -C "$TMP/repo" for-each-ref --format='%(refname) %(objectname)')
+expect "no ref in the repository moved" "$refs_after" "$refs_before"
+
+# --- every error status, with a JSON body naming the problem -------------------------------
+jq -n --rawfile p "$EX/fix.patch" --arg id "$ID" \
+	'{repo: "example", base: "main", patch: $p, fail_to_pass: [$id]}' >"$TMP/body.json"
+printf '{"repo": "example", ' >"$TMP/malformed.json"
+r=$(http POST /v1/proposals "$AGENT" "$TMP/malformed.json")
+expect "malformed JSON: 400" "${r%% *}" "400"
+expect "malformed JSON: error named" "$(jq -r .error <<<"${r#* }")" "malformed JSON"
+r=$(http POST /v1/proposals "" "$TMP/body.json")
+expect "missing token: 401" "${r%% *}" "401"
+r=$(http POST /v1/proposals "alk_0000" "$TMP/body.json")
+expect "bad token: 401" "${r%% *}" "401"
+r=$(http POST /v1/proposals "$REVIEWER" "$TMP/body.json")
+expect "reviewer cannot propose: 403" "${r%% *}" "403"
+jq '.repo = "nope"' "$TMP/body.json" >"$TMP/norepo.json"
+r=$(http POST /v1/proposals "$AGENT" "$TMP/norepo.json")
+expect "unknown repo: 404" "${r%% *}" "404"
+r=$(http GET /v1/proposals/0123456789abcdef0123456789abcdef "$AGENT")
+expect "unknown id: 404" "${r%% *}" "404"
+expect_match "errors are JSON with error and detail" "${r#* }" '"error":.*"detail":'
+head -c $((9 * 1024 * 1024)) /dev/zero | tr '\0' 'a' >"$TMP/big.json"
+r=$(http POST /v1/proposals "$AGENT" "$TMP/big.json")
+expect "body over 8 MiB: 413" "${r%% *}" "413"
+jq '.fail_to_pass = ["--help"]' "$TMP/body.json" >"$TMP/optid.json"
+r=$(http POST /v1/proposals "$AGENT" "$TMP/optid.json")
+expect "test id that looks like an option: 400" "${r%% *}" "400"
+jq '.fail_to_pass = ["a;rm -rf /"]' "$TMP/body.json" >"$TMP/shellid.json"
+r=$(http POST /v1/proposals "$AGENT" "$TMP/shellid.json")
+expect "test id with shell characters: 400" "${r%% *}" "400"
+jq '.patch = 5' "$TMP/body.json" >"$TMP/badtype.json"
+r=$(http POST /v1/proposals "$AGENT" "$TMP/badtype.json")
+expect "patch of the wrong type: 400" "${r%% *}" "400"
+r=$(http GET "/v1/proposals?state=bogus" "$AGENT")
+expect "unknown state filter: 400" "${r%% *}" "400"
+r=$(http DELETE /v1/proposals/$GOOD "$AGENT")
+expect "wrong method: 405" "${r%% *}" "405"
+r=$(http GET /v1/nothing "")
+expect "unknown route: 404" "${r%% *}" "404"
+count=$(curl -s -H "Authorization: Bearer $AGENT" "$URL/v1/proposals" | jq '.proposals | length')
+expect "rejected requests left no proposal behind" "$count" "5"
+
+# --- a bad config is refused at start, naming the key ---------------------------------
+jq '.repos.example.policy.reproduce.comand = ["x"]' "$TMP/config.json" >"$TMP/bad1.json"
+out=$("$AIRLOCK" serve --config "$TMP/bad1.json" --data "$TMP/d1" --listen 127.0.0.1:1 2>&1)
+expect "bad config: refused" "$?" "1"
+expect_match "bad config: names the key" "$out" 'repos\.example\.policy\.reproduce\.comand'
+jq '.listen = 8080' "$TMP/config.json" >"$TMP/bad2.json"
+out=$("$AIRLOCK" serve --config "$TMP/bad2.json" --data "$TMP/d2" 2>&1)
+expect_match "bad listen: names the key" "$out" '^airlock: config: .*listen'
+jq '.repos.example.path = "/nonexistent"' "$TMP/config.json" >"$TMP/bad3.json"
+out=$("$AIRLOCK" serve --config "$TMP/bad3.json" --data "$TMP/d3" 2>&1)
+expect_match "missing repository path: named" "$out" 'repos\.example\.path'
+
+# --- the signing key is private --------------------------------------------------------
+expect "signing key has mode 0600" "$(stat -c %a "$DATA/signing.key")" "600"
+[ -e "$DATA/airlock.db-wal" ] && ok "database is in WAL mode" || not_ok "database is in WAL mode" "no $DATA/airlock.db-wal"
+
+stop_server
+summary

@@ -1,0 +1,61 @@
+#!/bin/bash
+# Runs every suite (unit, fuzz replay, e2e) and ends with one line of totals.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+passed=0
+failed=0
+suites_failed=()
+
+count_check() { # sums "Checks: N, Failures: F, Errors: E" from a Check binary's output
+	local out=$1 n f e
+	n=$(sed -n 's/.*Checks: \([0-9]*\), Failures: \([0-9]*\), Errors: \([0-9]*\).*/\1 \2 \3/p' <<<"$out" | tail -1)
+	[ -n "$n" ] || return 1
+	read -r n f e <<<"$n"
+	passed=$((passed + n - f - e))
+	failed=$((failed + f + e))
+}
+
+for t in "$BUILD"/check_*; do
+	[ -x "$t" ] || continue
+	echo "== unit: $(basename "$t")"
+	out=$(CK_FORK=yes "$t" 2>&1)
+	rc=$?
+	echo "$out" | grep -vE '^Running suite' | tail -n 25
+	if ! count_check "$out" || [ $rc -ne 0 ]; then
+		[ $rc -ne 0 ] && { suites_failed+=("$(basename "$t")"); grep -q 'Checks:' <<<"$out" || failed=$((failed + 1)); }
+	fi
+done
+
+for f in "$BUILD"/fuzz_*; do
+	[ -x "$f" ] || continue
+	name=${f##*/fuzz_}
+	echo "== fuzz replay: $name"
+	if "$f" "tests/fuzz/corpus/$name"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		suites_failed+=("fuzz_$name")
+	fi
+done
+
+echo "== e2e"
+out=$(BUILD="$BUILD" ./tests/e2e/run.sh 2>&1)
+rc=$?
+echo "$out" | tail -n 60
+line=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -1)
+if [ -n "$line" ]; then
+	p=$(sed 's/^e2e: \([0-9]*\) passed.*/\1/' <<<"$line")
+	q=$(sed 's/.* \([0-9]*\) failed.*/\1/' <<<"$line")
+	passed=$((passed + p))
+	failed=$((failed + q))
+fi
+if [ $rc -ne 0 ]; then
+	suites_failed+=("e2e")
+	[ -n "$line" ] || failed=$((failed + 1))
+fi
+
+echo
+[ ${#suites_failed[@]} -eq 0 ] || echo "failing suites: ${suites_failed[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ ${#suites_failed[@]} -eq 0 ]

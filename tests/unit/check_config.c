@@ -1,0 +1,125 @@
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/fileio.h"
+#include "lib/macros.h"
+#include "server/config.h"
+
+#define POLICY "{\"reproduce\": {\"command\": [\"sh\", \"tests/run.sh\"]}}"
+
+static const struct {
+	const char *json;
+	const char *want; /* substring of the message: the key that is wrong */
+} bad_cases[] = {
+	{"[]", "(top level)"},
+	{"{\"lsten\": \"127.0.0.1:1\"}", "lsten: unknown key"},
+	{"{\"listen\": 8080}", "listen: expected"},
+	{"{\"listen\": \"127.0.0.1\"}", "listen: expected"},
+	{"{\"listen\": \"127.0.0.1:70000\"}", "listen: expected"},
+	{"{\"data\": \"\"}", "data: expected"},
+	{"{\"workers\": 0}", "workers: expected"},
+	{"{\"max_body_bytes\": \"8M\"}", "max_body_bytes: expected"},
+	{"{\"repos\": []}", "repos: expected an object"},
+	{"{\"repos\": {\"../x\": {\"path\": \"/tmp\", \"policy\": " POLICY "}}}", "invalid repository name"},
+	{"{\"repos\": {\"r\": {\"policy\": " POLICY "}}}", "repos.r.path: expected"},
+	{"{\"repos\": {\"r\": {\"path\": \"/nonexistent/x\", \"policy\": " POLICY "}}}", "repos.r.path: /nonexistent/x is not a directory"},
+	{"{\"repos\": {\"r\": {\"path\": \"/tmp\"}}}", "repos.r.policy: missing"},
+	{"{\"repos\": {\"r\": {\"path\": \"/tmp\", \"polcy\": {}}}}", "repos.r.polcy: unknown key"},
+	{"{\"repos\": {\"r\": {\"path\": \"/tmp\", \"policy\": {\"reproduce\": {\"comand\": []}}}}}", "repos.r.policy.reproduce.comand"},
+	{"{\"repos\": {\"r\": {\"path\": \"/tmp\", \"policy\": {\"timeout_s\": \"60\"}}}}", "repos.r.policy.timeout_s"},
+	{"{\"listen\": \"127.0.0.1:1\", \"listen\": \"127.0.0.1:2\"}", "duplicate"},
+	{"{\"listen\": ", "line 1"},
+};
+
+START_TEST(bad_config_names_the_key)
+{
+	struct al_config *c = NULL;
+	struct al_err e = {0};
+	const char *j = bad_cases[_i].json;
+
+	ck_assert_int_lt(al_config_parse(j, strlen(j), "/", &c, &e), 0);
+	ck_assert_ptr_null(c);
+	ck_assert_msg(strstr(e.msg, bad_cases[_i].want), "message '%s' lacks '%s'", e.msg,
+		      bad_cases[_i].want);
+}
+END_TEST
+
+START_TEST(good_config_and_defaults)
+{
+	static const char j[] = "{\"listen\": \"127.0.0.1:9999\", \"data\": \"d\", \"workers\": 3,"
+				" \"repos\": {\"ex\": {\"path\": \".\", \"policy\": " POLICY "}}}";
+	struct al_config *c = NULL;
+	struct al_err e = {0};
+
+	ck_assert_int_eq(al_config_parse(j, strlen(j), "/tmp", &c, &e), 0);
+	ck_assert_str_eq(c->listen, "127.0.0.1:9999");
+	ck_assert_str_eq(c->data, "/tmp/d"); /* relative to the file's directory */
+	ck_assert_uint_eq(c->workers, 3);
+	ck_assert_uint_eq(c->max_body, AL_DEFAULT_MAX_BODY);
+	ck_assert_ptr_nonnull(al_config_repo(c, "ex"));
+	ck_assert_str_eq(al_config_repo(c, "ex")->path, "/tmp/.");
+	ck_assert_ptr_null(al_config_repo(c, "other"));
+	al_config_free(c);
+}
+END_TEST
+
+START_TEST(embedded_defaults_and_overrides)
+{
+	struct al_config *c = NULL;
+	struct al_err e = {0};
+
+	ck_assert_int_eq(al_config_load(NULL, NULL, NULL, &c, &e), 0);
+	ck_assert_str_eq(c->listen, AL_DEFAULT_LISTEN);
+	ck_assert_ptr_nonnull(strstr(c->data, "/airlock-data"));
+	ck_assert_int_eq(c->data[0], '/');
+	ck_assert_uint_eq(c->n_repos, 0);
+	al_config_free(c);
+	ck_assert_int_eq(al_config_load(NULL, "127.0.0.1:1234", "/srv/x", &c, &e), 0);
+	ck_assert_str_eq(c->listen, "127.0.0.1:1234");
+	ck_assert_str_eq(c->data, "/srv/x");
+	al_config_free(c);
+	c = NULL;
+	ck_assert_int_lt(al_config_load(NULL, "nope", NULL, &c, &e), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "--listen"));
+}
+END_TEST
+
+START_TEST(missing_file_named)
+{
+	struct al_config *c = NULL;
+	struct al_err e = {0};
+
+	ck_assert_int_eq(al_config_load("/nonexistent/airlock.json", NULL, NULL, &c, &e), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "/nonexistent/airlock.json"));
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *t = tcase_create("parse");
+
+	tcase_add_loop_test(t, bad_config_names_the_key, 0, (int)AL_ARRAY_SIZE(bad_cases));
+	tcase_add_test(t, good_config_and_defaults);
+	tcase_add_test(t, embedded_defaults_and_overrides);
+	tcase_add_test(t, missing_file_named);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,186 @@
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "lib/fileio.h"
+#include "lib/hex.h"
+#include "lib/macros.h"
+#include "lib/utf8.h"
+
+START_TEST(buf_respects_cap)
+{
+	struct al_buf b;
+
+	al_buf_init(&b, 8);
+	ck_assert_int_eq(al_buf_append(&b, "abcd", 4), 0);
+	ck_assert_int_eq(al_buf_printf(&b, "%d", 1234), 0);
+	ck_assert_str_eq(b.data, "abcd1234");
+	ck_assert_int_eq(al_buf_append(&b, "x", 1), -E2BIG);
+	ck_assert_int_eq(al_buf_printf(&b, "y"), -E2BIG);
+	ck_assert_uint_eq(b.len, 8);
+	ck_assert_str_eq(b.data, "abcd1234");
+	al_buf_free(&b);
+}
+END_TEST
+
+START_TEST(buf_steal_empty)
+{
+	struct al_buf b;
+	size_t n = 99;
+	char *p;
+
+	al_buf_init(&b, 16);
+	p = al_buf_steal(&b, &n);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(p, "");
+	ck_assert_uint_eq(n, 0);
+	free(p);
+}
+END_TEST
+
+static const struct {
+	const char *hex;
+	size_t n;
+	int ok;
+} hex_cases[] = {
+	{"00ff10", 3, 1}, {"ABcd", 2, 1}, {"0g", 1, 0}, {"abc", 2, 0}, {"abcd", 1, 0}, {"", 0, 1},
+};
+
+START_TEST(hex_roundtrip)
+{
+	unsigned char bin[8];
+	char back[17];
+	int r = al_hex_decode(hex_cases[_i].hex, bin, hex_cases[_i].n);
+
+	ck_assert_int_eq(r == 0, hex_cases[_i].ok);
+	if (r == 0) {
+		al_hex_encode(bin, hex_cases[_i].n, back);
+		ck_assert_int_eq(strcasecmp(back, hex_cases[_i].hex), 0);
+	}
+}
+END_TEST
+
+static const struct {
+	const char *in;
+	size_t n;
+	const char *out;
+} utf8_cases[] = {
+	{"plain", 5, "plain"},
+	{"caf\xc3\xa9", 5, "caf\xc3\xa9"},
+	{"a\xff" "b", 3, "a\xef\xbf\xbd" "b"},
+	{"nul\0x", 5, "nul\xef\xbf\xbdx"},
+	{"\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd"},		  /* overlong '/' */
+	{"\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
+	{"\xe2\x82", 2, "\xef\xbf\xbd\xef\xbf\xbd"},		  /* truncated */
+	{"\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80"},
+};
+
+START_TEST(utf8_sanitize)
+{
+	size_t n;
+	char *out = al_utf8_sanitize(utf8_cases[_i].in, utf8_cases[_i].n, &n);
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_str_eq(out, utf8_cases[_i].out);
+	ck_assert_uint_eq(n, strlen(utf8_cases[_i].out));
+	free(out);
+}
+END_TEST
+
+START_TEST(err_keeps_first_and_prefixes)
+{
+	struct al_err e = {0};
+
+	ck_assert_int_eq(al_err_set(&e, -ENOENT, "first %d", 1), -ENOENT);
+	al_err_set(&e, -EINVAL, "second");
+	ck_assert_str_eq(e.msg, "first 1");
+	al_err_prefix(&e, "ctx");
+	ck_assert_str_eq(e.msg, "ctx: first 1");
+	ck_assert_int_eq(e.code, -ENOENT);
+	ck_assert_str_eq(al_err_msg(NULL), "unknown error");
+	ck_assert_int_eq(al_err_set(NULL, -EIO, "x"), -EIO);
+}
+END_TEST
+
+START_TEST(path_join)
+{
+	char *p = al_path_join("/a/b/", "/c");
+
+	ck_assert_str_eq(p, "/a/b/c");
+	free(p);
+	p = al_path_join("/", "x");
+	ck_assert_str_eq(p, "/x");
+	free(p);
+}
+END_TEST
+
+START_TEST(files_capped_atomic_and_rm_rf)
+{
+	char dir[] = "/tmp/check_lib.XXXXXX", *data = NULL;
+	_cleanup_free_ char *f = NULL, *sub = NULL, *link = NULL, *outside = NULL;
+	struct al_err e = {0};
+	struct stat st;
+	size_t n;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	f = al_path_join(dir, "f");
+	ck_assert_int_eq(al_file_write_atomic(f, "hello", 5, 0600, &e), 0);
+	ck_assert_int_eq(stat(f, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(al_file_read(f, 5, &data, &n, &e), 0);
+	ck_assert_str_eq(data, "hello");
+	free(data);
+	ck_assert_int_eq(al_file_read(f, 4, &data, &n, &e), -EFBIG);
+	ck_assert_ptr_nonnull(strstr(e.msg, "larger than 4 bytes"));
+	/* rm_rf removes a tree but never what a symlink in it points to */
+	outside = al_path_join(dir, "keep");
+	ck_assert_int_eq(al_mkdir_p(outside, 0700), 0);
+	sub = al_path_join(dir, "t/u/v");
+	ck_assert_int_eq(al_mkdir_p(sub, 0700), 0);
+	free(link);
+	link = al_path_join(dir, "t/u/escape");
+	ck_assert_int_eq(symlink(outside, link), 0);
+	free(sub);
+	sub = al_path_join(dir, "t");
+	ck_assert_int_eq(al_rm_rf(sub), 0);
+	ck_assert_int_eq(stat(sub, &st), -1);
+	ck_assert_int_eq(stat(outside, &st), 0);
+	ck_assert_int_eq(al_rm_rf(dir), 0);
+	ck_assert_int_eq(al_rm_rf(dir), 0);
+}
+END_TEST
+
+static Suite *
+lib_suite(void)
+{
+	Suite *s = suite_create("lib");
+	TCase *t = tcase_create("core");
+
+	tcase_add_test(t, buf_respects_cap);
+	tcase_add_test(t, buf_steal_empty);
+	tcase_add_loop_test(t, hex_roundtrip, 0, (int)AL_ARRAY_SIZE(hex_cases));
+	tcase_add_loop_test(t, utf8_sanitize, 0, (int)AL_ARRAY_SIZE(utf8_cases));
+	tcase_add_test(t, err_keeps_first_and_prefixes);
+	tcase_add_test(t, path_join);
+	tcase_add_test(t, files_capped_atomic_and_rm_rf);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(lib_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
