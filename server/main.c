@@ -123,7 +123,7 @@ print_banner(const struct al_server *srv)
 		       "  ./airlock submit --server http://%s --token-file "
 		       "airlock-data/example-agent.token --repo example --base main "
 		       "--test-patch examples/calc/test.patch --patch examples/calc/fix.patch "
-		       "--fail-to-pass clamp_upper --wait\n",
+		       "--fail-to-pass clamp_above --wait\n",
 		       srv->cfg->listen);
 	fflush(stdout);
 }

@@ -58,6 +58,41 @@ al_server_policy_digest(const struct al_server *srv, const char *repo)
 	return NULL;
 }
 
+static int
+rule_ok(const json_t *rule)
+{
+	const char *res = json_string_value(json_object_get(rule, "result"));
+
+	return res && (!strcmp(res, AL_RULE_SATISFIED) || !strcmp(res, AL_RULE_NOT_APPLICABLE));
+}
+
+/* Adds each rule of `more` to `rules`; a rule already there (the static rules are judged
+ * twice: on the patch text and on what libgit2 parsed) keeps the worse result. */
+static void
+merge_rules(json_t *rules, const json_t *more)
+{
+	size_t i, k;
+	json_t *r, *have;
+
+	json_array_foreach(more, i, r)
+	{
+		const char *name = json_string_value(json_object_get(r, "rule"));
+		int found = 0;
+
+		json_array_foreach(rules, k, have)
+		{
+			if (!name || strcmp(name, json_string_value(json_object_get(have, "rule")) ?: ""))
+				continue;
+			found = 1;
+			if (rule_ok(have) && !rule_ok(r))
+				json_array_set(rules, k, r);
+			break;
+		}
+		if (!found)
+			json_array_append(rules, r);
+	}
+}
+
 /* First rule that is neither SATISFIED nor NOT_APPLICABLE, or NULL. */
 static const json_t *
 first_failure(const json_t *rules)
@@ -67,8 +102,7 @@ first_failure(const json_t *rules)
 
 	json_array_foreach(rules, i, r)
 	{
-		const char *res = json_string_value(json_object_get(r, "result"));
-		if (!res || (strcmp(res, AL_RULE_SATISFIED) && strcmp(res, AL_RULE_NOT_APPLICABLE)))
+		if (!rule_ok(r))
 			return r;
 	}
 	return NULL;
@@ -278,7 +312,7 @@ run_gates(struct job *j, struct al_err *err)
 		return r;
 	/* Static rules first, then what the runs showed; the decision needs all of them. */
 	r_rules = json_object_get(v, "rules");
-	json_array_extend(j->rules, r_rules);
+	merge_rules(j->rules, r_rules);
 	if (!strcmp(json_string_value(json_object_get(v, "decision")) ?: "", "granted") &&
 	    !first_failure(j->rules)) {
 		j->verdict = json_pack("{s:s, s:s, s:O}", "decision", "granted", "reason",

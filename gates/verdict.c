@@ -1,0 +1,437 @@
+/* The verdict: a runner result judged against the policy and the plan.  The result is
+ * read as untrusted: every field is checked before use, and anything missing, mistyped
+ * or unexpected becomes an ERROR rule, so it can only ever reject. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gates/internal.h"
+#include "lib/macros.h"
+
+struct verdict {
+	const struct al_policy *p;
+	const json_t *fail_to_pass;
+	const json_t *result;
+	json_t *rules; /* owned */
+	json_t *plan;  /* owned; NULL when no plan could be made */
+	json_t *runs;  /* owned; run id -> run record */
+	/* why runs and file lists may be missing without that being an error */
+	const char *blocked;
+};
+
+enum run_status { RUN_OK, RUN_RE, RUN_SG, RUN_TO, RUN_OOM, RUN_XX, RUN_UNKNOWN };
+
+static const char *const status_names[] = {"OK", "RE", "SG", "TO", "OOM", "XX"};
+
+static enum run_status
+run_status(const json_t *run)
+{
+	const char *s = json_string_value(json_object_get(run, "status"));
+	size_t i;
+
+	for (i = 0; s && i < AL_ARRAY_SIZE(status_names); i++)
+		if (strcmp(s, status_names[i]) == 0)
+			return (enum run_status)i;
+	return RUN_UNKNOWN;
+}
+
+/* "exit 1", "signal 9", "timeout": how a run that did not pass ended. */
+static void
+how_failed(const json_t *run, char *buf, size_t n)
+{
+	const json_t *code = json_object_get(run, "exit_code");
+	const json_t *sig = json_object_get(run, "signal");
+
+	switch (run_status(run)) {
+	case RUN_RE:
+		if (json_is_integer(code))
+			snprintf(buf, n, "exit %lld", (long long)json_integer_value(code));
+		else
+			snprintf(buf, n, "exit status unknown");
+		break;
+	case RUN_SG:
+		if (json_is_integer(sig))
+			snprintf(buf, n, "signal %lld", (long long)json_integer_value(sig));
+		else
+			snprintf(buf, n, "signal unknown");
+		break;
+	case RUN_TO:
+		snprintf(buf, n, "timeout");
+		break;
+	case RUN_OOM:
+		snprintf(buf, n, "out of memory");
+		break;
+	case RUN_OK:
+		snprintf(buf, n, "passed");
+		break;
+	default:
+		snprintf(buf, n, "sandbox failure");
+		break;
+	}
+}
+
+static bool
+clean_string(const json_t *v)
+{
+	return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v);
+}
+
+static bool
+object_id(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v), i;
+
+	if (!s || (n != 40 && n != 64))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* The first problem with the result's overall shape, or NULL. */
+static const char *
+shape_problem(const struct verdict *v)
+{
+	static const struct {
+		const char *key, *problem;
+	} ids[] = {
+	    {"base_commit", "result.base_commit: expected a commit id"},
+	    {"candidate_commit", "result.candidate_commit: expected a commit id"},
+	    {"candidate_tree", "result.candidate_tree: expected a tree id"},
+	};
+	const json_t *runs = json_object_get(v->result, "runs");
+	const json_t *files = json_object_get(v->result, "files");
+	size_t i;
+
+	if (runs ? !json_is_array(runs) : !v->blocked)
+		return "result.runs: expected an array";
+	if (files ? !json_is_object(files) : !v->blocked)
+		return "result.files: expected an object";
+	if (v->blocked)
+		return NULL;
+	for (i = 0; i < AL_ARRAY_SIZE(ids); i++)
+		if (!object_id(json_object_get(v->result, ids[i].key)))
+			return ids[i].problem;
+	return NULL;
+}
+
+static int
+rule_result(struct verdict *v)
+{
+	const char *why = shape_problem(v);
+
+	if (why)
+		return al_gates_rule_add(v->rules, "result", AL_RULE_ERROR, "%s", why);
+	return al_gates_rule_add(v->rules, "result", AL_RULE_SATISFIED, "result is well-formed");
+}
+
+static int
+rule_runner(struct verdict *v)
+{
+	const json_t *e = json_object_get(v->result, "error");
+
+	if (!e)
+		return al_gates_rule_add(v->rules, "runner", AL_RULE_SATISFIED, "runner completed");
+	return al_gates_rule_add(v->rules, "runner", AL_RULE_ERROR, "runner failed: %s",
+				 json_is_string(e) ? json_string_value(e) : "(malformed error)");
+}
+
+static int
+rule_apply(struct verdict *v)
+{
+	const json_t *a = json_object_get(v->result, "apply_error");
+	const char *which, *file, *msg;
+	json_int_t hunk;
+
+	if (!a)
+		return al_gates_rule_add(v->rules, "apply", AL_RULE_SATISFIED,
+					 "patch and test patch apply");
+	which = json_string_value(json_object_get(a, "which"));
+	file = json_string_value(json_object_get(a, "file"));
+	msg = json_string_value(json_object_get(a, "message"));
+	hunk = json_integer_value(json_object_get(a, "hunk"));
+	if (!json_is_object(a) || !which || (strcmp(which, "patch") && strcmp(which, "test_patch")))
+		return al_gates_rule_add(v->rules, "apply", AL_RULE_ERROR,
+					 "result.apply_error: malformed");
+	if (!file)
+		file = "(unknown file)";
+	if (hunk > 0)
+		return al_gates_rule_add(v->rules, "apply", AL_RULE_UNSATISFIED,
+					 "%s does not apply: %s hunk %lld", which, file,
+					 (long long)hunk);
+	return al_gates_rule_add(v->rules, "apply", AL_RULE_UNSATISFIED,
+				 "%s does not apply: %s%s%s", which, file, msg ? ": " : "",
+				 msg ? msg : "");
+}
+
+/* The static path rules again, over the file lists the runner's own parser produced. */
+static int
+rule_static(struct verdict *v)
+{
+	const json_t *files = json_object_get(v->result, "files");
+	const json_t *pf = json_object_get(files, "patch");
+	const json_t *tf = json_object_get(files, "test_patch");
+	char msg[AL_REASON_MAX];
+
+	if (!pf && v->blocked) {
+		snprintf(msg, sizeof(msg), "not checked: %s", v->blocked);
+		return al_gates_static_all(v->rules, AL_RULE_NOT_APPLICABLE, msg);
+	}
+	/* the runner lists an empty test patch as no files: no test patch at all */
+	if (json_is_null(tf) || (json_is_array(tf) && json_array_size(tf) == 0))
+		tf = NULL;
+	if (!al_gates_files_valid(pf, "result.files.patch", msg, sizeof(msg)) ||
+	    (tf && !al_gates_files_valid(tf, "result.files.test_patch", msg, sizeof(msg))))
+		return al_gates_static_all(v->rules, AL_RULE_ERROR, msg);
+	return al_gates_static_rules(&(struct al_static_input){v->p, pf, tf}, v->rules);
+}
+
+/* A run must be the one the plan asked for: same rule, side, test or name, and argv. */
+static const char *
+plan_mismatch(const json_t *run, const json_t *planned)
+{
+	static const char *const keys[] = {"rule", "side", "test", "name", "argv"};
+	size_t i;
+
+	for (i = 0; i < AL_ARRAY_SIZE(keys); i++) {
+		json_t *got = json_object_get(run, keys[i]);
+
+		if (got && !json_equal(got, json_object_get(planned, keys[i])))
+			return keys[i];
+	}
+	return NULL;
+}
+
+static const json_t *
+planned_run(const struct verdict *v, const char *id)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach (v->plan, i, e)
+		if (strcmp(json_string_value(json_object_get(e, "id")), id) == 0)
+			return e;
+	return NULL;
+}
+
+static int
+index_run(struct verdict *v, size_t i, json_t *run)
+{
+	const json_t *idv = json_object_get(run, "id"), *planned;
+	const char *id = json_string_value(idv), *key;
+
+	if (!json_is_object(run) || !clean_string(idv) ||
+	    !json_is_string(json_object_get(run, "status")))
+		return al_gates_rule_add(
+		    v->rules, "runs", AL_RULE_ERROR,
+		    "result.runs[%zu]: expected an object with string id and status", i);
+	if (json_object_get(v->runs, id))
+		return al_gates_rule_add(v->rules, "runs", AL_RULE_ERROR, "duplicate run %s", id);
+	planned = planned_run(v, id);
+	if (!planned)
+		return al_gates_rule_add(v->rules, "runs", AL_RULE_ERROR, "unexpected run %s", id);
+	if (run_status(run) == RUN_UNKNOWN)
+		return al_gates_rule_add(v->rules, "runs", AL_RULE_ERROR,
+					 "run %s has an unknown status", id);
+	key = plan_mismatch(run, planned);
+	if (key)
+		return al_gates_rule_add(v->rules, "runs", AL_RULE_ERROR,
+					 "run %s does not match the plan (%s)", id, key);
+	return json_object_set(v->runs, id, run) < 0 ? -ENOMEM : 0;
+}
+
+static int
+index_runs(struct verdict *v)
+{
+	const json_t *runs = json_object_get(v->result, "runs");
+	size_t i;
+	json_t *run;
+	int r;
+
+	json_array_foreach (runs, i, run) {
+		r = index_run(v, i, run);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static const json_t *
+run_get(const struct verdict *v, const char *rule, const char *name, const char *side, char *id,
+	size_t idsz)
+{
+	if (al_gates_run_id(id, idsz, rule, name, side) < 0)
+		return NULL;
+	return json_object_get(v->runs, id);
+}
+
+static int
+missing_run(struct verdict *v, const char *rule, const char *id)
+{
+	if (v->blocked)
+		return al_gates_rule_add(v->rules, rule, AL_RULE_NOT_APPLICABLE, "not run: %s",
+					 v->blocked);
+	return al_gates_rule_add(v->rules, rule, AL_RULE_ERROR, "missing run %s", id);
+}
+
+static int
+rule_reproduce(struct verdict *v, const char *test)
+{
+	char rule[AL_TEST_ID_MAX + 32], bid[AL_TEST_ID_MAX + 64], cid[AL_TEST_ID_MAX + 64];
+	char bhow[64], chow[64];
+	const json_t *base = run_get(v, "reproduce", test, "base", bid, sizeof(bid));
+	const json_t *cand = run_get(v, "reproduce", test, "candidate", cid, sizeof(cid));
+	enum run_status bs, cs;
+
+	snprintf(rule, sizeof(rule), "reproduce:%s", test);
+	if (!base || !cand)
+		return missing_run(v, rule, base ? cid : bid);
+	bs = run_status(base);
+	cs = run_status(cand);
+	how_failed(base, bhow, sizeof(bhow));
+	how_failed(cand, chow, sizeof(chow));
+	if (bs == RUN_OK)
+		return al_gates_rule_add(v->rules, rule, AL_RULE_UNSATISFIED,
+					 "%s already passes on base: reproduction proves nothing",
+					 test);
+	if (bs != RUN_RE && bs != RUN_SG)
+		return al_gates_rule_add(v->rules, rule, AL_RULE_ERROR,
+					 "%s on base: %s, inconclusive", test, status_names[bs]);
+	if (cs == RUN_XX)
+		return al_gates_rule_add(v->rules, rule, AL_RULE_ERROR,
+					 "%s on candidate: XX, inconclusive", test);
+	if (cs != RUN_OK)
+		return al_gates_rule_add(v->rules, rule, AL_RULE_UNSATISFIED,
+					 "%s still fails on candidate (%s)", test, chow);
+	return al_gates_rule_add(v->rules, rule, AL_RULE_SATISFIED,
+				 "%s fails on base (%s) and passes on candidate", test, bhow);
+}
+
+static int
+rule_contract(struct verdict *v, const char *name)
+{
+	char rule[AL_POLICY_MAX_NAME + 32], id[AL_POLICY_MAX_NAME + 64], how[64];
+	const json_t *run = run_get(v, "contract", name, "candidate", id, sizeof(id));
+
+	snprintf(rule, sizeof(rule), "contract:%s", name);
+	if (!run)
+		return missing_run(v, rule, id);
+	how_failed(run, how, sizeof(how));
+	switch (run_status(run)) {
+	case RUN_OK:
+		return al_gates_rule_add(v->rules, rule, AL_RULE_SATISFIED,
+					 "contract %s passed on candidate", name);
+	case RUN_RE:
+	case RUN_SG:
+	case RUN_TO:
+	case RUN_OOM:
+		return al_gates_rule_add(v->rules, rule, AL_RULE_UNSATISFIED,
+					 "contract %s failed on candidate (%s)", name, how);
+	default:
+		return al_gates_rule_add(v->rules, rule, AL_RULE_ERROR,
+					 "contract %s on candidate: XX, inconclusive", name);
+	}
+}
+
+static int
+rules_runs(struct verdict *v)
+{
+	struct al_err perr = {0};
+	size_t i;
+	json_t *e;
+	int r;
+
+	r = al_gates_plan(v->p, v->fail_to_pass, &v->plan, &perr);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return al_gates_rule_add(v->rules, "plan", AL_RULE_ERROR, "%s", al_err_msg(&perr));
+	r = index_runs(v);
+	json_array_foreach (v->fail_to_pass, i, e) {
+		if (r >= 0)
+			r = rule_reproduce(v, json_string_value(e));
+	}
+	json_array_foreach (v->p->contracts, i, e) {
+		if (r >= 0)
+			r = rule_contract(v, json_string_value(json_object_get(e, "name")));
+	}
+	return r;
+}
+
+static int
+decide(const struct verdict *v, json_t **ret)
+{
+	const char *reason = NULL;
+	bool failed = false;
+	size_t i;
+	json_t *rule, *out;
+
+	json_array_foreach (v->rules, i, rule) {
+		if (!al_gates_rule_failed(rule))
+			continue;
+		if (!failed)
+			reason = json_string_value(json_object_get(rule, "reason"));
+		failed = true;
+	}
+	/* nothing judged is nothing proven */
+	if (json_array_size(v->rules) == 0) {
+		failed = true;
+		reason = "no rule was evaluated";
+	}
+	if (!failed)
+		reason = "all gates satisfied";
+	out = json_pack("{s:s, s:s, s:O}", "decision", failed ? "rejected" : "granted", "reason",
+			reason ? reason : "rejected", "rules", v->rules);
+	if (!out)
+		return -ENOMEM;
+	*ret = out;
+	return 0;
+}
+
+static int
+judge(struct verdict *v)
+{
+	int r;
+
+	if (!json_is_object(v->result))
+		return al_gates_rule_add(v->rules, "result", AL_RULE_ERROR,
+					 "result: expected an object");
+	if (json_object_get(v->result, "error"))
+		v->blocked = "runner failed";
+	else if (json_object_get(v->result, "apply_error"))
+		v->blocked = "a patch did not apply";
+	r = rule_result(v);
+	if (r >= 0)
+		r = rule_runner(v);
+	if (r >= 0)
+		r = rule_apply(v);
+	if (r >= 0)
+		r = rule_static(v);
+	if (r >= 0)
+		r = rules_runs(v);
+	return r;
+}
+
+int
+al_gates_evaluate(const struct al_policy *p, const json_t *fail_to_pass, const json_t *result,
+		  json_t **ret, struct al_err *err)
+{
+	struct verdict v = {.p = p, .fail_to_pass = fail_to_pass, .result = result};
+	int r;
+
+	if (!p || !ret)
+		return al_err_set(err, -EINVAL, "evaluate: missing policy or result");
+	v.rules = json_array();
+	v.runs = json_object();
+	r = v.rules && v.runs ? judge(&v) : -ENOMEM;
+	if (r >= 0)
+		r = decide(&v, ret);
+	json_decref(v.rules);
+	json_decref(v.plan);
+	json_decref(v.runs);
+	if (r < 0)
+		return al_err_set(err, r, "evaluate: out of memory");
+	return 0;
+}
