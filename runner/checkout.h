@@ -41,8 +41,13 @@ struct al_checkout_result {
 	int fail_hunk;	     /* 1-based; 0 when the file itself was the problem */
 };
 
-/* 0 on success. -ENOENT: base does not resolve to a commit. -EBADMSG: a patch does not
- * parse. -ENOEXEC: a patch does not apply (fail_* say where). Other -errno: I/O. */
+/* 0 on success. -ENOENT: base does not resolve to a commit. -EINVAL: base is empty, starts
+ * with '-' or holds a control character. -EBADMSG: a patch does not parse, has no files or
+ * names an unsafe path (absolute, "..", ".git"). -ENOEXEC: a patch does not apply (fail_*
+ * say where; base_commit and the file lists are filled too). -EEXIST: a directory exists.
+ * Other -errno: I/O. *ret is overwritten on success and on -ENOEXEC, untouched otherwise;
+ * directories it created are removed again on failure. A NULL or empty test_patch means
+ * none. Only objects are added to the repository: no ref, index or worktree changes. */
 int al_checkout_prepare(const struct al_checkout_opts *o, struct al_checkout_result *ret,
 			struct al_err *err);
 void al_checkout_result_clear(struct al_checkout_result *r);

@@ -1,0 +1,995 @@
+/* The libgit2 adapter: resolve the base, apply test_patch and patch in memory, record the
+ * candidate commit, and write both trees into fresh directories.
+ *
+ * libgit2 1.5.1 is lenient where a gate must not be; what this file does about it:
+ * - git_apply_to_tree applies a "new file" over an existing one by prepending to it, lets
+ *   a new file replace a whole directory (and a new path under a file replace the file),
+ *   deletes a file without looking at its content, and takes the mode from the index line
+ *   even when it is not the file's mode. Checks before the apply and after it (every
+ *   change between the trees is a path the patch names) refuse each of these.
+ * - It also gives a file whose delta names no mode (a pure rename) 100644, and in a
+ *   format-patch series keeps a file that is modified and later deleted. Both are put
+ *   right in the index, so the tree is the one `git apply` makes.
+ * - Hunks must match at the line numbers they state: there is no offset search or fuzz.
+ * - git_checkout_tree applies the host worktree's .gitattributes (ident, eol) even with
+ *   target_directory, so the bytes on disk would differ from the tree a grant names.
+ *   Trees are written here instead, byte for byte, with *at() calls relative to
+ *   directory fds opened O_NOFOLLOW, so no symlink is ever followed.
+ * git_diff_from_buffer skips everything before the first "diff --git" and stops each hunk
+ * at its line counts, so `git format-patch` mail headers and the "-- " signature parse as
+ * they are. */
+#include "runner/checkout.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <git2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/buf.h"
+#include "lib/fileio.h"
+#include "lib/macros.h"
+
+#define AL_TREE_DEPTH_MAX 256
+#define AL_SYMLINK_TARGET_MAX 4095
+#define AL_DEFAULT_MESSAGE "airlock candidate\n"
+#define AL_SIG_NAME "airlock"
+#define AL_SIG_EMAIL "airlock@localhost"
+
+#define AL_DEFINE_GIT_FREEP(name, type, fn) \
+	static void name(type **p)          \
+	{                                   \
+		fn(*p);                     \
+	}
+
+AL_DEFINE_GIT_FREEP(object_freep, git_object, git_object_free)
+AL_DEFINE_GIT_FREEP(tree_freep, git_tree, git_tree_free)
+AL_DEFINE_GIT_FREEP(tree_entry_freep, git_tree_entry, git_tree_entry_free)
+AL_DEFINE_GIT_FREEP(blob_freep, git_blob, git_blob_free)
+AL_DEFINE_GIT_FREEP(diff_freep, git_diff, git_diff_free)
+AL_DEFINE_GIT_FREEP(patch_freep, git_patch, git_patch_free)
+AL_DEFINE_GIT_FREEP(index_freep, git_index, git_index_free)
+AL_DEFINE_GIT_FREEP(signature_freep, git_signature, git_signature_free)
+
+static void
+libgit2_shutdownp(int *initialized)
+{
+	if (*initialized > 0)
+		git_libgit2_shutdown();
+}
+
+/* One patch being applied: which of the two, where libgit2 is in it, the paths it names. */
+struct apply_ctx {
+	const char *which; /* "patch" or "test_patch" */
+	git_diff *diff;
+	size_t deltas_seen;   /* delta_cb calls so far; the current delta is deltas_seen - 1 */
+	int hunks_seen;	      /* hunk_cb calls for the current delta */
+	const char **touched; /* owned array, borrowed strings: every old and new path, sorted */
+	size_t n_touched;
+	const char **removed; /* owned array: old paths of deletions and renames, sorted */
+	size_t n_removed;
+};
+
+static const char *
+lg_msg(void)
+{
+	const git_error *e = git_error_last();
+
+	return e && e->message ? e->message : "unknown libgit2 error";
+}
+
+static int
+lg_errno(int gerr)
+{
+	const git_error *e = git_error_last();
+
+	switch (gerr) {
+	case GIT_ENOTFOUND:
+		return -ENOENT;
+	case GIT_EEXISTS:
+		return -EEXIST;
+	case GIT_EAMBIGUOUS:
+	case GIT_EINVALIDSPEC:
+	case GIT_EINVALID:
+		return -EINVAL;
+	case GIT_EBUFS:
+		return -ENOBUFS;
+	case GIT_ELOCKED:
+		return -EBUSY;
+	case GIT_EOWNER:
+		return -EACCES;
+	case GIT_EAPPLYFAIL:
+		return -ENOEXEC;
+	case GIT_EMISMATCH:
+		return -EBADMSG;
+	default:
+		break;
+	}
+	if (e && e->klass == GIT_ERROR_NOMEMORY)
+		return -ENOMEM;
+	return -EIO;
+}
+
+static int
+lg_fail(struct al_err *err, int gerr, const char *what)
+{
+	return al_err_set(err, lg_errno(gerr), "%s: %s", what, lg_msg());
+}
+
+static void
+oid_hex(char out[41], const git_oid *id)
+{
+	git_oid_tostr(out, 41, id);
+}
+
+/* The path a delta is known by: the old one for a deletion, else the new one. */
+static const char *
+delta_path(const git_diff_delta *d)
+{
+	const char *p = d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path;
+
+	if (!p)
+		p = d->old_file.path ? d->old_file.path : d->new_file.path;
+	return p ? p : "";
+}
+
+/* ---- base ---- */
+
+static int
+check_base_spelling(const char *base, struct al_err *err)
+{
+	if (!base || !base[0])
+		return al_err_set(err, -EINVAL, "base is empty");
+	if (base[0] == '-')
+		return al_err_set(err, -EINVAL, "base '%s' starts with '-'", base);
+	for (const unsigned char *c = (const unsigned char *)base; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return al_err_set(err, -EINVAL, "base contains a control character");
+	return 0;
+}
+
+static int
+resolve_base(git_repository *repo, const char *base, git_commit **ret, struct al_err *err)
+{
+	_cleanup_(object_freep) git_object *obj = NULL;
+	git_object *peeled = NULL;
+
+	if (git_revparse_single(&obj, repo, base) < 0 ||
+	    git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT) < 0)
+		return al_err_set(err, -ENOENT, "base '%s' does not resolve to a commit", base);
+	*ret = (git_commit *)peeled;
+	return 0;
+}
+
+/* ---- parsing ---- */
+
+/* A path component that must never be written: empty, ".", "..", or any spelling of .git. */
+static int
+component_unsafe(const char *s, size_t n)
+{
+	return n == 0 || (n == 1 && s[0] == '.') || (n == 2 && !memcmp(s, "..", 2)) ||
+	       (n == 4 && !strncasecmp(s, ".git", 4));
+}
+
+static int
+path_unsafe(const char *path)
+{
+	const char *s = path;
+
+	if (!path || !path[0] || path[0] == '/')
+		return 1;
+	for (;;) {
+		const char *slash = strchr(s, '/');
+		size_t n = slash ? (size_t)(slash - s) : strlen(s);
+
+		if (component_unsafe(s, n))
+			return 1;
+		if (!slash)
+			return 0;
+		s = slash + 1;
+	}
+}
+
+static int
+parse_patch(const char *which, const char *text, size_t len, git_diff **ret, struct al_err *err)
+{
+	_cleanup_(diff_freep) git_diff *diff = NULL;
+
+	if (!text || len == 0)
+		return al_err_set(err, -EBADMSG, "%s: no changes", which);
+	if (git_diff_from_buffer(&diff, text, len) < 0) {
+		const git_error *e = git_error_last();
+
+		if (e && e->klass == GIT_ERROR_NOMEMORY)
+			return al_err_set(err, -ENOMEM, "%s: out of memory", which);
+		return al_err_set(err, -EBADMSG, "%s: %s", which, lg_msg());
+	}
+	if (git_diff_num_deltas(diff) == 0)
+		return al_err_set(err, -EBADMSG, "%s: no changes", which);
+	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+
+		if ((!d->old_file.path && !d->new_file.path) ||
+		    (d->old_file.path && path_unsafe(d->old_file.path)) ||
+		    (d->new_file.path && path_unsafe(d->new_file.path)))
+			return al_err_set(err, -EBADMSG, "%s: unsafe path '%s'", which,
+					  delta_path(d));
+	}
+	*ret = steal_pointer(&diff);
+	return 0;
+}
+
+static void
+patch_files_free(struct al_patch_file *f, size_t n)
+{
+	for (size_t i = 0; f && i < n; i++) {
+		free(f[i].path);
+		free(f[i].old_path);
+	}
+	free(f);
+}
+
+/* The modes a delta means. A pure rename, or a patch without an index line, carries none:
+ * the file keeps the mode it has in the tree the patch applies to (git's rule too). */
+static void
+delta_modes(const git_diff_delta *d, git_tree *pre, unsigned *ret_old, unsigned *ret_new)
+{
+	unsigned old_mode = d->old_file.mode, new_mode = d->new_file.mode;
+
+	if (!old_mode && d->status != GIT_DELTA_ADDED && d->old_file.path) {
+		git_tree_entry *e = NULL;
+
+		if (git_tree_entry_bypath(&e, pre, d->old_file.path) == 0)
+			old_mode = git_tree_entry_filemode(e);
+		git_tree_entry_free(e);
+	}
+	if (!new_mode && d->status != GIT_DELTA_DELETED)
+		new_mode = d->status == GIT_DELTA_ADDED ? GIT_FILEMODE_BLOB : old_mode;
+	*ret_old = old_mode;
+	*ret_new = new_mode;
+}
+
+static int
+list_files(git_diff *diff, git_tree *pre, struct al_patch_file **ret, size_t *ret_n)
+{
+	size_t n = git_diff_num_deltas(diff);
+	struct al_patch_file *f = calloc(n ? n : 1, sizeof(*f));
+
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		const char *path = delta_path(d);
+		const char *old = d->old_file.path ? d->old_file.path : path;
+
+		f[i].path = strdup(path);
+		f[i].old_path = strdup(old);
+		if (!f[i].path || !f[i].old_path) {
+			patch_files_free(f, n);
+			return -ENOMEM;
+		}
+		f[i].status = git_diff_status_char(d->status);
+		delta_modes(d, pre, &f[i].old_mode, &f[i].new_mode);
+		f[i].binary = !!(d->flags & GIT_DIFF_FLAG_BINARY);
+	}
+	*ret = f;
+	*ret_n = n;
+	return 0;
+}
+
+/* ---- applying ---- */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+in_sorted(const char **v, size_t n, const char *s)
+{
+	return n && bsearch(&s, v, n, sizeof(*v), cmp_str);
+}
+
+static void
+apply_ctx_done(struct apply_ctx *c)
+{
+	free(c->touched);
+	free(c->removed);
+}
+
+static int
+apply_ctx_init(struct apply_ctx *c, const char *which, git_diff *diff)
+{
+	size_t n = git_diff_num_deltas(diff);
+
+	*c = (struct apply_ctx){.which = which, .diff = diff};
+	c->touched = calloc(2 * n, sizeof(*c->touched));
+	c->removed = calloc(n, sizeof(*c->removed));
+	if (!c->touched || !c->removed) {
+		apply_ctx_done(c);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+
+		if (d->old_file.path)
+			c->touched[c->n_touched++] = d->old_file.path;
+		if (d->new_file.path)
+			c->touched[c->n_touched++] = d->new_file.path;
+		if ((d->status == GIT_DELTA_DELETED || d->status == GIT_DELTA_RENAMED) &&
+		    d->old_file.path)
+			c->removed[c->n_removed++] = d->old_file.path;
+	}
+	qsort(c->touched, c->n_touched, sizeof(*c->touched), cmp_str);
+	qsort(c->removed, c->n_removed, sizeof(*c->removed), cmp_str);
+	return 0;
+}
+
+static int
+apply_refuse(struct apply_ctx *c, struct al_checkout_result *res, const char *path, int hunk,
+	     const char *why, struct al_err *err)
+{
+	snprintf(res->fail_which, sizeof(res->fail_which), "%s", c->which);
+	free(res->fail_file);
+	res->fail_file = strdup(path);
+	res->fail_hunk = hunk;
+	if (!res->fail_file)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	if (why)
+		return al_err_set(err, -ENOEXEC, "%s does not apply: %s: %s", c->which, path, why);
+	return al_err_set(err, -ENOEXEC, "%s does not apply: %s hunk %d", c->which, path, hunk);
+}
+
+/* Rebuilds the old side of a text deletion from its hunks and compares it with the blob. */
+static int
+deleted_text_matches(git_patch *patch, const git_blob *blob)
+{
+	size_t size = (size_t)git_blob_rawsize(blob);
+	struct al_buf b;
+	int prev_kept = 0, ok = 1;
+
+	al_buf_init(&b, size);
+	for (size_t h = 0; ok && h < git_patch_num_hunks(patch); h++) {
+		int lines = git_patch_num_lines_in_hunk(patch, h);
+
+		for (int i = 0; ok && i < lines; i++) {
+			const git_diff_line *l;
+
+			if (git_patch_get_line_in_hunk(&l, patch, h, (size_t)i) < 0) {
+				ok = 0;
+			} else if (l->origin == GIT_DIFF_LINE_DELETION ||
+				   l->origin == GIT_DIFF_LINE_CONTEXT) {
+				ok = al_buf_append(&b, l->content, l->content_len) == 0;
+				prev_kept = 1;
+			} else if (l->origin == GIT_DIFF_LINE_DEL_EOFNL ||
+				   l->origin == GIT_DIFF_LINE_CONTEXT_EOFNL) {
+				/* "\ No newline at end of file" after the line just kept */
+				ok = prev_kept && b.len > 0 && b.data[b.len - 1] == '\n';
+				if (ok)
+					b.len--;
+			} else {
+				ok = 0; /* a deletion that adds lines */
+			}
+		}
+	}
+	ok = ok && b.len == size && (size == 0 || !memcmp(b.data, git_blob_rawcontent(blob), size));
+	al_buf_free(&b);
+	return ok;
+}
+
+static int
+deletion_matches(git_repository *repo, git_diff *diff, size_t i, const git_tree_entry *e)
+{
+	const git_diff_delta *d = git_diff_get_delta(diff, i);
+	_cleanup_(patch_freep) git_patch *patch = NULL;
+	_cleanup_(blob_freep) git_blob *blob = NULL;
+
+	if (d->flags & GIT_DIFF_FLAG_BINARY) {
+		/* no lines to compare: the index line must name the blob */
+		size_t n = d->old_file.id_abbrev ? d->old_file.id_abbrev : GIT_OID_HEXSZ;
+
+		if (git_oid_is_zero(&d->old_file.id))
+			return 0;
+		return git_oid_ncmp(&d->old_file.id, git_tree_entry_id(e), n) == 0;
+	}
+	if (git_patch_from_diff(&patch, diff, i) < 0 ||
+	    git_blob_lookup(&blob, repo, git_tree_entry_id(e)) < 0)
+		return -1;
+	return deleted_text_matches(patch, blob);
+}
+
+/* Whether a delta in [from, to) leaves path behind. In a format-patch series a later delta
+ * then works on that result, not on the tree the patch started from. */
+static int
+writes_path(struct apply_ctx *c, size_t from, size_t to, const char *path)
+{
+	for (size_t j = from; j < to; j++) {
+		const git_diff_delta *d = git_diff_get_delta(c->diff, j);
+
+		if (d->status != GIT_DELTA_DELETED && d->new_file.path &&
+		    !strcmp(d->new_file.path, path))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+removes_path(struct apply_ctx *c, size_t from, size_t to, const char *path)
+{
+	for (size_t j = from; j < to; j++) {
+		const git_diff_delta *d = git_diff_get_delta(c->diff, j);
+
+		if ((d->status == GIT_DELTA_DELETED || d->status == GIT_DELTA_RENAMED) &&
+		    d->old_file.path && !strcmp(d->old_file.path, path))
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether delta i says the last word on its new path (nothing later in a series rewrites
+ * or removes it). */
+static int
+final_write(struct apply_ctx *c, size_t i)
+{
+	const git_diff_delta *d = git_diff_get_delta(c->diff, i);
+	size_t n = git_diff_num_deltas(c->diff);
+
+	return d->status != GIT_DELTA_DELETED && d->new_file.path &&
+	       !writes_path(c, i + 1, n, d->new_file.path) &&
+	       !removes_path(c, i + 1, n, d->new_file.path);
+}
+
+/* What git apply refuses and libgit2 does not: a missing source, an existing target, and a
+ * deletion whose content is not what the patch says. */
+static int
+precheck_delta(struct apply_ctx *c, git_repository *repo, git_tree *pre, size_t i,
+	       struct al_checkout_result *res, struct al_err *err)
+{
+	const git_diff_delta *d = git_diff_get_delta(c->diff, i);
+	_cleanup_(tree_entry_freep) git_tree_entry *e = NULL;
+	int r;
+
+	if (d->status == GIT_DELTA_ADDED || d->status == GIT_DELTA_COPIED ||
+	    d->status == GIT_DELTA_RENAMED) {
+		r = git_tree_entry_bypath(&e, pre, d->new_file.path);
+		if (r == 0 && !in_sorted(c->removed, c->n_removed, d->new_file.path))
+			return apply_refuse(c, res, d->new_file.path, 0, "already exists", err);
+		if (r < 0 && r != GIT_ENOTFOUND)
+			return lg_fail(err, r, c->which);
+		git_tree_entry_free(steal_pointer(&e));
+	}
+	if (d->status == GIT_DELTA_ADDED || writes_path(c, 0, i, d->old_file.path))
+		return 0;
+	r = git_tree_entry_bypath(&e, pre, d->old_file.path);
+	if (r == GIT_ENOTFOUND || (r == 0 && git_tree_entry_type(e) != GIT_OBJECT_BLOB))
+		return apply_refuse(c, res, d->old_file.path, 0, "does not exist", err);
+	if (r < 0)
+		return lg_fail(err, r, c->which);
+	if (d->old_file.mode && d->old_file.mode != (uint32_t)git_tree_entry_filemode(e)) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "mode is %o, the patch expects %o",
+			 (unsigned)git_tree_entry_filemode(e), (unsigned)d->old_file.mode);
+		return apply_refuse(c, res, d->old_file.path, 0, why, err);
+	}
+	if (d->status != GIT_DELTA_DELETED)
+		return 0;
+	r = deletion_matches(repo, c->diff, i, e);
+	if (r < 0)
+		return lg_fail(err, r, c->which);
+	if (r == 0)
+		return apply_refuse(c, res, d->old_file.path, 0,
+				    "deleted file does not match the patch", err);
+	return 0;
+}
+
+static int
+on_delta(const git_diff_delta *delta, void *payload)
+{
+	struct apply_ctx *c = payload;
+
+	(void)delta;
+	c->deltas_seen++;
+	c->hunks_seen = 0;
+	return 0;
+}
+
+static int
+on_hunk(const git_diff_hunk *hunk, void *payload)
+{
+	struct apply_ctx *c = payload;
+
+	(void)hunk;
+	c->hunks_seen++;
+	return 0;
+}
+
+/* The first named path that is a directory prefix of p, or p is one of; else p itself. */
+static const char *
+blame_path(struct apply_ctx *c, const char *p)
+{
+	size_t lp = strlen(p);
+
+	for (size_t i = 0; i < c->n_touched; i++) {
+		const char *t = c->touched[i];
+		size_t lt = strlen(t);
+
+		if ((lt < lp && !strncmp(p, t, lt) && p[lt] == '/') ||
+		    (lp < lt && !strncmp(t, p, lp) && t[lp] == '/'))
+			return t;
+	}
+	return p;
+}
+
+/* libgit2 resolves file/directory collisions by dropping entries. Refuse any change
+ * between the trees that the patch does not name, and any named result that is missing. */
+static int
+postcheck(struct apply_ctx *c, git_repository *repo, git_tree *pre, git_tree *post,
+	  struct al_checkout_result *res, struct al_err *err)
+{
+	_cleanup_(diff_freep) git_diff *changes = NULL;
+	int r = git_diff_tree_to_tree(&changes, repo, pre, post, NULL);
+
+	if (r < 0)
+		return lg_fail(err, r, c->which);
+	for (size_t i = 0; i < git_diff_num_deltas(changes); i++) {
+		const char *p = delta_path(git_diff_get_delta(changes, i));
+		char why[256];
+
+		if (in_sorted(c->touched, c->n_touched, p))
+			continue;
+		snprintf(why, sizeof(why), "would also change '%s'", p);
+		return apply_refuse(c, res, blame_path(c, p), 0, why, err);
+	}
+	for (size_t i = 0; i < git_diff_num_deltas(c->diff); i++) {
+		const git_diff_delta *d = git_diff_get_delta(c->diff, i);
+		_cleanup_(tree_entry_freep) git_tree_entry *e = NULL;
+		unsigned old_mode, new_mode;
+
+		if ((d->status == GIT_DELTA_DELETED || d->status == GIT_DELTA_RENAMED) &&
+		    !writes_path(c, i + 1, git_diff_num_deltas(c->diff), d->old_file.path) &&
+		    git_tree_entry_bypath(&e, post, d->old_file.path) == 0)
+			return apply_refuse(c, res, d->old_file.path, 0,
+					    "still there after the patch removes it", err);
+		if (!final_write(c, i))
+			continue;
+		delta_modes(d, pre, &old_mode, &new_mode);
+		r = git_tree_entry_bypath(&e, post, d->new_file.path);
+		if (r == 0 && new_mode && git_tree_entry_filemode(e) != new_mode)
+			r = GIT_ENOTFOUND;
+		if (r == GIT_ENOTFOUND)
+			return apply_refuse(c, res, d->new_file.path, 0,
+					    "collides with another path in the patch", err);
+		if (r < 0)
+			return lg_fail(err, r, c->which);
+	}
+	return 0;
+}
+
+/* Two libgit2 slips, put right so the tree is the one git apply makes:
+ * - a file the patch names no mode for becomes 100644 (a renamed script loses its
+ *   executable bit); it keeps the mode it had;
+ * - a path modified and later deleted in one series is read back from the old tree and
+ *   survives; it is removed. */
+static int
+fix_index(struct apply_ctx *c, git_tree *pre, git_index *idx)
+{
+	size_t n = git_diff_num_deltas(c->diff);
+
+	for (size_t i = 0; i < n; i++) {
+		const git_diff_delta *d = git_diff_get_delta(c->diff, i);
+		const git_index_entry *e;
+		git_index_entry fixed;
+		unsigned old_mode, new_mode;
+		int r;
+
+		if ((d->status == GIT_DELTA_DELETED || d->status == GIT_DELTA_RENAMED) &&
+		    writes_path(c, 0, i, d->old_file.path) &&
+		    !writes_path(c, i + 1, n, d->old_file.path) &&
+		    git_index_get_bypath(idx, d->old_file.path, 0)) {
+			r = git_index_remove_bypath(idx, d->old_file.path);
+			if (r < 0)
+				return r;
+		}
+		if (d->new_file.mode || !final_write(c, i))
+			continue;
+		delta_modes(d, pre, &old_mode, &new_mode);
+		e = git_index_get_bypath(idx, d->new_file.path, 0);
+		if (!e || !new_mode || e->mode == new_mode)
+			continue;
+		fixed = *e;
+		fixed.mode = new_mode;
+		r = git_index_add(idx, &fixed);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+apply_to(struct apply_ctx *c, git_repository *repo, git_tree *pre, git_tree **ret,
+	 struct al_checkout_result *res, struct al_err *err)
+{
+	git_apply_options ao;
+	_cleanup_(index_freep) git_index *idx = NULL;
+	_cleanup_(tree_freep) git_tree *post = NULL;
+	git_oid id;
+	int r;
+
+	for (size_t i = 0; i < git_diff_num_deltas(c->diff); i++) {
+		r = precheck_delta(c, repo, pre, i, res, err);
+		if (r < 0)
+			return r;
+	}
+	r = git_apply_options_init(&ao, GIT_APPLY_OPTIONS_VERSION);
+	if (r < 0)
+		return lg_fail(err, r, c->which);
+	ao.delta_cb = on_delta;
+	ao.hunk_cb = on_hunk;
+	ao.payload = c;
+	r = git_apply_to_tree(&idx, repo, pre, c->diff, &ao);
+	if (r < 0) {
+		const git_error *e = git_error_last();
+
+		if (e && e->klass == GIT_ERROR_NOMEMORY)
+			return al_err_set(err, -ENOMEM, "%s: out of memory", c->which);
+		if (c->deltas_seen == 0)
+			return apply_refuse(c, res, delta_path(git_diff_get_delta(c->diff, 0)), 0,
+					    lg_msg(), err);
+		return apply_refuse(c, res,
+				    delta_path(git_diff_get_delta(c->diff, c->deltas_seen - 1)),
+				    c->hunks_seen, c->hunks_seen ? NULL : lg_msg(), err);
+	}
+	r = fix_index(c, pre, idx);
+	if (r == 0)
+		r = git_index_write_tree_to(&id, idx, repo);
+	if (r == 0)
+		r = git_tree_lookup(&post, repo, &id);
+	if (r < 0)
+		return lg_fail(err, r, c->which);
+	r = postcheck(c, repo, pre, post, res, err);
+	if (r < 0)
+		return r;
+	*ret = steal_pointer(&post);
+	return 0;
+}
+
+static int
+apply_patch(const char *which, git_diff *diff, git_repository *repo, git_tree *pre, git_tree **ret,
+	    struct al_checkout_result *res, struct al_err *err)
+{
+	struct apply_ctx c;
+	int r = apply_ctx_init(&c, which, diff);
+
+	if (r < 0)
+		return al_err_set(err, r, "out of memory");
+	r = apply_to(&c, repo, pre, ret, res, err);
+	apply_ctx_done(&c);
+	return r;
+}
+
+/* ---- the candidate commit ---- */
+
+static int
+make_commit(git_repository *repo, git_commit *parent, git_tree *tree,
+	    const struct al_checkout_opts *o, git_oid *ret, struct al_err *err)
+{
+	_cleanup_(signature_freep) git_signature *sig = NULL;
+	const git_commit *parents[1] = {parent};
+	const char *msg = o->message && o->message[0] ? o->message : AL_DEFAULT_MESSAGE;
+	int r;
+
+	r = git_signature_new(&sig, AL_SIG_NAME, AL_SIG_EMAIL, (git_time_t)o->commit_time, 0);
+	if (r < 0)
+		return lg_fail(err, r, "commit signature");
+	/* update_ref NULL: the object is written, no ref moves */
+	r = git_commit_create(ret, repo, NULL, sig, sig, NULL, msg, tree, 1, parents);
+	if (r < 0)
+		return lg_fail(err, r, "create commit");
+	return 0;
+}
+
+/* ---- writing trees ---- */
+
+struct writer {
+	git_repository *repo;
+	struct al_err *err;
+};
+
+static int write_tree_at(struct writer *w, const git_tree *tree, int dirfd, const char *prefix,
+			 unsigned depth);
+
+static int
+write_blob_at(struct writer *w, const git_tree_entry *e, int dirfd, const char *path, mode_t mode)
+{
+	_cleanup_(blob_freep) git_blob *blob = NULL;
+	_cleanup_close_ int fd = -1;
+	int r = git_blob_lookup(&blob, w->repo, git_tree_entry_id(e));
+
+	if (r < 0)
+		return lg_fail(w->err, r, path);
+	fd = openat(dirfd, git_tree_entry_name(e),
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
+	if (fd < 0)
+		return al_err_set(w->err, -errno, "%s: %s", path, strerror(errno));
+	r = al_fd_write_all(fd, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+	if (r == 0 && fchmod(fd, mode) < 0)
+		r = -errno;
+	if (r < 0)
+		return al_err_set(w->err, r, "%s: %s", path, strerror(-r));
+	return 0;
+}
+
+static int
+write_link_at(struct writer *w, const git_tree_entry *e, int dirfd, const char *path)
+{
+	_cleanup_(blob_freep) git_blob *blob = NULL;
+	char target[AL_SYMLINK_TARGET_MAX + 1];
+	size_t n;
+	int r = git_blob_lookup(&blob, w->repo, git_tree_entry_id(e));
+
+	if (r < 0)
+		return lg_fail(w->err, r, path);
+	n = (size_t)git_blob_rawsize(blob);
+	if (n == 0 || n > AL_SYMLINK_TARGET_MAX || memchr(git_blob_rawcontent(blob), 0, n))
+		return al_err_set(w->err, -EINVAL, "%s: unusable symlink target", path);
+	memcpy(target, git_blob_rawcontent(blob), n);
+	target[n] = '\0';
+	if (symlinkat(target, dirfd, git_tree_entry_name(e)) < 0)
+		return al_err_set(w->err, -errno, "%s: %s", path, strerror(errno));
+	return 0;
+}
+
+static int
+write_dir_at(struct writer *w, const git_tree_entry *e, int dirfd, const char *path, unsigned depth)
+{
+	_cleanup_(tree_freep) git_tree *sub = NULL;
+	_cleanup_close_ int fd = -1;
+	const char *name = git_tree_entry_name(e);
+	int r;
+
+	if (mkdirat(dirfd, name, 0755) < 0)
+		return al_err_set(w->err, -errno, "%s: %s", path, strerror(errno));
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchmod(fd, 0755) < 0)
+		return al_err_set(w->err, -errno, "%s: %s", path, strerror(errno));
+	if (git_tree_entry_type(e) == GIT_OBJECT_COMMIT)
+		return 0; /* a submodule is an empty directory, as git leaves it */
+	r = git_tree_lookup(&sub, w->repo, git_tree_entry_id(e));
+	if (r < 0)
+		return lg_fail(w->err, r, path);
+	return write_tree_at(w, sub, fd, path, depth + 1);
+}
+
+static int
+write_entry_at(struct writer *w, const git_tree_entry *e, int dirfd, const char *path,
+	       unsigned depth)
+{
+	switch (git_tree_entry_filemode(e)) {
+	case GIT_FILEMODE_BLOB:
+		return write_blob_at(w, e, dirfd, path, 0644);
+	case GIT_FILEMODE_BLOB_EXECUTABLE:
+		return write_blob_at(w, e, dirfd, path, 0755);
+	case GIT_FILEMODE_LINK:
+		return write_link_at(w, e, dirfd, path);
+	case GIT_FILEMODE_TREE:
+	case GIT_FILEMODE_COMMIT:
+		return write_dir_at(w, e, dirfd, path, depth);
+	default:
+		return al_err_set(w->err, -EINVAL, "%s: unknown file mode %o", path,
+				  (unsigned)git_tree_entry_filemode(e));
+	}
+}
+
+static int
+write_tree_at(struct writer *w, const git_tree *tree, int dirfd, const char *prefix, unsigned depth)
+{
+	if (depth > AL_TREE_DEPTH_MAX)
+		return al_err_set(w->err, -ELOOP, "%s: nested deeper than %d directories", prefix,
+				  AL_TREE_DEPTH_MAX);
+	for (size_t i = 0; i < git_tree_entrycount(tree); i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		const char *name = git_tree_entry_name(e);
+		_cleanup_free_ char *path = NULL;
+		int r;
+
+		if (asprintf(&path, "%s%s%s", prefix, prefix[0] ? "/" : "", name) < 0)
+			return al_err_set(w->err, -ENOMEM, "out of memory");
+		if (strchr(name, '/') || component_unsafe(name, strlen(name)))
+			return al_err_set(w->err, -EINVAL, "unsafe path '%s' in tree", path);
+		r = write_entry_at(w, e, dirfd, path, depth);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Creates dir (which must not exist) and writes tree into it. *created tells the caller
+ * whether there is something to remove on failure. */
+static int
+write_tree(git_repository *repo, git_tree *tree, const char *dir, int *created, struct al_err *err)
+{
+	struct writer w = {.repo = repo, .err = err};
+	_cleanup_free_ char *parent = strdup(dir);
+	_cleanup_close_ int fd = -1;
+	char *slash;
+
+	if (!parent)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = '\0';
+		int r = al_mkdir_p(parent, 0755);
+
+		if (r < 0)
+			return al_err_set(err, r, "%s: %s", parent, strerror(-r));
+	}
+	if (mkdir(dir, 0755) < 0)
+		return al_err_set(err, -errno, "%s: %s", dir, strerror(errno));
+	*created = 1;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchmod(fd, 0755) < 0)
+		return al_err_set(err, -errno, "%s: %s", dir, strerror(errno));
+	return write_tree_at(&w, tree, fd, "", 0);
+}
+
+/* ---- the whole job ---- */
+
+static int
+check_opts(const struct al_checkout_opts *o, struct al_err *err)
+{
+	if (!o || !o->repo_path || !o->base_dir || !o->candidate_dir)
+		return al_err_set(err, -EINVAL, "checkout: missing repository or directory");
+	if (!o->patch && o->patch_len)
+		return al_err_set(err, -EINVAL, "checkout: patch length without patch");
+	if (!strcmp(o->base_dir, o->candidate_dir))
+		return al_err_set(err, -EINVAL, "checkout: base and candidate directory are one");
+	return check_base_spelling(o->base, err);
+}
+
+struct job {
+	git_repository *repo;
+	git_commit *base;
+	git_diff *test_diff;
+	git_diff *diff;
+	git_tree *base_tree;
+	git_tree *tested_tree; /* base + test_patch */
+	git_tree *candidate_tree;
+	int created_base, created_candidate;
+};
+
+static void
+job_done(struct job *j)
+{
+	git_tree_free(j->candidate_tree);
+	git_tree_free(j->tested_tree);
+	git_tree_free(j->base_tree);
+	git_diff_free(j->diff);
+	git_diff_free(j->test_diff);
+	git_commit_free(j->base);
+	git_repository_free(j->repo);
+}
+
+static int
+open_and_parse(struct job *j, const struct al_checkout_opts *o, struct al_checkout_result *res,
+	       struct al_err *err)
+{
+	int r =
+	    git_repository_open_ext(&j->repo, o->repo_path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+
+	if (r < 0)
+		return lg_fail(err, r, o->repo_path);
+	r = resolve_base(j->repo, o->base, &j->base, err);
+	if (r < 0)
+		return r;
+	oid_hex(res->base_commit, git_commit_id(j->base));
+	r = git_commit_tree(&j->base_tree, j->base);
+	if (r < 0)
+		return lg_fail(err, r, "base tree");
+	if (o->test_patch && o->test_patch_len) {
+		r = parse_patch("test_patch", o->test_patch, o->test_patch_len, &j->test_diff, err);
+		if (r < 0)
+			return r;
+	}
+	return parse_patch("patch", o->patch, o->patch_len, &j->diff, err);
+}
+
+static int
+build(struct job *j, const struct al_checkout_opts *o, struct al_checkout_result *res,
+      struct al_err *err)
+{
+	git_oid commit_id;
+	int r = open_and_parse(j, o, res, err);
+
+	if (r < 0)
+		return r;
+	if (j->test_diff) {
+		r = list_files(j->test_diff, j->base_tree, &res->test_files, &res->n_test_files);
+		if (r < 0)
+			return al_err_set(err, r, "out of memory");
+		r = apply_patch("test_patch", j->test_diff, j->repo, j->base_tree, &j->tested_tree,
+				res, err);
+		if (r < 0) {
+			/* still say what the patch touches, as far as the base tells */
+			if (list_files(j->diff, j->base_tree, &res->patch_files,
+				       &res->n_patch_files) < 0)
+				return al_err_reset(err, -ENOMEM, "out of memory");
+			return r;
+		}
+	} else {
+		r = git_tree_dup(&j->tested_tree, j->base_tree);
+		if (r < 0)
+			return lg_fail(err, r, "base tree");
+	}
+	r = list_files(j->diff, j->tested_tree, &res->patch_files, &res->n_patch_files);
+	if (r < 0)
+		return al_err_set(err, r, "out of memory");
+	r = apply_patch("patch", j->diff, j->repo, j->tested_tree, &j->candidate_tree, res, err);
+	if (r < 0)
+		return r;
+	r = make_commit(j->repo, j->base, j->candidate_tree, o, &commit_id, err);
+	if (r < 0)
+		return r;
+	oid_hex(res->candidate_commit, &commit_id);
+	oid_hex(res->candidate_tree, git_tree_id(j->candidate_tree));
+	r = write_tree(j->repo, j->tested_tree, o->base_dir, &j->created_base, err);
+	if (r < 0)
+		return al_err_prefix(err, "base checkout");
+	r = write_tree(j->repo, j->candidate_tree, o->candidate_dir, &j->created_candidate, err);
+	if (r < 0)
+		return al_err_prefix(err, "candidate checkout");
+	return 0;
+}
+
+int
+al_checkout_prepare(const struct al_checkout_opts *o, struct al_checkout_result *ret,
+		    struct al_err *err)
+{
+	_cleanup_(libgit2_shutdownp) int initialized = 0;
+	struct al_checkout_result res = {0};
+	struct job j = {0};
+	int r = check_opts(o, err);
+
+	if (r < 0)
+		return r;
+	initialized = git_libgit2_init();
+	if (initialized < 0)
+		return al_err_set(err, -EIO, "libgit2: %s", lg_msg());
+	r = build(&j, o, &res, err);
+	if (r < 0) {
+		/* the directories did not exist before, so whatever is in them is ours */
+		if (j.created_base)
+			al_rm_rf(o->base_dir);
+		if (j.created_candidate)
+			al_rm_rf(o->candidate_dir);
+	}
+	job_done(&j);
+	if (r == -ENOEXEC) {
+		/* the caller still wants to know what the patch touches and where it failed */
+		res.candidate_commit[0] = res.candidate_tree[0] = '\0';
+		*ret = res;
+		return r;
+	}
+	if (r < 0) {
+		al_checkout_result_clear(&res);
+		return r;
+	}
+	*ret = res;
+	return 0;
+}
+
+void
+al_checkout_result_clear(struct al_checkout_result *r)
+{
+	if (!r)
+		return;
+	patch_files_free(r->patch_files, r->n_patch_files);
+	patch_files_free(r->test_files, r->n_test_files);
+	free(r->fail_file);
+	*r = (struct al_checkout_result){0};
+}
