@@ -59,6 +59,7 @@ $(BUILD)/%.o: %.c
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 .SECONDEXPANSION:
+$(BUILD)/check_sandbox: | $(PROBES)
 $(BUILD)/check_%: $(BUILD)/tests/unit/check_%.o $$(UNIT_OBJ_$$*) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 

@@ -16,19 +16,23 @@ enum al_run_status {
 };
 
 struct al_sandbox_opts {
-	const char *workspace;	   /* host directory, bound read-write at /work */
-	char *const *argv;	   /* argv[0] looked up in PATH inside the sandbox */
-	char *const *env_extra;	   /* extra "K=V" on top of the allowlist; NULL-terminated or NULL */
-	unsigned timeout_ms;	   /* wall clock; 0 means the default (60 s) */
-	size_t output_cap;	   /* per stream; 0 means 1 MiB */
-	uid_t host_uid;		   /* host id the sandbox user maps to; when running as root */
-	gid_t host_gid;		   /* this must not be 0 (see al_sandbox_default_ids) */
+	const char *workspace;	/* host directory, bound read-write at /work */
+	char *const *argv;	/* argv[0] looked up in PATH inside the sandbox */
+	char *const *env_extra; /* extra "K=V" on top of the allowlist; NULL-terminated or NULL */
+	unsigned timeout_ms;	/* wall clock; 0 means the default (60 s) */
+	size_t output_cap;	/* per stream; 0 means 1 MiB */
+	uid_t host_uid;		/* host id the sandbox user maps to; when running as root */
+	gid_t host_gid;		/* this must not be 0 (see al_sandbox_default_ids) */
 };
+
+/* When a stream passes output_cap, its text is the first half of the cap, a marker of at
+ * most this many bytes, then the last half: out_len <= output_cap + AL_SANDBOX_MARKER_MAX. */
+#define AL_SANDBOX_MARKER_MAX 64
 
 struct al_run_record {
 	enum al_run_status status;
-	int exit_code; /* -1 when it died by a signal */
-	int signal;    /* 0 when it exited */
+	int exit_code; /* -1 unless it exited (SG, TO, XX) */
+	int signal;    /* the killing signal for SG; SIGKILL for TO; else 0 */
 	int killed;    /* we killed it (timeout) */
 	long wall_ms;
 	long cpu_ms;
@@ -45,7 +49,8 @@ struct al_run_record {
 /* Fills host ids: as root, 65534/65534; otherwise the caller's own ids. */
 void al_sandbox_default_ids(uid_t *ret_uid, gid_t *ret_gid);
 /* 0 when the command ran (whatever its outcome, see ret->status); -errno when the
- * sandbox could not be started at all. */
+ * sandbox could not be started at all. Safe to call from any thread, but the process
+ * must not ignore SIGCHLD nor reap children it did not start (waitpid(-1)). */
 int al_sandbox_run(const struct al_sandbox_opts *o, struct al_run_record *ret, struct al_err *err);
 void al_run_record_clear(struct al_run_record *r);
 const char *al_run_status_name(enum al_run_status s);
