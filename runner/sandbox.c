@@ -427,13 +427,10 @@ reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Waits for the runner's maps, takes uid/gid 0 inside and arranges to die with the
- * runner. Setting the parent-death signal after the uid change (which clears it) leaves a
- * window, closed by checking that the runner still holds the sync pipe. */
+/* Waits until the runner has written our id maps. */
 static void
-become_root(const struct child_ctx *c)
+wait_for_maps(const struct child_ctx *c)
 {
-	struct pollfd pfd = {.fd = c->sync_fd, .events = POLLIN};
 	char byte;
 	ssize_t n;
 
@@ -442,6 +439,16 @@ become_root(const struct child_ctx *c)
 	while (n < 0 && errno == EINTR);
 	if (n != 1)
 		_exit(127); /* the runner gave up and knows why */
+}
+
+/* Takes uid/gid 0 inside and arranges to die with the runner. Setting the parent-death
+ * signal after the uid change (which clears it) leaves a window, closed by checking that
+ * the runner still holds the sync pipe. */
+static void
+become_root(const struct child_ctx *c)
+{
+	struct pollfd pfd = {.fd = c->sync_fd, .events = POLLIN};
+
 	if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
 		child_fail(c->report_fd, -errno, "setresuid 0");
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
@@ -573,9 +580,12 @@ reap(const struct child_ctx *c, pid_t cmd)
 	}
 }
 
-/* Opened before become_root, while our credentials are still the runner's: the workspace
- * usually sits below directories only the runner may search (the data dir is 0700), and
- * after the switch the sandbox user could not reach it. */
+/* Opened between wait_for_maps and become_root. Our credentials are still the runner's,
+ * so root-owned ancestors only the runner may search (the data dir is 0700) let us through
+ * by their owner bits; after the switch the sandbox user could not reach the workspace.
+ * With the maps written, our capabilities also cover ancestors the sandbox user owns;
+ * before, they would not (an unmapped owner), and whether we got in would race with the
+ * runner writing the maps. */
 static int
 open_workspace(const struct child_ctx *c)
 {
@@ -589,10 +599,14 @@ open_workspace(const struct child_ctx *c)
 static _Noreturn void
 sandbox_init(const struct child_ctx *c)
 {
-	int ws_fd = open_workspace(c);
-	int keep[] = {c->sync_fd, c->report_fd, c->status_fd, c->out_fd, c->err_fd, ws_fd};
+	int ws_fd, keep[6];
 	pid_t cmd;
 	int r;
+
+	wait_for_maps(c);
+	ws_fd = open_workspace(c);
+	memcpy(keep, (int[]){c->sync_fd, c->report_fd, c->status_fd, c->out_fd, c->err_fd, ws_fd},
+	       sizeof(keep));
 
 	if ((r = close_all_except(keep, AL_ARRAY_SIZE(keep))) < 0)
 		child_fail(c->report_fd, r, "close_range");
