@@ -10,8 +10,7 @@ struct al_policy;
 
 /* Validates and copies a policy object; err names the JSON path of the offending value,
  * relative to `where` (for example "repos.example.policy"). */
-int al_policy_parse(const json_t *j, const char *where, struct al_policy **ret,
-		    struct al_err *err);
+int al_policy_parse(const json_t *j, const char *where, struct al_policy **ret, struct al_err *err);
 void al_policy_free(struct al_policy *p);
 /* Canonical serialisation (sorted keys, compact); its sha256 is the policy digest. */
 char *al_policy_canonical(const struct al_policy *p);
@@ -27,7 +26,8 @@ int al_gates_patch_files(const char *patch, size_t len, json_t **ret, struct al_
 /* Static rules over the patch texts (test_patch may be NULL). Returns a json array of
  * rule results {"rule","result","reason"}. */
 int al_gates_static(const struct al_policy *p, const char *patch, size_t patch_len,
-		    const char *test_patch, size_t test_patch_len, json_t **ret, struct al_err *err);
+		    const char *test_patch, size_t test_patch_len, json_t **ret,
+		    struct al_err *err);
 
 /* The commands the runner must run: array of {"id","rule","test"?,"side","argv"}. */
 int al_gates_plan(const struct al_policy *p, const json_t *fail_to_pass, json_t **ret,

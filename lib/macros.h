@@ -29,16 +29,16 @@ al_closep(int *fd)
 #define _cleanup_close_ _cleanup_(al_closep)
 
 /* Hand ownership out of a cleanup-managed local. */
-#define steal_pointer(pp)                                                                          \
-	({                                                                                         \
-		__typeof__(*(pp)) _p = *(pp);                                                      \
-		*(pp) = NULL;                                                                      \
-		_p;                                                                                \
+#define steal_pointer(pp)                     \
+	({                                    \
+		__typeof__(*(pp)) _p = *(pp); \
+		*(pp) = NULL;                 \
+		_p;                           \
 	})
 
-#define steal_fd(fdp)                                                                              \
-	({                                                                                         \
-		int _fd = *(fdp);                                                                  \
-		*(fdp) = -1;                                                                       \
-		_fd;                                                                               \
+#define steal_fd(fdp)             \
+	({                        \
+		int _fd = *(fdp); \
+		*(fdp) = -1;      \
+		_fd;              \
 	})

@@ -74,16 +74,16 @@ static int
 checkout(struct job *j, struct al_err *err)
 {
 	struct al_checkout_opts o = {
-		.repo_path = json_string_value(json_object_get(j->spec, "repo_path")),
-		.base = json_string_value(json_object_get(j->spec, "base")),
-		.patch = j->patch,
-		.patch_len = j->patch_len,
-		.test_patch = j->test_patch,
-		.test_patch_len = j->test_patch_len,
-		.base_dir = j->base_dir,
-		.candidate_dir = j->candidate_dir,
-		.message = json_string_value(json_object_get(j->spec, "message")),
-		.commit_time = json_integer_value(json_object_get(j->spec, "commit_time")),
+	    .repo_path = json_string_value(json_object_get(j->spec, "repo_path")),
+	    .base = json_string_value(json_object_get(j->spec, "base")),
+	    .patch = j->patch,
+	    .patch_len = j->patch_len,
+	    .test_patch = j->test_patch,
+	    .test_patch_len = j->test_patch_len,
+	    .base_dir = j->base_dir,
+	    .candidate_dir = j->candidate_dir,
+	    .message = json_string_value(json_object_get(j->spec, "message")),
+	    .commit_time = json_integer_value(json_object_get(j->spec, "commit_time")),
 	};
 	struct al_checkout_result res = {0};
 	int r;
@@ -93,13 +93,13 @@ checkout(struct job *j, struct al_err *err)
 	r = al_checkout_prepare(&o, &res, err);
 	if (r == 0) {
 		json_object_set_new(j->result, "base_commit", json_string(res.base_commit));
-		json_object_set_new(j->result, "candidate_commit", json_string(res.candidate_commit));
+		json_object_set_new(j->result, "candidate_commit",
+				    json_string(res.candidate_commit));
 		json_object_set_new(j->result, "candidate_tree", json_string(res.candidate_tree));
-		json_object_set_new(j->result, "files",
-				    json_pack("{s:o, s:o}", "patch",
-					      files_json(res.patch_files, res.n_patch_files),
-					      "test_patch",
-					      files_json(res.test_files, res.n_test_files)));
+		json_object_set_new(
+		    j->result, "files",
+		    json_pack("{s:o, s:o}", "patch", files_json(res.patch_files, res.n_patch_files),
+			      "test_patch", files_json(res.test_files, res.n_test_files)));
 	} else if (r == -ENOEXEC) {
 		json_object_set_new(j->result, "apply_error",
 				    json_pack("{s:s, s:s?, s:i, s:s}", "which", res.fail_which,
@@ -180,8 +180,7 @@ run_one(struct job *j, const json_t *item, json_t *runs, struct al_err *err)
 
 	if (!side || (strcmp(side, "base") && strcmp(side, "candidate")) || n == 0 || n > MAX_ARGV)
 		return al_err_set(err, -EINVAL, "job: malformed plan item");
-	json_array_foreach(argv_j, i, v)
-	{
+	json_array_foreach (argv_j, i, v) {
 		if (!(argv[i] = (char *)json_string_value(v)))
 			return al_err_set(err, -EINVAL, "job: argv must be strings");
 	}
@@ -214,8 +213,7 @@ run_plan(struct job *j, struct al_err *err)
 	if ((r = hand_over(j->base_dir, j->uid, j->gid, err)) < 0 ||
 	    (r = hand_over(j->candidate_dir, j->uid, j->gid, err)) < 0)
 		return r;
-	json_array_foreach(json_object_get(j->spec, "plan"), i, item)
-	{
+	json_array_foreach (json_object_get(j->spec, "plan"), i, item) {
 		r = run_one(j, item, runs, err);
 		if (r < 0)
 			return r;
@@ -287,8 +285,9 @@ al_runner_main(int argc, char **argv)
 	}
 	j.dir = argv[2];
 	al_sandbox_default_ids(&j.uid, &j.gid);
-	j.result = json_pack("{s:s, s:{s:s, s:s}}", "version", "1", "runner", "sandbox_profile",
-			     al_sandbox_profile(), "kernel", uname(&u) == 0 ? u.release : "unknown");
+	j.result =
+	    json_pack("{s:s, s:{s:s, s:s}}", "version", "1", "runner", "sandbox_profile",
+		      al_sandbox_profile(), "kernel", uname(&u) == 0 ? u.release : "unknown");
 	if (!j.result)
 		return 1;
 	r = job_load(&j, &err);

@@ -108,8 +108,7 @@ check_provenance(const json_t *prov)
 		return NULL;
 	if (!json_is_object(prov))
 		return "provenance: expected an object";
-	json_object_foreach((json_t *)prov, key, v)
-	{
+	json_object_foreach ((json_t *)prov, key, v) {
 		if (strcmp(key, "agent") && strcmp(key, "model") && strcmp(key, "prompt_sha256"))
 			return "provenance: unknown field";
 		if (!json_is_string(v) || !text_ok(json_string_value(v), 200))
@@ -131,10 +130,10 @@ check_fail_to_pass(const json_t *ftp)
 		return NULL;
 	if (!json_is_array(ftp) || json_array_size(ftp) > AL_MAX_FAIL_TO_PASS)
 		return "fail_to_pass: expected an array of at most 64 test ids";
-	json_array_foreach(ftp, i, v)
-	{
+	json_array_foreach (ftp, i, v) {
 		if (!json_is_string(v) || !al_gates_test_id_valid(json_string_value(v)))
-			return "fail_to_pass: invalid test id (allowed: letters, digits, _.:/=+,@[]-,"
+			return "fail_to_pass: invalid test id (allowed: letters, digits, "
+			       "_.:/=+,@[]-,"
 			       " no leading '-', at most 200 characters)";
 	}
 	return NULL;
@@ -144,15 +143,14 @@ check_fail_to_pass(const json_t *ftp)
 static const char *
 check_proposal(const json_t *b)
 {
-	static const char *const known[] = {"repo",	    "base",	    "patch",
-					    "test_patch",   "fail_to_pass", "provenance"};
+	static const char *const known[] = {"repo",	  "base",	  "patch",
+					    "test_patch", "fail_to_pass", "provenance"};
 	const char *key, *why;
 	json_t *v;
 
 	if (!json_is_object(b))
 		return "body: expected a JSON object";
-	json_object_foreach((json_t *)b, key, v)
-	{
+	json_object_foreach ((json_t *)b, key, v) {
 		size_t i;
 		for (i = 0; i < AL_ARRAY_SIZE(known) && strcmp(key, known[i]); i++)
 			;
@@ -201,7 +199,8 @@ post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_ht
 		goto out;
 	}
 	if (!al_config_repo(srv->cfg, json_string_value(json_object_get(b, "repo")))) {
-		reply_error(resp, 404, "unknown repository", json_string_value(json_object_get(b, "repo")));
+		reply_error(resp, 404, "unknown repository",
+			    json_string_value(json_object_get(b, "repo")));
 		goto out;
 	}
 	ftp = json_object_get(b, "fail_to_pass");
@@ -248,15 +247,15 @@ proposal_view(const struct al_proposal *p)
 	json_t *result = parse_or_null(p->result);
 	json_t *runs = json_object_get(result, "runs");
 	json_t *v = json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:s?, s:{s:s?, s:s?}, s:O, s:o, s:o,"
-		" s:s?}",
-		"id", p->id, "repo", p->repo, "base", p->base, "state", p->state, "proposer",
-		p->proposer, "created", (json_int_t)p->created, "updated", (json_int_t)p->updated,
-		"fail_to_pass", parse_or_null(p->fail_to_pass), "provenance",
-		parse_or_null(p->provenance), "base_commit", p->base_commit, "candidate", "commit",
-		p->candidate_commit, "tree", p->candidate_tree, "runs", runs ? runs : json_array(),
-		"verdict", parse_or_null(p->verdict), "grant", parse_or_null(p->grant), "error",
-		p->error);
+	    "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:s?, s:{s:s?, s:s?}, s:O, s:o, s:o,"
+	    " s:s?}",
+	    "id", p->id, "repo", p->repo, "base", p->base, "state", p->state, "proposer",
+	    p->proposer, "created", (json_int_t)p->created, "updated", (json_int_t)p->updated,
+	    "fail_to_pass", parse_or_null(p->fail_to_pass), "provenance",
+	    parse_or_null(p->provenance), "base_commit", p->base_commit, "candidate", "commit",
+	    p->candidate_commit, "tree", p->candidate_tree, "runs", runs ? runs : json_array(),
+	    "verdict", parse_or_null(p->verdict), "grant", parse_or_null(p->grant), "error",
+	    p->error);
 
 	if (v && json_is_object(result) && json_object_get(result, "apply_error"))
 		json_object_set(v, "apply_error", json_object_get(result, "apply_error"));

@@ -48,36 +48,71 @@ fail(const char *fmt, ...)
 static int
 submit_parse(int argc, char **argv, struct submit_opts *o)
 {
-	static const struct option opts[] = {
-		{"server", required_argument, NULL, 's'},     {"token", required_argument, NULL, 't'},
-		{"token-file", required_argument, NULL, 'T'}, {"repo", required_argument, NULL, 'r'},
-		{"base", required_argument, NULL, 'b'},	      {"patch", required_argument, NULL, 'p'},
-		{"test-patch", required_argument, NULL, 'P'}, {"fail-to-pass", required_argument, NULL, 'f'},
-		{"wait", no_argument, NULL, 'w'},	      {"out", required_argument, NULL, 'o'},
-		{"agent", required_argument, NULL, 'a'},      {"model", required_argument, NULL, 'm'},
-		{"prompt-sha256", required_argument, NULL, 'h'},
-		{"wait-timeout", required_argument, NULL, 'W'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"server", required_argument, NULL, 's'},
+					     {"token", required_argument, NULL, 't'},
+					     {"token-file", required_argument, NULL, 'T'},
+					     {"repo", required_argument, NULL, 'r'},
+					     {"base", required_argument, NULL, 'b'},
+					     {"patch", required_argument, NULL, 'p'},
+					     {"test-patch", required_argument, NULL, 'P'},
+					     {"fail-to-pass", required_argument, NULL, 'f'},
+					     {"wait", no_argument, NULL, 'w'},
+					     {"out", required_argument, NULL, 'o'},
+					     {"agent", required_argument, NULL, 'a'},
+					     {"model", required_argument, NULL, 'm'},
+					     {"prompt-sha256", required_argument, NULL, 'h'},
+					     {"wait-timeout", required_argument, NULL, 'W'},
+					     {NULL, 0, NULL, 0}};
 	int c;
 
 	o->ftp = json_array();
 	o->wait_timeout_s = 1800;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': o->server = optarg; break;
-		case 't': o->token = optarg; break;
-		case 'T': o->token_file = optarg; break;
-		case 'r': o->repo = optarg; break;
-		case 'b': o->base = optarg; break;
-		case 'p': o->patch = optarg; break;
-		case 'P': o->test_patch = optarg; break;
-		case 'f': json_array_append_new(o->ftp, json_string(optarg)); break;
-		case 'w': o->wait = 1; break;
-		case 'o': o->out = optarg; break;
-		case 'a': o->agent = optarg; break;
-		case 'm': o->model = optarg; break;
-		case 'h': o->prompt_sha256 = optarg; break;
-		case 'W': o->wait_timeout_s = strtol(optarg, NULL, 10); break;
-		default: return -EINVAL;
+		case 's':
+			o->server = optarg;
+			break;
+		case 't':
+			o->token = optarg;
+			break;
+		case 'T':
+			o->token_file = optarg;
+			break;
+		case 'r':
+			o->repo = optarg;
+			break;
+		case 'b':
+			o->base = optarg;
+			break;
+		case 'p':
+			o->patch = optarg;
+			break;
+		case 'P':
+			o->test_patch = optarg;
+			break;
+		case 'f':
+			json_array_append_new(o->ftp, json_string(optarg));
+			break;
+		case 'w':
+			o->wait = 1;
+			break;
+		case 'o':
+			o->out = optarg;
+			break;
+		case 'a':
+			o->agent = optarg;
+			break;
+		case 'm':
+			o->model = optarg;
+			break;
+		case 'h':
+			o->prompt_sha256 = optarg;
+			break;
+		case 'W':
+			o->wait_timeout_s = strtol(optarg, NULL, 10);
+			break;
+		default:
+			return -EINVAL;
 		}
 	}
 	if (!o->server || !(o->token || o->token_file || getenv("AIRLOCK_TOKEN")) || !o->repo ||
@@ -111,7 +146,8 @@ submit_body(const struct submit_opts *o, struct al_err *err)
 
 	if (al_file_read(o->patch, AL_MAX_PATCH_BYTES, &patch, &len, err) < 0)
 		return NULL;
-	if (o->test_patch && al_file_read(o->test_patch, AL_MAX_PATCH_BYTES, &tpatch, &len, err) < 0)
+	if (o->test_patch &&
+	    al_file_read(o->test_patch, AL_MAX_PATCH_BYTES, &tpatch, &len, err) < 0)
 		return NULL;
 	prov = json_object();
 	if (o->agent)
@@ -151,8 +187,7 @@ print_verdict(const json_t *p)
 	size_t i;
 
 	printf("verdict: %s: %s\n", state, error ? error : reason ? reason : "");
-	json_array_foreach(json_object_get(v, "rules"), i, rule)
-	{
+	json_array_foreach (json_object_get(v, "rules"), i, rule) {
 		printf("  %-14s %s: %s\n", json_string_value(json_object_get(rule, "result")),
 		       json_string_value(json_object_get(rule, "rule")),
 		       json_string_value(json_object_get(rule, "reason")));
@@ -229,9 +264,10 @@ al_cli_submit(int argc, char **argv)
 
 	if (submit_parse(argc, argv, &o) < 0) {
 		json_decref(o.ftp);
-		fprintf(stderr, "usage: airlock submit --server URL (--token T | --token-file F) --repo "
-				"NAME --base REF --patch FILE [--test-patch FILE] [--fail-to-pass ID]... "
-				"[--wait] [--out FILE]\n");
+		fprintf(stderr,
+			"usage: airlock submit --server URL (--token T | --token-file F) --repo "
+			"NAME --base REF --patch FILE [--test-patch FILE] [--fail-to-pass ID]... "
+			"[--wait] [--out FILE]\n");
 		return EXIT_USAGE;
 	}
 	token = read_token(&o, &err);
@@ -265,7 +301,8 @@ print_valid(const json_t *st, const char *keyid)
 {
 	const json_t *pred = json_object_get(st, "predicate");
 	const json_t *auth = json_object_get(pred, "authority");
-	const json_t *dig = json_object_get(json_array_get(json_object_get(st, "subject"), 0), "digest");
+	const json_t *dig =
+	    json_object_get(json_array_get(json_object_get(st, "subject"), 0), "digest");
 
 	printf("valid: %s %s in %s at commit %s (tree %s), proposal %s, key %.16s, expires %s\n",
 	       json_string_value(json_object_get(auth, "kind")),
@@ -280,10 +317,11 @@ print_valid(const json_t *st, const char *keyid)
 int
 al_cli_verify(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"key", required_argument, NULL, 'k'},	  {"repo", required_argument, NULL, 'r'},
-		{"ref", required_argument, NULL, 'R'},	  {"commit", required_argument, NULL, 'c'},
-		{NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
+					     {"repo", required_argument, NULL, 'r'},
+					     {"ref", required_argument, NULL, 'R'},
+					     {"commit", required_argument, NULL, 'c'},
+					     {NULL, 0, NULL, 0}};
 	struct al_grant_binding b = {0};
 	const char *key = NULL;
 	_cleanup_free_ char *key_text = NULL, *grant = NULL, *payload = NULL;

@@ -93,8 +93,7 @@ parse_repo(struct al_config *c, const char *name, json_t *v, const char *dir, st
 		return al_err_set(err, -EINVAL, "repos.%.64s: invalid repository name", name);
 	if (!json_is_object(v))
 		return al_err_set(err, -EINVAL, "repos.%s: expected an object", name);
-	json_object_foreach(v, key, val)
-	{
+	json_object_foreach (v, key, val) {
 		if (strcmp(key, "path") && strcmp(key, "policy"))
 			return al_err_set(err, -EINVAL, "repos.%s.%.64s: unknown key", name, key);
 	}
@@ -122,8 +121,7 @@ parse_top(struct al_config *c, json_t *root, const char *dir, struct al_err *err
 	json_t *v;
 	int r;
 
-	json_object_foreach(root, key, v)
-	{
+	json_object_foreach (root, key, v) {
 		if (!strcmp(key, "listen")) {
 			if (!json_is_string(v) || !listen_valid(json_string_value(v)))
 				return al_err_set(err, -EINVAL, "listen: expected \"ADDR:PORT\"");
@@ -137,13 +135,15 @@ parse_top(struct al_config *c, json_t *root, const char *dir, struct al_err *err
 		} else if (!strcmp(key, "max_body_bytes")) {
 			json_int_t n = json_integer_value(v);
 			if (!json_is_integer(v) || n < 4096 || n > (64 << 20))
-				return al_err_set(err, -EINVAL,
-						  "max_body_bytes: expected an integer 4096..67108864");
+				return al_err_set(
+				    err, -EINVAL,
+				    "max_body_bytes: expected an integer 4096..67108864");
 			c->max_body = (size_t)n;
 		} else if (!strcmp(key, "workers")) {
 			json_int_t n = json_integer_value(v);
 			if (!json_is_integer(v) || n < 1 || n > 16)
-				return al_err_set(err, -EINVAL, "workers: expected an integer 1..16");
+				return al_err_set(err, -EINVAL,
+						  "workers: expected an integer 1..16");
 			c->workers = (unsigned)n;
 		} else if (!strcmp(key, "repos")) {
 			const char *name;
@@ -154,8 +154,7 @@ parse_top(struct al_config *c, json_t *root, const char *dir, struct al_err *err
 			c->repos = calloc(json_object_size(v) + 1, sizeof(*c->repos));
 			if (!c->repos)
 				return al_err_set(err, -ENOMEM, "out of memory");
-			json_object_foreach(v, name, rv)
-			{
+			json_object_foreach (v, name, rv) {
 				r = parse_repo(c, name, rv, dir, err);
 				if (r < 0)
 					return r;

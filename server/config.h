@@ -27,8 +27,8 @@ struct al_config {
 
 /* path NULL gives the embedded defaults.  listen and data, when non-NULL, override the
  * file.  Relative paths in the file are taken from the file's directory. */
-int al_config_load(const char *path, const char *listen, const char *data,
-		   struct al_config **ret, struct al_err *err);
+int al_config_load(const char *path, const char *listen, const char *data, struct al_config **ret,
+		   struct al_err *err);
 /* Parses text already read; dir anchors relative paths. */
 int al_config_parse(const char *text, size_t len, const char *dir, struct al_config **ret,
 		    struct al_err *err);

@@ -63,14 +63,12 @@ gates_json(const json_t *verdict, const json_t *result)
 	json_t *out = json_array(), *runs = json_array(), *rule, *run;
 	size_t i;
 
-	json_array_foreach(json_object_get(result, "runs"), i, run)
-	{
+	json_array_foreach (json_object_get(result, "runs"), i, run) {
 		json_t *d = run_digest(run);
 		if (!d || json_array_append_new(runs, d) < 0)
 			goto fail;
 	}
-	json_array_foreach(json_object_get(verdict, "rules"), i, rule)
-	{
+	json_array_foreach (json_object_get(verdict, "rules"), i, rule) {
 		json_t *g = json_pack("{s:O, s:O, s:O}", "rule", json_object_get(rule, "rule"),
 				      "result", json_object_get(rule, "result"), "reason",
 				      json_object_get(rule, "reason"));
@@ -122,17 +120,16 @@ al_grant_statement(const struct al_grant_input *in, char **ret, struct al_err *e
 		return al_err_set(err, -EINVAL, "grant: cannot build statement");
 	}
 	st = json_pack(
-		"{s:s, s:o, s:s, s:{s:{s:s, s:s}, s:s, s:{s:{s:s}}, s:s, s:s, s:s, s:o, s:[],"
-		" s:{s:s, s:s, s:s}, s:O, s:{s:s, s:s}, s:i, s:s, s:s, s:s}}",
-		"_type", AL_STATEMENT_TYPE, "subject", subj, "predicateType", AL_PREDICATE_TYPE,
-		"predicate", "verifier", "id", "airlock", "version", in->verifier_version,
-		"proposal", in->proposal_id, "policy", "digest", "sha256", in->policy_sha256,
-		"repository", in->repo, "baseRef", in->base, "baseCommit", in->base_commit, "gates",
-		gates, "approvals", "runner", "binarySha256", in->binary_sha256,
-		"sandboxProfileSha256", in->sandbox_profile_sha256, "kernel", in->kernel,
-		"provenance", in->provenance, "authority", "kind", in->authority, "ref",
-		in->authority_ref, "tier", in->tier, "issuedAt", issued, "notAfter", not_after,
-		"nonce", in->nonce);
+	    "{s:s, s:o, s:s, s:{s:{s:s, s:s}, s:s, s:{s:{s:s}}, s:s, s:s, s:s, s:o, s:[],"
+	    " s:{s:s, s:s, s:s}, s:O, s:{s:s, s:s}, s:i, s:s, s:s, s:s}}",
+	    "_type", AL_STATEMENT_TYPE, "subject", subj, "predicateType", AL_PREDICATE_TYPE,
+	    "predicate", "verifier", "id", "airlock", "version", in->verifier_version, "proposal",
+	    in->proposal_id, "policy", "digest", "sha256", in->policy_sha256, "repository",
+	    in->repo, "baseRef", in->base, "baseCommit", in->base_commit, "gates", gates,
+	    "approvals", "runner", "binarySha256", in->binary_sha256, "sandboxProfileSha256",
+	    in->sandbox_profile_sha256, "kernel", in->kernel, "provenance", in->provenance,
+	    "authority", "kind", in->authority, "ref", in->authority_ref, "tier", in->tier,
+	    "issuedAt", issued, "notAfter", not_after, "nonce", in->nonce);
 	if (!st)
 		return al_err_set(err, -EINVAL, "grant: cannot build statement");
 	text = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);
@@ -148,14 +145,16 @@ check_binding(const json_t *st, const struct al_grant_binding *b, struct al_err 
 {
 	const json_t *pred = json_object_get(st, "predicate");
 	const char *repo = json_string_value(json_object_get(pred, "repository"));
-	const char *ref = json_string_value(json_object_get(json_object_get(pred, "authority"), "ref"));
+	const char *ref =
+	    json_string_value(json_object_get(json_object_get(pred, "authority"), "ref"));
 	const json_t *subj = json_array_get(json_object_get(st, "subject"), 0);
 	const char *commit =
-		json_string_value(json_object_get(json_object_get(subj, "digest"), "gitCommit"));
+	    json_string_value(json_object_get(json_object_get(subj, "digest"), "gitCommit"));
 
 	if (b && b->repo && (!repo || strcmp(repo, b->repo)))
-		return al_err_set(err, AL_VERIFY_WRONG_BINDING, "grant is for repository %s, not %s",
-				  repo ? repo : "(none)", b->repo);
+		return al_err_set(err, AL_VERIFY_WRONG_BINDING,
+				  "grant is for repository %s, not %s", repo ? repo : "(none)",
+				  b->repo);
 	if (b && b->ref && (!ref || strcmp(ref, b->ref)))
 		return al_err_set(err, AL_VERIFY_WRONG_BINDING, "grant covers ref %s, not %s",
 				  ref ? ref : "(none)", b->ref);
@@ -180,8 +179,8 @@ al_grant_check(const char *payload, size_t len, time_t now, const struct al_gran
 	pred = json_object_get(st, "predicate");
 	na = json_string_value(json_object_get(pred, "notAfter"));
 	commit = json_string_value(json_object_get(
-		json_object_get(json_array_get(json_object_get(st, "subject"), 0), "digest"),
-		"gitCommit"));
+	    json_object_get(json_array_get(json_object_get(st, "subject"), 0), "digest"),
+	    "gitCommit"));
 	if (strcmp(json_string_value(json_object_get(st, "_type")) ?: "", AL_STATEMENT_TYPE))
 		r = al_err_set(err, AL_VERIFY_MALFORMED, "_type is not %s", AL_STATEMENT_TYPE);
 	else if (strcmp(json_string_value(json_object_get(st, "predicateType")) ?: "",

@@ -94,7 +94,7 @@ send_static(struct MHD_Connection *conn, int status, const char *json)
 }
 
 static const char too_big_body[] =
-	"{\"error\":\"body too large\",\"detail\":\"the request body exceeds the server's limit\"}";
+    "{\"error\":\"body too large\",\"detail\":\"the request body exceeds the server's limit\"}";
 
 static int
 declared_too_big(struct MHD_Connection *conn, size_t max)
@@ -198,12 +198,12 @@ al_http_start(const char *listen, size_t max_body, al_http_handler handler, void
 	h->handler = handler;
 	h->ctx = ctx;
 	h->d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-		on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-		MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_LIMIT, 256u,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	    on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_LIMIT, 256u,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, h, MHD_OPTION_END);
 	if (!h->d) {
 		free(h);
 		return al_err_set(err, -EADDRINUSE, "cannot listen on %s", listen);

@@ -21,13 +21,13 @@
 #define BINARY_MAX (512u << 20)
 
 static const char usage[] =
-	"usage: airlock <command> [options]\n"
-	"  serve [--listen ADDR:PORT] [--data DIR] [--config FILE]\n"
-	"  token add --data DIR --name NAME --role agent|reviewer|admin\n"
-	"  submit --server URL (--token T | --token-file F) --repo NAME --base REF --patch FILE\n"
-	"         [--test-patch FILE] [--fail-to-pass ID]... [--wait] [--out FILE]\n"
-	"  verify --key PUBKEY_FILE [--repo R] [--ref REF] [--commit SHA] GRANT_FILE\n"
-	"  keygen --data DIR\n";
+    "usage: airlock <command> [options]\n"
+    "  serve [--listen ADDR:PORT] [--data DIR] [--config FILE]\n"
+    "  token add --data DIR --name NAME --role agent|reviewer|admin\n"
+    "  submit --server URL (--token T | --token-file F) --repo NAME --base REF --patch FILE\n"
+    "         [--test-patch FILE] [--fail-to-pass ID]... [--wait] [--out FILE]\n"
+    "  verify --key PUBKEY_FILE [--repo R] [--ref REF] [--commit SHA] GRANT_FILE\n"
+    "  keygen --data DIR\n";
 
 static int
 die(const char *what, const struct al_err *err)
@@ -225,11 +225,15 @@ cmd_token_add(int argc, char **argv)
 	if (!data || !name || !role || optind != argc)
 		return fputs(usage, stderr), 2;
 	if (!name_valid(name))
-		return fprintf(stderr, "airlock: token add: invalid --name (letters, digits, _.@-)\n"), 2;
-	if (strcmp(role, "agent") && strcmp(role, "reviewer") && strcmp(role, "admin"))
-		return fprintf(stderr, "airlock: token add: --role must be agent, reviewer or admin\n"),
+		return fprintf(stderr,
+			       "airlock: token add: invalid --name (letters, digits, _.@-)\n"),
 		       2;
-	if (al_sign_init() < 0 || data_dir_ready(data, &err) < 0 || open_store(data, &store, &err) < 0)
+	if (strcmp(role, "agent") && strcmp(role, "reviewer") && strcmp(role, "admin"))
+		return fprintf(stderr,
+			       "airlock: token add: --role must be agent, reviewer or admin\n"),
+		       2;
+	if (al_sign_init() < 0 || data_dir_ready(data, &err) < 0 ||
+	    open_store(data, &store, &err) < 0)
 		return die("token add", &err);
 	al_random_hex(32, raw);
 	snprintf(token, sizeof(token), "alk_%s", raw);

@@ -74,14 +74,13 @@ merge_rules(json_t *rules, const json_t *more)
 	size_t i, k;
 	json_t *r, *have;
 
-	json_array_foreach(more, i, r)
-	{
+	json_array_foreach (more, i, r) {
 		const char *name = json_string_value(json_object_get(r, "rule"));
 		int found = 0;
 
-		json_array_foreach(rules, k, have)
-		{
-			if (!name || strcmp(name, json_string_value(json_object_get(have, "rule")) ?: ""))
+		json_array_foreach (rules, k, have) {
+			if (!name ||
+			    strcmp(name, json_string_value(json_object_get(have, "rule")) ?: ""))
 				continue;
 			found = 1;
 			if (rule_ok(have) && !rule_ok(r))
@@ -100,8 +99,7 @@ first_failure(const json_t *rules)
 	size_t i;
 	json_t *r;
 
-	json_array_foreach(rules, i, r)
-	{
+	json_array_foreach (rules, i, r) {
 		if (!rule_ok(r))
 			return r;
 	}
@@ -237,28 +235,28 @@ sign_grant(struct job *j, struct al_err *err)
 	al_random_hex(16, nonce);
 	snprintf(ref, sizeof(ref), "refs/heads/airlock/%s", j->p->id);
 	in = (struct al_grant_input){
-		.proposal_id = j->p->id,
-		.repo = j->p->repo,
-		.base = j->p->base,
-		.base_commit = json_string_value(json_object_get(j->result, "base_commit")),
-		.candidate_commit = json_string_value(json_object_get(j->result, "candidate_commit")),
-		.candidate_tree = json_string_value(json_object_get(j->result, "candidate_tree")),
-		.patch_sha256 = patch_sha,
-		.test_patch_sha256 = j->p->test_patch ? tpatch_sha : NULL,
-		.policy_sha256 = al_server_policy_digest(srv, j->p->repo),
-		.verdict = j->verdict,
-		.result = j->result,
-		.provenance = prov,
-		.binary_sha256 = srv->binary_sha256,
-		.sandbox_profile_sha256 = profile_sha,
-		.kernel = srv->kernel,
-		.authority = "write",
-		.authority_ref = ref,
-		.tier = 1,
-		.issued_at = time(NULL),
-		.lifetime_s = AL_GRANT_LIFETIME_S,
-		.nonce = nonce,
-		.verifier_version = AL_VERSION,
+	    .proposal_id = j->p->id,
+	    .repo = j->p->repo,
+	    .base = j->p->base,
+	    .base_commit = json_string_value(json_object_get(j->result, "base_commit")),
+	    .candidate_commit = json_string_value(json_object_get(j->result, "candidate_commit")),
+	    .candidate_tree = json_string_value(json_object_get(j->result, "candidate_tree")),
+	    .patch_sha256 = patch_sha,
+	    .test_patch_sha256 = j->p->test_patch ? tpatch_sha : NULL,
+	    .policy_sha256 = al_server_policy_digest(srv, j->p->repo),
+	    .verdict = j->verdict,
+	    .result = j->result,
+	    .provenance = prov,
+	    .binary_sha256 = srv->binary_sha256,
+	    .sandbox_profile_sha256 = profile_sha,
+	    .kernel = srv->kernel,
+	    .authority = "write",
+	    .authority_ref = ref,
+	    .tier = 1,
+	    .issued_at = time(NULL),
+	    .lifetime_s = AL_GRANT_LIFETIME_S,
+	    .nonce = nonce,
+	    .verifier_version = AL_VERSION,
 	};
 	if (!prov || !in.base_commit || !in.candidate_commit || !in.candidate_tree ||
 	    !in.policy_sha256)
@@ -331,14 +329,14 @@ finish(struct job *j, const char *state, const char *error)
 	_cleanup_free_ char *verdict = j->verdict ? json_dumps(j->verdict, JSON_COMPACT) : NULL;
 	struct al_err err = {0};
 	struct al_outcome o = {
-		.state = state,
-		.base_commit = json_string_value(json_object_get(j->result, "base_commit")),
-		.candidate_commit = json_string_value(json_object_get(j->result, "candidate_commit")),
-		.candidate_tree = json_string_value(json_object_get(j->result, "candidate_tree")),
-		.result = result,
-		.verdict = verdict,
-		.grant = !strcmp(state, "granted") ? j->grant : NULL,
-		.error = error,
+	    .state = state,
+	    .base_commit = json_string_value(json_object_get(j->result, "base_commit")),
+	    .candidate_commit = json_string_value(json_object_get(j->result, "candidate_commit")),
+	    .candidate_tree = json_string_value(json_object_get(j->result, "candidate_tree")),
+	    .result = result,
+	    .verdict = verdict,
+	    .grant = !strcmp(state, "granted") ? j->grant : NULL,
+	    .error = error,
 	};
 
 	if (al_store_finish(j->srv->store, j->p->id, &o, &err) < 0)
@@ -359,7 +357,8 @@ run_job(struct al_server *srv, const char *id)
 
 	r = al_store_proposal_get(srv->store, id, &j.p, &err);
 	if (r < 0) {
-		al_log("error", "job.load_failed", "id=%s error=%s", id, al_log_q(al_err_msg(&err)));
+		al_log("error", "job.load_failed", "id=%s error=%s", id,
+		       al_log_q(al_err_msg(&err)));
 		return;
 	}
 	al_log("info", "job.started", "id=%s repo=%s", id, al_log_q(j.p->repo));
@@ -419,7 +418,8 @@ worker(void *arg)
 			continue;
 		}
 		if (r != -ENOENT)
-			al_log("error", "sched.claim_failed", "error=%s", al_log_q(al_err_msg(&err)));
+			al_log("error", "sched.claim_failed", "error=%s",
+			       al_log_q(al_err_msg(&err)));
 		pthread_mutex_lock(&srv->mu);
 		if (!srv->stopping) {
 			struct timespec ts;

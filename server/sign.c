@@ -104,7 +104,8 @@ al_pubkey_pem(const unsigned char pub[AL_PUBKEY_BYTES])
 	memcpy(der, spki_prefix, sizeof(spki_prefix));
 	memcpy(der + sizeof(spki_prefix), pub, AL_PUBKEY_BYTES);
 	b = b64_encode(der, sizeof(der));
-	if (!b || asprintf(&out, "-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n", b) < 0)
+	if (!b ||
+	    asprintf(&out, "-----BEGIN PUBLIC KEY-----\n%s\n-----END PUBLIC KEY-----\n", b) < 0)
 		return NULL;
 	return out;
 }
@@ -112,7 +113,8 @@ al_pubkey_pem(const unsigned char pub[AL_PUBKEY_BYTES])
 int
 al_pubkey_parse(const char *text, unsigned char out[AL_PUBKEY_BYTES], struct al_err *err)
 {
-	static const char begin[] = "-----BEGIN PUBLIC KEY-----", end[] = "-----END PUBLIC KEY-----";
+	static const char begin[] = "-----BEGIN PUBLIC KEY-----",
+			  end[] = "-----END PUBLIC KEY-----";
 	char body[256];
 	size_t o = 0, n = 0;
 	_cleanup_free_ unsigned char *raw = NULL;
@@ -163,8 +165,8 @@ seed_load(const char *path, unsigned char seed[crypto_sign_SEEDBYTES], struct al
 	if (fstat(fd, &st) < 0)
 		return al_err_set(err, -errno, "%s: %s", path, strerror(errno));
 	if (st.st_mode & 077)
-		return al_err_set(err, -EPERM, "%s: mode %04o, must not be readable by others", path,
-				  (unsigned)(st.st_mode & 07777));
+		return al_err_set(err, -EPERM, "%s: mode %04o, must not be readable by others",
+				  path, (unsigned)(st.st_mode & 07777));
 	n = read(fd, text, sizeof(text));
 	if (n < 2 * crypto_sign_SEEDBYTES)
 		return al_err_set(err, -EINVAL, "%s: not a signing key", path);
@@ -301,8 +303,8 @@ al_signer_envelope(const struct al_signer *s, const char *payload, size_t len, j
 	b_sig = b64_encode(sig, sizeof(sig));
 	if (!b_payload || !b_sig)
 		return al_err_set(err, -ENOMEM, "out of memory");
-	env = json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "payloadType", AL_DSSE_PAYLOAD_TYPE, "payload",
-			b_payload, "signatures", "keyid", s->keyid, "sig", b_sig);
+	env = json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "payloadType", AL_DSSE_PAYLOAD_TYPE,
+			"payload", b_payload, "signatures", "keyid", s->keyid, "sig", b_sig);
 	if (!env)
 		return al_err_set(err, -ENOMEM, "out of memory");
 	*ret = env;
@@ -333,8 +335,7 @@ any_signature_valid(const json_t *sigs, const char *pae, size_t pae_len,
 	size_t i;
 	json_t *sv;
 
-	json_array_foreach(sigs, i, sv)
-	{
+	json_array_foreach (sigs, i, sv) {
 		const char *b = json_string_value(json_object_get(sv, "sig"));
 		_cleanup_free_ unsigned char *sig = NULL;
 		size_t n;

@@ -15,20 +15,20 @@ struct al_store {
 };
 
 static const char schema[] =
-	"CREATE TABLE IF NOT EXISTS tokens ("
-	" hash TEXT PRIMARY KEY, name TEXT NOT NULL,"
-	" role TEXT NOT NULL CHECK (role IN ('agent','reviewer','admin')),"
-	" created INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS proposals ("
-	" id TEXT PRIMARY KEY, repo TEXT NOT NULL, base TEXT NOT NULL,"
-	" state TEXT NOT NULL CHECK (state IN ('queued','running','rejected','granted','error')),"
-	" proposer TEXT NOT NULL, patch BLOB NOT NULL, test_patch BLOB,"
-	" fail_to_pass TEXT NOT NULL, provenance TEXT NOT NULL,"
-	" created INTEGER NOT NULL, updated INTEGER NOT NULL,"
-	" base_commit TEXT, candidate_commit TEXT, candidate_tree TEXT,"
-	" result TEXT, verdict TEXT, grant_envelope TEXT, error TEXT,"
-	" CHECK (state = 'granted' OR grant_envelope IS NULL));"
-	"CREATE INDEX IF NOT EXISTS proposals_state ON proposals(state, created);";
+    "CREATE TABLE IF NOT EXISTS tokens ("
+    " hash TEXT PRIMARY KEY, name TEXT NOT NULL,"
+    " role TEXT NOT NULL CHECK (role IN ('agent','reviewer','admin')),"
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS proposals ("
+    " id TEXT PRIMARY KEY, repo TEXT NOT NULL, base TEXT NOT NULL,"
+    " state TEXT NOT NULL CHECK (state IN ('queued','running','rejected','granted','error')),"
+    " proposer TEXT NOT NULL, patch BLOB NOT NULL, test_patch BLOB,"
+    " fail_to_pass TEXT NOT NULL, provenance TEXT NOT NULL,"
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+    " base_commit TEXT, candidate_commit TEXT, candidate_tree TEXT,"
+    " result TEXT, verdict TEXT, grant_envelope TEXT, error TEXT,"
+    " CHECK (state = 'granted' OR grant_envelope IS NULL));"
+    "CREATE INDEX IF NOT EXISTS proposals_state ON proposals(state, created);";
 
 static int
 db_err(struct al_store *s, struct al_err *err, const char *what)
@@ -66,16 +66,16 @@ al_store_open(const char *path, struct al_store **ret, struct al_err *err)
 		return al_err_set(err, -ENOMEM, "out of memory");
 	pthread_mutex_init(&s->lock, NULL);
 	if (sqlite3_open_v2(path, &s->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) !=
-	    SQLITE_OK) {
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+			    NULL) != SQLITE_OK) {
 		r = al_err_set(err, -EIO, "store: %s: %s", path,
 			       s->db ? sqlite3_errmsg(s->db) : "cannot open");
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
-	if (sqlite3_exec(s->db,
-			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-			 NULL, NULL, NULL) != SQLITE_OK ||
+	if (sqlite3_exec(
+		s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+		NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
 		r = db_err(s, err, path);
 		goto fail;
@@ -331,13 +331,12 @@ al_store_proposal_list(struct al_store *s, const char *state, unsigned limit, js
 	bind_text(st, 1, state);
 	sqlite3_bind_int(st, 2, (int)limit);
 	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "id",
-				      sqlite3_column_text(st, 0), "repo", sqlite3_column_text(st, 1),
-				      "base", sqlite3_column_text(st, 2), "state",
-				      sqlite3_column_text(st, 3), "proposer",
-				      sqlite3_column_text(st, 4), "created",
-				      (json_int_t)sqlite3_column_int64(st, 5), "updated",
-				      (json_int_t)sqlite3_column_int64(st, 6));
+		json_t *o = json_pack(
+		    "{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "id", sqlite3_column_text(st, 0), "repo",
+		    sqlite3_column_text(st, 1), "base", sqlite3_column_text(st, 2), "state",
+		    sqlite3_column_text(st, 3), "proposer", sqlite3_column_text(st, 4), "created",
+		    (json_int_t)sqlite3_column_int64(st, 5), "updated",
+		    (json_int_t)sqlite3_column_int64(st, 6));
 		if (!o || json_array_append_new(arr, o) < 0) {
 			r = al_err_set(err, -ENOMEM, "out of memory");
 			goto out;
@@ -391,8 +390,7 @@ out:
 }
 
 int
-al_store_finish(struct al_store *s, const char *id, const struct al_outcome *o,
-		struct al_err *err)
+al_store_finish(struct al_store *s, const char *id, const struct al_outcome *o, struct al_err *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = 0;

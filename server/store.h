@@ -10,13 +10,13 @@ struct al_store;
 
 struct al_proposal {
 	char id[33];
-	char *repo;	    /* owned */
-	char *base;	    /* owned */
-	char *state;	    /* owned: queued, running, rejected, granted, error */
-	char *proposer;	    /* owned */
-	char *patch;	    /* owned */
+	char *repo;	/* owned */
+	char *base;	/* owned */
+	char *state;	/* owned: queued, running, rejected, granted, error */
+	char *proposer; /* owned */
+	char *patch;	/* owned */
 	size_t patch_len;
-	char *test_patch;   /* owned, may be NULL */
+	char *test_patch; /* owned, may be NULL */
 	size_t test_patch_len;
 	char *fail_to_pass; /* owned, JSON text */
 	char *provenance;   /* owned, JSON text */
@@ -46,14 +46,12 @@ struct al_outcome {
 int al_store_open(const char *path, struct al_store **ret, struct al_err *err);
 void al_store_close(struct al_store *s);
 
-int al_store_token_add(struct al_store *s, const char *name, const char *role,
-		       const char *hash_hex, struct al_err *err);
+int al_store_token_add(struct al_store *s, const char *name, const char *role, const char *hash_hex,
+		       struct al_err *err);
 /* -ENOENT when no token has this hash. */
-int al_store_token_find(struct al_store *s, const char *hash_hex, char **ret_name,
-			char **ret_role);
+int al_store_token_find(struct al_store *s, const char *hash_hex, char **ret_name, char **ret_role);
 
-int al_store_proposal_insert(struct al_store *s, const struct al_proposal *p,
-			     struct al_err *err);
+int al_store_proposal_insert(struct al_store *s, const struct al_proposal *p, struct al_err *err);
 /* -ENOENT when there is none. */
 int al_store_proposal_get(struct al_store *s, const char *id, struct al_proposal **ret,
 			  struct al_err *err);

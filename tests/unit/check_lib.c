@@ -49,7 +49,7 @@ static const struct {
 	size_t n;
 	int ok;
 } hex_cases[] = {
-	{"00ff10", 3, 1}, {"ABcd", 2, 1}, {"0g", 1, 0}, {"abc", 2, 0}, {"abcd", 1, 0}, {"", 0, 1},
+    {"00ff10", 3, 1}, {"ABcd", 2, 1}, {"0g", 1, 0}, {"abc", 2, 0}, {"abcd", 1, 0}, {"", 0, 1},
 };
 
 START_TEST(hex_roundtrip)
@@ -71,14 +71,18 @@ static const struct {
 	size_t n;
 	const char *out;
 } utf8_cases[] = {
-	{"plain", 5, "plain"},
-	{"caf\xc3\xa9", 5, "caf\xc3\xa9"},
-	{"a\xff" "b", 3, "a\xef\xbf\xbd" "b"},
-	{"nul\0x", 5, "nul\xef\xbf\xbdx"},
-	{"\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd"},		  /* overlong '/' */
-	{"\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
-	{"\xe2\x82", 2, "\xef\xbf\xbd\xef\xbf\xbd"},		  /* truncated */
-	{"\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80"},
+    {"plain", 5, "plain"},
+    {"caf\xc3\xa9", 5, "caf\xc3\xa9"},
+    {"a\xff"
+     "b",
+     3,
+     "a\xef\xbf\xbd"
+     "b"},
+    {"nul\0x", 5, "nul\xef\xbf\xbdx"},
+    {"\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd"},		 /* overlong '/' */
+    {"\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* surrogate */
+    {"\xe2\x82", 2, "\xef\xbf\xbd\xef\xbf\xbd"},		 /* truncated */
+    {"\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80"},
 };
 
 START_TEST(utf8_sanitize)

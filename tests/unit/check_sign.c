@@ -97,13 +97,14 @@ static const struct {
 	const char *from, *to;
 	int want;
 } tamper_cases[] = {
-	{"eyJhIjoxfQ==", "eyJhIjoyfQ==", -EPERM},     /* payload {"a":2} */
-	{"application/vnd.in-toto+json", "application/json", -EPERM},
-	{"\"signatures\":[", "\"signatures\":[{\"sig\":\"AAAA\"},", 0}, /* extra junk sig, good one still there */
-	{"\"signatures\":[{", "\"signatures\":[], \"x\":[{", -EBADMSG},
-	{"\"payload\":", "\"payload_\":", -EBADMSG},
-	{"{", "[", -EBADMSG},
-	{"eyJhIjoxfQ==", "eyJhIjoxfQ", -EBADMSG}, /* unpadded base64 is not DSSE's */
+    {"eyJhIjoxfQ==", "eyJhIjoyfQ==", -EPERM}, /* payload {"a":2} */
+    {"application/vnd.in-toto+json", "application/json", -EPERM},
+    {"\"signatures\":[", "\"signatures\":[{\"sig\":\"AAAA\"},",
+     0}, /* extra junk sig, good one still there */
+    {"\"signatures\":[{", "\"signatures\":[], \"x\":[{", -EBADMSG},
+    {"\"payload\":", "\"payload_\":", -EBADMSG},
+    {"{", "[", -EBADMSG},
+    {"eyJhIjoxfQ==", "eyJhIjoxfQ", -EBADMSG}, /* unpadded base64 is not DSSE's */
 };
 
 static char *
@@ -160,9 +161,10 @@ START_TEST(pubkey_formats)
 	ck_assert_int_eq(al_pubkey_parse("not a key", got, &e), -EINVAL);
 	/* An RSA-shaped SPKI is not accepted as Ed25519. */
 	memset(&e, 0, sizeof(e));
-	ck_assert_int_eq(al_pubkey_parse("MCwwBQYDK2VxAyMAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-					 got, &e),
-			 -EINVAL);
+	ck_assert_int_eq(
+	    al_pubkey_parse("MCwwBQYDK2VxAyMAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", got,
+			    &e),
+	    -EINVAL);
 }
 END_TEST
 
@@ -206,27 +208,27 @@ statement(time_t issued, long lifetime)
 				    "SATISFIED", "reason", "ok");
 	json_t *result = json_pack("{s:[]}", "runs"), *prov = json_object();
 	struct al_grant_input in = {
-		.proposal_id = "0123456789abcdef0123456789abcdef",
-		.repo = "example",
-		.base = "main",
-		.base_commit = "1111111111111111111111111111111111111111",
-		.candidate_commit = "2222222222222222222222222222222222222222",
-		.candidate_tree = "3333333333333333333333333333333333333333",
-		.patch_sha256 = "44",
-		.policy_sha256 = "55",
-		.verdict = verdict,
-		.result = result,
-		.provenance = prov,
-		.binary_sha256 = "66",
-		.sandbox_profile_sha256 = "77",
-		.kernel = "6.1",
-		.authority = "write",
-		.authority_ref = "refs/heads/airlock/x",
-		.tier = 1,
-		.issued_at = issued,
-		.lifetime_s = lifetime,
-		.nonce = "00112233445566778899aabbccddeeff",
-		.verifier_version = "test",
+	    .proposal_id = "0123456789abcdef0123456789abcdef",
+	    .repo = "example",
+	    .base = "main",
+	    .base_commit = "1111111111111111111111111111111111111111",
+	    .candidate_commit = "2222222222222222222222222222222222222222",
+	    .candidate_tree = "3333333333333333333333333333333333333333",
+	    .patch_sha256 = "44",
+	    .policy_sha256 = "55",
+	    .verdict = verdict,
+	    .result = result,
+	    .provenance = prov,
+	    .binary_sha256 = "66",
+	    .sandbox_profile_sha256 = "77",
+	    .kernel = "6.1",
+	    .authority = "write",
+	    .authority_ref = "refs/heads/airlock/x",
+	    .tier = 1,
+	    .issued_at = issued,
+	    .lifetime_s = lifetime,
+	    .nonce = "00112233445566778899aabbccddeeff",
+	    .verifier_version = "test",
 	};
 	char *text = NULL;
 
@@ -242,13 +244,14 @@ static const struct {
 	long lifetime;
 	int want;
 } check_cases[] = {
-	{{NULL, NULL, NULL}, 3600, AL_VERIFY_OK},
-	{{"example", "refs/heads/airlock/x", "2222222222222222222222222222222222222222"}, 3600,
-	 AL_VERIFY_OK},
-	{{"other", NULL, NULL}, 3600, AL_VERIFY_WRONG_BINDING},
-	{{NULL, "refs/heads/main", NULL}, 3600, AL_VERIFY_WRONG_BINDING},
-	{{NULL, NULL, "2222222222222222222222222222222222222223"}, 3600, AL_VERIFY_WRONG_BINDING},
-	{{NULL, NULL, NULL}, -10, AL_VERIFY_EXPIRED},
+    {{NULL, NULL, NULL}, 3600, AL_VERIFY_OK},
+    {{"example", "refs/heads/airlock/x", "2222222222222222222222222222222222222222"},
+     3600,
+     AL_VERIFY_OK},
+    {{"other", NULL, NULL}, 3600, AL_VERIFY_WRONG_BINDING},
+    {{NULL, "refs/heads/main", NULL}, 3600, AL_VERIFY_WRONG_BINDING},
+    {{NULL, NULL, "2222222222222222222222222222222222222223"}, 3600, AL_VERIFY_WRONG_BINDING},
+    {{NULL, NULL, NULL}, -10, AL_VERIFY_EXPIRED},
 };
 
 START_TEST(grant_check_bindings_and_expiry)
@@ -267,10 +270,13 @@ END_TEST
 START_TEST(grant_check_refuses_foreign_statements)
 {
 	static const char *const bad[] = {
-		"not json",
-		"{\"_type\":\"https://in-toto.io/Statement/v0.1\",\"predicateType\":\"https://airlock.dev/grant/v1\"}",
-		"{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":\"https://slsa.dev/provenance/v1\"}",
-		"{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":\"https://airlock.dev/grant/v1\",\"predicate\":{}}",
+	    "not json",
+	    "{\"_type\":\"https://in-toto.io/Statement/v0.1\",\"predicateType\":\"https://"
+	    "airlock.dev/grant/v1\"}",
+	    "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":\"https://slsa.dev/"
+	    "provenance/v1\"}",
+	    "{\"_type\":\"https://in-toto.io/Statement/v1\",\"predicateType\":\"https://"
+	    "airlock.dev/grant/v1\",\"predicate\":{}}",
 	};
 	json_t *parsed = NULL;
 
