@@ -46,12 +46,15 @@ PROBES := $(patsubst tests/probes/%.c,$(BUILD)/probes/%,$(wildcard tests/probes/
 
 .PHONY: all deps test check unit e2e run asan fuzz fuzz-replay bench format format-check lint clean probes
 
-all: airlock
+# The binary: ./airlock, or build-asan/airlock for the sanitized build.
+BIN ?= airlock
+
+all: $(BIN)
 
 deps:
 	@./deploy/deps.sh
 
-airlock: $(LIB_OBJ) $(GATES_OBJ) $(RUNNER_OBJ) $(SERVER_OBJ) $(MAIN_OBJ)
+$(BIN): $(LIB_OBJ) $(GATES_OBJ) $(RUNNER_OBJ) $(SERVER_OBJ) $(MAIN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/%.o: %.c
@@ -77,14 +80,14 @@ probes: $(PROBES)
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: airlock $(UNIT_BIN) probes $(addprefix $(BUILD)/fuzz_,$(FUZZ))
-	@./tests/run-all.sh
+check: $(BIN) $(UNIT_BIN) probes $(addprefix $(BUILD)/fuzz_,$(FUZZ))
+	@AIRLOCK=$(abspath $(BIN)) BUILD=$(BUILD) ./tests/run-all.sh
 
 unit: $(UNIT_BIN) probes
 	@for t in $(UNIT_BIN); do $$t || exit 1; done
 
-e2e: airlock
-	@./tests/e2e/run.sh
+e2e: $(BIN)
+	@AIRLOCK=$(abspath $(BIN)) ./tests/e2e/run.sh
 
 fuzz-replay: $(addprefix $(BUILD)/fuzz_,$(FUZZ))
 	@for f in $(FUZZ); do $(BUILD)/fuzz_$$f tests/fuzz/corpus/$$f || exit 1; done
@@ -98,7 +101,7 @@ fuzz:
 		echo "built $(BUILD)/libfuzzer_$$f"; done
 
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
+	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/airlock OPT="-O1 -g" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 		check
 

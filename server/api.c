@@ -246,16 +246,16 @@ proposal_view(const struct al_proposal *p)
 {
 	json_t *result = parse_or_null(p->result);
 	json_t *runs = json_object_get(result, "runs");
+	json_t *runs_v = runs ? json_incref(runs) : json_array();
 	json_t *v = json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:s?, s:{s:s?, s:s?}, s:O, s:o, s:o,"
+	    "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:s?, s:{s:s?, s:s?}, s:o, s:o, s:o,"
 	    " s:s?}",
 	    "id", p->id, "repo", p->repo, "base", p->base, "state", p->state, "proposer",
 	    p->proposer, "created", (json_int_t)p->created, "updated", (json_int_t)p->updated,
 	    "fail_to_pass", parse_or_null(p->fail_to_pass), "provenance",
 	    parse_or_null(p->provenance), "base_commit", p->base_commit, "candidate", "commit",
-	    p->candidate_commit, "tree", p->candidate_tree, "runs", runs ? runs : json_array(),
-	    "verdict", parse_or_null(p->verdict), "grant", parse_or_null(p->grant), "error",
-	    p->error);
+	    p->candidate_commit, "tree", p->candidate_tree, "runs", runs_v, "verdict",
+	    parse_or_null(p->verdict), "grant", parse_or_null(p->grant), "error", p->error);
 
 	if (v && json_is_object(result) && json_object_get(result, "apply_error"))
 		json_object_set(v, "apply_error", json_object_get(result, "apply_error"));

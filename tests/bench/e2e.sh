@@ -7,7 +7,7 @@ set -eu
 . "$(dirname "$0")/../e2e/lib.sh"
 RUNS=${RUNS:-10}
 TMP=$(mktemp -d /tmp/airlock-bench.XXXXXX)
-cleanup() { stop_server; rm -rf "$TMP"; }
+cleanup() { stop_server || true; rm -rf "$TMP"; }
 trap cleanup EXIT
 EX="$ROOT/examples/calc"
 ID=$(cat "$EX/TEST_ID")

@@ -2,7 +2,7 @@
 # temporary data dir, driven over HTTP with curl.
 BUILD=${BUILD:-build}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-AIRLOCK="$ROOT/airlock"
+AIRLOCK=${AIRLOCK:-$ROOT/airlock}
 PASSED=0
 FAILED=0
 
@@ -49,11 +49,15 @@ start_server() {
 	return 1
 }
 
+# stop_server: SIGTERM, then the server's own exit status (0 for a clean shutdown; under
+# the sanitizers a leak or an error makes it non-zero).
 stop_server() {
+	local rc=0
 	[ -n "${SERVER_PID:-}" ] || return 0
 	kill "$SERVER_PID" 2>/dev/null
-	wait "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null || rc=$?
 	SERVER_PID=
+	return $rc
 }
 
 # http METHOD PATH TOKEN [BODY_FILE]: prints "STATUS BODY".

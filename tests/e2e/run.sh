@@ -4,7 +4,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 TMP=$(mktemp -d /tmp/airlock-e2e.XXXXXX)
-cleanup() { stop_server; rm -rf "$TMP"; }
+cleanup() { stop_server || true; rm -rf "$TMP"; }
 trap cleanup EXIT
 EX="$ROOT/examples/calc"
 ID=$(cat "$EX/TEST_ID")
@@ -188,4 +188,7 @@ expect "signing key has mode 0600" "$(stat -c %a "$DATA/signing.key")" "600"
 [ -e "$DATA/airlock.db-wal" ] && ok "database is in WAL mode" || not_ok "database is in WAL mode" "no $DATA/airlock.db-wal"
 
 stop_server
+rc=$?
+expect "server shuts down cleanly on SIGTERM (exit 0)" "$rc" "0"
+[ "$rc" -eq 0 ] || grep -B2 -A14 -E 'ERROR: |leak of' "$DATA.log" | head -60
 summary
