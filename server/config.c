@@ -211,12 +211,18 @@ al_config_parse(const char *text, size_t len, const char *dir, struct al_config 
 	return 0;
 }
 
+/* Makes *p absolute; canonical too when it exists already. */
 static int
 absolutize(char **p)
 {
 	char cwd[PATH_MAX];
-	char *abs;
+	char *abs = realpath(*p, NULL);
 
+	if (abs) {
+		free(*p);
+		*p = abs;
+		return 0;
+	}
 	if ((*p)[0] == '/')
 		return 0;
 	if (!getcwd(cwd, sizeof(cwd)))
