@@ -61,6 +61,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
+# Keep objects of test binaries: no "rm" after the totals line.
+.SECONDARY:
+
 .SECONDEXPANSION:
 $(BUILD)/check_sandbox: | $(PROBES)
 $(BUILD)/check_%: $(BUILD)/tests/unit/check_%.o $$(UNIT_OBJ_$$*) $(LIB_OBJ)
@@ -71,7 +74,10 @@ $(BUILD)/probes/%: tests/probes/%.c
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static-pie -o $@ $< 2>/dev/null || \
 		$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
 
-$(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(GATES_OBJ) $(LIB_OBJ)
+# Parsers of untrusted input: the diff and policy parsers (gates/), the grant envelope
+# and statement (server/sign.c, server/grant.c).
+FUZZ_OBJ := $(GATES_OBJ) $(call obj,server/sign.c server/grant.c) $(LIB_OBJ)
+$(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(FUZZ_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 probes: $(PROBES)
@@ -97,7 +103,7 @@ fuzz:
 	@for f in $(FUZZ); do \
 		clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined \
 			-DAL_LIBFUZZER $(PKG_CFLAGS) -o $(BUILD)/libfuzzer_$$f tests/fuzz/fuzz_$$f.c \
-			$(GATES_SRC) $(LIB_SRC) $(PKG_LIBS) || exit 1; \
+			$(GATES_SRC) server/sign.c server/grant.c $(LIB_SRC) $(PKG_LIBS) || exit 1; \
 		echo "built $(BUILD)/libfuzzer_$$f"; done
 
 asan: deps
