@@ -1,6 +1,7 @@
 #include "buf.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,4 +99,18 @@ al_buf_steal(struct al_buf *b, size_t *ret_len)
 	b->data = NULL;
 	b->len = b->alloc = 0;
 	return p;
+}
+
+void
+al_fixed_printf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= cap - *len)
+		abort();
+	*len += (size_t)n;
 }

@@ -19,3 +19,8 @@ int al_buf_puts(struct al_buf *b, const char *s);
 int al_buf_printf(struct al_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Give the bytes to the caller (NUL-terminated, never NULL on success). */
 char *al_buf_steal(struct al_buf *b, size_t *ret_len);
+
+/* Appends to a fixed buffer that is filled from fixed tables: overflowing it is a bug, not
+ * an input, so it aborts. */
+void al_fixed_printf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));

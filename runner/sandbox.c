@@ -1217,35 +1217,24 @@ al_run_status_name(enum al_run_status s)
 
 static char profile_text[16384];
 
-static void __attribute__((format(printf, 2, 3))) profile_add(size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(profile_text + *len, sizeof(profile_text) - *len, fmt, ap);
-	va_end(ap);
-	/* fixed tables: overflowing is a bug, not an input */
-	if (n < 0 || (size_t)n >= sizeof(profile_text) - *len)
-		abort();
-	*len += (size_t)n;
-}
-
 static void
 profile_step(size_t *len, const struct mount_step *s)
 {
 	const char *opt = s->flags & STEP_OPTIONAL ? " if-present" : "";
 
-	profile_add(len, "mount %s %s", op_names[s->op], s->dest);
+	al_fixed_printf(profile_text, sizeof(profile_text), len, "mount %s %s", op_names[s->op],
+			s->dest);
 	if (s->op == OP_FILE) {
-		profile_add(len, " \"");
+		al_fixed_printf(profile_text, sizeof(profile_text), len, " \"");
 		for (const char *p = s->src; *p; p++)
-			profile_add(len, *p == '\n' ? "\\n" : "%c", *p);
-		profile_add(len, "\"\n");
+			al_fixed_printf(profile_text, sizeof(profile_text), len,
+					*p == '\n' ? "\\n" : "%c", *p);
+		al_fixed_printf(profile_text, sizeof(profile_text), len, "\"\n");
 	} else if (s->op == OP_WORKSPACE) {
-		profile_add(len, " from <workspace>\n");
+		al_fixed_printf(profile_text, sizeof(profile_text), len, " from <workspace>\n");
 	} else {
-		profile_add(len, "%s%s%s\n", s->src ? " from " : "", s->src ? s->src : "", opt);
+		al_fixed_printf(profile_text, sizeof(profile_text), len, "%s%s%s\n",
+				s->src ? " from " : "", s->src ? s->src : "", opt);
 	}
 }
 
@@ -1254,32 +1243,37 @@ profile_build(void)
 {
 	size_t len = 0;
 
-	profile_add(&len, "airlock sandbox profile v1\n"
-			  "namespaces user pid mount net ipc uts cgroup\n"
-			  "ids 0 inside maps to one unprivileged host id; setgroups deny\n"
-			  "hostname " HOSTNAME "\n"
-			  "network none (loopback down)\n");
-	profile_add(&len, "mount root tmpfs %s nosuid nodev, read-only once built\n", NEWROOT_OPTS);
+	al_fixed_printf(profile_text, sizeof(profile_text), &len,
+			"airlock sandbox profile v1\n"
+			"namespaces user pid mount net ipc uts cgroup\n"
+			"ids 0 inside maps to one unprivileged host id; setgroups deny\n"
+			"hostname " HOSTNAME "\n"
+			"network none (loopback down)\n");
+	al_fixed_printf(profile_text, sizeof(profile_text), &len,
+			"mount root tmpfs %s nosuid nodev, read-only once built\n", NEWROOT_OPTS);
 	for (size_t i = 0; i < AL_ARRAY_SIZE(mount_plan); i++)
 		profile_step(&len, &mount_plan[i]);
-	profile_add(&len, "pivot_root; old root detached\n"
-			  "binds keep their host's locked flags; ro binds nosuid nodev\n"
-			  "cwd /work\n");
+	al_fixed_printf(profile_text, sizeof(profile_text), &len,
+			"pivot_root; old root detached\n"
+			"binds keep their host's locked flags; ro binds nosuid nodev\n"
+			"cwd /work\n");
 	for (size_t i = 0; i < AL_ARRAY_SIZE(env_allow); i++)
-		profile_add(&len, "env %s\n", env_allow[i]);
-	profile_add(&len, "env plus the run's env_extra; nothing else from the host\n");
+		al_fixed_printf(profile_text, sizeof(profile_text), &len, "env %s\n", env_allow[i]);
+	al_fixed_printf(profile_text, sizeof(profile_text), &len,
+			"env plus the run's env_extra; nothing else from the host\n");
 	for (size_t i = 0; i < AL_ARRAY_SIZE(rlimit_plan); i++)
-		profile_add(&len, "rlimit %s %llu\n", rlimit_plan[i].name,
-			    (unsigned long long)rlimit_plan[i].value);
-	profile_add(&len, "caps none (bounding, ambient, inheritable, permitted, effective)\n"
-			  "securebits noroot noroot-locked\n"
-			  "no_new_privs 1\n"
-			  "session setsid\n"
-			  "fds 0=/dev/null 1=stdout-pipe 2=stderr-pipe, all others closed\n"
-			  "signals default dispositions, none blocked\n"
-			  "timeout wall clock, whole pid namespace killed\n"
-			  "output stdout and stderr each kept as head and tail within the cap\n");
-	profile_add(&len, "%s", al_seccomp_profile());
+		al_fixed_printf(profile_text, sizeof(profile_text), &len, "rlimit %s %llu\n",
+				rlimit_plan[i].name, (unsigned long long)rlimit_plan[i].value);
+	al_fixed_printf(profile_text, sizeof(profile_text), &len,
+			"caps none (bounding, ambient, inheritable, permitted, effective)\n"
+			"securebits noroot noroot-locked\n"
+			"no_new_privs 1\n"
+			"session setsid\n"
+			"fds 0=/dev/null 1=stdout-pipe 2=stderr-pipe, all others closed\n"
+			"signals default dispositions, none blocked\n"
+			"timeout wall clock, whole pid namespace killed\n"
+			"output stdout and stderr each kept as head and tail within the cap\n");
+	al_fixed_printf(profile_text, sizeof(profile_text), &len, "%s", al_seccomp_profile());
 }
 
 const char *

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "lib/fileio.h"
+#include "lib/buf.h"
 #include "lib/macros.h"
 
 struct al_seccomp_prog {
@@ -258,36 +259,25 @@ al_seccomp_load(struct al_err *err)
 
 static char profile_text[8192];
 
-static void __attribute__((format(printf, 2, 3))) profile_add(size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(profile_text + *len, sizeof(profile_text) - *len, fmt, ap);
-	va_end(ap);
-	/* a fixed table: overflowing the buffer is a bug, not an input */
-	if (n < 0 || (size_t)n >= sizeof(profile_text) - *len)
-		abort();
-	*len += (size_t)n;
-}
-
 static void
 profile_build(void)
 {
 	size_t len = 0;
 
-	profile_add(&len, "seccomp default=allow arch=%s other-arch=kill-process\n", NATIVE_ARCH);
+	al_fixed_printf(profile_text, sizeof(profile_text), &len,
+			"seccomp default=allow arch=%s other-arch=kill-process\n", NATIVE_ARCH);
 	for (size_t i = 0; i < AL_ARRAY_SIZE(deny_rules); i++) {
 		const struct deny_rule *d = &deny_rules[i];
 		const char *e = strerrorname_np(d->error);
 
 		if (d->when == DENY_ALWAYS)
-			profile_add(&len, "seccomp deny %s errno=%s\n", d->syscall, e);
+			al_fixed_printf(profile_text, sizeof(profile_text), &len,
+					"seccomp deny %s errno=%s\n", d->syscall, e);
 		else
-			profile_add(&len, "seccomp deny %s if arg%u %s %s errno=%s\n", d->syscall,
-				    d->arg, d->when == DENY_HAS_FLAG ? "has" : "==", d->value_name,
-				    e);
+			al_fixed_printf(profile_text, sizeof(profile_text), &len,
+					"seccomp deny %s if arg%u %s %s errno=%s\n", d->syscall,
+					d->arg,
+					d->when == DENY_HAS_FLAG ? "has" : "==", d->value_name, e);
 	}
 }
 
