@@ -2,7 +2,7 @@
 # machine to a running service and to a passing test suite.
 
 CC ?= cc
-PKGS := libgit2 libmicrohttpd libseccomp sqlite3 jansson libsodium libcurl
+PKGS := libgit2 libmicrohttpd sqlite3 jansson libsodium libcurl
 BUILD := build
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
@@ -13,13 +13,16 @@ OPT ?= -O2 -g
 SAN ?=
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) check 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+FRONT_LIBS = $(shell pkg-config --libs jansson 2>/dev/null) -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) $(SAN) -I. -MMD -MP
 LDFLAGS := -pie -Wl,-z,relro,-z,now $(SAN)
 
 LIB_SRC := $(wildcard lib/*.c)
 GATES_SRC := $(wildcard gates/*.c)
-RUNNER_SRC := $(filter-out runner/main.c,$(wildcard runner/*.c))
+RUNNER_SRC := $(filter-out runner/main.c runner/front.c,$(wildcard runner/*.c))
+# What the lean `airlock` front needs: the sandbox and its command line, no libgit2.
+FRONT_SRC := runner/front.c $(filter-out runner/checkout.c,$(RUNNER_SRC))
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -28,6 +31,7 @@ GATES_OBJ := $(call obj,$(GATES_SRC))
 RUNNER_OBJ := $(call obj,$(RUNNER_SRC))
 SERVER_OBJ := $(call obj,$(SERVER_SRC))
 MAIN_OBJ := $(call obj,server/main.c runner/main.c)
+FRONT_OBJ := $(call obj,$(FRONT_SRC)) $(LIB_OBJ)
 
 # Each unit-test binary links only its module and lib/ (and gates/ where the module
 # sits above it), which keeps the layering honest.
@@ -35,7 +39,7 @@ UNIT := lib gates sandbox checkout store sign config
 UNIT_BIN := $(addprefix $(BUILD)/check_,$(UNIT))
 UNIT_OBJ_lib :=
 UNIT_OBJ_gates := $(GATES_OBJ)
-UNIT_OBJ_sandbox := $(call obj,runner/sandbox.c runner/seccomp.c)
+UNIT_OBJ_sandbox := $(call obj,runner/sandbox.c runner/seccomp.c runner/cgroup.c)
 UNIT_OBJ_checkout := $(call obj,runner/checkout.c)
 UNIT_OBJ_store := $(call obj,server/store.c)
 UNIT_OBJ_sign := $(call obj,server/sign.c server/grant.c)
@@ -46,16 +50,21 @@ PROBES := $(patsubst tests/probes/%.c,$(BUILD)/probes/%,$(wildcard tests/probes/
 
 .PHONY: all deps test check unit e2e run asan fuzz fuzz-replay bench format format-check lint clean probes
 
-# The binary: ./airlock, or build-asan/airlock for the sanitized build.
+# The binaries: ./airlock and ./airlock-core beside it (build-asan/ for the sanitized
+# build). `airlock` runs `sandbox` and `doctor` itself and execs airlock-core for the rest.
 BIN ?= airlock
+CORE := $(dir $(BIN))airlock-core
 
-all: $(BIN)
+all: $(BIN) $(CORE)
 
 deps:
 	@./deploy/deps.sh
 
-$(BIN): $(LIB_OBJ) $(GATES_OBJ) $(RUNNER_OBJ) $(SERVER_OBJ) $(MAIN_OBJ)
+$(CORE): $(LIB_OBJ) $(GATES_OBJ) $(RUNNER_OBJ) $(SERVER_OBJ) $(MAIN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BIN): $(FRONT_OBJ) | $(CORE)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(FRONT_LIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -86,13 +95,13 @@ probes: $(PROBES)
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: $(BIN) $(UNIT_BIN) probes $(addprefix $(BUILD)/fuzz_,$(FUZZ))
+check: $(BIN) $(CORE) $(UNIT_BIN) probes $(addprefix $(BUILD)/fuzz_,$(FUZZ))
 	@AIRLOCK=$(abspath $(BIN)) BUILD=$(BUILD) ./tests/run-all.sh
 
 unit: $(UNIT_BIN) probes
 	@for t in $(UNIT_BIN); do $$t || exit 1; done
 
-e2e: $(BIN)
+e2e: $(BIN) $(CORE)
 	@AIRLOCK=$(abspath $(BIN)) ./tests/e2e/run.sh
 
 fuzz-replay: $(addprefix $(BUILD)/fuzz_,$(FUZZ))
@@ -111,11 +120,12 @@ asan: deps
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 		check
 
-bench: deps airlock
+bench: deps $(BIN) $(CORE)
+	@./tests/bench/sandbox.sh
 	@./tests/bench/e2e.sh
 
 run: deps
-	@$(MAKE) --no-print-directory airlock
+	@$(MAKE) --no-print-directory all
 	@./examples/setup.sh
 	./airlock serve --config examples/airlock.json
 
@@ -130,6 +140,6 @@ lint:
 		':!tests/probes/*' || { echo "lint: banned function above" >&2; exit 1; }
 
 clean:
-	rm -rf build build-asan airlock
+	rm -rf build build-asan airlock airlock-core
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -17,8 +17,8 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/macros.h"
-#include "lib/utf8.h"
 #include "runner/checkout.h"
+#include "runner/record.h"
 #include "runner/sandbox.h"
 
 #define JOB_MAX_BYTES (1u << 20)
@@ -135,35 +135,10 @@ hand_over(const char *dir, uid_t uid, gid_t gid, struct al_err *err)
 	return 0;
 }
 
-/* Output is untrusted bytes; what is not valid UTF-8 becomes U+FFFD. */
-static json_t *
-output_json(const char *p, size_t n)
-{
-	size_t len;
-	_cleanup_free_ char *clean = al_utf8_sanitize(p ? p : "", p ? n : 0, &len);
-
-	return clean ? json_stringn(clean, len) : json_string("");
-}
-
 static json_t *
 record_json(const json_t *item, const struct al_run_record *rec)
 {
-	json_t *o = json_deep_copy(item);
-
-	json_object_set_new(o, "status", json_string(al_run_status_name(rec->status)));
-	json_object_set_new(o, "exit_code", json_integer(rec->exit_code));
-	json_object_set_new(o, "signal", json_integer(rec->signal));
-	json_object_set_new(o, "killed", json_boolean(rec->killed));
-	json_object_set_new(o, "wall_ms", json_integer(rec->wall_ms));
-	json_object_set_new(o, "cpu_ms", json_integer(rec->cpu_ms));
-	json_object_set_new(o, "max_rss_kb", json_integer(rec->max_rss_kb));
-	json_object_set_new(o, "stdout", output_json(rec->out, rec->out_len));
-	json_object_set_new(o, "stderr", output_json(rec->err, rec->err_len));
-	json_object_set_new(o, "stdout_dropped", json_integer((json_int_t)rec->out_dropped));
-	json_object_set_new(o, "stderr_dropped", json_integer((json_int_t)rec->err_dropped));
-	if (rec->status == AL_RUN_XX)
-		json_object_set_new(o, "detail", json_string(rec->detail));
-	return o;
+	return al_run_record_json(rec, 1, json_deep_copy(item));
 }
 
 static int

@@ -15,15 +15,36 @@ enum al_run_status {
 	AL_RUN_XX,  /* the sandbox itself failed; never the command's fault */
 };
 
+/* An extra bind of a host path into the sandbox. */
+struct al_bind {
+	const char *src; /* absolute host path */
+	const char *dst; /* absolute path inside; NULL means the same as src */
+	int writable;
+};
+
 struct al_sandbox_opts {
-	const char *workspace;	/* host directory, bound read-write at /work */
+	const char *workspace;	/* host directory, bound read-write at /work; NULL: an empty
+				 * tmpfs of tmp_bytes there, gone with the run */
 	char *const *argv;	/* argv[0] looked up in PATH inside the sandbox */
 	char *const *env_extra; /* extra "K=V" on top of the allowlist; NULL-terminated or NULL */
 	unsigned timeout_ms;	/* wall clock; 0 means the default (60 s) */
 	size_t output_cap;	/* per stream; 0 means 1 MiB */
 	uid_t host_uid;		/* host id the sandbox user maps to; when running as root */
 	gid_t host_gid;		/* this must not be 0 (see al_sandbox_default_ids) */
+	size_t memory_bytes;	/* cgroup memory cap; 0 means the default (1 GiB) */
+	unsigned pids_max;	/* cgroup pids cap; 0 means the default (256) */
+	unsigned cpu_percent;	/* cgroup CPU quota, % of one core; 0 means the default (100) */
+	size_t tmp_bytes;	/* size of the /tmp tmpfs; 0 means the default (64 MiB) */
+	const struct al_bind *binds; /* extra binds, applied after the standard ones */
+	size_t n_binds;
 };
+
+/* One denied syscall and how often the command tried it. */
+struct al_denied_syscall {
+	char name[32];
+	unsigned count;
+};
+#define AL_DENIED_MAX 32
 
 /* When a stream passes output_cap, its text is the first half of the cap, a marker of at
  * most this many bytes, then the last half: out_len <= output_cap + AL_SANDBOX_MARKER_MAX. */
@@ -43,7 +64,23 @@ struct al_run_record {
 	char *err; /* owned */
 	size_t err_len;
 	size_t err_dropped;
-	char detail[256]; /* for AL_RUN_XX: which setup step failed */
+	char detail[256];				/* for AL_RUN_XX: which setup step failed */
+	struct al_denied_syscall denied[AL_DENIED_MAX]; /* distinct calls the filter denied */
+	size_t n_denied;
+	unsigned denied_other; /* denials past AL_DENIED_MAX distinct calls */
+};
+
+/* What this host supports; al_sandbox_doctor fills it by probing, including one real
+ * sandbox run. */
+struct al_host_support {
+	int user_namespaces;	      /* 1 when a user namespace with an id map can be made */
+	int cgroup_version;	      /* 1, 2, or 0 when no usable hierarchy was found */
+	char cgroup_controllers[128]; /* e.g. "memory pids cpu" */
+	int seccomp;		      /* filters can be installed */
+	int seccomp_notify;	      /* user notification works (denied-call counting) */
+	int pivot_root;		      /* a tmpfs root can be entered */
+	int sandbox_ran;	      /* /bin/true ran in a full sandbox */
+	char problems[1024];	      /* what is missing and how to fix it, one line each */
 };
 
 /* Fills host ids: as root, 65534/65534; otherwise the caller's own ids. */
@@ -54,6 +91,8 @@ void al_sandbox_default_ids(uid_t *ret_uid, gid_t *ret_gid);
 int al_sandbox_run(const struct al_sandbox_opts *o, struct al_run_record *ret, struct al_err *err);
 void al_run_record_clear(struct al_run_record *r);
 const char *al_run_status_name(enum al_run_status s);
+/* 0 when every isolation feature works; -ENOTSUP with ret->problems filled otherwise. */
+int al_sandbox_doctor(struct al_host_support *ret);
 /* A canonical text describing namespaces, mounts, limits and filter; its digest goes
  * into grants as the sandbox profile. */
 const char *al_sandbox_profile(void);

@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/fileio.h"
@@ -19,6 +21,8 @@
 #include "server/server.h"
 
 #define BINARY_MAX (512u << 20)
+
+extern char **environ;
 
 static const char usage[] =
     "usage: airlock <command> [options]\n"
@@ -96,6 +100,41 @@ self_identity(struct al_server *srv, struct al_err *err)
 	return 0;
 }
 
+/* Runs `airlock doctor` in its own process (no sandbox setup in the process that holds
+ * the key) and refuses to serve gates when the host cannot isolate them. */
+static int
+isolation_ready(const char *self_exe, struct al_err *err)
+{
+	char *argv[] = {"airlock", "doctor", NULL};
+	posix_spawn_file_actions_t fa;
+	_cleanup_free_ char *out = NULL;
+	int pipefd[2], status = 0, r;
+	size_t len = 0;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return al_err_set(err, -errno, "doctor: %s", strerror(errno));
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+	r = posix_spawn(&pid, self_exe, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	if (r == 0 && al_fd_read_all(pipefd[0], 1u << 16, &out, &len) < 0)
+		out = NULL;
+	close(pipefd[0]);
+	if (r != 0)
+		return al_err_set(err, -r, "doctor: cannot start: %s", strerror(r));
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	fprintf(stderr, "%s", out ? out : "");
+	return al_err_set(err, -ENOTSUP,
+			  "refusing to run gates: this host cannot isolate them (see above; "
+			  "`airlock doctor` says the same)");
+}
+
 static void
 server_free(struct al_server *srv)
 {
@@ -142,7 +181,8 @@ serve_run(struct al_server *srv, struct al_err *err)
 	    (r = open_store(srv->cfg->data, &srv->store, err)) < 0 ||
 	    (r = al_signer_open(srv->cfg->data, &srv->signer, err)) < 0 ||
 	    (r = write_pubkey(srv->cfg->data, srv->signer, err)) < 0 ||
-	    (r = self_identity(srv, err)) < 0 || (r = al_sched_start(srv, err)) < 0 ||
+	    (r = self_identity(srv, err)) < 0 || (r = isolation_ready(srv->self_exe, err)) < 0 ||
+	    (r = al_sched_start(srv, err)) < 0 ||
 	    (r = al_http_start(srv->cfg->listen, srv->cfg->max_body, al_api_handle, srv, &srv->http,
 			       err)) < 0)
 		return r;
@@ -288,6 +328,10 @@ main(int argc, char **argv)
 		return al_cli_submit(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "verify"))
 		return al_cli_verify(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sandbox"))
+		return al_sandbox_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "doctor"))
+		return al_doctor_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "keygen"))
 		return cmd_keygen(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "token") && argc > 2 && !strcmp(argv[2], "add"))

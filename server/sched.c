@@ -182,7 +182,18 @@ exec_runner(struct job *j, size_t n_runs, struct al_err *err)
 	int status = 0, r;
 	pid_t pid;
 
-	r = posix_spawn(&pid, j->srv->self_exe, NULL, NULL, argv, environ);
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+
+	/* The serving threads block SIGINT and SIGTERM; the runner starts from defaults. */
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	r = posix_spawn(&pid, j->srv->self_exe, NULL, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
 	if (r != 0)
 		return al_err_set(err, -r, "cannot start runner: %s", strerror(r));
 	r = wait_deadline(pid, timeout, &status);

@@ -39,21 +39,33 @@ for f in "$BUILD"/fuzz_*; do
 	fi
 done
 
-echo "== e2e"
-out=$(BUILD="$BUILD" ./tests/e2e/run.sh 2>&1)
-rc=$?
-echo "$out" | tail -n 60
-line=$(grep -E '^e2e: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -1)
-if [ -n "$line" ]; then
-	p=$(sed 's/^e2e: \([0-9]*\) passed.*/\1/' <<<"$line")
-	q=$(sed 's/.* \([0-9]*\) failed.*/\1/' <<<"$line")
-	passed=$((passed + p))
-	failed=$((failed + q))
-fi
-if [ $rc -ne 0 ]; then
-	suites_failed+=("e2e")
-	[ -n "$line" ] || failed=$((failed + 1))
-fi
+# suite NAME CMD...: runs a script whose last counting line is "<word>: N passed, M failed"
+suite() {
+	local name=$1 out rc line p q
+	shift
+	echo "== $name"
+	out=$("$@" 2>&1)
+	rc=$?
+	echo "$out" | tail -n 80
+	line=$(grep -E '^[a-z0-9_-]+: [0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -1)
+	if [ -n "$line" ]; then
+		p=$(sed 's/^[^:]*: \([0-9]*\) passed.*/\1/' <<<"$line")
+		q=$(sed 's/.* \([0-9]*\) failed.*/\1/' <<<"$line")
+		passed=$((passed + p))
+		failed=$((failed + q))
+	fi
+	if [ $rc -ne 0 ]; then
+		suites_failed+=("$name")
+		[ -n "$line" ] || failed=$((failed + 1))
+	fi
+}
+
+export AIRLOCK BUILD
+for t in tests/e2e/*.sh; do
+	[ "$(basename "$t")" = lib.sh ] && continue
+	suite "e2e: $(basename "$t" .sh)" "$t"
+done
+[ -x tests/probes/run.sh ] && suite "probes" tests/probes/run.sh
 
 echo
 [ ${#suites_failed[@]} -eq 0 ] || echo "failing suites: ${suites_failed[*]}"

@@ -13,8 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/personality.h>
+#include <poll.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -23,6 +27,7 @@
 
 #include "lib/fileio.h"
 #include "lib/macros.h"
+#include "runner/cgroup.h"
 #include "runner/sandbox.h"
 #include "runner/seccomp.h"
 
@@ -70,6 +75,51 @@ count_fds(void)
 	return n;
 }
 
+/* Groups this process's runs made that still exist, in every hierarchy in use. */
+static int
+groups_left(void)
+{
+	const struct al_cgroup_host *h;
+	char prefix[32];
+	int n = 0;
+
+	ck_assert_int_eq(al_cgroup_host(&h, NULL), 0);
+	ck_assert_int_ne(h->version, 0);
+	snprintf(prefix, sizeof(prefix), "airlock-run-%d-", (int)getpid());
+	for (int c = 0; c < AL_CG_NCTRL; c++) {
+		const char *parent = h->base[c];
+		DIR *d;
+		struct dirent *e;
+
+		if ((c > 0 && !strcmp(h->base[c], h->base[0])) ||
+		    (c > 1 && !strcmp(h->base[c], h->base[1])))
+			continue; /* one hierarchy holding several controllers */
+		d = opendir(parent);
+		ck_assert_ptr_nonnull(d);
+		while ((e = readdir(d)))
+			n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+		closedir(d);
+	}
+	return n;
+}
+
+/* Every run, whatever its outcome: nothing of it survives, no process, fd or group. */
+static void
+run_with(struct al_sandbox_opts *o, struct al_run_record *rec)
+{
+	struct al_err e = {0};
+	int r, fds = count_fds();
+
+	if (!o->workspace)
+		o->workspace = ws;
+	al_sandbox_default_ids(&o->host_uid, &o->host_gid);
+	r = al_sandbox_run(o, rec, &e);
+	ck_assert_msg(r == 0, "al_sandbox_run: %d %s", r, al_err_msg(&e));
+	assert_no_children();
+	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_int_eq(groups_left(), 0);
+}
+
 static void
 run_in(const char *workspace, char *const *argv, unsigned timeout_ms, size_t cap,
        char *const *env_extra, struct al_run_record *rec)
@@ -81,14 +131,8 @@ run_in(const char *workspace, char *const *argv, unsigned timeout_ms, size_t cap
 	    .timeout_ms = timeout_ms,
 	    .output_cap = cap,
 	};
-	struct al_err e = {0};
-	int r, fds = count_fds();
 
-	al_sandbox_default_ids(&o.host_uid, &o.host_gid);
-	r = al_sandbox_run(&o, rec, &e);
-	ck_assert_msg(r == 0, "al_sandbox_run: %d %s", r, al_err_msg(&e));
-	assert_no_children();
-	ck_assert_int_eq(count_fds(), fds);
+	run_with(&o, rec);
 }
 
 static void
@@ -478,10 +522,10 @@ START_TEST(limits_applied)
 {
 	struct al_run_record rec = {0};
 
-	/* dash reports -f in 512-byte blocks: 256 MiB */
-	run(SH("ulimit -c; ulimit -n; ulimit -f; ulimit -Hn"), 0, 0, &rec);
+	/* dash reports -f in 512-byte blocks: 256 MiB; -s in KiB: 8 MiB */
+	run(SH("ulimit -c; ulimit -n; ulimit -f; ulimit -Hn; ulimit -s; ulimit -Hs"), 0, 0, &rec);
 	assert_ok(&rec);
-	ck_assert_str_eq(rec.out, "0\n1024\n524288\n1024\n");
+	ck_assert_str_eq(rec.out, "0\n1024\n524288\n1024\n8192\n8192\n");
 	al_run_record_clear(&rec);
 }
 END_TEST
@@ -643,8 +687,8 @@ END_TEST
 static const char *const probes[] = {
     "net", "mount", "ptrace", "unshare", "caps", "hostfs", "rofs", "syscalls",
 };
-/* probes that are not of the blocked/allowed kind; run by their own tests */
-static const char *const special_probes[] = {"orphan"};
+/* The probe suite (tests/probes/run.sh) runs every probe; these also run here, where
+ * their counterpart outside the sandbox can be checked too. */
 
 START_TEST(probe_blocked_inside)
 {
@@ -693,35 +737,6 @@ START_TEST(probe_allowed_outside)
 	snprintf(want, sizeof(want), "probe=%s result=allowed", probes[_i]);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1 && strstr(out, want),
 		      "%s on the host: status %#x out '%s'", probes[_i], st, out);
-}
-END_TEST
-
-static int
-in_list(const char *name, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(name, list[i]))
-			return 1;
-	return 0;
-}
-
-START_TEST(every_probe_is_run)
-{
-	DIR *d = opendir(probes_dir());
-	struct dirent *e;
-	size_t n = 0;
-
-	ck_assert_msg(d != NULL, "%s missing: make probes", probes_dir());
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		ck_assert_msg(in_list(e->d_name, probes, AL_ARRAY_SIZE(probes)) ||
-				  in_list(e->d_name, special_probes, AL_ARRAY_SIZE(special_probes)),
-			      "probe %s is not in check_sandbox's tables", e->d_name);
-		n++;
-	}
-	closedir(d);
-	ck_assert_uint_eq(n, AL_ARRAY_SIZE(probes) + AL_ARRAY_SIZE(special_probes));
 }
 END_TEST
 
@@ -778,20 +793,72 @@ static const struct {
     {"clone NEWIPC", SYS_clone, {CLONE_NEWIPC | SIGCHLD}, EPERM},
     {"clone NEWUTS", SYS_clone, {CLONE_NEWUTS | SIGCHLD}, EPERM},
     {"clone NEWCGROUP", SYS_clone, {CLONE_NEWCGROUP | SIGCHLD}, EPERM},
+    {"settimeofday", SYS_settimeofday, {0, 0}, EPERM}, /* both NULL: a no-op otherwise */
+    {"clock_settime", SYS_clock_settime, {-1, 0}, EPERM},
+    {"clock_adjtime", SYS_clock_adjtime, {-1, 0}, EPERM},
+    {"adjtimex", SYS_adjtimex, {0}, EPERM},
+    {"personality PER_BSD", SYS_personality, {PER_BSD}, EPERM},
+    {"personality PER_LINUX32", SYS_personality, {PER_LINUX32}, EPERM},
+    {"personality ADDR_NO_RANDOMIZE", SYS_personality, {ADDR_NO_RANDOMIZE}, EPERM},
+    {"personality 0xfffffffe", SYS_personality, {0xfffffffeL}, EPERM},
+    /* the kernel reads these arguments as 32 bits, and so does the filter */
+    {"personality PER_BSD, high bits", SYS_personality, {0x100000000L | PER_BSD}, EPERM},
+    {"socket AF_UNSPEC", SYS_socket, {AF_UNSPEC, SOCK_STREAM, 0}, EPERM},
+    {"socket AF_NETLINK", SYS_socket, {AF_NETLINK, SOCK_RAW, 0}, EPERM},
+    {"socket AF_PACKET", SYS_socket, {AF_PACKET, SOCK_RAW, 0}, EPERM},
+    {"socket AF_VSOCK", SYS_socket, {AF_VSOCK, SOCK_STREAM, 0}, EPERM},
+    {"socket AF_AX25", SYS_socket, {AF_AX25, SOCK_SEQPACKET, 0}, EPERM},
+    {"socket AF_IPX", SYS_socket, {AF_IPX, SOCK_DGRAM, 0}, EPERM},
+    {"socket AF_BRIDGE", SYS_socket, {AF_BRIDGE, SOCK_DGRAM, 0}, EPERM},
+    {"socket AF_KEY", SYS_socket, {AF_KEY, SOCK_RAW, 2}, EPERM},
+    {"socket AF_ALG", SYS_socket, {AF_ALG, SOCK_SEQPACKET, 0}, EPERM},
+    {"socket AF_BLUETOOTH", SYS_socket, {AF_BLUETOOTH, SOCK_RAW, 0}, EPERM},
+    {"socket -1", SYS_socket, {-1, SOCK_STREAM, 0}, EPERM},
+    {"socket AF_NETLINK, high bits", SYS_socket, {0x100000000L | AF_NETLINK, SOCK_RAW, 0}, EPERM},
+    {"socketpair AF_NETLINK", SYS_socketpair, {AF_NETLINK, SOCK_RAW, 0, 0}, EPERM},
+    {"socketpair AF_PACKET", SYS_socketpair, {AF_PACKET, SOCK_RAW, 0, 0}, EPERM},
+    {"socketpair AF_VSOCK", SYS_socketpair, {AF_VSOCK, SOCK_STREAM, 0, 0}, EPERM},
 };
 
-/* errno of the call, 0 on success; a clone that works is reaped at once */
+/* What the new rules must keep allowing: they are not blanket denials. */
+static const struct {
+	const char *name;
+	long nr;
+	long a[6];
+} allowed[] = {
+    {"socket AF_UNIX", SYS_socket, {AF_UNIX, SOCK_STREAM, 0}},
+    {"socket AF_INET", SYS_socket, {AF_INET, SOCK_DGRAM, 0}},
+    {"socket AF_INET6", SYS_socket, {AF_INET6, SOCK_STREAM, 0}},
+    {"socketpair AF_UNIX", SYS_socketpair, {AF_UNIX, SOCK_STREAM, 0, 0}},
+    {"socketpair AF_INET", SYS_socketpair, {AF_INET, SOCK_STREAM, 0, 0}}, /* EOPNOTSUPP */
+    {"personality query", SYS_personality, {0xffffffffL}},
+    {"personality PER_LINUX", SYS_personality, {PER_LINUX}},
+    {"personality PER_LINUX, high bits", SYS_personality, {0x100000000L}},
+    {"socket AF_INET, high bits", SYS_socket, {0x100000000L | AF_INET, SOCK_DGRAM, 0}},
+    {"clock_gettime", SYS_clock_gettime, {CLOCK_REALTIME, 0}},
+    {"ioctl FIONREAD", SYS_ioctl, {-1, FIONREAD, 0}},
+    {"clone plain", SYS_clone, {SIGCHLD}},
+};
+
+/* errno of the call, 0 on success; a clone that works is reaped at once. socketpair is given
+ * a real array for its fourth argument. */
+static int
+try_call(long nr, const long *a)
+{
+	int sv[2];
+	long r = syscall(nr, a[0], a[1], a[2], nr == SYS_socketpair ? (long)sv : a[3], a[4], a[5]);
+
+	if (r == 0 && nr == SYS_clone)
+		_exit(0);
+	if (r > 0 && nr == SYS_clone)
+		waitpid((pid_t)r, NULL, 0);
+	return r < 0 ? errno : 0;
+}
+
 static int
 try_filtered(int i)
 {
-	long r = syscall(filtered[i].nr, filtered[i].a[0], filtered[i].a[1], filtered[i].a[2],
-			 filtered[i].a[3], filtered[i].a[4], filtered[i].a[5]);
-
-	if (r == 0 && filtered[i].nr == SYS_clone)
-		_exit(0);
-	if (r > 0 && filtered[i].nr == SYS_clone)
-		waitpid((pid_t)r, NULL, 0);
-	return r < 0 ? errno : 0;
+	return try_call(filtered[i].nr, filtered[i].a);
 }
 
 START_TEST(seccomp_denies)
@@ -815,6 +882,75 @@ START_TEST(seccomp_denies)
 		      "%s: status %#x (10 no control, "
 		      "11 load failed, 12 not denied)",
 		      filtered[_i].name, st);
+}
+END_TEST
+
+START_TEST(seccomp_allows)
+{
+	int st;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (al_seccomp_load(NULL) < 0)
+			_exit(11);
+		_exit(try_call(allowed[_i].nr, allowed[_i].a) == EPERM ? 12 : 0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: status %#x (12: denied)",
+		      allowed[_i].name, st);
+}
+END_TEST
+
+/* The counting variant on its own: a child installs it and hands over the listener; we
+ * answer (or, second case, drop the listener: the call must still fail). */
+static int
+counted_child(int sock)
+{
+	const struct al_seccomp_prog *prog;
+	int listener = -1;
+
+	if (al_seccomp_prepare(&prog, NULL) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    al_seccomp_install_counted(prog, &listener) < 0 || listener < 0 ||
+	    al_seccomp_send_listener(sock, listener) < 0)
+		return 11;
+	close(listener);
+	if (syscall(SYS_keyctl, -1L, 0L, 0L, 0L, 0L) != -1)
+		return 12;
+	return errno == EPERM ? 20 : errno == ENOSYS ? 21 : 13;
+}
+
+START_TEST(seccomp_counted_variant)
+{
+	const struct al_seccomp_prog *prog;
+	const char *name = NULL;
+	int sv[2], listener = -1, st;
+	struct pollfd pfd;
+	pid_t pid;
+
+	ck_assert_int_eq(al_seccomp_prepare(&prog, NULL), 0);
+	ck_assert_ptr_null(al_seccomp_uncounted_reason(prog));
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(counted_child(sv[1]));
+	close(sv[1]);
+	pfd = (struct pollfd){.fd = sv[0], .events = POLLIN};
+	ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+	ck_assert_int_eq(al_seccomp_recv_listener(sv[0], &listener), 0);
+	ck_assert_int_eq(fcntl(listener, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	if (_i == 0) {
+		pfd = (struct pollfd){.fd = listener, .events = POLLIN};
+		ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+		ck_assert_int_eq(al_seccomp_answer(listener, &name), 1);
+		ck_assert_str_eq(name, "keyctl");
+	}
+	close(listener);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == (_i == 0 ? 20 : 21), "status %#x", st);
+	ck_assert_int_eq(al_seccomp_recv_listener(sv[0], &listener), -EPIPE);
+	close(sv[0]);
 }
 END_TEST
 
@@ -903,6 +1039,848 @@ START_TEST(seccomp_kills_other_arch)
 END_TEST
 #endif
 
+/* ---- cgroups: memory, pids and CPU caps ---- */
+
+static void
+run_capped(char *const *argv, size_t memory, unsigned pids, unsigned cpu, unsigned timeout_ms,
+	   struct al_run_record *rec)
+{
+	struct al_sandbox_opts o = {
+	    .argv = argv,
+	    .memory_bytes = memory,
+	    .pids_max = pids,
+	    .cpu_percent = cpu,
+	    .timeout_ms = timeout_ms,
+	};
+
+	run_with(&o, rec);
+}
+
+#define PERL(script) ((char *const[]){"perl", "-e", (script), NULL})
+
+START_TEST(memory_cap_is_oom)
+{
+	struct al_run_record rec = {0};
+
+	/* 200 MB touched against a 64 MiB cap */
+	run_capped(PERL("$x = 'a' x (200 << 20); print length $x"), (size_t)64 << 20, 0, 0, 20000,
+		   &rec);
+	ck_assert_msg(rec.status == AL_RUN_OOM, "status %s exit %d signal %d err '%s'",
+		      al_run_status_name(rec.status), rec.exit_code, rec.signal, rec.err);
+	ck_assert_str_eq(al_run_status_name(rec.status), "OOM");
+	ck_assert_int_eq(rec.signal, SIGKILL);
+	ck_assert_int_eq(rec.exit_code, -1);
+	ck_assert_int_eq(rec.killed, 0);
+	ck_assert_str_eq(rec.out, "");
+	/* rusage also counts mapped pages the group was not charged for */
+	ck_assert_int_le(rec.max_rss_kb, 96 * 1024);
+	al_run_record_clear(&rec);
+}
+END_TEST
+
+/* A shell passing on its child's death by the cap is OOM too; one that copes is not. */
+START_TEST(memory_cap_child_killed)
+{
+	struct al_run_record rec = {0};
+
+	run_capped(SH("perl -e '$x = \"a\" x (200 << 20)'; exit $?"), (size_t)64 << 20, 0, 0, 20000,
+		   &rec);
+	ck_assert_msg(rec.status == AL_RUN_OOM, "status %s", al_run_status_name(rec.status));
+	ck_assert_int_eq(rec.exit_code, 137);
+	al_run_record_clear(&rec);
+	run_capped(SH("perl -e '$x = \"a\" x (200 << 20)'; echo coped $?"), (size_t)64 << 20, 0, 0,
+		   20000, &rec);
+	assert_ok(&rec);
+	ck_assert_str_eq(rec.out, "coped 137\n");
+	al_run_record_clear(&rec);
+}
+END_TEST
+
+START_TEST(memory_within_cap)
+{
+	struct al_run_record rec = {0};
+
+	run_capped(PERL("$x = 'a' x (24 << 20); print length $x"), (size_t)64 << 20, 0, 0, 20000,
+		   &rec);
+	assert_ok(&rec);
+	ck_assert_str_eq(rec.out, "25165824");
+	/* the group's peak: the string and perl itself */
+	ck_assert_int_ge(rec.max_rss_kb, 24 * 1024);
+	ck_assert_int_le(rec.max_rss_kb, 64 * 1024);
+	al_run_record_clear(&rec);
+}
+END_TEST
+
+START_TEST(pids_cap_stops_fork_bomb)
+{
+	struct al_run_record rec = {0};
+	char script[256], marker[32];
+	const char *last;
+	long n;
+
+	/* each child sleeps long; the shell counts the forks that worked, then fails */
+	snprintf(marker, sizeof(marker), "7.%d%ld", (int)getpid() % 1000, (long)time(NULL) % 1000);
+	snprintf(script, sizeof(script),
+		 "n=0; while [ $n -lt 200 ]; do sleep %s & n=$((n+1)); echo $n; done", marker);
+	run_capped(SH(script), 0, 32, 0, 10000, &rec);
+	ck_assert_msg(rec.status == AL_RUN_RE, "status %s err '%s'", al_run_status_name(rec.status),
+		      rec.err);
+	ck_assert_msg(strstr(rec.err, "fork"), "err '%s'", rec.err);
+	last = strrchr(rec.out, '\n');
+	while (last && last > rec.out && last[-1] != '\n')
+		last--;
+	n = last ? strtol(last, NULL, 10) : 0;
+	/* 32 = the init, the shell and 30 sleepers at most */
+	ck_assert_msg(n >= 20 && n <= 30, "forks that worked: %ld", n);
+	ck_assert_int_lt(rec.wall_ms, 10000);
+	ck_assert_int_eq(count_marker(marker), 0);
+	al_run_record_clear(&rec);
+}
+END_TEST
+
+#define BUSY_1S "use Time::HiRes 'time'; my $e = time + 1; 1 while time < $e"
+
+START_TEST(cpu_quota)
+{
+	struct al_run_record slow = {0}, full = {0};
+
+	run_capped(PERL(BUSY_1S), 0, 0, 20, 20000, &slow);
+	assert_ok(&slow);
+	ck_assert_int_ge(slow.wall_ms, 1000);
+	ck_assert_msg(slow.cpu_ms * 10 <= slow.wall_ms * 4, "20%%: cpu %ld ms in %ld ms",
+		      slow.cpu_ms, slow.wall_ms);
+	/* the control: without the quota the same loop burns far more */
+	run_capped(PERL(BUSY_1S), 0, 0, 100, 20000, &full);
+	assert_ok(&full);
+	ck_assert_msg(full.cpu_ms >= 2 * slow.cpu_ms, "100%%: cpu %ld ms, 20%%: %ld ms",
+		      full.cpu_ms, slow.cpu_ms);
+	al_run_record_clear(&slow);
+	al_run_record_clear(&full);
+}
+END_TEST
+
+/* While a run is on, its command sits in airlock-run-<pid>-<n> below the runner's group
+ * in each hierarchy, with the caps written; the cgroup namespace hides where. */
+struct group_seen {
+	char path[PATH_MAX];
+	char memory[32], pids[32], cpu[32];
+};
+
+static void
+read_group(const char *marker, struct group_seen *g)
+{
+	const struct al_cgroup_host *h;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	ck_assert_int_eq(al_cgroup_host(&h, NULL), 0);
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) && !g->path[0]) {
+		char path[300], buf[4096];
+		_cleanup_free_ char *cg = NULL;
+		size_t len;
+		ssize_t n;
+		int fd;
+
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+		if (n <= 0 || !memmem(buf, (size_t)n, marker, strlen(marker)))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/cgroup", e->d_name);
+		if (al_file_read(path, 1 << 16, &cg, &len, NULL) == 0 && h->version == 1) {
+			char *m = strstr(cg, ":memory:");
+
+			ck_assert_ptr_nonnull(m);
+			*strchrnul(m, '\n') = '\0';
+			snprintf(g->path, sizeof(g->path), "%s", m + 8);
+		}
+	}
+	closedir(d);
+}
+
+static void
+read_limit(const char *base, const char *group, const char *file, char *buf, size_t size)
+{
+	char path[PATH_MAX * 2];
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", base, group, file);
+	ck_assert_msg(al_file_read(path, 256, &text, &len, NULL) == 0, "%s", path);
+	snprintf(buf, size, "%s", text);
+}
+
+struct capped_bg {
+	char *const *argv;
+	struct al_run_record rec;
+	int rc;
+};
+
+static void *
+capped_bg_main(void *p)
+{
+	struct capped_bg *b = p;
+	struct al_sandbox_opts o = {
+	    .workspace = ws,
+	    .argv = b->argv,
+	    .memory_bytes = (size_t)96 << 20,
+	    .pids_max = 40,
+	    .cpu_percent = 150,
+	    .timeout_ms = 20000,
+	};
+
+	al_sandbox_default_ids(&o.host_uid, &o.host_gid);
+	b->rc = al_sandbox_run(&o, &b->rec, NULL);
+	return NULL;
+}
+
+START_TEST(run_group_has_the_caps)
+{
+	const struct al_cgroup_host *h;
+	struct group_seen g = {0};
+	char marker[48], script[96], prefix[64];
+	struct capped_bg b = {0};
+	const char *name;
+	pthread_t t;
+
+	ck_assert_int_eq(al_cgroup_host(&h, NULL), 0);
+	if (h->version != 1)
+		return; /* the paths below are v1's; this host has v1 */
+	snprintf(marker, sizeof(marker), "2.%d%ld", (int)getpid() % 1000, (long)time(NULL) % 1000);
+	snprintf(script, sizeof(script), "cat /proc/self/cgroup; sleep %s", marker);
+	b.argv = SH(script);
+	ck_assert_int_eq(pthread_create(&t, NULL, capped_bg_main, &b), 0);
+	for (int i = 0; i < 200 && !g.path[0]; i++) {
+		usleep(10000);
+		read_group(marker, &g);
+	}
+	ck_assert_msg(g.path[0], "the command was not found");
+	name = strrchr(g.path, '/') + 1;
+	snprintf(prefix, sizeof(prefix), "airlock-run-%d-", (int)getpid());
+	ck_assert_msg(strncmp(name, prefix, strlen(prefix)) == 0, "group %s", g.path);
+	/* this host: memory, pids and cpu in three hierarchies */
+	ck_assert_int_eq(groups_left(), 3);
+	read_limit(h->base[AL_CG_MEMORY], name, "memory.limit_in_bytes", g.memory,
+		   sizeof(g.memory));
+	read_limit(h->base[AL_CG_PIDS], name, "pids.max", g.pids, sizeof(g.pids));
+	read_limit(h->base[AL_CG_CPU], name, "cpu.cfs_quota_us", g.cpu, sizeof(g.cpu));
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_str_eq(g.memory, "100663296\n");
+	ck_assert_str_eq(g.pids, "40\n");
+	ck_assert_str_eq(g.cpu, "150000\n");
+	ck_assert_int_eq(b.rc, 0);
+	assert_ok(&b.rec);
+	/* inside, the cgroup namespace is rooted at the run's group */
+	for (char *l = b.rec.out; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+		ck_assert_msg(strncmp(strchrnul(l, '\n') - 2, ":/", 2) == 0, "out '%s'", b.rec.out);
+	ck_assert_int_eq(groups_left(), 0);
+	al_run_record_clear(&b.rec);
+}
+END_TEST
+
+/* OK, TO, OOM and XX: run_with checks that no group survives each. */
+START_TEST(no_group_left_behind)
+{
+	struct al_run_record rec = {0};
+
+	ck_assert_int_eq(groups_left(), 0);
+	run_capped((char *const[]){"true", NULL}, 0, 0, 0, 0, &rec);
+	assert_ok(&rec);
+	al_run_record_clear(&rec);
+	run_capped(SH("sleep 30 & sleep 31"), 0, 0, 0, 300, &rec);
+	ck_assert_int_eq(rec.status, AL_RUN_TO);
+	al_run_record_clear(&rec);
+	run_capped(PERL("$x = 'a' x (200 << 20)"), (size_t)32 << 20, 0, 0, 20000, &rec);
+	ck_assert_int_eq(rec.status, AL_RUN_OOM);
+	al_run_record_clear(&rec);
+	if (geteuid() == 0) {
+		ck_assert_int_eq(chown(ws, 0, 0), 0);
+		ck_assert_int_eq(chmod(ws, 0700), 0);
+		run_capped((char *const[]){"true", NULL}, 0, 0, 0, 0, &rec);
+		ck_assert_int_eq(rec.status, AL_RUN_XX);
+		al_run_record_clear(&rec);
+	}
+}
+END_TEST
+
+START_TEST(bad_limits)
+{
+	struct al_sandbox_opts o = {.workspace = ws, .argv = (char *const[]){"true", NULL}};
+	struct al_run_record rec = {0};
+
+	al_sandbox_default_ids(&o.host_uid, &o.host_gid);
+	o.memory_bytes = 4096;
+	ck_assert_int_eq(al_sandbox_run(&o, &rec, NULL), -EINVAL);
+	o.memory_bytes = 0;
+	o.pids_max = 1;
+	ck_assert_int_eq(al_sandbox_run(&o, &rec, NULL), -EINVAL);
+	o.pids_max = 0;
+	o.cpu_percent = 1000000;
+	ck_assert_int_eq(al_sandbox_run(&o, &rec, NULL), -EINVAL);
+	assert_no_children();
+	ck_assert_int_eq(groups_left(), 0);
+}
+END_TEST
+
+/* ---- /tmp size and extra binds ---- */
+
+START_TEST(tmp_bytes_cap)
+{
+	struct al_sandbox_opts o = {
+	    .argv = SH("head -c 600K /dev/zero > /tmp/a && echo small-ok; "
+		       "head -c 2M /dev/zero > /tmp/b; echo $?; df -k /tmp | tail -1"),
+	    .tmp_bytes = (size_t)1 << 20,
+	};
+	struct al_run_record rec = {0};
+
+	run_with(&o, &rec);
+	assert_ok(&rec);
+	ck_assert_msg(strncmp(rec.out, "small-ok\n1\n", 11) == 0, "out '%s'", rec.out);
+	ck_assert_msg(strstr(rec.out, " 1024 "), "df: '%s'", rec.out);
+	ck_assert_msg(strstr(rec.err, "No space left"), "err '%s'", rec.err);
+	al_run_record_clear(&rec);
+}
+END_TEST
+
+START_TEST(binds_ro_and_rw)
+{
+	_cleanup_free_ char *ro = al_path_join(ws, "ro"), *rw = al_path_join(ws, "rw");
+	_cleanup_free_ char *rof = al_path_join(ws, "ro/f"), *rwf = al_path_join(ws, "rw/new");
+	_cleanup_free_ char *rog = al_path_join(ws, "ro/g");
+	_cleanup_free_ char *data = NULL;
+	const struct al_bind binds[] = {
+	    {.src = ro, .dst = "/data/ro"},
+	    {.src = rw, .dst = "/tmp/deep/rw", .writable = 1},
+	    {.src = rof, .dst = "/etc/airlock-file"},
+	    {.src = "/usr/share"}, /* dst defaults to src */
+	};
+	struct al_sandbox_opts o = {
+	    .argv = SH("cat /data/ro/f /etc/airlock-file; "
+		       "touch /data/ro/g 2>/dev/null && echo ro-writable || echo ro-refused; "
+		       "echo made > /tmp/deep/rw/new && echo rw-ok; test -d /usr/share && echo "
+		       "share; grep -E ' /(data/ro|tmp/deep/rw) ' /proc/self/mounts | cut -d' ' "
+		       "-f2,4 | cut -d, -f1"),
+	    .binds = binds,
+	    .n_binds = AL_ARRAY_SIZE(binds),
+	};
+	struct al_run_record rec = {0};
+	uid_t uid;
+	gid_t gid;
+	size_t len;
+
+	al_sandbox_default_ids(&uid, &gid);
+	ck_assert_int_eq(mkdir(ro, 0755), 0);
+	ck_assert_int_eq(mkdir(rw, 0755), 0);
+	ck_assert_int_eq(chown(rw, uid, gid), 0);
+	ck_assert_int_eq(chown(ro, uid, gid), 0); /* writable but for the bind */
+	ck_assert_int_eq(al_file_write_atomic(rof, "data\n", 5, 0644, NULL), 0);
+	run_with(&o, &rec);
+	assert_ok(&rec);
+	ck_assert_str_eq(rec.out, "data\ndata\nro-refused\nrw-ok\nshare\n/data/ro ro\n"
+				  "/tmp/deep/rw rw\n");
+	ck_assert_int_eq(access(rog, F_OK), -1);
+	ck_assert_int_eq(al_file_read(rwf, 64, &data, &len, NULL), 0);
+	ck_assert_str_eq(data, "made\n");
+	al_run_record_clear(&rec);
+}
+END_TEST
+
+static const struct {
+	struct al_bind bind;
+	int want;
+} bad_binds[] = {
+    {{.src = "usr", .dst = "/x"}, -EINVAL},
+    {{.src = NULL, .dst = "/x"}, -EINVAL},
+    {{.src = "/usr", .dst = "x"}, -EINVAL},
+    {{.src = "/usr", .dst = ""}, -EINVAL},
+    {{.src = "/usr", .dst = "/"}, -EINVAL},
+    {{.src = "/usr", .dst = "//"}, -EINVAL},
+    {{.src = "/usr", .dst = "/proc"}, -EINVAL},
+    {{.src = "/usr", .dst = "/proc/"}, -EINVAL},
+    {{.src = "/usr", .dst = "//proc/sys"}, -EINVAL},
+    {{.src = "/usr", .dst = "/proc/self/root"}, -EINVAL},
+    {{.src = "/usr", .dst = "/a/../proc"}, -EINVAL},
+    {{.src = "/usr", .dst = "/a/.."}, -EINVAL},
+    {{.src = "/usr", .dst = "/../x"}, -EINVAL},
+    {{.src = "/usr", .dst = "/./proc"}, -EINVAL},
+    {{.src = "/proc"}, -EINVAL}, /* dst defaults to src */
+    {{.src = "/nonexistent-airlock-bind", .dst = "/x"}, -ENOENT},
+};
+
+START_TEST(binds_refused)
+{
+	struct al_sandbox_opts o = {
+	    .workspace = ws,
+	    .argv = SH("touch /work/ran"),
+	    .binds = &bad_binds[_i].bind,
+	    .n_binds = 1,
+	};
+	_cleanup_free_ char *ran = al_path_join(ws, "ran");
+	struct al_run_record rec = {.status = AL_RUN_OOM};
+	struct al_err e = {0};
+
+	al_sandbox_default_ids(&o.host_uid, &o.host_gid);
+	ck_assert_int_eq(al_sandbox_run(&o, &rec, &e), bad_binds[_i].want);
+	ck_assert_msg(e.msg[0], "no message");
+	ck_assert_int_eq(rec.status, AL_RUN_OOM);
+	ck_assert_int_eq(access(ran, F_OK), -1);
+	assert_no_children();
+	ck_assert_int_eq(groups_left(), 0);
+}
+END_TEST
+
+START_TEST(too_many_binds)
+{
+	struct al_bind binds[17];
+	struct al_sandbox_opts o = {
+	    .workspace = ws,
+	    .argv = (char *const[]){"true", NULL},
+	    .binds = binds,
+	    .n_binds = AL_ARRAY_SIZE(binds),
+	};
+
+	for (size_t i = 0; i < AL_ARRAY_SIZE(binds); i++)
+		binds[i] = (struct al_bind){.src = "/usr"};
+	al_sandbox_default_ids(&o.host_uid, &o.host_gid);
+	ck_assert_int_eq(al_sandbox_run(&o, &(struct al_run_record){0}, NULL), -E2BIG);
+	o.binds = NULL;
+	o.n_binds = 1;
+	ck_assert_int_eq(al_sandbox_run(&o, &(struct al_run_record){0}, NULL), -EINVAL);
+}
+END_TEST
+
+/* No workspace: /work is an empty tmpfs of tmp_bytes that the sandbox user owns. */
+START_TEST(workspace_none_is_tmpfs)
+{
+	struct al_sandbox_opts o = {
+	    .argv = SH("ls -A /work; echo hi > /work/f && cat /work/f; stat -c '%u %a' /work; "
+		       "grep ' /work ' /proc/self/mounts | cut -d' ' -f1,3; df -k /work | tail -1"),
+	    .tmp_bytes = (size_t)2 << 20,
+	};
+	struct al_run_record rec = {0};
+	struct al_err e = {0};
+	int fds = count_fds();
+
+	al_sandbox_default_ids(&o.host_uid, &o.host_gid);
+	ck_assert_int_eq(al_sandbox_run(&o, &rec, &e), 0);
+	assert_ok(&rec);
+	ck_assert_msg(strncmp(rec.out, "hi\n0 755\ntmpfs tmpfs\ntmpfs ", 27) == 0, "out '%s'",
+		      rec.out);
+	ck_assert_msg(strstr(rec.out, " 2048 "), "df: '%s'", rec.out);
+	assert_no_children();
+	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_int_eq(groups_left(), 0);
+	al_run_record_clear(&rec);
+}
+END_TEST
+
+START_TEST(sandbox_user_named)
+{
+	struct al_run_record rec = {0};
+
+	run(SH("id -un; id -gn; getent passwd 0 | cut -d: -f1,6"), 0, 0, &rec);
+	assert_ok(&rec);
+	ck_assert_str_eq(rec.out, "root\nroot\nroot:/tmp\n");
+	al_run_record_clear(&rec);
+}
+END_TEST
+
+/* ---- denied calls, counted ---- */
+
+static unsigned
+denied_count(const struct al_run_record *rec, const char *name)
+{
+	for (size_t i = 0; i < rec->n_denied; i++)
+		if (!strcmp(rec->denied[i].name, name))
+			return rec->denied[i].count;
+	return 0;
+}
+
+START_TEST(denied_calls_counted)
+{
+	struct al_run_record rec = {0};
+	char script[256];
+
+	/* each call must fail with EPERM, or the script says which did not */
+	snprintf(script, sizeof(script),
+		 "for (1..3) { syscall(%d, 0, 0, 0) == -1 && $! == %d or die 'keyctl' } "
+		 "syscall(%d, 0, 0, 0, 0) == -1 && $! == %d or die 'ptrace'; print 'denied'",
+		 (int)SYS_keyctl, EPERM, (int)SYS_ptrace, EPERM);
+	run(PERL(script), 0, 0, &rec);
+	assert_ok(&rec);
+	ck_assert_str_eq(rec.out, "denied");
+	ck_assert_uint_eq(rec.n_denied, 2);
+	ck_assert_uint_eq(denied_count(&rec, "keyctl"), 3);
+	ck_assert_uint_eq(denied_count(&rec, "ptrace"), 1);
+	ck_assert_uint_eq(rec.denied_other, 0);
+	al_run_record_clear(&rec);
+}
+END_TEST
+
+START_TEST(nothing_denied_nothing_counted)
+{
+	struct al_run_record rec = {0};
+
+	/* fork (clone3 would be answered ENOSYS, not counted), the sockets that are allowed */
+	run(PERL("use Socket; socket(my $s, AF_INET, SOCK_STREAM, 0) or die; "
+		 "socket(my $u, AF_UNIX, SOCK_STREAM, 0) or die; my $p = fork // die; "
+		 "exit 0 if !$p; waitpid($p, 0); print 'fine'"),
+	    0, 0, &rec);
+	assert_ok(&rec);
+	ck_assert_str_eq(rec.out, "fine");
+	ck_assert_uint_eq(rec.n_denied, 0);
+	ck_assert_uint_eq(rec.denied_other, 0);
+	al_run_record_clear(&rec);
+}
+END_TEST
+
+/* The syscalls probe tries more distinct denied calls than a record lists. */
+START_TEST(denied_calls_overflow)
+{
+	struct al_run_record rec = {0};
+
+	copy_probe("syscalls");
+	run((char *const[]){"/work/syscalls", NULL}, 10000, 0, &rec);
+	ck_assert_msg(rec.status == AL_RUN_OK && strstr(rec.out, "result=blocked"), "out '%s'",
+		      rec.out);
+	ck_assert_uint_eq(rec.n_denied, AL_DENIED_MAX);
+	ck_assert_uint_gt(rec.denied_other, 0);
+	ck_assert_uint_eq(denied_count(&rec, "ptrace"), 1);
+	ck_assert_uint_eq(denied_count(&rec, "clone3"), 0);
+	for (size_t i = 0; i < rec.n_denied; i++)
+		ck_assert_uint_ge(rec.denied[i].count, 1);
+	al_run_record_clear(&rec);
+}
+END_TEST
+
+/* ---- cgroup detection, on fake trees ---- */
+
+struct fake {
+	char dir[64];
+	char mountinfo[128], self[128];
+};
+
+static void
+fake_file(const struct fake *f, const char *rel, const char *text)
+{
+	_cleanup_free_ char *path = al_path_join(f->dir, rel);
+	_cleanup_free_ char *parent = strdup(path);
+
+	ck_assert_int_eq(al_mkdir_p(dirname(parent), 0755), 0);
+	ck_assert_int_eq(al_file_write_atomic(path, text, strlen(text), 0644, NULL), 0);
+}
+
+static void
+fake_dir(const struct fake *f, const char *rel)
+{
+	_cleanup_free_ char *path = al_path_join(f->dir, rel);
+
+	ck_assert_int_eq(al_mkdir_p(path, 0755), 0);
+}
+
+static char *
+fake_read(const struct fake *f, const char *rel)
+{
+	_cleanup_free_ char *path = al_path_join(f->dir, rel);
+	char *data = NULL;
+	size_t len;
+
+	ck_assert_int_eq(al_file_read(path, 4096, &data, &len, NULL), 0);
+	return data;
+}
+
+/* mountinfo lines name mount points below the fake dir: each %s stands for it. */
+static void
+fake_setup(struct fake *f, const char *mountinfo_fmt, const char *self_cgroup)
+{
+	char mi[2048];
+	size_t n = 0;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/al-check-cgroup-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(f->dir));
+	for (const char *p = mountinfo_fmt; *p; p++) {
+		if (p[0] == '%' && p[1] == 's') {
+			n += (size_t)snprintf(mi + n, sizeof(mi) - n, "%s", f->dir);
+			p++;
+		} else if (n < sizeof(mi) - 1) {
+			mi[n++] = *p;
+		}
+		ck_assert_uint_lt(n, sizeof(mi));
+	}
+	mi[n] = '\0';
+	fake_file(f, "mountinfo", mi);
+	fake_file(f, "cgroup", self_cgroup);
+	snprintf(f->mountinfo, sizeof(f->mountinfo), "%s/mountinfo", f->dir);
+	snprintf(f->self, sizeof(f->self), "%s/cgroup", f->dir);
+}
+
+static void
+fake_detect(const struct fake *f, pid_t self, struct al_cgroup_host *h)
+{
+	struct al_cgroup_probe in = {
+	    .mountinfo = f->mountinfo, .self_cgroup = f->self, .self = self};
+
+	ck_assert_int_eq(al_cgroup_detect(&in, h), 0);
+}
+
+static void
+assert_base(const struct fake *f, const struct al_cgroup_host *h, int c, const char *rel)
+{
+	char want[PATH_MAX];
+
+	snprintf(want, sizeof(want), "%s%s", f->dir, rel);
+	ck_assert_str_eq(h->base[c], want);
+}
+
+#define V2_LINE "30 22 0:27 / %s/cg2 rw,relatime shared:4 - cgroup2 cgroup2 rw\n"
+#define CTRLS "cpuset cpu io memory hugetlb pids rdma misc\n"
+
+START_TEST(detect_v2_root)
+{
+	struct al_cgroup_host h;
+	struct fake f;
+	_cleanup_free_ char *sub = NULL;
+
+	fake_setup(&f, V2_LINE, "0::/\n");
+	fake_file(&f, "cg2/cgroup.controllers", CTRLS);
+	fake_file(&f, "cg2/cgroup.subtree_control", "");
+	fake_detect(&f, 0, &h);
+	ck_assert_int_eq(h.version, 2);
+	ck_assert_str_eq(h.controllers, "memory pids cpu");
+	for (int c = 0; c < AL_CG_NCTRL; c++)
+		assert_base(&f, &h, c, "/cg2");
+	sub = fake_read(&f, "cg2/cgroup.subtree_control");
+	ck_assert_str_eq(sub, "+memory +pids +cpu");
+	al_rm_rf(f.dir);
+}
+END_TEST
+
+/* A process that moved itself into the supervisor leaf uses the leaf's parent. */
+START_TEST(detect_v2_supervisor_leaf)
+{
+	struct al_cgroup_host h;
+	struct fake f;
+
+	fake_setup(&f, V2_LINE, "0::/srv.slice/airlock.service/airlock-supervisor\n");
+	fake_file(&f, "cg2/srv.slice/airlock.service/airlock-supervisor/cgroup.controllers", CTRLS);
+	fake_file(&f, "cg2/srv.slice/airlock.service/airlock-supervisor/cgroup.type", "domain\n");
+	fake_detect(&f, 0, &h);
+	ck_assert_int_eq(h.version, 2);
+	assert_base(&f, &h, AL_CG_MEMORY, "/cg2/srv.slice/airlock.service");
+	al_rm_rf(f.dir);
+}
+END_TEST
+
+/* Alone in a delegated group, the process moves into the leaf and enables controllers. */
+START_TEST(detect_v2_moves_alone)
+{
+	struct al_cgroup_host h;
+	struct fake f;
+	_cleanup_free_ char *procs = NULL, *sub = NULL;
+
+	fake_setup(&f, V2_LINE, "0::/svc\n");
+	fake_file(&f, "cg2/svc/cgroup.controllers", CTRLS);
+	fake_file(&f, "cg2/svc/cgroup.type", "domain\n");
+	fake_file(&f, "cg2/svc/cgroup.procs", "4242\n");
+	fake_file(&f, "cg2/svc/cgroup.subtree_control", "");
+	fake_file(&f, "cg2/svc/airlock-supervisor/cgroup.procs", "");
+	fake_detect(&f, 4242, &h);
+	ck_assert_int_eq(h.version, 2);
+	assert_base(&f, &h, AL_CG_CPU, "/cg2/svc");
+	procs = fake_read(&f, "cg2/svc/airlock-supervisor/cgroup.procs");
+	ck_assert_str_eq(procs, "4242");
+	sub = fake_read(&f, "cg2/svc/cgroup.subtree_control");
+	ck_assert_str_eq(sub, "+memory +pids +cpu");
+	al_rm_rf(f.dir);
+}
+END_TEST
+
+START_TEST(detect_v2_busy_group)
+{
+	struct al_cgroup_host h;
+	struct fake f;
+
+	fake_setup(&f, V2_LINE, "0::/user.slice/session-1.scope\n");
+	fake_file(&f, "cg2/user.slice/session-1.scope/cgroup.controllers", CTRLS);
+	fake_file(&f, "cg2/user.slice/session-1.scope/cgroup.type", "domain\n");
+	fake_file(&f, "cg2/user.slice/session-1.scope/cgroup.procs", "17\n4242\n");
+	fake_detect(&f, 4242, &h);
+	ck_assert_int_eq(h.version, 0);
+	ck_assert_msg(strstr(h.problems, "holds other processes") &&
+			  strstr(h.problems, "Delegate=yes"),
+		      "problems '%s'", h.problems);
+	al_rm_rf(f.dir);
+}
+END_TEST
+
+START_TEST(detect_missing_controllers)
+{
+	struct al_cgroup_host h;
+	struct fake f;
+
+	/* v2 offers cpu only, v1 has no hierarchy at all: one line per missing controller */
+	fake_setup(&f, V2_LINE, "0::/\n");
+	fake_file(&f, "cg2/cgroup.controllers", "cpu io\n");
+	fake_detect(&f, 0, &h);
+	ck_assert_int_eq(h.version, 0);
+	ck_assert_str_eq(h.problems,
+			 "cgroups: no memory controller found; mount cgroup v1 memory at "
+			 "/sys/fs/cgroup/memory or delegate memory in cgroup v2 (systemd: "
+			 "Delegate=yes)\n"
+			 "cgroups: no pids controller found; mount cgroup v1 pids at "
+			 "/sys/fs/cgroup/pids or delegate pids in cgroup v2 (systemd: "
+			 "Delegate=yes)\n");
+	al_rm_rf(f.dir);
+}
+END_TEST
+
+/* This host's kind: a unified mount without controllers, separate v1 hierarchies (one of
+ * them co-mounted, one below a non-root mount, one with an escaped name). */
+#define V1_LINES                                                                  \
+	"29 22 0:26 / %s/unified rw,relatime shared:4 - cgroup2 cgroup2 rw\n"     \
+	"31 30 0:28 / %s/memory rw,relatime shared:9 - cgroup cgroup rw,memory\n" \
+	"32 30 0:29 /sub %s/my\\040pids rw,relatime - cgroup cgroup rw,pids\n"    \
+	"33 30 0:30 / %s/cpu,cpuacct rw,relatime shared:7 - cgroup cgroup rw,cpu,cpuacct\n"
+#define V1_SELF "9:name=systemd:/\n8:pids:/sub/job\n4:memory:/a/b\n2:cpu,cpuacct:/\n0::/\n"
+
+START_TEST(detect_v1)
+{
+	struct al_cgroup_host h;
+	struct fake f;
+
+	fake_setup(&f, V1_LINES, V1_SELF);
+	fake_file(&f, "unified/cgroup.controllers", "");
+	fake_dir(&f, "memory/a/b");
+	fake_file(&f, "memory/a/b/memory.memsw.limit_in_bytes", "9223372036854771712\n");
+	fake_dir(&f, "my pids/job");
+	fake_dir(&f, "cpu,cpuacct");
+	fake_detect(&f, getpid(), &h);
+	ck_assert_msg(h.version == 1, "problems '%s'", h.problems);
+	assert_base(&f, &h, AL_CG_MEMORY, "/memory/a/b");
+	assert_base(&f, &h, AL_CG_PIDS, "/my pids/job");
+	assert_base(&f, &h, AL_CG_CPU, "/cpu,cpuacct");
+	ck_assert_int_eq(h.memsw, 1);
+	ck_assert_str_eq(h.controllers, "memory pids cpu");
+	al_rm_rf(f.dir);
+}
+END_TEST
+
+START_TEST(detect_v1_missing_pids)
+{
+	struct al_cgroup_host h;
+	struct fake f;
+
+	fake_setup(&f, V1_LINES, "4:memory:/\n2:cpu,cpuacct:/\n0::/\n");
+	fake_file(&f, "unified/cgroup.controllers", "");
+	fake_dir(&f, "memory");
+	fake_dir(&f, "cpu,cpuacct");
+	fake_detect(&f, 0, &h);
+	ck_assert_int_eq(h.version, 0);
+	ck_assert_msg(strstr(h.problems, "no pids controller found") &&
+			  !strstr(h.problems, "no memory") && !strstr(h.problems, "no cpu"),
+		      "problems '%s'", h.problems);
+	al_rm_rf(f.dir);
+}
+END_TEST
+
+/* Whatever is still in a run's groups when it is destroyed is killed, and the groups go. */
+START_TEST(destroy_kills_leftovers)
+{
+	const struct al_cgroup_host *h;
+	struct al_cgroup_limits l = {.memory_bytes = 64 << 20, .pids_max = 8, .cpu_percent = 50};
+	struct al_cgroup_run *r = NULL;
+	char path[PATH_MAX];
+	int st;
+	pid_t pid;
+
+	ck_assert_int_eq(al_cgroup_host(&h, NULL), 0);
+	if (h->version == 0 || geteuid() != 0)
+		return;
+	ck_assert_int_eq(al_cgroup_run_create(h, &l, &r, NULL), 0);
+	snprintf(path, sizeof(path), "%s", al_cgroup_run_path(r, AL_CG_PIDS));
+	ck_assert_int_eq(access(path, F_OK), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	ck_assert_int_eq(al_cgroup_run_attach(r, pid, NULL), 0);
+	ck_assert_int_eq(groups_left(), h->version == 1 ? 3 : 1);
+	ck_assert_int_eq(al_cgroup_run_destroy(r, NULL), 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	ck_assert_int_eq(groups_left(), 0);
+}
+END_TEST
+
+/* A runner killed outright leaves its (empty) groups; the next runner removes them, and
+ * only them. */
+START_TEST(sweep_removes_dead_runners_groups)
+{
+	const struct al_cgroup_host *h;
+	char dead[PATH_MAX + 64], live[PATH_MAX + 64];
+	pid_t gone = fork();
+
+	ck_assert_int_ge(gone, 0);
+	if (gone == 0)
+		_exit(0);
+	ck_assert_int_eq(waitpid(gone, NULL, 0), gone);
+	ck_assert_int_eq(al_cgroup_host(&h, NULL), 0);
+	if (h->version == 0 || geteuid() != 0)
+		return;
+	snprintf(dead, sizeof(dead), "%s/airlock-run-%d-7", h->base[AL_CG_PIDS], (int)gone);
+	snprintf(live, sizeof(live), "%s/airlock-run-%d-9", h->base[AL_CG_PIDS], (int)getppid());
+	ck_assert_int_eq(mkdir(dead, 0755), 0);
+	ck_assert_int_eq(mkdir(live, 0755), 0);
+	al_cgroup_sweep(h);
+	ck_assert_int_eq(access(dead, F_OK), -1);
+	ck_assert_int_eq(access(live, F_OK), 0);
+	ck_assert_int_eq(rmdir(live), 0);
+}
+END_TEST
+
+START_TEST(no_hierarchy_refused)
+{
+	struct al_cgroup_host none = {0};
+	struct al_cgroup_limits l = {.memory_bytes = 1 << 30, .pids_max = 10, .cpu_percent = 100};
+	struct al_cgroup_run *r = NULL;
+
+	ck_assert_int_eq(al_cgroup_run_create(&none, &l, &r, NULL), -ENOTSUP);
+	ck_assert_ptr_null(r);
+	ck_assert_int_eq(al_cgroup_run_destroy(NULL, NULL), 0);
+}
+END_TEST
+
+/* ---- the host ---- */
+
+START_TEST(doctor_on_this_host)
+{
+	struct al_host_support h;
+	int r;
+
+	if (geteuid() != 0)
+		return; /* v1 hierarchies are root's here */
+	r = al_sandbox_doctor(&h);
+	ck_assert_msg(r == 0, "doctor: %d problems '%s'", r, h.problems);
+	ck_assert_int_eq(h.user_namespaces, 1);
+	ck_assert_int_eq(h.cgroup_version, 1);
+	ck_assert_str_eq(h.cgroup_controllers, "memory pids cpu");
+	ck_assert_int_eq(h.seccomp, 1);
+	ck_assert_int_eq(h.seccomp_notify, 1);
+	ck_assert_int_eq(h.pivot_root, 1);
+	ck_assert_int_eq(h.sandbox_ran, 1);
+	ck_assert_str_eq(h.problems, "");
+	assert_no_children();
+	ck_assert_int_eq(groups_left(), 0);
+}
+END_TEST
+
 /* ---- records, names, profile, arguments ---- */
 
 START_TEST(bad_arguments)
@@ -955,7 +1933,19 @@ static const char *const profile_lines[] = {
     "namespaces user pid mount net ipc uts cgroup\n",
     "mount ro-bind /usr from /usr\n",
     "mount rw-bind /work from <workspace>\n",
-    "mount tmpfs /tmp from size=64m,mode=1777\n",
+    "mount tmpfs /work size=<tmp_bytes> mode=0755 when no workspace\n",
+    "mount tmpfs /tmp size=<tmp_bytes, default 67108864> mode=1777\n",
+    "mount the run's binds (at most 16), ro or rw, nosuid nodev, at absolute paths outside "
+    "/proc\n",
+    "rlimit stack 8388608\n",
+    "cgroup memory cap memory_bytes, swap 0\n",
+    "cgroup defaults memory 1073741824 pids 256 cpu 100%\n",
+    "cgroup none usable: the run is refused\n",
+    "seccomp deny settimeofday errno=EPERM\n",
+    "seccomp deny personality if arg0 not in personas (0 0xffffffff) errno=EPERM\n",
+    "seccomp deny socket if arg0 not in socket_families (0x1 0x2 0xa) errno=EPERM\n",
+    "seccomp deny socketpair if arg0 not in socket_families (0x1 0x2 0xa) errno=EPERM\n",
+    "seccomp errno=EPERM denials are counted",
     "mount dev-bind /dev/null from /dev/null\n",
     "mount proc /proc\n",
     "env PATH=/usr/local/bin:/usr/bin:/bin\n",
@@ -994,6 +1984,8 @@ sandbox_suite(void)
 	TCase *p = tcase_create("probes");
 	TCase *f = tcase_create("seccomp");
 	TCase *m = tcase_create("misc");
+	TCase *l = tcase_create("limits");
+	TCase *c = tcase_create("cgroup-detect");
 
 	tcase_add_checked_fixture(r, ws_setup, ws_teardown);
 	tcase_set_timeout(r, 60);
@@ -1019,16 +2011,51 @@ sandbox_suite(void)
 	tcase_add_test(r, flood_to_eof_is_capped);
 	tcase_add_test(r, endless_flood_times_out);
 	tcase_add_test(r, bad_arguments);
+	tcase_add_test(r, sandbox_user_named);
+	tcase_add_test(r, workspace_none_is_tmpfs);
 	suite_add_tcase(s, r);
+
+	tcase_add_checked_fixture(l, ws_setup, ws_teardown);
+	tcase_set_timeout(l, 60);
+	tcase_add_test(l, memory_cap_is_oom);
+	tcase_add_test(l, memory_cap_child_killed);
+	tcase_add_test(l, memory_within_cap);
+	tcase_add_test(l, pids_cap_stops_fork_bomb);
+	tcase_add_test(l, cpu_quota);
+	tcase_add_test(l, run_group_has_the_caps);
+	tcase_add_test(l, no_group_left_behind);
+	tcase_add_test(l, bad_limits);
+	tcase_add_test(l, tmp_bytes_cap);
+	tcase_add_test(l, binds_ro_and_rw);
+	tcase_add_loop_test(l, binds_refused, 0, (int)AL_ARRAY_SIZE(bad_binds));
+	tcase_add_test(l, too_many_binds);
+	tcase_add_test(l, denied_calls_counted);
+	tcase_add_test(l, nothing_denied_nothing_counted);
+	tcase_add_test(l, denied_calls_overflow);
+	tcase_add_test(l, doctor_on_this_host);
+	suite_add_tcase(s, l);
+
+	tcase_add_test(c, detect_v2_root);
+	tcase_add_test(c, detect_v2_supervisor_leaf);
+	tcase_add_test(c, detect_v2_moves_alone);
+	tcase_add_test(c, detect_v2_busy_group);
+	tcase_add_test(c, detect_missing_controllers);
+	tcase_add_test(c, detect_v1);
+	tcase_add_test(c, detect_v1_missing_pids);
+	tcase_add_test(c, no_hierarchy_refused);
+	tcase_add_test(c, destroy_kills_leftovers);
+	tcase_add_test(c, sweep_removes_dead_runners_groups);
+	suite_add_tcase(s, c);
 
 	tcase_add_checked_fixture(p, ws_setup, ws_teardown);
 	tcase_set_timeout(p, 60);
 	tcase_add_loop_test(p, probe_blocked_inside, 0, (int)AL_ARRAY_SIZE(probes));
 	tcase_add_loop_test(p, probe_allowed_outside, 0, (int)AL_ARRAY_SIZE(probes));
-	tcase_add_test(p, every_probe_is_run);
 	suite_add_tcase(s, p);
 
 	tcase_add_loop_test(f, seccomp_denies, 0, (int)AL_ARRAY_SIZE(filtered));
+	tcase_add_loop_test(f, seccomp_allows, 0, (int)AL_ARRAY_SIZE(allowed));
+	tcase_add_loop_test(f, seccomp_counted_variant, 0, 2);
 	tcase_add_test(f, seccomp_allows_fork_and_threads);
 #if defined(__x86_64__)
 	tcase_add_loop_test(f, seccomp_kills_other_arch, 0, other_arch_cases);

@@ -1,0 +1,76 @@
+/* Per-run control groups: memory, pids and CPU caps, v2 or v1.
+ *
+ * Each run has a fresh group, <base>/airlock-run-<runner pid>-<n>, in every hierarchy it
+ * needs; <base> is the runner's own cgroup (v1), or the subtree delegated to it (v2), so
+ * whatever limits the runner itself lives under still apply to the sandbox. */
+#pragma once
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "lib/err.h"
+
+enum al_cgroup_ctrl { AL_CG_MEMORY, AL_CG_PIDS, AL_CG_CPU, AL_CG_NCTRL };
+
+struct al_cgroup_limits {
+	size_t memory_bytes;  /* swap is capped to 0 beyond it */
+	unsigned pids_max;    /* processes and threads */
+	unsigned cpu_percent; /* of one core, per 100 ms period */
+};
+
+/* Where per-run groups can be made; what detection found. */
+struct al_cgroup_host {
+	int version;			  /* 1 or 2; 0 when no usable hierarchy was found */
+	char base[AL_CG_NCTRL][PATH_MAX]; /* per controller; all the same for v2 */
+	int memsw;			  /* v1: memory.memsw.* exist (swap accounting) */
+	char controllers[32];		  /* "memory pids cpu" when usable */
+	char problems[768];		  /* when version is 0: one line per missing thing */
+};
+
+/* The inputs of detection, so tests can point it at a fake tree. */
+struct al_cgroup_probe {
+	const char *mountinfo;	 /* normally /proc/self/mountinfo */
+	const char *self_cgroup; /* normally /proc/self/cgroup */
+	pid_t self;		 /* v2: the process that may move itself into a leaf; 0: never */
+};
+
+/* Finds a usable hierarchy (v2 first, then v1). On v2, a process alone in a non-root
+ * cgroup moves itself into <cgroup>/airlock-supervisor so the cgroup may hand controllers
+ * to children (the no-internal-process rule); a process already in such a leaf uses the
+ * leaf's parent. Returns 0 with ret->version 0 and ret->problems filled when nothing is
+ * usable; -errno only when the inputs cannot be read. */
+int al_cgroup_detect(const struct al_cgroup_probe *in, struct al_cgroup_host *ret);
+
+/* This process's hierarchy, detected once, when it also sweeps. Never NULL on success,
+ * but check ->version. */
+int al_cgroup_host(const struct al_cgroup_host **ret, struct al_err *err);
+
+/* Removes the groups of runners that no longer exist (killed before they could clean
+ * up); such groups are empty, since their pid namespace died with the runner. */
+void al_cgroup_sweep(const struct al_cgroup_host *h);
+
+struct al_cgroup_run;
+
+/* Makes the run's groups and writes the limits; everything is removed again on failure. */
+int al_cgroup_run_create(const struct al_cgroup_host *h, const struct al_cgroup_limits *l,
+			 struct al_cgroup_run **ret, struct al_err *err);
+/* Moves pid (and the children it makes from then on) into the run's groups. */
+int al_cgroup_run_attach(struct al_cgroup_run *r, pid_t pid, struct al_err *err);
+
+struct al_cgroup_stats {
+	unsigned long long oom_kills; /* processes the kernel killed at the memory cap */
+	unsigned long long failcnt;   /* v1: times the cap was hit */
+	unsigned long long peak_bytes;
+	int oom_kills_known; /* the kernel reports oom_kill for this group */
+};
+
+void al_cgroup_run_stats(const struct al_cgroup_run *r, struct al_cgroup_stats *ret);
+/* The run's group for a controller; for tests and messages. */
+const char *al_cgroup_run_path(const struct al_cgroup_run *r, enum al_cgroup_ctrl c);
+/* Kills whatever is left in the groups, removes them (waiting briefly while they drain)
+ * and frees r. NULL is a no-op. -EBUSY when a group could not be removed. */
+int al_cgroup_run_destroy(struct al_cgroup_run *r, struct al_err *err);
+
+/* A canonical text describing the groups and caps, for the sandbox profile. */
+const char *al_cgroup_profile(void);

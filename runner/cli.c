@@ -1,0 +1,285 @@
+/* `airlock sandbox` and `airlock doctor`: the sandbox as a tool of its own. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/fileio.h"
+#include "lib/macros.h"
+#include "runner/record.h"
+#include "runner/runner.h"
+#include "runner/sandbox.h"
+
+#define MAX_BINDS 64
+#define MAX_ENV 64
+#define EXIT_SANDBOX_FAILED 125
+#define EXIT_USAGE 64
+
+static const char sandbox_usage[] =
+	"usage: airlock sandbox [--timeout S] [--memory BYTES] [--pids N] [--cpu PERCENT]\n"
+	"         [--tmp-size BYTES] [--ro-bind SRC[:DST]]... [--bind SRC[:DST]]...\n"
+	"         [--workdir DIR] [--env NAME=VALUE]... [--record FILE] -- CMD [ARG]...\n";
+
+struct sandbox_cli {
+	struct al_sandbox_opts o;
+	struct al_bind binds[MAX_BINDS];
+	char *bind_text[MAX_BINDS]; /* owned copies split at ':' */
+	size_t n_binds;
+	char *env[MAX_ENV + 1];
+	size_t n_env;
+	const char *workdir;
+	const char *record;
+};
+
+static int
+usage_error(const char *what, const char *arg)
+{
+	fprintf(stderr, "airlock: sandbox: %s%s%s\n%s", what, arg ? ": " : "", arg ? arg : "",
+		sandbox_usage);
+	return -EINVAL;
+}
+
+/* "1048576", "64K", "512M", "2G". */
+static int
+parse_size(const char *s, size_t *ret)
+{
+	char *end;
+	unsigned long long n;
+	unsigned shift = 0;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -EINVAL;
+	if (*end == 'K' || *end == 'k')
+		shift = 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30, end++;
+	if (*end || n == 0 || n > (1ULL << 50) >> shift)
+		return -EINVAL;
+	*ret = (size_t)(n << shift);
+	return 0;
+}
+
+static int
+parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *ret)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || n < lo || n > hi)
+		return -EINVAL;
+	*ret = (unsigned)n;
+	return 0;
+}
+
+static int
+parse_timeout(const char *s, unsigned *ret_ms)
+{
+	char *end;
+	double t;
+
+	errno = 0;
+	t = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(t) || t <= 0 || t > 86400)
+		return -EINVAL;
+	*ret_ms = (unsigned)(t * 1000.0 + 0.5);
+	return *ret_ms ? 0 : -EINVAL;
+}
+
+static int
+add_bind(struct sandbox_cli *c, const char *spec, int writable)
+{
+	char *copy, *colon;
+
+	if (c->n_binds == MAX_BINDS)
+		return usage_error("too many binds", NULL);
+	copy = strdup(spec);
+	if (!copy)
+		return -ENOMEM;
+	c->bind_text[c->n_binds] = copy; /* freed by cli_clear whatever happens next */
+	c->binds[c->n_binds++] = (struct al_bind){.src = copy, .writable = writable};
+	colon = strchr(copy, ':');
+	if (colon)
+		*colon++ = '\0';
+	if (copy[0] != '/' || (colon && colon[0] != '/'))
+		return usage_error("bind paths must be absolute", spec);
+	c->binds[c->n_binds - 1].dst = colon;
+	return 0;
+}
+
+static int
+add_env(struct sandbox_cli *c, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	size_t n = eq ? (size_t)(eq - kv) : 0;
+	static const char first[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_";
+
+	if (!eq || n == 0 || !strchr(first, kv[0]) ||
+	    strspn(kv, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != n)
+		return usage_error("--env wants NAME=VALUE", kv);
+	if (c->n_env == MAX_ENV)
+		return usage_error("too many --env", NULL);
+	c->env[c->n_env++] = (char *)kv;
+	return 0;
+}
+
+static int
+sandbox_parse(int argc, char **argv, struct sandbox_cli *c)
+{
+	static const struct option opts[] = {
+		{"timeout", required_argument, NULL, 't'}, {"memory", required_argument, NULL, 'm'},
+		{"pids", required_argument, NULL, 'p'},	   {"cpu", required_argument, NULL, 'c'},
+		{"tmp-size", required_argument, NULL, 's'}, {"ro-bind", required_argument, NULL, 'r'},
+		{"bind", required_argument, NULL, 'b'},	   {"workdir", required_argument, NULL, 'w'},
+		{"env", required_argument, NULL, 'e'},	   {"record", required_argument, NULL, 'R'},
+		{NULL, 0, NULL, 0}};
+	int ch, r = 0;
+
+	while (r == 0 && (ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (ch == 't')
+			r = parse_timeout(optarg, &c->o.timeout_ms) ? usage_error("bad --timeout", optarg) : 0;
+		else if (ch == 'm')
+			r = parse_size(optarg, &c->o.memory_bytes) ? usage_error("bad --memory", optarg) : 0;
+		else if (ch == 'p')
+			r = parse_uint(optarg, 1, 1u << 22, &c->o.pids_max) ? usage_error("bad --pids", optarg) : 0;
+		else if (ch == 'c')
+			r = parse_uint(optarg, 1, 100 * 1024, &c->o.cpu_percent) ? usage_error("bad --cpu", optarg) : 0;
+		else if (ch == 's')
+			r = parse_size(optarg, &c->o.tmp_bytes) ? usage_error("bad --tmp-size", optarg) : 0;
+		else if (ch == 'r' || ch == 'b')
+			r = add_bind(c, optarg, ch == 'b');
+		else if (ch == 'w')
+			c->workdir = optarg;
+		else if (ch == 'e')
+			r = add_env(c, optarg);
+		else if (ch == 'R')
+			c->record = optarg;
+		else
+			r = usage_error("unknown option", NULL);
+	}
+	if (r == 0 && optind >= argc)
+		r = usage_error("no command given", NULL);
+	if (r < 0)
+		return r;
+	c->o.argv = argv + optind;
+	c->o.env_extra = c->env;
+	c->o.binds = c->binds;
+	c->o.n_binds = c->n_binds;
+	return 0;
+}
+
+static int
+write_record(const char *path, const struct al_run_record *rec)
+{
+	json_t *j = al_run_record_json(rec, 0, NULL);
+	char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	struct al_err err = {0};
+	int r = text ? al_file_write_atomic(path, text, strlen(text), 0644, &err) : -ENOMEM;
+
+	if (r < 0)
+		fprintf(stderr, "airlock: sandbox: --record %s: %s\n", path, al_err_msg(&err));
+	free(text);
+	json_decref(j);
+	return r;
+}
+
+/* bubblewrap's convention: a death by signal becomes 128+signal. */
+static int
+exit_status(const struct al_run_record *rec)
+{
+	switch (rec->status) {
+	case AL_RUN_OK:
+	case AL_RUN_RE:
+		return rec->exit_code;
+	case AL_RUN_SG:
+	case AL_RUN_TO:
+	case AL_RUN_OOM:
+		return 128 + (rec->signal ? rec->signal : 9);
+	case AL_RUN_XX:
+		break;
+	}
+	return EXIT_SANDBOX_FAILED;
+}
+
+static void
+cli_clear(struct sandbox_cli *c)
+{
+	for (size_t i = 0; i < c->n_binds; i++)
+		free(c->bind_text[i]);
+}
+
+int
+al_sandbox_main(int argc, char **argv)
+{
+	struct sandbox_cli c = {0};
+	struct al_run_record rec = {0};
+	struct al_err err = {0};
+	int r, status;
+
+	al_sandbox_default_ids(&c.o.host_uid, &c.o.host_gid);
+	if (sandbox_parse(argc, argv, &c) < 0) {
+		cli_clear(&c);
+		return EXIT_USAGE;
+	}
+	/* Without --workdir, /work is an empty tmpfs that goes away with the sandbox. */
+	c.o.workspace = c.workdir;
+	r = al_sandbox_run(&c.o, &rec, &err);
+	cli_clear(&c);
+	if (r < 0) {
+		fprintf(stderr, "airlock: sandbox: %s\n", al_err_msg(&err));
+		return EXIT_SANDBOX_FAILED;
+	}
+	fwrite(rec.out ? rec.out : "", 1, rec.out_len, stdout);
+	fflush(stdout);
+	fwrite(rec.err ? rec.err : "", 1, rec.err_len, stderr);
+	if (rec.status == AL_RUN_XX)
+		fprintf(stderr, "airlock: sandbox: %s\n", rec.detail);
+	status = exit_status(&rec);
+	if (c.record && write_record(c.record, &rec) < 0)
+		status = EXIT_SANDBOX_FAILED;
+	al_run_record_clear(&rec);
+	return status;
+}
+
+int
+al_doctor_main(int argc, char **argv)
+{
+	struct al_host_support h = {0};
+	int r;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: airlock doctor\n");
+		return EXIT_USAGE;
+	}
+	r = al_sandbox_doctor(&h);
+	printf("user namespaces: %s\n", h.user_namespaces ? "yes" : "no");
+	if (h.cgroup_version)
+		printf("cgroups: v%d (%s)\n", h.cgroup_version, h.cgroup_controllers);
+	else
+		printf("cgroups: none usable\n");
+	printf("seccomp: %s (user notification: %s)\n", h.seccomp ? "yes" : "no",
+	       h.seccomp_notify ? "yes" : "no");
+	printf("pivot_root: %s\n", h.pivot_root ? "yes" : "no");
+	printf("sandbox: %s\n", h.sandbox_ran ? "/bin/true ran isolated" : "could not run");
+	if (h.problems[0])
+		printf("%s%s", h.problems, h.problems[strlen(h.problems) - 1] == '\n' ? "" : "\n");
+	if (r < 0) {
+		printf("not ok: this host cannot isolate gate commands\n");
+		return 1;
+	}
+	printf("ok: this host can isolate gate commands\n");
+	return 0;
+}
