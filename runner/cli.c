@@ -23,9 +23,9 @@
 #define EXIT_USAGE 64
 
 static const char sandbox_usage[] =
-	"usage: airlock sandbox [--timeout S] [--memory BYTES] [--pids N] [--cpu PERCENT]\n"
-	"         [--tmp-size BYTES] [--ro-bind SRC[:DST]]... [--bind SRC[:DST]]...\n"
-	"         [--workdir DIR] [--env NAME=VALUE]... [--record FILE] -- CMD [ARG]...\n";
+    "usage: airlock sandbox [--timeout S] [--memory BYTES] [--pids N] [--cpu PERCENT]\n"
+    "         [--tmp-size BYTES] [--ro-bind SRC[:DST]]... [--bind SRC[:DST]]...\n"
+    "         [--workdir DIR] [--env NAME=VALUE]... [--record FILE] -- CMD [ARG]...\n";
 
 struct sandbox_cli {
 	struct al_sandbox_opts o;
@@ -138,26 +138,40 @@ add_env(struct sandbox_cli *c, const char *kv)
 static int
 sandbox_parse(int argc, char **argv, struct sandbox_cli *c)
 {
-	static const struct option opts[] = {
-		{"timeout", required_argument, NULL, 't'}, {"memory", required_argument, NULL, 'm'},
-		{"pids", required_argument, NULL, 'p'},	   {"cpu", required_argument, NULL, 'c'},
-		{"tmp-size", required_argument, NULL, 's'}, {"ro-bind", required_argument, NULL, 'r'},
-		{"bind", required_argument, NULL, 'b'},	   {"workdir", required_argument, NULL, 'w'},
-		{"env", required_argument, NULL, 'e'},	   {"record", required_argument, NULL, 'R'},
-		{NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"timeout", required_argument, NULL, 't'},
+					     {"memory", required_argument, NULL, 'm'},
+					     {"pids", required_argument, NULL, 'p'},
+					     {"cpu", required_argument, NULL, 'c'},
+					     {"tmp-size", required_argument, NULL, 's'},
+					     {"ro-bind", required_argument, NULL, 'r'},
+					     {"bind", required_argument, NULL, 'b'},
+					     {"workdir", required_argument, NULL, 'w'},
+					     {"env", required_argument, NULL, 'e'},
+					     {"record", required_argument, NULL, 'R'},
+					     {NULL, 0, NULL, 0}};
 	int ch, r = 0;
 
 	while (r == 0 && (ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		if (ch == 't')
-			r = parse_timeout(optarg, &c->o.timeout_ms) ? usage_error("bad --timeout", optarg) : 0;
+			r = parse_timeout(optarg, &c->o.timeout_ms)
+				? usage_error("bad --timeout", optarg)
+				: 0;
 		else if (ch == 'm')
-			r = parse_size(optarg, &c->o.memory_bytes) ? usage_error("bad --memory", optarg) : 0;
+			r = parse_size(optarg, &c->o.memory_bytes)
+				? usage_error("bad --memory", optarg)
+				: 0;
 		else if (ch == 'p')
-			r = parse_uint(optarg, 1, 1u << 22, &c->o.pids_max) ? usage_error("bad --pids", optarg) : 0;
+			r = parse_uint(optarg, 1, 1u << 22, &c->o.pids_max)
+				? usage_error("bad --pids", optarg)
+				: 0;
 		else if (ch == 'c')
-			r = parse_uint(optarg, 1, 100 * 1024, &c->o.cpu_percent) ? usage_error("bad --cpu", optarg) : 0;
+			r = parse_uint(optarg, 1, 100 * 1024, &c->o.cpu_percent)
+				? usage_error("bad --cpu", optarg)
+				: 0;
 		else if (ch == 's')
-			r = parse_size(optarg, &c->o.tmp_bytes) ? usage_error("bad --tmp-size", optarg) : 0;
+			r = parse_size(optarg, &c->o.tmp_bytes)
+				? usage_error("bad --tmp-size", optarg)
+				: 0;
 		else if (ch == 'r' || ch == 'b')
 			r = add_bind(c, optarg, ch == 'b');
 		else if (ch == 'w')

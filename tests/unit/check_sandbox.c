@@ -685,7 +685,11 @@ END_TEST
 /* ---- probes: one forbidden thing each, run inside ---- */
 
 static const char *const probes[] = {
-    "net", "mount", "ptrace", "unshare", "caps", "hostfs", "rofs", "syscalls",
+    "net",	   "mount",	     "ptrace",	 "unshare",  "caps",	 "hostfs",   "rofs",
+    "syscalls",	   "readhost",	     "udp",	 "dns",	     "netlink",	 "packet",   "rawsock",
+    "vsock",	   "ptrace_sibling", "hostpids", "killhost", "keyctl",	 "io_uring", "bpf",
+    "perf",	   "tiocsti",	     "usrwrite", "setuid",   "blockdev", "devmem",   "procsys",
+    "sethostname", "settime",	     "chroot",	 "kcore",    "mknod",	 "rootuid",  "priority",
 };
 /* The probe suite (tests/probes/run.sh) runs every probe; these also run here, where
  * their counterpart outside the sandbox can be checked too. */
