@@ -1,4 +1,4 @@
-/* The sandbox's syscall filter (the libseccomp adapter). */
+/* The sandbox's syscall filter: BPF built from one rule table. */
 #pragma once
 
 #include <stddef.h>
