@@ -16,6 +16,7 @@
 #include "lib/hex.h"
 #include "lib/log.h"
 #include "lib/macros.h"
+#include "runner/cgroup.h"
 #include "runner/runner.h"
 #include "server/cli.h"
 #include "server/server.h"
@@ -100,6 +101,17 @@ self_identity(struct al_server *srv, struct al_err *err)
 	return 0;
 }
 
+/* Before anything is spawned: on cgroup v2 this process moves into a leaf of its own so
+ * that runners (its children) may be given controllers; groups left by runners killed in
+ * an earlier life are removed. What is unusable is the doctor's to report. */
+static int
+cgroups_settle(struct al_err *err)
+{
+	const struct al_cgroup_host *h = NULL;
+
+	return al_cgroup_host(&h, err);
+}
+
 /* Runs `airlock doctor` in its own process (no sandbox setup in the process that holds
  * the key) and refuses to serve gates when the host cannot isolate them. */
 static int
@@ -181,7 +193,8 @@ serve_run(struct al_server *srv, struct al_err *err)
 	    (r = open_store(srv->cfg->data, &srv->store, err)) < 0 ||
 	    (r = al_signer_open(srv->cfg->data, &srv->signer, err)) < 0 ||
 	    (r = write_pubkey(srv->cfg->data, srv->signer, err)) < 0 ||
-	    (r = self_identity(srv, err)) < 0 || (r = isolation_ready(srv->self_exe, err)) < 0 ||
+	    (r = self_identity(srv, err)) < 0 || (r = cgroups_settle(err)) < 0 ||
+	    (r = isolation_ready(srv->self_exe, err)) < 0 ||
 	    (r = al_sched_start(srv, err)) < 0 ||
 	    (r = al_http_start(srv->cfg->listen, srv->cfg->max_body, al_api_handle, srv, &srv->http,
 			       err)) < 0)
