@@ -2,6 +2,7 @@
 # machine to a running service and to a passing test suite.
 
 CC ?= cc
+comma := ,
 PKGS := libgit2 libmicrohttpd sqlite3 jansson libsodium libcurl
 BUILD := build
 
@@ -63,8 +64,11 @@ deps:
 $(CORE): $(LIB_OBJ) $(GATES_OBJ) $(RUNNER_OBJ) $(SERVER_OBJ) $(MAIN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# Static: no dynamic loader at start-up (about 1.4 ms of `airlock sandbox -- /bin/true`).
+# The sanitizers need the dynamic loader, so their build links it normally.
+FRONT_LINK := $(if $(SAN),-Wl$(comma)--as-needed,-static-pie)
 $(BIN): $(FRONT_OBJ) | $(CORE)
-	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(FRONT_LIBS)
+	$(CC) $(LDFLAGS) $(FRONT_LINK) -o $@ $^ $(FRONT_LIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -1,4 +1,4 @@
-/* The `airlock` command. The sandbox subcommands run here, in a binary that links only
+/* The `airlock` command. The sandbox subcommands run here, in a static binary of only
  * jansson and libc, so `airlock sandbox` starts in about the time of a plain exec;
  * every other subcommand is handed to `airlock-core` beside this binary, which links
  * libgit2, libmicrohttpd, SQLite, libsodium and libcurl (loading those costs ~12 ms). */

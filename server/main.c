@@ -194,8 +194,7 @@ serve_run(struct al_server *srv, struct al_err *err)
 	    (r = al_signer_open(srv->cfg->data, &srv->signer, err)) < 0 ||
 	    (r = write_pubkey(srv->cfg->data, srv->signer, err)) < 0 ||
 	    (r = self_identity(srv, err)) < 0 || (r = cgroups_settle(err)) < 0 ||
-	    (r = isolation_ready(srv->self_exe, err)) < 0 ||
-	    (r = al_sched_start(srv, err)) < 0 ||
+	    (r = isolation_ready(srv->self_exe, err)) < 0 || (r = al_sched_start(srv, err)) < 0 ||
 	    (r = al_http_start(srv->cfg->listen, srv->cfg->max_body, al_api_handle, srv, &srv->http,
 			       err)) < 0)
 		return r;
