@@ -16,6 +16,9 @@
 #define AL_POLICY_MAX_GLOB_LEN 1024
 #define AL_POLICY_TIMEOUT_DEFAULT 60
 #define AL_POLICY_TIMEOUT_MAX 3600
+#define AL_POLICY_MAX_PATCH_BYTES_DEFAULT 1048576
+#define AL_POLICY_MAX_PATCH_BYTES_MAX 1073741824
+#define AL_POLICY_MAX_FILES_DEFAULT 200
 
 /* Caps on untrusted input. */
 #define AL_TEST_ID_MAX 200
@@ -34,10 +37,13 @@ al_gates_decrefp(json_t **j)
 }
 
 struct al_policy {
-	json_t *reproduce;  /* owned; argv array, NULL when the policy has no reproduce */
-	json_t *contracts;  /* owned; array of {"name","command"}, empty when none */
-	json_t *test_paths; /* owned; array of globs, empty when none */
+	json_t *reproduce;	  /* owned; argv array, NULL when the policy has no reproduce */
+	json_t *contracts;	  /* owned; array of {"name","command"}, empty when none */
+	json_t *test_paths;	  /* owned; array of globs, empty when none */
+	json_t *executable_paths; /* owned; array of globs, empty when none */
 	unsigned timeout_s;
+	bool allow_binary;
+	size_t max_patch_bytes, max_files;
 };
 
 /* 1 when path matches glob ("**" whole segments, "*" and "?" within one), else 0. */
@@ -61,17 +67,59 @@ int al_gates_rule_add(json_t *rules, const char *rule, const char *result, const
 /* 1 when result is UNSATISFIED or ERROR (or anything unknown: fail closed). */
 int al_gates_rule_failed(const json_t *rule);
 
+/* The hunks of a patch, line by line, for the rules that read content.  A callback's
+ * negative return (-ENOMEM) stops the parse. */
+struct al_patch_visitor {
+	void *ctx;
+	/* kind is '+', '-' or ' '; s (n bytes, not NUL-terminated) excludes it; lineno is the
+	 * line's number in the new file, 0 for '-'; file is the index the file will have in
+	 * the file list. */
+	int (*line)(void *ctx, size_t file, char kind, const char *s, size_t n,
+		    unsigned long lineno);
+	int (*hunk_end)(void *ctx, size_t file);
+};
+
+/* al_gates_patch_files, calling v (which may be NULL) for every hunk line. */
+int al_gates_patch_parse(const char *patch, size_t len, const struct al_patch_visitor *v,
+			 json_t **ret, struct al_err *err);
+
+/* What the content rules need from one patch text, gathered in one parse. */
+struct al_patch_text {
+	size_t len;
+	json_t *files; /* owned; the al_gates_patch_files list */
+	size_t hunks;
+	bool changes;		 /* some hunk changes more than whitespace */
+	const char *secret_kind; /* static; NULL when no added line looks like a secret */
+	size_t secret_file;	 /* index into files */
+	unsigned long secret_line;
+	unsigned char
+	    *nonblank; /* owned; AL_PATCH_MAX_FILES flags: the file adds a non-blank line */
+	/* the current hunk's old and new sides, blank lines dropped */
+	struct al_text_span *removed, *added; /* owned */
+	size_t n_removed, n_added, cap_removed, cap_added;
+};
+
+/* Parses text into t (zeroed by the caller); on failure err says why, as
+ * al_gates_patch_files does.  al_gates_patch_text_clear(t) afterwards either way. */
+int al_gates_patch_scan(const char *text, size_t len, struct al_patch_text *t, struct al_err *err);
+void al_gates_patch_text_clear(struct al_patch_text *t);
+
 /* What the static rules judge: file lists in the al_gates_patch_files shape. */
 struct al_static_input {
 	const struct al_policy *policy;
 	const json_t *patch_files; /* array */
 	const json_t *test_files;  /* array, or NULL when there is no test patch */
+	/* the texts behind them; NULL when judging the runner's file list, and then the rules
+	 * that read content are skipped (the test one NULL when there is no test patch) */
+	const struct al_patch_text *patch, *test;
 };
 
-/* Runs every rule of the static table over in, appending results to rules. */
+/* Runs the rules of the static table over in, appending results to rules: all of them
+ * with texts, only those that read file lists without. */
 int al_gates_static_rules(const struct al_static_input *in, json_t *rules);
-/* Appends every rule of the static table with one result and reason. */
-int al_gates_static_all(json_t *rules, const char *result, const char *reason);
+/* Appends the rules of the static table (only the file-list ones unless texts) with one
+ * result and reason. */
+int al_gates_static_all(json_t *rules, bool texts, const char *result, const char *reason);
 /* Checks that files is an array of objects with a string "path" (and "old_path" a string
  * when present); on failure writes the problem, prefixed by what, to msg. */
 int al_gates_files_valid(const json_t *files, const char *what, char *msg, size_t msgsz);

@@ -32,7 +32,9 @@ struct parser {
 	enum state state;
 	bool in_file;
 	struct pfile f;
-	unsigned long hunk_old, hunk_new; /* lines the current hunk still owes */
+	unsigned long hunk_old, hunk_new;     /* lines the current hunk still owes */
+	unsigned long new_lineno;	      /* of the next new-file line of the hunk */
+	const struct al_patch_visitor *visit; /* NULL when only the headers matter */
 	json_t *out;
 	struct al_err *err;
 };
@@ -618,7 +620,7 @@ start_plain(struct parser *ps)
 	return markers(ps);
 }
 
-/* "@@ -l[,s] +l[,s] @@": only the counts matter here. */
+/* "@@ -l[,s] +l[,s] @@": the counts, and the new start for the line numbers. */
 static int
 parse_count(const char **s, const char *end, unsigned long *ret)
 {
@@ -635,14 +637,13 @@ parse_count(const char **s, const char *end, unsigned long *ret)
 }
 
 static int
-parse_range(const char **s, const char *end, char sign, unsigned long *ret_count)
+parse_range(const char **s, const char *end, char sign, unsigned long *ret_start,
+	    unsigned long *ret_count)
 {
-	unsigned long start;
-
 	if (*s >= end || **s != sign)
 		return -1;
 	(*s)++;
-	if (parse_count(s, end, &start) < 0)
+	if (parse_count(s, end, ret_start) < 0)
 		return -1;
 	*ret_count = 1;
 	if (*s < end && **s == ',') {
@@ -656,9 +657,11 @@ static int
 start_hunk(struct parser *ps)
 {
 	const char *s = ps->line + 3, *end = ps->line + ps->line_len;
+	unsigned long old_start;
 
-	if (parse_range(&s, end, '-', &ps->hunk_old) < 0 || s >= end || *s++ != ' ' ||
-	    parse_range(&s, end, '+', &ps->hunk_new) < 0 || end - s < 3 || memcmp(s, " @@", 3) != 0)
+	if (parse_range(&s, end, '-', &old_start, &ps->hunk_old) < 0 || s >= end || *s++ != ' ' ||
+	    parse_range(&s, end, '+', &ps->new_lineno, &ps->hunk_new) < 0 || end - s < 3 ||
+	    memcmp(s, " @@", 3) != 0)
 		return perr(ps, "malformed hunk header");
 	if (!ps->hunk_old && !ps->hunk_new)
 		return perr(ps, "empty hunk");
@@ -666,10 +669,25 @@ start_hunk(struct parser *ps)
 	return 0;
 }
 
+/* An empty line is an empty context line (some tools drop the space). */
+static int
+visit_line(struct parser *ps, char c)
+{
+	int r;
+
+	if (!ps->visit || !ps->visit->line)
+		return 0;
+	r = ps->visit->line(ps->visit->ctx, json_array_size(ps->out), c,
+			    ps->line_len ? ps->line + 1 : ps->line,
+			    ps->line_len ? ps->line_len - 1 : 0, c == '-' ? 0 : ps->new_lineno);
+	return r < 0 ? al_err_set(ps->err, r, "out of memory") : 0;
+}
+
 static int
 hunk_line(struct parser *ps)
 {
 	char c = ps->line_len ? ps->line[0] : ' ';
+	int r;
 
 	if (c == '\\')
 		return 0;
@@ -683,9 +701,17 @@ hunk_line(struct parser *ps)
 		ps->hunk_old--;
 	if (c != '-')
 		ps->hunk_new--;
-	if (!ps->hunk_old && !ps->hunk_new)
+	r = visit_line(ps, c);
+	if (r < 0)
+		return r;
+	if (c != '-')
+		ps->new_lineno++;
+	if (!ps->hunk_old && !ps->hunk_new) {
 		ps->state = ST_FILE;
-	return 0;
+		if (ps->visit && ps->visit->hunk_end)
+			r = ps->visit->hunk_end(ps->visit->ctx, json_array_size(ps->out));
+	}
+	return r < 0 ? al_err_set(ps->err, r, "out of memory") : 0;
 }
 
 /* A line that may open a file; returns 1 when it did not. */
@@ -778,7 +804,14 @@ parse_all(struct parser *ps)
 int
 al_gates_patch_files(const char *patch, size_t len, json_t **ret, struct al_err *err)
 {
-	struct parser ps = {.data = patch, .len = len, .err = err};
+	return al_gates_patch_parse(patch, len, NULL, ret, err);
+}
+
+int
+al_gates_patch_parse(const char *patch, size_t len, const struct al_patch_visitor *v, json_t **ret,
+		     struct al_err *err)
+{
+	struct parser ps = {.data = patch, .len = len, .visit = v, .err = err};
 	int r;
 
 	if (!ret || (!patch && len))

@@ -246,9 +246,8 @@ policy_contract(void *ctx, const json_t *v, const char *path, struct al_err *err
 }
 
 static int
-policy_test_paths(void *ctx, const json_t *v, const char *path, struct al_err *err)
+parse_globs(json_t *out, const json_t *v, const char *path, struct al_err *err)
 {
-	struct al_policy *p = ctx;
 	char sub[PATH_MAX_LEN];
 	size_t i;
 	json_t *e;
@@ -262,10 +261,75 @@ policy_test_paths(void *ctx, const json_t *v, const char *path, struct al_err *e
 		r = string_check(e, AL_POLICY_MAX_GLOB_LEN, sub, err);
 		if (r < 0)
 			return r;
-		if (json_array_append(p->test_paths, e) < 0)
+		if (json_array_append(out, e) < 0)
 			return al_err_set(err, -ENOMEM, "%s: out of memory", path);
 	}
 	return 0;
+}
+
+static int
+policy_test_paths(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+
+	return parse_globs(p->test_paths, v, path, err);
+}
+
+static int
+policy_executable_paths(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+
+	return parse_globs(p->executable_paths, v, path, err);
+}
+
+static int
+policy_allow_binary(void *ctx, const json_t *v, const char *path AL_UNUSED,
+		    struct al_err *err AL_UNUSED)
+{
+	struct al_policy *p = ctx;
+
+	p->allow_binary = json_is_true(v);
+	return 0;
+}
+
+static int
+int_in(const json_t *v, json_int_t max, const char *path, size_t *ret, struct al_err *err)
+{
+	json_int_t n = json_integer_value(v);
+
+	if (n < 1 || n > max)
+		return al_err_set(err, -EINVAL, "%s: expected an integer from 1 to %lld", path,
+				  (long long)max);
+	*ret = (size_t)n;
+	return 0;
+}
+
+static int
+limits_patch_bytes(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+
+	return int_in(v, AL_POLICY_MAX_PATCH_BYTES_MAX, path, &p->max_patch_bytes, err);
+}
+
+static int
+limits_files(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+
+	return int_in(v, AL_PATCH_MAX_FILES, path, &p->max_files, err);
+}
+
+static const struct key_spec limits_keys[] = {
+    {"max_patch_bytes", KIND_INTEGER, false, limits_patch_bytes},
+    {"max_files", KIND_INTEGER, false, limits_files},
+};
+
+static int
+policy_limits(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	return walk_object(v, limits_keys, AL_ARRAY_SIZE(limits_keys), ctx, path, err);
 }
 
 static int
@@ -286,6 +350,9 @@ static const struct key_spec policy_keys[] = {
     {"contract", KIND_ARRAY, false, policy_contract},
     {"test_paths", KIND_ARRAY, false, policy_test_paths},
     {"timeout_s", KIND_INTEGER, false, policy_timeout},
+    {"allow_binary", KIND_BOOLEAN, false, policy_allow_binary},
+    {"executable_paths", KIND_ARRAY, false, policy_executable_paths},
+    {"limits", KIND_OBJECT, false, policy_limits},
 };
 
 static void
@@ -308,8 +375,11 @@ al_policy_parse(const json_t *j, const char *where, struct al_policy **ret, stru
 		return al_err_set(err, -ENOMEM, "%s: out of memory", root);
 	p->contracts = json_array();
 	p->test_paths = json_array();
+	p->executable_paths = json_array();
 	p->timeout_s = AL_POLICY_TIMEOUT_DEFAULT;
-	if (!p->contracts || !p->test_paths)
+	p->max_patch_bytes = AL_POLICY_MAX_PATCH_BYTES_DEFAULT;
+	p->max_files = AL_POLICY_MAX_FILES_DEFAULT;
+	if (!p->contracts || !p->test_paths || !p->executable_paths)
 		return al_err_set(err, -ENOMEM, "%s: out of memory", root);
 	r = walk_object(j, policy_keys, AL_ARRAY_SIZE(policy_keys), p, root, err);
 	if (r < 0)
@@ -329,6 +399,7 @@ al_policy_free(struct al_policy *p)
 	json_decref(p->reproduce);
 	json_decref(p->contracts);
 	json_decref(p->test_paths);
+	json_decref(p->executable_paths);
 	free(p);
 }
 
@@ -340,8 +411,11 @@ al_policy_canonical(const struct al_policy *p)
 
 	if (!p)
 		return NULL;
-	o = json_pack("{s:O, s:O, s:I}", "contract", p->contracts, "test_paths", p->test_paths,
-		      "timeout_s", (json_int_t)p->timeout_s);
+	o = json_pack("{s:O, s:O, s:I, s:b, s:O, s:{s:I, s:I}}", "contract", p->contracts,
+		      "test_paths", p->test_paths, "timeout_s", (json_int_t)p->timeout_s,
+		      "allow_binary", (int)p->allow_binary, "executable_paths", p->executable_paths,
+		      "limits", "max_files", (json_int_t)p->max_files, "max_patch_bytes",
+		      (json_int_t)p->max_patch_bytes);
 	if (!o)
 		return NULL;
 	if (p->reproduce &&

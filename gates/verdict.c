@@ -166,7 +166,8 @@ rule_apply(struct verdict *v)
 				 msg ? msg : "");
 }
 
-/* The static path rules again, over the file lists the runner's own parser produced. */
+/* The static file-list rules (paths, modes, binary) again, over the file lists the
+ * runner's own parser produced. */
 static int
 rule_static(struct verdict *v)
 {
@@ -177,15 +178,17 @@ rule_static(struct verdict *v)
 
 	if (!pf && v->blocked) {
 		snprintf(msg, sizeof(msg), "not checked: %s", v->blocked);
-		return al_gates_static_all(v->rules, AL_RULE_NOT_APPLICABLE, msg);
+		return al_gates_static_all(v->rules, false, AL_RULE_NOT_APPLICABLE, msg);
 	}
 	/* the runner lists an empty test patch as no files: no test patch at all */
 	if (json_is_null(tf) || (json_is_array(tf) && json_array_size(tf) == 0))
 		tf = NULL;
 	if (!al_gates_files_valid(pf, "result.files.patch", msg, sizeof(msg)) ||
 	    (tf && !al_gates_files_valid(tf, "result.files.test_patch", msg, sizeof(msg))))
-		return al_gates_static_all(v->rules, AL_RULE_ERROR, msg);
-	return al_gates_static_rules(&(struct al_static_input){v->p, pf, tf}, v->rules);
+		return al_gates_static_all(v->rules, false, AL_RULE_ERROR, msg);
+	return al_gates_static_rules(
+	    &(struct al_static_input){.policy = v->p, .patch_files = pf, .test_files = tf},
+	    v->rules);
 }
 
 /* A run must be the one the plan asked for: same rule, side, test or name, and argv. */

@@ -139,9 +139,9 @@ check_fail_to_pass(const json_t *ftp)
 	return NULL;
 }
 
-/* Shape of a proposal body; NULL when it is acceptable. */
+/* Shape of a proposal body; NULL when it is acceptable. buf holds a composed message. */
 static const char *
-check_proposal(const json_t *b)
+check_proposal(const json_t *b, char *buf, size_t n)
 {
 	static const char *const known[] = {"repo",	  "base",	  "patch",
 					    "test_patch", "fail_to_pass", "provenance"};
@@ -154,8 +154,16 @@ check_proposal(const json_t *b)
 		size_t i;
 		for (i = 0; i < AL_ARRAY_SIZE(known) && strcmp(key, known[i]); i++)
 			;
-		if (i == AL_ARRAY_SIZE(known))
-			return "body: unknown field";
+		if (i == AL_ARRAY_SIZE(known)) {
+			/* named only when short printable ASCII: never cut a UTF-8 sequence */
+			if (!text_ok(key, 64) ||
+			    strspn(key, " !\"#$%&'()*+,-./0123456789:;<=>?@"
+					"ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
+					"abcdefghijklmnopqrstuvwxyz{|}~") != strlen(key))
+				return "body: unknown field";
+			snprintf(buf, n, "%s: unknown field", key);
+			return buf;
+		}
 	}
 	if (!json_is_string(json_object_get(b, "repo")))
 		return "repo: expected a string";
@@ -188,13 +196,13 @@ post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_ht
 	struct al_proposal p = {0};
 	struct al_err err = {0};
 	const char *why;
-	char loc[64];
+	char loc[64], msg[96];
 
 	if (!b) {
 		reply_error(resp, 400, "malformed JSON", jerr.text);
 		return;
 	}
-	if ((why = check_proposal(b))) {
+	if ((why = check_proposal(b, msg, sizeof(msg)))) {
 		reply_error(resp, 400, "invalid proposal", why);
 		goto out;
 	}

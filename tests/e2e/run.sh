@@ -158,6 +158,17 @@ expect "test id that looks like an option: 400" "${r%% *}" "400"
 jq '.fail_to_pass = ["a;rm -rf /"]' "$TMP/body.json" >"$TMP/shellid.json"
 r=$(http POST /v1/proposals "$AGENT" "$TMP/shellid.json")
 expect "test id with shell characters: 400" "${r%% *}" "400"
+jq '.base = "--upload-pack=touch /tmp/pwned"' "$TMP/body.json" >"$TMP/optbase.json"
+r=$(http POST /v1/proposals "$AGENT" "$TMP/optbase.json")
+expect "base that looks like an option: 400" "${r%% *}" "400"
+expect_match "base that looks like an option: named" "${r#* }" '"detail":"base: '
+jq '.provenance = {"agent": "a", "prompt_sha256": "not-hex"}' "$TMP/body.json" >"$TMP/badprov.json"
+r=$(http POST /v1/proposals "$AGENT" "$TMP/badprov.json")
+expect "provenance with a malformed digest: 400" "${r%% *}" "400"
+jq '.approve_myself = true' "$TMP/body.json" >"$TMP/extra.json"
+r=$(http POST /v1/proposals "$AGENT" "$TMP/extra.json")
+expect "unknown body field: 400" "${r%% *}" "400"
+expect "unknown body field: named" "$(jq -r .detail <<<"${r#* }")" "approve_myself: unknown field"
 jq '.patch = 5' "$TMP/body.json" >"$TMP/badtype.json"
 r=$(http POST /v1/proposals "$AGENT" "$TMP/badtype.json")
 expect "patch of the wrong type: 400" "${r%% *}" "400"

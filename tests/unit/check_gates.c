@@ -75,23 +75,40 @@ static const struct {
 	const char *in;
 	const char *canonical;
 } policy_ok[] = {
+#define NEW_DEFAULTS \
+	"\"executable_paths\":[],\"limits\":{\"max_files\":200,\"max_patch_bytes\":1048576},"
     {"{\"contract\":[{\"name\":\"unit\",\"command\":[\"make\",\"check\"]}]}",
-     "{\"contract\":[{\"command\":[\"make\",\"check\"],\"name\":\"unit\"}],\"test_paths\":[],"
-     "\"timeout_s\":60}"},
+     "{\"allow_binary\":false,\"contract\":[{\"command\":[\"make\",\"check\"],\"name\":\"unit\"}]"
+     "," NEW_DEFAULTS "\"test_paths\":[],\"timeout_s\":60}"},
     {"{\"reproduce\": {\"command\": [\"pytest\", \"-q\"]}, \"contract\": [{\"name\": \"unit\", "
      "\"command\": [\"make\",\"check\"]}], \"test_paths\": [\"tests/**\", \"**/test_*.c\"], "
      "\"timeout_s\": 120}",
-     "{\"contract\":[{\"command\":[\"make\",\"check\"],\"name\":\"unit\"}],\"reproduce\":{"
+     "{\"allow_binary\":false,\"contract\":[{\"command\":[\"make\",\"check\"],\"name\":\"unit\"}]"
+     "," NEW_DEFAULTS "\"reproduce\":{"
      "\"command\":[\"pytest\",\"-q\"]},\"test_paths\":[\"tests/**\",\"**/test_*.c\"],"
      "\"timeout_s\":120}"},
     {"{\"timeout_s\": 1, \"reproduce\": {\"command\": [\"t\"]}}",
-     "{\"contract\":[],\"reproduce\":{\"command\":[\"t\"]},\"test_paths\":[],\"timeout_s\":1}"},
+     "{\"allow_binary\":false,\"contract\":[]," NEW_DEFAULTS
+     "\"reproduce\":{\"command\":[\"t\"]},\"test_paths\":[],\"timeout_s\":1}"},
     {"{\"timeout_s\": 3600, \"reproduce\": {\"command\": [\"t\"]}, \"contract\": []}",
-     "{\"contract\":[],\"reproduce\":{\"command\":[\"t\"]},\"test_paths\":[],\"timeout_s\":3600}"},
+     "{\"allow_binary\":false,\"contract\":[]," NEW_DEFAULTS
+     "\"reproduce\":{\"command\":[\"t\"]},\"test_paths\":[],\"timeout_s\":3600}"},
     {"{\"contract\":[{\"name\":\"a.B_c-9\",\"command\":[\"x\"]},{\"command\":[\"y\"],\"name\":"
      "\"b\"}], \"test_paths\": []}",
-     "{\"contract\":[{\"command\":[\"x\"],\"name\":\"a.B_c-9\"},{\"command\":[\"y\"],\"name\":"
-     "\"b\"}],\"test_paths\":[],\"timeout_s\":60}"},
+     "{\"allow_binary\":false,\"contract\":[{\"command\":[\"x\"],\"name\":\"a.B_c-9\"},{"
+     "\"command\":[\"y\"],\"name\":\"b\"}]," NEW_DEFAULTS "\"test_paths\":[],\"timeout_s\":60}"},
+    {"{\"reproduce\":{\"command\":[\"t\"]},\"allow_binary\":true,\"executable_paths\":["
+     "\"bin/*\",\"**/*.sh\"],\"limits\":{\"max_patch_bytes\":1,\"max_files\":10000}}",
+     "{\"allow_binary\":true,\"contract\":[],\"executable_paths\":[\"bin/*\",\"**/*.sh\"],"
+     "\"limits\":{\"max_files\":10000,\"max_patch_bytes\":1},\"reproduce\":{\"command\":["
+     "\"t\"]},\"test_paths\":[],\"timeout_s\":60}"},
+    {"{\"reproduce\":{\"command\":[\"t\"]},\"limits\":{\"max_patch_bytes\":1073741824}}",
+     "{\"allow_binary\":false,\"contract\":[],\"executable_paths\":[],\"limits\":{"
+     "\"max_files\":200,\"max_patch_bytes\":1073741824},\"reproduce\":{\"command\":[\"t\"]},"
+     "\"test_paths\":[],\"timeout_s\":60}"},
+    {"{\"reproduce\":{\"command\":[\"t\"]},\"limits\":{}}",
+     "{\"allow_binary\":false,\"contract\":[]," NEW_DEFAULTS
+     "\"reproduce\":{\"command\":[\"t\"]},\"test_paths\":[],\"timeout_s\":60}"},
 };
 
 START_TEST(test_policy_ok)
@@ -159,6 +176,28 @@ static const struct {
     {"{" CONTRACT ", \"test_paths\": [null]}", WHERE ".test_paths[0]: expected a non-empty string"},
     {"{" CONTRACT ", \"extra\": 1}", WHERE ".extra: unknown key"},
     {"{" CONTRACT ", \"a\\nb\": 1}", WHERE ".a?b: unknown key"},
+    {"{" CONTRACT ", \"allow_binary\": 1}", WHERE ".allow_binary: expected a boolean"},
+    {"{" CONTRACT ", \"allow_binary\": \"true\"}", WHERE ".allow_binary: expected a boolean"},
+    {"{" CONTRACT ", \"executable_paths\": \"bin/*\"}",
+     WHERE ".executable_paths: expected an array"},
+    {"{" CONTRACT ", \"executable_paths\": [\"bin/*\", 3]}",
+     WHERE ".executable_paths[1]: expected a non-empty string"},
+    {"{" CONTRACT ", \"executable_paths\": [\"\"]}",
+     WHERE ".executable_paths[0]: expected a non-empty string"},
+    {"{" CONTRACT ", \"limits\": []}", WHERE ".limits: expected an object"},
+    {"{" CONTRACT ", \"limits\": {\"max_lines\": 5}}", WHERE ".limits.max_lines: unknown key"},
+    {"{" CONTRACT ", \"limits\": {\"max_files\": \"5\"}}",
+     WHERE ".limits.max_files: expected an integer"},
+    {"{" CONTRACT ", \"limits\": {\"max_files\": 0}}",
+     WHERE ".limits.max_files: expected an integer from 1 to 10000"},
+    {"{" CONTRACT ", \"limits\": {\"max_files\": 10001}}",
+     WHERE ".limits.max_files: expected an integer from 1 to 10000"},
+    {"{" CONTRACT ", \"limits\": {\"max_patch_bytes\": -1}}",
+     WHERE ".limits.max_patch_bytes: expected an integer from 1 to 1073741824"},
+    {"{" CONTRACT ", \"limits\": {\"max_patch_bytes\": 1073741825}}",
+     WHERE ".limits.max_patch_bytes: expected an integer from 1 to 1073741824"},
+    {"{" CONTRACT ", \"limits\": {\"max_patch_bytes\": 2.5}}",
+     WHERE ".limits.max_patch_bytes: expected an integer"},
 };
 
 START_TEST(test_policy_bad)
@@ -659,6 +698,49 @@ END_TEST
 	"diff --git a/" path " b/" path "\nindex 1..2 100644\n--- a/" path "\n+++ b/" path \
 	"\n@@ -1 +1 @@\n-a\n+b\n"
 
+#define ALLOW_BINARY_POLICY                                                  \
+	"{\"reproduce\":{\"command\":[\"pytest\"]},\"test_paths\":[\"tests/" \
+	"**\"],\"allow_binary\":"                                            \
+	"true}"
+#define EXEC_POLICY                                                                \
+	"{\"reproduce\":{\"command\":[\"pytest\"]},\"test_paths\":[\"tests/**\"]," \
+	"\"executable_paths\":[\"bin/**\",\"**/*.sh\"]}"
+#define LIMITS_POLICY                                                                         \
+	"{\"reproduce\":{\"command\":[\"pytest\"]},\"test_paths\":[\"tests/**\"],\"limits\":" \
+	"{\"max_files\":2,\"max_patch_bytes\":300}}"
+/* real `git diff` output for a symlink to /etc/passwd */
+#define SYMLINK_PASSWD                   \
+	"diff --git a/passwd b/passwd\n" \
+	"new file mode 120000\n"         \
+	"index 0000000..3594e94\n"       \
+	"--- /dev/null\n"                \
+	"+++ b/passwd\n"                 \
+	"@@ -0,0 +1 @@\n"                \
+	"+/etc/passwd\n"                 \
+	"\\ No newline at end of file\n"
+#define SUBMODULE_ADD                            \
+	"diff --git a/vendor/lib b/vendor/lib\n" \
+	"new file mode 160000\n"                 \
+	"index 0000000..4b825dc\n"               \
+	"--- /dev/null\n"                        \
+	"+++ b/vendor/lib\n"                     \
+	"@@ -0,0 +1 @@\n"                        \
+	"+Subproject commit 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n"
+#define BINARY_ADD                         \
+	"diff --git a/img.png b/img.png\n" \
+	"new file mode 100644\n"           \
+	"index 0000000..8352675\n"         \
+	"Binary files /dev/null and b/img.png differ\n"
+#define BINARY_PATCH(path)                                                                    \
+	"diff --git a/" path " b/" path "\nindex 8352675..1592e5c 100644\nGIT binary patch\n" \
+	"literal 3\nKcmZQzWCj2L2ml2D\n\nliteral 3\nKcmZQzWC8#H2LJ>B\n\n"
+#define EXEC_ADD(path)                                                                     \
+	"diff --git a/" path " b/" path "\nnew file mode 100755\nindex 0000000..1a2b3c4\n" \
+	"--- /dev/null\n+++ b/" path "\n@@ -0,0 +1 @@\n+#!/bin/sh\n"
+#define MODE_ONLY(path) "diff --git a/" path " b/" path "\nold mode 100644\nnew mode 100755\n"
+#define HUNK(path, hunk) \
+	"diff --git a/" path " b/" path "\nindex 1..2 100644\n--- a/" path "\n+++ b/" path "\n" hunk
+
 static const struct {
 	const char *policy, *patch, *test_patch, *rule, *result, *reason;
 } statics[] = {
@@ -720,6 +802,113 @@ static const struct {
      "test patch: line 1: hunk without a file header"},
     {STATIC_POLICY, DIFF("src/x.c"), "@@ -1 +1 @@\n", "static.test_patch_paths", "NOT_APPLICABLE",
      "not checked: a patch does not parse"},
+    /* ---- static.symlinks ---- */
+    {STATIC_POLICY, SYMLINK_PASSWD, NULL, "static.symlinks", "UNSATISFIED",
+     "patch makes passwd a symlink"},
+    {STATIC_POLICY, DIFF("src/x.c"),
+     "diff --git a/tests/l b/tests/l\nindex 100b938..3594e94 120000\n"
+     "--- a/tests/l\n+++ b/tests/l\n@@ -1 +1 @@\n-README\n\\ No newline at end of file\n"
+     "+/etc/passwd\n\\ No newline at end of file\n",
+     "static.symlinks", "UNSATISFIED", "test patch makes tests/l a symlink"},
+    {STATIC_POLICY,
+     "diff --git a/l b/l\ndeleted file mode 120000\nindex 100b938..0000000\n"
+     "--- a/l\n+++ /dev/null\n@@ -1 +0,0 @@\n-README\n\\ No newline at end of file\n",
+     NULL, "static.symlinks", "SATISFIED", "no symlink is created or changed"},
+    {STATIC_POLICY, DIFF("src/x.c"), DIFF("tests/test_x.c"), "static.symlinks", "SATISFIED",
+     "no symlink is created or changed"},
+    /* ---- static.submodules ---- */
+    {STATIC_POLICY, SUBMODULE_ADD, NULL, "static.submodules", "UNSATISFIED",
+     "patch touches submodule vendor/lib"},
+    {STATIC_POLICY,
+     "diff --git a/vendor/lib b/vendor/lib\nindex 4b825dc..5b825dc 160000\n"
+     "--- a/vendor/lib\n+++ b/vendor/lib\n@@ -1 +1 @@\n-Subproject commit 4b825dc\n"
+     "+Subproject commit 5b825dc\n",
+     NULL, "static.submodules", "UNSATISFIED", "patch touches submodule vendor/lib"},
+    {STATIC_POLICY, DIFF("src/x.c"), DIFF("tests/test_x.c"), "static.submodules", "SATISFIED",
+     "no submodule is touched"},
+    /* ---- static.binary ---- */
+    {STATIC_POLICY, BINARY_ADD, NULL, "static.binary", "UNSATISFIED",
+     "patch has a binary change to img.png"},
+    {STATIC_POLICY, DIFF("src/x.c"), BINARY_PATCH("tests/data.bin"), "static.binary", "UNSATISFIED",
+     "test patch has a binary change to tests/data.bin"},
+    {ALLOW_BINARY_POLICY, BINARY_ADD, NULL, "static.binary", "SATISFIED",
+     "binary changes are allowed by policy"},
+    {ALLOW_BINARY_POLICY, DIFF("src/x.c"), BINARY_PATCH("tests/data.bin"), "static.binary",
+     "SATISFIED", "binary changes are allowed by policy"},
+    {STATIC_POLICY, DIFF("src/x.c"), NULL, "static.binary", "SATISFIED", "no binary change"},
+    /* ---- static.exec_bits ---- */
+    {STATIC_POLICY, EXEC_ADD("bin/run.sh"), NULL, "static.exec_bits", "UNSATISFIED",
+     "patch makes bin/run.sh executable outside executable_paths"},
+    {EXEC_POLICY, EXEC_ADD("bin/run.sh"), NULL, "static.exec_bits", "SATISFIED",
+     "no file gains the executable bit outside executable_paths"},
+    {EXEC_POLICY, EXEC_ADD("src/run"), NULL, "static.exec_bits", "UNSATISFIED",
+     "patch makes src/run executable outside executable_paths"},
+    {EXEC_POLICY, "diff --git a/src/x.c b/src/x.c\nold mode 100644\nnew mode 100755\n", NULL,
+     "static.exec_bits", "UNSATISFIED", "patch makes src/x.c executable outside executable_paths"},
+    {STATIC_POLICY, "diff --git a/bin/x b/bin/x\nold mode 100755\nnew mode 100644\n", NULL,
+     "static.exec_bits", "SATISFIED", NULL},
+    {STATIC_POLICY,
+     "diff --git a/x.sh b/x.sh\nindex 1..2 100755\n--- a/x.sh\n+++ b/x.sh\n"
+     "@@ -1 +1 @@\n-a\n+b\n",
+     NULL, "static.exec_bits", "SATISFIED", NULL},
+    /* ---- static.limits ---- */
+    {LIMITS_POLICY, DIFF("a.c") DIFF("b.c") DIFF("c.c"), NULL, "static.limits", "UNSATISFIED",
+     "patch touches 3 files, over max_files 2"},
+    {LIMITS_POLICY, DIFF("a.c") DIFF("b.c"), NULL, "static.limits", "SATISFIED",
+     "within max_patch_bytes 300 and max_files 2"},
+    {LIMITS_POLICY,
+     DIFF("src/a_long_name_to_go_over_the_byte_limit_of_the_policy_here.c") DIFF("src/b.c"), NULL,
+     "static.limits", "UNSATISFIED", "patch is 410 bytes, over max_patch_bytes 300"},
+    {LIMITS_POLICY, DIFF("src/x.c"),
+     DIFF("src/a_long_name_to_go_over_the_byte_limit_of_the_policy_here.c"), "static.limits",
+     "UNSATISFIED", "test patch is 315 bytes, over max_patch_bytes 300"},
+    {LIMITS_POLICY, DIFF("src/x.c"), MODE_ONLY("tests/a") MODE_ONLY("tests/b") MODE_ONLY("tests/c"),
+     "static.limits", "UNSATISFIED", "test patch touches 3 files, over max_files 2"},
+    {STATIC_POLICY, DIFF("src/x.c"), DIFF("tests/test_x.c"), "static.limits", "SATISFIED",
+     "within max_patch_bytes 1048576 and max_files 200"},
+    /* ---- static.nonempty ---- */
+    {STATIC_POLICY,
+     HUNK("src/x.c", "@@ -1,3 +1,4 @@\n-int  x;\n-\tf();\n+int x;\n+    f( );\n+\n z\n"), NULL,
+     "static.nonempty", "UNSATISFIED", "patch changes only whitespace"},
+    {STATIC_POLICY, HUNK("src/x.c", "@@ -1,2 +1,3 @@\n a\n+ \t\n b\n"), NULL, "static.nonempty",
+     "UNSATISFIED", "patch changes only whitespace"},
+    {STATIC_POLICY, "diff --git a/src/x.c b/src/x.c\nindex 1..2 100644\n", NULL, "static.nonempty",
+     "UNSATISFIED", "patch has no hunks and no mode or rename changes"},
+    {STATIC_POLICY, "", NULL, "static.nonempty", "NOT_APPLICABLE",
+     "not checked: a patch does not parse"},
+    {STATIC_POLICY, DIFF("src/x.c"), HUNK("tests/t.c", "@@ -1 +1 @@\n-x = 1;\n+x=1;\n"),
+     "static.nonempty", "UNSATISFIED", "test patch changes only whitespace"},
+    /* a moved line changes the order, not only whitespace */
+    {STATIC_POLICY, HUNK("src/x.c", "@@ -1,3 +1,3 @@\n-free(p);\n use(p);\n+free(p);\n z\n"), NULL,
+     "static.nonempty", "SATISFIED", "patch changes more than whitespace"},
+    {STATIC_POLICY, HUNK("src/x.c", "@@ -1,2 +1,2 @@\n-a b\n-c\n+a  b\n+C\n"), NULL,
+     "static.nonempty", "SATISFIED", "patch changes more than whitespace"},
+    {STATIC_POLICY, "diff --git a/x.sh b/x.sh\nold mode 100644\nnew mode 100755\n", NULL,
+     "static.nonempty", "SATISFIED", NULL},
+    {STATIC_POLICY, "diff --git a/a b/b\nsimilarity index 100%\nrename from a\nrename to b\n", NULL,
+     "static.nonempty", "SATISFIED", NULL},
+    {STATIC_POLICY, "diff --git a/e b/e\nnew file mode 100644\nindex 0000000..e69de29\n", NULL,
+     "static.nonempty", "SATISFIED", NULL},
+    {STATIC_POLICY, DIFF("src/x.c"), DIFF("tests/test_x.c"), "static.nonempty", "SATISFIED",
+     "both patches change more than whitespace"},
+    /* ---- static.test_adds_test ---- */
+    {STATIC_POLICY, DIFF("src/x.c"), DIFF("tests/test_x.c"), "static.test_adds_test", "SATISFIED",
+     "test patch adds lines to tests/test_x.c"},
+    {STATIC_POLICY, DIFF("src/x.c"), HUNK("tests/t.c", "@@ -1,3 +1,1 @@\n a\n-b\n-c\n"),
+     "static.test_adds_test", "UNSATISFIED", "test patch adds no test"},
+    {STATIC_POLICY, DIFF("src/x.c"), HUNK("tests/t.c", "@@ -1 +1,3 @@\n a\n+\n+  \t\n"),
+     "static.test_adds_test", "UNSATISFIED", "test patch adds no test"},
+    {STATIC_POLICY, DIFF("src/x.c"), DIFF("src/y.c"), "static.test_adds_test", "UNSATISFIED",
+     "test patch adds no test"},
+    {STATIC_POLICY, DIFF("src/x.c"), NULL, "static.test_adds_test", "NOT_APPLICABLE",
+     "no test patch"},
+    {"{\"reproduce\":{\"command\":[\"pytest\"]}}", DIFF("src/x.c"), DIFF("tests/t.c"),
+     "static.test_adds_test", "NOT_APPLICABLE", "policy has no test_paths"},
+    /* ---- static.secrets (more in test_secrets) ---- */
+    {STATIC_POLICY, DIFF("src/x.c"), DIFF("tests/test_x.c"), "static.secrets", "SATISFIED",
+     "no added line looks like a secret"},
+    {STATIC_POLICY, DIFF("AKIAIOSFODNN7EXAMPLE.txt"), NULL, "static.secrets", "SATISFIED",
+     "no added line looks like a secret"},
 };
 
 START_TEST(test_static)
@@ -732,8 +921,102 @@ START_TEST(test_static)
 	ck_assert_int_eq(al_gates_static(p, statics[_i].patch, strlen(statics[_i].patch), tp,
 					 tp ? strlen(tp) : 0, &rules, &err),
 			 0);
-	ck_assert_uint_eq(json_array_size(rules), 4);
+	ck_assert_uint_eq(json_array_size(rules), 12);
 	assert_rule(rules, statics[_i].rule, statics[_i].result, statics[_i].reason);
+	json_decref(rules);
+	al_policy_free(p);
+}
+END_TEST
+
+/* Each secret kind on new-file line 12 of src/x.c (the hunk starts at +10 with a context
+ * line and a changed line before it); the reason names file:line, never the secret. */
+#define SECRET_PATCH(line)                                                                  \
+	"diff --git a/src/x.c b/src/x.c\nindex 1..2 100644\n--- a/src/x.c\n+++ b/src/x.c\n" \
+	"@@ -10,3 +10,4 @@\n a\n-b\n+B\n+" line "\n c\n"
+
+static const struct {
+	const char *patch, *secret, *reason;
+} secrets[] = {
+    {SECRET_PATCH("-----BEGIN RSA PRIVATE KEY-----"), "BEGIN RSA",
+     "secret-like private key in added line: src/x.c:12"},
+    {SECRET_PATCH("key = \"-----BEGIN EC PRIVATE KEY-----\""), "BEGIN EC",
+     "secret-like private key in added line: src/x.c:12"},
+    {SECRET_PATCH("-----BEGIN OPENSSH PRIVATE KEY-----"), "OPENSSH",
+     "secret-like private key in added line: src/x.c:12"},
+    {SECRET_PATCH("-----BEGIN DSA PRIVATE KEY-----"), "DSA",
+     "secret-like private key in added line: src/x.c:12"},
+    {SECRET_PATCH("-----BEGIN PGP PRIVATE KEY BLOCK-----"), "PGP",
+     "secret-like private key in added line: src/x.c:12"},
+    {SECRET_PATCH("-----BEGIN PRIVATE KEY-----"), "BEGIN",
+     "secret-like private key in added line: src/x.c:12"},
+    {SECRET_PATCH("aws_key_id = AKIAIOSFODNN7EXAMPLE"), "IOSFODNN7EXAMPLE",
+     "secret-like AWS access key id in added line: src/x.c:12"},
+    {SECRET_PATCH("ASIAIOSFODNN7EXAMPLE"), "IOSFODNN7EXAMPLE",
+     "secret-like AWS access key id in added line: src/x.c:12"},
+    {SECRET_PATCH("gh = ghp_FAKEfake0000000000000000000000000000;"), "FAKEfake",
+     "secret-like GitHub token in added line: src/x.c:12"},
+    {SECRET_PATCH("ghs_FAKEfake00000000000000000000000000000"), "FAKEfake",
+     "secret-like GitHub token in added line: src/x.c:12"},
+    {SECRET_PATCH("github_pat_11FAKE0000000000_fakefake"), "11FAKE",
+     "secret-like GitHub token in added line: src/x.c:12"},
+    {SECRET_PATCH("SLACK=xoxb-0000000000-FAKE"), "0000000000-FAKE",
+     "secret-like Slack token in added line: src/x.c:12"},
+    {SECRET_PATCH("xoxp-FAKE-FAKE-FAKE"), "FAKE-FAKE",
+     "secret-like Slack token in added line: src/x.c:12"},
+    {SECRET_PATCH("db_password = \"correct-horse-battery\""), "correct-horse",
+     "secret-like credential assignment in added line: src/x.c:12"},
+    {SECRET_PATCH("\"API_KEY\": 'fake-fake-fake-fake'"), "fake-fake",
+     "secret-like credential assignment in added line: src/x.c:12"},
+    {SECRET_PATCH("Token:\"0123456789abcdef\""), "0123456789abcdef",
+     "secret-like credential assignment in added line: src/x.c:12"},
+    {SECRET_PATCH("secret='0123456789abcdef'"), "0123456789abcdef",
+     "secret-like credential assignment in added line: src/x.c:12"},
+    /* a secret in the test patch is as bad */
+    {DIFF("tests/t.c") "diff --git a/tests/k b/tests/k\nnew file mode 100644\nindex 0..1\n"
+		       "--- /dev/null\n+++ b/tests/k\n@@ -0,0 +1,2 @@\n+x\n+AKIAIOSFODNN7EXAMPLE\n",
+     "IOSFODNN7EXAMPLE", "secret-like AWS access key id in added line: tests/k:2"},
+    /* not secrets: the rule must stay quiet */
+    {SECRET_PATCH("password = \"short\""), NULL, NULL},
+    {SECRET_PATCH("password = get_password(\"0123456789abcdef\")"), NULL, NULL},
+    {SECRET_PATCH("if (token == \"0123456789abcdef01\")"), NULL, NULL},
+    {SECRET_PATCH("password = \"0123456789abcdef"), NULL, NULL},
+    {SECRET_PATCH("-----BEGIN PUBLIC KEY-----"), NULL, NULL},
+    {SECRET_PATCH("-----BEGIN PRIVATE KEY"), NULL, NULL},
+    {SECRET_PATCH("AKIAIOSFODNN7EXAMP"), NULL, NULL},
+    {SECRET_PATCH("ghp_short"), NULL, NULL},
+    {SECRET_PATCH("github_pat_short"), NULL, NULL},
+    {SECRET_PATCH("xoxb-short"), NULL, NULL},
+    {SECRET_PATCH("xoxz-0000000000-FAKE"), NULL, NULL},
+    {"diff --git a/src/x.c b/src/x.c\nindex 1..2 100644\n--- a/src/x.c\n+++ b/src/x.c\n"
+     "@@ -1,2 +1,2 @@\n AKIAIOSFODNN7EXAMPLE\n-ghp_FAKEfake0000000000000000000000000000\n+x\n",
+     NULL, NULL},
+};
+
+START_TEST(test_secrets)
+{
+	struct al_policy *p = policy(STATIC_POLICY);
+	const char *patch = secrets[_i].patch, *tp = DIFF("tests/test_x.c");
+	const json_t *rule;
+	const char *reason;
+	struct al_err err = {0};
+	json_t *rules = NULL;
+
+	/* the last test-patch case carries both texts in one string: split at the second file */
+	if (strncmp(patch, "diff --git a/tests/t.c", 22) == 0) {
+		tp = patch;
+		patch = DIFF("src/x.c");
+	}
+	ck_assert_int_eq(al_gates_static(p, patch, strlen(patch), tp, strlen(tp), &rules, &err), 0);
+	rule = rule_of(rules, "static.secrets");
+	reason = json_string_value(json_object_get(rule, "reason"));
+	if (secrets[_i].reason) {
+		assert_rule(rules, "static.secrets", "UNSATISFIED", secrets[_i].reason);
+		ck_assert_msg(strstr(reason, secrets[_i].secret) == NULL, "reason leaks: %s",
+			      reason);
+	} else {
+		assert_rule(rules, "static.secrets", "SATISFIED",
+			    "no added line looks like a secret");
+	}
 	json_decref(rules);
 	al_policy_free(p);
 }
@@ -961,6 +1244,26 @@ static const struct eval_case evals[] = {
     {.set = "{\"files\":{\"patch\":[{\"path\":\"src/a.py\"}],\"test_patch\":[]}}",
      .decision = "granted",
      .reason = "all gates satisfied"},
+    {.set = "{\"files\":{\"patch\":[{\"path\":\"src/l\",\"old_mode\":0,\"new_mode\":40960}]}}",
+     .decision = "rejected",
+     .reason = "patch makes src/l a symlink"},
+    {.set = "{\"files\":{\"patch\":[{\"path\":\"src/a.py\"}],\"test_patch\":[{\"path\":"
+	    "\"tests/sub\",\"old_mode\":57344,\"new_mode\":57344}]}}",
+     .decision = "rejected",
+     .reason = "test patch touches submodule tests/sub"},
+    {.set = "{\"files\":{\"patch\":[{\"path\":\"src/a.bin\",\"binary\":true}]}}",
+     .decision = "rejected",
+     .reason = "patch has a binary change to src/a.bin"},
+    {.set = "{\"files\":{\"patch\":[{\"path\":\"src/a.py\",\"old_mode\":33188,"
+	    "\"new_mode\":33261}]}}",
+     .decision = "rejected",
+     .reason = "patch makes src/a.py executable outside executable_paths"},
+    {.set = "{\"files\":{\"patch\":[{\"path\":\"src/a.py\",\"new_mode\":\"120000\"}]}}",
+     .decision = "rejected",
+     .reason = "result.files.patch[0]: expected integer modes and a boolean binary"},
+    {.set = "{\"files\":{\"patch\":[{\"path\":\"src/a.py\",\"binary\":1}]}}",
+     .decision = "rejected",
+     .reason = "result.files.patch[0]: expected integer modes and a boolean binary"},
     {.set = "{\"files\":{\"patch\":[{\"path\":5}]}}",
      .decision = "rejected",
      .reason = "result.files.patch[0]: expected an object with a string path"},
@@ -1049,10 +1352,15 @@ START_TEST(test_evaluate_rules)
 	assert_rule(rules, "static.paths", "SATISFIED", NULL);
 	assert_rule(rules, "static.patch_test_paths", "SATISFIED", NULL);
 	assert_rule(rules, "static.test_patch_paths", "SATISFIED", NULL);
+	assert_rule(rules, "static.symlinks", "SATISFIED", NULL);
+	assert_rule(rules, "static.submodules", "SATISFIED", NULL);
+	assert_rule(rules, "static.binary", "SATISFIED", NULL);
+	assert_rule(rules, "static.exec_bits", "SATISFIED", NULL);
 	assert_rule(rules, "reproduce:" T, "SATISFIED",
 		    T " fails on base (exit 1) and passes on candidate");
 	assert_rule(rules, "contract:unit", "SATISFIED", "contract unit passed on candidate");
-	ck_assert_uint_eq(json_array_size(rules), 8);
+	/* the text rules (limits, secrets, nonempty, test_adds_test) are judged before the run */
+	ck_assert_uint_eq(json_array_size(rules), 12);
 	json_decref(v);
 	json_decref(res);
 
@@ -1163,6 +1471,7 @@ gates_suite(void)
 
 	tc = tcase_create("static");
 	tcase_add_loop_test(tc, test_static, 0, sizeof(statics) / sizeof(statics[0]));
+	tcase_add_loop_test(tc, test_secrets, 0, sizeof(secrets) / sizeof(secrets[0]));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("plan");
