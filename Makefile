@@ -124,7 +124,11 @@ asan: deps
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 		check
 
-bench: deps $(BIN) $(CORE)
+$(BUILD)/bench_policy: $(BUILD)/tests/bench/policy.o $(GATES_OBJ) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench: deps $(BIN) $(CORE) $(BUILD)/bench_policy
+	@$(BUILD)/bench_policy
 	@./tests/bench/sandbox.sh
 	@./tests/bench/e2e.sh
 

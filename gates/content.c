@@ -99,15 +99,21 @@ slack_token_at(const char *s, size_t n, size_t i)
 static bool
 assignment_at(const char *s, size_t n, size_t i)
 {
-	static const char *const keys[] = {"password", "passwd", "secret",
-					   "api_key",  "apikey", "token"};
+	static const struct {
+		const char *name;
+		size_t len;
+	} keys[] = {{"password", 8}, {"passwd", 6}, {"secret", 6},
+		    {"api_key", 7},  {"apikey", 6}, {"token", 5}};
 	size_t k, j, start;
 	char q;
 
 	for (k = 0; k < AL_ARRAY_SIZE(keys); k++) {
-		size_t kl = strlen(keys[k]);
+		size_t kl = keys[k].len;
 
-		if (n - i < kl || strncasecmp(s + i, keys[k], kl) != 0)
+		/* two bytes by hand first: most words share no prefix with a key */
+		if (n - i < kl || (s[i] | 0x20) != keys[k].name[0] ||
+		    (s[i + 1] | 0x20) != keys[k].name[1] ||
+		    strncasecmp(s + i, keys[k].name, kl) != 0)
 			continue;
 		j = i + kl;
 		while (j < n && (s[j] == '"' || s[j] == '\'' || s[j] == ' ' || s[j] == '\t'))
@@ -137,15 +143,26 @@ static const struct {
     {"credential assignment", assignment_at},
 };
 
+/* Which matchers of secret_kinds (by bit) can start at a byte: the first byte of every
+ * literal they look for. Most bytes start none, so most positions cost one lookup. */
+static const unsigned char kinds_starting[256] = {
+    ['-'] = 1u << 0, ['A'] = 1u << 1 | 1u << 4, ['g'] = 1u << 2, ['x'] = 1u << 3,
+    ['p'] = 1u << 4, ['P'] = 1u << 4,		['s'] = 1u << 4, ['S'] = 1u << 4,
+    ['a'] = 1u << 4, ['t'] = 1u << 4,		['T'] = 1u << 4,
+};
+
 static const char *
 secret_kind(const char *s, size_t n)
 {
 	size_t i, k;
 
-	for (i = 0; i < n; i++)
-		for (k = 0; k < AL_ARRAY_SIZE(secret_kinds); k++)
-			if (secret_kinds[k].at(s, n, i))
+	for (i = 0; i < n; i++) {
+		unsigned mask = kinds_starting[(unsigned char)s[i]];
+
+		for (k = 0; mask && k < AL_ARRAY_SIZE(secret_kinds); k++, mask >>= 1)
+			if ((mask & 1) && secret_kinds[k].at(s, n, i))
 				return secret_kinds[k].kind;
+	}
 	return NULL;
 }
 

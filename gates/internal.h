@@ -19,6 +19,7 @@
 #define AL_POLICY_MAX_PATCH_BYTES_DEFAULT 1048576
 #define AL_POLICY_MAX_PATCH_BYTES_MAX 1073741824
 #define AL_POLICY_MAX_FILES_DEFAULT 200
+#define AL_POLICY_REPEAT_MAX 10
 
 /* Caps on untrusted input. */
 #define AL_TEST_ID_MAX 200
@@ -42,6 +43,7 @@ struct al_policy {
 	json_t *test_paths;	  /* owned; array of globs, empty when none */
 	json_t *executable_paths; /* owned; array of globs, empty when none */
 	unsigned timeout_s;
+	unsigned repeat; /* runs of each reproduce test on each side, 1..AL_POLICY_REPEAT_MAX */
 	bool allow_binary;
 	size_t max_patch_bytes, max_files;
 };
@@ -126,3 +128,7 @@ int al_gates_files_valid(const json_t *files, const char *what, char *msg, size_
 
 /* Run ids shared by the plan and the verdict. */
 int al_gates_run_id(char *buf, size_t bufsz, const char *rule, const char *name, const char *side);
+/* The id of the k-th (1-based) of repeated runs, "<rule>:<name>:<side>:<k>"; k == 0 is the
+ * one run of an unrepeated test, with al_gates_run_id's id. */
+int al_gates_run_id_k(char *buf, size_t bufsz, const char *rule, const char *name, const char *side,
+		      unsigned k);

@@ -1,5 +1,6 @@
 /* The run plan: which commands the runner executes, on which side, with which argv. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gates/internal.h"
@@ -52,17 +53,34 @@ check_tests(const struct al_policy *p, const json_t *ids, struct al_err *err)
 	return 0;
 }
 
-/* Appends one run; argv is stolen. */
+int
+al_gates_run_id_k(char *buf, size_t bufsz, const char *rule, const char *name, const char *side,
+		  unsigned k)
+{
+	size_t n;
+	int r;
+
+	r = al_gates_run_id(buf, bufsz, rule, name, side);
+	if (r < 0 || k == 0)
+		return r;
+	n = strlen(buf);
+	r = snprintf(buf + n, bufsz - n, ":%u", k);
+	if (r < 0 || (size_t)r >= bufsz - n)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Appends one run, the k-th of repeated ones (0 when not repeated); argv is stolen. */
 static int
 add_run(json_t *plan, const char *rule, const char *key, const char *name, const char *side,
-	json_t *argv)
+	unsigned k, json_t *argv)
 {
 	char id[AL_TEST_ID_MAX + 64];
 	json_t *o;
 
 	if (!argv)
 		return -ENOMEM;
-	if (al_gates_run_id(id, sizeof(id), rule, name, side) < 0) {
+	if (al_gates_run_id_k(id, sizeof(id), rule, name, side, k) < 0) {
 		json_decref(argv);
 		return -ENAMETOOLONG;
 	}
@@ -89,21 +107,25 @@ static int
 add_runs(const struct al_policy *p, const json_t *ids, json_t *plan)
 {
 	static const char *const sides[] = {"base", "candidate"};
+	/* one unrepeated run keeps the plain ids that results already stored carry */
+	unsigned k, first = p->repeat > 1 ? 1 : 0, last = p->repeat > 1 ? p->repeat : 0;
 	size_t i, s;
 	json_t *v;
 	int r;
 
 	json_array_foreach (ids, i, v) {
 		for (s = 0; s < AL_ARRAY_SIZE(sides); s++) {
-			r = add_run(plan, "reproduce", "test", json_string_value(v), sides[s],
-				    reproduce_argv(p, v));
-			if (r < 0)
-				return r;
+			for (k = first; k <= last; k++) {
+				r = add_run(plan, "reproduce", "test", json_string_value(v),
+					    sides[s], k, reproduce_argv(p, v));
+				if (r < 0)
+					return r;
+			}
 		}
 	}
 	json_array_foreach (p->contracts, i, v) {
 		r = add_run(plan, "contract", "name", json_string_value(json_object_get(v, "name")),
-			    "candidate", json_deep_copy(json_object_get(v, "command")));
+			    "candidate", 0, json_deep_copy(json_object_get(v, "command")));
 		if (r < 0)
 			return r;
 	}

@@ -134,6 +134,18 @@ parse_command(const json_t *v, const char *path, json_t **ret, struct al_err *er
 }
 
 static int
+int_in(const json_t *v, json_int_t max, const char *path, size_t *ret, struct al_err *err)
+{
+	json_int_t n = json_integer_value(v);
+
+	if (n < 1 || n > max)
+		return al_err_set(err, -EINVAL, "%s: expected an integer from 1 to %lld", path,
+				  (long long)max);
+	*ret = (size_t)n;
+	return 0;
+}
+
+static int
 reproduce_command(void *ctx, const json_t *v, const char *path, struct al_err *err)
 {
 	struct al_policy *p = ctx;
@@ -141,8 +153,23 @@ reproduce_command(void *ctx, const json_t *v, const char *path, struct al_err *e
 	return parse_command(v, path, &p->reproduce, err);
 }
 
+static int
+reproduce_repeat(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+	size_t n = 1;
+	int r;
+
+	r = int_in(v, AL_POLICY_REPEAT_MAX, path, &n, err);
+	if (r < 0)
+		return r;
+	p->repeat = (unsigned)n;
+	return 0;
+}
+
 static const struct key_spec reproduce_keys[] = {
     {"command", KIND_ARRAY, true, reproduce_command},
+    {"repeat", KIND_INTEGER, false, reproduce_repeat},
 };
 
 static int
@@ -294,18 +321,6 @@ policy_allow_binary(void *ctx, const json_t *v, const char *path AL_UNUSED,
 }
 
 static int
-int_in(const json_t *v, json_int_t max, const char *path, size_t *ret, struct al_err *err)
-{
-	json_int_t n = json_integer_value(v);
-
-	if (n < 1 || n > max)
-		return al_err_set(err, -EINVAL, "%s: expected an integer from 1 to %lld", path,
-				  (long long)max);
-	*ret = (size_t)n;
-	return 0;
-}
-
-static int
 limits_patch_bytes(void *ctx, const json_t *v, const char *path, struct al_err *err)
 {
 	struct al_policy *p = ctx;
@@ -377,6 +392,7 @@ al_policy_parse(const json_t *j, const char *where, struct al_policy **ret, stru
 	p->test_paths = json_array();
 	p->executable_paths = json_array();
 	p->timeout_s = AL_POLICY_TIMEOUT_DEFAULT;
+	p->repeat = 1;
 	p->max_patch_bytes = AL_POLICY_MAX_PATCH_BYTES_DEFAULT;
 	p->max_files = AL_POLICY_MAX_FILES_DEFAULT;
 	if (!p->contracts || !p->test_paths || !p->executable_paths)
@@ -418,8 +434,9 @@ al_policy_canonical(const struct al_policy *p)
 		      (json_int_t)p->max_patch_bytes);
 	if (!o)
 		return NULL;
-	if (p->reproduce &&
-	    json_object_set_new(o, "reproduce", json_pack("{s:O}", "command", p->reproduce)) < 0) {
+	if (p->reproduce && json_object_set_new(o, "reproduce",
+						json_pack("{s:O, s:I}", "command", p->reproduce,
+							  "repeat", (json_int_t)p->repeat)) < 0) {
 		json_decref(o);
 		return NULL;
 	}

@@ -279,37 +279,92 @@ missing_run(struct verdict *v, const char *rule, const char *id)
 	return al_gates_rule_add(v->rules, rule, AL_RULE_ERROR, "missing run %s", id);
 }
 
+/* What the runs of one side of a reproduce test showed. */
+struct side_runs {
+	const json_t *first;  /* the first run present */
+	const json_t *failed; /* the first run that did not pass */
+	const json_t *odd;    /* the first run that neither passed nor failed (TO, OOM, XX) */
+	bool xx;	      /* some run was a sandbox failure */
+	unsigned passed, n;
+	char missing[AL_TEST_ID_MAX + 64]; /* the first missing run's id; "" when none is */
+};
+
+static void
+side_collect(const struct verdict *v, const char *test, const char *side, struct side_runs *s)
+{
+	unsigned k, first = v->p->repeat > 1 ? 1 : 0, last = v->p->repeat > 1 ? v->p->repeat : 0;
+	char id[AL_TEST_ID_MAX + 64];
+	const json_t *run;
+	enum run_status st;
+
+	memset(s, 0, sizeof(*s));
+	for (k = first; k <= last; k++) {
+		run = NULL;
+		if (al_gates_run_id_k(id, sizeof(id), "reproduce", test, side, k) == 0)
+			run = json_object_get(v->runs, id);
+		if (!run) {
+			if (!s->missing[0])
+				snprintf(s->missing, sizeof(s->missing), "%s", id);
+			continue;
+		}
+		st = run_status(run);
+		s->n++;
+		if (!s->first)
+			s->first = run;
+		if (st == RUN_OK)
+			s->passed++;
+		else if (!s->failed)
+			s->failed = run;
+		if (st != RUN_OK && st != RUN_RE && st != RUN_SG && !s->odd)
+			s->odd = run;
+		s->xx |= st == RUN_XX;
+	}
+}
+
 static int
 rule_reproduce(struct verdict *v, const char *test)
 {
-	char rule[AL_TEST_ID_MAX + 32], bid[AL_TEST_ID_MAX + 64], cid[AL_TEST_ID_MAX + 64];
-	char bhow[64], chow[64];
-	const json_t *base = run_get(v, "reproduce", test, "base", bid, sizeof(bid));
-	const json_t *cand = run_get(v, "reproduce", test, "candidate", cid, sizeof(cid));
-	enum run_status bs, cs;
+	char rule[AL_TEST_ID_MAX + 32], how[64];
+	struct side_runs b, c;
 
 	snprintf(rule, sizeof(rule), "reproduce:%s", test);
-	if (!base || !cand)
-		return missing_run(v, rule, base ? cid : bid);
-	bs = run_status(base);
-	cs = run_status(cand);
-	how_failed(base, bhow, sizeof(bhow));
-	how_failed(cand, chow, sizeof(chow));
-	if (bs == RUN_OK)
+	side_collect(v, test, "base", &b);
+	side_collect(v, test, "candidate", &c);
+	if (b.missing[0] || c.missing[0])
+		return missing_run(v, rule, b.missing[0] ? b.missing : c.missing);
+	if (b.passed == b.n)
 		return al_gates_rule_add(v->rules, rule, AL_RULE_UNSATISFIED,
 					 "%s already passes on base: reproduction proves nothing",
 					 test);
-	if (bs != RUN_RE && bs != RUN_SG)
+	/* runs of one side that disagree prove nothing either way */
+	if (b.passed > 0)
 		return al_gates_rule_add(v->rules, rule, AL_RULE_ERROR,
-					 "%s on base: %s, inconclusive", test, status_names[bs]);
-	if (cs == RUN_XX)
+					 "%s is flaky on base: passed %u of %u runs", test,
+					 b.passed, b.n);
+	if (b.odd)
+		return al_gates_rule_add(v->rules, rule, AL_RULE_ERROR,
+					 "%s on base: %s, inconclusive", test,
+					 status_names[run_status(b.odd)]);
+	if (c.xx)
 		return al_gates_rule_add(v->rules, rule, AL_RULE_ERROR,
 					 "%s on candidate: XX, inconclusive", test);
-	if (cs != RUN_OK)
+	if (c.passed > 0 && c.passed < c.n)
+		return al_gates_rule_add(v->rules, rule, AL_RULE_ERROR,
+					 "%s is flaky on candidate: passed %u of %u runs", test,
+					 c.passed, c.n);
+	if (c.passed == 0) {
+		how_failed(c.failed, how, sizeof(how));
 		return al_gates_rule_add(v->rules, rule, AL_RULE_UNSATISFIED,
-					 "%s still fails on candidate (%s)", test, chow);
+					 "%s still fails on candidate (%s)", test, how);
+	}
+	how_failed(b.first, how, sizeof(how));
+	if (b.n > 1)
+		return al_gates_rule_add(v->rules, rule, AL_RULE_SATISFIED,
+					 "%s fails on base (%s) and passes on candidate, %u runs "
+					 "each",
+					 test, how, b.n);
 	return al_gates_rule_add(v->rules, rule, AL_RULE_SATISFIED,
-				 "%s fails on base (%s) and passes on candidate", test, bhow);
+				 "%s fails on base (%s) and passes on candidate", test, how);
 }
 
 static int

@@ -85,14 +85,14 @@ static const struct {
      "\"timeout_s\": 120}",
      "{\"allow_binary\":false,\"contract\":[{\"command\":[\"make\",\"check\"],\"name\":\"unit\"}]"
      "," NEW_DEFAULTS "\"reproduce\":{"
-     "\"command\":[\"pytest\",\"-q\"]},\"test_paths\":[\"tests/**\",\"**/test_*.c\"],"
+     "\"command\":[\"pytest\",\"-q\"],\"repeat\":1},\"test_paths\":[\"tests/**\",\"**/test_*.c\"],"
      "\"timeout_s\":120}"},
     {"{\"timeout_s\": 1, \"reproduce\": {\"command\": [\"t\"]}}",
      "{\"allow_binary\":false,\"contract\":[]," NEW_DEFAULTS
-     "\"reproduce\":{\"command\":[\"t\"]},\"test_paths\":[],\"timeout_s\":1}"},
+     "\"reproduce\":{\"command\":[\"t\"],\"repeat\":1},\"test_paths\":[],\"timeout_s\":1}"},
     {"{\"timeout_s\": 3600, \"reproduce\": {\"command\": [\"t\"]}, \"contract\": []}",
      "{\"allow_binary\":false,\"contract\":[]," NEW_DEFAULTS
-     "\"reproduce\":{\"command\":[\"t\"]},\"test_paths\":[],\"timeout_s\":3600}"},
+     "\"reproduce\":{\"command\":[\"t\"],\"repeat\":1},\"test_paths\":[],\"timeout_s\":3600}"},
     {"{\"contract\":[{\"name\":\"a.B_c-9\",\"command\":[\"x\"]},{\"command\":[\"y\"],\"name\":"
      "\"b\"}], \"test_paths\": []}",
      "{\"allow_binary\":false,\"contract\":[{\"command\":[\"x\"],\"name\":\"a.B_c-9\"},{"
@@ -101,14 +101,15 @@ static const struct {
      "\"bin/*\",\"**/*.sh\"],\"limits\":{\"max_patch_bytes\":1,\"max_files\":10000}}",
      "{\"allow_binary\":true,\"contract\":[],\"executable_paths\":[\"bin/*\",\"**/*.sh\"],"
      "\"limits\":{\"max_files\":10000,\"max_patch_bytes\":1},\"reproduce\":{\"command\":["
-     "\"t\"]},\"test_paths\":[],\"timeout_s\":60}"},
+     "\"t\"],\"repeat\":1},\"test_paths\":[],\"timeout_s\":60}"},
     {"{\"reproduce\":{\"command\":[\"t\"]},\"limits\":{\"max_patch_bytes\":1073741824}}",
      "{\"allow_binary\":false,\"contract\":[],\"executable_paths\":[],\"limits\":{"
-     "\"max_files\":200,\"max_patch_bytes\":1073741824},\"reproduce\":{\"command\":[\"t\"]},"
+     "\"max_files\":200,\"max_patch_bytes\":1073741824},\"reproduce\":{\"command\":[\"t\"],"
+     "\"repeat\":1},"
      "\"test_paths\":[],\"timeout_s\":60}"},
     {"{\"reproduce\":{\"command\":[\"t\"]},\"limits\":{}}",
      "{\"allow_binary\":false,\"contract\":[]," NEW_DEFAULTS
-     "\"reproduce\":{\"command\":[\"t\"]},\"test_paths\":[],\"timeout_s\":60}"},
+     "\"reproduce\":{\"command\":[\"t\"],\"repeat\":1},\"test_paths\":[],\"timeout_s\":60}"},
 };
 
 START_TEST(test_policy_ok)
@@ -165,6 +166,14 @@ static const struct {
      WHERE ".contract[0].env: unknown key"},
     {"{\"contract\": {\"name\":\"u\"}}", WHERE ".contract: expected an array"},
     {"{\"contract\": [\"x\"]}", WHERE ".contract[0]: expected an object"},
+    {"{\"reproduce\": {\"command\": [\"t\"], \"repeat\": 0}}",
+     WHERE ".reproduce.repeat: expected an integer from 1 to 10"},
+    {"{\"reproduce\": {\"command\": [\"t\"], \"repeat\": 11}}",
+     WHERE ".reproduce.repeat: expected an integer from 1 to 10"},
+    {"{\"reproduce\": {\"command\": [\"t\"], \"repeat\": \"3\"}}",
+     WHERE ".reproduce.repeat: expected an integer"},
+    {"{\"reproduce\": {\"command\": [\"t\"], \"repeat\": -1}}",
+     WHERE ".reproduce.repeat: expected an integer from 1 to 10"},
     {"{" CONTRACT ", \"timeout_s\": 0}", WHERE ".timeout_s: expected an integer from 1 to 3600"},
     {"{" CONTRACT ", \"timeout_s\": 3601}", WHERE ".timeout_s: expected an integer from 1 to 3600"},
     {"{" CONTRACT ", \"timeout_s\": -5}", WHERE ".timeout_s: expected an integer from 1 to 3600"},
@@ -1065,6 +1074,38 @@ START_TEST(test_plan_contents)
 }
 END_TEST
 
+#define REPEAT_RUN(side, k)                                                               \
+	"{\"id\":\"reproduce:t1:" side ":" k "\",\"rule\":\"reproduce\",\"test\":\"t1\"," \
+	"\"side\":\"" side "\",\"argv\":[\"pytest\",\"t1\"]}"
+
+#define REPEAT_SIDE(side) REPEAT_RUN(side, "1") "," REPEAT_RUN(side, "2") "," REPEAT_RUN(side, "3")
+static const char repeat_plan[] = "[" REPEAT_SIDE("base") "," REPEAT_SIDE("candidate") "]";
+
+/* A repeated test runs k times on each side, each run with its own id; once is the
+ * plain id. */
+START_TEST(test_plan_repeat)
+{
+	struct al_policy *p = policy("{\"reproduce\":{\"command\":[\"pytest\"],\"repeat\":3}}");
+	json_t *ids = load("[\"t1\"]"), *plan = NULL;
+	struct al_err err = {0};
+
+	ck_assert_int_eq(al_gates_plan(p, ids, &plan, &err), 0);
+	assert_json(plan, repeat_plan);
+	json_decref(plan);
+	al_policy_free(p);
+
+	p = policy("{\"reproduce\":{\"command\":[\"pytest\"],\"repeat\":1}}");
+	ck_assert_int_eq(al_gates_plan(p, ids, &plan, &err), 0);
+	assert_json(plan, "[{\"id\":\"reproduce:t1:base\",\"rule\":\"reproduce\",\"test\":\"t1\","
+			  "\"side\":\"base\",\"argv\":[\"pytest\",\"t1\"]},"
+			  "{\"id\":\"reproduce:t1:candidate\",\"rule\":\"reproduce\","
+			  "\"test\":\"t1\",\"side\":\"candidate\",\"argv\":[\"pytest\",\"t1\"]}]");
+	json_decref(plan);
+	json_decref(ids);
+	al_policy_free(p);
+}
+END_TEST
+
 static const struct {
 	const char *policy, *ids, *msg;
 } plans_bad[] = {
@@ -1445,6 +1486,99 @@ START_TEST(test_evaluate_edges)
 }
 END_TEST
 
+/* ---- evaluate with reproduce.repeat ---- */
+
+#define REPEAT_POLICY "{\"reproduce\":{\"command\":[\"pytest\"],\"repeat\":3}}"
+
+static const struct {
+	const char *base, *candidate; /* one status letter pair per run: OK, RE, SG, TO, XX */
+	const char *missing;	      /* a run id left out */
+	const char *result, *reason;  /* of the rule reproduce:T */
+} repeats[] = {
+    {"RE RE RE", "OK OK OK", NULL, "SATISFIED",
+     T " fails on base (exit 1) and passes on candidate, 3 runs each"},
+    {"SG RE SG", "OK OK OK", NULL, "SATISFIED",
+     T " fails on base (signal 11) and passes on candidate, 3 runs each"},
+    {"RE OK RE", "OK OK OK", NULL, "ERROR", T " is flaky on base: passed 1 of 3 runs"},
+    {"OK OK RE", "OK OK OK", NULL, "ERROR", T " is flaky on base: passed 2 of 3 runs"},
+    {"RE RE RE", "OK RE OK", NULL, "ERROR", T " is flaky on candidate: passed 2 of 3 runs"},
+    {"RE RE RE", "OK TO OK", NULL, "ERROR", T " is flaky on candidate: passed 2 of 3 runs"},
+    {"OK OK OK", "OK OK OK", NULL, "UNSATISFIED",
+     T " already passes on base: reproduction proves nothing"},
+    {"RE RE RE", "RE RE RE", NULL, "UNSATISFIED", T " still fails on candidate (exit 1)"},
+    {"RE TO RE", "OK OK OK", NULL, "ERROR", T " on base: TO, inconclusive"},
+    {"RE RE RE", "OK XX OK", NULL, "ERROR", T " on candidate: XX, inconclusive"},
+    {"RE RE RE", "OK OK OK", "reproduce:" T ":candidate:2", "ERROR",
+     "missing run reproduce:" T ":candidate:2"},
+    {"RE RE RE", "OK OK OK", "reproduce:" T ":base:3", "ERROR",
+     "missing run reproduce:" T ":base:3"},
+};
+
+static int
+exit_of(const char *status)
+{
+	if (strcmp(status, "OK") == 0)
+		return 0;
+	return strcmp(status, "RE") == 0 ? 1 : -1;
+}
+
+static int
+repeat_add_runs(json_t *runs, const char *side, const char *statuses, const char *missing)
+{
+	char id[AL_TEST_ID_MAX + 64];
+	unsigned k;
+
+	for (k = 1; k <= 3; k++) {
+		char st[3] = {statuses[(k - 1) * 3], statuses[(k - 1) * 3 + 1], 0};
+		json_t *run;
+
+		snprintf(id, sizeof(id), "reproduce:%s:%s:%u", T, side, k);
+		if (missing && strcmp(id, missing) == 0)
+			continue;
+		run = json_pack("{s:s, s:s, s:s, s:s, s:[s, s], s:s, s:i, s:i}", "id", id, "rule",
+				"reproduce", "test", T, "side", side, "argv", "pytest", T, "status",
+				st, "exit_code", exit_of(st), "signal",
+				strcmp(st, "SG") == 0 ? 11 : 0);
+		if (!run || json_array_append_new(runs, run) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+START_TEST(test_evaluate_repeat)
+{
+	json_t *res = load(good_result), *runs = json_array(), *v;
+
+	ck_assert_int_eq(repeat_add_runs(runs, "base", repeats[_i].base, repeats[_i].missing), 0);
+	ck_assert_int_eq(
+	    repeat_add_runs(runs, "candidate", repeats[_i].candidate, repeats[_i].missing), 0);
+	json_object_set_new(res, "runs", runs);
+	v = evaluate(REPEAT_POLICY, "[\"" T "\"]", res);
+	assert_rule(json_object_get(v, "rules"), "reproduce:" T, repeats[_i].result,
+		    repeats[_i].reason);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "decision")),
+			 strcmp(repeats[_i].result, "SATISFIED") == 0 ? "granted" : "rejected");
+	json_decref(v);
+	json_decref(res);
+}
+END_TEST
+
+/* With repeat > 1 the plain ids of one run are not planned, so they are unexpected. */
+START_TEST(test_evaluate_repeat_ids)
+{
+	json_t *res = load(good_result), *v;
+
+	json_array_remove(json_object_get(res, "runs"), 2);
+	v = evaluate(REPEAT_POLICY, "[\"" T "\"]", res);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "decision")), "rejected");
+	ck_assert_str_eq(json_string_value(json_object_get(v, "reason")), "unexpected run " RB);
+	assert_rule(json_object_get(v, "rules"), "reproduce:" T, "ERROR",
+		    "missing run reproduce:" T ":base:1");
+	json_decref(v);
+	json_decref(res);
+}
+END_TEST
+
 static Suite *
 gates_suite(void)
 {
@@ -1476,6 +1610,7 @@ gates_suite(void)
 
 	tc = tcase_create("plan");
 	tcase_add_test(tc, test_plan_contents);
+	tcase_add_test(tc, test_plan_repeat);
 	tcase_add_loop_test(tc, test_plan_bad, 0, sizeof(plans_bad) / sizeof(plans_bad[0]));
 	suite_add_tcase(s, tc);
 
@@ -1485,6 +1620,8 @@ gates_suite(void)
 	tcase_add_loop_test(tc, test_evaluate_malformed, 0,
 			    sizeof(malformed) / sizeof(malformed[0]));
 	tcase_add_test(tc, test_evaluate_edges);
+	tcase_add_loop_test(tc, test_evaluate_repeat, 0, sizeof(repeats) / sizeof(repeats[0]));
+	tcase_add_test(tc, test_evaluate_repeat_ids);
 	suite_add_tcase(s, tc);
 	return s;
 }
