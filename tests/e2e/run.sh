@@ -120,6 +120,26 @@ expect "patch touching a test path: submit exits non-zero" "$rc" "1"
 expect_match "patch touching a test path: reason" "$(cat "$TMP/testpath.out")" \
 	'^verdict: rejected: patch touches test path tests/'
 
+# patches made with real git in a clone: a symlink to /etc/passwd, and an AWS-key-shaped
+# string; each is refused before anything runs, and the key never appears in the answer
+git clone -q "$TMP/repo" "$TMP/scratch"
+(cd "$TMP/scratch" && git apply "$EX/test.patch" && git apply "$EX/fix.patch" &&
+	ln -s /etc/passwd src/passwd && git add -A && git diff --cached -- src >"$TMP/symlink.patch" &&
+	git reset -q --hard && git apply "$EX/test.patch" && git apply "$EX/fix.patch" &&
+	printf 'static const char *k = "AKIAIOSFODNN7EXAMPLE";\n' >>src/calc.c &&
+	git diff -- src >"$TMP/secret.patch")
+rc=$(submit symlink "$EX/test.patch" "$TMP/symlink.patch")
+expect "patch adding a symlink to /etc/passwd: submit exits non-zero" "$rc" "1"
+expect_match "patch adding a symlink: reason" "$(cat "$TMP/symlink.out")" \
+	'^verdict: rejected: patch makes src/passwd a symlink'
+rc=$(submit secret "$EX/test.patch" "$TMP/secret.patch")
+expect "patch with an AWS key: submit exits non-zero" "$rc" "1"
+expect_match "patch with an AWS key: names file and line" "$(cat "$TMP/secret.out")" \
+	'^verdict: rejected: secret-like AWS access key id in added line: src/calc\.c:[0-9]+'
+r=$(http GET "/v1/proposals/$(proposal_id secret)" "$AGENT")
+expect "the key is in no verdict or record" "$(grep -c AKIAIOSFODNN7EXAMPLE <<<"$(jq -c '.verdict, .runs' <<<"${r#* }")")" "0"
+expect "nothing ran for a statically rejected patch" "$(jq '.runs | length' <<<"${r#* }")" "0"
+
 r=$(http GET "/v1/proposals/$(proposal_id already)/grant" "$AGENT")
 expect "GET grant of a rejected proposal: 404" "${r%% *}" "404"
 r=$(http GET "/v1/proposals?state=granted" "$AGENT")
@@ -179,7 +199,7 @@ expect "wrong method: 405" "${r%% *}" "405"
 r=$(http GET /v1/nothing "")
 expect "unknown route: 404" "${r%% *}" "404"
 count=$(curl -s -H "Authorization: Bearer $AGENT" "$URL/v1/proposals" | jq '.proposals | length')
-expect "rejected requests left no proposal behind" "$count" "5"
+expect "rejected requests left no proposal behind" "$count" "7"
 expect "the data dir still keeps no token in clear" "$(grep -rlF -e "$AGENT" -e "$REVIEWER" "$DATA" | wc -l)" "0"
 
 # --- a bad config is refused at start, naming the key ---------------------------------
