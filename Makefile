@@ -82,7 +82,7 @@ $(BUILD)/check_sandbox: | $(PROBES)
 $(BUILD)/check_%: $(BUILD)/tests/unit/check_%.o $$(UNIT_OBJ_$$*) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
-$(BUILD)/probes/%: tests/probes/%.c tests/probes/sandboxed.h
+$(BUILD)/probes/%: tests/probes/%.c $(wildcard tests/probes/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -static-pie -o $@ $< 2>/dev/null || \
 		$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<

@@ -39,9 +39,11 @@ make_patch(size_t *len)
 
 	al_buf_init(&b, 64u << 20);
 	for (int f = 0; f < FILES; f++) {
-		al_buf_printf(&b, "diff --git a/src/mod%03d.c b/src/mod%03d.c\nindex 1111111..2222222 100644\n"
-				  "--- a/src/mod%03d.c\n+++ b/src/mod%03d.c\n@@ -10,13 +10,13 @@ int f%d(void)\n",
-			      f, f, f, f, f);
+		al_buf_printf(
+		    &b,
+		    "diff --git a/src/mod%03d.c b/src/mod%03d.c\nindex 1111111..2222222 100644\n"
+		    "--- a/src/mod%03d.c\n+++ b/src/mod%03d.c\n@@ -10,13 +10,13 @@ int f%d(void)\n",
+		    f, f, f, f, f);
 		for (int i = 0; i < 3; i++)
 			al_buf_printf(&b, " \tint context_%d = %d; /* unchanged */\n", i, i * f);
 		for (int i = 0; i < 7; i++)
@@ -55,9 +57,9 @@ make_patch(size_t *len)
 }
 
 static const char test_patch[] =
-	"diff --git a/tests/test_mod.c b/tests/test_mod.c\nindex 1111111..2222222 100644\n"
-	"--- a/tests/test_mod.c\n+++ b/tests/test_mod.c\n@@ -1,2 +1,3 @@\n int a;\n"
-	"+TEST(mod_overflow) { check(f0() == 1); }\n int b;\n";
+    "diff --git a/tests/test_mod.c b/tests/test_mod.c\nindex 1111111..2222222 100644\n"
+    "--- a/tests/test_mod.c\n+++ b/tests/test_mod.c\n@@ -1,2 +1,3 @@\n int a;\n"
+    "+TEST(mod_overflow) { check(f0() == 1); }\n int b;\n";
 
 static json_t *
 make_result(const json_t *plan)
@@ -69,9 +71,10 @@ make_result(const json_t *plan)
 		char path[64];
 
 		snprintf(path, sizeof(path), "src/mod%03d.c", f);
-		json_array_append_new(files, json_pack("{s:s, s:s, s:s, s:i, s:i, s:b}", "path", path,
-						       "old_path", path, "status", "M", "old_mode",
-						       0100644, "new_mode", 0100644, "binary", 0));
+		json_array_append_new(files,
+				      json_pack("{s:s, s:s, s:s, s:i, s:i, s:b}", "path", path,
+						"old_path", path, "status", "M", "old_mode",
+						0100644, "new_mode", 0100644, "binary", 0));
 	}
 	json_array_foreach (plan, i, item) {
 		json_t *run = json_deep_copy(item);
@@ -84,12 +87,12 @@ make_result(const json_t *plan)
 		json_array_append_new(runs, run);
 	}
 	return json_pack("{s:s, s:s, s:s, s:{s:o, s:[{s:s, s:s, s:s, s:i, s:i, s:b}]}, s:o}",
-			 "base_commit", "1111111111111111111111111111111111111111", "candidate_commit",
-			 "2222222222222222222222222222222222222222", "candidate_tree",
-			 "3333333333333333333333333333333333333333", "files", "patch", files,
-			 "test_patch", "path", "tests/test_mod.c", "old_path", "tests/test_mod.c",
-			 "status", "M", "old_mode", 0100644, "new_mode", 0100644, "binary", 0, "runs",
-			 runs);
+			 "base_commit", "1111111111111111111111111111111111111111",
+			 "candidate_commit", "2222222222222222222222222222222222222222",
+			 "candidate_tree", "3333333333333333333333333333333333333333", "files",
+			 "patch", files, "test_patch", "path", "tests/test_mod.c", "old_path",
+			 "tests/test_mod.c", "status", "M", "old_mode", 0100644, "new_mode",
+			 0100644, "binary", 0, "runs", runs);
 }
 
 static void
@@ -103,10 +106,10 @@ int
 main(void)
 {
 	static const char policy_text[] =
-		"{\"reproduce\": {\"command\": [\"sh\", \"tests/run.sh\"]},"
-		" \"contract\": [{\"name\": \"unit\", \"command\": [\"make\", \"check\"]},"
-		"                {\"name\": \"lint\", \"command\": [\"make\", \"lint\"]}],"
-		" \"test_paths\": [\"tests/**\", \"**/test_*.c\"], \"timeout_s\": 60}";
+	    "{\"reproduce\": {\"command\": [\"sh\", \"tests/run.sh\"]},"
+	    " \"contract\": [{\"name\": \"unit\", \"command\": [\"make\", \"check\"]},"
+	    "                {\"name\": \"lint\", \"command\": [\"make\", \"lint\"]}],"
+	    " \"test_paths\": [\"tests/**\", \"**/test_*.c\"], \"timeout_s\": 60}";
 	static double full[ITER], floor_t[ITER];
 	json_t *pj = json_loads(policy_text, 0, NULL), *ftp = json_pack("[s]", "mod_overflow");
 	json_t *plan = NULL, *result, *rules = NULL, *verdict = NULL;
@@ -140,7 +143,8 @@ main(void)
 			return fprintf(stderr, "bench policy: evaluation failed\n"), 1;
 		full[i] = now_us() - t0;
 		if (i == 0)
-			printf("bench policy: %d files, %zu lines, %zu bytes, %d evaluations; decision %s\n",
+			printf("bench policy: %d files, %zu lines, %zu bytes, %d evaluations; "
+			       "decision %s\n",
 			       FILES, lines, len, ITER,
 			       json_string_value(json_object_get(verdict, "decision")));
 		json_decref(rules);
@@ -150,8 +154,8 @@ main(void)
 	report("baseline: one memchr pass over the patch", floor_t);
 	qsort(full, ITER, sizeof(double), cmp_double);
 	printf("  ratio full/baseline: p50 %.0fx; target p99 < 1000 us: %s (checksum %zu)\n",
-	       full[ITER / 2] / floor_t[ITER / 2], full[ITER * 99 / 100] < 1000.0 ? "met" : "MISSED",
-	       checksum % 7);
+	       full[ITER / 2] / floor_t[ITER / 2],
+	       full[ITER * 99 / 100] < 1000.0 ? "met" : "MISSED", checksum % 7);
 	json_decref(result);
 	json_decref(plan);
 	json_decref(pj);

@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "targets.h"
+
 /* 0 when a connection was made, else the errno. */
 static int
 try_connect(const char *ip, int port)
@@ -55,31 +57,12 @@ try_connect(const char *ip, int port)
 int
 main(void)
 {
-	char targets[512] = "127.0.0.1 ::1 ";
-	const char *hosts = getenv("PROBE_HOST_IP"), *p = getenv("PROBE_TCP_PORT");
+	const char *p = getenv("PROBE_TCP_PORT");
 	long port = p ? strtol(p, NULL, 10) : 0;
-	const char *reached = NULL;
-	int n = 0, tries = 0, first_err = 0;
-	char *save = NULL;
 
 	if (port <= 0 || port > 65535) {
 		printf("probe=tcp_host result=error step=env missing=PROBE_TCP_PORT\n");
 		return 2;
 	}
-	if (hosts)
-		strncat(targets, hosts, sizeof(targets) - strlen(targets) - 1);
-	for (char *ip = strtok_r(targets, " ,", &save); ip; ip = strtok_r(NULL, " ,", &save)) {
-		int e = try_connect(ip, (int)port);
-
-		if (e == EINVAL)
-			continue;
-		if (tries++ == 0)
-			first_err = e;
-		if (e == 0 && n++ == 0)
-			reached = ip;
-	}
-	printf("probe=tcp_host result=%s errno=%s tried=%d connected=%d%s%s\n",
-	       n ? "allowed" : "blocked", first_err ? strerrorname_np(first_err) : "0", tries, n,
-	       reached ? " first=" : "", reached ? reached : "");
-	return n ? 1 : 0;
+	return probe_targets("tcp_host", "connected", "127.0.0.1 ::1", (int)port, try_connect);
 }

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "targets.h"
+
 /* 0 when the datagram was sent, else the errno. */
 static int
 send_to(const char *ip, int port)
@@ -45,32 +47,14 @@ send_to(const char *ip, int port)
 int
 main(void)
 {
-	/* 198.51.100.1 and 2001:db8::1 are documentation addresses: routed, never answered */
-	char targets[512] = "127.0.0.1 ::1 198.51.100.1 2001:db8::1 ";
-	const char *hosts = getenv("PROBE_HOST_IP"), *p = getenv("PROBE_UDP_PORT");
-	const char *sent = NULL;
+	const char *p = getenv("PROBE_UDP_PORT");
 	long port = p && *p ? strtol(p, NULL, 10) : 9;
-	int first_err = 0, n = 0, tries = 0;
-	char *save = NULL;
 
 	if (port <= 0 || port > 65535) {
 		printf("probe=udp result=error step=env bad=PROBE_UDP_PORT\n");
 		return 2;
 	}
-	if (hosts)
-		strncat(targets, hosts, sizeof(targets) - strlen(targets) - 1);
-	for (char *ip = strtok_r(targets, " ,", &save); ip; ip = strtok_r(NULL, " ,", &save)) {
-		int e = send_to(ip, (int)port);
-
-		if (e == EINVAL)
-			continue;
-		if (tries++ == 0)
-			first_err = e;
-		if (e == 0 && n++ == 0)
-			sent = ip;
-	}
-	printf("probe=udp result=%s errno=%s tried=%d sent=%d%s%s\n", n ? "allowed" : "blocked",
-	       first_err ? strerrorname_np(first_err) : "0", tries, n, sent ? " first=" : "",
-	       sent ? sent : "");
-	return n ? 1 : 0;
+	/* 198.51.100.1 and 2001:db8::1 are documentation addresses: routed, never answered */
+	return probe_targets("udp", "sent", "127.0.0.1 ::1 198.51.100.1 2001:db8::1", (int)port,
+			     send_to);
 }
