@@ -16,6 +16,15 @@ void al_policy_free(struct al_policy *p);
 char *al_policy_canonical(const struct al_policy *p);
 unsigned al_policy_timeout_s(const struct al_policy *p);
 
+/* What each sandboxed command may use. */
+struct al_run_limits {
+	unsigned timeout_s;
+	size_t memory_bytes;
+	unsigned pids;
+	size_t output_bytes; /* per stream */
+};
+void al_policy_limits(const struct al_policy *p, struct al_run_limits *ret);
+
 /* Fail-to-pass ids become argv elements: a strict charset, never a leading '-'. */
 int al_gates_test_id_valid(const char *id);
 
@@ -37,6 +46,41 @@ int al_gates_plan(const struct al_policy *p, const json_t *fail_to_pass, json_t 
  * {"decision": "granted"|"rejected", "reason": "...", "rules": [{"rule","result","reason"}]}. */
 int al_gates_evaluate(const struct al_policy *p, const json_t *fail_to_pass, const json_t *result,
 		      json_t **ret, struct al_err *err);
+
+/* The protected paths among the files of each list (al_gates_patch_files shape; NULL
+ * lists are skipped): an array of distinct paths, in the order met. */
+int al_gates_protected(const struct al_policy *p, const json_t *const *lists, size_t n_lists,
+		       json_t **ret, struct al_err *err);
+
+/* Why reviewer may not approve a proposal of proposer under p, or NULL when they may. */
+const char *al_gates_approver_problem(const struct al_policy *p, const char *proposer,
+				      const char *reviewer);
+
+struct al_approval_input {
+	const char *proposer;
+	const char *tree;	  /* the candidate tree approvals must name */
+	long long revision;	  /* the proposal's current revision */
+	const json_t *protected;  /* al_gates_protected's array, or NULL */
+	const json_t *approvals;  /* [{"reviewer","tree","revision"}] as recorded */
+};
+
+/* The approval rule {"rule":"approval","result","reason","evidence"}: SATISFIED when
+ * enough current approvals are in, NOT_APPLICABLE when none is needed, UNSATISFIED
+ * while some are missing.  ret_need and ret_have are the counts. */
+int al_gates_approval(const struct al_policy *p, const struct al_approval_input *in,
+		      json_t **ret_rule, unsigned *ret_need, unsigned *ret_have, struct al_err *err);
+
+/* What a grant at tier 1 (gates satisfied) or 2 (approved too) may carry. */
+struct al_authority {
+	const char *authority; /* "none", "write" or "merge" */
+	char ref[256];	       /* the ref it covers; "" for none */
+	unsigned lifetime_s;
+};
+/* base is the proposal's base as submitted; a merge tier covers it only when its full
+ * name (refs/heads/ added to a short name) matches one of the tier's refs, and is
+ * "none" otherwise, with why saying so. */
+int al_gates_authority(const struct al_policy *p, int tier, const char *proposal_id,
+		       const char *base, struct al_authority *ret, char *why, size_t whysz);
 
 /* "SATISFIED" etc. */
 #define AL_RULE_SATISFIED "SATISFIED"

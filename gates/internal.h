@@ -20,6 +20,18 @@
 #define AL_POLICY_MAX_PATCH_BYTES_MAX 1073741824
 #define AL_POLICY_MAX_FILES_DEFAULT 200
 #define AL_POLICY_REPEAT_MAX 10
+#define AL_POLICY_MEMORY_MB_DEFAULT 1024
+#define AL_POLICY_MEMORY_MB_MAX 65536
+#define AL_POLICY_PIDS_DEFAULT 256
+#define AL_POLICY_PIDS_MAX 65536
+#define AL_POLICY_OUTPUT_DEFAULT 1048576
+#define AL_POLICY_OUTPUT_MAX 67108864
+#define AL_POLICY_APPROVALS_MAX 10
+#define AL_POLICY_REVIEWERS_MAX 256
+#define AL_POLICY_LIFETIME_DEFAULT 86400
+#define AL_POLICY_LIFETIME_MIN 60
+#define AL_POLICY_LIFETIME_MAX (30 * 86400)
+#define AL_POLICY_REF_MAX 200
 
 /* Caps on untrusted input. */
 #define AL_TEST_ID_MAX 200
@@ -37,15 +49,31 @@ al_gates_decrefp(json_t **j)
 	json_decref(*j);
 }
 
+enum al_authority_kind { AL_AUTH_NONE, AL_AUTH_WRITE, AL_AUTH_MERGE };
+
+/* What a grant at one tier carries. */
+struct al_tier {
+	enum al_authority_kind authority;
+	json_t *refs; /* owned; write: one pattern whose '*' is the proposal id; merge: the
+		       * ref globs the base ref must match; none: empty */
+	unsigned lifetime_s;
+};
+
 struct al_policy {
 	json_t *reproduce;	  /* owned; argv array, NULL when the policy has no reproduce */
 	json_t *contracts;	  /* owned; array of {"name","command"}, empty when none */
 	json_t *test_paths;	  /* owned; array of globs, empty when none */
 	json_t *executable_paths; /* owned; array of globs, empty when none */
+	json_t *protected_paths;  /* owned; the default globs, then the operator's */
+	json_t *reviewers;	  /* owned; names allowed to approve, empty: any reviewer */
 	unsigned timeout_s;
 	unsigned repeat; /* runs of each reproduce test on each side, 1..AL_POLICY_REPEAT_MAX */
 	bool allow_binary;
+	bool block_preexisting; /* a contract failing on base too still rejects */
 	size_t max_patch_bytes, max_files;
+	size_t memory_mb, pids, output_bytes;
+	size_t approvals; /* required by policy (protected paths raise it to at least 1) */
+	struct al_tier tiers[3]; /* [1] validated, [2] approved; [0] unused */
 };
 
 /* 1 when path matches glob ("**" whole segments, "*" and "?" within one), else 0. */
@@ -62,10 +90,14 @@ int al_gates_utf8_valid(const char *s, size_t n);
  * become '?', and an over-long text ends in "...". */
 void al_gates_printable(char *dst, size_t dstsz, const char *s, size_t n);
 
-/* Appends {"rule","result","reason"} to rules; the reason is made one printable line.
+/* Appends {"rule","result","reason","evidence":{}} to rules; the reason is made one printable line.
  * 0 or -ENOMEM. */
 int al_gates_rule_add(json_t *rules, const char *rule, const char *result, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same with an evidence object (stolen; NULL gives an empty one): which run, which
+ * patch, file and line. */
+int al_gates_rule_add_ev(json_t *rules, const char *rule, const char *result, json_t *evidence,
+			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* 1 when result is UNSATISFIED or ERROR (or anything unknown: fail closed). */
 int al_gates_rule_failed(const json_t *rule);
 

@@ -133,16 +133,24 @@ parse_command(const json_t *v, const char *path, json_t **ret, struct al_err *er
 	return *ret ? 0 : al_err_set(err, -ENOMEM, "%s: out of memory", path);
 }
 
+
 static int
-int_in(const json_t *v, json_int_t max, const char *path, size_t *ret, struct al_err *err)
+int_range(const json_t *v, json_int_t min, json_int_t max, const char *path, size_t *ret,
+	  struct al_err *err)
 {
 	json_int_t n = json_integer_value(v);
 
-	if (n < 1 || n > max)
-		return al_err_set(err, -EINVAL, "%s: expected an integer from 1 to %lld", path,
-				  (long long)max);
+	if (n < min || n > max)
+		return al_err_set(err, -EINVAL, "%s: expected an integer from %lld to %lld", path,
+				  (long long)min, (long long)max);
 	*ret = (size_t)n;
 	return 0;
+}
+
+static int
+int_in(const json_t *v, json_int_t max, const char *path, size_t *ret, struct al_err *err)
+{
+	return int_range(v, 1, max, path, ret, err);
 }
 
 static int
@@ -336,17 +344,6 @@ limits_files(void *ctx, const json_t *v, const char *path, struct al_err *err)
 	return int_in(v, AL_PATCH_MAX_FILES, path, &p->max_files, err);
 }
 
-static const struct key_spec limits_keys[] = {
-    {"max_patch_bytes", KIND_INTEGER, false, limits_patch_bytes},
-    {"max_files", KIND_INTEGER, false, limits_files},
-};
-
-static int
-policy_limits(void *ctx, const json_t *v, const char *path, struct al_err *err)
-{
-	return walk_object(v, limits_keys, AL_ARRAY_SIZE(limits_keys), ctx, path, err);
-}
-
 static int
 policy_timeout(void *ctx, const json_t *v, const char *path, struct al_err *err)
 {
@@ -360,6 +357,260 @@ policy_timeout(void *ctx, const json_t *v, const char *path, struct al_err *err)
 	return 0;
 }
 
+static int
+limits_memory(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+
+	return int_range(v, 16, AL_POLICY_MEMORY_MB_MAX, path, &p->memory_mb, err);
+}
+
+static int
+limits_pids(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+
+	return int_range(v, 8, AL_POLICY_PIDS_MAX, path, &p->pids, err);
+}
+
+static int
+limits_output(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+
+	return int_range(v, 1024, AL_POLICY_OUTPUT_MAX, path, &p->output_bytes, err);
+}
+
+static const struct key_spec limits_keys[] = {
+    {"max_patch_bytes", KIND_INTEGER, false, limits_patch_bytes},
+    {"max_files", KIND_INTEGER, false, limits_files},
+    {"timeout_s", KIND_INTEGER, false, policy_timeout},
+    {"memory_mb", KIND_INTEGER, false, limits_memory},
+    {"pids", KIND_INTEGER, false, limits_pids},
+    {"output_bytes", KIND_INTEGER, false, limits_output},
+};
+
+static int
+policy_limits(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	return walk_object(v, limits_keys, AL_ARRAY_SIZE(limits_keys), ctx, path, err);
+}
+
+
+static int
+policy_preexisting(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+	const char *s = json_string_value(v);
+
+	if (strcmp(s, "allow") && strcmp(s, "block"))
+		return al_err_set(err, -EINVAL, "%s: expected \"allow\" or \"block\"", path);
+	p->block_preexisting = !strcmp(s, "block");
+	return 0;
+}
+
+static int
+policy_protected_paths(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+
+	return parse_globs(p->protected_paths, v, path, err);
+}
+
+static int
+approvals_required(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+
+	return int_range(v, 0, AL_POLICY_APPROVALS_MAX, path, &p->approvals, err);
+}
+
+static int
+approvals_reviewers(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+	char sub[PATH_MAX_LEN];
+	size_t i;
+	json_t *e;
+
+	if (json_array_size(v) > AL_POLICY_REVIEWERS_MAX)
+		return al_err_set(err, -EINVAL, "%s: more than %d reviewers", path,
+				  AL_POLICY_REVIEWERS_MAX);
+	json_array_foreach (v, i, e) {
+		path_index(sub, path, i);
+		if (!json_is_string(e) || !name_ok(json_string_value(e), json_string_length(e)))
+			return al_err_set(err, -EINVAL,
+					  "%s: expected a token name of 1 to %d characters from "
+					  "[A-Za-z0-9_.-]",
+					  sub, AL_POLICY_MAX_NAME);
+		if (json_array_append(p->reviewers, e) < 0)
+			return al_err_set(err, -ENOMEM, "%s: out of memory", path);
+	}
+	return 0;
+}
+
+static const struct key_spec approvals_keys[] = {
+    {"required", KIND_INTEGER, false, approvals_required},
+    {"reviewers", KIND_ARRAY, false, approvals_reviewers},
+};
+
+static int
+policy_approvals(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	return walk_object(v, approvals_keys, AL_ARRAY_SIZE(approvals_keys), ctx, path, err);
+}
+
+static const char *const authority_names[] = {
+    [AL_AUTH_NONE] = "none", [AL_AUTH_WRITE] = "write", [AL_AUTH_MERGE] = "merge"};
+
+/* A tier being parsed: the authority and refs are checked together once both are read. */
+struct tier_parse {
+	struct al_tier *t;
+	bool refs_given;
+};
+
+static int
+tier_authority(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct tier_parse *tp = ctx;
+	size_t i;
+
+	for (i = 0; i < AL_ARRAY_SIZE(authority_names); i++) {
+		if (!strcmp(json_string_value(v), authority_names[i])) {
+			tp->t->authority = (enum al_authority_kind)i;
+			return 0;
+		}
+	}
+	return al_err_set(err, -EINVAL, "%s: expected \"none\", \"write\" or \"merge\"", path);
+}
+
+/* A ref or ref glob: "refs/...", printable, no "..", "//", "@{" or whitespace. */
+static bool
+ref_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 6 || n > AL_POLICY_REF_MAX || strncmp(s, "refs/", 5) != 0 || s[n - 1] == '/')
+		return false;
+	if (strstr(s, "..") || strstr(s, "//") || strstr(s, "@{"))
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == '~' || c == '^' || c == ':' || c == '\\' ||
+		    c == '[')
+			return false;
+	}
+	return true;
+}
+
+static int
+tier_refs(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct tier_parse *tp = ctx;
+	char sub[PATH_MAX_LEN];
+	size_t i;
+	json_t *e;
+
+	json_array_clear(tp->t->refs);
+	if (json_array_size(v) > AL_POLICY_MAX_GLOBS)
+		return al_err_set(err, -EINVAL, "%s: more than %d refs", path, AL_POLICY_MAX_GLOBS);
+	json_array_foreach (v, i, e) {
+		path_index(sub, path, i);
+		if (!json_is_string(e) || !ref_ok(json_string_value(e), json_string_length(e)))
+			return al_err_set(err, -EINVAL,
+					  "%s: expected a ref name under refs/ (globs allowed)",
+					  sub);
+		if (json_array_append(tp->t->refs, e) < 0)
+			return al_err_set(err, -ENOMEM, "%s: out of memory", path);
+	}
+	tp->refs_given = true;
+	return 0;
+}
+
+static int
+tier_lifetime(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct tier_parse *tp = ctx;
+	size_t n = 0;
+	int r = int_range(v, AL_POLICY_LIFETIME_MIN, AL_POLICY_LIFETIME_MAX, path, &n, err);
+
+	if (r == 0)
+		tp->t->lifetime_s = (unsigned)n;
+	return r;
+}
+
+static const struct key_spec tier_keys[] = {
+    {"authority", KIND_STRING, true, tier_authority},
+    {"refs", KIND_ARRAY, false, tier_refs},
+    {"lifetime_s", KIND_INTEGER, false, tier_lifetime},
+};
+
+/* write: one pattern ending in a "*" segment and no other wildcard; merge: some refs. */
+static int
+tier_check(const struct tier_parse *tp, const char *path, struct al_err *err)
+{
+	const json_t *refs = tp->t->refs;
+	const char *s;
+
+	switch (tp->t->authority) {
+	case AL_AUTH_NONE:
+		if (json_array_size(refs) && tp->refs_given)
+			return al_err_set(err, -EINVAL, "%s.refs: authority none covers no ref",
+					  path);
+		json_array_clear(tp->t->refs);
+		return 0;
+	case AL_AUTH_WRITE:
+		s = json_string_value(json_array_get(refs, 0));
+		if (json_array_size(refs) != 1 || strlen(s) < 7 ||
+		    strcmp(s + strlen(s) - 2, "/*") != 0 || strcspn(s, "*?") != strlen(s) - 1)
+			return al_err_set(err, -EINVAL,
+					  "%s.refs: write takes one pattern ending in \"/*\" "
+					  "(the proposal id), such as refs/heads/airlock/*",
+					  path);
+		return 0;
+	case AL_AUTH_MERGE:
+		if (!tp->refs_given || json_array_size(refs) == 0)
+			return al_err_set(err, -EINVAL,
+					  "%s.refs: merge needs the refs it may merge into", path);
+		return 0;
+	}
+	return al_err_set(err, -EINVAL, "%s: unknown authority", path);
+}
+
+static int
+parse_tier(struct al_policy *p, unsigned n, const json_t *v, const char *path,
+	   struct al_err *err)
+{
+	struct tier_parse tp = {.t = &p->tiers[n]};
+	int r;
+
+	r = walk_object(v, tier_keys, AL_ARRAY_SIZE(tier_keys), &tp, path, err);
+	return r < 0 ? r : tier_check(&tp, path, err);
+}
+
+static int
+policy_tiers(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	char sub[PATH_MAX_LEN];
+	const char *key;
+	json_t *e;
+	int r;
+
+	json_object_foreach ((json_t *)v, key, e) {
+		path_key(sub, path, key);
+		if (strcmp(key, "1") && strcmp(key, "2"))
+			return al_err_set(err, -EINVAL, "%s: unknown tier (tiers are \"1\" and \"2\")",
+					  sub);
+		if (!json_is_object(e))
+			return al_err_set(err, -EINVAL, "%s: expected an object", sub);
+		r = parse_tier(ctx, (unsigned)(key[0] - '0'), e, sub, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static const struct key_spec policy_keys[] = {
     {"reproduce", KIND_OBJECT, false, policy_reproduce},
     {"contract", KIND_ARRAY, false, policy_contract},
@@ -368,7 +619,50 @@ static const struct key_spec policy_keys[] = {
     {"allow_binary", KIND_BOOLEAN, false, policy_allow_binary},
     {"executable_paths", KIND_ARRAY, false, policy_executable_paths},
     {"limits", KIND_OBJECT, false, policy_limits},
+    {"contract_preexisting", KIND_STRING, false, policy_preexisting},
+    {"protected_paths", KIND_ARRAY, false, policy_protected_paths},
+    {"approvals", KIND_OBJECT, false, policy_approvals},
+    {"tiers", KIND_OBJECT, false, policy_tiers},
 };
+
+/* Touching these always needs a human, whatever the policy adds. */
+static const char *const default_protected[] = {
+    ".github/**", ".gitlab-ci.yml", ".airlock/**", "**/CODEOWNERS", ".gitattributes", ".gitmodules",
+};
+
+static int
+policy_defaults(struct al_policy *p)
+{
+	size_t i, t;
+
+	p->contracts = json_array();
+	p->test_paths = json_array();
+	p->executable_paths = json_array();
+	p->protected_paths = json_array();
+	p->reviewers = json_array();
+	p->timeout_s = AL_POLICY_TIMEOUT_DEFAULT;
+	p->repeat = 1;
+	p->max_patch_bytes = AL_POLICY_MAX_PATCH_BYTES_DEFAULT;
+	p->max_files = AL_POLICY_MAX_FILES_DEFAULT;
+	p->memory_mb = AL_POLICY_MEMORY_MB_DEFAULT;
+	p->pids = AL_POLICY_PIDS_DEFAULT;
+	p->output_bytes = AL_POLICY_OUTPUT_DEFAULT;
+	if (!p->contracts || !p->test_paths || !p->executable_paths || !p->protected_paths ||
+	    !p->reviewers)
+		return -ENOMEM;
+	for (i = 0; i < AL_ARRAY_SIZE(default_protected); i++)
+		if (json_array_append_new(p->protected_paths,
+					  json_string(default_protected[i])) < 0)
+			return -ENOMEM;
+	for (t = 1; t < AL_ARRAY_SIZE(p->tiers); t++) {
+		p->tiers[t].authority = AL_AUTH_WRITE;
+		p->tiers[t].lifetime_s = AL_POLICY_LIFETIME_DEFAULT;
+		p->tiers[t].refs = json_pack("[s]", "refs/heads/airlock/*");
+		if (!p->tiers[t].refs)
+			return -ENOMEM;
+	}
+	return 0;
+}
 
 static void
 policy_freep(struct al_policy **p)
@@ -388,14 +682,7 @@ al_policy_parse(const json_t *j, const char *where, struct al_policy **ret, stru
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return al_err_set(err, -ENOMEM, "%s: out of memory", root);
-	p->contracts = json_array();
-	p->test_paths = json_array();
-	p->executable_paths = json_array();
-	p->timeout_s = AL_POLICY_TIMEOUT_DEFAULT;
-	p->repeat = 1;
-	p->max_patch_bytes = AL_POLICY_MAX_PATCH_BYTES_DEFAULT;
-	p->max_files = AL_POLICY_MAX_FILES_DEFAULT;
-	if (!p->contracts || !p->test_paths || !p->executable_paths)
+	if (policy_defaults(p) < 0)
 		return al_err_set(err, -ENOMEM, "%s: out of memory", root);
 	r = walk_object(j, policy_keys, AL_ARRAY_SIZE(policy_keys), p, root, err);
 	if (r < 0)
@@ -416,30 +703,54 @@ al_policy_free(struct al_policy *p)
 	json_decref(p->contracts);
 	json_decref(p->test_paths);
 	json_decref(p->executable_paths);
+	json_decref(p->protected_paths);
+	json_decref(p->reviewers);
+	for (size_t t = 0; t < AL_ARRAY_SIZE(p->tiers); t++)
+		json_decref(p->tiers[t].refs);
 	free(p);
+}
+
+static json_t *
+tier_json(const struct al_tier *t)
+{
+	return json_pack("{s:s, s:O, s:I}", "authority", authority_names[t->authority], "refs",
+			 t->refs, "lifetime_s", (json_int_t)t->lifetime_s);
+}
+
+/* Every setting, defaults included, so that two policies that behave alike digest alike. */
+static json_t *
+canonical_object(const struct al_policy *p)
+{
+	json_t *o = json_pack(
+	    "{s:O, s:O, s:b, s:O, s:O, s:s, s:{s:I, s:O}, s:{s:o?, s:o?},"
+	    " s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+	    "contract", p->contracts, "test_paths", p->test_paths, "allow_binary",
+	    (int)p->allow_binary, "executable_paths", p->executable_paths, "protected_paths",
+	    p->protected_paths, "contract_preexisting", p->block_preexisting ? "block" : "allow",
+	    "approvals", "required", (json_int_t)p->approvals, "reviewers", p->reviewers, "tiers",
+	    "1", tier_json(&p->tiers[1]), "2", tier_json(&p->tiers[2]), "limits", "max_files",
+	    (json_int_t)p->max_files, "max_patch_bytes", (json_int_t)p->max_patch_bytes,
+	    "timeout_s", (json_int_t)p->timeout_s, "memory_mb", (json_int_t)p->memory_mb, "pids",
+	    (json_int_t)p->pids, "output_bytes", (json_int_t)p->output_bytes);
+
+	if (o && p->reproduce &&
+	    json_object_set_new(o, "reproduce",
+				json_pack("{s:O, s:I}", "command", p->reproduce, "repeat",
+					  (json_int_t)p->repeat)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 char *
 al_policy_canonical(const struct al_policy *p)
 {
-	json_t *o;
+	json_t *o = p ? canonical_object(p) : NULL;
 	char *s;
 
-	if (!p)
-		return NULL;
-	o = json_pack("{s:O, s:O, s:I, s:b, s:O, s:{s:I, s:I}}", "contract", p->contracts,
-		      "test_paths", p->test_paths, "timeout_s", (json_int_t)p->timeout_s,
-		      "allow_binary", (int)p->allow_binary, "executable_paths", p->executable_paths,
-		      "limits", "max_files", (json_int_t)p->max_files, "max_patch_bytes",
-		      (json_int_t)p->max_patch_bytes);
 	if (!o)
 		return NULL;
-	if (p->reproduce && json_object_set_new(o, "reproduce",
-						json_pack("{s:O, s:I}", "command", p->reproduce,
-							  "repeat", (json_int_t)p->repeat)) < 0) {
-		json_decref(o);
-		return NULL;
-	}
 	s = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
 	json_decref(o);
 	return s;
@@ -449,4 +760,13 @@ unsigned
 al_policy_timeout_s(const struct al_policy *p)
 {
 	return p ? p->timeout_s : AL_POLICY_TIMEOUT_DEFAULT;
+}
+
+void
+al_policy_limits(const struct al_policy *p, struct al_run_limits *ret)
+{
+	ret->timeout_s = p->timeout_s;
+	ret->memory_bytes = p->memory_mb << 20;
+	ret->pids = (unsigned)p->pids;
+	ret->output_bytes = p->output_bytes;
 }

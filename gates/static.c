@@ -8,7 +8,15 @@
 #include "gates/internal.h"
 #include "lib/macros.h"
 
-typedef const char *(*static_check)(const struct al_static_input *in, char *reason, size_t n);
+/* Where a rule found what it reports; unset fields are left out of the evidence. */
+struct where {
+	const char *patch; /* "patch" or "test_patch" */
+	const char *file;
+	unsigned long line;
+};
+
+typedef const char *(*static_check)(const struct al_static_input *in, struct where *at,
+				    char *reason, size_t n);
 
 /* Calls fn on each path and old path of files until it returns non-zero. */
 static int
@@ -47,15 +55,17 @@ unsafe_path(const char *path, void *ctx)
 }
 
 static const char *
-check_paths(const struct al_static_input *in, char *reason, size_t n)
+check_paths(const struct al_static_input *in, struct where *at, char *reason, size_t n)
 {
 	struct path_hit h = {0};
 
 	if (each_path(in->patch_files, unsafe_path, &h)) {
+		*at = (struct where){"patch", h.path, 0};
 		snprintf(reason, n, "patch path %s %s", h.path, h.why);
 		return AL_RULE_UNSATISFIED;
 	}
 	if (in->test_files && each_path(in->test_files, unsafe_path, &h)) {
+		*at = (struct where){"test_patch", h.path, 0};
 		snprintf(reason, n, "test patch path %s %s", h.path, h.why);
 		return AL_RULE_UNSATISFIED;
 	}
@@ -79,7 +89,7 @@ non_test_path(const char *path, void *ctx)
 }
 
 static const char *
-check_patch_test_paths(const struct al_static_input *in, char *reason, size_t n)
+check_patch_test_paths(const struct al_static_input *in, struct where *at, char *reason, size_t n)
 {
 	struct path_hit h = {.policy = in->policy};
 
@@ -88,6 +98,7 @@ check_patch_test_paths(const struct al_static_input *in, char *reason, size_t n)
 		return AL_RULE_NOT_APPLICABLE;
 	}
 	if (each_path(in->patch_files, test_path, &h)) {
+		*at = (struct where){"patch", h.path, 0};
 		snprintf(reason, n, "patch touches test path %s", h.path);
 		return AL_RULE_UNSATISFIED;
 	}
@@ -96,7 +107,7 @@ check_patch_test_paths(const struct al_static_input *in, char *reason, size_t n)
 }
 
 static const char *
-check_test_patch_paths(const struct al_static_input *in, char *reason, size_t n)
+check_test_patch_paths(const struct al_static_input *in, struct where *at, char *reason, size_t n)
 {
 	struct path_hit h = {.policy = in->policy};
 
@@ -109,6 +120,7 @@ check_test_patch_paths(const struct al_static_input *in, char *reason, size_t n)
 		return AL_RULE_NOT_APPLICABLE;
 	}
 	if (each_path(in->test_files, non_test_path, &h)) {
+		*at = (struct where){"test_patch", h.path, 0};
 		snprintf(reason, n, "test patch touches non-test path %s", h.path);
 		return AL_RULE_UNSATISFIED;
 	}
@@ -129,10 +141,12 @@ typedef bool (*file_pred)(const struct al_static_input *in, const json_t *f);
 /* The first file, of the patch and then of the test patch, that hit() picks; *ret_which
  * says which patch it is in. */
 static const char *
-find_file(const struct al_static_input *in, file_pred hit, const char **ret_which)
+find_file(const struct al_static_input *in, file_pred hit, const char **ret_which,
+	  struct where *at)
 {
 	const json_t *lists[] = {in->patch_files, in->test_files};
 	static const char *const names[] = {"patch", "test patch"};
+	static const char *const ids[] = {"patch", "test_patch"};
 	size_t i, k;
 	json_t *f;
 
@@ -140,7 +154,9 @@ find_file(const struct al_static_input *in, file_pred hit, const char **ret_whic
 		json_array_foreach (lists[k], i, f) {
 			if (hit(in, f)) {
 				*ret_which = names[k];
-				return json_string_value(json_object_get(f, "path"));
+				*at = (struct where){ids[k], json_string_value(json_object_get(f, "path")),
+						     0};
+				return at->file;
 			}
 		}
 	}
@@ -154,9 +170,9 @@ is_symlink(const struct al_static_input *in AL_UNUSED, const json_t *f)
 }
 
 static const char *
-check_symlinks(const struct al_static_input *in, char *reason, size_t n)
+check_symlinks(const struct al_static_input *in, struct where *at, char *reason, size_t n)
 {
-	const char *which, *path = find_file(in, is_symlink, &which);
+	const char *which, *path = find_file(in, is_symlink, &which, at);
 
 	if (path) {
 		snprintf(reason, n, "%s makes %s a symlink", which, path);
@@ -173,9 +189,9 @@ is_submodule(const struct al_static_input *in AL_UNUSED, const json_t *f)
 }
 
 static const char *
-check_submodules(const struct al_static_input *in, char *reason, size_t n)
+check_submodules(const struct al_static_input *in, struct where *at, char *reason, size_t n)
 {
-	const char *which, *path = find_file(in, is_submodule, &which);
+	const char *which, *path = find_file(in, is_submodule, &which, at);
 
 	if (path) {
 		snprintf(reason, n, "%s touches submodule %s", which, path);
@@ -192,9 +208,9 @@ is_binary(const struct al_static_input *in AL_UNUSED, const json_t *f)
 }
 
 static const char *
-check_binary(const struct al_static_input *in, char *reason, size_t n)
+check_binary(const struct al_static_input *in, struct where *at, char *reason, size_t n)
 {
-	const char *which, *path = find_file(in, is_binary, &which);
+	const char *which, *path = find_file(in, is_binary, &which, at);
 
 	if (!path) {
 		snprintf(reason, n, "no binary change");
@@ -217,9 +233,9 @@ gains_exec(const struct al_static_input *in, const json_t *f)
 }
 
 static const char *
-check_exec_bits(const struct al_static_input *in, char *reason, size_t n)
+check_exec_bits(const struct al_static_input *in, struct where *at, char *reason, size_t n)
 {
-	const char *which, *path = find_file(in, gains_exec, &which);
+	const char *which, *path = find_file(in, gains_exec, &which, at);
 
 	if (path) {
 		snprintf(reason, n, "%s makes %s executable outside executable_paths", which, path);
@@ -231,10 +247,11 @@ check_exec_bits(const struct al_static_input *in, char *reason, size_t n)
 
 static bool
 over_limits(const struct al_policy *p, const struct al_patch_text *t, const char *which,
-	    char *reason, size_t n)
+	    struct where *at, char *reason, size_t n)
 {
 	size_t files = json_array_size(t->files);
 
+	at->patch = strcmp(which, "patch") ? "test_patch" : "patch";
 	if (t->len > p->max_patch_bytes) {
 		snprintf(reason, n, "%s is %zu bytes, over max_patch_bytes %zu", which, t->len,
 			 p->max_patch_bytes);
@@ -249,11 +266,12 @@ over_limits(const struct al_policy *p, const struct al_patch_text *t, const char
 }
 
 static const char *
-check_limits(const struct al_static_input *in, char *reason, size_t n)
+check_limits(const struct al_static_input *in, struct where *at, char *reason, size_t n)
 {
-	if (over_limits(in->policy, in->patch, "patch", reason, n) ||
-	    (in->test && over_limits(in->policy, in->test, "test patch", reason, n)))
+	if (over_limits(in->policy, in->patch, "patch", at, reason, n) ||
+	    (in->test && over_limits(in->policy, in->test, "test patch", at, reason, n)))
 		return AL_RULE_UNSATISFIED;
+	at->patch = NULL;
 	snprintf(reason, n, "within max_patch_bytes %zu and max_files %zu",
 		 in->policy->max_patch_bytes, in->policy->max_files);
 	return AL_RULE_SATISFIED;
@@ -261,22 +279,25 @@ check_limits(const struct al_static_input *in, char *reason, size_t n)
 
 /* Never the secret itself: the reason is stored and shown. */
 static bool
-secret_in(const struct al_patch_text *t, char *reason, size_t n)
+secret_in(const struct al_patch_text *t, const char *which, struct where *at, char *reason,
+	  size_t n)
 {
 	const char *path;
 
 	if (!t->secret_kind)
 		return false;
 	path = json_string_value(json_object_get(json_array_get(t->files, t->secret_file), "path"));
+	*at = (struct where){which, path, t->secret_line};
 	snprintf(reason, n, "secret-like %s in added line: %s:%lu", t->secret_kind,
 		 path ? path : "?", t->secret_line);
 	return true;
 }
 
 static const char *
-check_secrets(const struct al_static_input *in, char *reason, size_t n)
+check_secrets(const struct al_static_input *in, struct where *at, char *reason, size_t n)
 {
-	if (secret_in(in->patch, reason, n) || (in->test && secret_in(in->test, reason, n)))
+	if (secret_in(in->patch, "patch", at, reason, n) ||
+	    (in->test && secret_in(in->test, "test_patch", at, reason, n)))
 		return AL_RULE_UNSATISFIED;
 	snprintf(reason, n, "no added line looks like a secret");
 	return AL_RULE_SATISFIED;
@@ -312,18 +333,23 @@ changes_nothing(const struct al_patch_text *t, const char *which, char *reason, 
 }
 
 static const char *
-check_nonempty(const struct al_static_input *in, char *reason, size_t n)
+check_nonempty(const struct al_static_input *in, struct where *at, char *reason, size_t n)
 {
-	if (changes_nothing(in->patch, "patch", reason, n) ||
-	    (in->test && changes_nothing(in->test, "test patch", reason, n)))
+	if (changes_nothing(in->patch, "patch", reason, n)) {
+		at->patch = "patch";
 		return AL_RULE_UNSATISFIED;
+	}
+	if (in->test && changes_nothing(in->test, "test patch", reason, n)) {
+		at->patch = "test_patch";
+		return AL_RULE_UNSATISFIED;
+	}
 	snprintf(reason, n, "%s more than whitespace",
 		 in->test ? "both patches change" : "patch changes");
 	return AL_RULE_SATISFIED;
 }
 
 static const char *
-check_test_adds_test(const struct al_static_input *in, char *reason, size_t n)
+check_test_adds_test(const struct al_static_input *in, struct where *at, char *reason, size_t n)
 {
 	size_t i;
 	json_t *f;
@@ -341,10 +367,12 @@ check_test_adds_test(const struct al_static_input *in, char *reason, size_t n)
 
 		if (i < AL_PATCH_MAX_FILES && in->test->nonblank[i] && path &&
 		    al_gates_globs_match(in->policy->test_paths, path)) {
+			*at = (struct where){"test_patch", path, 0};
 			snprintf(reason, n, "test patch adds lines to %s", path);
 			return AL_RULE_SATISFIED;
 		}
 	}
+	at->patch = "test_patch";
 	snprintf(reason, n, "test patch adds no test");
 	return AL_RULE_UNSATISFIED;
 }
@@ -368,6 +396,20 @@ static const struct {
     {"static.test_adds_test", check_test_adds_test, true},
 };
 
+static json_t *
+where_json(const struct where *at)
+{
+	json_t *o = json_object();
+
+	if (o && at->patch)
+		json_object_set_new(o, "patch", json_string(at->patch));
+	if (o && at->file)
+		json_object_set_new(o, "file", json_string(at->file));
+	if (o && at->line)
+		json_object_set_new(o, "line", json_integer((json_int_t)at->line));
+	return o;
+}
+
 int
 al_gates_static_rules(const struct al_static_input *in, json_t *rules)
 {
@@ -376,12 +418,14 @@ al_gates_static_rules(const struct al_static_input *in, json_t *rules)
 	int r;
 
 	for (i = 0; i < AL_ARRAY_SIZE(static_rules); i++) {
+		struct where at = {0};
 		const char *result;
 
 		if (static_rules[i].text && !in->patch)
 			continue;
-		result = static_rules[i].check(in, reason, sizeof(reason));
-		r = al_gates_rule_add(rules, static_rules[i].name, result, "%s", reason);
+		result = static_rules[i].check(in, &at, reason, sizeof(reason));
+		r = al_gates_rule_add_ev(rules, static_rules[i].name, result, where_json(&at), "%s",
+					 reason);
 		if (r < 0)
 			return r;
 	}

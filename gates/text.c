@@ -86,23 +86,49 @@ al_gates_printable(char *dst, size_t dstsz, const char *s, size_t n)
 	dst[o] = '\0';
 }
 
-int
-al_gates_rule_add(json_t *rules, const char *rule, const char *result, const char *fmt, ...)
+static int
+rule_vadd(json_t *rules, const char *rule, const char *result, json_t *evidence, const char *fmt,
+	  va_list ap)
 {
 	char raw[AL_REASON_MAX], clean[AL_REASON_MAX];
 	json_t *o;
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(raw, sizeof(raw), fmt, ap);
-	va_end(ap);
 	al_gates_printable(clean, sizeof(clean), raw, strlen(raw));
-	o = json_pack("{s:s, s:s, s:s}", "rule", rule, "result", result, "reason", clean);
+	if (!evidence)
+		evidence = json_object();
+	o = json_pack("{s:s, s:s, s:s, s:o}", "rule", rule, "result", result, "reason", clean,
+		      "evidence", evidence);
 	if (!o)
 		return -ENOMEM;
 	if (json_array_append_new(rules, o) < 0)
 		return -ENOMEM;
 	return 0;
+}
+
+int
+al_gates_rule_add(json_t *rules, const char *rule, const char *result, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = rule_vadd(rules, rule, result, NULL, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int
+al_gates_rule_add_ev(json_t *rules, const char *rule, const char *result, json_t *evidence,
+		     const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = rule_vadd(rules, rule, result, evidence, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 int

@@ -321,76 +321,124 @@ side_collect(const struct verdict *v, const char *test, const char *side, struct
 	}
 }
 
+/* {"runs": [every run id of this test, base first]} */
+static json_t *
+reproduce_evidence(const struct verdict *v, const char *test)
+{
+	static const char *const sides[] = {"base", "candidate"};
+	unsigned k, first = v->p->repeat > 1 ? 1 : 0, last = v->p->repeat > 1 ? v->p->repeat : 0;
+	char id[AL_TEST_ID_MAX + 64];
+	json_t *ids = json_array();
+	size_t s;
+
+	for (s = 0; ids && s < AL_ARRAY_SIZE(sides); s++) {
+		for (k = first; k <= last; k++) {
+			if (al_gates_run_id_k(id, sizeof(id), "reproduce", test, sides[s], k) < 0 ||
+			    json_array_append_new(ids, json_string(id)) < 0) {
+				json_decref(ids);
+				return NULL;
+			}
+		}
+	}
+	return ids ? json_pack("{s:o}", "runs", ids) : NULL;
+}
+
 static int
 rule_reproduce(struct verdict *v, const char *test)
 {
 	char rule[AL_TEST_ID_MAX + 32], how[64];
 	struct side_runs b, c;
+	json_t *ev;
 
 	snprintf(rule, sizeof(rule), "reproduce:%s", test);
 	side_collect(v, test, "base", &b);
 	side_collect(v, test, "candidate", &c);
 	if (b.missing[0] || c.missing[0])
 		return missing_run(v, rule, b.missing[0] ? b.missing : c.missing);
+	ev = reproduce_evidence(v, test);
+	if (!ev)
+		return -ENOMEM;
 	if (b.passed == b.n)
-		return al_gates_rule_add(v->rules, rule, AL_RULE_UNSATISFIED,
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
 					 "%s already passes on base: reproduction proves nothing",
 					 test);
 	/* runs of one side that disagree prove nothing either way */
 	if (b.passed > 0)
-		return al_gates_rule_add(v->rules, rule, AL_RULE_ERROR,
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
 					 "%s is flaky on base: passed %u of %u runs", test,
 					 b.passed, b.n);
 	if (b.odd)
-		return al_gates_rule_add(v->rules, rule, AL_RULE_ERROR,
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
 					 "%s on base: %s, inconclusive", test,
 					 status_names[run_status(b.odd)]);
 	if (c.xx)
-		return al_gates_rule_add(v->rules, rule, AL_RULE_ERROR,
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
 					 "%s on candidate: XX, inconclusive", test);
 	if (c.passed > 0 && c.passed < c.n)
-		return al_gates_rule_add(v->rules, rule, AL_RULE_ERROR,
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
 					 "%s is flaky on candidate: passed %u of %u runs", test,
 					 c.passed, c.n);
 	if (c.passed == 0) {
 		how_failed(c.failed, how, sizeof(how));
-		return al_gates_rule_add(v->rules, rule, AL_RULE_UNSATISFIED,
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
 					 "%s still fails on candidate (%s)", test, how);
 	}
 	how_failed(b.first, how, sizeof(how));
 	if (b.n > 1)
-		return al_gates_rule_add(v->rules, rule, AL_RULE_SATISFIED,
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_SATISFIED, ev,
 					 "%s fails on base (%s) and passes on candidate, %u runs "
 					 "each",
 					 test, how, b.n);
-	return al_gates_rule_add(v->rules, rule, AL_RULE_SATISFIED,
+	return al_gates_rule_add_ev(v->rules, rule, AL_RULE_SATISFIED, ev,
 				 "%s fails on base (%s) and passes on candidate", test, how);
+}
+
+static bool
+run_failed(const json_t *run)
+{
+	enum run_status st = run_status(run);
+
+	return st == RUN_RE || st == RUN_SG || st == RUN_TO || st == RUN_OOM;
 }
 
 static int
 rule_contract(struct verdict *v, const char *name)
 {
-	char rule[AL_POLICY_MAX_NAME + 32], id[AL_POLICY_MAX_NAME + 64], how[64];
-	const json_t *run = run_get(v, "contract", name, "candidate", id, sizeof(id));
+	char rule[AL_POLICY_MAX_NAME + 32], cid[AL_POLICY_MAX_NAME + 64],
+	    bid[AL_POLICY_MAX_NAME + 64], how[64], bhow[64];
+	const json_t *c = run_get(v, "contract", name, "candidate", cid, sizeof(cid));
+	const json_t *b = run_get(v, "contract", name, "base", bid, sizeof(bid));
+	json_t *ev;
 
 	snprintf(rule, sizeof(rule), "contract:%s", name);
-	if (!run)
-		return missing_run(v, rule, id);
-	how_failed(run, how, sizeof(how));
-	switch (run_status(run)) {
-	case RUN_OK:
-		return al_gates_rule_add(v->rules, rule, AL_RULE_SATISFIED,
-					 "contract %s passed on candidate", name);
-	case RUN_RE:
-	case RUN_SG:
-	case RUN_TO:
-	case RUN_OOM:
-		return al_gates_rule_add(v->rules, rule, AL_RULE_UNSATISFIED,
-					 "contract %s failed on candidate (%s)", name, how);
-	default:
-		return al_gates_rule_add(v->rules, rule, AL_RULE_ERROR,
-					 "contract %s on candidate: XX, inconclusive", name);
-	}
+	if (!c || !b)
+		return missing_run(v, rule, c ? bid : cid);
+	ev = json_pack("{s:[s, s]}", "runs", cid, bid);
+	if (!ev)
+		return -ENOMEM;
+	how_failed(c, how, sizeof(how));
+	how_failed(b, bhow, sizeof(bhow));
+	if (run_status(c) == RUN_OK)
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_SATISFIED, ev,
+					    "contract %s passed on candidate%s", name,
+					    run_failed(b) ? " (it failed on base)" : "");
+	if (!run_failed(c) || run_status(b) == RUN_XX || run_status(b) == RUN_UNKNOWN)
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
+					    "contract %s: sandbox failure, inconclusive", name);
+	if (run_status(b) == RUN_OK)
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
+					    "contract %s passes on base but fails on candidate "
+					    "(%s): a regression",
+					    name, how);
+	if (v->p->block_preexisting)
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
+					    "contract %s fails on candidate (%s) and already on "
+					    "base (%s): pre-existing, and policy blocks it",
+					    name, how, bhow);
+	return al_gates_rule_add_ev(v->rules, rule, AL_RULE_NOT_APPLICABLE, ev,
+				    "contract %s fails on candidate (%s) and already on base "
+				    "(%s): pre-existing, allowed by policy",
+				    name, how, bhow);
 }
 
 static int

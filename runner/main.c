@@ -164,6 +164,9 @@ run_one(struct job *j, const json_t *item, json_t *runs, struct al_err *err)
 	o.argv = argv;
 	o.timeout_ms = (unsigned)json_integer_value(json_object_get(j->spec, "timeout_s")) * 1000u;
 	o.output_cap = (size_t)json_integer_value(json_object_get(j->spec, "output_cap"));
+	/* absent or 0: the sandbox's defaults */
+	o.memory_bytes = (size_t)json_integer_value(json_object_get(j->spec, "memory_bytes"));
+	o.pids_max = (unsigned)json_integer_value(json_object_get(j->spec, "pids"));
 	o.host_uid = j->uid;
 	o.host_gid = j->gid;
 	r = al_sandbox_run(&o, &rec, err);

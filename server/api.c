@@ -1,5 +1,6 @@
 /* HTTP API: authentication, intake validation and the read views. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,8 @@ reply_json(struct al_http_resp *resp, int status, json_t *body)
 	resp->len = resp->body ? strlen(resp->body) : 0;
 }
 
-static void
-reply_error(struct al_http_resp *resp, int status, const char *error, const char *detail)
+void
+al_api_reply_error(struct al_http_resp *resp, int status, const char *error, const char *detail)
 {
 	reply_json(resp, status, json_pack("{s:s, s:s}", "error", error, "detail", detail));
 }
@@ -52,16 +53,16 @@ authenticate(struct al_server *srv, const struct al_http_req *req, struct al_htt
 	char hash[65];
 
 	if (!h || strncmp(h, "Bearer ", 7) != 0 || !h[7]) {
-		reply_error(resp, 401, "unauthorized", "missing bearer token");
+		al_api_reply_error(resp, 401, "unauthorized", "missing bearer token");
 		return -EACCES;
 	}
 	if (strlen(h + 7) > 256) {
-		reply_error(resp, 401, "unauthorized", "invalid token");
+		al_api_reply_error(resp, 401, "unauthorized", "invalid token");
 		return -EACCES;
 	}
 	al_sha256_hex(h + 7, strlen(h + 7), hash);
 	if (al_store_token_find(srv->store, hash, &c->name, &c->role) < 0) {
-		reply_error(resp, 401, "unauthorized", "invalid token");
+		al_api_reply_error(resp, 401, "unauthorized", "invalid token");
 		return -EACCES;
 	}
 	return 0;
@@ -75,7 +76,7 @@ require_role(const struct caller *c, const char *role, struct al_http_resp *resp
 	if (!strcmp(c->role, role) || !strcmp(c->role, "admin"))
 		return 0;
 	snprintf(detail, sizeof(detail), "this needs the %s role", role);
-	reply_error(resp, 403, "forbidden", detail);
+	al_api_reply_error(resp, 403, "forbidden", detail);
 	return -EPERM;
 }
 
@@ -139,38 +140,36 @@ check_fail_to_pass(const json_t *ftp)
 	return NULL;
 }
 
-/* Shape of a proposal body; NULL when it is acceptable. buf holds a composed message. */
 static const char *
-check_proposal(const json_t *b, char *buf, size_t n)
+unknown_field(const json_t *b, const char *const *known, size_t n_known, char *buf, size_t n)
 {
-	static const char *const known[] = {"repo",	  "base",	  "patch",
-					    "test_patch", "fail_to_pass", "provenance"};
-	const char *key, *why;
+	const char *key;
 	json_t *v;
 
-	if (!json_is_object(b))
-		return "body: expected a JSON object";
 	json_object_foreach ((json_t *)b, key, v) {
 		size_t i;
-		for (i = 0; i < AL_ARRAY_SIZE(known) && strcmp(key, known[i]); i++)
+		for (i = 0; i < n_known && strcmp(key, known[i]); i++)
 			;
-		if (i == AL_ARRAY_SIZE(known)) {
-			/* named only when short printable ASCII: never cut a UTF-8 sequence */
-			if (!text_ok(key, 64) ||
-			    strspn(key, " !\"#$%&'()*+,-./0123456789:;<=>?@"
-					"ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
-					"abcdefghijklmnopqrstuvwxyz{|}~") != strlen(key))
-				return "body: unknown field";
-			snprintf(buf, n, "%s: unknown field", key);
-			return buf;
-		}
+		if (i < n_known)
+			continue;
+		/* named only when short printable ASCII: never cut a UTF-8 sequence */
+		if (!text_ok(key, 64) || strspn(key, " !\"#$%&'()*+,-./0123456789:;<=>?@"
+						     "ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
+						     "abcdefghijklmnopqrstuvwxyz{|}~") != strlen(key))
+			return "body: unknown field";
+		snprintf(buf, n, "%s: unknown field", key);
+		return buf;
 	}
-	if (!json_is_string(json_object_get(b, "repo")))
-		return "repo: expected a string";
-	v = json_object_get(b, "base");
-	if (!json_is_string(v) || !text_ok(json_string_value(v), 256) ||
-	    json_string_value(v)[0] == '-')
-		return "base: expected a ref or commit id";
+	return NULL;
+}
+
+/* The patches and tests of a proposal or a revision. */
+static const char *
+check_patches(const json_t *b)
+{
+	const char *why;
+	json_t *v;
+
 	v = json_object_get(b, "patch");
 	if (!json_is_string(v) || json_string_length(v) == 0)
 		return "patch: expected a non-empty unified diff";
@@ -181,7 +180,45 @@ check_proposal(const json_t *b, char *buf, size_t n)
 		return "test_patch: expected a unified diff of at most 4 MiB";
 	if ((why = check_fail_to_pass(json_object_get(b, "fail_to_pass"))))
 		return why;
+	return NULL;
+}
+
+/* Shape of a proposal body; NULL when it is acceptable. buf holds a composed message. */
+static const char *
+check_proposal(const json_t *b, char *buf, size_t n)
+{
+	static const char *const known[] = {"repo",	  "base",	  "patch",
+					    "test_patch", "fail_to_pass", "provenance"};
+	const char *why;
+	json_t *v;
+
+	if (!json_is_object(b))
+		return "body: expected a JSON object";
+	if ((why = unknown_field(b, known, AL_ARRAY_SIZE(known), buf, n)))
+		return why;
+	if (!json_is_string(json_object_get(b, "repo")))
+		return "repo: expected a string";
+	v = json_object_get(b, "base");
+	if (!json_is_string(v) || !text_ok(json_string_value(v), 256) ||
+	    json_string_value(v)[0] == '-')
+		return "base: expected a ref or commit id";
+	if ((why = check_patches(b)))
+		return why;
 	return check_provenance(json_object_get(b, "provenance"));
+}
+
+/* A revision replaces the patches and tests; repository, base and provenance stay. */
+static const char *
+check_revision(const json_t *b, char *buf, size_t n)
+{
+	static const char *const known[] = {"patch", "test_patch", "fail_to_pass"};
+	const char *why;
+
+	if (!json_is_object(b))
+		return "body: expected a JSON object";
+	if ((why = unknown_field(b, known, AL_ARRAY_SIZE(known), buf, n)))
+		return why;
+	return check_patches(b);
 }
 
 static void
@@ -195,20 +232,25 @@ post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_ht
 	_cleanup_free_ char *ftp_text = NULL, *prov_text = NULL;
 	struct al_proposal p = {0};
 	struct al_err err = {0};
+	struct al_config *cfg;
 	const char *why;
 	char loc[64], msg[96];
+	bool known;
 
 	if (!b) {
-		reply_error(resp, 400, "malformed JSON", jerr.text);
+		al_api_reply_error(resp, 400, "malformed JSON", jerr.text);
 		return;
 	}
 	if ((why = check_proposal(b, msg, sizeof(msg)))) {
-		reply_error(resp, 400, "invalid proposal", why);
+		al_api_reply_error(resp, 400, "invalid proposal", why);
 		goto out;
 	}
-	if (!al_config_repo(srv->cfg, json_string_value(json_object_get(b, "repo")))) {
-		reply_error(resp, 404, "unknown repository",
-			    json_string_value(json_object_get(b, "repo")));
+	cfg = al_server_config(srv);
+	known = al_config_repo(cfg, json_string_value(json_object_get(b, "repo"))) != NULL;
+	al_server_config_put(srv, cfg);
+	if (!known) {
+		al_api_reply_error(resp, 404, "unknown repository",
+				   json_string_value(json_object_get(b, "repo")));
 		goto out;
 	}
 	ftp = json_object_get(b, "fail_to_pass");
@@ -228,7 +270,7 @@ post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_ht
 	p.created = (long long)time(NULL);
 	if (!ftp_text || !prov_text || al_store_proposal_insert(srv->store, &p, &err) < 0) {
 		al_log("error", "proposal.store_failed", "error=%s", al_log_q(al_err_msg(&err)));
-		reply_error(resp, 500, "internal", "could not store the proposal");
+		al_api_reply_error(resp, 500, "internal", "could not store the proposal");
 		goto out;
 	}
 	al_log("info", "proposal.queued", "id=%s repo=%s proposer=%s", p.id, al_log_q(p.repo),
@@ -249,21 +291,68 @@ parse_or_null(const char *text)
 	return v ? v : json_null();
 }
 
+/* Recorded decisions, each marked stale when it was given for another revision or tree. */
 static json_t *
-proposal_view(const struct al_proposal *p)
+approvals_view(struct al_server *srv, const struct al_proposal *p)
+{
+	json_t *list = NULL, *a;
+	size_t i;
+
+	if (al_store_approvals(srv->store, p->id, &list, NULL) < 0)
+		return NULL;
+	json_array_foreach (list, i, a) {
+		const char *tree = json_string_value(json_object_get(a, "tree"));
+		bool stale = json_integer_value(json_object_get(a, "revision")) != p->revision ||
+			     !p->candidate_tree || !tree || strcmp(tree, p->candidate_tree);
+
+		json_object_set_new(a, "stale", json_boolean(stale));
+	}
+	return list;
+}
+
+/* What an approval would grant, stated where a reviewer decides. */
+static json_t *
+approval_grants(struct al_server *srv, const struct al_proposal *p)
+{
+	struct al_config *cfg;
+	const struct al_repo_conf *repo;
+	struct al_authority auth;
+	char why[256];
+	json_t *o = NULL;
+
+	if (strcmp(p->state, "awaiting_approval"))
+		return json_null();
+	cfg = al_server_config(srv);
+	repo = al_config_repo(cfg, p->repo);
+	if (repo &&
+	    al_gates_authority(repo->policy, 2, p->id, p->base, &auth, why, sizeof(why)) == 0)
+		o = json_pack("{s:i, s:s, s:s?, s:i, s:s}", "tier", 2, "authority", auth.authority,
+			      "ref", auth.ref[0] ? auth.ref : NULL, "lifetime_s",
+			      (int)auth.lifetime_s, "summary", why);
+	al_server_config_put(srv, cfg);
+	return o ? o : json_null();
+}
+
+static json_t *
+proposal_view(struct al_server *srv, const struct al_proposal *p)
 {
 	json_t *result = parse_or_null(p->result);
 	json_t *runs = json_object_get(result, "runs");
 	json_t *runs_v = runs ? json_incref(runs) : json_array();
+	json_t *approvals = approvals_view(srv, p);
 	json_t *v = json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:s?, s:{s:s?, s:s?}, s:o, s:o, s:o,"
-	    " s:s?}",
+	    "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:s?, s:{s:s?, s:s?}, s:o,"
+	    " s:o, s:o, s:s?, s:s?, s:o, s:o}",
 	    "id", p->id, "repo", p->repo, "base", p->base, "state", p->state, "proposer",
 	    p->proposer, "created", (json_int_t)p->created, "updated", (json_int_t)p->updated,
-	    "fail_to_pass", parse_or_null(p->fail_to_pass), "provenance",
-	    parse_or_null(p->provenance), "base_commit", p->base_commit, "candidate", "commit",
-	    p->candidate_commit, "tree", p->candidate_tree, "runs", runs_v, "verdict",
-	    parse_or_null(p->verdict), "grant", parse_or_null(p->grant), "error", p->error);
+	    "revision", (json_int_t)p->revision, "tier",
+	    p->tier >= 0 ? json_integer(p->tier) : json_null(), "fail_to_pass",
+	    parse_or_null(p->fail_to_pass), "provenance", parse_or_null(p->provenance),
+	    "base_commit", p->base_commit, "candidate", "commit", p->candidate_commit, "tree",
+	    p->candidate_tree, "runs", runs_v, "verdict", parse_or_null(p->verdict), "grant",
+	    parse_or_null(p->grant), "error", p->error, "policy_digest", p->policy_digest,
+	    "approvals", approvals ? approvals : json_array(), "approval_grants",
+	    approval_grants(srv, p));
 
 	if (v && json_is_object(result) && json_object_get(result, "apply_error"))
 		json_object_set(v, "apply_error", json_object_get(result, "apply_error"));
@@ -285,24 +374,24 @@ get_proposal(struct al_server *srv, const char *id, int grant_only, struct al_ht
 	int r;
 
 	if (!id_valid(id)) {
-		reply_error(resp, 404, "not found", "no such proposal");
+		al_api_reply_error(resp, 404, "not found", "no such proposal");
 		return;
 	}
 	r = al_store_proposal_get(srv->store, id, &p, &err);
 	if (r == -ENOENT) {
-		reply_error(resp, 404, "not found", "no such proposal");
+		al_api_reply_error(resp, 404, "not found", "no such proposal");
 		return;
 	}
 	if (r < 0) {
-		reply_error(resp, 500, "internal", "could not read the proposal");
+		al_api_reply_error(resp, 500, "internal", "could not read the proposal");
 		return;
 	}
 	if (!grant_only) {
-		reply_json(resp, 200, proposal_view(p));
+		reply_json(resp, 200, proposal_view(srv, p));
 		return;
 	}
 	if (!p->grant) {
-		reply_error(resp, 404, "no grant", p->state);
+		al_api_reply_error(resp, 404, "no grant", p->state);
 		return;
 	}
 	resp->status = 200;
@@ -313,7 +402,8 @@ get_proposal(struct al_server *srv, const char *id, int grant_only, struct al_ht
 static void
 list_proposals(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp)
 {
-	static const char *const states[] = {"queued", "running", "rejected", "granted", "error"};
+	static const char *const states[] = {"queued",	 "running", "awaiting_approval",
+					     "rejected", "granted", "error"};
 	const char *state = al_http_query(req, "state");
 	struct al_err err = {0};
 	json_t *list;
@@ -323,13 +413,14 @@ list_proposals(struct al_server *srv, const struct al_http_req *req, struct al_h
 		for (i = 0; i < AL_ARRAY_SIZE(states) && strcmp(state, states[i]); i++)
 			;
 		if (i == AL_ARRAY_SIZE(states)) {
-			reply_error(resp, 400, "invalid state",
-				    "state must be queued, running, rejected, granted or error");
+			al_api_reply_error(resp, 400, "invalid state",
+				    "state must be queued, running, awaiting_approval, rejected, "
+				    "granted or error");
 			return;
 		}
 	}
 	if (al_store_proposal_list(srv->store, state, LIST_LIMIT, &list, &err) < 0) {
-		reply_error(resp, 500, "internal", "could not list proposals");
+		al_api_reply_error(resp, 500, "internal", "could not list proposals");
 		return;
 	}
 	reply_json(resp, 200, json_pack("{s:o}", "proposals", list));
@@ -345,7 +436,7 @@ get_keys(struct al_server *srv, struct al_http_resp *resp)
 	pem = al_pubkey_pem(pub);
 	b64 = al_pubkey_b64(pub);
 	if (!pem || !b64) {
-		reply_error(resp, 500, "internal", "out of memory");
+		al_api_reply_error(resp, 500, "internal", "out of memory");
 		return;
 	}
 	reply_json(resp, 200,
@@ -354,12 +445,87 @@ get_keys(struct al_server *srv, struct al_http_resp *resp)
 			     "active", "public_key", b64, "public_key_pem", pem));
 }
 
+static void
+post_revision(struct al_server *srv, const char *id, const struct al_http_req *req,
+	      struct al_http_resp *resp, const struct caller *c)
+{
+	size_t len;
+	const char *body = al_http_body(req, &len);
+	json_error_t jerr;
+	json_t *b = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr), *ftp;
+	_cleanup_(al_proposal_freep) struct al_proposal *cur = NULL;
+	_cleanup_free_ char *ftp_text = NULL;
+	struct al_proposal p = {0};
+	struct al_err err = {0};
+	long long revision = 0;
+	const char *why;
+	char msg[96];
+	int r;
+
+	if (!b) {
+		al_api_reply_error(resp, 400, "malformed JSON", jerr.text);
+		return;
+	}
+	if ((why = check_revision(b, msg, sizeof(msg)))) {
+		al_api_reply_error(resp, 400, "invalid revision", why);
+		goto out;
+	}
+	r = al_store_proposal_get(srv->store, id, &cur, &err);
+	if (r < 0) {
+		al_api_reply_error(resp, r == -ENOENT ? 404 : 500,
+				   r == -ENOENT ? "not found" : "internal",
+				   r == -ENOENT ? "no such proposal" : "could not read the proposal");
+		goto out;
+	}
+	/* only the proposer revises; an admin submits a proposal of their own instead */
+	if (strcmp(cur->proposer, c->name)) {
+		al_api_reply_error(resp, 403, "forbidden", "only the proposer can revise a proposal");
+		goto out;
+	}
+	ftp = json_object_get(b, "fail_to_pass");
+	ftp_text = ftp ? json_dumps(ftp, JSON_COMPACT) : strdup(cur->fail_to_pass);
+	snprintf(p.id, sizeof(p.id), "%s", cur->id);
+	p.proposer = c->name;
+	p.patch = (char *)json_string_value(json_object_get(b, "patch"));
+	p.patch_len = json_string_length(json_object_get(b, "patch"));
+	p.test_patch = (char *)json_string_value(json_object_get(b, "test_patch"));
+	p.test_patch_len = json_string_length(json_object_get(b, "test_patch"));
+	p.fail_to_pass = ftp_text;
+	r = ftp_text ? al_store_revise(srv->store, &p, &revision, &err) : -ENOMEM;
+	if (r == -ESTALE) {
+		snprintf(msg, sizeof(msg), "proposal is %s: only a proposal awaiting approval, "
+			 "rejected or in error takes a revision", cur->state);
+		al_api_reply_error(resp, 409, "conflict", msg);
+		goto out;
+	}
+	if (r < 0) {
+		al_log("error", "proposal.store_failed", "id=%s error=%s", id,
+		       al_log_q(al_err_msg(&err)));
+		al_api_reply_error(resp, 500, "internal", "could not store the revision");
+		goto out;
+	}
+	al_log("info", "proposal.revised", "id=%s revision=%lld proposer=%s", id, revision,
+	       al_log_q(c->name));
+	reply_json(resp, 202,
+		   json_pack("{s:s, s:s, s:I}", "id", id, "state", "queued", "revision",
+			     (json_int_t)revision));
+	al_sched_kick(srv);
+out:
+	json_decref(b);
+}
+
+void
+al_api_reply_proposal(struct al_server *srv, const char *id, struct al_http_resp *resp)
+{
+	get_proposal(srv, id, 0, resp);
+}
+
 static int
 method_is(const struct al_http_req *req, const char *m, struct al_http_resp *resp)
 {
 	if (!strcmp(al_http_method(req), m))
 		return 1;
-	reply_error(resp, 405, "method not allowed", al_http_method(req));
+	al_api_reply_error(resp, 405, "method not allowed", al_http_method(req));
 	return 0;
 }
 
@@ -384,7 +550,7 @@ route_proposals(struct al_server *srv, const struct al_http_req *req, const char
 	}
 	slash = strchr(rest, '/');
 	if ((slash ? (size_t)(slash - rest) : strlen(rest)) >= sizeof(id)) {
-		reply_error(resp, 404, "not found", "no such proposal");
+		al_api_reply_error(resp, 404, "not found", "no such proposal");
 		goto out;
 	}
 	snprintf(id, sizeof(id), "%.*s", slash ? (int)(slash - rest) : (int)strlen(rest), rest);
@@ -394,8 +560,21 @@ route_proposals(struct al_server *srv, const struct al_http_req *req, const char
 	} else if (!strcmp(slash, "/grant")) {
 		if (method_is(req, "GET", resp))
 			get_proposal(srv, id, 1, resp);
+	} else if (!id_valid(id)) {
+		al_api_reply_error(resp, 404, "not found", "no such proposal");
+	} else if (!strcmp(slash, "/approve") || !strcmp(slash, "/reject")) {
+		if (method_is(req, "POST", resp) && require_role(&c, "reviewer", resp) == 0) {
+			size_t len;
+			const char *body = al_http_body(req, &len);
+
+			al_api_decide(srv, id, c.name, slash[1] == 'a' ? "approve" : "reject", body,
+				      len, resp);
+		}
+	} else if (!strcmp(slash, "/revisions")) {
+		if (method_is(req, "POST", resp) && require_role(&c, "agent", resp) == 0)
+			post_revision(srv, id, req, resp, &c);
 	} else {
-		reply_error(resp, 404, "not found", al_http_path(req));
+		al_api_reply_error(resp, 404, "not found", al_http_path(req));
 	}
 out:
 	caller_clear(&c);
@@ -418,6 +597,6 @@ al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *res
 	} else if (!strncmp(path, "/v1/proposals/", 14)) {
 		route_proposals(srv, req, path + 14, resp);
 	} else {
-		reply_error(resp, 404, "not found", path);
+		al_api_reply_error(resp, 404, "not found", path);
 	}
 }

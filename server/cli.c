@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <jansson.h>
@@ -21,6 +22,7 @@
 #define KEY_MAX 16384
 #define GRANT_MAX (16u << 20)
 #define EXIT_USAGE 64
+#define EXIT_AWAITING 3
 
 struct submit_opts {
 	const char *server, *token, *token_file, *repo, *base, *patch, *test_patch, *out;
@@ -129,8 +131,16 @@ read_token(const struct submit_opts *o, struct al_err *err)
 
 	if (o->token)
 		return strdup(o->token);
-	if (!o->token_file)
-		return strdup(getenv("AIRLOCK_TOKEN"));
+	if (!o->token_file) {
+		const char *env = getenv("AIRLOCK_TOKEN");
+
+		if (!env || !*env) {
+			al_err_set(err, -EINVAL, "no token: give --token, --token-file or "
+						 "AIRLOCK_TOKEN");
+			return NULL;
+		}
+		return strdup(env);
+	}
 	if (al_file_read(o->token_file, 1024, &text, &len, err) < 0)
 		return NULL;
 	text[strcspn(text, "\r\n")] = '\0';
@@ -177,20 +187,77 @@ report_http_error(long status, const char *body)
 	return 2;
 }
 
+/* "runs: a, b", "patch: src/x.c:12", "approved by: alice": one line from evidence. */
+static void
+evidence_text(const json_t *ev, char *buf, size_t n)
+{
+	const json_t *runs = json_object_get(ev, "runs"), *by = json_object_get(ev, "approved_by");
+	const char *file = json_string_value(json_object_get(ev, "file"));
+	const char *which = json_string_value(json_object_get(ev, "patch"));
+	const json_t *line = json_object_get(ev, "line");
+	size_t i, o = 0;
+	json_t *e;
+
+	buf[0] = '\0';
+	if (json_array_size(runs) || json_array_size(by)) {
+		const json_t *list = json_array_size(runs) ? runs : by;
+
+		o = (size_t)snprintf(buf, n, "%s", list == runs ? "runs: " : "approved by: ");
+		json_array_foreach (list, i, e) {
+			int k = snprintf(buf + o, n - o, "%s%s", i ? ", " : "",
+					 json_string_value(e) ?: "?");
+			if (k < 0 || (size_t)k >= n - o)
+				break;
+			o += (size_t)k;
+		}
+	} else if (file && json_is_integer(line)) {
+		snprintf(buf, n, "%s: %s:%lld", which ? which : "patch", file,
+			 (long long)json_integer_value(line));
+	} else if (file) {
+		snprintf(buf, n, "%s: %s", which ? which : "patch", file);
+	} else if (which) {
+		snprintf(buf, n, "%s", which);
+	}
+}
+
+/* The verdict as a table a person reads: one rule a line, result first. */
 static void
 print_verdict(const json_t *p)
 {
-	const json_t *v = json_object_get(p, "verdict"), *rule;
+	const json_t *v = json_object_get(p, "verdict"), *rule, *grants;
 	const char *state = json_string_value(json_object_get(p, "state"));
 	const char *reason = json_string_value(json_object_get(v, "reason"));
 	const char *error = json_string_value(json_object_get(p, "error"));
+	const char *auth = json_string_value(json_object_get(v, "authority"));
+	const char *ref = json_string_value(json_object_get(v, "ref"));
+	const json_t *tier = json_object_get(p, "tier");
+	char ev[256];
 	size_t i;
 
-	printf("verdict: %s: %s\n", state, error ? error : reason ? reason : "");
+	printf("verdict: %s: %s\n", state ? state : "?", error ? error : reason ? reason : "");
+	printf("proposal: %s  repo: %s  base: %s  revision: %lld  proposer: %s\n",
+	       json_string_value(json_object_get(p, "id")) ?: "?",
+	       json_string_value(json_object_get(p, "repo")) ?: "?",
+	       json_string_value(json_object_get(p, "base")) ?: "?",
+	       (long long)json_integer_value(json_object_get(p, "revision")),
+	       json_string_value(json_object_get(p, "proposer")) ?: "?");
+	if (json_is_integer(tier))
+		printf("tier: %lld%s%s%s%s\n", (long long)json_integer_value(tier),
+		       auth ? "  authority: " : "", auth ? auth : "", ref ? " " : "",
+		       ref ? ref : "");
+	grants = json_object_get(p, "approval_grants");
+	if (json_is_object(grants))
+		printf("an approval grants: %s\n",
+		       json_string_value(json_object_get(grants, "summary")) ?: "?");
+	if (json_array_size(json_object_get(v, "rules")))
+		printf("  %-14s %-30s %s\n", "RESULT", "RULE", "REASON [EVIDENCE]");
 	json_array_foreach (json_object_get(v, "rules"), i, rule) {
-		printf("  %-14s %s: %s\n", json_string_value(json_object_get(rule, "result")),
-		       json_string_value(json_object_get(rule, "rule")),
-		       json_string_value(json_object_get(rule, "reason")));
+		evidence_text(json_object_get(rule, "evidence"), ev, sizeof(ev));
+		printf("  %-14s %-30s %s%s%s%s\n",
+		       json_string_value(json_object_get(rule, "result")) ?: "?",
+		       json_string_value(json_object_get(rule, "rule")) ?: "?",
+		       json_string_value(json_object_get(rule, "reason")) ?: "", ev[0] ? " [" : "",
+		       ev, ev[0] ? "]" : "");
 	}
 }
 
@@ -231,7 +298,7 @@ wait_verdict(const struct submit_opts *o, const char *id, const char *token)
 		long status = 0;
 		json_t *p;
 		const char *state;
-		int done, granted;
+		int done, granted, awaiting;
 
 		if (al_client_request("GET", url, token, NULL, &status, &body, &err) < 0)
 			return fail("%s", al_err_msg(&err));
@@ -241,9 +308,12 @@ wait_verdict(const struct submit_opts *o, const char *id, const char *token)
 		state = json_string_value(json_object_get(p, "state"));
 		done = state && strcmp(state, "queued") && strcmp(state, "running");
 		granted = state && !strcmp(state, "granted");
+		awaiting = state && !strcmp(state, "awaiting_approval");
 		if (done)
 			print_verdict(p);
 		json_decref(p);
+		if (awaiting)
+			return EXIT_AWAITING;
 		if (done)
 			return granted ? save_grant(o, id, token) : 1;
 		usleep(100 * 1000);
@@ -372,4 +442,121 @@ al_cli_verify(int argc, char **argv)
 	print_valid(st, keyid);
 	json_decref(st);
 	return AL_VERIFY_OK;
+}
+
+/* Options shared by status, approve and reject. */
+struct review_opts {
+	struct submit_opts conn; /* server and token */
+	const char *comment, *tree, *id;
+};
+
+static int
+review_parse(int argc, char **argv, bool decide, struct review_opts *o)
+{
+	static const struct option opts[] = {{"server", required_argument, NULL, 's'},
+					     {"token", required_argument, NULL, 't'},
+					     {"token-file", required_argument, NULL, 'T'},
+					     {"comment", required_argument, NULL, 'c'},
+					     {"tree", required_argument, NULL, 'r'},
+					     {NULL, 0, NULL, 0}};
+	int c;
+
+	o->conn.server = "http://127.0.0.1:8080";
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 's')
+			o->conn.server = optarg;
+		else if (c == 't')
+			o->conn.token = optarg;
+		else if (c == 'T')
+			o->conn.token_file = optarg;
+		else if (c == 'c' && decide)
+			o->comment = optarg;
+		else if (c == 'r' && decide)
+			o->tree = optarg;
+		else
+			return -EINVAL;
+	}
+	if (optind != argc - 1)
+		return -EINVAL;
+	o->id = argv[optind];
+	/* the id goes into a URL path */
+	if (strlen(o->id) != 32 || strspn(o->id, "0123456789abcdef") != 32)
+		return -EINVAL;
+	return 0;
+}
+
+int
+al_cli_status(int argc, char **argv)
+{
+	struct review_opts o = {0};
+	_cleanup_free_ char *token = NULL, *body = NULL;
+	struct al_err err = {0};
+	char url[512];
+	long status = 0;
+	json_t *p;
+
+	if (review_parse(argc, argv, false, &o) < 0) {
+		fprintf(stderr, "usage: airlock status [--server URL] (--token T | --token-file F) "
+				"PROPOSAL_ID\n");
+		return EXIT_USAGE;
+	}
+	token = read_token(&o.conn, &err);
+	if (!token)
+		return fail("status: %s", al_err_msg(&err));
+	snprintf(url, sizeof(url), "%s/v1/proposals/%s", o.conn.server, o.id);
+	if (al_client_request("GET", url, token, NULL, &status, &body, &err) < 0)
+		return fail("status: %s", al_err_msg(&err));
+	explicit_bzero(token, strlen(token));
+	if (status != 200)
+		return report_http_error(status, body);
+	p = json_loads(body, 0, NULL);
+	if (!json_is_object(p)) {
+		json_decref(p);
+		return fail("status: the server's answer is not a JSON object");
+	}
+	print_verdict(p);
+	json_decref(p);
+	return 0;
+}
+
+/* decision: "approve" or "reject". */
+int
+al_cli_decide(int argc, char **argv, const char *decision)
+{
+	struct review_opts o = {0};
+	_cleanup_free_ char *token = NULL, *body = NULL, *req = NULL;
+	struct al_err err = {0};
+	char url[512];
+	long status = 0;
+	json_t *b, *p;
+
+	if (review_parse(argc, argv, true, &o) < 0) {
+		fprintf(stderr,
+			"usage: airlock %s [--server URL] (--token T | --token-file F) "
+			"[--comment TEXT] [--tree TREE_ID] PROPOSAL_ID\n",
+			decision);
+		return EXIT_USAGE;
+	}
+	token = read_token(&o.conn, &err);
+	if (!token)
+		return fail("%s: %s", decision, al_err_msg(&err));
+	b = json_object();
+	if (b && o.comment && json_object_set_new(b, "comment", json_string(o.comment)) < 0)
+		json_decref(steal_pointer(&b));
+	if (b && o.tree && json_object_set_new(b, "tree", json_string(o.tree)) < 0)
+		json_decref(steal_pointer(&b));
+	req = b ? json_dumps(b, JSON_COMPACT) : NULL;
+	json_decref(b);
+	if (!req)
+		return fail("%s: the comment must be UTF-8 text", decision);
+	snprintf(url, sizeof(url), "%s/v1/proposals/%s/%s", o.conn.server, o.id, decision);
+	if (al_client_request("POST", url, token, req, &status, &body, &err) < 0)
+		return fail("%s: %s", decision, al_err_msg(&err));
+	explicit_bzero(token, strlen(token));
+	if (status != 200)
+		return report_http_error(status, body);
+	p = json_loads(body, 0, NULL);
+	print_verdict(p);
+	json_decref(p);
+	return 0;
 }

@@ -14,6 +14,7 @@ struct al_repo_conf {
 	char *name;		  /* owned */
 	char *path;		  /* owned, absolute */
 	struct al_policy *policy; /* owned */
+	char policy_digest[65];	  /* sha256 of the canonical policy, filled by the server */
 };
 
 struct al_config {
@@ -23,6 +24,7 @@ struct al_config {
 	unsigned workers;
 	struct al_repo_conf *repos; /* owned */
 	size_t n_repos;
+	unsigned refs; /* the server's count of users of this snapshot, under its lock */
 };
 
 /* path NULL gives the embedded defaults.  listen and data, when non-NULL, override the

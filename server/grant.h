@@ -25,8 +25,9 @@ struct al_grant_input {
 	const char *binary_sha256;
 	const char *sandbox_profile_sha256;
 	const char *kernel;
-	const char *authority; /* "write" or "merge" */
-	const char *authority_ref;
+	const char *authority;	   /* "none", "write" or "merge" */
+	const char *authority_ref; /* NULL or "" with none */
+	const json_t *approvals;   /* [{"reviewer","revision","tree","created"}], or NULL */
 	int tier;
 	time_t issued_at;
 	long lifetime_s;

@@ -31,6 +31,9 @@ static const char usage[] =
     "  token add --data DIR --name NAME --role agent|reviewer|admin\n"
     "  submit --server URL (--token T | --token-file F) --repo NAME --base REF --patch FILE\n"
     "         [--test-patch FILE] [--fail-to-pass ID]... [--wait] [--out FILE]\n"
+    "  status [--server URL] (--token T | --token-file F) ID\n"
+    "  approve|reject [--server URL] (--token T | --token-file F) [--comment TEXT]\n"
+    "         [--tree TREE_ID] ID\n"
     "  verify --key PUBKEY_FILE [--repo R] [--ref REF] [--commit SHA] GRANT_FILE\n"
     "  keygen --data DIR\n";
 
@@ -89,15 +92,6 @@ self_identity(struct al_server *srv, struct al_err *err)
 		return r;
 	al_sha256_hex(bin, len, srv->binary_sha256);
 	snprintf(srv->kernel, sizeof(srv->kernel), "%s", uname(&u) == 0 ? u.release : "unknown");
-	srv->policy_digests = calloc(srv->cfg->n_repos + 1, sizeof(char *));
-	if (!srv->policy_digests)
-		return al_err_set(err, -ENOMEM, "out of memory");
-	for (size_t i = 0; i < srv->cfg->n_repos; i++) {
-		_cleanup_free_ char *canon = al_policy_canonical(srv->cfg->repos[i].policy);
-		if (!canon || !(srv->policy_digests[i] = malloc(65)))
-			return al_err_set(err, -ENOMEM, "out of memory");
-		al_sha256_hex(canon, strlen(canon), srv->policy_digests[i]);
-	}
 	return 0;
 }
 
@@ -154,11 +148,10 @@ server_free(struct al_server *srv)
 	al_sched_stop(srv);
 	al_signer_free(srv->signer);
 	al_store_close(srv->store);
-	for (size_t i = 0; srv->policy_digests && i < srv->cfg->n_repos; i++)
-		free(srv->policy_digests[i]);
-	free(srv->policy_digests);
-	al_config_free(srv->cfg);
+	if (srv->cfg)
+		al_server_config_put(srv, srv->cfg);
 	pthread_mutex_destroy(&srv->mu);
+	pthread_mutex_destroy(&srv->decide_mu);
 	pthread_cond_destroy(&srv->cv);
 }
 
@@ -188,6 +181,7 @@ serve_run(struct al_server *srv, struct al_err *err)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if ((r = data_dir_ready(srv->cfg->data, err)) < 0 ||
 	    (r = open_store(srv->cfg->data, &srv->store, err)) < 0 ||
@@ -201,7 +195,17 @@ serve_run(struct al_server *srv, struct al_err *err)
 	al_log("info", "serve.started", "listen=%s data=%s", al_log_q(srv->cfg->listen),
 	       al_log_q(srv->cfg->data));
 	print_banner(srv);
-	sigwait(&set, &sig);
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+		struct al_err rerr = {0};
+
+		/* a bad file is refused whole: the policy in force stays */
+		if (al_server_reload(srv, &rerr) < 0)
+			al_log("error", "config.reload_refused", "error=%s",
+			       al_log_q(al_err_msg(&rerr)));
+		else
+			al_log("info", "config.reloaded", "path=%s",
+			       al_log_q(srv->config_path ? srv->config_path : "(defaults)"));
+	}
 	al_log("info", "serve.stopping", "signal=%d", sig);
 	return 0;
 }
@@ -235,7 +239,13 @@ cmd_serve(int argc, char **argv)
 	r = al_config_load(config, listen, data, &srv.cfg, &err);
 	if (r < 0)
 		return die("config", &err);
+	srv.cfg->refs = 1;
+	srv.config_path = config;
+	srv.listen_override = listen;
+	srv.data_override = data;
+	al_server_digest_policies(srv.cfg);
 	pthread_mutex_init(&srv.mu, NULL);
+	pthread_mutex_init(&srv.decide_mu, NULL);
 	pthread_cond_init(&srv.cv, NULL);
 	r = serve_run(&srv, &err);
 	server_free(&srv);
@@ -340,6 +350,10 @@ main(int argc, char **argv)
 		return al_cli_submit(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "verify"))
 		return al_cli_verify(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "status"))
+		return al_cli_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "approve") || !strcmp(argv[1], "reject"))
+		return al_cli_decide(argc - 1, argv + 1, argv[1]);
 	if (!strcmp(argv[1], "sandbox"))
 		return al_sandbox_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "doctor"))

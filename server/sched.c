@@ -26,6 +26,7 @@ extern char **environ;
 
 struct job {
 	struct al_server *srv;
+	struct al_config *cfg; /* a reference */
 	struct al_proposal *p;
 	const struct al_repo_conf *repo;
 	char *dir;	 /* owned */
@@ -34,7 +35,7 @@ struct job {
 	json_t *result;	 /* owned */
 	json_t *verdict; /* owned */
 	char *grant;	 /* owned */
-	char reason[512];
+	int tier;
 };
 
 static void
@@ -47,15 +48,7 @@ job_clear(struct job *j)
 	json_decref(j->result);
 	json_decref(j->verdict);
 	free(j->grant);
-}
-
-const char *
-al_server_policy_digest(const struct al_server *srv, const char *repo)
-{
-	for (size_t i = 0; i < srv->cfg->n_repos; i++)
-		if (!strcmp(srv->cfg->repos[i].name, repo))
-			return srv->policy_digests[i];
-	return NULL;
+	al_server_config_put(j->srv, j->cfg);
 }
 
 static int
@@ -112,8 +105,8 @@ rejection(const json_t *rules)
 	const json_t *f = first_failure(rules);
 	const char *why = f ? json_string_value(json_object_get(f, "reason")) : NULL;
 
-	return json_pack("{s:s, s:s, s:O}", "decision", "rejected", "reason",
-			 why ? why : "rejected", "rules", rules);
+	return json_pack("{s:s, s:s, s:O, s:i}", "decision", "rejected", "reason",
+			 why ? why : "rejected", "rules", rules, "tier", 0);
 }
 
 static int
@@ -123,6 +116,7 @@ write_job_files(struct job *j, const json_t *plan, struct al_err *err)
 	_cleanup_free_ char *tpatch = al_path_join(j->dir, "test_patch.diff");
 	_cleanup_free_ char *spec = al_path_join(j->dir, "job.json");
 	_cleanup_free_ char *text = NULL;
+	struct al_run_limits lim;
 	json_t *o;
 	int r;
 
@@ -133,11 +127,14 @@ write_job_files(struct job *j, const json_t *plan, struct al_err *err)
 		r = al_file_write_atomic(tpatch, j->p->test_patch, j->p->test_patch_len, 0600, err);
 	if (r < 0)
 		return r;
-	o = json_pack("{s:s, s:s, s:s, s:s?, s:O, s:i, s:i, s:s, s:I}", "repo_path", j->repo->path,
-		      "base", j->p->base, "patch_file", "patch.diff", "test_patch_file",
-		      j->p->test_patch ? "test_patch.diff" : NULL, "plan", plan, "timeout_s",
-		      (int)al_policy_timeout_s(j->repo->policy), "output_cap", (int)AL_OUTPUT_CAP,
-		      "message", "airlock candidate", "commit_time", (json_int_t)j->p->created);
+	al_policy_limits(j->repo->policy, &lim);
+	o = json_pack("{s:s, s:s, s:s, s:s?, s:O, s:I, s:I, s:I, s:I, s:s, s:I}", "repo_path",
+		      j->repo->path, "base", j->p->base, "patch_file", "patch.diff",
+		      "test_patch_file", j->p->test_patch ? "test_patch.diff" : NULL, "plan", plan,
+		      "timeout_s", (json_int_t)lim.timeout_s, "output_cap",
+		      (json_int_t)lim.output_bytes, "memory_bytes", (json_int_t)lim.memory_bytes,
+		      "pids", (json_int_t)lim.pids, "message", "airlock candidate", "commit_time",
+		      (json_int_t)j->p->created);
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!text)
@@ -227,64 +224,6 @@ load_result(struct job *j, struct al_err *err)
 	return 0;
 }
 
-static int
-sign_grant(struct job *j, struct al_err *err)
-{
-	struct al_server *srv = j->srv;
-	const json_t *runner = json_object_get(j->result, "runner");
-	const char *profile = json_string_value(json_object_get(runner, "sandbox_profile"));
-	char patch_sha[65], tpatch_sha[65], profile_sha[65], nonce[33], ref[160];
-	_cleanup_free_ char *payload = NULL, *text = NULL;
-	json_t *prov = json_loads(j->p->provenance, 0, NULL), *env = NULL;
-	struct al_grant_input in = {0};
-	int r;
-
-	al_sha256_hex(j->p->patch, j->p->patch_len, patch_sha);
-	if (j->p->test_patch)
-		al_sha256_hex(j->p->test_patch, j->p->test_patch_len, tpatch_sha);
-	al_sha256_hex(profile ? profile : "", profile ? strlen(profile) : 0, profile_sha);
-	al_random_hex(16, nonce);
-	snprintf(ref, sizeof(ref), "refs/heads/airlock/%s", j->p->id);
-	in = (struct al_grant_input){
-	    .proposal_id = j->p->id,
-	    .repo = j->p->repo,
-	    .base = j->p->base,
-	    .base_commit = json_string_value(json_object_get(j->result, "base_commit")),
-	    .candidate_commit = json_string_value(json_object_get(j->result, "candidate_commit")),
-	    .candidate_tree = json_string_value(json_object_get(j->result, "candidate_tree")),
-	    .patch_sha256 = patch_sha,
-	    .test_patch_sha256 = j->p->test_patch ? tpatch_sha : NULL,
-	    .policy_sha256 = al_server_policy_digest(srv, j->p->repo),
-	    .verdict = j->verdict,
-	    .result = j->result,
-	    .provenance = prov,
-	    .binary_sha256 = srv->binary_sha256,
-	    .sandbox_profile_sha256 = profile_sha,
-	    .kernel = srv->kernel,
-	    .authority = "write",
-	    .authority_ref = ref,
-	    .tier = 1,
-	    .issued_at = time(NULL),
-	    .lifetime_s = AL_GRANT_LIFETIME_S,
-	    .nonce = nonce,
-	    .verifier_version = AL_VERSION,
-	};
-	if (!prov || !in.base_commit || !in.candidate_commit || !in.candidate_tree ||
-	    !in.policy_sha256)
-		r = al_err_set(err, -EINVAL, "grant: incomplete result, refusing to sign");
-	else
-		r = al_grant_statement(&in, &payload, err);
-	if (r == 0)
-		r = al_signer_envelope(srv->signer, payload, strlen(payload), &env, err);
-	if (r == 0 && !(text = json_dumps(env, JSON_COMPACT)))
-		r = al_err_set(err, -ENOMEM, "out of memory");
-	json_decref(prov);
-	json_decref(env);
-	if (r == 0)
-		j->grant = steal_pointer(&text);
-	return r;
-}
-
 /* The static rules, judged before anything runs. */
 static int
 static_gates(struct job *j, struct al_err *err)
@@ -297,6 +236,66 @@ static_gates(struct job *j, struct al_err *err)
 		return r;
 	j->rules = rules;
 	return 0;
+}
+
+/* Protected paths in either patch, by the text parse and by libgit2's (the runner's). */
+static int
+protected_paths(const struct job *j, json_t **ret, struct al_err *err)
+{
+	const json_t *files = json_object_get(j->result, "files");
+	json_t *pf = NULL, *tf = NULL;
+	int r;
+
+	r = al_gates_patch_files(j->p->patch, j->p->patch_len, &pf, err);
+	if (r == 0 && j->p->test_patch)
+		r = al_gates_patch_files(j->p->test_patch, j->p->test_patch_len, &tf, err);
+	if (r == 0) {
+		const json_t *lists[] = {pf, tf, json_object_get(files, "patch"),
+					 json_object_get(files, "test_patch")};
+
+		r = al_gates_protected(j->repo->policy, lists, AL_ARRAY_SIZE(lists), ret, err);
+	}
+	json_decref(pf);
+	json_decref(tf);
+	return r;
+}
+
+/* Every automatic gate is satisfied: tier 1 now, or a wait for the approvals that tier 2
+ * (or a protected path) needs. */
+static int
+decide_tier(struct job *j, struct al_err *err)
+{
+	json_t *prot = NULL, *rule = NULL;
+	unsigned need = 0;
+	char why[256];
+	struct al_authority auth;
+	int r;
+
+	r = protected_paths(j, &prot, err);
+	if (r == 0)
+		r = al_gates_approval(j->repo->policy,
+				      &(struct al_approval_input){.proposer = j->p->proposer,
+								  .protected = prot},
+				      &rule, &need, NULL, err);
+	json_decref(prot);
+	if (r < 0)
+		return r;
+	json_array_append_new(j->rules, rule);
+	j->tier = 1;
+	if (need > 0) {
+		j->verdict = json_pack("{s:s, s:O, s:O, s:i}", "decision", "awaiting_approval",
+				       "reason", json_object_get(rule, "reason"), "rules", j->rules,
+				       "tier", 1);
+	} else {
+		if (al_gates_authority(j->repo->policy, 1, j->p->id, j->p->base, &auth, why,
+				       sizeof(why)) < 0)
+			return al_err_set(err, -EINVAL, "no authority for tier 1");
+		j->verdict = json_pack("{s:s, s:s, s:O, s:i, s:s, s:s?}", "decision", "granted",
+				       "reason", "all gates satisfied", "rules", j->rules, "tier",
+				       1, "authority", auth.authority, "ref",
+				       auth.ref[0] ? auth.ref : NULL);
+	}
+	return j->verdict ? 0 : al_err_set(err, -ENOMEM, "out of memory");
 }
 
 static int
@@ -324,11 +323,10 @@ run_gates(struct job *j, struct al_err *err)
 	merge_rules(j->rules, r_rules);
 	if (!strcmp(json_string_value(json_object_get(v, "decision")) ?: "", "granted") &&
 	    !first_failure(j->rules)) {
-		j->verdict = json_pack("{s:s, s:s, s:O}", "decision", "granted", "reason",
-				       "all gates satisfied", "rules", j->rules);
-	} else {
-		j->verdict = rejection(j->rules);
+		json_decref(v);
+		return decide_tier(j, err);
 	}
+	j->verdict = rejection(j->rules);
 	json_decref(v);
 	return j->verdict ? 0 : al_err_set(err, -ENOMEM, "out of memory");
 }
@@ -348,6 +346,8 @@ finish(struct job *j, const char *state, const char *error)
 	    .verdict = verdict,
 	    .grant = !strcmp(state, "granted") ? j->grant : NULL,
 	    .error = error,
+	    .tier = !strcmp(state, "error") ? 0 : j->tier,
+	    .policy_digest = j->repo ? j->repo->policy_digest : NULL,
 	};
 
 	if (al_store_finish(j->srv->store, j->p->id, &o, &err) < 0)
@@ -372,10 +372,12 @@ run_job(struct al_server *srv, const char *id)
 		       al_log_q(al_err_msg(&err)));
 		return;
 	}
-	al_log("info", "job.started", "id=%s repo=%s", id, al_log_q(j.p->repo));
-	j.repo = al_config_repo(srv->cfg, j.p->repo);
+	al_log("info", "job.started", "id=%s repo=%s revision=%lld", id, al_log_q(j.p->repo),
+	       j.p->revision);
+	j.cfg = al_server_config(srv);
+	j.repo = al_config_repo(j.cfg, j.p->repo);
 	j.ftp = json_loads(j.p->fail_to_pass, 0, NULL);
-	j.dir = al_path_join(srv->cfg->data, "jobs");
+	j.dir = al_path_join(j.cfg->data, "jobs");
 	if (j.dir) {
 		char *d = al_path_join(j.dir, id);
 		free(j.dir);
@@ -397,7 +399,8 @@ run_job(struct al_server *srv, const char *id)
 		r = run_gates(&j, &err);
 	}
 	if (r == 0 && !strcmp(json_string_value(json_object_get(j.verdict, "decision")), "granted"))
-		r = sign_grant(&j, &err);
+		r = al_server_issue_grant(srv, j.repo, j.p, j.result, j.verdict, 1, NULL, &j.grant,
+					  &err);
 	if (r < 0)
 		finish(&j, "error", al_err_msg(&err));
 	else

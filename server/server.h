@@ -12,19 +12,21 @@
 #define AL_VERSION "0.1.0"
 #define AL_MAX_PATCH_BYTES (4u << 20)
 #define AL_MAX_FAIL_TO_PASS 64
-#define AL_OUTPUT_CAP (1u << 20)
-#define AL_GRANT_LIFETIME_S (24 * 3600)
 
 struct al_server {
-	struct al_config *cfg;	  /* owned */
+	/* owned, one reference; replaced whole on reload: take it with al_server_config() */
+	struct al_config *cfg;
+	const char *config_path;     /* NULL: built-in defaults */
+	const char *listen_override; /* command line; may be NULL */
+	const char *data_override;   /* command line; may be NULL */
 	struct al_store *store;	  /* owned */
 	struct al_signer *signer; /* owned */
 	struct al_http *http;	  /* owned */
 	char self_exe[PATH_MAX];
 	char binary_sha256[65];
 	char kernel[128];
-	char **policy_digests; /* owned, one per cfg->repos entry */
 	pthread_mutex_t mu;
+	pthread_mutex_t decide_mu; /* one reviewer decision at a time */
 	pthread_cond_t cv;
 	int stopping;
 	pthread_t *workers; /* owned */
@@ -33,9 +35,30 @@ struct al_server {
 
 /* API routing (server/api.c). */
 void al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *resp);
+void al_api_reply_error(struct al_http_resp *resp, int status, const char *error,
+			const char *detail);
+/* 200 and the proposal's view, as GET /v1/proposals/{id} gives it. */
+void al_api_reply_proposal(struct al_server *srv, const char *id, struct al_http_resp *resp);
 
 /* Scheduler (server/sched.c). */
 int al_sched_start(struct al_server *srv, struct al_err *err);
 void al_sched_kick(struct al_server *srv);
 void al_sched_stop(struct al_server *srv);
-const char *al_server_policy_digest(const struct al_server *srv, const char *repo);
+
+/* The configuration in force, with a reference the caller gives back with
+ * al_server_config_put; a reload never frees a snapshot still in use. */
+struct al_config *al_server_config(struct al_server *srv);
+void al_server_config_put(struct al_server *srv, struct al_config *c);
+/* Fills each repository's policy digest. */
+void al_server_digest_policies(struct al_config *c);
+/* Reads the configuration file again; on any error the old one stays in force. */
+int al_server_reload(struct al_server *srv, struct al_err *err);
+
+/* Signs the grant for a proposal that reached tier (1 or 2) under policy repo. */
+int al_server_issue_grant(struct al_server *srv, const struct al_repo_conf *repo,
+			  const struct al_proposal *p, const json_t *result, const json_t *verdict,
+			  int tier, const json_t *approvals, char **ret_envelope, struct al_err *err);
+
+/* Reviewer decisions (server/decide.c). */
+void al_api_decide(struct al_server *srv, const char *id, const char *reviewer,
+		   const char *decision, const char *body, size_t len, struct al_http_resp *resp);

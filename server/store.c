@@ -14,6 +14,8 @@ struct al_store {
 	pthread_mutex_t lock; /* one connection, one statement sequence at a time */
 };
 
+#define SCHEMA_VERSION 2
+
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS tokens ("
     " hash TEXT PRIMARY KEY, name TEXT NOT NULL,"
@@ -21,14 +23,36 @@ static const char schema[] =
     " created INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS proposals ("
     " id TEXT PRIMARY KEY, repo TEXT NOT NULL, base TEXT NOT NULL,"
-    " state TEXT NOT NULL CHECK (state IN ('queued','running','rejected','granted','error')),"
+    " state TEXT NOT NULL CHECK (state IN"
+    "  ('queued','running','awaiting_approval','rejected','granted','error')),"
     " proposer TEXT NOT NULL, patch BLOB NOT NULL, test_patch BLOB,"
     " fail_to_pass TEXT NOT NULL, provenance TEXT NOT NULL,"
     " created INTEGER NOT NULL, updated INTEGER NOT NULL,"
     " base_commit TEXT, candidate_commit TEXT, candidate_tree TEXT,"
     " result TEXT, verdict TEXT, grant_envelope TEXT, error TEXT,"
-    " CHECK (state = 'granted' OR grant_envelope IS NULL));"
-    "CREATE INDEX IF NOT EXISTS proposals_state ON proposals(state, created);";
+    " revision INTEGER NOT NULL DEFAULT 1, tier INTEGER, policy_digest TEXT,"
+    " CHECK (state = 'granted' OR grant_envelope IS NULL),"
+    " CHECK (state <> 'awaiting_approval' OR candidate_tree IS NOT NULL));"
+    "CREATE INDEX IF NOT EXISTS proposals_state ON proposals(state, created);"
+    "CREATE TABLE IF NOT EXISTS approvals ("
+    " proposal TEXT NOT NULL REFERENCES proposals(id), revision INTEGER NOT NULL,"
+    " reviewer TEXT NOT NULL, decision TEXT NOT NULL CHECK (decision IN ('approve','reject')),"
+    " tree TEXT NOT NULL, comment TEXT, created INTEGER NOT NULL,"
+    " PRIMARY KEY (proposal, revision, reviewer));";
+
+/* Version 1 had no revisions, tiers or approvals, and a state CHECK without
+ * awaiting_approval: its rows move into the new table in one transaction. */
+static const char migrate_v1[] =
+    "ALTER TABLE proposals RENAME TO proposals_v1;"
+    "DROP INDEX IF EXISTS proposals_state;";
+static const char migrate_v1_copy[] =
+    "INSERT INTO proposals(id, repo, base, state, proposer, patch, test_patch, fail_to_pass,"
+    " provenance, created, updated, base_commit, candidate_commit, candidate_tree, result,"
+    " verdict, grant_envelope, error)"
+    " SELECT id, repo, base, state, proposer, patch, test_patch, fail_to_pass, provenance,"
+    " created, updated, base_commit, candidate_commit, candidate_tree, result, verdict,"
+    " grant_envelope, error FROM proposals_v1;"
+    "DROP TABLE proposals_v1;";
 
 static int
 db_err(struct al_store *s, struct al_err *err, const char *what)
@@ -56,6 +80,50 @@ now_s(void)
 	return (long long)time(NULL);
 }
 
+static int
+int_query(struct al_store *s, const char *sql, long long *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int r = -EIO;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		*ret = sqlite3_column_int64(st, 0);
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+exec_sql(struct al_store *s, const char *sql)
+{
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+/* Creates or upgrades the tables; an upgrade either completes or leaves version 1 whole. */
+static int
+schema_install(struct al_store *s)
+{
+	long long version = 0, old = 0;
+
+	if (int_query(s, "PRAGMA user_version", &version) < 0 ||
+	    int_query(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
+			 " name = 'proposals'", &old) < 0)
+		return -EIO;
+	if (version >= SCHEMA_VERSION)
+		return exec_sql(s, schema);
+	if (exec_sql(s, "BEGIN IMMEDIATE") < 0)
+		return -EIO;
+	if ((old && exec_sql(s, migrate_v1) < 0) || exec_sql(s, schema) < 0 ||
+	    (old && exec_sql(s, migrate_v1_copy) < 0) ||
+	    exec_sql(s, "PRAGMA user_version = 2") < 0 || exec_sql(s, "COMMIT") < 0) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -EIO;
+	}
+	return 0;
+}
+
 int
 al_store_open(const char *path, struct al_store **ret, struct al_err *err)
 {
@@ -76,7 +144,7 @@ al_store_open(const char *path, struct al_store **ret, struct al_err *err)
 	if (sqlite3_exec(
 		s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
 		NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
+	    schema_install(s) < 0) {
 		r = db_err(s, err, path);
 		goto fail;
 	}
@@ -242,6 +310,7 @@ al_proposal_free(struct al_proposal *p)
 	free(p->verdict);
 	free(p->grant);
 	free(p->error);
+	free(p->policy_digest);
 	free(p);
 }
 
@@ -272,6 +341,9 @@ proposal_from_row(sqlite3_stmt *st, struct al_proposal **ret)
 	p->verdict = col_dup(st, 15, NULL);
 	p->grant = col_dup(st, 16, NULL);
 	p->error = col_dup(st, 17, NULL);
+	p->revision = sqlite3_column_int64(st, 18);
+	p->tier = sqlite3_column_type(st, 19) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 19);
+	p->policy_digest = col_dup(st, 20, NULL);
 	if (!p->repo || !p->base || !p->state || !p->proposer || !p->patch || !p->fail_to_pass ||
 	    !p->provenance) {
 		al_proposal_free(p);
@@ -293,7 +365,7 @@ al_store_proposal_get(struct al_store *s, const char *id, struct al_proposal **r
 			       "SELECT id, repo, base, state, proposer, patch, test_patch,"
 			       " fail_to_pass, provenance, created, updated, base_commit,"
 			       " candidate_commit, candidate_tree, result, verdict, grant_envelope,"
-			       " error FROM proposals WHERE id = ?",
+			       " error, revision, tier, policy_digest FROM proposals WHERE id = ?",
 			       -1, &st, NULL) != SQLITE_OK) {
 		r = db_err(s, err, "proposal get");
 		goto out;
@@ -321,8 +393,8 @@ al_store_proposal_list(struct al_store *s, const char *state, unsigned limit, js
 		return al_err_set(err, -ENOMEM, "out of memory");
 	pthread_mutex_lock(&s->lock);
 	if (sqlite3_prepare_v2(s->db,
-			       "SELECT id, repo, base, state, proposer, created, updated"
-			       " FROM proposals WHERE (?1 IS NULL OR state = ?1)"
+			       "SELECT id, repo, base, state, proposer, created, updated, revision,"
+			       " tier FROM proposals WHERE (?1 IS NULL OR state = ?1)"
 			       " ORDER BY created DESC, rowid DESC LIMIT ?2",
 			       -1, &st, NULL) != SQLITE_OK) {
 		r = db_err(s, err, "proposal list");
@@ -332,11 +404,15 @@ al_store_proposal_list(struct al_store *s, const char *state, unsigned limit, js
 	sqlite3_bind_int(st, 2, (int)limit);
 	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *o = json_pack(
-		    "{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "id", sqlite3_column_text(st, 0), "repo",
-		    sqlite3_column_text(st, 1), "base", sqlite3_column_text(st, 2), "state",
+		    "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "id", sqlite3_column_text(st, 0),
+		    "repo", sqlite3_column_text(st, 1), "base", sqlite3_column_text(st, 2), "state",
 		    sqlite3_column_text(st, 3), "proposer", sqlite3_column_text(st, 4), "created",
 		    (json_int_t)sqlite3_column_int64(st, 5), "updated",
-		    (json_int_t)sqlite3_column_int64(st, 6));
+		    (json_int_t)sqlite3_column_int64(st, 6), "revision",
+		    (json_int_t)sqlite3_column_int64(st, 7), "tier",
+		    sqlite3_column_type(st, 8) == SQLITE_NULL
+			? json_null()
+			: json_integer(sqlite3_column_int64(st, 8)));
 		if (!o || json_array_append_new(arr, o) < 0) {
 			r = al_err_set(err, -ENOMEM, "out of memory");
 			goto out;
@@ -352,12 +428,6 @@ out:
 	}
 	*ret = arr;
 	return 0;
-}
-
-static int
-exec_locked(struct al_store *s, const char *sql)
-{
-	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
 int
@@ -396,15 +466,15 @@ al_store_finish(struct al_store *s, const char *id, const struct al_outcome *o, 
 	int r = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if (exec_locked(s, "BEGIN IMMEDIATE") < 0) {
+	if (exec_sql(s, "BEGIN IMMEDIATE") < 0) {
 		r = db_err(s, err, "finish");
 		goto out;
 	}
 	if (sqlite3_prepare_v2(s->db,
 			       "UPDATE proposals SET state = ?2, updated = ?3, base_commit = ?4,"
 			       " candidate_commit = ?5, candidate_tree = ?6, result = ?7,"
-			       " verdict = ?8, grant_envelope = ?9, error = ?10"
-			       " WHERE id = ?1 AND state = 'running'",
+			       " verdict = ?8, grant_envelope = ?9, error = ?10, tier = ?11,"
+			       " policy_digest = ?12 WHERE id = ?1 AND state = 'running'",
 			       -1, &st, NULL) != SQLITE_OK) {
 		r = db_err(s, err, "finish");
 		goto rollback;
@@ -419,6 +489,11 @@ al_store_finish(struct al_store *s, const char *id, const struct al_outcome *o, 
 	bind_text(st, 8, o->verdict);
 	bind_text(st, 9, o->grant);
 	bind_text(st, 10, o->error);
+	if (o->tier > 0)
+		sqlite3_bind_int(st, 11, o->tier);
+	else
+		sqlite3_bind_null(st, 11);
+	bind_text(st, 12, o->policy_digest);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		r = db_err(s, err, "finish");
 		goto rollback;
@@ -427,11 +502,11 @@ al_store_finish(struct al_store *s, const char *id, const struct al_outcome *o, 
 		r = al_err_set(err, -ESTALE, "store: proposal %s is not running", id);
 		goto rollback;
 	}
-	if (exec_locked(s, "COMMIT") == 0)
+	if (exec_sql(s, "COMMIT") == 0)
 		goto out;
 	r = db_err(s, err, "finish");
 rollback:
-	exec_locked(s, "ROLLBACK");
+	exec_sql(s, "ROLLBACK");
 out:
 	pthread_mutex_unlock(&s->lock);
 	return r;
@@ -443,11 +518,178 @@ al_store_requeue_running(struct al_store *s, struct al_err *err)
 	int r;
 
 	pthread_mutex_lock(&s->lock);
-	r = exec_locked(s, "UPDATE proposals SET state = 'queued' WHERE state = 'running'");
+	r = exec_sql(s, "UPDATE proposals SET state = 'queued' WHERE state = 'running'");
 	if (r == 0)
 		r = sqlite3_changes(s->db);
 	else
 		r = db_err(s, err, "requeue");
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+al_store_approvals(struct al_store *s, const char *id, json_t **ret, struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	json_t *arr = json_array();
+	int r = 0, q;
+
+	if (!arr)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT reviewer, decision, revision, tree, comment, created"
+			       " FROM approvals WHERE proposal = ? ORDER BY created, rowid",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = db_err(s, err, "approvals");
+		goto out;
+	}
+	bind_text(st, 1, id);
+	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s?, s:I}", "reviewer",
+				      sqlite3_column_text(st, 0), "decision",
+				      sqlite3_column_text(st, 1), "revision",
+				      (json_int_t)sqlite3_column_int64(st, 2), "tree",
+				      sqlite3_column_text(st, 3), "comment",
+				      sqlite3_column_text(st, 4), "created",
+				      (json_int_t)sqlite3_column_int64(st, 5));
+		if (!o || json_array_append_new(arr, o) < 0) {
+			r = al_err_set(err, -ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (q != SQLITE_DONE)
+		r = db_err(s, err, "approvals");
+out:
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0) {
+		json_decref(arr);
+		return r;
+	}
+	*ret = arr;
+	return 0;
+}
+
+static int
+insert_decision(struct al_store *s, const char *id, const struct al_decision *d,
+		struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO approvals(proposal, revision, reviewer, decision, tree,"
+			       " comment, created) VALUES (?,?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "decide");
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, d->revision);
+	bind_text(st, 3, d->reviewer);
+	bind_text(st, 4, d->decision);
+	bind_text(st, 5, d->tree);
+	bind_text(st, 6, d->comment);
+	sqlite3_bind_int64(st, 7, now_s());
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
+			return al_err_set(err, -EEXIST, "%s already decided on revision %lld",
+					  d->reviewer, d->revision);
+		return db_err(s, err, "decide");
+	}
+	return 0;
+}
+
+/* The proposal moves on only from the revision, tree and state the decision was made on. */
+static int
+update_decided(struct al_store *s, const char *id, const struct al_decision *d,
+	       struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE proposals SET state = ?2, updated = ?3, verdict = ?4,"
+			       " grant_envelope = ?5, tier = ?6 WHERE id = ?1 AND revision = ?7"
+			       " AND candidate_tree = ?8 AND state = 'awaiting_approval'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "decide");
+	bind_text(st, 1, id);
+	bind_text(st, 2, d->state);
+	sqlite3_bind_int64(st, 3, now_s());
+	bind_text(st, 4, d->verdict);
+	bind_text(st, 5, d->grant);
+	sqlite3_bind_int(st, 6, d->tier);
+	sqlite3_bind_int64(st, 7, d->revision);
+	bind_text(st, 8, d->tree);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_err(s, err, "decide");
+	if (sqlite3_changes(s->db) != 1)
+		return al_err_set(err, -ESTALE,
+				  "the proposal changed: it is no longer awaiting approval of "
+				  "revision %lld",
+				  d->revision);
+	return 0;
+}
+
+int
+al_store_decide(struct al_store *s, const char *id, const struct al_decision *d,
+		struct al_err *err)
+{
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	if (exec_sql(s, "BEGIN IMMEDIATE") < 0) {
+		r = db_err(s, err, "decide");
+		goto out;
+	}
+	r = insert_decision(s, id, d, err);
+	if (r == 0)
+		r = update_decided(s, id, d, err);
+	if (r == 0 && exec_sql(s, "COMMIT") < 0)
+		r = db_err(s, err, "decide");
+	if (r < 0)
+		exec_sql(s, "ROLLBACK");
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+al_store_revise(struct al_store *s, const struct al_proposal *p, long long *ret_revision,
+		struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = 0, q;
+
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(
+		s->db,
+		"UPDATE proposals SET revision = revision + 1, state = 'queued', updated = ?3,"
+		" patch = ?4, test_patch = ?5, fail_to_pass = ?6, base_commit = NULL,"
+		" candidate_commit = NULL, candidate_tree = NULL, result = NULL, verdict = NULL,"
+		" grant_envelope = NULL, error = NULL, tier = NULL, policy_digest = NULL"
+		" WHERE id = ?1 AND proposer = ?2"
+		" AND state IN ('awaiting_approval','rejected','error') RETURNING revision",
+		-1, &st, NULL) != SQLITE_OK) {
+		r = db_err(s, err, "revise");
+		goto out;
+	}
+	bind_text(st, 1, p->id);
+	bind_text(st, 2, p->proposer);
+	sqlite3_bind_int64(st, 3, now_s());
+	sqlite3_bind_blob(st, 4, p->patch, (int)p->patch_len, SQLITE_TRANSIENT);
+	if (p->test_patch)
+		sqlite3_bind_blob(st, 5, p->test_patch, (int)p->test_patch_len, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 5);
+	bind_text(st, 6, p->fail_to_pass);
+	q = sqlite3_step(st);
+	if (q == SQLITE_ROW) {
+		*ret_revision = sqlite3_column_int64(st, 0);
+		q = sqlite3_step(st);
+	} else if (q == SQLITE_DONE) {
+		r = al_err_set(err, -ESTALE, "proposal %s cannot be revised in its state", p->id);
+	}
+	if (q != SQLITE_DONE)
+		r = db_err(s, err, "revise");
+out:
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }

@@ -12,7 +12,7 @@ struct al_proposal {
 	char id[33];
 	char *repo;	/* owned */
 	char *base;	/* owned */
-	char *state;	/* owned: queued, running, rejected, granted, error */
+	char *state;	/* owned: queued, running, awaiting_approval, rejected, granted, error */
 	char *proposer; /* owned */
 	char *patch;	/* owned */
 	size_t patch_len;
@@ -29,6 +29,9 @@ struct al_proposal {
 	char *verdict;		/* owned, JSON text, may be NULL */
 	char *grant;		/* owned, DSSE envelope JSON text, may be NULL */
 	char *error;		/* owned, may be NULL */
+	long long revision;	/* 1, then one more for each revision the proposer sends */
+	int tier;		/* -1 until decided; 0 rejected, 1 gates, 2 approved too */
+	char *policy_digest;	/* owned, may be NULL: the policy the gates ran under */
 };
 
 /* The outcome of a job, written in one transaction. */
@@ -41,6 +44,23 @@ struct al_outcome {
 	const char *verdict;
 	const char *grant;
 	const char *error;
+	int tier; /* 0 for none */
+	const char *policy_digest;
+};
+
+/* A reviewer's decision and what it moves the proposal to, written in one transaction
+ * that holds only while the proposal is still awaiting approval of this revision and
+ * tree. */
+struct al_decision {
+	const char *reviewer;
+	const char *decision; /* "approve" or "reject" */
+	const char *comment;  /* may be NULL */
+	long long revision;
+	const char *tree;
+	const char *state; /* awaiting_approval (not enough yet), granted or rejected */
+	const char *verdict;
+	const char *grant; /* only with granted */
+	int tier;
 };
 
 int al_store_open(const char *path, struct al_store **ret, struct al_err *err);
@@ -63,6 +83,18 @@ int al_store_proposal_list(struct al_store *s, const char *state, unsigned limit
 int al_store_claim_next(struct al_store *s, char ret_id[33], struct al_err *err);
 /* Finishes a running proposal; -ESTALE when it was not running. */
 int al_store_finish(struct al_store *s, const char *id, const struct al_outcome *o,
+		    struct al_err *err);
+/* Every recorded decision on a proposal, oldest first:
+ * [{"reviewer","decision","revision","tree","comment"?,"created"}]. */
+int al_store_approvals(struct al_store *s, const char *id, json_t **ret, struct al_err *err);
+/* -ESTALE when the proposal moved on; -EEXIST when this reviewer already decided on this
+ * revision. */
+int al_store_decide(struct al_store *s, const char *id, const struct al_decision *d,
+		    struct al_err *err);
+/* Replaces patch, test_patch and fail_to_pass of p->id (only by p->proposer, and only
+ * when it is awaiting approval, rejected or in error) and queues it again under the next
+ * revision; -ESTALE otherwise. */
+int al_store_revise(struct al_store *s, const struct al_proposal *p, long long *ret_revision,
 		    struct al_err *err);
 /* Puts proposals a crash left running back in the queue; returns how many. */
 int al_store_requeue_running(struct al_store *s, struct al_err *err);

@@ -53,7 +53,7 @@ expect "reproduction fails on base" \
 expect "reproduction passes on candidate" \
 	"$(jq -r '.runs[] | select(.rule=="reproduce" and .side=="candidate") | .status' <<<"$body")" "OK"
 expect "contract passes on candidate" \
-	"$(jq -r '.runs[] | select(.rule=="contract") | .status' <<<"$body")" "OK"
+	"$(jq -r '.runs[] | select(.rule=="contract" and .side=="candidate") | .status' <<<"$body")" "OK"
 expect_match "run records carry time and memory" \
 	"$(jq -c '.runs[0] | [.wall_ms, .cpu_ms, .max_rss_kb] | map(type)' <<<"$body")" '^\["number","number","number"\]$'
 commit=$(jq -r .candidate.commit <<<"$body")
@@ -108,7 +108,7 @@ expect_match "already-passing reproduction: reason" "$(cat "$TMP/already.out")" 
 rc=$(submit contract "$EX/test.patch" "$EX/bad/breaks-contract.patch")
 expect "contract-breaking fix: submit exits non-zero" "$rc" "1"
 expect_match "contract-breaking fix: reason" "$(cat "$TMP/contract.out")" \
-	'^verdict: rejected: contract .* failed on candidate'
+	'^verdict: rejected: contract .* fails on candidate'
 
 rc=$(submit noapply "$EX/test.patch" "$EX/bad/does-not-apply.patch")
 expect "patch that does not apply: submit exits non-zero" "$rc" "1"

@@ -1,0 +1,334 @@
+/* Reviewer decisions: approve and reject.  Everything that decides whether an approval
+ * counts is in gates/ (al_gates_approval); this file loads, checks the state, signs when
+ * enough approvals are in, and writes the decision and its outcome in one transaction. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/log.h"
+#include "lib/macros.h"
+#include "server/server.h"
+
+#define COMMENT_MAX 1000
+#define REASON_MAX 1200
+
+static void
+decrefp(json_t **j)
+{
+	json_decref(*j);
+}
+
+struct decision {
+	struct al_server *srv;
+	struct al_config *cfg; /* a reference */
+	const struct al_repo_conf *repo;
+	struct al_proposal *p; /* owned */
+	const char *reviewer;
+	const char *decision; /* "approve" or "reject" */
+	json_t *body;	      /* owned */
+	json_t *verdict;      /* owned: the stored one, then the new one */
+	json_t *result;	      /* owned */
+	json_t *approvals;    /* owned: recorded ones plus this one */
+	char *grant;	      /* owned */
+	int status;	      /* HTTP status of a refusal */
+	char detail[512];
+};
+
+static void
+decision_clear(struct decision *d)
+{
+	al_proposal_free(d->p);
+	json_decref(d->body);
+	json_decref(d->verdict);
+	json_decref(d->result);
+	json_decref(d->approvals);
+	free(d->grant);
+	al_server_config_put(d->srv, d->cfg);
+}
+
+static int
+refuse(struct decision *d, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int
+refuse(struct decision *d, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d->detail, sizeof(d->detail), fmt, ap);
+	va_end(ap);
+	d->status = status;
+	return -EINVAL;
+}
+
+static bool
+printable_text(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (((unsigned char)s[i] < 0x20 && s[i] != '\n' && s[i] != '\t') || s[i] == 0x7f)
+			return false;
+	return strlen(s) == n;
+}
+
+/* {"comment"?: text, "tree"?: the candidate tree the reviewer looked at} */
+static int
+parse_body(struct decision *d, const char *text, size_t len)
+{
+	json_error_t jerr;
+	const char *key;
+	json_t *v;
+
+	if (len == 0)
+		d->body = json_object();
+	else
+		d->body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!d->body)
+		return refuse(d, 400, "malformed JSON: %s", jerr.text);
+	if (!json_is_object(d->body))
+		return refuse(d, 400, "body: expected a JSON object");
+	json_object_foreach (d->body, key, v) {
+		if (!strcmp(key, "comment")) {
+			if (!json_is_string(v) || json_string_length(v) > COMMENT_MAX ||
+			    !printable_text(json_string_value(v), json_string_length(v)))
+				return refuse(d, 400, "comment: expected text of at most %d bytes",
+					      COMMENT_MAX);
+		} else if (!strcmp(key, "tree")) {
+			if (!json_is_string(v) || json_string_length(v) > 64)
+				return refuse(d, 400, "tree: expected a tree id");
+		} else {
+			return refuse(d, 400, "body: unknown field (comment and tree are known)");
+		}
+	}
+	return 0;
+}
+
+/* The proposal must be awaiting approval of the gates run under the policy in force, and
+ * the reviewer must be one whose approval can count. */
+static int
+check_state(struct decision *d)
+{
+	const char *tree = json_string_value(json_object_get(d->body, "tree"));
+	const char *why;
+
+	if (strcmp(d->p->state, "awaiting_approval"))
+		return refuse(d, 409, "proposal is %s, not awaiting approval", d->p->state);
+	d->repo = al_config_repo(d->cfg, d->p->repo);
+	if (!d->repo)
+		return refuse(d, 409, "repository %s is no longer configured", d->p->repo);
+	if (!d->p->policy_digest || strcmp(d->p->policy_digest, d->repo->policy_digest))
+		return refuse(d, 409,
+			      "the policy changed since the gates ran; a new revision runs them "
+			      "again");
+	why = al_gates_approver_problem(d->repo->policy, d->p->proposer, d->reviewer);
+	if (why)
+		return refuse(d, 403, "%s", why);
+	if (tree && (!d->p->candidate_tree || strcmp(tree, d->p->candidate_tree)))
+		return refuse(d, 409, "stale: the candidate tree is now %s, not %s",
+			      d->p->candidate_tree ? d->p->candidate_tree : "unknown", tree);
+	return 0;
+}
+
+static int
+load(struct decision *d, const char *id, struct al_err *err)
+{
+	int r = al_store_proposal_get(d->srv->store, id, &d->p, err);
+
+	if (r == -ENOENT)
+		return refuse(d, 404, "no such proposal");
+	if (r < 0)
+		return r;
+	r = check_state(d);
+	if (r < 0)
+		return r;
+	d->verdict = json_loads(d->p->verdict ? d->p->verdict : "", 0, NULL);
+	d->result = json_loads(d->p->result ? d->p->result : "", 0, NULL);
+	if (!json_is_object(d->verdict) || !json_is_object(d->result))
+		return al_err_set(err, -EBADMSG, "stored verdict or result is unreadable");
+	r = al_store_approvals(d->srv->store, d->p->id, &d->approvals, err);
+	if (r < 0)
+		return r;
+	return json_array_append_new(d->approvals,
+				     json_pack("{s:s, s:s, s:I, s:s, s:I}", "reviewer",
+					       d->reviewer, "decision", d->decision, "revision",
+					       (json_int_t)d->p->revision, "tree",
+					       d->p->candidate_tree, "created",
+					       (json_int_t)time(NULL))) < 0
+		   ? al_err_set(err, -ENOMEM, "out of memory")
+		   : 0;
+}
+
+/* The protected paths the gates found, from the stored approval rule. */
+static const json_t *
+stored_protected(const json_t *verdict)
+{
+	size_t i;
+	json_t *rule;
+
+	json_array_foreach (json_object_get(verdict, "rules"), i, rule)
+		if (!strcmp(json_string_value(json_object_get(rule, "rule")) ?: "", "approval"))
+			return json_object_get(json_object_get(rule, "evidence"),
+					       "protected_paths");
+	return NULL;
+}
+
+/* Only approvals count toward the tally; a rejection ends the proposal on its own. */
+static json_t *
+approvals_only(const json_t *all)
+{
+	json_t *out = json_array(), *a;
+	size_t i;
+
+	json_array_foreach (all, i, a)
+		if (!strcmp(json_string_value(json_object_get(a, "decision")) ?: "", "approve"))
+			json_array_append(out, a);
+	return out;
+}
+
+/* Rules with the approval rule replaced by rule (stolen). */
+static json_t *
+rules_with(const json_t *verdict, json_t *rule)
+{
+	json_t *rules = json_deep_copy(json_object_get(verdict, "rules")), *e;
+	size_t i;
+
+	json_array_foreach (rules, i, e) {
+		if (!strcmp(json_string_value(json_object_get(e, "rule")) ?: "", "approval")) {
+			json_array_set_new(rules, i, rule);
+			return rules;
+		}
+	}
+	json_array_append_new(rules, rule);
+	return rules;
+}
+
+static int
+judge(struct decision *d, struct al_decision *out, struct al_err *err)
+{
+	_cleanup_(decrefp) json_t *counted = approvals_only(d->approvals);
+	json_t *rule = NULL, *rules, *v;
+	unsigned need = 0, have = 0;
+	struct al_authority auth;
+	char why[256], reason[REASON_MAX];
+	int r;
+
+	r = al_gates_approval(d->repo->policy,
+			      &(struct al_approval_input){.proposer = d->p->proposer,
+							  .tree = d->p->candidate_tree,
+							  .revision = d->p->revision,
+							  .protected = stored_protected(d->verdict),
+							  .approvals = counted},
+			      &rule, &need, &have, err);
+	if (r < 0)
+		return r;
+	if (!strcmp(d->decision, "reject")) {
+		const char *c = json_string_value(json_object_get(d->body, "comment"));
+
+		json_decref(rule);
+		snprintf(reason, sizeof(reason), "rejected by %s%s%s", d->reviewer, c ? ": " : "",
+			 c ? c : "");
+		rule = json_pack("{s:s, s:s, s:s, s:{s:s}}", "rule", "approval", "result",
+				 AL_RULE_UNSATISFIED, "reason", reason, "evidence", "rejected_by",
+				 d->reviewer);
+		rules = rules_with(d->verdict, rule);
+		v = json_pack("{s:s, s:s, s:o, s:i}", "decision", "rejected", "reason", reason,
+			      "rules", rules, "tier", 0);
+		out->state = "rejected";
+		out->tier = 0;
+	} else if (have >= need) {
+		r = al_gates_authority(d->repo->policy, 2, d->p->id, d->p->base, &auth, why,
+				       sizeof(why));
+		if (r < 0)
+			return al_err_set(err, r, "no authority for tier 2");
+		rules = rules_with(d->verdict, rule);
+		v = json_pack("{s:s, s:s, s:o, s:i, s:s, s:s?}", "decision", "granted", "reason",
+			      "all gates satisfied and approved", "rules", rules, "tier", 2,
+			      "authority", auth.authority, "ref", auth.ref[0] ? auth.ref : NULL);
+		out->state = "granted";
+		out->tier = 2;
+	} else {
+		snprintf(reason, sizeof(reason), "%s",
+			 json_string_value(json_object_get(rule, "reason")));
+		rules = rules_with(d->verdict, rule);
+		v = json_pack("{s:s, s:s, s:o, s:i}", "decision", "awaiting_approval", "reason",
+			      reason, "rules", rules, "tier", 1);
+		out->state = "awaiting_approval";
+		out->tier = 1;
+	}
+	if (!v)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	json_decref(d->verdict);
+	d->verdict = v;
+	if (out->tier == 2)
+		return al_server_issue_grant(d->srv, d->repo, d->p, d->result, d->verdict, 2,
+					     counted, &d->grant, err);
+	return 0;
+}
+
+static int
+decide(struct decision *d, const char *id, struct al_err *err)
+{
+	_cleanup_free_ char *verdict = NULL;
+	struct al_decision out = {0};
+	int r;
+
+	r = load(d, id, err);
+	if (r == 0)
+		r = judge(d, &out, err);
+	if (r < 0)
+		return r;
+	verdict = json_dumps(d->verdict, JSON_COMPACT);
+	if (!verdict)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	out.reviewer = d->reviewer;
+	out.decision = d->decision;
+	out.comment = json_string_value(json_object_get(d->body, "comment"));
+	out.revision = d->p->revision;
+	out.tree = d->p->candidate_tree;
+	out.verdict = verdict;
+	out.grant = d->grant;
+	r = al_store_decide(d->srv->store, d->p->id, &out, err);
+	if (r == -EEXIST)
+		return refuse(d, 409, "%s already decided on revision %lld", d->reviewer,
+			      d->p->revision);
+	if (r == -ESTALE)
+		return refuse(d, 409, "%s", al_err_msg(err));
+	if (r == 0)
+		al_log("info", "proposal.decided", "id=%s reviewer=%s decision=%s state=%s",
+		       d->p->id, al_log_q(d->reviewer), d->decision, out.state);
+	return r;
+}
+
+void
+al_api_decide(struct al_server *srv, const char *id, const char *reviewer, const char *decision,
+	      const char *body, size_t len, struct al_http_resp *resp)
+{
+	struct decision d = {.srv = srv, .reviewer = reviewer, .decision = decision};
+	struct al_err err = {0};
+	int r;
+
+	/* one decision at a time: two approvals racing must not both miss the count */
+	pthread_mutex_lock(&srv->decide_mu);
+	d.cfg = al_server_config(srv);
+	r = parse_body(&d, body, len);
+	if (r == 0)
+		r = decide(&d, id, &err);
+	pthread_mutex_unlock(&srv->decide_mu);
+	if (r < 0 && d.status)
+		al_api_reply_error(resp, d.status,
+				   d.status == 403   ? "forbidden"
+				   : d.status == 404 ? "not found"
+				   : d.status == 409 ? "conflict"
+						     : "invalid decision",
+				   d.detail);
+	else if (r < 0) {
+		al_log("error", "proposal.decide_failed", "id=%s error=%s", id,
+		       al_log_q(al_err_msg(&err)));
+		al_api_reply_error(resp, 500, "internal", "could not record the decision");
+	}
+	else
+		al_api_reply_proposal(srv, id, resp);
+	decision_clear(&d);
+}
