@@ -166,8 +166,8 @@ int
 al_gates_approval(const struct al_policy *p, const struct al_approval_input *in,
 		  json_t **ret_rule, unsigned *ret_need, unsigned *ret_have, struct al_err *err)
 {
-	struct tally t = {json_array(), json_array()};
-	_cleanup_(al_gates_decrefp) json_t *rules = json_array();
+	struct tally t = {NULL, NULL};
+	_cleanup_(al_gates_decrefp) json_t *rules = NULL;
 	unsigned need;
 	int r;
 
@@ -175,6 +175,9 @@ al_gates_approval(const struct al_policy *p, const struct al_approval_input *in,
 		return al_err_set(err, -EINVAL, "approval: missing policy, input or result");
 	if (in->approvals && !json_is_array(in->approvals))
 		return al_err_set(err, -EINVAL, "approval: approvals must be an array");
+	t.counted = json_array();
+	t.ignored = json_array();
+	rules = json_array();
 	need = (unsigned)p->approvals;
 	if (json_array_size(in->protected) > 0 && need < 1)
 		need = 1;
@@ -221,6 +224,8 @@ al_gates_authority(const struct al_policy *p, int tier, const char *proposal_id,
 	ret->lifetime_s = t->lifetime_s;
 	snprintf(why, whysz, "tier %d grants %s", tier, ret->authority);
 	if (t->authority == AL_AUTH_WRITE) {
+		if (strspn(proposal_id, "0123456789abcdef") != strlen(proposal_id) || !*proposal_id)
+			return -EINVAL;
 		pat = json_string_value(json_array_get(t->refs, 0));
 		snprintf(ret->ref, sizeof(ret->ref), "%.*s%s", (int)(strlen(pat) - 1), pat,
 			 proposal_id);
@@ -228,6 +233,12 @@ al_gates_authority(const struct al_policy *p, int tier, const char *proposal_id,
 	} else if (t->authority == AL_AUTH_MERGE) {
 		if (full_ref(base, ref, sizeof(ref)) < 0)
 			return -ENAMETOOLONG;
+		/* a base that is no ref name (a commit id, "a/../b") names nothing to merge into */
+		if (!al_gates_ref_valid(ref, strlen(ref))) {
+			ret->authority = names[AL_AUTH_NONE];
+			snprintf(why, whysz, "tier %d merges only into a named ref", tier);
+			return 0;
+		}
 		json_array_foreach (t->refs, i, g) {
 			if (al_gates_glob_match(json_string_value(g), ref)) {
 				snprintf(ret->ref, sizeof(ret->ref), "%s", ref);

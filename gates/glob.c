@@ -184,3 +184,24 @@ al_gates_path_problem(const char *path)
 	}
 	return NULL;
 }
+
+bool
+al_gates_ref_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 6 || n > AL_POLICY_REF_MAX || strlen(s) != n || strncmp(s, "refs/", 5) != 0 ||
+	    s[n - 1] == '/' || s[n - 1] == '.')
+		return false;
+	if (strstr(s, "..") || strstr(s, "//") || strstr(s, "@{") || strstr(s, "/.") ||
+	    strstr(s, ".lock/") || (n >= 5 && !strcmp(s + n - 5, ".lock")))
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == '~' || c == '^' || c == ':' || c == '\\' ||
+		    c == '[')
+			return false;
+	}
+	return true;
+}

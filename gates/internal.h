@@ -81,6 +81,10 @@ int al_gates_glob_match(const char *glob, const char *path);
 /* 1 when path matches any glob in the array. */
 int al_gates_globs_match(const json_t *globs, const char *path);
 
+/* 1 when s (n bytes) is a ref name, or ref glob, git would accept under refs/: printable
+ * ASCII, no "..", "//", "/.", "@{", ".lock" component end, or any of ~^:\\[ . */
+bool al_gates_ref_valid(const char *s, size_t n);
+
 /* Why a repository path is unsafe ("is absolute", ...), or NULL when it is fine. */
 const char *al_gates_path_problem(const char *path);
 

@@ -409,12 +409,30 @@ policy_preexisting(void *ctx, const json_t *v, const char *path, struct al_err *
 	return 0;
 }
 
+/* Added to the defaults; a glob already listed is kept once, so that the canonical form
+ * (defaults included) parses back to itself. */
 static int
 policy_protected_paths(void *ctx, const json_t *v, const char *path, struct al_err *err)
 {
 	struct al_policy *p = ctx;
+	json_t *given = json_array(), *g;
+	size_t i, k;
+	int r;
 
-	return parse_globs(p->protected_paths, v, path, err);
+	if (!given)
+		return al_err_set(err, -ENOMEM, "%s: out of memory", path);
+	r = parse_globs(given, v, path, err);
+	json_array_foreach (given, i, g) {
+		json_t *have;
+		bool dup = false;
+
+		json_array_foreach (p->protected_paths, k, have)
+			dup |= json_equal(have, g);
+		if (r == 0 && !dup && json_array_append(p->protected_paths, g) < 0)
+			r = al_err_set(err, -ENOMEM, "%s: out of memory", path);
+	}
+	json_decref(given);
+	return r;
 }
 
 static int
@@ -484,26 +502,6 @@ tier_authority(void *ctx, const json_t *v, const char *path, struct al_err *err)
 	return al_err_set(err, -EINVAL, "%s: expected \"none\", \"write\" or \"merge\"", path);
 }
 
-/* A ref or ref glob: "refs/...", printable, no "..", "//", "@{" or whitespace. */
-static bool
-ref_ok(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n < 6 || n > AL_POLICY_REF_MAX || strncmp(s, "refs/", 5) != 0 || s[n - 1] == '/')
-		return false;
-	if (strstr(s, "..") || strstr(s, "//") || strstr(s, "@{"))
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c <= 0x20 || c >= 0x7f || c == '~' || c == '^' || c == ':' || c == '\\' ||
-		    c == '[')
-			return false;
-	}
-	return true;
-}
-
 static int
 tier_refs(void *ctx, const json_t *v, const char *path, struct al_err *err)
 {
@@ -517,7 +515,7 @@ tier_refs(void *ctx, const json_t *v, const char *path, struct al_err *err)
 		return al_err_set(err, -EINVAL, "%s: more than %d refs", path, AL_POLICY_MAX_GLOBS);
 	json_array_foreach (v, i, e) {
 		path_index(sub, path, i);
-		if (!json_is_string(e) || !ref_ok(json_string_value(e), json_string_length(e)))
+		if (!json_is_string(e) || !al_gates_ref_valid(json_string_value(e), json_string_length(e)))
 			return al_err_set(err, -EINVAL,
 					  "%s: expected a ref name under refs/ (globs allowed)",
 					  sub);

@@ -109,10 +109,13 @@ main(void)
 	    "{\"reproduce\": {\"command\": [\"sh\", \"tests/run.sh\"]},"
 	    " \"contract\": [{\"name\": \"unit\", \"command\": [\"make\", \"check\"]},"
 	    "                {\"name\": \"lint\", \"command\": [\"make\", \"lint\"]}],"
-	    " \"test_paths\": [\"tests/**\", \"**/test_*.c\"], \"timeout_s\": 60}";
+	    " \"test_paths\": [\"tests/**\", \"**/test_*.c\"], \"timeout_s\": 60,"
+	    " \"protected_paths\": [\"Makefile\", \"build/**\"],"
+	    " \"approvals\": {\"required\": 1, \"reviewers\": [\"alice\", \"bob\"]}}";
 	static double full[ITER], floor_t[ITER];
 	json_t *pj = json_loads(policy_text, 0, NULL), *ftp = json_pack("[s]", "mod_overflow");
-	json_t *plan = NULL, *result, *rules = NULL, *verdict = NULL;
+	json_t *plan = NULL, *result, *rules = NULL, *verdict = NULL, *files = NULL, *prot = NULL;
+	json_t *approval = NULL;
 	struct al_policy *policy = NULL;
 	size_t len, lines = 0, checksum = 0;
 	char *patch = make_patch(&len);
@@ -139,7 +142,15 @@ main(void)
 
 		if (al_gates_static(policy, patch, len, test_patch, sizeof(test_patch) - 1, &rules,
 				    NULL) < 0 ||
-		    al_gates_evaluate(policy, ftp, result, &verdict, NULL) < 0)
+		    al_gates_evaluate(policy, ftp, result, &verdict, NULL) < 0 ||
+		    al_gates_patch_files(patch, len, &files, NULL) < 0 ||
+		    al_gates_protected(policy, (const json_t *const[]){files}, 1, &prot, NULL) < 0 ||
+		    al_gates_approval(policy,
+				      &(struct al_approval_input){.proposer = "agent-1",
+								  .tree = "t",
+								  .revision = 1,
+								  .protected = prot},
+				      &approval, NULL, NULL, NULL) < 0)
 			return fprintf(stderr, "bench policy: evaluation failed\n"), 1;
 		full[i] = now_us() - t0;
 		if (i == 0)
@@ -149,8 +160,11 @@ main(void)
 			       json_string_value(json_object_get(verdict, "decision")));
 		json_decref(rules);
 		json_decref(verdict);
+		json_decref(files);
+		json_decref(prot);
+		json_decref(approval);
 	}
-	report("full policy (static rules + verdict)", full);
+	report("full policy (static, verdict, protected, approval)", full);
 	report("baseline: one memchr pass over the patch", floor_t);
 	qsort(full, ITER, sizeof(double), cmp_double);
 	printf("  ratio full/baseline: p50 %.0fx; target p99 < 1000 us: %s (checksum %zu)\n",

@@ -1,5 +1,6 @@
 #include <check.h>
 #include <errno.h>
+#include <sqlite3.h> /* only to write a version-1 database, as 0.1.0 left it */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,184 @@ START_TEST(reopen_keeps_state)
 }
 END_TEST
 
+/* A proposal claimed and finished awaiting approval of tree "t1". */
+static void
+awaiting(const char *id)
+{
+	struct al_outcome o = {.state = "awaiting_approval",
+			       .candidate_tree = "t1",
+			       .verdict = "{\"decision\":\"awaiting_approval\"}",
+			       .tier = 1,
+			       .policy_digest = "d1"};
+	char got[33];
+
+	insert(id, 1, "x", 1);
+	ck_assert_int_eq(al_store_claim_next(store, got, NULL), 0);
+	ck_assert_str_eq(got, id);
+	ck_assert_int_eq(al_store_finish(store, id, &o, NULL), 0);
+}
+
+static struct al_decision
+decision(const char *reviewer, const char *state, const char *grant)
+{
+	return (struct al_decision){.reviewer = reviewer,
+				    .decision = "approve",
+				    .revision = 1,
+				    .tree = "t1",
+				    .state = state,
+				    .verdict = "{}",
+				    .grant = grant,
+				    .tier = grant ? 2 : 1};
+}
+
+START_TEST(decisions_count_once_and_grant_at_the_end)
+{
+	struct al_decision d1 = decision("rev-1", "awaiting_approval", NULL);
+	struct al_decision d2 = decision("rev-2", "granted", "{\"g\":1}");
+	struct al_proposal *p = NULL;
+	struct al_err e = {0};
+	json_t *list = NULL;
+
+	awaiting("a1");
+	ck_assert_int_eq(al_store_proposal_get(store, "a1", &p, NULL), 0);
+	ck_assert_str_eq(p->state, "awaiting_approval");
+	ck_assert_int_eq(p->tier, 1);
+	ck_assert_str_eq(p->policy_digest, "d1");
+	al_proposal_free(p);
+	ck_assert_int_eq(al_store_decide(store, "a1", &d1, NULL), 0);
+	/* the same reviewer again: refused, and nothing moves */
+	ck_assert_int_eq(al_store_decide(store, "a1", &d1, &e), -EEXIST);
+	ck_assert_int_eq(al_store_decide(store, "a1", &d2, NULL), 0);
+	ck_assert_int_eq(al_store_proposal_get(store, "a1", &p, NULL), 0);
+	ck_assert_str_eq(p->state, "granted");
+	ck_assert_int_eq(p->tier, 2);
+	ck_assert_str_eq(p->grant, "{\"g\":1}");
+	al_proposal_free(p);
+	ck_assert_int_eq(al_store_approvals(store, "a1", &list, NULL), 0);
+	ck_assert_uint_eq(json_array_size(list), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "reviewer")),
+			 "rev-1");
+	json_decref(list);
+	/* granted: no further decision lands, not even its approval row */
+	d1.reviewer = "rev-3";
+	ck_assert_int_eq(al_store_decide(store, "a1", &d1, &e), -ESTALE);
+	ck_assert_int_eq(al_store_approvals(store, "a1", &list, NULL), 0);
+	ck_assert_uint_eq(json_array_size(list), 2);
+	json_decref(list);
+}
+END_TEST
+
+START_TEST(stale_decisions_leave_nothing)
+{
+	struct al_decision old_rev = decision("rev-1", "granted", "{}");
+	struct al_decision old_tree = decision("rev-1", "granted", "{}");
+	struct al_proposal *p = NULL;
+	struct al_err e = {0};
+	json_t *list = NULL;
+
+	awaiting("a2");
+	old_rev.revision = 7;
+	old_tree.tree = "t0";
+	ck_assert_int_eq(al_store_decide(store, "a2", &old_rev, &e), -ESTALE);
+	ck_assert_int_eq(al_store_decide(store, "a2", &old_tree, &e), -ESTALE);
+	ck_assert_int_eq(al_store_proposal_get(store, "a2", &p, NULL), 0);
+	ck_assert_str_eq(p->state, "awaiting_approval");
+	ck_assert_ptr_null(p->grant);
+	al_proposal_free(p);
+	ck_assert_int_eq(al_store_approvals(store, "a2", &list, NULL), 0);
+	ck_assert_uint_eq(json_array_size(list), 0);
+	json_decref(list);
+}
+END_TEST
+
+START_TEST(revise_only_by_the_proposer_and_not_when_granted)
+{
+	struct al_proposal rev = {.proposer = "agent-1", .patch = "y", .patch_len = 1,
+				  .fail_to_pass = "[\"t2\"]"};
+	struct al_outcome ok = {.state = "granted", .grant = "{}", .verdict = "{}", .tier = 1};
+	struct al_proposal *p = NULL;
+	struct al_err e = {0};
+	long long revision = 0;
+	char id[33];
+
+	awaiting("v1");
+	snprintf(rev.id, sizeof(rev.id), "v1");
+	rev.proposer = "agent-2";
+	ck_assert_int_eq(al_store_revise(store, &rev, &revision, &e), -ESTALE);
+	rev.proposer = "agent-1";
+	ck_assert_int_eq(al_store_revise(store, &rev, &revision, NULL), 0);
+	ck_assert_int_eq(revision, 2);
+	ck_assert_int_eq(al_store_proposal_get(store, "v1", &p, NULL), 0);
+	ck_assert_str_eq(p->state, "queued");
+	ck_assert_int_eq(p->revision, 2);
+	ck_assert_int_eq(p->tier, -1);
+	ck_assert_mem_eq(p->patch, "y", 1);
+	ck_assert_str_eq(p->fail_to_pass, "[\"t2\"]");
+	ck_assert_ptr_null(p->candidate_tree);
+	ck_assert_ptr_null(p->verdict);
+	al_proposal_free(p);
+	ck_assert_int_eq(al_store_claim_next(store, id, NULL), 0);
+	ck_assert_int_eq(al_store_finish(store, "v1", &ok, NULL), 0);
+	ck_assert_int_eq(al_store_revise(store, &rev, &revision, &e), -ESTALE);
+}
+END_TEST
+
+START_TEST(awaiting_needs_a_tree)
+{
+	struct al_outcome bad = {.state = "awaiting_approval", .verdict = "{}", .tier = 1};
+	struct al_err e = {0};
+	char id[33];
+
+	insert("nt", 1, "x", 1);
+	ck_assert_int_eq(al_store_claim_next(store, id, NULL), 0);
+	ck_assert_int_lt(al_store_finish(store, "nt", &bad, &e), 0);
+}
+END_TEST
+
+/* A database as version 0.1.0 left it upgrades in place and keeps its rows. */
+START_TEST(upgrades_a_version_1_database)
+{
+	static const char v1[] =
+	    "CREATE TABLE tokens (hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL"
+	    " CHECK (role IN ('agent','reviewer','admin')), created INTEGER NOT NULL);"
+	    "CREATE TABLE proposals (id TEXT PRIMARY KEY, repo TEXT NOT NULL, base TEXT NOT NULL,"
+	    " state TEXT NOT NULL CHECK (state IN ('queued','running','rejected','granted',"
+	    "'error')), proposer TEXT NOT NULL, patch BLOB NOT NULL, test_patch BLOB,"
+	    " fail_to_pass TEXT NOT NULL, provenance TEXT NOT NULL, created INTEGER NOT NULL,"
+	    " updated INTEGER NOT NULL, base_commit TEXT, candidate_commit TEXT,"
+	    " candidate_tree TEXT, result TEXT, verdict TEXT, grant_envelope TEXT, error TEXT,"
+	    " CHECK (state = 'granted' OR grant_envelope IS NULL));"
+	    "INSERT INTO tokens VALUES ('h', 'bot', 'agent', 1);"
+	    "INSERT INTO proposals (id, repo, base, state, proposer, patch, fail_to_pass,"
+	    " provenance, created, updated, grant_envelope) VALUES ('old', 'example', 'main',"
+	    " 'granted', 'bot', 'x', '[]', '{}', 1, 2, '{\"g\":1}');";
+	_cleanup_free_ char *path = al_path_join(dir, "v1.db");
+	struct al_store *old = NULL;
+	struct al_proposal *p = NULL;
+	char *name = NULL, *role = NULL;
+	sqlite3 *db = NULL;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(al_store_open(path, &old, NULL), 0);
+	ck_assert_int_eq(al_store_proposal_get(old, "old", &p, NULL), 0);
+	ck_assert_str_eq(p->state, "granted");
+	ck_assert_str_eq(p->grant, "{\"g\":1}");
+	ck_assert_int_eq(p->revision, 1);
+	al_proposal_free(p);
+	ck_assert_int_eq(al_store_token_find(old, "h", &name, &role), 0);
+	free(name);
+	free(role);
+	al_store_close(old);
+	/* a second open finds version 2 and changes nothing */
+	ck_assert_int_eq(al_store_open(path, &old, NULL), 0);
+	ck_assert_int_eq(al_store_proposal_get(old, "old", &p, NULL), 0);
+	al_proposal_free(p);
+	al_store_close(old);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -182,6 +361,11 @@ store_suite(void)
 	tcase_add_test(t, no_grant_without_granted_state);
 	tcase_add_test(t, requeue_and_list);
 	tcase_add_test(t, reopen_keeps_state);
+	tcase_add_test(t, decisions_count_once_and_grant_at_the_end);
+	tcase_add_test(t, stale_decisions_leave_nothing);
+	tcase_add_test(t, revise_only_by_the_proposer_and_not_when_granted);
+	tcase_add_test(t, awaiting_needs_a_tree);
+	tcase_add_test(t, upgrades_a_version_1_database);
 	suite_add_tcase(s, t);
 	return s;
 }
