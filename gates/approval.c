@@ -163,8 +163,8 @@ approval_rule(const struct al_policy *p, const struct al_approval_input *in, str
 }
 
 int
-al_gates_approval(const struct al_policy *p, const struct al_approval_input *in,
-		  json_t **ret_rule, unsigned *ret_need, unsigned *ret_have, struct al_err *err)
+al_gates_approval(const struct al_policy *p, const struct al_approval_input *in, json_t **ret_rule,
+		  unsigned *ret_need, unsigned *ret_have, struct al_err *err)
 {
 	struct tally t = {NULL, NULL};
 	_cleanup_(al_gates_decrefp) json_t *rules = NULL;
@@ -206,8 +206,8 @@ full_ref(const char *base, char *buf, size_t n)
 }
 
 int
-al_gates_authority(const struct al_policy *p, int tier, const char *proposal_id,
-		   const char *base, struct al_authority *ret, char *why, size_t whysz)
+al_gates_authority(const struct al_policy *p, int tier, const char *proposal_id, const char *base,
+		   struct al_authority *ret, char *why, size_t whysz)
 {
 	static const char *const names[] = {"none", "write", "merge"};
 	const struct al_tier *t;

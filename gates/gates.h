@@ -58,17 +58,18 @@ const char *al_gates_approver_problem(const struct al_policy *p, const char *pro
 
 struct al_approval_input {
 	const char *proposer;
-	const char *tree;	  /* the candidate tree approvals must name */
-	long long revision;	  /* the proposal's current revision */
-	const json_t *protected;  /* al_gates_protected's array, or NULL */
-	const json_t *approvals;  /* [{"reviewer","tree","revision"}] as recorded */
+	const char *tree;	 /* the candidate tree approvals must name */
+	long long revision;	 /* the proposal's current revision */
+	const json_t *protected; /* al_gates_protected's array, or NULL */
+	const json_t *approvals; /* [{"reviewer","tree","revision"}] as recorded */
 };
 
 /* The approval rule {"rule":"approval","result","reason","evidence"}: SATISFIED when
  * enough current approvals are in, NOT_APPLICABLE when none is needed, UNSATISFIED
  * while some are missing.  ret_need and ret_have are the counts. */
 int al_gates_approval(const struct al_policy *p, const struct al_approval_input *in,
-		      json_t **ret_rule, unsigned *ret_need, unsigned *ret_have, struct al_err *err);
+		      json_t **ret_rule, unsigned *ret_need, unsigned *ret_have,
+		      struct al_err *err);
 
 /* What a grant at tier 1 (gates satisfied) or 2 (approved too) may carry. */
 struct al_authority {

@@ -72,7 +72,7 @@ struct al_policy {
 	bool block_preexisting; /* a contract failing on base too still rejects */
 	size_t max_patch_bytes, max_files;
 	size_t memory_mb, pids, output_bytes;
-	size_t approvals; /* required by policy (protected paths raise it to at least 1) */
+	size_t approvals;	 /* required by policy (protected paths raise it to at least 1) */
 	struct al_tier tiers[3]; /* [1] validated, [2] approved; [0] unused */
 };
 

@@ -133,7 +133,6 @@ parse_command(const json_t *v, const char *path, json_t **ret, struct al_err *er
 	return *ret ? 0 : al_err_set(err, -ENOMEM, "%s: out of memory", path);
 }
 
-
 static int
 int_range(const json_t *v, json_int_t min, json_int_t max, const char *path, size_t *ret,
 	  struct al_err *err)
@@ -396,7 +395,6 @@ policy_limits(void *ctx, const json_t *v, const char *path, struct al_err *err)
 	return walk_object(v, limits_keys, AL_ARRAY_SIZE(limits_keys), ctx, path, err);
 }
 
-
 static int
 policy_preexisting(void *ctx, const json_t *v, const char *path, struct al_err *err)
 {
@@ -515,7 +513,8 @@ tier_refs(void *ctx, const json_t *v, const char *path, struct al_err *err)
 		return al_err_set(err, -EINVAL, "%s: more than %d refs", path, AL_POLICY_MAX_GLOBS);
 	json_array_foreach (v, i, e) {
 		path_index(sub, path, i);
-		if (!json_is_string(e) || !al_gates_ref_valid(json_string_value(e), json_string_length(e)))
+		if (!json_is_string(e) ||
+		    !al_gates_ref_valid(json_string_value(e), json_string_length(e)))
 			return al_err_set(err, -EINVAL,
 					  "%s: expected a ref name under refs/ (globs allowed)",
 					  sub);
@@ -577,8 +576,7 @@ tier_check(const struct tier_parse *tp, const char *path, struct al_err *err)
 }
 
 static int
-parse_tier(struct al_policy *p, unsigned n, const json_t *v, const char *path,
-	   struct al_err *err)
+parse_tier(struct al_policy *p, unsigned n, const json_t *v, const char *path, struct al_err *err)
 {
 	struct tier_parse tp = {.t = &p->tiers[n]};
 	int r;
@@ -598,8 +596,8 @@ policy_tiers(void *ctx, const json_t *v, const char *path, struct al_err *err)
 	json_object_foreach ((json_t *)v, key, e) {
 		path_key(sub, path, key);
 		if (strcmp(key, "1") && strcmp(key, "2"))
-			return al_err_set(err, -EINVAL, "%s: unknown tier (tiers are \"1\" and \"2\")",
-					  sub);
+			return al_err_set(err, -EINVAL,
+					  "%s: unknown tier (tiers are \"1\" and \"2\")", sub);
 		if (!json_is_object(e))
 			return al_err_set(err, -EINVAL, "%s: expected an object", sub);
 		r = parse_tier(ctx, (unsigned)(key[0] - '0'), e, sub, err);
@@ -649,8 +647,8 @@ policy_defaults(struct al_policy *p)
 	    !p->reviewers)
 		return -ENOMEM;
 	for (i = 0; i < AL_ARRAY_SIZE(default_protected); i++)
-		if (json_array_append_new(p->protected_paths,
-					  json_string(default_protected[i])) < 0)
+		if (json_array_append_new(p->protected_paths, json_string(default_protected[i])) <
+		    0)
 			return -ENOMEM;
 	for (t = 1; t < AL_ARRAY_SIZE(p->tiers); t++) {
 		p->tiers[t].authority = AL_AUTH_WRITE;

@@ -141,8 +141,7 @@ typedef bool (*file_pred)(const struct al_static_input *in, const json_t *f);
 /* The first file, of the patch and then of the test patch, that hit() picks; *ret_which
  * says which patch it is in. */
 static const char *
-find_file(const struct al_static_input *in, file_pred hit, const char **ret_which,
-	  struct where *at)
+find_file(const struct al_static_input *in, file_pred hit, const char **ret_which, struct where *at)
 {
 	const json_t *lists[] = {in->patch_files, in->test_files};
 	static const char *const names[] = {"patch", "test patch"};
@@ -154,8 +153,8 @@ find_file(const struct al_static_input *in, file_pred hit, const char **ret_whic
 		json_array_foreach (lists[k], i, f) {
 			if (hit(in, f)) {
 				*ret_which = names[k];
-				*at = (struct where){ids[k], json_string_value(json_object_get(f, "path")),
-						     0};
+				*at = (struct where){
+				    ids[k], json_string_value(json_object_get(f, "path")), 0};
 				return at->file;
 			}
 		}

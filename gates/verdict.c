@@ -359,38 +359,39 @@ rule_reproduce(struct verdict *v, const char *test)
 	if (!ev)
 		return -ENOMEM;
 	if (b.passed == b.n)
-		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
-					 "%s already passes on base: reproduction proves nothing",
-					 test);
+		return al_gates_rule_add_ev(
+		    v->rules, rule, AL_RULE_UNSATISFIED, ev,
+		    "%s already passes on base: reproduction proves nothing", test);
 	/* runs of one side that disagree prove nothing either way */
 	if (b.passed > 0)
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
-					 "%s is flaky on base: passed %u of %u runs", test,
-					 b.passed, b.n);
+					    "%s is flaky on base: passed %u of %u runs", test,
+					    b.passed, b.n);
 	if (b.odd)
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
-					 "%s on base: %s, inconclusive", test,
-					 status_names[run_status(b.odd)]);
+					    "%s on base: %s, inconclusive", test,
+					    status_names[run_status(b.odd)]);
 	if (c.xx)
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
-					 "%s on candidate: XX, inconclusive", test);
+					    "%s on candidate: XX, inconclusive", test);
 	if (c.passed > 0 && c.passed < c.n)
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
-					 "%s is flaky on candidate: passed %u of %u runs", test,
-					 c.passed, c.n);
+					    "%s is flaky on candidate: passed %u of %u runs", test,
+					    c.passed, c.n);
 	if (c.passed == 0) {
 		how_failed(c.failed, how, sizeof(how));
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
-					 "%s still fails on candidate (%s)", test, how);
+					    "%s still fails on candidate (%s)", test, how);
 	}
 	how_failed(b.first, how, sizeof(how));
 	if (b.n > 1)
-		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_SATISFIED, ev,
-					 "%s fails on base (%s) and passes on candidate, %u runs "
-					 "each",
-					 test, how, b.n);
+		return al_gates_rule_add_ev(
+		    v->rules, rule, AL_RULE_SATISFIED, ev,
+		    "%s fails on base (%s) and passes on candidate, %u runs "
+		    "each",
+		    test, how, b.n);
 	return al_gates_rule_add_ev(v->rules, rule, AL_RULE_SATISFIED, ev,
-				 "%s fails on base (%s) and passes on candidate", test, how);
+				    "%s fails on base (%s) and passes on candidate", test, how);
 }
 
 static bool

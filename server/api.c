@@ -153,9 +153,10 @@ unknown_field(const json_t *b, const char *const *known, size_t n_known, char *b
 		if (i < n_known)
 			continue;
 		/* named only when short printable ASCII: never cut a UTF-8 sequence */
-		if (!text_ok(key, 64) || strspn(key, " !\"#$%&'()*+,-./0123456789:;<=>?@"
-						     "ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
-						     "abcdefghijklmnopqrstuvwxyz{|}~") != strlen(key))
+		if (!text_ok(key, 64) ||
+		    strspn(key, " !\"#$%&'()*+,-./0123456789:;<=>?@"
+				"ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
+				"abcdefghijklmnopqrstuvwxyz{|}~") != strlen(key))
 			return "body: unknown field";
 		snprintf(buf, n, "%s: unknown field", key);
 		return buf;
@@ -413,9 +414,10 @@ list_proposals(struct al_server *srv, const struct al_http_req *req, struct al_h
 		for (i = 0; i < AL_ARRAY_SIZE(states) && strcmp(state, states[i]); i++)
 			;
 		if (i == AL_ARRAY_SIZE(states)) {
-			al_api_reply_error(resp, 400, "invalid state",
-				    "state must be queued, running, awaiting_approval, rejected, "
-				    "granted or error");
+			al_api_reply_error(
+			    resp, 400, "invalid state",
+			    "state must be queued, running, awaiting_approval, rejected, "
+			    "granted or error");
 			return;
 		}
 	}
@@ -472,14 +474,15 @@ post_revision(struct al_server *srv, const char *id, const struct al_http_req *r
 	}
 	r = al_store_proposal_get(srv->store, id, &cur, &err);
 	if (r < 0) {
-		al_api_reply_error(resp, r == -ENOENT ? 404 : 500,
-				   r == -ENOENT ? "not found" : "internal",
-				   r == -ENOENT ? "no such proposal" : "could not read the proposal");
+		al_api_reply_error(
+		    resp, r == -ENOENT ? 404 : 500, r == -ENOENT ? "not found" : "internal",
+		    r == -ENOENT ? "no such proposal" : "could not read the proposal");
 		goto out;
 	}
 	/* only the proposer revises; an admin submits a proposal of their own instead */
 	if (strcmp(cur->proposer, c->name)) {
-		al_api_reply_error(resp, 403, "forbidden", "only the proposer can revise a proposal");
+		al_api_reply_error(resp, 403, "forbidden",
+				   "only the proposer can revise a proposal");
 		goto out;
 	}
 	ftp = json_object_get(b, "fail_to_pass");
@@ -493,8 +496,10 @@ post_revision(struct al_server *srv, const char *id, const struct al_http_req *r
 	p.fail_to_pass = ftp_text;
 	r = ftp_text ? al_store_revise(srv->store, &p, &revision, &err) : -ENOMEM;
 	if (r == -ESTALE) {
-		snprintf(msg, sizeof(msg), "proposal is %s: only a proposal awaiting approval, "
-			 "rejected or in error takes a revision", cur->state);
+		snprintf(msg, sizeof(msg),
+			 "proposal is %s: only a proposal awaiting approval, "
+			 "rejected or in error takes a revision",
+			 cur->state);
 		al_api_reply_error(resp, 409, "conflict", msg);
 		goto out;
 	}

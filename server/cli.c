@@ -135,8 +135,9 @@ read_token(const struct submit_opts *o, struct al_err *err)
 		const char *env = getenv("AIRLOCK_TOKEN");
 
 		if (!env || !*env) {
-			al_err_set(err, -EINVAL, "no token: give --token, --token-file or "
-						 "AIRLOCK_TOKEN");
+			al_err_set(err, -EINVAL,
+				   "no token: give --token, --token-file or "
+				   "AIRLOCK_TOKEN");
 			return NULL;
 		}
 		return strdup(env);
@@ -453,12 +454,10 @@ struct review_opts {
 static int
 review_parse(int argc, char **argv, bool decide, struct review_opts *o)
 {
-	static const struct option opts[] = {{"server", required_argument, NULL, 's'},
-					     {"token", required_argument, NULL, 't'},
-					     {"token-file", required_argument, NULL, 'T'},
-					     {"comment", required_argument, NULL, 'c'},
-					     {"tree", required_argument, NULL, 'r'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"server", required_argument, NULL, 's'},	  {"token", required_argument, NULL, 't'},
+	    {"token-file", required_argument, NULL, 'T'}, {"comment", required_argument, NULL, 'c'},
+	    {"tree", required_argument, NULL, 'r'},	  {NULL, 0, NULL, 0}};
 	int c;
 
 	o->conn.server = "http://127.0.0.1:8080";

@@ -49,8 +49,8 @@ decision_clear(struct decision *d)
 	al_server_config_put(d->srv, d->cfg);
 }
 
-static int
-refuse(struct decision *d, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int refuse(struct decision *d, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int
 refuse(struct decision *d, int status, const char *fmt, ...)
@@ -150,12 +150,11 @@ load(struct decision *d, const char *id, struct al_err *err)
 	r = al_store_approvals(d->srv->store, d->p->id, &d->approvals, err);
 	if (r < 0)
 		return r;
-	return json_array_append_new(d->approvals,
-				     json_pack("{s:s, s:s, s:I, s:s, s:I}", "reviewer",
-					       d->reviewer, "decision", d->decision, "revision",
-					       (json_int_t)d->p->revision, "tree",
-					       d->p->candidate_tree, "created",
-					       (json_int_t)time(NULL))) < 0
+	return json_array_append_new(
+		   d->approvals,
+		   json_pack("{s:s, s:s, s:I, s:s, s:I}", "reviewer", d->reviewer, "decision",
+			     d->decision, "revision", (json_int_t)d->p->revision, "tree",
+			     d->p->candidate_tree, "created", (json_int_t)time(NULL))) < 0
 		   ? al_err_set(err, -ENOMEM, "out of memory")
 		   : 0;
 }
@@ -327,8 +326,7 @@ al_api_decide(struct al_server *srv, const char *id, const char *reviewer, const
 		al_log("error", "proposal.decide_failed", "id=%s error=%s", id,
 		       al_log_q(al_err_msg(&err)));
 		al_api_reply_error(resp, 500, "internal", "could not record the decision");
-	}
-	else
+	} else
 		al_api_reply_proposal(srv, id, resp);
 	decision_clear(&d);
 }

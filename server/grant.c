@@ -114,25 +114,25 @@ al_grant_statement(const struct al_grant_input *in, char **ret, struct al_err *e
 	json_t *approvals = in->approvals ? json_deep_copy(in->approvals) : json_array();
 	char *text;
 
-	if (!approvals ||al_time_format(in->issued_at, issued) < 0 ||
+	if (!approvals || al_time_format(in->issued_at, issued) < 0 ||
 	    al_time_format(in->issued_at + in->lifetime_s, not_after) < 0 || !gates || !subj) {
 		json_decref(gates);
 		json_decref(subj);
 		json_decref(approvals);
 		return al_err_set(err, -EINVAL, "grant: cannot build statement");
 	}
-	st = json_pack(
-	    "{s:s, s:o, s:s, s:{s:{s:s, s:s}, s:s, s:{s:{s:s}}, s:s, s:s, s:s, s:o, s:o,"
-	    " s:{s:s, s:s, s:s}, s:O, s:{s:s, s:s?}, s:i, s:s, s:s, s:s}}",
-	    "_type", AL_STATEMENT_TYPE, "subject", subj, "predicateType", AL_PREDICATE_TYPE,
-	    "predicate", "verifier", "id", "airlock", "version", in->verifier_version, "proposal",
-	    in->proposal_id, "policy", "digest", "sha256", in->policy_sha256, "repository",
-	    in->repo, "baseRef", in->base, "baseCommit", in->base_commit, "gates", gates,
-	    "approvals", approvals, "runner", "binarySha256", in->binary_sha256, "sandboxProfileSha256",
-	    in->sandbox_profile_sha256, "kernel", in->kernel, "provenance", in->provenance,
-	    "authority", "kind", in->authority, "ref",
-	    in->authority_ref && *in->authority_ref ? in->authority_ref : NULL, "tier", in->tier,
-	    "issuedAt", issued, "notAfter", not_after, "nonce", in->nonce);
+	st = json_pack("{s:s, s:o, s:s, s:{s:{s:s, s:s}, s:s, s:{s:{s:s}}, s:s, s:s, s:s, s:o, s:o,"
+		       " s:{s:s, s:s, s:s}, s:O, s:{s:s, s:s?}, s:i, s:s, s:s, s:s}}",
+		       "_type", AL_STATEMENT_TYPE, "subject", subj, "predicateType",
+		       AL_PREDICATE_TYPE, "predicate", "verifier", "id", "airlock", "version",
+		       in->verifier_version, "proposal", in->proposal_id, "policy", "digest",
+		       "sha256", in->policy_sha256, "repository", in->repo, "baseRef", in->base,
+		       "baseCommit", in->base_commit, "gates", gates, "approvals", approvals,
+		       "runner", "binarySha256", in->binary_sha256, "sandboxProfileSha256",
+		       in->sandbox_profile_sha256, "kernel", in->kernel, "provenance",
+		       in->provenance, "authority", "kind", in->authority, "ref",
+		       in->authority_ref && *in->authority_ref ? in->authority_ref : NULL, "tier",
+		       in->tier, "issuedAt", issued, "notAfter", not_after, "nonce", in->nonce);
 	if (!st)
 		return al_err_set(err, -EINVAL, "grant: cannot build statement");
 	text = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);

@@ -16,11 +16,10 @@ approvals_json(const json_t *approvals)
 	size_t i;
 
 	json_array_foreach (approvals, i, a) {
-		json_t *o = json_pack("{s:O, s:O, s:O, s:O}", "reviewer",
-				      json_object_get(a, "reviewer"), "revision",
-				      json_object_get(a, "revision"), "tree",
-				      json_object_get(a, "tree"), "created",
-				      json_object_get(a, "created"));
+		json_t *o =
+		    json_pack("{s:O, s:O, s:O, s:O}", "reviewer", json_object_get(a, "reviewer"),
+			      "revision", json_object_get(a, "revision"), "tree",
+			      json_object_get(a, "tree"), "created", json_object_get(a, "created"));
 
 		if (!o || json_array_append_new(out, o) < 0) {
 			json_decref(out);
@@ -78,8 +77,8 @@ al_server_issue_grant(struct al_server *srv, const struct al_repo_conf *repo,
 	};
 	if (r < 0)
 		r = al_err_set(err, r, "grant: no authority for tier %d", tier);
-	else if (!prov || !appr || !in.base_commit || !in.candidate_commit ||
-		 !in.candidate_tree || !repo->policy_digest[0])
+	else if (!prov || !appr || !in.base_commit || !in.candidate_commit || !in.candidate_tree ||
+		 !repo->policy_digest[0])
 		r = al_err_set(err, -EINVAL, "grant: incomplete result, refusing to sign");
 	else
 		r = al_grant_statement(&in, &payload, err);

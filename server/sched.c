@@ -273,27 +273,27 @@ decide_tier(struct job *j, struct al_err *err)
 
 	r = protected_paths(j, &prot, err);
 	if (r == 0)
-		r = al_gates_approval(j->repo->policy,
-				      &(struct al_approval_input){.proposer = j->p->proposer,
-								  .protected = prot},
-				      &rule, &need, NULL, err);
+		r = al_gates_approval(
+		    j->repo->policy,
+		    &(struct al_approval_input){.proposer = j->p->proposer, .protected = prot},
+		    &rule, &need, NULL, err);
 	json_decref(prot);
 	if (r < 0)
 		return r;
 	json_array_append_new(j->rules, rule);
 	j->tier = 1;
 	if (need > 0) {
-		j->verdict = json_pack("{s:s, s:O, s:O, s:i}", "decision", "awaiting_approval",
-				       "reason", json_object_get(rule, "reason"), "rules", j->rules,
-				       "tier", 1);
+		j->verdict =
+		    json_pack("{s:s, s:O, s:O, s:i}", "decision", "awaiting_approval", "reason",
+			      json_object_get(rule, "reason"), "rules", j->rules, "tier", 1);
 	} else {
 		if (al_gates_authority(j->repo->policy, 1, j->p->id, j->p->base, &auth, why,
 				       sizeof(why)) < 0)
 			return al_err_set(err, -EINVAL, "no authority for tier 1");
-		j->verdict = json_pack("{s:s, s:s, s:O, s:i, s:s, s:s?}", "decision", "granted",
-				       "reason", "all gates satisfied", "rules", j->rules, "tier",
-				       1, "authority", auth.authority, "ref",
-				       auth.ref[0] ? auth.ref : NULL);
+		j->verdict =
+		    json_pack("{s:s, s:s, s:O, s:i, s:s, s:s?}", "decision", "granted", "reason",
+			      "all gates satisfied", "rules", j->rules, "tier", 1, "authority",
+			      auth.authority, "ref", auth.ref[0] ? auth.ref : NULL);
 	}
 	return j->verdict ? 0 : al_err_set(err, -ENOMEM, "out of memory");
 }

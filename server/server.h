@@ -19,9 +19,9 @@ struct al_server {
 	const char *config_path;     /* NULL: built-in defaults */
 	const char *listen_override; /* command line; may be NULL */
 	const char *data_override;   /* command line; may be NULL */
-	struct al_store *store;	  /* owned */
-	struct al_signer *signer; /* owned */
-	struct al_http *http;	  /* owned */
+	struct al_store *store;	     /* owned */
+	struct al_signer *signer;    /* owned */
+	struct al_http *http;	     /* owned */
 	char self_exe[PATH_MAX];
 	char binary_sha256[65];
 	char kernel[128];
@@ -57,7 +57,8 @@ int al_server_reload(struct al_server *srv, struct al_err *err);
 /* Signs the grant for a proposal that reached tier (1 or 2) under policy repo. */
 int al_server_issue_grant(struct al_server *srv, const struct al_repo_conf *repo,
 			  const struct al_proposal *p, const json_t *result, const json_t *verdict,
-			  int tier, const json_t *approvals, char **ret_envelope, struct al_err *err);
+			  int tier, const json_t *approvals, char **ret_envelope,
+			  struct al_err *err);
 
 /* Reviewer decisions (server/decide.c). */
 void al_api_decide(struct al_server *srv, const char *id, const char *reviewer,

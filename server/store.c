@@ -42,9 +42,8 @@ static const char schema[] =
 
 /* Version 1 had no revisions, tiers or approvals, and a state CHECK without
  * awaiting_approval: its rows move into the new table in one transaction. */
-static const char migrate_v1[] =
-    "ALTER TABLE proposals RENAME TO proposals_v1;"
-    "DROP INDEX IF EXISTS proposals_state;";
+static const char migrate_v1[] = "ALTER TABLE proposals RENAME TO proposals_v1;"
+				 "DROP INDEX IF EXISTS proposals_state;";
 static const char migrate_v1_copy[] =
     "INSERT INTO proposals(id, repo, base, state, proposer, patch, test_patch, fail_to_pass,"
     " provenance, created, updated, base_commit, candidate_commit, candidate_tree, result,"
@@ -108,8 +107,10 @@ schema_install(struct al_store *s)
 	long long version = 0, old = 0;
 
 	if (int_query(s, "PRAGMA user_version", &version) < 0 ||
-	    int_query(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
-			 " name = 'proposals'", &old) < 0)
+	    int_query(s,
+		      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
+		      " name = 'proposals'",
+		      &old) < 0)
 		return -EIO;
 	if (version >= SCHEMA_VERSION)
 		return exec_sql(s, schema);
@@ -404,11 +405,11 @@ al_store_proposal_list(struct al_store *s, const char *state, unsigned limit, js
 	sqlite3_bind_int(st, 2, (int)limit);
 	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
 		json_t *o = json_pack(
-		    "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "id", sqlite3_column_text(st, 0),
-		    "repo", sqlite3_column_text(st, 1), "base", sqlite3_column_text(st, 2), "state",
-		    sqlite3_column_text(st, 3), "proposer", sqlite3_column_text(st, 4), "created",
-		    (json_int_t)sqlite3_column_int64(st, 5), "updated",
-		    (json_int_t)sqlite3_column_int64(st, 6), "revision",
+		    "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "id",
+		    sqlite3_column_text(st, 0), "repo", sqlite3_column_text(st, 1), "base",
+		    sqlite3_column_text(st, 2), "state", sqlite3_column_text(st, 3), "proposer",
+		    sqlite3_column_text(st, 4), "created", (json_int_t)sqlite3_column_int64(st, 5),
+		    "updated", (json_int_t)sqlite3_column_int64(st, 6), "revision",
 		    (json_int_t)sqlite3_column_int64(st, 7), "tier",
 		    sqlite3_column_type(st, 8) == SQLITE_NULL
 			? json_null()
@@ -546,13 +547,12 @@ al_store_approvals(struct al_store *s, const char *id, json_t **ret, struct al_e
 	}
 	bind_text(st, 1, id);
 	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s?, s:I}", "reviewer",
-				      sqlite3_column_text(st, 0), "decision",
-				      sqlite3_column_text(st, 1), "revision",
-				      (json_int_t)sqlite3_column_int64(st, 2), "tree",
-				      sqlite3_column_text(st, 3), "comment",
-				      sqlite3_column_text(st, 4), "created",
-				      (json_int_t)sqlite3_column_int64(st, 5));
+		json_t *o =
+		    json_pack("{s:s, s:s, s:I, s:s, s:s?, s:I}", "reviewer",
+			      sqlite3_column_text(st, 0), "decision", sqlite3_column_text(st, 1),
+			      "revision", (json_int_t)sqlite3_column_int64(st, 2), "tree",
+			      sqlite3_column_text(st, 3), "comment", sqlite3_column_text(st, 4),
+			      "created", (json_int_t)sqlite3_column_int64(st, 5));
 		if (!o || json_array_append_new(arr, o) < 0) {
 			r = al_err_set(err, -ENOMEM, "out of memory");
 			goto out;
@@ -571,8 +571,7 @@ out:
 }
 
 static int
-insert_decision(struct al_store *s, const char *id, const struct al_decision *d,
-		struct al_err *err)
+insert_decision(struct al_store *s, const char *id, const struct al_decision *d, struct al_err *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 
@@ -599,8 +598,7 @@ insert_decision(struct al_store *s, const char *id, const struct al_decision *d,
 
 /* The proposal moves on only from the revision, tree and state the decision was made on. */
 static int
-update_decided(struct al_store *s, const char *id, const struct al_decision *d,
-	       struct al_err *err)
+update_decided(struct al_store *s, const char *id, const struct al_decision *d, struct al_err *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 
@@ -629,8 +627,7 @@ update_decided(struct al_store *s, const char *id, const struct al_decision *d,
 }
 
 int
-al_store_decide(struct al_store *s, const char *id, const struct al_decision *d,
-		struct al_err *err)
+al_store_decide(struct al_store *s, const char *id, const struct al_decision *d, struct al_err *err)
 {
 	int r;
 

@@ -144,13 +144,13 @@ main(void)
 				    NULL) < 0 ||
 		    al_gates_evaluate(policy, ftp, result, &verdict, NULL) < 0 ||
 		    al_gates_patch_files(patch, len, &files, NULL) < 0 ||
-		    al_gates_protected(policy, (const json_t *const[]){files}, 1, &prot, NULL) < 0 ||
-		    al_gates_approval(policy,
-				      &(struct al_approval_input){.proposer = "agent-1",
-								  .tree = "t",
-								  .revision = 1,
-								  .protected = prot},
-				      &approval, NULL, NULL, NULL) < 0)
+		    al_gates_protected(policy, (const json_t *const[]){files}, 1, &prot, NULL) <
+			0 ||
+		    al_gates_approval(
+			policy,
+			&(struct al_approval_input){
+			    .proposer = "agent-1", .tree = "t", .revision = 1, .protected = prot},
+			&approval, NULL, NULL, NULL) < 0)
 			return fprintf(stderr, "bench policy: evaluation failed\n"), 1;
 		full[i] = now_us() - t0;
 		if (i == 0)

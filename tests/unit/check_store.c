@@ -261,8 +261,8 @@ END_TEST
 
 START_TEST(revise_only_by_the_proposer_and_not_when_granted)
 {
-	struct al_proposal rev = {.proposer = "agent-1", .patch = "y", .patch_len = 1,
-				  .fail_to_pass = "[\"t2\"]"};
+	struct al_proposal rev = {
+	    .proposer = "agent-1", .patch = "y", .patch_len = 1, .fail_to_pass = "[\"t2\"]"};
 	struct al_outcome ok = {.state = "granted", .grant = "{}", .verdict = "{}", .tier = 1};
 	struct al_proposal *p = NULL;
 	struct al_err e = {0};
