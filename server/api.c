@@ -222,30 +222,47 @@ check_revision(const json_t *b, char *buf, size_t n)
 	return check_patches(b);
 }
 
-static void
-post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp,
-	      const struct caller *c)
+typedef const char *(*body_check)(const json_t *b, char *buf, size_t n);
+
+/* The request body as JSON that passed check; NULL when it did not, with the 400 written
+ * ("malformed JSON", or error and the first problem check found). */
+static json_t *
+accept_body(const struct al_http_req *req, body_check check, const char *error,
+	    struct al_http_resp *resp)
 {
 	size_t len;
 	const char *body = al_http_body(req, &len);
 	json_error_t jerr;
-	json_t *b = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr), *ftp, *prov;
+	json_t *b = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	const char *why;
+	char msg[96];
+
+	if (!b) {
+		al_api_reply_error(resp, 400, "malformed JSON", jerr.text);
+		return NULL;
+	}
+	if ((why = check(b, msg, sizeof(msg)))) {
+		al_api_reply_error(resp, 400, error, why);
+		json_decref(b);
+		return NULL;
+	}
+	return b;
+}
+
+static void
+post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp,
+	      const struct caller *c)
+{
+	json_t *b = accept_body(req, check_proposal, "invalid proposal", resp), *ftp, *prov;
 	_cleanup_free_ char *ftp_text = NULL, *prov_text = NULL;
 	struct al_proposal p = {0};
 	struct al_err err = {0};
 	struct al_config *cfg;
-	const char *why;
-	char loc[64], msg[96];
+	char loc[64];
 	bool known;
 
-	if (!b) {
-		al_api_reply_error(resp, 400, "malformed JSON", jerr.text);
+	if (!b)
 		return;
-	}
-	if ((why = check_proposal(b, msg, sizeof(msg)))) {
-		al_api_reply_error(resp, 400, "invalid proposal", why);
-		goto out;
-	}
 	cfg = al_server_config(srv);
 	known = al_config_repo(cfg, json_string_value(json_object_get(b, "repo"))) != NULL;
 	al_server_config_put(srv, cfg);
@@ -451,27 +468,17 @@ static void
 post_revision(struct al_server *srv, const char *id, const struct al_http_req *req,
 	      struct al_http_resp *resp, const struct caller *c)
 {
-	size_t len;
-	const char *body = al_http_body(req, &len);
-	json_error_t jerr;
-	json_t *b = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr), *ftp;
+	json_t *b = accept_body(req, check_revision, "invalid revision", resp), *ftp;
 	_cleanup_(al_proposal_freep) struct al_proposal *cur = NULL;
 	_cleanup_free_ char *ftp_text = NULL;
 	struct al_proposal p = {0};
 	struct al_err err = {0};
 	long long revision = 0;
-	const char *why;
-	char msg[96];
+	char msg[160];
 	int r;
 
-	if (!b) {
-		al_api_reply_error(resp, 400, "malformed JSON", jerr.text);
+	if (!b)
 		return;
-	}
-	if ((why = check_revision(b, msg, sizeof(msg)))) {
-		al_api_reply_error(resp, 400, "invalid revision", why);
-		goto out;
-	}
 	r = al_store_proposal_get(srv->store, id, &cur, &err);
 	if (r < 0) {
 		al_api_reply_error(

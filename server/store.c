@@ -382,16 +382,53 @@ out:
 	return r;
 }
 
+/* Steps a prepared statement to its end, one JSON object per row. Called locked. */
+static int
+collect_rows(struct al_store *s, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st),
+	     const char *what, json_t **ret, struct al_err *err)
+{
+	json_t *arr = json_array();
+	int q;
+
+	if (!arr)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *o = row(st);
+
+		if (!o || json_array_append_new(arr, o) < 0) {
+			json_decref(arr);
+			return al_err_set(err, -ENOMEM, "out of memory");
+		}
+	}
+	if (q != SQLITE_DONE) {
+		json_decref(arr);
+		return db_err(s, err, what);
+	}
+	*ret = arr;
+	return 0;
+}
+
+static json_t *
+summary_row(sqlite3_stmt *st)
+{
+	return json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "id", sqlite3_column_text(st, 0),
+	    "repo", sqlite3_column_text(st, 1), "base", sqlite3_column_text(st, 2), "state",
+	    sqlite3_column_text(st, 3), "proposer", sqlite3_column_text(st, 4), "created",
+	    (json_int_t)sqlite3_column_int64(st, 5), "updated",
+	    (json_int_t)sqlite3_column_int64(st, 6), "revision",
+	    (json_int_t)sqlite3_column_int64(st, 7), "tier",
+	    sqlite3_column_type(st, 8) == SQLITE_NULL ? json_null()
+						      : json_integer(sqlite3_column_int64(st, 8)));
+}
+
 int
 al_store_proposal_list(struct al_store *s, const char *state, unsigned limit, json_t **ret,
 		       struct al_err *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	json_t *arr = json_array();
-	int r = 0, q;
+	int r;
 
-	if (!arr)
-		return al_err_set(err, -ENOMEM, "out of memory");
 	pthread_mutex_lock(&s->lock);
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT id, repo, base, state, proposer, created, updated, revision,"
@@ -399,36 +436,13 @@ al_store_proposal_list(struct al_store *s, const char *state, unsigned limit, js
 			       " ORDER BY created DESC, rowid DESC LIMIT ?2",
 			       -1, &st, NULL) != SQLITE_OK) {
 		r = db_err(s, err, "proposal list");
-		goto out;
+	} else {
+		bind_text(st, 1, state);
+		sqlite3_bind_int(st, 2, (int)limit);
+		r = collect_rows(s, st, summary_row, "proposal list", ret, err);
 	}
-	bind_text(st, 1, state);
-	sqlite3_bind_int(st, 2, (int)limit);
-	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *o = json_pack(
-		    "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "id",
-		    sqlite3_column_text(st, 0), "repo", sqlite3_column_text(st, 1), "base",
-		    sqlite3_column_text(st, 2), "state", sqlite3_column_text(st, 3), "proposer",
-		    sqlite3_column_text(st, 4), "created", (json_int_t)sqlite3_column_int64(st, 5),
-		    "updated", (json_int_t)sqlite3_column_int64(st, 6), "revision",
-		    (json_int_t)sqlite3_column_int64(st, 7), "tier",
-		    sqlite3_column_type(st, 8) == SQLITE_NULL
-			? json_null()
-			: json_integer(sqlite3_column_int64(st, 8)));
-		if (!o || json_array_append_new(arr, o) < 0) {
-			r = al_err_set(err, -ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	if (q != SQLITE_DONE)
-		r = db_err(s, err, "proposal list");
-out:
 	pthread_mutex_unlock(&s->lock);
-	if (r < 0) {
-		json_decref(arr);
-		return r;
-	}
-	*ret = arr;
-	return 0;
+	return r;
 }
 
 int
@@ -528,46 +542,34 @@ al_store_requeue_running(struct al_store *s, struct al_err *err)
 	return r;
 }
 
+static json_t *
+decision_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:s, s:s, s:I, s:s, s:s?, s:I}", "reviewer", sqlite3_column_text(st, 0),
+			 "decision", sqlite3_column_text(st, 1), "revision",
+			 (json_int_t)sqlite3_column_int64(st, 2), "tree",
+			 sqlite3_column_text(st, 3), "comment", sqlite3_column_text(st, 4),
+			 "created", (json_int_t)sqlite3_column_int64(st, 5));
+}
+
 int
 al_store_approvals(struct al_store *s, const char *id, json_t **ret, struct al_err *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	json_t *arr = json_array();
-	int r = 0, q;
+	int r;
 
-	if (!arr)
-		return al_err_set(err, -ENOMEM, "out of memory");
 	pthread_mutex_lock(&s->lock);
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT reviewer, decision, revision, tree, comment, created"
 			       " FROM approvals WHERE proposal = ? ORDER BY created, rowid",
 			       -1, &st, NULL) != SQLITE_OK) {
 		r = db_err(s, err, "approvals");
-		goto out;
+	} else {
+		bind_text(st, 1, id);
+		r = collect_rows(s, st, decision_row, "approvals", ret, err);
 	}
-	bind_text(st, 1, id);
-	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *o =
-		    json_pack("{s:s, s:s, s:I, s:s, s:s?, s:I}", "reviewer",
-			      sqlite3_column_text(st, 0), "decision", sqlite3_column_text(st, 1),
-			      "revision", (json_int_t)sqlite3_column_int64(st, 2), "tree",
-			      sqlite3_column_text(st, 3), "comment", sqlite3_column_text(st, 4),
-			      "created", (json_int_t)sqlite3_column_int64(st, 5));
-		if (!o || json_array_append_new(arr, o) < 0) {
-			r = al_err_set(err, -ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	if (q != SQLITE_DONE)
-		r = db_err(s, err, "approvals");
-out:
 	pthread_mutex_unlock(&s->lock);
-	if (r < 0) {
-		json_decref(arr);
-		return r;
-	}
-	*ret = arr;
-	return 0;
+	return r;
 }
 
 static int
