@@ -186,6 +186,27 @@ approvals_only(const json_t *all)
 	return out;
 }
 
+/* The approvals the rule counted, as recorded: the grant carries exactly these. */
+static json_t *
+approvals_counted(const json_t *approvals, const json_t *rule, long long revision, const char *tree)
+{
+	const json_t *names = json_object_get(json_object_get(rule, "evidence"), "approved_by");
+	json_t *out = json_array(), *a, *n;
+	size_t i, k;
+
+	json_array_foreach (names, k, n) {
+		json_array_foreach (approvals, i, a) {
+			if (json_equal(json_object_get(a, "reviewer"), n) &&
+			    json_integer_value(json_object_get(a, "revision")) == revision &&
+			    !strcmp(json_string_value(json_object_get(a, "tree")) ?: "", tree)) {
+				json_array_append(out, a);
+				break;
+			}
+		}
+	}
+	return out;
+}
+
 /* Rules with the approval rule replaced by rule (stolen). */
 static json_t *
 rules_with(const json_t *verdict, json_t *rule)
@@ -260,9 +281,13 @@ judge(struct decision *d, struct al_decision *out, struct al_err *err)
 		return al_err_set(err, -ENOMEM, "out of memory");
 	json_decref(d->verdict);
 	d->verdict = v;
-	if (out->tier == 2)
+	if (out->tier == 2) {
+		_cleanup_(decrefp) json_t *in_grant =
+		    approvals_counted(counted, rule, d->p->revision, d->p->candidate_tree);
+
 		return al_server_issue_grant(d->srv, d->repo, d->p, d->result, d->verdict, 2,
-					     counted, &d->grant, err);
+					     in_grant, &d->grant, err);
+	}
 	return 0;
 }
 
