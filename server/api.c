@@ -448,20 +448,16 @@ list_proposals(struct al_server *srv, const struct al_http_req *req, struct al_h
 static void
 get_keys(struct al_server *srv, struct al_http_resp *resp)
 {
-	unsigned char pub[AL_PUBKEY_BYTES];
-	_cleanup_free_ char *pem = NULL, *b64 = NULL;
+	json_t *doc;
 
-	al_signer_pubkey(srv->signer, pub);
-	pem = al_pubkey_pem(pub);
-	b64 = al_pubkey_b64(pub);
-	if (!pem || !b64) {
+	pthread_mutex_lock(&srv->mu);
+	doc = al_keyring_json(srv->keyring);
+	pthread_mutex_unlock(&srv->mu);
+	if (!doc) {
 		al_api_reply_error(resp, 500, "internal", "out of memory");
 		return;
 	}
-	reply_json(resp, 200,
-		   json_pack("{s:[{s:s, s:s, s:s, s:s, s:s}]}", "keys", "keyid",
-			     al_signer_keyid(srv->signer), "algorithm", "ed25519", "status",
-			     "active", "public_key", b64, "public_key_pem", pem));
+	reply_json(resp, 200, doc);
 }
 
 static void

@@ -16,6 +16,7 @@
 #include "lib/macros.h"
 #include "server/client.h"
 #include "server/grant.h"
+#include "server/keys.h"
 #include "server/server.h"
 #include "server/sign.h"
 
@@ -385,19 +386,55 @@ print_valid(const json_t *st, const char *keyid)
 	       json_string_value(json_object_get(pred, "notAfter")));
 }
 
+/* --key FILE: a PEM or base64 public key (one trusted key), or a keyring document as
+ * GET /v1/keys answers it; --keys-url URL: that document fetched. */
+static int
+verify_keys(const char *key, const char *url, struct al_keyring **ret, struct al_err *err)
+{
+	_cleanup_free_ char *text = NULL;
+	unsigned char pub[AL_PUBKEY_BYTES];
+	long status = 0;
+	size_t len;
+	json_t *doc;
+	int r;
+
+	if (url) {
+		if (al_client_request("GET", url, NULL, NULL, &status, &text, err) < 0)
+			return -EIO;
+		if (status != 200)
+			return al_err_set(err, -EIO, "%s answered %ld", url, status);
+	} else if (al_file_read(key, KEY_MAX, &text, &len, err) < 0) {
+		return -EIO;
+	}
+	doc = json_loads(text, 0, NULL);
+	if (doc) {
+		r = al_keyring_parse(doc, ret, err);
+		json_decref(doc);
+		return r;
+	}
+	if (url)
+		return al_err_set(err, -EINVAL, "%s: not a keys document", url);
+	r = al_pubkey_parse(text, pub, err);
+	if (r < 0)
+		return r;
+	doc = json_pack("{s:[{s:s, s:s}]}", "keys", "public_key", text, "status", "active");
+	r = doc ? al_keyring_parse(doc, ret, err) : al_err_set(err, -ENOMEM, "out of memory");
+	json_decref(doc);
+	return r;
+}
+
 int
 al_cli_verify(int argc, char **argv)
 {
-	static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
-					     {"repo", required_argument, NULL, 'r'},
-					     {"ref", required_argument, NULL, 'R'},
-					     {"commit", required_argument, NULL, 'c'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"key", required_argument, NULL, 'k'},    {"keys-url", required_argument, NULL, 'u'},
+	    {"repo", required_argument, NULL, 'r'},   {"ref", required_argument, NULL, 'R'},
+	    {"commit", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
 	struct al_grant_binding b = {0};
-	const char *key = NULL;
-	_cleanup_free_ char *key_text = NULL, *grant = NULL, *payload = NULL;
-	unsigned char pub[AL_PUBKEY_BYTES];
-	char keyid[AL_KEYID_HEX];
+	const char *key = NULL, *url = NULL;
+	_cleanup_free_ char *grant = NULL, *payload = NULL;
+	struct al_keyring *kr = NULL;
+	const struct al_key *used = NULL;
 	struct al_err err = {0};
 	size_t len, plen;
 	json_t *st = NULL;
@@ -406,6 +443,8 @@ al_cli_verify(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'k')
 			key = optarg;
+		else if (c == 'u')
+			url = optarg;
 		else if (c == 'r')
 			b.repo = optarg;
 		else if (c == 'R')
@@ -415,34 +454,33 @@ al_cli_verify(int argc, char **argv)
 		else
 			return EXIT_USAGE;
 	}
-	if (!key || optind != argc - 1) {
-		fprintf(stderr, "usage: airlock verify --key PUBKEY_FILE [--repo R] [--ref REF] "
-				"[--commit SHA] GRANT_FILE\n");
+	if (!key == !url || optind != argc - 1) {
+		fprintf(stderr, "usage: airlock verify (--key FILE | --keys-url URL) [--repo R] "
+				"[--ref REF] [--commit SHA] GRANT_FILE\n");
 		return EXIT_USAGE;
 	}
-	if (al_sign_init() < 0 || al_file_read(key, KEY_MAX, &key_text, &len, &err) < 0 ||
-	    al_pubkey_parse(key_text, pub, &err) < 0) {
-		fprintf(stderr, "invalid: key: %s\n", al_err_msg(&err));
+	if (al_sign_init() < 0 || verify_keys(key, url, &kr, &err) < 0) {
+		fprintf(stderr, "invalid: keys: %s\n", al_err_msg(&err));
 		return EXIT_USAGE;
 	}
 	if (al_file_read(argv[optind], GRANT_MAX, &grant, &len, &err) < 0) {
+		al_keyring_free(kr);
 		fprintf(stderr, "invalid: %s\n", al_err_msg(&err));
 		return AL_VERIFY_MALFORMED;
 	}
-	r = al_dsse_verify(grant, len, pub, &payload, &plen, &err);
-	if (r < 0) {
+	/* the signature first, and the key's status; only then is the payload read */
+	r = al_keyring_verify(kr, grant, len, time(NULL), &payload, &plen, &used, &err);
+	if (r == 0)
+		r = al_grant_check(payload, plen, time(NULL), &b, &st, &err);
+	else
+		r = r == -EBADMSG || r == -ENOMEM ? AL_VERIFY_MALFORMED : AL_VERIFY_BAD_SIGNATURE;
+	if (r != 0)
 		fprintf(stderr, "invalid: %s\n", al_err_msg(&err));
-		return r == -EPERM ? AL_VERIFY_BAD_SIGNATURE : AL_VERIFY_MALFORMED;
-	}
-	r = al_grant_check(payload, plen, time(NULL), &b, &st, &err);
-	if (r != 0) {
-		fprintf(stderr, "invalid: %s\n", al_err_msg(&err));
-		return r;
-	}
-	al_keyid_of(pub, keyid);
-	print_valid(st, keyid);
+	else
+		print_valid(st, used->keyid);
 	json_decref(st);
-	return AL_VERIFY_OK;
+	al_keyring_free(kr);
+	return r;
 }
 
 /* Options shared by status, approve and reject. */

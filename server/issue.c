@@ -82,8 +82,11 @@ al_server_issue_grant(struct al_server *srv, const struct al_repo_conf *repo,
 		r = al_err_set(err, -EINVAL, "grant: incomplete result, refusing to sign");
 	else
 		r = al_grant_statement(&in, &payload, err);
-	if (r == 0)
+	if (r == 0) {
+		pthread_mutex_lock(&srv->mu);
 		r = al_signer_envelope(srv->signer, payload, strlen(payload), &env, err);
+		pthread_mutex_unlock(&srv->mu);
+	}
 	if (r == 0 && !(text = json_dumps(env, JSON_COMPACT)))
 		r = al_err_set(err, -ENOMEM, "out of memory");
 	json_decref(prov);

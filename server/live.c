@@ -47,6 +47,15 @@ al_server_config_put(struct al_server *srv, struct al_config *c)
 		al_config_free(c);
 }
 
+static void
+swap_pointers(void **a, void **b)
+{
+	void *t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
 /* What a reload cannot change in a running server. */
 static const char *
 needs_restart(const struct al_config *old, const struct al_config *c)
@@ -63,6 +72,53 @@ needs_restart(const struct al_config *old, const struct al_config *c)
 }
 
 int
+al_server_keys_open(const char *data_dir, struct al_signer **ret_signer,
+		    struct al_keyring **ret_keyring, struct al_err *err)
+{
+	struct al_signer *s = NULL;
+	struct al_keyring *kr = NULL;
+	const struct al_key *k;
+	int r;
+
+	r = al_signer_open(data_dir, &s, err);
+	if (r == 0)
+		r = al_keyring_load(data_dir, s, &kr, err);
+	if (r == 0 &&
+	    (!(k = al_keyring_find(kr, al_signer_keyid(s))) || strcmp(k->status, "active")))
+		r = al_err_set(err, -EKEYREJECTED,
+			       "signing.key (%.16s) is not the active key of keys.json: finish "
+			       "`airlock keygen` or restore signing.key",
+			       al_signer_keyid(s));
+	if (r < 0) {
+		al_signer_free(s);
+		al_keyring_free(kr);
+		return r;
+	}
+	*ret_signer = s;
+	*ret_keyring = kr;
+	return 0;
+}
+
+/* A rotated or revoked key takes effect without a restart. */
+static int
+reload_keys(struct al_server *srv, const char *data_dir, struct al_err *err)
+{
+	struct al_signer *s = NULL;
+	struct al_keyring *kr = NULL;
+	int r = al_server_keys_open(data_dir, &s, &kr, err);
+
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&srv->mu);
+	swap_pointers((void **)&srv->signer, (void **)&s);
+	swap_pointers((void **)&srv->keyring, (void **)&kr);
+	pthread_mutex_unlock(&srv->mu);
+	al_signer_free(s);
+	al_keyring_free(kr);
+	return 0;
+}
+
+int
 al_server_reload(struct al_server *srv, struct al_err *err)
 {
 	struct al_config *c = NULL, *old;
@@ -72,6 +128,11 @@ al_server_reload(struct al_server *srv, struct al_err *err)
 	r = al_config_load(srv->config_path, srv->listen_override, srv->data_override, &c, err);
 	if (r < 0)
 		return r;
+	r = reload_keys(srv, c->data, err);
+	if (r < 0) {
+		al_config_free(c);
+		return r;
+	}
 	old = al_server_config(srv);
 	fixed = needs_restart(old, c);
 	al_server_config_put(srv, old);

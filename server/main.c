@@ -19,6 +19,7 @@
 #include "runner/cgroup.h"
 #include "runner/runner.h"
 #include "server/cli.h"
+#include "server/grant.h"
 #include "server/server.h"
 
 #define BINARY_MAX (512u << 20)
@@ -35,7 +36,9 @@ static const char usage[] =
     "  approve|reject [--server URL] (--token T | --token-file F) [--comment TEXT]\n"
     "         [--tree TREE_ID] ID\n"
     "  verify --key PUBKEY_FILE [--repo R] [--ref REF] [--commit SHA] GRANT_FILE\n"
-    "  keygen --data DIR\n";
+    "  keygen --data DIR [--retire-days N]\n"
+    "  key list --data DIR\n"
+    "  key revoke --data DIR KEYID\n";
 
 static int
 die(const char *what, const struct al_err *err)
@@ -147,6 +150,7 @@ server_free(struct al_server *srv)
 	al_http_stop(srv->http);
 	al_sched_stop(srv);
 	al_signer_free(srv->signer);
+	al_keyring_free(srv->keyring);
 	al_store_close(srv->store);
 	if (srv->cfg)
 		al_server_config_put(srv, srv->cfg);
@@ -185,7 +189,7 @@ serve_run(struct al_server *srv, struct al_err *err)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if ((r = data_dir_ready(srv->cfg->data, err)) < 0 ||
 	    (r = open_store(srv->cfg->data, &srv->store, err)) < 0 ||
-	    (r = al_signer_open(srv->cfg->data, &srv->signer, err)) < 0 ||
+	    (r = al_server_keys_open(srv->cfg->data, &srv->signer, &srv->keyring, err)) < 0 ||
 	    (r = write_pubkey(srv->cfg->data, srv->signer, err)) < 0 ||
 	    (r = self_identity(srv, err)) < 0 || (r = cgroups_settle(err)) < 0 ||
 	    (r = isolation_ready(srv->self_exe, err)) < 0 || (r = al_sched_start(srv, err)) < 0 ||
@@ -310,31 +314,98 @@ cmd_token_add(int argc, char **argv)
 	return 0;
 }
 
+/* The first key, or a rotation: a new active key, the old one retired. */
 static int
 cmd_keygen(int argc, char **argv)
 {
 	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+					     {"retire-days", required_argument, NULL, 'r'},
 					     {NULL, 0, NULL, 0}};
+	_cleanup_free_ char *key = NULL;
 	const char *data = NULL;
 	struct al_signer *s = NULL;
+	struct al_keyring *kr = NULL;
 	struct al_err err = {0};
-	int c;
+	char keyid[AL_KEYID_HEX], *end;
+	long days = 30;
+	int c, r;
 
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'd') {
+			data = optarg;
+		} else if (c == 'r') {
+			errno = 0;
+			days = strtol(optarg, &end, 10);
+			if (errno || *end || days < 1 || days > 3650)
+				return fprintf(stderr,
+					       "airlock: keygen: --retire-days: 1 to 3650\n"),
+				       2;
+		} else {
+			return fputs(usage, stderr), 2;
+		}
+	}
+	if (!data || optind != argc)
+		return fputs(usage, stderr), 2;
+	if (al_sign_init() < 0 || data_dir_ready(data, &err) < 0 ||
+	    !(key = al_path_join(data, "signing.key")))
+		return die("keygen", &err);
+	if (access(key, F_OK) == 0) {
+		r = al_keys_rotate(data, days * 86400L, keyid, &err);
+		if (r < 0)
+			return die("keygen", &err);
+		printf("rotated: keyid %s is active; the previous key verifies for %ld more days\n",
+		       keyid, days);
+	}
+	r = al_server_keys_open(data, &s, &kr, &err);
+	if (r == 0)
+		r = write_pubkey(data, s, &err);
+	if (r == 0)
+		printf("keyid %s\npublic key %s/signing.pub\n", al_signer_keyid(s), data);
+	al_signer_free(s);
+	al_keyring_free(kr);
+	return r < 0 ? die("keygen", &err) : 0;
+}
+
+/* `airlock key list|revoke`: the keyring, and ending trust in a retired key. */
+static int
+cmd_key(int argc, char **argv)
+{
+	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+					     {NULL, 0, NULL, 0}};
+	const char *data = NULL, *verb = argc > 1 ? argv[1] : "";
+	struct al_signer *s = NULL;
+	struct al_keyring *kr = NULL;
+	struct al_err err = {0};
+	int c, r;
+
+	optind = 2;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'd')
 			return fputs(usage, stderr), 2;
 		data = optarg;
 	}
-	if (!data || optind != argc)
+	if (!data || al_sign_init() < 0)
 		return fputs(usage, stderr), 2;
-	if (al_sign_init() < 0 || data_dir_ready(data, &err) < 0 ||
-	    al_signer_open(data, &s, &err) < 0 || write_pubkey(data, s, &err) < 0) {
-		al_signer_free(s);
-		return die("keygen", &err);
+	if (!strcmp(verb, "revoke") && optind == argc - 1) {
+		r = al_keys_revoke(data, argv[optind], &err);
+		if (r < 0)
+			return die("key revoke", &err);
+		printf("revoked %s\n", argv[optind]);
+		return 0;
 	}
-	printf("keyid %s\npublic key %s/signing.pub\n", al_signer_keyid(s), data);
+	if (strcmp(verb, "list") || optind != argc)
+		return fputs(usage, stderr), 2;
+	r = al_server_keys_open(data, &s, &kr, &err);
+	for (size_t i = 0; r == 0 && i < kr->n; i++) {
+		char until[32] = "";
+
+		if (kr->keys[i].verify_until)
+			al_time_format(kr->keys[i].verify_until, until);
+		printf("%s %-8s %s\n", kr->keys[i].keyid, kr->keys[i].status, until);
+	}
 	al_signer_free(s);
-	return 0;
+	al_keyring_free(kr);
+	return r < 0 ? die("key list", &err) : 0;
 }
 
 int
@@ -358,6 +429,8 @@ main(int argc, char **argv)
 		return al_sandbox_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "doctor"))
 		return al_doctor_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "key"))
+		return cmd_key(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "keygen"))
 		return cmd_keygen(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "token") && argc > 2 && !strcmp(argv[2], "add"))

@@ -6,6 +6,7 @@
 
 #include "server/config.h"
 #include "server/http.h"
+#include "server/keys.h"
 #include "server/sign.h"
 #include "server/store.h"
 
@@ -20,7 +21,8 @@ struct al_server {
 	const char *listen_override; /* command line; may be NULL */
 	const char *data_override;   /* command line; may be NULL */
 	struct al_store *store;	     /* owned */
-	struct al_signer *signer;    /* owned */
+	struct al_signer *signer;    /* owned; replaced under mu on reload, used under mu */
+	struct al_keyring *keyring; /* owned; likewise */
 	struct al_http *http;	     /* owned */
 	char self_exe[PATH_MAX];
 	char binary_sha256[65];
@@ -51,7 +53,11 @@ struct al_config *al_server_config(struct al_server *srv);
 void al_server_config_put(struct al_server *srv, struct al_config *c);
 /* Fills each repository's policy digest. */
 void al_server_digest_policies(struct al_config *c);
-/* Reads the configuration file again; on any error the old one stays in force. */
+/* Opens DATA/signing.key and DATA/keys.json; the key must be the keyring's active one. */
+int al_server_keys_open(const char *data_dir, struct al_signer **ret_signer,
+			struct al_keyring **ret_keyring, struct al_err *err);
+/* Reads the configuration file, signing key and keyring again; on any error the old
+ * ones stay in force. */
 int al_server_reload(struct al_server *srv, struct al_err *err);
 
 /* Signs the grant for a proposal that reached tier (1 or 2) under policy repo. */

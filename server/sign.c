@@ -1,6 +1,7 @@
 #include "sign.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -202,37 +203,61 @@ seed_create(const char *path, unsigned char seed[crypto_sign_SEEDBYTES], struct 
 	return 0;
 }
 
-int
-al_signer_open(const char *data_dir, struct al_signer **ret, struct al_err *err)
+static int
+signer_from_seed(unsigned char seed[crypto_sign_SEEDBYTES], struct al_signer **ret,
+		 struct al_err *err)
 {
-	_cleanup_free_ char *path = al_path_join(data_dir, "signing.key");
+	struct al_signer *s = calloc(1, sizeof(*s));
+
+	if (s)
+		s->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
+	if (!s || !s->sk) {
+		free(s);
+		explicit_bzero(seed, crypto_sign_SEEDBYTES);
+		return al_err_set(err, -ENOMEM, "out of memory");
+	}
+	crypto_sign_seed_keypair(s->pk, s->sk, seed);
+	explicit_bzero(seed, crypto_sign_SEEDBYTES);
+	sodium_mprotect_noaccess(s->sk);
+	al_keyid_of(s->pk, s->keyid);
+	*ret = s;
+	return 0;
+}
+
+/* path, made (mode 0600) when create and it is missing. */
+static int
+signer_at(const char *path, bool create, struct al_signer **ret, struct al_err *err)
+{
 	unsigned char seed[crypto_sign_SEEDBYTES];
-	struct al_signer *s;
 	int r;
 
 	if (!path)
 		return al_err_set(err, -ENOMEM, "out of memory");
 	r = seed_load(path, seed, err);
-	if (r == -ENOENT)
+	if (r == -ENOENT && create)
 		r = seed_create(path, seed, err);
 	else if (r < 0 && !(err && err->msg[0]))
 		r = al_err_set(err, r, "%s: %s", path, strerror(-r));
 	if (r < 0)
 		return r;
-	s = calloc(1, sizeof(*s));
-	if (s)
-		s->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
-	if (!s || !s->sk) {
-		free(s);
-		explicit_bzero(seed, sizeof(seed));
-		return al_err_set(err, -ENOMEM, "out of memory");
-	}
-	crypto_sign_seed_keypair(s->pk, s->sk, seed);
-	explicit_bzero(seed, sizeof(seed));
-	sodium_mprotect_noaccess(s->sk);
-	al_keyid_of(s->pk, s->keyid);
-	*ret = s;
-	return 0;
+	return signer_from_seed(seed, ret, err);
+}
+
+int
+al_signer_open(const char *data_dir, struct al_signer **ret, struct al_err *err)
+{
+	_cleanup_free_ char *path = al_path_join(data_dir, "signing.key");
+
+	return signer_at(path, true, ret, err);
+}
+
+int
+al_signer_generate(const char *path, struct al_signer **ret, struct al_err *err)
+{
+	unsigned char seed[crypto_sign_SEEDBYTES];
+	int r = seed_create(path, seed, err);
+
+	return r < 0 ? r : signer_from_seed(seed, ret, err);
 }
 
 void

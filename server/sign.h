@@ -25,6 +25,8 @@ int al_sign_init(void);
 void al_sha256_hex(const void *p, size_t n, char out[65]);
 /* Loads DIR/signing.key, or makes one (mode 0600) when there is none. */
 int al_signer_open(const char *data_dir, struct al_signer **ret, struct al_err *err);
+/* Makes a new key at path (which must not exist; mode 0600). */
+int al_signer_generate(const char *path, struct al_signer **ret, struct al_err *err);
 void al_signer_free(struct al_signer *s);
 const char *al_signer_keyid(const struct al_signer *s);
 void al_signer_pubkey(const struct al_signer *s, unsigned char out[AL_PUBKEY_BYTES]);
