@@ -2,6 +2,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/err.h"
@@ -24,6 +25,8 @@ struct al_run_limits {
 	size_t output_bytes; /* per stream */
 };
 void al_policy_limits(const struct al_policy *p, struct al_run_limits *ret);
+bool al_policy_regate_on_base_change(const struct al_policy *p);
+bool al_policy_auto_promote(const struct al_policy *p);
 
 /* Fail-to-pass ids become argv elements: a strict charset, never a leading '-'. */
 int al_gates_test_id_valid(const char *id);

@@ -328,6 +328,26 @@ policy_allow_binary(void *ctx, const json_t *v, const char *path AL_UNUSED,
 }
 
 static int
+policy_regate(void *ctx, const json_t *v, const char *path AL_UNUSED,
+	      struct al_err *err AL_UNUSED)
+{
+	struct al_policy *p = ctx;
+
+	p->regate_on_base_change = json_is_true(v);
+	return 0;
+}
+
+static int
+policy_auto_promote(void *ctx, const json_t *v, const char *path AL_UNUSED,
+		    struct al_err *err AL_UNUSED)
+{
+	struct al_policy *p = ctx;
+
+	p->auto_promote = json_is_true(v);
+	return 0;
+}
+
+static int
 limits_patch_bytes(void *ctx, const json_t *v, const char *path, struct al_err *err)
 {
 	struct al_policy *p = ctx;
@@ -619,6 +639,8 @@ static const struct key_spec policy_keys[] = {
     {"protected_paths", KIND_ARRAY, false, policy_protected_paths},
     {"approvals", KIND_OBJECT, false, policy_approvals},
     {"tiers", KIND_OBJECT, false, policy_tiers},
+    {"regate_on_base_change", KIND_BOOLEAN, false, policy_regate},
+    {"auto_promote", KIND_BOOLEAN, false, policy_auto_promote},
 };
 
 /* Touching these always needs a human, whatever the policy adds. */
@@ -729,6 +751,12 @@ canonical_object(const struct al_policy *p)
 	    "timeout_s", (json_int_t)p->timeout_s, "memory_mb", (json_int_t)p->memory_mb, "pids",
 	    (json_int_t)p->pids, "output_bytes", (json_int_t)p->output_bytes);
 
+	if (o && (json_object_set_new(o, "regate_on_base_change",
+				      json_boolean(p->regate_on_base_change)) < 0 ||
+		  json_object_set_new(o, "auto_promote", json_boolean(p->auto_promote)) < 0)) {
+		json_decref(o);
+		return NULL;
+	}
 	if (o && p->reproduce &&
 	    json_object_set_new(o, "reproduce",
 				json_pack("{s:O, s:I}", "command", p->reproduce, "repeat",
@@ -765,4 +793,16 @@ al_policy_limits(const struct al_policy *p, struct al_run_limits *ret)
 	ret->memory_bytes = p->memory_mb << 20;
 	ret->pids = (unsigned)p->pids;
 	ret->output_bytes = p->output_bytes;
+}
+
+bool
+al_policy_regate_on_base_change(const struct al_policy *p)
+{
+	return p->regate_on_base_change;
+}
+
+bool
+al_policy_auto_promote(const struct al_policy *p)
+{
+	return p->auto_promote;
 }

@@ -993,3 +993,103 @@ al_checkout_result_clear(struct al_checkout_result *r)
 	free(r->fail_file);
 	*r = (struct al_checkout_result){0};
 }
+
+static void
+repo_freep(git_repository **r)
+{
+	git_repository_free(*r);
+}
+
+static void
+ref_freep(git_reference **r)
+{
+	git_reference_free(*r);
+}
+
+static void
+sig_freep(git_signature **s)
+{
+	git_signature_free(*s);
+}
+
+static int
+open_commit_id(git_repository **repo, const char *path, const char *hex, git_oid *id,
+	       struct al_err *err)
+{
+	git_commit *c = NULL;
+	int g;
+
+	g = git_repository_open_ext(repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+	if (g < 0)
+		return al_err_set(err, lg_errno(g), "%s: %s", path, lg_msg());
+	if (strlen(hex) != GIT_OID_HEXSZ || git_oid_fromstr(id, hex) < 0)
+		return al_err_set(err, -EINVAL, "%s: not a commit id", hex);
+	g = git_commit_lookup(&c, *repo, id);
+	git_commit_free(c);
+	if (g < 0)
+		return al_err_set(err, lg_errno(g), "commit %s: %s", hex, lg_msg());
+	return 0;
+}
+
+int
+al_git_ref_cas(const char *repo_path, const char *ref, const char *new_hex, const char *old_hex,
+	       char ret_current[41], struct al_err *err)
+{
+	_cleanup_(libgit2_shutdownp) int initialized = git_libgit2_init();
+	_cleanup_(repo_freep) git_repository *repo = NULL;
+	_cleanup_(ref_freep) git_reference *out = NULL;
+	git_oid new_id, old_id, cur;
+	int r, g;
+
+	ret_current[0] = '\0';
+	if (initialized < 0)
+		return al_err_set(err, -EIO, "libgit2: %s", lg_msg());
+	r = open_commit_id(&repo, repo_path, new_hex, &new_id, err);
+	if (r < 0)
+		return r;
+	if (git_reference_name_is_valid(&g, ref) < 0 || !g || strncmp(ref, "refs/", 5))
+		return al_err_set(err, -EINVAL, "%s: not a ref name", ref);
+	if (git_reference_name_to_id(&cur, repo, ref) == 0)
+		git_oid_tostr(ret_current, 41, &cur);
+	if (!old_hex) {
+		g = git_reference_create(&out, repo, ref, &new_id, 0, "airlock: promote");
+		if (g == GIT_EEXISTS)
+			return al_err_set(err, -ESTALE, "%s already exists (at %s)", ref, ret_current);
+	} else {
+		if (git_oid_fromstr(&old_id, old_hex) < 0)
+			return al_err_set(err, -EINVAL, "%s: not a commit id", old_hex);
+		/* the reference moves only if it still points where the grant saw it */
+		g = git_reference_create_matching(&out, repo, ref, &new_id, 1, &old_id,
+						  "airlock: promote");
+		if (g == GIT_EMODIFIED || g == GIT_ENOTFOUND)
+			return al_err_set(err, -ESTALE, "%s is at %s, not %s", ref,
+					  ret_current[0] ? ret_current : "(none)", old_hex);
+	}
+	if (g < 0)
+		return al_err_set(err, lg_errno(g), "%s: %s", ref, lg_msg());
+	git_oid_tostr(ret_current, 41, &new_id);
+	return 0;
+}
+
+int
+al_git_note_set(const char *repo_path, const char *notes_ref, const char *commit_hex,
+		const char *text, struct al_err *err)
+{
+	_cleanup_(libgit2_shutdownp) int initialized = git_libgit2_init();
+	_cleanup_(repo_freep) git_repository *repo = NULL;
+	_cleanup_(sig_freep) git_signature *sig = NULL;
+	git_oid id, note;
+	int r, g;
+
+	if (initialized < 0)
+		return al_err_set(err, -EIO, "libgit2: %s", lg_msg());
+	r = open_commit_id(&repo, repo_path, commit_hex, &id, err);
+	if (r < 0)
+		return r;
+	g = git_signature_now(&sig, "airlock", "airlock@localhost");
+	if (g == 0)
+		g = git_note_create(&note, repo, notes_ref, sig, sig, &id, text, 1);
+	if (g < 0)
+		return al_err_set(err, lg_errno(g), "note on %s: %s", commit_hex, lg_msg());
+	return 0;
+}

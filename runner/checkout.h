@@ -51,3 +51,12 @@ struct al_checkout_result {
 int al_checkout_prepare(const struct al_checkout_opts *o, struct al_checkout_result *ret,
 			struct al_err *err);
 void al_checkout_result_clear(struct al_checkout_result *r);
+
+/* Points ref at the commit new_hex, which must exist: when old_hex is NULL only if ref does
+ * not exist yet, otherwise only if ref is still at old_hex (compare-and-swap).  -ESTALE
+ * when that does not hold.  ret_current: where ref is afterwards ("" for nowhere). */
+int al_git_ref_cas(const char *repo_path, const char *ref, const char *new_hex, const char *old_hex,
+		   char ret_current[41], struct al_err *err);
+/* Attaches text as the note of commit_hex under notes_ref, replacing an older one. */
+int al_git_note_set(const char *repo_path, const char *notes_ref, const char *commit_hex,
+		    const char *text, struct al_err *err);

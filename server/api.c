@@ -372,6 +372,14 @@ proposal_view(struct al_server *srv, const struct al_proposal *p)
 	    "approvals", approvals ? approvals : json_array(), "approval_grants",
 	    approval_grants(srv, p));
 
+	if (v) {
+		json_object_set_new(v, "grant_state",
+				    p->grant
+					? json_string(p->grant_state ? p->grant_state : "unused")
+					: json_null());
+		json_object_set_new(v, "promotion", parse_or_null(p->promotion));
+	}
+
 	if (v && json_is_object(result) && json_object_get(result, "apply_error"))
 		json_object_set(v, "apply_error", json_object_get(result, "apply_error"));
 	json_decref(result);
@@ -522,6 +530,23 @@ out:
 	json_decref(b);
 }
 
+static void
+promote(struct al_server *srv, const char *id, const struct caller *c, struct al_http_resp *resp)
+{
+	json_t *answer = NULL;
+	char detail[512];
+	int status = 0;
+
+	if (al_server_promote(srv, id, c->name, &answer, &status, detail, sizeof(detail)) < 0)
+		al_api_reply_error(resp, status,
+				   status == 404   ? "not found"
+				   : status == 409 ? "conflict"
+						   : "internal",
+				   detail);
+	else
+		reply_json(resp, 200, answer);
+}
+
 void
 al_api_reply_proposal(struct al_server *srv, const char *id, struct al_http_resp *resp)
 {
@@ -578,6 +603,9 @@ route_proposals(struct al_server *srv, const struct al_http_req *req, const char
 			al_api_decide(srv, id, c.name, slash[1] == 'a' ? "approve" : "reject", body,
 				      len, resp);
 		}
+	} else if (!strcmp(slash, "/promote")) {
+		if (method_is(req, "POST", resp) && require_role(&c, "admin", resp) == 0)
+			promote(srv, id, &c, resp);
 	} else if (!strcmp(slash, "/revisions")) {
 		if (method_is(req, "POST", resp) && require_role(&c, "agent", resp) == 0)
 			post_revision(srv, id, req, resp, &c);

@@ -322,6 +322,8 @@ decide(struct decision *d, const char *id, struct al_err *err)
 	if (r == 0)
 		al_log("info", "proposal.decided", "id=%s reviewer=%s decision=%s state=%s",
 		       d->p->id, al_log_q(d->reviewer), d->decision, out.state);
+	if (r == 0 && d->grant)
+		al_server_note_grant(d->repo, d->p->id, d->p->candidate_commit, d->grant);
 	return r;
 }
 

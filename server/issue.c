@@ -4,7 +4,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/log.h"
 #include "lib/macros.h"
+#include "runner/checkout.h"
 #include "server/grant.h"
 #include "server/server.h"
 
@@ -95,4 +97,17 @@ al_server_issue_grant(struct al_server *srv, const struct al_repo_conf *repo,
 	if (r == 0)
 		*ret_envelope = steal_pointer(&text);
 	return r;
+}
+
+void
+al_server_note_grant(const struct al_repo_conf *repo, const char *id, const char *commit,
+		     const char *envelope)
+{
+	struct al_err err = {0};
+
+	/* the grant stands without its note; a missing note is logged, never a grant lost */
+	if (!repo || !commit || !envelope ||
+	    al_git_note_set(repo->path, "refs/notes/airlock", commit, envelope, &err) < 0)
+		al_log("error", "grant.note_failed", "id=%s error=%s", id,
+		       al_log_q(err.msg[0] ? err.msg : "missing commit or grant"));
 }

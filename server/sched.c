@@ -331,9 +331,11 @@ run_gates(struct job *j, struct al_err *err)
 	return j->verdict ? 0 : al_err_set(err, -ENOMEM, "out of memory");
 }
 
-static void
+static int
 finish(struct job *j, const char *state, const char *error)
 {
+	int r;
+
 	_cleanup_free_ char *result = j->result ? json_dumps(j->result, JSON_COMPACT) : NULL;
 	_cleanup_free_ char *verdict = j->verdict ? json_dumps(j->verdict, JSON_COMPACT) : NULL;
 	struct al_err err = {0};
@@ -350,13 +352,34 @@ finish(struct job *j, const char *state, const char *error)
 	    .policy_digest = j->repo ? j->repo->policy_digest : NULL,
 	};
 
-	if (al_store_finish(j->srv->store, j->p->id, &o, &err) < 0)
+	r = al_store_finish(j->srv->store, j->p->id, &o, &err);
+	if (r < 0)
 		al_log("error", "job.store_failed", "id=%s error=%s", j->p->id,
 		       al_log_q(al_err_msg(&err)));
 	else
 		al_log("info", "job.finished", "id=%s state=%s reason=%s", j->p->id, state,
 		       al_log_q(error ? error
 				      : json_string_value(json_object_get(j->verdict, "reason"))));
+	return r;
+}
+
+/* A stored grant: its note on the candidate, and its use at once when policy says so. */
+static void
+after_grant(struct job *j)
+{
+	const char *commit = json_string_value(json_object_get(j->result, "candidate_commit"));
+	char detail[512];
+	json_t *answer = NULL;
+	int status = 0;
+
+	al_server_note_grant(j->repo, j->p->id, commit, j->grant);
+	if (!al_policy_auto_promote(j->repo->policy))
+		return;
+	if (al_server_promote(j->srv, j->p->id, "auto", &answer, &status, detail, sizeof(detail)) <
+	    0)
+		al_log("error", "proposal.auto_promote_failed", "id=%s status=%d detail=%s",
+		       j->p->id, status, al_log_q(detail));
+	json_decref(answer);
 }
 
 static void
@@ -403,8 +426,9 @@ run_job(struct al_server *srv, const char *id)
 					  &err);
 	if (r < 0)
 		finish(&j, "error", al_err_msg(&err));
-	else
-		finish(&j, json_string_value(json_object_get(j.verdict, "decision")), NULL);
+	else if (finish(&j, json_string_value(json_object_get(j.verdict, "decision")), NULL) == 0 &&
+		 j.grant)
+		after_grant(&j);
 out:
 	if (j.dir)
 		al_rm_rf(j.dir);

@@ -66,6 +66,14 @@ int al_server_issue_grant(struct al_server *srv, const struct al_repo_conf *repo
 			  int tier, const json_t *approvals, char **ret_envelope,
 			  struct al_err *err);
 
+/* Moves the ref a granted proposal's grant covers (server/promote.c); actor is who asked
+ * ("auto" for policy's auto_promote).  0 and the answer, or the HTTP status and detail. */
+int al_server_promote(struct al_server *srv, const char *id, const char *actor, json_t **ret,
+		      int *ret_status, char *detail, size_t detail_len);
+/* Attaches a stored grant to its candidate commit as a note under refs/notes/airlock. */
+void al_server_note_grant(const struct al_repo_conf *repo, const char *id, const char *commit,
+			  const char *envelope);
+
 /* Reviewer decisions (server/decide.c). */
 void al_api_decide(struct al_server *srv, const char *id, const char *reviewer,
 		   const char *decision, const char *body, size_t len, struct al_http_resp *resp);

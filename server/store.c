@@ -14,7 +14,7 @@ struct al_store {
 	pthread_mutex_t lock; /* one connection, one statement sequence at a time */
 };
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS tokens ("
@@ -31,6 +31,7 @@ static const char schema[] =
     " base_commit TEXT, candidate_commit TEXT, candidate_tree TEXT,"
     " result TEXT, verdict TEXT, grant_envelope TEXT, error TEXT,"
     " revision INTEGER NOT NULL DEFAULT 1, tier INTEGER, policy_digest TEXT,"
+    " grant_state TEXT CHECK (grant_state IN ('spent','invalidated')), promotion TEXT,"
     " CHECK (state = 'granted' OR grant_envelope IS NULL),"
     " CHECK (state <> 'awaiting_approval' OR candidate_tree IS NOT NULL));"
     "CREATE INDEX IF NOT EXISTS proposals_state ON proposals(state, created);"
@@ -38,7 +39,14 @@ static const char schema[] =
     " proposal TEXT NOT NULL REFERENCES proposals(id), revision INTEGER NOT NULL,"
     " reviewer TEXT NOT NULL, decision TEXT NOT NULL CHECK (decision IN ('approve','reject')),"
     " tree TEXT NOT NULL, comment TEXT, created INTEGER NOT NULL,"
-    " PRIMARY KEY (proposal, revision, reviewer));";
+    " PRIMARY KEY (proposal, revision, reviewer));"
+    "CREATE TABLE IF NOT EXISTS spent_nonces ("
+    " nonce TEXT PRIMARY KEY, proposal TEXT NOT NULL, spent INTEGER NOT NULL);";
+
+/* Version 2 lacked the grant's single use: two columns, one table (in schema). */
+static const char migrate_v2[] = "ALTER TABLE proposals ADD COLUMN grant_state TEXT"
+				 " CHECK (grant_state IN ('spent','invalidated'));"
+				 "ALTER TABLE proposals ADD COLUMN promotion TEXT;";
 
 /* Version 1 had no revisions, tiers or approvals, and a state CHECK without
  * awaiting_approval: its rows move into the new table in one transaction. */
@@ -116,9 +124,10 @@ schema_install(struct al_store *s)
 		return exec_sql(s, schema);
 	if (exec_sql(s, "BEGIN IMMEDIATE") < 0)
 		return -EIO;
-	if ((old && exec_sql(s, migrate_v1) < 0) || exec_sql(s, schema) < 0 ||
-	    (old && exec_sql(s, migrate_v1_copy) < 0) ||
-	    exec_sql(s, "PRAGMA user_version = 2") < 0 || exec_sql(s, "COMMIT") < 0) {
+	if ((old && version == 0 && exec_sql(s, migrate_v1) < 0) ||
+	    (version == 2 && exec_sql(s, migrate_v2) < 0) || exec_sql(s, schema) < 0 ||
+	    (old && version == 0 && exec_sql(s, migrate_v1_copy) < 0) ||
+	    exec_sql(s, "PRAGMA user_version = 3") < 0 || exec_sql(s, "COMMIT") < 0) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return -EIO;
 	}
@@ -312,6 +321,8 @@ al_proposal_free(struct al_proposal *p)
 	free(p->grant);
 	free(p->error);
 	free(p->policy_digest);
+	free(p->grant_state);
+	free(p->promotion);
 	free(p);
 }
 
@@ -345,6 +356,8 @@ proposal_from_row(sqlite3_stmt *st, struct al_proposal **ret)
 	p->revision = sqlite3_column_int64(st, 18);
 	p->tier = sqlite3_column_type(st, 19) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 19);
 	p->policy_digest = col_dup(st, 20, NULL);
+	p->grant_state = col_dup(st, 21, NULL);
+	p->promotion = col_dup(st, 22, NULL);
 	if (!p->repo || !p->base || !p->state || !p->proposer || !p->patch || !p->fail_to_pass ||
 	    !p->provenance) {
 		al_proposal_free(p);
@@ -366,7 +379,8 @@ al_store_proposal_get(struct al_store *s, const char *id, struct al_proposal **r
 			       "SELECT id, repo, base, state, proposer, patch, test_patch,"
 			       " fail_to_pass, provenance, created, updated, base_commit,"
 			       " candidate_commit, candidate_tree, result, verdict, grant_envelope,"
-			       " error, revision, tier, policy_digest FROM proposals WHERE id = ?",
+			       " error, revision, tier, policy_digest, grant_state, promotion"
+			       " FROM proposals WHERE id = ?",
 			       -1, &st, NULL) != SQLITE_OK) {
 		r = db_err(s, err, "proposal get");
 		goto out;
@@ -688,6 +702,125 @@ al_store_revise(struct al_store *s, const struct al_proposal *p, long long *ret_
 	}
 	if (q != SQLITE_DONE)
 		r = db_err(s, err, "revise");
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+al_store_grant_spend(struct al_store *s, const char *id, const char *nonce, struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *up = NULL, *ins = NULL;
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (exec_sql(s, "BEGIN IMMEDIATE") < 0) {
+		r = db_err(s, err, "spend");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE proposals SET grant_state = 'spent', updated = ?2"
+			       " WHERE id = ?1 AND state = 'granted' AND grant_state IS NULL",
+			       -1, &up, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+			       "INSERT INTO spent_nonces(nonce, proposal, spent) VALUES (?,?,?)",
+			       -1, &ins, NULL) != SQLITE_OK) {
+		r = db_err(s, err, "spend");
+		goto rollback;
+	}
+	bind_text(up, 1, id);
+	sqlite3_bind_int64(up, 2, now_s());
+	if (sqlite3_step(up) != SQLITE_DONE) {
+		r = db_err(s, err, "spend");
+		goto rollback;
+	}
+	if (sqlite3_changes(s->db) != 1) {
+		r = al_err_set(err, -EALREADY, "grant already used or invalidated");
+		goto rollback;
+	}
+	bind_text(ins, 1, nonce);
+	bind_text(ins, 2, id);
+	sqlite3_bind_int64(ins, 3, now_s());
+	if (sqlite3_step(ins) != SQLITE_DONE) {
+		r = sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY
+			? al_err_set(err, -EALREADY, "grant nonce already used")
+			: db_err(s, err, "spend");
+		goto rollback;
+	}
+	if (exec_sql(s, "COMMIT") == 0)
+		goto out;
+	r = db_err(s, err, "spend");
+rollback:
+	exec_sql(s, "ROLLBACK");
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+al_store_grant_settle(struct al_store *s, const char *id, const char *grant_state,
+		      const char *promotion, bool unspend, struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL, *del = NULL;
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (exec_sql(s, "BEGIN IMMEDIATE") < 0) {
+		r = db_err(s, err, "settle");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE proposals SET grant_state = ?2, promotion = ?3, updated = ?4"
+			       " WHERE id = ?1 AND grant_state = 'spent'",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "DELETE FROM spent_nonces WHERE proposal = ?", -1, &del,
+			       NULL) != SQLITE_OK) {
+		r = db_err(s, err, "settle");
+		goto rollback;
+	}
+	bind_text(st, 1, id);
+	bind_text(st, 2, grant_state);
+	bind_text(st, 3, promotion);
+	sqlite3_bind_int64(st, 4, now_s());
+	bind_text(del, 1, id);
+	if (sqlite3_step(st) != SQLITE_DONE || (unspend && sqlite3_step(del) != SQLITE_DONE)) {
+		r = db_err(s, err, "settle");
+		goto rollback;
+	}
+	if (exec_sql(s, "COMMIT") == 0)
+		goto out;
+	r = db_err(s, err, "settle");
+rollback:
+	exec_sql(s, "ROLLBACK");
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+al_store_regate(struct al_store *s, const char *id, struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(
+		s->db,
+		"UPDATE proposals SET revision = revision + 1, state = 'queued', updated = ?2,"
+		" base_commit = NULL, candidate_commit = NULL, candidate_tree = NULL,"
+		" result = NULL, verdict = NULL, grant_envelope = NULL, error = NULL, tier = NULL,"
+		" policy_digest = NULL, grant_state = NULL, promotion = NULL"
+		" WHERE id = ?1 AND state = 'granted' AND grant_state = 'invalidated'",
+		-1, &st, NULL) != SQLITE_OK) {
+		r = db_err(s, err, "regate");
+		goto out;
+	}
+	bind_text(st, 1, id);
+	sqlite3_bind_int64(st, 2, now_s());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = db_err(s, err, "regate");
+	else if (sqlite3_changes(s->db) != 1)
+		r = al_err_set(err, -ESTALE, "proposal %s is not an invalidated grant", id);
 out:
 	pthread_mutex_unlock(&s->lock);
 	return r;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/err.h"
@@ -32,6 +33,8 @@ struct al_proposal {
 	long long revision;	/* 1, then one more for each revision the proposer sends */
 	int tier;		/* -1 until decided; 0 rejected, 1 gates, 2 approved too */
 	char *policy_digest;	/* owned, may be NULL: the policy the gates ran under */
+	char *grant_state;	/* owned; NULL (unused), "spent" or "invalidated" */
+	char *promotion;	/* owned, JSON text, may be NULL: what promote did */
 };
 
 /* The outcome of a job, written in one transaction. */
@@ -96,6 +99,16 @@ int al_store_decide(struct al_store *s, const char *id, const struct al_decision
  * revision; -ESTALE otherwise. */
 int al_store_revise(struct al_store *s, const struct al_proposal *p, long long *ret_revision,
 		    struct al_err *err);
+/* Marks a granted proposal's grant spent and its nonce used, once: -EALREADY when it
+ * was spent or invalidated before. */
+int al_store_grant_spend(struct al_store *s, const char *id, const char *nonce,
+			 struct al_err *err);
+/* After a spend: the grant's final state ("spent" with promotion JSON, or "invalidated"),
+ * or with unspend and grant_state NULL, the spend undone (the ref did not move). */
+int al_store_grant_settle(struct al_store *s, const char *id, const char *grant_state,
+			  const char *promotion, bool unspend, struct al_err *err);
+/* An invalidated grant's proposal back in the queue under the next revision. */
+int al_store_regate(struct al_store *s, const char *id, struct al_err *err);
 /* Puts proposals a crash left running back in the queue; returns how many. */
 int al_store_requeue_running(struct al_store *s, struct al_err *err);
 

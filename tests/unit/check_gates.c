@@ -100,9 +100,11 @@ assert_rules_have_evidence(const json_t *rules)
 #define C_TIERS "{\"1\":" C_TIER_DEFAULT ",\"2\":" C_TIER_DEFAULT "}"
 /* rest: the keys between protected_paths and tiers, each followed by a comma */
 #define CANON(binary, approvals, contract, pre, exec, limits, protected, rest, tiers)            \
-	"{\"allow_binary\":" binary ",\"approvals\":" approvals ",\"contract\":" contract        \
+	"{\"allow_binary\":" binary ",\"approvals\":" approvals                                  \
+	",\"auto_promote\":false,\"contract\":" contract                                         \
 	",\"contract_preexisting\":\"" pre "\",\"executable_paths\":" exec ",\"limits\":" limits \
-	",\"protected_paths\":" protected "," rest "\"tiers\":" tiers "}"
+	",\"protected_paths\":" protected ",\"regate_on_base_change\":false," rest             \
+	"\"tiers\":" tiers "}"
 #define CANON_D(contract, limits, rest) \
 	CANON("false", C_APPROVALS, contract, "allow", "[]", limits, C_PROTECTED "]", rest, C_TIERS)
 #define C_UNIT "[{\"command\":[\"make\",\"check\"],\"name\":\"unit\"}]"
@@ -2413,6 +2415,31 @@ START_TEST(test_authority)
 }
 END_TEST
 
+START_TEST(test_promotion_flags)
+{
+	struct al_policy *p = policy("{" CONTRACT ",\"auto_promote\":true,"
+				     "\"regate_on_base_change\":true}");
+	struct al_policy *d = policy("{" CONTRACT "}");
+	char *c = al_policy_canonical(p);
+	struct al_err e = {0};
+	struct al_policy *bad = NULL;
+	json_t *j = json_loads("{" CONTRACT ",\"auto_promote\":\"yes\"}", 0, NULL);
+
+	ck_assert(al_policy_auto_promote(p));
+	ck_assert(al_policy_regate_on_base_change(p));
+	ck_assert(!al_policy_auto_promote(d));
+	ck_assert(!al_policy_regate_on_base_change(d));
+	ck_assert_ptr_nonnull(strstr(c, "\"auto_promote\":true"));
+	ck_assert_ptr_nonnull(strstr(c, "\"regate_on_base_change\":true"));
+	ck_assert_int_eq(al_policy_parse(j, NULL, &bad, &e), -EINVAL);
+	ck_assert_str_eq(al_err_msg(&e), "policy.auto_promote: expected a boolean");
+	json_decref(j);
+	free(c);
+	al_policy_free(p);
+	al_policy_free(d);
+}
+END_TEST
+
 START_TEST(test_authority_bad)
 {
 	struct al_policy *p = policy(AUTHORITY_POLICY);
@@ -2506,6 +2533,7 @@ gates_suite(void)
 	tcase_add_loop_test(tc, test_approver_problem, 0, sizeof(approvers) / sizeof(approvers[0]));
 	tcase_add_loop_test(tc, test_authority, 0, sizeof(authorities) / sizeof(authorities[0]));
 	tcase_add_test(tc, test_authority_bad);
+	tcase_add_test(tc, test_promotion_flags);
 	suite_add_tcase(s, tc);
 	return s;
 }
