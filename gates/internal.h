@@ -69,7 +69,7 @@ struct al_policy {
 	unsigned timeout_s;
 	unsigned repeat; /* runs of each reproduce test on each side, 1..AL_POLICY_REPEAT_MAX */
 	bool allow_binary;
-	bool block_preexisting; /* a contract failing on base too still rejects */
+	bool block_preexisting;	    /* a contract failing on base too still rejects */
 	bool regate_on_base_change; /* a grant whose base moved sends the proposal round again */
 	bool auto_promote;	    /* a grant is exercised as soon as it is issued */
 	size_t max_patch_bytes, max_files;

@@ -328,8 +328,7 @@ policy_allow_binary(void *ctx, const json_t *v, const char *path AL_UNUSED,
 }
 
 static int
-policy_regate(void *ctx, const json_t *v, const char *path AL_UNUSED,
-	      struct al_err *err AL_UNUSED)
+policy_regate(void *ctx, const json_t *v, const char *path AL_UNUSED, struct al_err *err AL_UNUSED)
 {
 	struct al_policy *p = ctx;
 

@@ -1054,7 +1054,8 @@ al_git_ref_cas(const char *repo_path, const char *ref, const char *new_hex, cons
 	if (!old_hex) {
 		g = git_reference_create(&out, repo, ref, &new_id, 0, "airlock: promote");
 		if (g == GIT_EEXISTS)
-			return al_err_set(err, -ESTALE, "%s already exists (at %s)", ref, ret_current);
+			return al_err_set(err, -ESTALE, "%s already exists (at %s)", ref,
+					  ret_current);
 	} else {
 		if (git_oid_fromstr(&old_id, old_hex) < 0)
 			return al_err_set(err, -EINVAL, "%s: not a commit id", old_hex);

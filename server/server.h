@@ -22,7 +22,7 @@ struct al_server {
 	const char *data_override;   /* command line; may be NULL */
 	struct al_store *store;	     /* owned */
 	struct al_signer *signer;    /* owned; replaced under mu on reload, used under mu */
-	struct al_keyring *keyring; /* owned; likewise */
+	struct al_keyring *keyring;  /* owned; likewise */
 	struct al_http *http;	     /* owned */
 	char self_exe[PATH_MAX];
 	char binary_sha256[65];

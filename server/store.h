@@ -101,8 +101,7 @@ int al_store_revise(struct al_store *s, const struct al_proposal *p, long long *
 		    struct al_err *err);
 /* Marks a granted proposal's grant spent and its nonce used, once: -EALREADY when it
  * was spent or invalidated before. */
-int al_store_grant_spend(struct al_store *s, const char *id, const char *nonce,
-			 struct al_err *err);
+int al_store_grant_spend(struct al_store *s, const char *id, const char *nonce, struct al_err *err);
 /* After a spend: the grant's final state ("spent" with promotion JSON, or "invalidated"),
  * or with unspend and grant_state NULL, the spend undone (the ref did not move). */
 int al_store_grant_settle(struct al_store *s, const char *id, const char *grant_state,

@@ -99,12 +99,12 @@ assert_rules_have_evidence(const json_t *rules)
 #define C_TIER_DEFAULT C_TIER("write", 86400, "\"refs/heads/airlock/*\"")
 #define C_TIERS "{\"1\":" C_TIER_DEFAULT ",\"2\":" C_TIER_DEFAULT "}"
 /* rest: the keys between protected_paths and tiers, each followed by a comma */
-#define CANON(binary, approvals, contract, pre, exec, limits, protected, rest, tiers)            \
-	"{\"allow_binary\":" binary ",\"approvals\":" approvals                                  \
-	",\"auto_promote\":false,\"contract\":" contract                                         \
-	",\"contract_preexisting\":\"" pre "\",\"executable_paths\":" exec ",\"limits\":" limits \
-	",\"protected_paths\":" protected ",\"regate_on_base_change\":false," rest             \
-	"\"tiers\":" tiers "}"
+#define CANON(binary, approvals, contract, pre, exec, limits, protected, rest, tiers)       \
+	"{\"allow_binary\":" binary ",\"approvals\":" approvals                             \
+	",\"auto_promote\":false,\"contract\":" contract ",\"contract_preexisting\":\"" pre \
+	"\",\"executable_paths\":" exec ",\"limits\":" limits                               \
+	",\"protected_paths\":" protected ",\"regate_on_base_change\":false," rest          \
+					  "\"tiers\":" tiers "}"
 #define CANON_D(contract, limits, rest) \
 	CANON("false", C_APPROVALS, contract, "allow", "[]", limits, C_PROTECTED "]", rest, C_TIERS)
 #define C_UNIT "[{\"command\":[\"make\",\"check\"],\"name\":\"unit\"}]"
