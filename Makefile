@@ -43,7 +43,7 @@ UNIT_OBJ_gates := $(GATES_OBJ)
 UNIT_OBJ_sandbox := $(call obj,runner/sandbox.c runner/seccomp.c runner/cgroup.c)
 UNIT_OBJ_checkout := $(call obj,runner/checkout.c)
 UNIT_OBJ_store := $(call obj,server/store.c)
-UNIT_OBJ_sign := $(call obj,server/sign.c server/grant.c)
+UNIT_OBJ_sign := $(call obj,server/sign.c server/grant.c server/keys.c)
 UNIT_OBJ_config := $(call obj,server/config.c) $(GATES_OBJ)
 
 FUZZ := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -11,6 +11,7 @@
 #include "lib/hex.h"
 #include "lib/macros.h"
 #include "server/grant.h"
+#include "server/keys.h"
 #include "server/sign.h"
 
 /* RFC 8032 section 7.1, test 1. */
@@ -286,6 +287,100 @@ START_TEST(grant_check_refuses_foreign_statements)
 }
 END_TEST
 
+/* The keyring as the data dir has it after n rotations. */
+static struct al_keyring *
+keyring_now(void)
+{
+	struct al_signer *s = NULL;
+	struct al_keyring *kr = NULL;
+
+	ck_assert_int_eq(al_signer_open(dir, &s, NULL), 0);
+	ck_assert_int_eq(al_keyring_load(dir, s, &kr, NULL), 0);
+	al_signer_free(s);
+	return kr;
+}
+
+START_TEST(keyring_rotation_retire_and_revoke)
+{
+	_cleanup_free_ char *old_env = envelope_text("{\"a\":1}"), *payload = NULL;
+	_cleanup_free_ char *next = al_path_join(dir, "signing.key");
+	const struct al_key *used = NULL;
+	struct al_keyring *kr = keyring_now();
+	char old_id[AL_KEYID_HEX], new_id[AL_KEYID_HEX];
+	struct al_err e = {0};
+	size_t n;
+
+	/* the first load writes a keyring of the one key there is */
+	ck_assert_uint_eq(kr->n, 1);
+	ck_assert_str_eq(kr->keys[0].status, "active");
+	snprintf(old_id, sizeof(old_id), "%s", kr->keys[0].keyid);
+	al_keyring_free(kr);
+	ck_assert_int_eq(al_keys_revoke(dir, old_id, &e), -EBUSY); /* the active key */
+	ck_assert_int_eq(al_keys_rotate(dir, 3600, new_id, NULL), 0);
+	ck_assert_str_ne(new_id, old_id);
+	kr = keyring_now();
+	ck_assert_uint_eq(kr->n, 2);
+	ck_assert_str_eq(al_keyring_find(kr, old_id)->status, "retired");
+	ck_assert_str_eq(al_keyring_find(kr, new_id)->status, "active");
+	/* retired: verifies until its date, and not after */
+	ck_assert_int_eq(
+	    al_keyring_verify(kr, old_env, strlen(old_env), time(NULL), &payload, &n, &used, NULL),
+	    0);
+	ck_assert_str_eq(used->keyid, old_id);
+	free(steal_pointer(&payload));
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(al_keyring_verify(kr, old_env, strlen(old_env), time(NULL) + 7200,
+					   &payload, &n, &used, &e),
+			 -EKEYEXPIRED);
+	ck_assert_ptr_null(payload);
+	al_keyring_free(kr);
+	/* revoked: never again */
+	ck_assert_int_eq(al_keys_revoke(dir, old_id, NULL), 0);
+	kr = keyring_now();
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(
+	    al_keyring_verify(kr, old_env, strlen(old_env), time(NULL), &payload, &n, &used, &e),
+	    -EKEYREVOKED);
+	ck_assert_ptr_nonnull(strstr(al_err_msg(&e), "revoked"));
+	al_keyring_free(kr);
+	/* the retired key's private half is gone: signing.key is the new key */
+	ck_assert_int_eq(access(next, F_OK), 0);
+	al_signer_free(signer);
+	ck_assert_int_eq(al_signer_open(dir, &signer, NULL), 0);
+	ck_assert_str_eq(al_signer_keyid(signer), new_id);
+}
+END_TEST
+
+/* A keys document is checked whole: a keyid that is not its key's, two active keys, a
+ * retired key without a date, an unknown status. */
+static const char *const bad_keyrings[] = {
+    "{\"keys\":[{\"public_key\":\"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\","
+    "\"status\":\"active\",\"keyid\":\"00\"}]}",
+    "{\"keys\":[{\"public_key\":\"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\","
+    "\"status\":\"active\"},{\"public_key\":\"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\","
+    "\"status\":\"active\"}]}",
+    "{\"keys\":[{\"public_key\":\"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\","
+    "\"status\":\"retired\"}]}",
+    "{\"keys\":[{\"public_key\":\"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\","
+    "\"status\":\"trusted\"}]}",
+    "{\"keys\":[]}",
+    "{\"keys\":[{\"public_key\":\"AAAA\",\"status\":\"active\"}]}",
+};
+
+START_TEST(keyring_documents_refused)
+{
+	json_t *doc = json_loads(bad_keyrings[_i], 0, NULL);
+	struct al_keyring *kr = NULL;
+	struct al_err e = {0};
+
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_int_eq(al_keyring_parse(doc, &kr, &e), -EINVAL);
+	ck_assert_ptr_null(kr);
+	ck_assert_str_ne(al_err_msg(&e), "");
+	json_decref(doc);
+}
+END_TEST
+
 static Suite *
 sign_suite(void)
 {
@@ -303,6 +398,8 @@ sign_suite(void)
 	tcase_add_test(t, new_key_is_created_0600);
 	tcase_add_loop_test(t, grant_check_bindings_and_expiry, 0, (int)AL_ARRAY_SIZE(check_cases));
 	tcase_add_test(t, grant_check_refuses_foreign_statements);
+	tcase_add_test(t, keyring_rotation_retire_and_revoke);
+	tcase_add_loop_test(t, keyring_documents_refused, 0, (int)AL_ARRAY_SIZE(bad_keyrings));
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -303,6 +303,46 @@ START_TEST(awaiting_needs_a_tree)
 }
 END_TEST
 
+START_TEST(grant_spent_once_then_invalidated_and_regated)
+{
+	struct al_outcome ok = {.state = "granted", .grant = "{}", .verdict = "{}", .tier = 1};
+	struct al_proposal *p = NULL;
+	struct al_err e = {0};
+	char id[33];
+
+	insert("g1", 1, "x", 1);
+	insert("g2", 2, "x", 1);
+	ck_assert_int_eq(al_store_claim_next(store, id, NULL), 0);
+	ck_assert_int_eq(al_store_finish(store, "g1", &ok, NULL), 0);
+	/* not granted: nothing to spend */
+	ck_assert_int_eq(al_store_grant_spend(store, "g2", "n2", &e), -EALREADY);
+	ck_assert_int_eq(al_store_grant_spend(store, "g1", "n1", NULL), 0);
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(al_store_grant_spend(store, "g1", "n1", &e), -EALREADY);
+	/* the ref did not move: the spend is undone and the grant can be used again */
+	ck_assert_int_eq(al_store_grant_settle(store, "g1", NULL, NULL, true, NULL), 0);
+	ck_assert_int_eq(al_store_grant_spend(store, "g1", "n1", NULL), 0);
+	ck_assert_int_eq(al_store_grant_settle(store, "g1", "invalidated", NULL, false, NULL), 0);
+	ck_assert_int_eq(al_store_proposal_get(store, "g1", &p, NULL), 0);
+	ck_assert_str_eq(p->grant_state, "invalidated");
+	al_proposal_free(p);
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(al_store_grant_spend(store, "g1", "n9", &e), -EALREADY);
+	ck_assert_int_eq(al_store_regate(store, "g1", NULL), 0);
+	ck_assert_int_eq(al_store_proposal_get(store, "g1", &p, NULL), 0);
+	ck_assert_str_eq(p->state, "queued");
+	ck_assert_int_eq(p->revision, 2);
+	ck_assert_ptr_null(p->grant);
+	ck_assert_ptr_null(p->grant_state);
+	al_proposal_free(p);
+	/* a nonce is spent for good even across proposals */
+	ck_assert_int_eq(al_store_claim_next(store, id, NULL), 0);
+	ck_assert_int_eq(al_store_finish(store, id, &ok, NULL), 0);
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(al_store_grant_spend(store, id, "n1", &e), -EALREADY);
+}
+END_TEST
+
 /* A database as version 0.1.0 left it upgrades in place and keeps its rows. */
 START_TEST(upgrades_a_version_1_database)
 {
@@ -366,6 +406,7 @@ store_suite(void)
 	tcase_add_test(t, revise_only_by_the_proposer_and_not_when_granted);
 	tcase_add_test(t, awaiting_needs_a_tree);
 	tcase_add_test(t, upgrades_a_version_1_database);
+	tcase_add_test(t, grant_spent_once_then_invalidated_and_regated);
 	suite_add_tcase(s, t);
 	return s;
 }
