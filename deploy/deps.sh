@@ -13,6 +13,7 @@ need_cmd git git
 need_cmd curl curl
 need_cmd jq jq
 need_cmd openssl openssl
+need_cmd xxd xxd
 if command -v pkg-config >/dev/null 2>&1; then
 	need_pc libgit2 libgit2-dev
 	need_pc libmicrohttpd libmicrohttpd-dev

@@ -426,10 +426,13 @@ verify_keys(const char *key, const char *url, struct al_keyring **ret, struct al
 int
 al_cli_verify(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"key", required_argument, NULL, 'k'},    {"keys-url", required_argument, NULL, 'u'},
-	    {"repo", required_argument, NULL, 'r'},   {"ref", required_argument, NULL, 'R'},
-	    {"commit", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
+					     {"keys-url", required_argument, NULL, 'u'},
+					     {"repo", required_argument, NULL, 'r'},
+					     {"ref", required_argument, NULL, 'R'},
+					     {"commit", required_argument, NULL, 'c'},
+					     {"old", required_argument, NULL, 'o'},
+					     {NULL, 0, NULL, 0}};
 	struct al_grant_binding b = {0};
 	const char *key = NULL, *url = NULL;
 	_cleanup_free_ char *grant = NULL, *payload = NULL;
@@ -451,12 +454,14 @@ al_cli_verify(int argc, char **argv)
 			b.ref = optarg;
 		else if (c == 'c')
 			b.commit = optarg;
+		else if (c == 'o')
+			b.old = optarg;
 		else
 			return EXIT_USAGE;
 	}
 	if (!key == !url || optind != argc - 1) {
 		fprintf(stderr, "usage: airlock verify (--key FILE | --keys-url URL) [--repo R] "
-				"[--ref REF] [--commit SHA] GRANT_FILE\n");
+				"[--ref REF] [--commit SHA] [--old SHA] GRANT_FILE\n");
 		return EXIT_USAGE;
 	}
 	if (al_sign_init() < 0 || verify_keys(key, url, &kr, &err) < 0) {

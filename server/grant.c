@@ -1,6 +1,7 @@
 #include "grant.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,27 @@ al_grant_statement(const struct al_grant_input *in, char **ret, struct al_err *e
 	return 0;
 }
 
+/* The compare-and-swap precondition, for a verifier that sees the ref's current value. */
+static int
+check_old(const json_t *pred, const char *old, struct al_err *err)
+{
+	const char *kind =
+	    json_string_value(json_object_get(json_object_get(pred, "authority"), "kind"));
+	const char *base = json_string_value(json_object_get(pred, "baseCommit"));
+	bool nowhere = strspn(old, "0") == strlen(old) && *old;
+
+	if (kind && !strcmp(kind, "merge") && (!base || strcmp(base, old)))
+		return al_err_set(err, AL_VERIFY_WRONG_BINDING,
+				  "base moved: the grant merges onto %s, the ref is at %s",
+				  base ? base : "(none)", old);
+	if (kind && !strcmp(kind, "write") && !nowhere)
+		return al_err_set(err, AL_VERIFY_WRONG_BINDING,
+				  "the grant writes a new ref, and this one exists (at %s)", old);
+	if (!kind || (strcmp(kind, "merge") && strcmp(kind, "write")))
+		return al_err_set(err, AL_VERIFY_WRONG_BINDING, "grant covers no ref");
+	return 0;
+}
+
 static int
 check_binding(const json_t *st, const struct al_grant_binding *b, struct al_err *err)
 {
@@ -164,7 +186,7 @@ check_binding(const json_t *st, const struct al_grant_binding *b, struct al_err 
 	if (b && b->commit && (!commit || strcmp(commit, b->commit)))
 		return al_err_set(err, AL_VERIFY_WRONG_BINDING, "grant is for commit %s, not %s",
 				  commit ? commit : "(none)", b->commit);
-	return 0;
+	return b && b->old ? check_old(pred, b->old, err) : 0;
 }
 
 int

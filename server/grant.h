@@ -40,6 +40,9 @@ struct al_grant_binding {
 	const char *repo;   /* may be NULL */
 	const char *ref;    /* may be NULL */
 	const char *commit; /* may be NULL */
+	/* where the ref is now (40 zeros: nowhere), or NULL: a merge grant holds only while
+	 * the ref is at its baseCommit, a write grant only for a ref that does not exist */
+	const char *old;
 };
 
 /* Serialised statement (compact, sorted keys); caller frees. */
