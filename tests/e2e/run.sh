@@ -147,8 +147,11 @@ expect "list by state shows the granted proposal" \
 	"$(jq -r --arg id "$GOOD" '[.proposals[] | select(.id == $id)] | length' <<<"${r#* }")" "1"
 expect "list by state shows only that state" \
 	"$(jq -r '[.proposals[] | select(.state != "granted")] | length' <<<"${r#* }")" "0"
-refs_after=$(git -C "$TMP/repo" for-each-ref --format='%(refname) %(objectname)')
-expect "no ref in the repository moved" "$refs_after" "$refs_before"
+refs_after=$(git -C "$TMP/repo" for-each-ref --format='%(refname) %(objectname)' refs/heads refs/tags)
+expect "no branch or tag in the repository moved" "$refs_after" "$refs_before"
+expect "the grant is a note on the candidate commit" \
+	"$(git -C "$TMP/repo" notes --ref=airlock show "$(http GET "/v1/proposals/$GOOD" "$AGENT" | cut -d" " -f2- | jq -r .candidate.commit)" | jq -cS .)" \
+	"$(jq -cS . "$TMP/good.grant")"
 
 # --- every error status, with a JSON body naming the problem -------------------------------
 jq -n --rawfile p "$EX/fix.patch" --arg id "$ID" \
