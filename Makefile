@@ -120,7 +120,8 @@ fuzz:
 		echo "built $(BUILD)/libfuzzer_$$f"; done
 
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/airlock OPT="-O1 -g" \
+	@LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) ASAN_OPTIONS=fast_unwind_on_malloc=0 \
+		$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/airlock OPT="-O1 -g" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 		check
 

@@ -1094,3 +1094,15 @@ al_git_note_set(const char *repo_path, const char *notes_ref, const char *commit
 		return al_err_set(err, lg_errno(g), "note on %s: %s", commit_hex, lg_msg());
 	return 0;
 }
+
+int
+al_git_init(void)
+{
+	return git_libgit2_init() < 0 ? -EIO : 0;
+}
+
+void
+al_git_shutdown(void)
+{
+	git_libgit2_shutdown();
+}

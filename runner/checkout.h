@@ -60,3 +60,9 @@ int al_git_ref_cas(const char *repo_path, const char *ref, const char *new_hex, 
 /* Attaches text as the note of commit_hex under notes_ref, replacing an older one. */
 int al_git_note_set(const char *repo_path, const char *notes_ref, const char *commit_hex,
 		    const char *text, struct al_err *err);
+
+/* A long-lived process that calls the functions above from several threads holds libgit2
+ * open for its whole life: each thread's error state is then freed when the thread ends,
+ * not lost when a call's own shutdown drops the last reference first. */
+int al_git_init(void);
+void al_git_shutdown(void);
