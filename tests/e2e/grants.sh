@@ -17,7 +17,7 @@ GIT=(-c user.name=e2e -c user.email=e2e@localhost)
 
 # --- set-up: w (tier 1 write), m and b (tier 2 merge into main after one approval),
 # r (the same, but a moved base sends the proposal round again) ----------------------------
-for r in w m b r; do make_example_repo "$TMP/$r"; done
+for r in w m b r a; do make_example_repo "$TMP/$r"; done
 # the "remote" a developer pushes to, holding the same history, guarded by the hook
 git clone -q --bare "$TMP/m" "$TMP/remote.git"
 cp "$ROOT/deploy/pre-receive" "$TMP/remote.git/hooks/pre-receive"
@@ -34,7 +34,8 @@ jq -n --arg tmp "$TMP" '
 		w: {path: "\($tmp)/w", policy: (base + {approvals: {required: 0}})},
 		m: {path: "\($tmp)/m", policy: merge},
 		b: {path: "\($tmp)/b", policy: merge},
-		r: {path: "\($tmp)/r", policy: (merge + {regate_on_base_change: true})}
+		r: {path: "\($tmp)/r", policy: (merge + {regate_on_base_change: true})},
+		a: {path: "\($tmp)/a", policy: (base + {auto_promote: true})}
 	}}' >"$CONFIG"
 
 tok() { "$AIRLOCK" token add --data "$DATA" --name "$1" --role "$2"; }
@@ -47,7 +48,7 @@ ok "server starts"
 # distinct patches (the fix plus one file of its own), so that no two candidates are the
 # same commit and no two grants compete for one note
 git clone -q "$TMP/w" "$TMP/scratch"
-for n in w1 w2 m1 b1 r1; do
+for n in w1 w2 m1 b1 r1 a1; do
 	(cd "$TMP/scratch" && git apply "$EX/fix.patch" && mkdir -p extra &&
 		echo "$n" >"extra/$n.txt" && git add -A && git diff --cached >"$TMP/$n.patch" &&
 		git reset -q --hard)
@@ -103,11 +104,22 @@ submit w1 w
 submit m1 m
 submit b1 b
 submit r1 r
+submit a1 a
 wait_submits
-W1=$(pid_of w1) M1=$(pid_of m1) B1=$(pid_of b1) R1=$(pid_of r1)
+W1=$(pid_of w1) M1=$(pid_of m1) B1=$(pid_of b1) R1=$(pid_of r1) A1=$(pid_of a1)
 expect "tier-1 write proposal granted at once" "$(rc_of w1)" "0"
 expect "merge-tier proposals await approval" "$(rc_of m1) $(rc_of b1) $(rc_of r1)" "3 3 3"
 W1C=$(candidate_of "$TMP/w1.grant")
+# auto_promote: the grant is used as soon as it is issued
+expect "auto_promote: granted" "$(rc_of a1)" "0"
+for _ in $(seq 1 50); do
+	[ "$(getp "$A1" | jq -r .grant_state)" = spent ] && break
+	sleep 0.1
+done
+expect "auto_promote: the grant is spent, by auto" "$(getp "$A1" | jq -c '[.grant_state, .promotion.by]')" \
+	'["spent","auto"]'
+expect "auto_promote: the ref is at the candidate" \
+	"$(git -C "$TMP/a" rev-parse "refs/heads/airlock/$A1" 2>&1)" "$(candidate_of "$TMP/a1.grant")"
 
 # --- a. OpenSSL alone verifies a grant -----------------------------------------------------
 curl -s "$URL/v1/keys" >"$TMP/keys1.json"
