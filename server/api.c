@@ -1,5 +1,6 @@
 /* HTTP API: authentication, intake validation and the read views. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,32 @@ void
 al_api_reply_error(struct al_http_resp *resp, int status, const char *error, const char *detail)
 {
 	reply_json(resp, status, json_pack("{s:s, s:s}", "error", error, "detail", detail));
+}
+
+int
+al_refuse(struct al_refusal *r, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
+	va_end(ap);
+	r->status = status;
+	return -EINVAL;
+}
+
+void
+al_api_reply_refusal(struct al_http_resp *resp, const struct al_refusal *r)
+{
+	int status = r->status ? r->status : 500;
+
+	al_api_reply_error(resp, status,
+			   status == 400   ? "bad request"
+			   : status == 403 ? "forbidden"
+			   : status == 404 ? "not found"
+			   : status == 409 ? "conflict"
+					   : "internal",
+			   r->detail[0] ? r->detail : "the request failed");
 }
 
 /* 0 and the caller, or an error reply already written. */
@@ -249,6 +276,16 @@ accept_body(const struct al_http_req *req, body_check check, const char *error,
 	return b;
 }
 
+/* The patches of a request body into p, borrowed from b. */
+static void
+take_patches(const json_t *b, struct al_proposal *p)
+{
+	p->patch = (char *)json_string_value(json_object_get(b, "patch"));
+	p->patch_len = json_string_length(json_object_get(b, "patch"));
+	p->test_patch = (char *)json_string_value(json_object_get(b, "test_patch"));
+	p->test_patch_len = json_string_length(json_object_get(b, "test_patch"));
+}
+
 static void
 post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp,
 	      const struct caller *c)
@@ -279,10 +316,7 @@ post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_ht
 	p.repo = (char *)json_string_value(json_object_get(b, "repo"));
 	p.base = (char *)json_string_value(json_object_get(b, "base"));
 	p.proposer = c->name;
-	p.patch = (char *)json_string_value(json_object_get(b, "patch"));
-	p.patch_len = json_string_length(json_object_get(b, "patch"));
-	p.test_patch = (char *)json_string_value(json_object_get(b, "test_patch"));
-	p.test_patch_len = json_string_length(json_object_get(b, "test_patch"));
+	take_patches(b, &p);
 	p.fail_to_pass = ftp_text;
 	p.provenance = prov_text;
 	p.created = (long long)time(NULL);
@@ -500,10 +534,7 @@ post_revision(struct al_server *srv, const char *id, const struct al_http_req *r
 	ftp_text = ftp ? json_dumps(ftp, JSON_COMPACT) : strdup(cur->fail_to_pass);
 	snprintf(p.id, sizeof(p.id), "%s", cur->id);
 	p.proposer = c->name;
-	p.patch = (char *)json_string_value(json_object_get(b, "patch"));
-	p.patch_len = json_string_length(json_object_get(b, "patch"));
-	p.test_patch = (char *)json_string_value(json_object_get(b, "test_patch"));
-	p.test_patch_len = json_string_length(json_object_get(b, "test_patch"));
+	take_patches(b, &p);
 	p.fail_to_pass = ftp_text;
 	r = ftp_text ? al_store_revise(srv->store, &p, &revision, &err) : -ENOMEM;
 	if (r == -ESTALE) {
@@ -533,16 +564,11 @@ out:
 static void
 promote(struct al_server *srv, const char *id, const struct caller *c, struct al_http_resp *resp)
 {
+	struct al_refusal why = {0};
 	json_t *answer = NULL;
-	char detail[512];
-	int status = 0;
 
-	if (al_server_promote(srv, id, c->name, &answer, &status, detail, sizeof(detail)) < 0)
-		al_api_reply_error(resp, status,
-				   status == 404   ? "not found"
-				   : status == 409 ? "conflict"
-						   : "internal",
-				   detail);
+	if (al_server_promote(srv, id, c->name, &answer, &why) < 0)
+		al_api_reply_refusal(resp, &why);
 	else
 		reply_json(resp, 200, answer);
 }

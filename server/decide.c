@@ -33,8 +33,7 @@ struct decision {
 	json_t *result;	      /* owned */
 	json_t *approvals;    /* owned: recorded ones plus this one */
 	char *grant;	      /* owned */
-	int status;	      /* HTTP status of a refusal */
-	char detail[512];
+	struct al_refusal why;
 };
 
 static void
@@ -47,21 +46,6 @@ decision_clear(struct decision *d)
 	json_decref(d->approvals);
 	free(d->grant);
 	al_server_config_put(d->srv, d->cfg);
-}
-
-static int refuse(struct decision *d, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-refuse(struct decision *d, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(d->detail, sizeof(d->detail), fmt, ap);
-	va_end(ap);
-	d->status = status;
-	return -EINVAL;
 }
 
 static bool
@@ -86,20 +70,22 @@ parse_body(struct decision *d, const char *text, size_t len)
 	else
 		d->body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!d->body)
-		return refuse(d, 400, "malformed JSON: %s", jerr.text);
+		return al_refuse(&d->why, 400, "malformed JSON: %s", jerr.text);
 	if (!json_is_object(d->body))
-		return refuse(d, 400, "body: expected a JSON object");
+		return al_refuse(&d->why, 400, "body: expected a JSON object");
 	json_object_foreach (d->body, key, v) {
 		if (!strcmp(key, "comment")) {
 			if (!json_is_string(v) || json_string_length(v) > COMMENT_MAX ||
 			    !printable_text(json_string_value(v), json_string_length(v)))
-				return refuse(d, 400, "comment: expected text of at most %d bytes",
-					      COMMENT_MAX);
+				return al_refuse(&d->why, 400,
+						 "comment: expected text of at most %d bytes",
+						 COMMENT_MAX);
 		} else if (!strcmp(key, "tree")) {
 			if (!json_is_string(v) || json_string_length(v) > 64)
-				return refuse(d, 400, "tree: expected a tree id");
+				return al_refuse(&d->why, 400, "tree: expected a tree id");
 		} else {
-			return refuse(d, 400, "body: unknown field (comment and tree are known)");
+			return al_refuse(&d->why, 400,
+					 "body: unknown field (comment and tree are known)");
 		}
 	}
 	return 0;
@@ -114,20 +100,21 @@ check_state(struct decision *d)
 	const char *why;
 
 	if (strcmp(d->p->state, "awaiting_approval"))
-		return refuse(d, 409, "proposal is %s, not awaiting approval", d->p->state);
+		return al_refuse(&d->why, 409, "proposal is %s, not awaiting approval",
+				 d->p->state);
 	d->repo = al_config_repo(d->cfg, d->p->repo);
 	if (!d->repo)
-		return refuse(d, 409, "repository %s is no longer configured", d->p->repo);
+		return al_refuse(&d->why, 409, "repository %s is no longer configured", d->p->repo);
 	if (!d->p->policy_digest || strcmp(d->p->policy_digest, d->repo->policy_digest))
-		return refuse(d, 409,
-			      "the policy changed since the gates ran; a new revision runs them "
-			      "again");
+		return al_refuse(&d->why, 409,
+				 "the policy changed since the gates ran; a new revision runs them "
+				 "again");
 	why = al_gates_approver_problem(d->repo->policy, d->p->proposer, d->reviewer);
 	if (why)
-		return refuse(d, 403, "%s", why);
+		return al_refuse(&d->why, 403, "%s", why);
 	if (tree && (!d->p->candidate_tree || strcmp(tree, d->p->candidate_tree)))
-		return refuse(d, 409, "stale: the candidate tree is now %s, not %s",
-			      d->p->candidate_tree ? d->p->candidate_tree : "unknown", tree);
+		return al_refuse(&d->why, 409, "stale: the candidate tree is now %s, not %s",
+				 d->p->candidate_tree ? d->p->candidate_tree : "unknown", tree);
 	return 0;
 }
 
@@ -137,7 +124,7 @@ load(struct decision *d, const char *id, struct al_err *err)
 	int r = al_store_proposal_get(d->srv->store, id, &d->p, err);
 
 	if (r == -ENOENT)
-		return refuse(d, 404, "no such proposal");
+		return al_refuse(&d->why, 404, "no such proposal");
 	if (r < 0)
 		return r;
 	r = check_state(d);
@@ -315,10 +302,10 @@ decide(struct decision *d, const char *id, struct al_err *err)
 	out.grant = d->grant;
 	r = al_store_decide(d->srv->store, d->p->id, &out, err);
 	if (r == -EEXIST)
-		return refuse(d, 409, "%s already decided on revision %lld", d->reviewer,
-			      d->p->revision);
+		return al_refuse(&d->why, 409, "%s already decided on revision %lld", d->reviewer,
+				 d->p->revision);
 	if (r == -ESTALE)
-		return refuse(d, 409, "%s", al_err_msg(err));
+		return al_refuse(&d->why, 409, "%s", al_err_msg(err));
 	if (r == 0)
 		al_log("info", "proposal.decided", "id=%s reviewer=%s decision=%s state=%s",
 		       d->p->id, al_log_q(d->reviewer), d->decision, out.state);
@@ -342,13 +329,8 @@ al_api_decide(struct al_server *srv, const char *id, const char *reviewer, const
 	if (r == 0)
 		r = decide(&d, id, &err);
 	pthread_mutex_unlock(&srv->decide_mu);
-	if (r < 0 && d.status)
-		al_api_reply_error(resp, d.status,
-				   d.status == 403   ? "forbidden"
-				   : d.status == 404 ? "not found"
-				   : d.status == 409 ? "conflict"
-						     : "invalid decision",
-				   d.detail);
+	if (r < 0 && d.why.status)
+		al_api_reply_refusal(resp, &d.why);
 	else if (r < 0) {
 		al_log("error", "proposal.decide_failed", "id=%s error=%s", id,
 		       al_log_q(al_err_msg(&err)));

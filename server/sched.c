@@ -368,17 +368,15 @@ static void
 after_grant(struct job *j)
 {
 	const char *commit = json_string_value(json_object_get(j->result, "candidate_commit"));
-	char detail[512];
+	struct al_refusal why = {0};
 	json_t *answer = NULL;
-	int status = 0;
 
 	al_server_note_grant(j->repo, j->p->id, commit, j->grant);
 	if (!al_policy_auto_promote(j->repo->policy))
 		return;
-	if (al_server_promote(j->srv, j->p->id, "auto", &answer, &status, detail, sizeof(detail)) <
-	    0)
+	if (al_server_promote(j->srv, j->p->id, "auto", &answer, &why) < 0)
 		al_log("error", "proposal.auto_promote_failed", "id=%s status=%d detail=%s",
-		       j->p->id, status, al_log_q(detail));
+		       j->p->id, why.status, al_log_q(why.detail));
 	json_decref(answer);
 }
 

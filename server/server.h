@@ -39,6 +39,17 @@ struct al_server {
 void al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *resp);
 void al_api_reply_error(struct al_http_resp *resp, int status, const char *error,
 			const char *detail);
+/* Why a request was refused: its HTTP status and a one-line detail. */
+struct al_refusal {
+	int status;
+	char detail[512];
+};
+/* Fills r; returns -EINVAL so that callers can `return al_refuse(...)`. */
+int al_refuse(struct al_refusal *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The JSON error reply for r ("bad request", "forbidden", "not found", "conflict",
+ * "internal"). */
+void al_api_reply_refusal(struct al_http_resp *resp, const struct al_refusal *r);
 /* 200 and the proposal's view, as GET /v1/proposals/{id} gives it. */
 void al_api_reply_proposal(struct al_server *srv, const char *id, struct al_http_resp *resp);
 
@@ -67,9 +78,9 @@ int al_server_issue_grant(struct al_server *srv, const struct al_repo_conf *repo
 			  struct al_err *err);
 
 /* Moves the ref a granted proposal's grant covers (server/promote.c); actor is who asked
- * ("auto" for policy's auto_promote).  0 and the answer, or the HTTP status and detail. */
+ * ("auto" for policy's auto_promote).  0 and the answer, or why not. */
 int al_server_promote(struct al_server *srv, const char *id, const char *actor, json_t **ret,
-		      int *ret_status, char *detail, size_t detail_len);
+		      struct al_refusal *refusal);
 /* Attaches a stored grant to its candidate commit as a note under refs/notes/airlock. */
 void al_server_note_grant(const struct al_repo_conf *repo, const char *id, const char *commit,
 			  const char *envelope);

@@ -488,27 +488,48 @@ out:
 	return r;
 }
 
-int
-al_store_finish(struct al_store *s, const char *id, const struct al_outcome *o, struct al_err *err)
+/* body(s, ctx, err) inside BEGIN IMMEDIATE ... COMMIT, rolled back whole on any error. */
+static int
+transact(struct al_store *s, const char *what,
+	 int (*body)(struct al_store *, const void *, struct al_err *), const void *ctx,
+	 struct al_err *err)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = 0;
+	int r;
 
 	pthread_mutex_lock(&s->lock);
 	if (exec_sql(s, "BEGIN IMMEDIATE") < 0) {
-		r = db_err(s, err, "finish");
-		goto out;
+		r = db_err(s, err, what);
+	} else {
+		r = body(s, ctx, err);
+		if (r == 0 && exec_sql(s, "COMMIT") < 0)
+			r = db_err(s, err, what);
+		if (r < 0)
+			exec_sql(s, "ROLLBACK");
 	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+struct finish_args {
+	const char *id;
+	const struct al_outcome *o;
+};
+
+static int
+finish_body(struct al_store *s, const void *ctx, struct al_err *err)
+{
+	const struct finish_args *a = ctx;
+	const struct al_outcome *o = a->o;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+
 	if (sqlite3_prepare_v2(s->db,
 			       "UPDATE proposals SET state = ?2, updated = ?3, base_commit = ?4,"
 			       " candidate_commit = ?5, candidate_tree = ?6, result = ?7,"
 			       " verdict = ?8, grant_envelope = ?9, error = ?10, tier = ?11,"
 			       " policy_digest = ?12 WHERE id = ?1 AND state = 'running'",
-			       -1, &st, NULL) != SQLITE_OK) {
-		r = db_err(s, err, "finish");
-		goto rollback;
-	}
-	bind_text(st, 1, id);
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "finish");
+	bind_text(st, 1, a->id);
 	bind_text(st, 2, o->state);
 	sqlite3_bind_int64(st, 3, now_s());
 	bind_text(st, 4, o->base_commit);
@@ -523,22 +544,17 @@ al_store_finish(struct al_store *s, const char *id, const struct al_outcome *o, 
 	else
 		sqlite3_bind_null(st, 11);
 	bind_text(st, 12, o->policy_digest);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		r = db_err(s, err, "finish");
-		goto rollback;
-	}
-	if (sqlite3_changes(s->db) != 1) {
-		r = al_err_set(err, -ESTALE, "store: proposal %s is not running", id);
-		goto rollback;
-	}
-	if (exec_sql(s, "COMMIT") == 0)
-		goto out;
-	r = db_err(s, err, "finish");
-rollback:
-	exec_sql(s, "ROLLBACK");
-out:
-	pthread_mutex_unlock(&s->lock);
-	return r;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_err(s, err, "finish");
+	if (sqlite3_changes(s->db) != 1)
+		return al_err_set(err, -ESTALE, "store: proposal %s is not running", a->id);
+	return 0;
+}
+
+int
+al_store_finish(struct al_store *s, const char *id, const struct al_outcome *o, struct al_err *err)
+{
+	return transact(s, "finish", finish_body, &(struct finish_args){id, o}, err);
 }
 
 int
@@ -642,26 +658,24 @@ update_decided(struct al_store *s, const char *id, const struct al_decision *d, 
 	return 0;
 }
 
+struct decide_args {
+	const char *id;
+	const struct al_decision *d;
+};
+
+static int
+decide_body(struct al_store *s, const void *ctx, struct al_err *err)
+{
+	const struct decide_args *a = ctx;
+	int r = insert_decision(s, a->id, a->d, err);
+
+	return r < 0 ? r : update_decided(s, a->id, a->d, err);
+}
+
 int
 al_store_decide(struct al_store *s, const char *id, const struct al_decision *d, struct al_err *err)
 {
-	int r;
-
-	pthread_mutex_lock(&s->lock);
-	if (exec_sql(s, "BEGIN IMMEDIATE") < 0) {
-		r = db_err(s, err, "decide");
-		goto out;
-	}
-	r = insert_decision(s, id, d, err);
-	if (r == 0)
-		r = update_decided(s, id, d, err);
-	if (r == 0 && exec_sql(s, "COMMIT") < 0)
-		r = db_err(s, err, "decide");
-	if (r < 0)
-		exec_sql(s, "ROLLBACK");
-out:
-	pthread_mutex_unlock(&s->lock);
-	return r;
+	return transact(s, "decide", decide_body, &(struct decide_args){id, d}, err);
 }
 
 int
@@ -707,94 +721,81 @@ out:
 	return r;
 }
 
-int
-al_store_grant_spend(struct al_store *s, const char *id, const char *nonce, struct al_err *err)
-{
-	_cleanup_stmt_ sqlite3_stmt *up = NULL, *ins = NULL;
-	int r = 0;
+struct spend_args {
+	const char *id, *nonce;
+	const char *grant_state, *promotion; /* settle */
+	bool unspend;
+};
 
-	pthread_mutex_lock(&s->lock);
-	if (exec_sql(s, "BEGIN IMMEDIATE") < 0) {
-		r = db_err(s, err, "spend");
-		goto out;
-	}
+static int
+spend_body(struct al_store *s, const void *ctx, struct al_err *err)
+{
+	const struct spend_args *a = ctx;
+	_cleanup_stmt_ sqlite3_stmt *up = NULL, *ins = NULL;
+
 	if (sqlite3_prepare_v2(s->db,
 			       "UPDATE proposals SET grant_state = 'spent', updated = ?2"
 			       " WHERE id = ?1 AND state = 'granted' AND grant_state IS NULL",
 			       -1, &up, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db,
 			       "INSERT INTO spent_nonces(nonce, proposal, spent) VALUES (?,?,?)",
-			       -1, &ins, NULL) != SQLITE_OK) {
-		r = db_err(s, err, "spend");
-		goto rollback;
-	}
-	bind_text(up, 1, id);
+			       -1, &ins, NULL) != SQLITE_OK)
+		return db_err(s, err, "spend");
+	bind_text(up, 1, a->id);
 	sqlite3_bind_int64(up, 2, now_s());
-	if (sqlite3_step(up) != SQLITE_DONE) {
-		r = db_err(s, err, "spend");
-		goto rollback;
-	}
-	if (sqlite3_changes(s->db) != 1) {
-		r = al_err_set(err, -EALREADY, "grant already used or invalidated");
-		goto rollback;
-	}
-	bind_text(ins, 1, nonce);
-	bind_text(ins, 2, id);
+	if (sqlite3_step(up) != SQLITE_DONE)
+		return db_err(s, err, "spend");
+	if (sqlite3_changes(s->db) != 1)
+		return al_err_set(err, -EALREADY, "grant already used or invalidated");
+	bind_text(ins, 1, a->nonce);
+	bind_text(ins, 2, a->id);
 	sqlite3_bind_int64(ins, 3, now_s());
-	if (sqlite3_step(ins) != SQLITE_DONE) {
-		r = sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY
-			? al_err_set(err, -EALREADY, "grant nonce already used")
-			: db_err(s, err, "spend");
-		goto rollback;
-	}
-	if (exec_sql(s, "COMMIT") == 0)
-		goto out;
-	r = db_err(s, err, "spend");
-rollback:
-	exec_sql(s, "ROLLBACK");
-out:
-	pthread_mutex_unlock(&s->lock);
-	return r;
+	if (sqlite3_step(ins) == SQLITE_DONE)
+		return 0;
+	if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return al_err_set(err, -EALREADY, "grant nonce already used");
+	return db_err(s, err, "spend");
+}
+
+int
+al_store_grant_spend(struct al_store *s, const char *id, const char *nonce, struct al_err *err)
+{
+	return transact(s, "spend", spend_body, &(struct spend_args){.id = id, .nonce = nonce},
+			err);
+}
+
+static int
+settle_body(struct al_store *s, const void *ctx, struct al_err *err)
+{
+	const struct spend_args *a = ctx;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL, *del = NULL;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE proposals SET grant_state = ?2, promotion = ?3, updated = ?4"
+			       " WHERE id = ?1 AND grant_state = 'spent'",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "DELETE FROM spent_nonces WHERE proposal = ?", -1, &del,
+			       NULL) != SQLITE_OK)
+		return db_err(s, err, "settle");
+	bind_text(st, 1, a->id);
+	bind_text(st, 2, a->grant_state);
+	bind_text(st, 3, a->promotion);
+	sqlite3_bind_int64(st, 4, now_s());
+	bind_text(del, 1, a->id);
+	if (sqlite3_step(st) != SQLITE_DONE || (a->unspend && sqlite3_step(del) != SQLITE_DONE))
+		return db_err(s, err, "settle");
+	return 0;
 }
 
 int
 al_store_grant_settle(struct al_store *s, const char *id, const char *grant_state,
 		      const char *promotion, bool unspend, struct al_err *err)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL, *del = NULL;
-	int r = 0;
-
-	pthread_mutex_lock(&s->lock);
-	if (exec_sql(s, "BEGIN IMMEDIATE") < 0) {
-		r = db_err(s, err, "settle");
-		goto out;
-	}
-	if (sqlite3_prepare_v2(s->db,
-			       "UPDATE proposals SET grant_state = ?2, promotion = ?3, updated = ?4"
-			       " WHERE id = ?1 AND grant_state = 'spent'",
-			       -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s->db, "DELETE FROM spent_nonces WHERE proposal = ?", -1, &del,
-			       NULL) != SQLITE_OK) {
-		r = db_err(s, err, "settle");
-		goto rollback;
-	}
-	bind_text(st, 1, id);
-	bind_text(st, 2, grant_state);
-	bind_text(st, 3, promotion);
-	sqlite3_bind_int64(st, 4, now_s());
-	bind_text(del, 1, id);
-	if (sqlite3_step(st) != SQLITE_DONE || (unspend && sqlite3_step(del) != SQLITE_DONE)) {
-		r = db_err(s, err, "settle");
-		goto rollback;
-	}
-	if (exec_sql(s, "COMMIT") == 0)
-		goto out;
-	r = db_err(s, err, "settle");
-rollback:
-	exec_sql(s, "ROLLBACK");
-out:
-	pthread_mutex_unlock(&s->lock);
-	return r;
+	return transact(
+	    s, "settle", settle_body,
+	    &(struct spend_args){
+		.id = id, .grant_state = grant_state, .promotion = promotion, .unspend = unspend},
+	    err);
 }
 
 int

@@ -258,6 +258,21 @@ expect_match "a grant signed by the revoked key: names revoked" "$(cat "$TMP/ver
 expect "verify --keys-url after revocation: exit 1" "$?" "1"
 expect "the new key's grant still verifies" "$(verify_rc "$TMP/keys3.json" "$TMP/w2.grant")" "0"
 
+# a write grant makes a new ref: an existing one is never overwritten, and the grant stays
+W2=$(pid_of w2)
+W2C=$(candidate_of "$TMP/w2.grant")
+git -C "$TMP/w" update-ref "refs/heads/airlock/$W2" "$(git -C "$TMP/w" rev-parse main)"
+r=$(http POST "/v1/proposals/$W2/promote" "$ADMIN")
+expect "promote onto an existing ref: 409" "$(status_of "$r")" "409"
+expect_match "promote onto an existing ref: named" "$(detail_of "$r")" "already exists"
+expect "the existing ref is untouched" "$(git -C "$TMP/w" rev-parse "refs/heads/airlock/$W2")" \
+	"$(git -C "$TMP/w" rev-parse main)"
+expect "the grant is still unused" "$(getp "$W2" | jq -r .grant_state)" "unused"
+git -C "$TMP/w" update-ref -d "refs/heads/airlock/$W2"
+r=$(http POST "/v1/proposals/$W2/promote" "$ADMIN")
+expect "once the ref is gone, the same grant promotes: 200" "$(status_of "$r")" "200"
+expect "the ref is at the candidate" "$(git -C "$TMP/w" rev-parse "refs/heads/airlock/$W2")" "$W2C"
+
 # the regated proposal, judged again on the moved base
 settle "$R1" && ok "regate: judged again" || not_ok "regate: judged again" "still queued or running"
 expect "regate: judged on the new base, awaiting approval again" \
