@@ -74,6 +74,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
+# The page is embedded (server/webui.c): its object follows the files.
+$(BUILD)/server/webui.o: $(wildcard webui/*.html webui/*.js webui/*.css)
+
 # Keep objects of test binaries: no "rm" after the totals line.
 .SECONDARY:
 

@@ -10,13 +10,24 @@
 #include "gates/gates.h"
 #include "lib/log.h"
 #include "lib/macros.h"
+#include "server/grant.h"
 #include "server/server.h"
+#include "server/webui.h"
 
 #define LIST_LIMIT 200
+#define AUDIT_LIMIT 500
+#define TITLE_MAX 200
+/* Over TLS the cookie takes the __Host- prefix: Secure, Path=/, no Domain, or no cookie. */
+#define SESSION_COOKIE "airlock_session"
+#define SESSION_COOKIE_TLS "__Host-airlock_session"
 
 struct caller {
 	char *name; /* owned */
 	char *role; /* owned */
+	bool session;
+	char session_hash[65];
+	char csrf[65];
+	long long expires;
 };
 
 static void
@@ -71,14 +82,120 @@ al_api_reply_refusal(struct al_http_resp *resp, const struct al_refusal *r)
 			   r->detail[0] ? r->detail : "the request failed");
 }
 
-/* 0 and the caller, or an error reply already written. */
+static bool
+ct_equal(const char *a, const char *b, size_t n)
+{
+	unsigned char d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+static bool
+is_hexn(const char *s, size_t n)
+{
+	return strlen(s) == n && strspn(s, "0123456789abcdef") == n;
+}
+
+static bool
+state_changing(const struct al_http_req *req)
+{
+	return strcmp(al_http_method(req), "GET") && strcmp(al_http_method(req), "HEAD");
+}
+
+static const char *
+cookie_name(const struct al_http_req *req)
+{
+	return al_http_tls(req) ? SESSION_COOKIE_TLS : SESSION_COOKIE;
+}
+
+/* A browser's state-changing request comes from this origin: its Origin, when sent, names
+ * this host. */
+static int
+same_origin(const struct al_http_req *req, struct al_http_resp *resp)
+{
+	const char *origin = al_http_header(req, "Origin");
+	const char *host = al_http_header(req, "Host");
+	const char *sep = origin ? strstr(origin, "://") : NULL;
+
+	if (origin && (!sep || !host || strcmp(sep + 3, host))) {
+		al_api_reply_error(resp, 403, "forbidden", "cross-origin request refused");
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* A browser's POST carries JSON: a cross-site form can send no such body without a
+ * preflight this server never answers. */
+static int
+json_body(const struct al_http_req *req, struct al_http_resp *resp)
+{
+	const char *ct = al_http_header(req, "Content-Type");
+
+	if (strcmp(al_http_method(req), "POST"))
+		return 0;
+	if (!ct || strncmp(ct, "application/json", 16) ||
+	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+		al_api_reply_error(resp, 415, "unsupported media type",
+				   "send the body as application/json");
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* The signed-in reviewer of a session cookie; state-changing requests also need the
+ * session's CSRF token in X-CSRF-Token. */
+static int
+authenticate_session(struct al_server *srv, const struct al_http_req *req, const char *cookie,
+		     struct al_http_resp *resp, struct caller *c)
+{
+	struct al_session ss;
+	const char *csrf;
+
+	if (is_hexn(cookie, 64))
+		al_sha256_hex(cookie, 64, c->session_hash);
+	if (!c->session_hash[0] || al_store_session_find(srv->store, c->session_hash, &ss) < 0) {
+		al_api_reply_error(resp, 401, "unauthorized",
+				   "the session expired or ended: sign in again");
+		return -EACCES;
+	}
+	if (state_changing(req)) {
+		if (same_origin(req, resp) < 0)
+			return -EPERM;
+		csrf = al_http_header(req, "X-CSRF-Token");
+		if (!csrf || strlen(csrf) != 64 || !ct_equal(csrf, ss.csrf, 64)) {
+			al_api_reply_error(resp, 403, "forbidden",
+					   "missing or wrong X-CSRF-Token header");
+			return -EPERM;
+		}
+		if (json_body(req, resp) < 0)
+			return -EPERM;
+	}
+	c->name = strdup(ss.name);
+	c->role = strdup(ss.role);
+	c->session = true;
+	c->expires = ss.expires;
+	memcpy(c->csrf, ss.csrf, sizeof(c->csrf));
+	if (!c->name || !c->role) {
+		al_api_reply_error(resp, 500, "internal", "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* 0 and the caller, or an error reply already written.  A bearer token wins over a
+ * cookie. */
 static int
 authenticate(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp,
 	     struct caller *c)
 {
 	const char *h = al_http_header(req, "Authorization");
+	const char *cookie = al_http_cookie(req, cookie_name(req));
 	char hash[65];
 
+	if (!h && cookie)
+		return authenticate_session(srv, req, cookie, resp, c);
 	if (!h || strncmp(h, "Bearer ", 7) != 0 || !h[7]) {
 		al_api_reply_error(resp, 401, "unauthorized", "missing bearer token");
 		return -EACCES;
@@ -215,8 +332,8 @@ check_patches(const json_t *b)
 static const char *
 check_proposal(const json_t *b, char *buf, size_t n)
 {
-	static const char *const known[] = {"repo",	  "base",	  "patch",
-					    "test_patch", "fail_to_pass", "provenance"};
+	static const char *const known[] = {"repo",	    "base",	  "patch", "test_patch",
+					    "fail_to_pass", "provenance", "title"};
 	const char *why;
 	json_t *v;
 
@@ -232,6 +349,9 @@ check_proposal(const json_t *b, char *buf, size_t n)
 		return "base: expected a ref or commit id";
 	if ((why = check_patches(b)))
 		return why;
+	v = json_object_get(b, "title");
+	if (v && (!json_is_string(v) || !text_ok(json_string_value(v), TITLE_MAX)))
+		return "title: expected one line of at most 200 bytes";
 	return check_provenance(json_object_get(b, "provenance"));
 }
 
@@ -316,6 +436,7 @@ post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_ht
 	p.repo = (char *)json_string_value(json_object_get(b, "repo"));
 	p.base = (char *)json_string_value(json_object_get(b, "base"));
 	p.proposer = c->name;
+	p.title = (char *)json_string_value(json_object_get(b, "title"));
 	take_patches(b, &p);
 	p.fail_to_pass = ftp_text;
 	p.provenance = prov_text;
@@ -385,6 +506,38 @@ approval_grants(struct al_server *srv, const struct al_proposal *p)
 	return o ? o : json_null();
 }
 
+/* The server's own check of a stored grant, for the page: signature and key status
+ * under the keyring in force, and the statement bound to the candidate commit. */
+static json_t *
+grant_verification(struct al_server *srv, const struct al_proposal *p)
+{
+	struct al_grant_binding b = {.repo = p->repo, .commit = p->candidate_commit};
+	const struct al_key *key = NULL;
+	_cleanup_free_ char *payload = NULL;
+	struct al_err err = {0};
+	char keyid[AL_KEYID_HEX] = "", status[12] = "unknown";
+	json_t *stmt = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!p->grant)
+		return json_null();
+	pthread_mutex_lock(&srv->mu);
+	r = al_keyring_verify(srv->keyring, p->grant, strlen(p->grant), time(NULL), &payload, &len,
+			      &key, &err);
+	if (key) {
+		snprintf(keyid, sizeof(keyid), "%s", key->keyid);
+		snprintf(status, sizeof(status), "%s", key->status);
+	}
+	pthread_mutex_unlock(&srv->mu);
+	if (r == 0)
+		r = al_grant_check(payload, len, time(NULL), &b, &stmt, &err);
+	json_decref(stmt);
+	return json_pack(
+	    "{s:b, s:s, s:s, s:s}", "ok", r == 0, "keyid", keyid, "key_state", status, "detail",
+	    r == 0 ? "signature verified; bound to the candidate commit" : al_err_msg(&err));
+}
+
 static json_t *
 proposal_view(struct al_server *srv, const struct al_proposal *p)
 {
@@ -412,6 +565,8 @@ proposal_view(struct al_server *srv, const struct al_proposal *p)
 					? json_string(p->grant_state ? p->grant_state : "unused")
 					: json_null());
 		json_object_set_new(v, "promotion", parse_or_null(p->promotion));
+		json_object_set_new(v, "title", p->title ? json_string(p->title) : json_null());
+		json_object_set_new(v, "grant_verification", grant_verification(srv, p));
 	}
 
 	if (v && json_is_object(result) && json_object_get(result, "apply_error"))
@@ -426,9 +581,24 @@ id_valid(const char *id)
 	return strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32;
 }
 
+enum proposal_part { PART_VIEW, PART_GRANT, PART_PATCH };
+
+/* {"patch", "test_patch"}: the diffs as the proposer sent them (JSON strings, so UTF-8). */
 static void
-get_proposal(struct al_server *srv, const char *id, int grant_only, struct al_http_resp *resp)
+reply_patches(const struct al_proposal *p, struct al_http_resp *resp)
 {
+	json_t *tp = p->test_patch ? json_stringn(p->test_patch, p->test_patch_len) : json_null();
+
+	reply_json(resp, 200,
+		   json_pack("{s:o?, s:o?}", "patch", json_stringn(p->patch, p->patch_len),
+			     "test_patch", tp));
+}
+
+static void
+get_proposal(struct al_server *srv, const char *id, enum proposal_part part,
+	     struct al_http_resp *resp)
+{
+	char name[96];
 	_cleanup_(al_proposal_freep) struct al_proposal *p = NULL;
 	struct al_err err = {0};
 	int r;
@@ -446,8 +616,12 @@ get_proposal(struct al_server *srv, const char *id, int grant_only, struct al_ht
 		al_api_reply_error(resp, 500, "internal", "could not read the proposal");
 		return;
 	}
-	if (!grant_only) {
+	if (part == PART_VIEW) {
 		reply_json(resp, 200, proposal_view(srv, p));
+		return;
+	}
+	if (part == PART_PATCH) {
+		reply_patches(p, resp);
 		return;
 	}
 	if (!p->grant) {
@@ -457,6 +631,8 @@ get_proposal(struct al_server *srv, const char *id, int grant_only, struct al_ht
 	resp->status = 200;
 	resp->body = strdup(p->grant);
 	resp->len = resp->body ? strlen(resp->body) : 0;
+	snprintf(name, sizeof(name), "attachment; filename=\"airlock-grant-%s.json\"", p->id);
+	resp->disposition = strdup(name);
 }
 
 static void
@@ -576,7 +752,7 @@ promote(struct al_server *srv, const char *id, const struct caller *c, struct al
 void
 al_api_reply_proposal(struct al_server *srv, const char *id, struct al_http_resp *resp)
 {
-	get_proposal(srv, id, 0, resp);
+	get_proposal(srv, id, PART_VIEW, resp);
 }
 
 static int
@@ -615,10 +791,13 @@ route_proposals(struct al_server *srv, const struct al_http_req *req, const char
 	snprintf(id, sizeof(id), "%.*s", slash ? (int)(slash - rest) : (int)strlen(rest), rest);
 	if (!slash) {
 		if (method_is(req, "GET", resp))
-			get_proposal(srv, id, 0, resp);
+			get_proposal(srv, id, PART_VIEW, resp);
 	} else if (!strcmp(slash, "/grant")) {
 		if (method_is(req, "GET", resp))
-			get_proposal(srv, id, 1, resp);
+			get_proposal(srv, id, PART_GRANT, resp);
+	} else if (!strcmp(slash, "/patch")) {
+		if (method_is(req, "GET", resp))
+			get_proposal(srv, id, PART_PATCH, resp);
 	} else if (!id_valid(id)) {
 		al_api_reply_error(resp, 404, "not found", "no such proposal");
 	} else if (!strcmp(slash, "/approve") || !strcmp(slash, "/reject")) {
@@ -642,11 +821,177 @@ out:
 	caller_clear(&c);
 }
 
+/* The cookie that carries a session (value NULL: the one that ends it). */
+static char *
+session_cookie(const struct al_http_req *req, const char *value, long long max_age)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
+		 cookie_name(req), value ? value : "", value ? max_age : 0,
+		 al_http_tls(req) ? "; Secure" : "");
+	return strdup(buf);
+}
+
+static json_t *
+session_json(const struct caller *c)
+{
+	return json_pack("{s:s, s:s, s:s?, s:o?}", "name", c->name, "role", c->role, "csrf",
+			 c->session ? c->csrf : NULL, "expires",
+			 c->session ? json_integer(c->expires) : NULL);
+}
+
+/* POST /v1/session {"token": T}: a reviewer's (or admin's) token for a session cookie. */
+static void
+sign_in(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp)
+{
+	size_t len;
+	const char *body = al_http_body(req, &len);
+	json_t *b = NULL, *t;
+	char cookie[65], hash[65];
+	struct al_session ss = {0};
+	struct al_config *cfg;
+	struct caller c = {0};
+	struct al_err err = {0};
+
+	if (same_origin(req, resp) < 0 || json_body(req, resp) < 0)
+		return;
+	b = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	t = json_object_get(b, "token");
+	if (!json_is_object(b) || json_object_size(b) != 1 || !json_is_string(t) ||
+	    !json_string_length(t) || json_string_length(t) > 256) {
+		al_api_reply_error(resp, 400, "bad request", "expected {\"token\": TOKEN}");
+		goto out;
+	}
+	al_sha256_hex(json_string_value(t), json_string_length(t), ss.token_hash);
+	if (al_store_token_find(srv->store, ss.token_hash, &c.name, &c.role) < 0) {
+		al_log("info", "session.refused", "reason=token");
+		al_api_reply_error(resp, 401, "unauthorized", "invalid token");
+		goto out;
+	}
+	if (!strcmp(c.role, "agent")) {
+		al_api_reply_error(resp, 403, "forbidden",
+				   "agent tokens cannot sign in: the page is for reviewers");
+		goto out;
+	}
+	al_random_hex(32, cookie);
+	al_random_hex(32, ss.csrf);
+	al_sha256_hex(cookie, 64, hash);
+	cfg = al_server_config(srv);
+	ss.expires = (long long)time(NULL) + cfg->session_ttl_s;
+	resp->set_cookie = session_cookie(req, cookie, cfg->session_ttl_s);
+	al_server_config_put(srv, cfg);
+	snprintf(ss.name, sizeof(ss.name), "%s", c.name);
+	snprintf(ss.role, sizeof(ss.role), "%s", c.role);
+	if (!resp->set_cookie || al_store_session_add(srv->store, hash, &ss, &err) < 0) {
+		free(resp->set_cookie);
+		resp->set_cookie = NULL;
+		al_log("error", "session.store_failed", "error=%s", al_log_q(al_err_msg(&err)));
+		al_api_reply_error(resp, 500, "internal", "could not open the session");
+		goto out;
+	}
+	al_log("info", "session.started", "name=%s role=%s", al_log_q(c.name), c.role);
+	c.session = true;
+	c.expires = ss.expires;
+	memcpy(c.csrf, ss.csrf, sizeof(c.csrf));
+	reply_json(resp, 200, session_json(&c));
+out:
+	explicit_bzero(cookie, sizeof(cookie));
+	json_decref(b);
+	caller_clear(&c);
+}
+
+static void
+route_session(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp)
+{
+	struct caller c = {0};
+	struct al_err err = {0};
+	const char *m = al_http_method(req);
+
+	if (!strcmp(m, "POST")) {
+		sign_in(srv, req, resp);
+		return;
+	}
+	if (strcmp(m, "GET") && strcmp(m, "DELETE")) {
+		al_api_reply_error(resp, 405, "method not allowed", m);
+		return;
+	}
+	if (authenticate(srv, req, resp, &c) < 0)
+		return;
+	if (!strcmp(m, "GET")) {
+		reply_json(resp, 200, session_json(&c));
+	} else if (!c.session) {
+		al_api_reply_error(resp, 400, "bad request", "no session to end: none was used");
+	} else if (al_store_session_end(srv->store, c.session_hash, c.name, &err) < 0) {
+		al_api_reply_error(resp, 401, "unauthorized", "the session had already ended");
+	} else {
+		al_log("info", "session.ended", "name=%s", al_log_q(c.name));
+		resp->set_cookie = session_cookie(req, NULL, 0);
+		reply_json(resp, 200, json_pack("{s:b}", "signed_out", 1));
+	}
+	caller_clear(&c);
+}
+
+/* GET /v1/audit[?proposal=ID] (reviewer): the newest entries, oldest first. */
+static void
+get_audit(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp)
+{
+	const char *proposal = al_http_query(req, "proposal");
+	struct al_err err = {0};
+	json_t *list;
+
+	if (proposal && !id_valid(proposal)) {
+		al_api_reply_error(resp, 400, "bad request", "proposal: expected a proposal id");
+		return;
+	}
+	if (al_store_audit_list(srv->store, proposal, AUDIT_LIMIT, &list, &err) < 0) {
+		al_api_reply_error(resp, 500, "internal", "could not read the audit log");
+		return;
+	}
+	reply_json(resp, 200, json_pack("{s:o}", "entries", list));
+}
+
+/* Routes that need a signed-in caller and no proposal id. */
+static void
+route_signed_in(struct al_server *srv, const struct al_http_req *req, const char *path,
+		struct al_http_resp *resp)
+{
+	struct caller c = {0};
+
+	if (authenticate(srv, req, resp, &c) < 0 || !method_is(req, "GET", resp))
+		goto out;
+	if (!strcmp(path, "/v1/events"))
+		al_events_subscribe(srv->events, resp);
+	else if (require_role(&c, "reviewer", resp) == 0)
+		get_audit(srv, req, resp);
+out:
+	caller_clear(&c);
+}
+
+/* The embedded page: the same bytes for everyone, no data in them. */
+static void
+serve_page(const struct al_webui_file *f, const struct al_http_req *req, struct al_http_resp *resp)
+{
+	if (!method_is(req, "GET", resp))
+		return;
+	resp->body = malloc(f->len ? f->len : 1);
+	if (!resp->body) {
+		al_api_reply_error(resp, 500, "internal", "out of memory");
+		return;
+	}
+	memcpy(resp->body, f->data, f->len);
+	resp->len = f->len;
+	resp->status = 200;
+	resp->content_type = f->content_type;
+	resp->cache = "no-cache";
+}
+
 void
 al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *resp)
 {
 	struct al_server *srv = ctx;
 	const char *path = al_http_path(req);
+	struct al_webui_file page;
 
 	if (!strcmp(path, "/healthz")) {
 		if (method_is(req, "GET", resp))
@@ -658,6 +1003,12 @@ al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *res
 		route_proposals(srv, req, "", resp);
 	} else if (!strncmp(path, "/v1/proposals/", 14)) {
 		route_proposals(srv, req, path + 14, resp);
+	} else if (!strcmp(path, "/v1/session")) {
+		route_session(srv, req, resp);
+	} else if (!strcmp(path, "/v1/events") || !strcmp(path, "/v1/audit")) {
+		route_signed_in(srv, req, path, resp);
+	} else if (al_webui_file(path, &page) == 0) {
+		serve_page(&page, req, resp);
 	} else {
 		al_api_reply_error(resp, 404, "not found", path);
 	}

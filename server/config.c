@@ -29,6 +29,8 @@ al_config_free(struct al_config *c)
 	free(c->repos);
 	free(c->listen);
 	free(c->data);
+	free(c->tls_cert);
+	free(c->tls_key);
 	free(c);
 }
 
@@ -114,6 +116,32 @@ parse_repo(struct al_config *c, const char *name, json_t *v, const char *dir, st
 	return al_policy_parse(json_object_get(v, "policy"), where, &r->policy, err);
 }
 
+/* {"cert": PEM file, "key": PEM file} */
+static int
+parse_tls(struct al_config *c, json_t *v, const char *dir, struct al_err *err)
+{
+	const char *key;
+	json_t *val;
+
+	if (!json_is_object(v))
+		return al_err_set(err, -EINVAL, "tls: expected {\"cert\": FILE, \"key\": FILE}");
+	json_object_foreach (v, key, val) {
+		if (strcmp(key, "cert") && strcmp(key, "key"))
+			return al_err_set(err, -EINVAL, "tls.%.64s: unknown key", key);
+		if (!json_is_string(val) || !json_string_length(val))
+			return al_err_set(err, -EINVAL, "tls.%s: expected a file path", key);
+	}
+	if (!json_object_get(v, "cert") || !json_object_get(v, "key"))
+		return al_err_set(err, -EINVAL, "tls: needs both cert and key");
+	free(c->tls_cert);
+	free(c->tls_key);
+	c->tls_cert = anchor(dir, json_string_value(json_object_get(v, "cert")));
+	c->tls_key = anchor(dir, json_string_value(json_object_get(v, "key")));
+	if (!c->tls_cert || !c->tls_key)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
 static int
 parse_top(struct al_config *c, json_t *root, const char *dir, struct al_err *err)
 {
@@ -145,6 +173,15 @@ parse_top(struct al_config *c, json_t *root, const char *dir, struct al_err *err
 				return al_err_set(err, -EINVAL,
 						  "workers: expected an integer 1..16");
 			c->workers = (unsigned)n;
+		} else if (!strcmp(key, "session_ttl_s")) {
+			json_int_t n = json_integer_value(v);
+			if (!json_is_integer(v) || n < 60 || n > 7 * 86400)
+				return al_err_set(err, -EINVAL,
+						  "session_ttl_s: expected an integer 60..604800");
+			c->session_ttl_s = n;
+		} else if (!strcmp(key, "tls")) {
+			if ((r = parse_tls(c, v, dir, err)) < 0)
+				return r;
 		} else if (!strcmp(key, "repos")) {
 			const char *name;
 			json_t *rv;
@@ -179,6 +216,7 @@ config_new(void)
 	c->data = strdup(AL_DEFAULT_DATA);
 	c->max_body = AL_DEFAULT_MAX_BODY;
 	c->workers = 2;
+	c->session_ttl_s = AL_DEFAULT_SESSION_TTL_S;
 	if (!c->listen || !c->data) {
 		al_config_free(c);
 		return NULL;

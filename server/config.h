@@ -9,6 +9,7 @@
 #define AL_DEFAULT_LISTEN "127.0.0.1:8080"
 #define AL_DEFAULT_DATA "./airlock-data"
 #define AL_DEFAULT_MAX_BODY (8u << 20)
+#define AL_DEFAULT_SESSION_TTL_S (8 * 3600)
 
 struct al_repo_conf {
 	char *name;		  /* owned */
@@ -22,6 +23,9 @@ struct al_config {
 	char *data;   /* owned, absolute once al_config_load returns */
 	size_t max_body;
 	unsigned workers;
+	long long session_ttl_s;    /* how long a reviewer's sign-in lasts */
+	char *tls_cert;		    /* owned, may be NULL: PEM file; with tls_key, serve HTTPS */
+	char *tls_key;		    /* owned, may be NULL */
 	struct al_repo_conf *repos; /* owned */
 	size_t n_repos;
 	unsigned refs; /* the server's count of users of this snapshot, under its lock */

@@ -14,11 +14,18 @@
 struct al_http {
 	struct MHD_Daemon *d;
 	size_t max_body;
+	int tls;
 	al_http_handler handler;
 	void *ctx;
 };
 
+struct al_http_stream {
+	struct MHD_Connection *conn;
+	struct al_http_streamer s;
+};
+
 struct al_http_req {
+	struct al_http *h;
 	struct MHD_Connection *conn;
 	const char *method;
 	const char *path;
@@ -57,40 +64,139 @@ al_http_body(const struct al_http_req *req, size_t *ret_len)
 	return req->body.data ? req->body.data : "";
 }
 
+const char *
+al_http_cookie(const struct al_http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+int
+al_http_tls(const struct al_http_req *req)
+{
+	return req->h->tls;
+}
+
+void
+al_http_stream_park(struct al_http_stream *st)
+{
+	MHD_suspend_connection(st->conn);
+}
+
+void
+al_http_stream_wake(struct al_http_stream *st)
+{
+	MHD_resume_connection(st->conn);
+}
+
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct al_http_stream *st = cls;
+	ssize_t n;
+
+	(void)pos;
+	n = st->s.fill(st->s.ctx, st, buf, max);
+	return n < 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
+}
+
+static void
+stream_free(void *cls)
+{
+	struct al_http_stream *st = cls;
+
+	if (st->s.done)
+		st->s.done(st->s.ctx, st);
+	free(st);
+}
+
+static struct MHD_Response *
+stream_response(struct MHD_Connection *conn, const struct al_http_streamer *s)
+{
+	struct al_http_stream *st = calloc(1, sizeof(*st));
+	struct MHD_Response *mr;
+
+	if (!st) {
+		if (s->done)
+			s->done(s->ctx, NULL);
+		return NULL;
+	}
+	st->conn = conn;
+	st->s = *s;
+	mr =
+	    MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, st, stream_free);
+	if (!mr)
+		stream_free(st);
+	return mr;
+}
+
+/* What every answer carries: the UI's page and the API share one origin and one policy. */
+static void
+add_common_headers(struct MHD_Response *mr, int tls)
+{
+	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(mr, "Content-Security-Policy",
+				"default-src 'self'; frame-ancestors 'none'; base-uri 'none';"
+				" form-action 'self'");
+	MHD_add_response_header(mr, "X-Frame-Options", "DENY");
+	MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(mr, "Cross-Origin-Opener-Policy", "same-origin");
+	MHD_add_response_header(mr, "Cross-Origin-Resource-Policy", "same-origin");
+	if (tls)
+		MHD_add_response_header(mr, "Strict-Transport-Security", "max-age=31536000");
+}
+
+static void
+resp_clear(struct al_http_resp *r)
+{
+	free(r->body);
+	free(r->location);
+	free(r->set_cookie);
+	free(r->disposition);
+	r->body = r->location = r->set_cookie = r->disposition = NULL;
+}
+
 static enum MHD_Result
-send_resp(struct MHD_Connection *conn, struct al_http_resp *r)
+send_resp(struct MHD_Connection *conn, int tls, struct al_http_resp *r)
 {
 	struct MHD_Response *mr;
 	enum MHD_Result ret;
 
-	mr = MHD_create_response_from_buffer(r->len, r->body ? r->body : (void *)"",
-					     r->body ? MHD_RESPMEM_MUST_FREE
-						     : MHD_RESPMEM_PERSISTENT);
+	if (r->stream.fill) {
+		mr = stream_response(conn, &r->stream);
+	} else {
+		mr = MHD_create_response_from_buffer(r->len, r->body ? r->body : (void *)"",
+						     r->body ? MHD_RESPMEM_MUST_FREE
+							     : MHD_RESPMEM_PERSISTENT);
+		if (mr)
+			r->body = NULL;
+	}
 	if (!mr) {
-		free(r->body);
-		free(r->location);
+		resp_clear(r);
 		return MHD_NO;
 	}
-	r->body = NULL;
 	MHD_add_response_header(mr, "Content-Type",
 				r->content_type ? r->content_type : "application/json");
-	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(mr, "Cache-Control", "no-store");
+	MHD_add_response_header(mr, "Cache-Control", r->cache ? r->cache : "no-store");
+	add_common_headers(mr, tls);
 	if (r->location)
 		MHD_add_response_header(mr, "Location", r->location);
-	free(r->location);
+	if (r->set_cookie)
+		MHD_add_response_header(mr, "Set-Cookie", r->set_cookie);
+	if (r->disposition)
+		MHD_add_response_header(mr, "Content-Disposition", r->disposition);
+	resp_clear(r);
 	ret = MHD_queue_response(conn, (unsigned)r->status, mr);
 	MHD_destroy_response(mr);
 	return ret;
 }
 
 static enum MHD_Result
-send_static(struct MHD_Connection *conn, int status, const char *json)
+send_static(struct MHD_Connection *conn, int tls, int status, const char *json)
 {
 	struct al_http_resp r = {.status = status, .body = strdup(json)};
 
 	r.len = r.body ? strlen(r.body) : 0;
-	return send_resp(conn, &r);
+	return send_resp(conn, tls, &r);
 }
 
 static const char too_big_body[] =
@@ -121,10 +227,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	(void)version;
 	if (!req) {
 		if (declared_too_big(conn, h->max_body))
-			return send_static(conn, 413, too_big_body);
+			return send_static(conn, h->tls, 413, too_big_body);
 		req = calloc(1, sizeof(*req));
 		if (!req)
 			return MHD_NO;
+		req->h = h;
 		al_buf_init(&req->body, h->max_body);
 		*con_cls = req;
 		return MHD_YES;
@@ -136,12 +243,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		return MHD_YES;
 	}
 	if (req->too_big)
-		return send_static(conn, 413, too_big_body);
+		return send_static(conn, h->tls, 413, too_big_body);
 	req->conn = conn;
 	req->method = method;
 	req->path = url;
 	h->handler(h->ctx, req, &resp);
-	return send_resp(conn, &resp);
+	return send_resp(conn, h->tls, &resp);
 }
 
 static void
@@ -182,31 +289,40 @@ parse_listen(const char *listen, struct sockaddr_in *sa, struct al_err *err)
 }
 
 int
-al_http_start(const char *listen, size_t max_body, al_http_handler handler, void *ctx,
+al_http_start(const struct al_http_opts *o, al_http_handler handler, void *ctx,
 	      struct al_http **ret, struct al_err *err)
 {
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	struct sockaddr_in sa;
 	struct al_http *h;
-	int r = parse_listen(listen, &sa, err);
+	int r = parse_listen(o->listen, &sa, err);
 
 	if (r < 0)
 		return r;
+	if (!o->tls_cert_pem != !o->tls_key_pem)
+		return al_err_set(err, -EINVAL, "tls: a certificate needs its key");
+	if (o->tls_cert_pem && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return al_err_set(err, -ENOTSUP, "tls: libmicrohttpd was built without TLS");
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return al_err_set(err, -ENOMEM, "out of memory");
-	h->max_body = max_body;
+	h->max_body = o->max_body;
+	h->tls = o->tls_cert_pem != NULL;
 	h->handler = handler;
 	h->ctx = ctx;
+	/* the TLS options come last: without a certificate they end the list */
 	h->d = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-	    on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	    MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_LIMIT, 256u,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+	    flags | (h->tls ? MHD_USE_TLS : 0), 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_LIMIT,
+	    256u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, h, MHD_OPTION_END);
+	    on_completed, h, h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, o->tls_cert_pem,
+	    MHD_OPTION_HTTPS_MEM_KEY, o->tls_key_pem, MHD_OPTION_END);
 	if (!h->d) {
 		free(h);
-		return al_err_set(err, -EADDRINUSE, "cannot listen on %s", listen);
+		return al_err_set(err, -EADDRINUSE, "cannot listen on %s%s", o->listen,
+				  o->tls_cert_pem ? " with this certificate and key" : "");
 	}
 	*ret = h;
 	return 0;

@@ -148,8 +148,10 @@ isolation_ready(const char *self_exe, struct al_err *err)
 static void
 server_free(struct al_server *srv)
 {
+	al_events_shutdown(srv->events);
 	al_http_stop(srv->http);
 	al_sched_stop(srv);
+	al_events_free(srv->events);
 	al_signer_free(srv->signer);
 	al_keyring_free(srv->keyring);
 	al_store_close(srv->store);
@@ -163,7 +165,8 @@ server_free(struct al_server *srv)
 static void
 print_banner(const struct al_server *srv)
 {
-	printf("airlock %s listening on http://%s/\n", AL_VERSION, srv->cfg->listen);
+	printf("airlock %s listening on %s://%s/ (the reviewers' page is there too)\n", AL_VERSION,
+	       srv->cfg->tls_cert ? "https" : "http", srv->cfg->listen);
 	printf("  data: %s  keyid: %s\n", srv->cfg->data, al_signer_keyid(srv->signer));
 	for (size_t i = 0; i < srv->cfg->n_repos; i++)
 		printf("  repo %s: %s\n", srv->cfg->repos[i].name, srv->cfg->repos[i].path);
@@ -175,6 +178,36 @@ print_banner(const struct al_server *srv)
 		       "--fail-to-pass clamp_above --wait\n",
 		       srv->cfg->listen);
 	fflush(stdout);
+}
+
+static void
+on_store_change(void *ctx, const char *id, const char *state)
+{
+	struct al_server *srv = ctx;
+
+	al_events_publish(srv->events, id, state);
+}
+
+/* The HTTP listener, over TLS when the configuration names a certificate and key. */
+static int
+http_start(struct al_server *srv, struct al_err *err)
+{
+	_cleanup_free_ char *cert = NULL, *key = NULL;
+	struct al_http_opts o = {.listen = srv->cfg->listen, .max_body = srv->cfg->max_body};
+	size_t len;
+	int r;
+
+	if (srv->cfg->tls_cert) {
+		if ((r = al_file_read(srv->cfg->tls_cert, 1u << 20, &cert, &len, err)) < 0 ||
+		    (r = al_file_read(srv->cfg->tls_key, 1u << 20, &key, &len, err)) < 0)
+			return al_err_prefix(err, "tls");
+		o.tls_cert_pem = cert;
+		o.tls_key_pem = key;
+	}
+	r = al_http_start(&o, al_api_handle, srv, &srv->http, err);
+	if (key)
+		explicit_bzero(key, strlen(key));
+	return r;
 }
 
 static int
@@ -190,12 +223,14 @@ serve_run(struct al_server *srv, struct al_err *err)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if ((r = data_dir_ready(srv->cfg->data, err)) < 0 ||
 	    (r = open_store(srv->cfg->data, &srv->store, err)) < 0 ||
+	    (r = al_events_new(&srv->events, err)) < 0 ||
 	    (r = al_server_keys_open(srv->cfg->data, &srv->signer, &srv->keyring, err)) < 0 ||
 	    (r = write_pubkey(srv->cfg->data, srv->signer, err)) < 0 ||
 	    (r = self_identity(srv, err)) < 0 || (r = cgroups_settle(err)) < 0 ||
-	    (r = isolation_ready(srv->self_exe, err)) < 0 || (r = al_sched_start(srv, err)) < 0 ||
-	    (r = al_http_start(srv->cfg->listen, srv->cfg->max_body, al_api_handle, srv, &srv->http,
-			       err)) < 0)
+	    (r = isolation_ready(srv->self_exe, err)) < 0)
+		return r;
+	al_store_set_notify(srv->store, on_store_change, srv);
+	if ((r = al_sched_start(srv, err)) < 0 || (r = http_start(srv, err)) < 0)
 		return r;
 	al_log("info", "serve.started", "listen=%s data=%s", al_log_q(srv->cfg->listen),
 	       al_log_q(srv->cfg->data));

@@ -5,6 +5,7 @@
 #include <pthread.h>
 
 #include "server/config.h"
+#include "server/events.h"
 #include "server/http.h"
 #include "server/keys.h"
 #include "server/sign.h"
@@ -24,6 +25,7 @@ struct al_server {
 	struct al_signer *signer;    /* owned; replaced under mu on reload, used under mu */
 	struct al_keyring *keyring;  /* owned; likewise */
 	struct al_http *http;	     /* owned */
+	struct al_events *events;    /* owned: live updates for the page */
 	char self_exe[PATH_MAX];
 	char binary_sha256[65];
 	char kernel[128];

@@ -12,9 +12,11 @@
 struct al_store {
 	sqlite3 *db;
 	pthread_mutex_t lock; /* one connection, one statement sequence at a time */
+	al_store_notify_fn notify;
+	void *notify_ctx;
 };
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS tokens ("
@@ -32,6 +34,7 @@ static const char schema[] =
     " result TEXT, verdict TEXT, grant_envelope TEXT, error TEXT,"
     " revision INTEGER NOT NULL DEFAULT 1, tier INTEGER, policy_digest TEXT,"
     " grant_state TEXT CHECK (grant_state IN ('spent','invalidated')), promotion TEXT,"
+    " title TEXT,"
     " CHECK (state = 'granted' OR grant_envelope IS NULL),"
     " CHECK (state <> 'awaiting_approval' OR candidate_tree IS NOT NULL));"
     "CREATE INDEX IF NOT EXISTS proposals_state ON proposals(state, created);"
@@ -41,7 +44,22 @@ static const char schema[] =
     " tree TEXT NOT NULL, comment TEXT, created INTEGER NOT NULL,"
     " PRIMARY KEY (proposal, revision, reviewer));"
     "CREATE TABLE IF NOT EXISTS spent_nonces ("
-    " nonce TEXT PRIMARY KEY, proposal TEXT NOT NULL, spent INTEGER NOT NULL);";
+    " nonce TEXT PRIMARY KEY, proposal TEXT NOT NULL, spent INTEGER NOT NULL);"
+    /* a session lives only as long as the token it was opened with */
+    "CREATE TABLE IF NOT EXISTS sessions ("
+    " hash TEXT PRIMARY KEY, token TEXT NOT NULL, csrf TEXT NOT NULL,"
+    " created INTEGER NOT NULL, expires INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS audit ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,"
+    " action TEXT NOT NULL, proposal TEXT, detail TEXT);"
+    "CREATE INDEX IF NOT EXISTS audit_proposal ON audit(proposal, seq);"
+    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;";
+
+/* Version 3 lacked titles (sessions and the audit log are new tables, in schema). */
+static const char migrate_v3[] = "ALTER TABLE proposals ADD COLUMN title TEXT;";
 
 /* Version 2 lacked the grant's single use: two columns, one table (in schema). */
 static const char migrate_v2[] = "ALTER TABLE proposals ADD COLUMN grant_state TEXT"
@@ -87,6 +105,21 @@ now_s(void)
 	return (long long)time(NULL);
 }
 
+/* Tells the server's listener that a committed change moved proposal id (to state). */
+static void
+notify(struct al_store *s, const char *id, const char *state)
+{
+	if (s->notify)
+		s->notify(s->notify_ctx, id, state);
+}
+
+void
+al_store_set_notify(struct al_store *s, al_store_notify_fn fn, void *ctx)
+{
+	s->notify = fn;
+	s->notify_ctx = ctx;
+}
+
 static int
 int_query(struct al_store *s, const char *sql, long long *ret)
 {
@@ -108,7 +141,8 @@ exec_sql(struct al_store *s, const char *sql)
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
-/* Creates or upgrades the tables; an upgrade either completes or leaves version 1 whole. */
+/* Creates or upgrades the tables; an upgrade either completes or leaves the old version
+ * whole. */
 static int
 schema_install(struct al_store *s)
 {
@@ -125,9 +159,10 @@ schema_install(struct al_store *s)
 	if (exec_sql(s, "BEGIN IMMEDIATE") < 0)
 		return -EIO;
 	if ((old && version == 0 && exec_sql(s, migrate_v1) < 0) ||
-	    (version == 2 && exec_sql(s, migrate_v2) < 0) || exec_sql(s, schema) < 0 ||
-	    (old && version == 0 && exec_sql(s, migrate_v1_copy) < 0) ||
-	    exec_sql(s, "PRAGMA user_version = 3") < 0 || exec_sql(s, "COMMIT") < 0) {
+	    (version == 2 && exec_sql(s, migrate_v2) < 0) ||
+	    ((version == 2 || version == 3) && exec_sql(s, migrate_v3) < 0) ||
+	    exec_sql(s, schema) < 0 || (old && version == 0 && exec_sql(s, migrate_v1_copy) < 0) ||
+	    exec_sql(s, "PRAGMA user_version = 4") < 0 || exec_sql(s, "COMMIT") < 0) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return -EIO;
 	}
@@ -274,8 +309,8 @@ al_store_proposal_insert(struct al_store *s, const struct al_proposal *p, struct
 	pthread_mutex_lock(&s->lock);
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO proposals(id, repo, base, state, proposer, patch,"
-			       " test_patch, fail_to_pass, provenance, created, updated)"
-			       " VALUES (?,?,?,'queued',?,?,?,?,?,?,?)",
+			       " test_patch, fail_to_pass, provenance, created, updated, title)"
+			       " VALUES (?,?,?,'queued',?,?,?,?,?,?,?,?)",
 			       -1, &st, NULL) != SQLITE_OK) {
 		r = db_err(s, err, "proposal insert");
 		goto out;
@@ -293,10 +328,13 @@ al_store_proposal_insert(struct al_store *s, const struct al_proposal *p, struct
 	bind_text(st, 8, p->provenance);
 	sqlite3_bind_int64(st, 9, p->created);
 	sqlite3_bind_int64(st, 10, p->created);
+	bind_text(st, 11, p->title);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		r = db_err(s, err, "proposal insert");
 out:
 	pthread_mutex_unlock(&s->lock);
+	if (r == 0)
+		notify(s, p->id, "queued");
 	return r;
 }
 
@@ -323,6 +361,7 @@ al_proposal_free(struct al_proposal *p)
 	free(p->policy_digest);
 	free(p->grant_state);
 	free(p->promotion);
+	free(p->title);
 	free(p);
 }
 
@@ -358,6 +397,7 @@ proposal_from_row(sqlite3_stmt *st, struct al_proposal **ret)
 	p->policy_digest = col_dup(st, 20, NULL);
 	p->grant_state = col_dup(st, 21, NULL);
 	p->promotion = col_dup(st, 22, NULL);
+	p->title = col_dup(st, 23, NULL);
 	if (!p->repo || !p->base || !p->state || !p->proposer || !p->patch || !p->fail_to_pass ||
 	    !p->provenance) {
 		al_proposal_free(p);
@@ -379,8 +419,8 @@ al_store_proposal_get(struct al_store *s, const char *id, struct al_proposal **r
 			       "SELECT id, repo, base, state, proposer, patch, test_patch,"
 			       " fail_to_pass, provenance, created, updated, base_commit,"
 			       " candidate_commit, candidate_tree, result, verdict, grant_envelope,"
-			       " error, revision, tier, policy_digest, grant_state, promotion"
-			       " FROM proposals WHERE id = ?",
+			       " error, revision, tier, policy_digest, grant_state, promotion,"
+			       " title FROM proposals WHERE id = ?",
 			       -1, &st, NULL) != SQLITE_OK) {
 		r = db_err(s, err, "proposal get");
 		goto out;
@@ -426,14 +466,15 @@ static json_t *
 summary_row(sqlite3_stmt *st)
 {
 	return json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o}", "id", sqlite3_column_text(st, 0),
+	    "{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:s?}", "id", sqlite3_column_text(st, 0),
 	    "repo", sqlite3_column_text(st, 1), "base", sqlite3_column_text(st, 2), "state",
 	    sqlite3_column_text(st, 3), "proposer", sqlite3_column_text(st, 4), "created",
 	    (json_int_t)sqlite3_column_int64(st, 5), "updated",
 	    (json_int_t)sqlite3_column_int64(st, 6), "revision",
 	    (json_int_t)sqlite3_column_int64(st, 7), "tier",
 	    sqlite3_column_type(st, 8) == SQLITE_NULL ? json_null()
-						      : json_integer(sqlite3_column_int64(st, 8)));
+						      : json_integer(sqlite3_column_int64(st, 8)),
+	    "title", sqlite3_column_text(st, 9));
 }
 
 int
@@ -446,7 +487,7 @@ al_store_proposal_list(struct al_store *s, const char *state, unsigned limit, js
 	pthread_mutex_lock(&s->lock);
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT id, repo, base, state, proposer, created, updated, revision,"
-			       " tier FROM proposals WHERE (?1 IS NULL OR state = ?1)"
+			       " tier, title FROM proposals WHERE (?1 IS NULL OR state = ?1)"
 			       " ORDER BY created DESC, rowid DESC LIMIT ?2",
 			       -1, &st, NULL) != SQLITE_OK) {
 		r = db_err(s, err, "proposal list");
@@ -485,6 +526,8 @@ al_store_claim_next(struct al_store *s, char ret_id[33], struct al_err *err)
 		r = db_err(s, err, "claim");
 out:
 	pthread_mutex_unlock(&s->lock);
+	if (r == 0)
+		notify(s, ret_id, "running");
 	return r;
 }
 
@@ -554,7 +597,11 @@ finish_body(struct al_store *s, const void *ctx, struct al_err *err)
 int
 al_store_finish(struct al_store *s, const char *id, const struct al_outcome *o, struct al_err *err)
 {
-	return transact(s, "finish", finish_body, &(struct finish_args){id, o}, err);
+	int r = transact(s, "finish", finish_body, &(struct finish_args){id, o}, err);
+
+	if (r == 0)
+		notify(s, id, o->state);
+	return r;
 }
 
 int
@@ -658,6 +705,158 @@ update_decided(struct al_store *s, const char *id, const struct al_decision *d, 
 	return 0;
 }
 
+/* One audit entry, inside the caller's transaction. */
+static int
+audit_append(struct al_store *s, const char *actor, const char *action, const char *proposal,
+	     const char *detail, struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO audit(at, actor, action, proposal, detail)"
+			       " VALUES (?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "audit");
+	sqlite3_bind_int64(st, 1, now_s());
+	bind_text(st, 2, actor);
+	bind_text(st, 3, action);
+	bind_text(st, 4, proposal);
+	bind_text(st, 5, detail);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_err(s, err, "audit");
+	return 0;
+}
+
+static json_t *
+audit_row(sqlite3_stmt *st)
+{
+	return json_pack(
+	    "{s:I, s:I, s:s, s:s, s:s?, s:s?}", "seq", (json_int_t)sqlite3_column_int64(st, 0),
+	    "at", (json_int_t)sqlite3_column_int64(st, 1), "actor", sqlite3_column_text(st, 2),
+	    "action", sqlite3_column_text(st, 3), "proposal", sqlite3_column_text(st, 4), "detail",
+	    sqlite3_column_text(st, 5));
+}
+
+int
+al_store_audit_list(struct al_store *s, const char *proposal, unsigned limit, json_t **ret,
+		    struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT seq, at, actor, action, proposal, detail FROM"
+			       " (SELECT * FROM audit WHERE (?1 IS NULL OR proposal = ?1)"
+			       " ORDER BY seq DESC LIMIT ?2) ORDER BY seq",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = db_err(s, err, "audit list");
+	} else {
+		bind_text(st, 1, proposal);
+		sqlite3_bind_int(st, 2, (int)limit);
+		r = collect_rows(s, st, audit_row, "audit list", ret, err);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+struct session_args {
+	const struct al_session *ss;
+	const char *hash, *actor;
+};
+
+static int
+session_add_body(struct al_store *s, const void *ctx, struct al_err *err)
+{
+	const struct session_args *a = ctx;
+	_cleanup_stmt_ sqlite3_stmt *purge = NULL, *st = NULL;
+
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM sessions WHERE expires <= ?", -1, &purge,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+			       "INSERT INTO sessions(hash, token, csrf, created, expires)"
+			       " VALUES (?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "session add");
+	sqlite3_bind_int64(purge, 1, now_s());
+	bind_text(st, 1, a->hash);
+	bind_text(st, 2, a->ss->token_hash);
+	bind_text(st, 3, a->ss->csrf);
+	sqlite3_bind_int64(st, 4, now_s());
+	sqlite3_bind_int64(st, 5, a->ss->expires);
+	if (sqlite3_step(purge) != SQLITE_DONE || sqlite3_step(st) != SQLITE_DONE)
+		return db_err(s, err, "session add");
+	return audit_append(s, a->actor, "session.start", NULL, a->ss->role, err);
+}
+
+int
+al_store_session_add(struct al_store *s, const char *hash_hex, const struct al_session *ss,
+		     struct al_err *err)
+{
+	return transact(s, "session add", session_add_body,
+			&(struct session_args){.ss = ss, .hash = hash_hex, .actor = ss->name}, err);
+}
+
+int
+al_store_session_find(struct al_store *s, const char *hash_hex, struct al_session *ret)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = -ENOENT, q;
+
+	memset(ret, 0, sizeof(*ret));
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT t.name, t.role, s.csrf, s.expires, s.token FROM sessions s"
+			       " JOIN tokens t ON t.hash = s.token WHERE s.hash = ? AND"
+			       " s.expires > ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = -EIO;
+		goto out;
+	}
+	bind_text(st, 1, hash_hex);
+	sqlite3_bind_int64(st, 2, now_s());
+	q = sqlite3_step(st);
+	if (q == SQLITE_ROW) {
+		snprintf(ret->name, sizeof(ret->name), "%s", sqlite3_column_text(st, 0));
+		snprintf(ret->role, sizeof(ret->role), "%s", sqlite3_column_text(st, 1));
+		snprintf(ret->csrf, sizeof(ret->csrf), "%s", sqlite3_column_text(st, 2));
+		ret->expires = sqlite3_column_int64(st, 3);
+		snprintf(ret->token_hash, sizeof(ret->token_hash), "%s",
+			 sqlite3_column_text(st, 4));
+		r = 0;
+	} else if (q != SQLITE_DONE) {
+		r = -EIO;
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static int
+session_end_body(struct al_store *s, const void *ctx, struct al_err *err)
+{
+	const struct session_args *a = ctx;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM sessions WHERE hash = ?", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return db_err(s, err, "session end");
+	bind_text(st, 1, a->hash);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_err(s, err, "session end");
+	if (sqlite3_changes(s->db) != 1)
+		return al_err_set(err, -ENOENT, "no such session");
+	return audit_append(s, a->actor, "session.end", NULL, NULL, err);
+}
+
+int
+al_store_session_end(struct al_store *s, const char *hash_hex, const char *actor,
+		     struct al_err *err)
+{
+	return transact(s, "session end", session_end_body,
+			&(struct session_args){.hash = hash_hex, .actor = actor}, err);
+}
+
 struct decide_args {
 	const char *id;
 	const struct al_decision *d;
@@ -667,15 +866,27 @@ static int
 decide_body(struct al_store *s, const void *ctx, struct al_err *err)
 {
 	const struct decide_args *a = ctx;
-	int r = insert_decision(s, a->id, a->d, err);
+	const struct al_decision *d = a->d;
+	char detail[1400];
+	int r = insert_decision(s, a->id, d, err);
 
-	return r < 0 ? r : update_decided(s, a->id, a->d, err);
+	if (r == 0)
+		r = update_decided(s, a->id, d, err);
+	if (r < 0)
+		return r;
+	snprintf(detail, sizeof(detail), "revision %lld, tree %s, proposal now %s%s%s", d->revision,
+		 d->tree, d->state, d->comment ? "; comment: " : "", d->comment ? d->comment : "");
+	return audit_append(s, d->reviewer, d->decision, a->id, detail, err);
 }
 
 int
 al_store_decide(struct al_store *s, const char *id, const struct al_decision *d, struct al_err *err)
 {
-	return transact(s, "decide", decide_body, &(struct decide_args){id, d}, err);
+	int r = transact(s, "decide", decide_body, &(struct decide_args){id, d}, err);
+
+	if (r == 0)
+		notify(s, id, d->state);
+	return r;
 }
 
 int
@@ -718,6 +929,8 @@ al_store_revise(struct al_store *s, const struct al_proposal *p, long long *ret_
 		r = db_err(s, err, "revise");
 out:
 	pthread_mutex_unlock(&s->lock);
+	if (r == 0)
+		notify(s, p->id, "queued");
 	return r;
 }
 
@@ -760,8 +973,12 @@ spend_body(struct al_store *s, const void *ctx, struct al_err *err)
 int
 al_store_grant_spend(struct al_store *s, const char *id, const char *nonce, struct al_err *err)
 {
-	return transact(s, "spend", spend_body, &(struct spend_args){.id = id, .nonce = nonce},
-			err);
+	int r =
+	    transact(s, "spend", spend_body, &(struct spend_args){.id = id, .nonce = nonce}, err);
+
+	if (r == 0)
+		notify(s, id, "granted");
+	return r;
 }
 
 static int
@@ -791,11 +1008,15 @@ int
 al_store_grant_settle(struct al_store *s, const char *id, const char *grant_state,
 		      const char *promotion, bool unspend, struct al_err *err)
 {
-	return transact(
+	int r = transact(
 	    s, "settle", settle_body,
 	    &(struct spend_args){
 		.id = id, .grant_state = grant_state, .promotion = promotion, .unspend = unspend},
 	    err);
+
+	if (r == 0)
+		notify(s, id, "granted");
+	return r;
 }
 
 int
@@ -824,5 +1045,7 @@ al_store_regate(struct al_store *s, const char *id, struct al_err *err)
 		r = al_err_set(err, -ESTALE, "proposal %s is not an invalidated grant", id);
 out:
 	pthread_mutex_unlock(&s->lock);
+	if (r == 0)
+		notify(s, id, "queued");
 	return r;
 }

@@ -35,6 +35,7 @@ struct al_proposal {
 	char *policy_digest;	/* owned, may be NULL: the policy the gates ran under */
 	char *grant_state;	/* owned; NULL (unused), "spent" or "invalidated" */
 	char *promotion;	/* owned, JSON text, may be NULL: what promote did */
+	char *title;		/* owned, may be NULL: the proposer's one-line summary */
 };
 
 /* The outcome of a job, written in one transaction. */
@@ -66,20 +67,50 @@ struct al_decision {
 	int tier;
 };
 
+/* A reviewer's signed-in browser session.  The cookie's value is never stored: only its
+ * SHA-256.  name and role are the token's, read at each lookup. */
+struct al_session {
+	char name[128];
+	char role[16];
+	char csrf[65];
+	char token_hash[65];
+	long long expires;
+};
+
+/* Called after a committed change moved proposal id; state is where it is now. */
+typedef void (*al_store_notify_fn)(void *ctx, const char *id, const char *state);
+
 int al_store_open(const char *path, struct al_store **ret, struct al_err *err);
 void al_store_close(struct al_store *s);
+/* Set once, before any other thread uses the store. */
+void al_store_set_notify(struct al_store *s, al_store_notify_fn fn, void *ctx);
 
 int al_store_token_add(struct al_store *s, const char *name, const char *role, const char *hash_hex,
 		       struct al_err *err);
 /* -ENOENT when no token has this hash. */
 int al_store_token_find(struct al_store *s, const char *hash_hex, char **ret_name, char **ret_role);
 
+/* Opens a session (name and role of ss name the audit entry; token_hash, csrf and
+ * expires are stored) and drops expired ones. */
+int al_store_session_add(struct al_store *s, const char *hash_hex, const struct al_session *ss,
+			 struct al_err *err);
+/* -ENOENT when there is none, it expired, or its token is gone. */
+int al_store_session_find(struct al_store *s, const char *hash_hex, struct al_session *ret);
+/* Ends a session for good; -ENOENT when there was none. */
+int al_store_session_end(struct al_store *s, const char *hash_hex, const char *actor,
+			 struct al_err *err);
+/* The last limit audit entries (of one proposal, or all when proposal is NULL), oldest
+ * first: [{"seq","at","actor","action","proposal"?,"detail"?}]. */
+int al_store_audit_list(struct al_store *s, const char *proposal, unsigned limit, json_t **ret,
+			struct al_err *err);
+
 int al_store_proposal_insert(struct al_store *s, const struct al_proposal *p, struct al_err *err);
 /* -ENOENT when there is none. */
 int al_store_proposal_get(struct al_store *s, const char *id, struct al_proposal **ret,
 			  struct al_err *err);
 void al_proposal_free(struct al_proposal *p);
-/* Summaries {"id","repo","base","state","proposer","created","updated"}, newest first. */
+/* Summaries {"id","repo","base","state","proposer","created","updated","revision","tier",
+ * "title"?}, newest first. */
 int al_store_proposal_list(struct al_store *s, const char *state, unsigned limit, json_t **ret,
 			   struct al_err *err);
 /* Moves the oldest queued proposal to running; -ENOENT when none is queued. */
