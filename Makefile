@@ -98,8 +98,10 @@ $(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(FUZ
 
 probes: $(PROBES)
 
-# The README's test command.  Installs what is missing, then runs everything.
-test: deps
+# The README's test command.  Installs what is missing (Chromium and playwright-core for
+# the browser test too), then runs everything.
+test:
+	@./deploy/deps.sh --test
 	@$(MAKE) --no-print-directory check
 
 check: $(BIN) $(CORE) $(UNIT_BIN) probes $(addprefix $(BUILD)/fuzz_,$(FUZZ))
@@ -122,7 +124,8 @@ fuzz:
 			$(GATES_SRC) server/sign.c server/grant.c $(LIB_SRC) $(PKG_LIBS) || exit 1; \
 		echo "built $(BUILD)/libfuzzer_$$f"; done
 
-asan: deps
+asan:
+	@./deploy/deps.sh --test
 	@LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) ASAN_OPTIONS=fast_unwind_on_malloc=0 \
 		$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/airlock OPT="-O1 -g" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \

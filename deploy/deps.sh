@@ -1,6 +1,11 @@
 #!/bin/sh
-# Installs what airlock needs to build, run and test on Debian 12, only when it is missing.
+# Installs what airlock needs to build and run on Debian 12, only when it is missing.
+# With --test, also what the test suite needs: Debian's Chromium, Node.js and npm, and
+# playwright-core (tests/e2e/browser, from its package-lock.json).
 set -eu
+cd "$(dirname "$0")/.."
+tests=0
+[ "${1:-}" = "--test" ] && tests=1
 
 pkgs=""
 need_pc() { pkg-config --exists "$1" 2>/dev/null || pkgs="$pkgs $2"; }
@@ -28,11 +33,24 @@ else
 	pkgs="$pkgs check libsodium-dev libcurl4-openssl-dev"
 fi
 
-[ -z "$pkgs" ] && exit 0
-echo "deps: installing$pkgs" >&2
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-# shellcheck disable=SC2086
-$sudo apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+if [ $tests -eq 1 ]; then
+	[ -x /usr/bin/chromium ] || pkgs="$pkgs chromium"
+	need_cmd node nodejs
+	need_cmd npm npm
+fi
+
+if [ -n "$pkgs" ]; then
+	echo "deps: installing$pkgs" >&2
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -qq
+	# shellcheck disable=SC2086
+	$sudo apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+fi
+
+browser=tests/e2e/browser
+if [ $tests -eq 1 ] && [ ! -f $browser/node_modules/playwright-core/package.json ]; then
+	echo "deps: installing playwright-core (npm ci in $browser)" >&2
+	npm ci --prefix $browser --no-audit --no-fund --loglevel=error >/dev/null
+fi

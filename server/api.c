@@ -836,7 +836,7 @@ session_cookie(const struct al_http_req *req, const char *value, long long max_a
 static json_t *
 session_json(const struct caller *c)
 {
-	return json_pack("{s:s, s:s, s:s?, s:o?}", "name", c->name, "role", c->role, "csrf",
+	return json_pack("{s:s, s:s, s:s*, s:o*}", "name", c->name, "role", c->role, "csrf",
 			 c->session ? c->csrf : NULL, "expires",
 			 c->session ? json_integer(c->expires) : NULL);
 }

@@ -4,7 +4,7 @@
 #include "lib/err.h"
 #include "server/http.h"
 
-#define AL_EVENTS_MAX_SUBSCRIBERS 64
+#define AL_EVENTS_MAX_SUBSCRIBERS 32
 #define AL_EVENTS_KEEPALIVE_S 15
 
 struct al_events;

@@ -110,7 +110,7 @@ int al_store_proposal_get(struct al_store *s, const char *id, struct al_proposal
 			  struct al_err *err);
 void al_proposal_free(struct al_proposal *p);
 /* Summaries {"id","repo","base","state","proposer","created","updated","revision","tier",
- * "title"?}, newest first. */
+ * "title" (null when none)}, newest first. */
 int al_store_proposal_list(struct al_store *s, const char *state, unsigned limit, json_t **ret,
 			   struct al_err *err);
 /* Moves the oldest queued proposal to running; -ENOENT when none is queued. */

@@ -1,10 +1,11 @@
 #include <check.h>
 #include <errno.h>
-#include <sqlite3.h> /* only to write a version-1 database, as 0.1.0 left it */
+#include <sqlite3.h> /* only to write old databases and to try to edit the audit log */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/fileio.h"
@@ -387,6 +388,183 @@ START_TEST(upgrades_a_version_1_database)
 }
 END_TEST
 
+static struct al_session
+session(const char *token_hash, long long expires)
+{
+	struct al_session ss = {.expires = expires};
+
+	snprintf(ss.name, sizeof(ss.name), "alice");
+	snprintf(ss.role, sizeof(ss.role), "reviewer");
+	snprintf(ss.csrf, sizeof(ss.csrf), "%064d", 7);
+	snprintf(ss.token_hash, sizeof(ss.token_hash), "%s", token_hash);
+	return ss;
+}
+
+START_TEST(sessions_live_with_their_token_and_until_they_expire)
+{
+	struct al_session ss = session("th", (long long)time(NULL) + 60), got;
+	struct al_session old = session("th", (long long)time(NULL) - 1);
+	struct al_session orphan = session("gone", (long long)time(NULL) + 60);
+	struct al_err e = {0};
+
+	ck_assert_int_eq(al_store_token_add(store, "alice", "reviewer", "th", NULL), 0);
+	ck_assert_int_eq(al_store_session_add(store, "s1", &ss, NULL), 0);
+	ck_assert_int_eq(al_store_session_find(store, "s1", &got), 0);
+	ck_assert_str_eq(got.name, "alice");
+	ck_assert_str_eq(got.role, "reviewer");
+	ck_assert_str_eq(got.csrf, ss.csrf);
+	ck_assert_int_eq(got.expires, ss.expires);
+	/* expired: not found; a session whose token is not there: not found */
+	ck_assert_int_eq(al_store_session_add(store, "s2", &old, NULL), 0);
+	ck_assert_int_eq(al_store_session_find(store, "s2", &got), -ENOENT);
+	ck_assert_int_eq(al_store_session_add(store, "s3", &orphan, NULL), 0);
+	ck_assert_int_eq(al_store_session_find(store, "s3", &got), -ENOENT);
+	ck_assert_int_eq(al_store_session_find(store, "nope", &got), -ENOENT);
+	/* ended: gone for good, and ending it twice is an error */
+	ck_assert_int_eq(al_store_session_end(store, "s1", "alice", NULL), 0);
+	ck_assert_int_eq(al_store_session_find(store, "s1", &got), -ENOENT);
+	ck_assert_int_eq(al_store_session_end(store, "s1", "alice", &e), -ENOENT);
+}
+END_TEST
+
+START_TEST(decisions_and_sessions_are_audited_append_only)
+{
+	struct al_decision d = decision("rev-1", "awaiting_approval", NULL);
+	struct al_session ss = session("th", (long long)time(NULL) + 60);
+	json_t *list = NULL, *e0;
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+
+	awaiting("a1");
+	d.comment = "fine";
+	ck_assert_int_eq(al_store_decide(store, "a1", &d, NULL), 0);
+	/* a refused decision writes no audit entry */
+	ck_assert_int_eq(al_store_decide(store, "a1", &d, NULL), -EEXIST);
+	ck_assert_int_eq(al_store_session_add(store, "s1", &ss, NULL), 0);
+	ck_assert_int_eq(al_store_audit_list(store, "a1", 10, &list, NULL), 0);
+	ck_assert_uint_eq(json_array_size(list), 1);
+	e0 = json_array_get(list, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(e0, "actor")), "rev-1");
+	ck_assert_str_eq(json_string_value(json_object_get(e0, "action")), "approve");
+	ck_assert_str_eq(json_string_value(json_object_get(e0, "detail")),
+			 "revision 1, tree t1, proposal now awaiting_approval; comment: fine");
+	json_decref(list);
+	ck_assert_int_eq(al_store_audit_list(store, NULL, 10, &list, NULL), 0);
+	ck_assert_uint_eq(json_array_size(list), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 1), "action")),
+			 "session.start");
+	json_decref(list);
+	/* the newest entries when there are more than the limit, oldest first */
+	ck_assert_int_eq(al_store_audit_list(store, NULL, 1, &list, NULL), 0);
+	ck_assert_uint_eq(json_array_size(list), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "action")),
+			 "session.start");
+	json_decref(list);
+	/* SQLite itself refuses to change or drop an entry */
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_ne(sqlite3_exec(db, "UPDATE audit SET actor = 'mallory'", NULL, NULL, &msg),
+			 SQLITE_OK);
+	ck_assert_ptr_nonnull(strstr(msg, "append-only"));
+	sqlite3_free(msg);
+	ck_assert_int_ne(sqlite3_exec(db, "DELETE FROM audit", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(al_store_audit_list(store, NULL, 10, &list, NULL), 0);
+	ck_assert_uint_eq(json_array_size(list), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "actor")),
+			 "rev-1");
+	json_decref(list);
+}
+END_TEST
+
+static char seen[512];
+
+static void
+record(void *ctx, const char *id, const char *state)
+{
+	(void)ctx;
+	snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s=%s ", id, state);
+}
+
+START_TEST(every_committed_move_is_told_and_titles_are_kept)
+{
+	struct al_decision d = decision("rev-1", "granted", "{\"g\":1}");
+	struct al_proposal p = {0}, *got = NULL;
+	json_t *list = NULL;
+
+	seen[0] = '\0';
+	al_store_set_notify(store, record, NULL);
+	awaiting("a1");
+	ck_assert_int_eq(al_store_decide(store, "a1", &d, NULL), 0);
+	ck_assert_int_eq(al_store_decide(store, "a1", &d, NULL), -EEXIST); /* not told */
+	ck_assert_str_eq(seen, "a1=queued a1=running a1=awaiting_approval a1=granted ");
+	snprintf(p.id, sizeof(p.id), "t1");
+	p.repo = "example";
+	p.base = "main";
+	p.proposer = "agent-1";
+	p.patch = "x";
+	p.patch_len = 1;
+	p.fail_to_pass = "[]";
+	p.provenance = "{}";
+	p.title = "calc: <b>clamp</b> \u00e9";
+	p.created = 5;
+	ck_assert_int_eq(al_store_proposal_insert(store, &p, NULL), 0);
+	ck_assert_int_eq(al_store_proposal_get(store, "t1", &got, NULL), 0);
+	ck_assert_str_eq(got->title, p.title);
+	al_proposal_free(got);
+	ck_assert_int_eq(al_store_proposal_get(store, "a1", &got, NULL), 0);
+	ck_assert_ptr_null(got->title);
+	al_proposal_free(got);
+	ck_assert_int_eq(al_store_proposal_list(store, NULL, 10, &list, NULL), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "title")),
+			 p.title);
+	ck_assert(json_is_null(json_object_get(json_array_get(list, 1), "title")));
+	json_decref(list);
+}
+END_TEST
+
+START_TEST(upgrades_a_version_3_database)
+{
+	_cleanup_free_ char *path = al_path_join(dir, "v3.db");
+	struct al_store *old = NULL;
+	struct al_proposal *p = NULL;
+	struct al_session ss = session("h", (long long)time(NULL) + 60), got;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	/* version 3: today's tables without titles, sessions or the audit log */
+	ck_assert_int_eq(al_store_open(path, &old, NULL), 0);
+	al_store_close(old);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_exec(db,
+			 "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;"
+			 "DROP TABLE audit; DROP TABLE sessions;"
+			 "ALTER TABLE proposals DROP COLUMN title;"
+			 "INSERT INTO tokens VALUES ('h', 'alice', 'reviewer', 1);"
+			 "INSERT INTO proposals (id, repo, base, state, proposer, patch,"
+			 " fail_to_pass, provenance, created, updated) VALUES ('old',"
+			 " 'example', 'main', 'queued', 'bot', 'x', '[]', '{}', 1, 2);"
+			 "PRAGMA user_version = 3;",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(al_store_open(path, &old, NULL), 0);
+	ck_assert_int_eq(al_store_proposal_get(old, "old", &p, NULL), 0);
+	ck_assert_str_eq(p->state, "queued");
+	ck_assert_ptr_null(p->title);
+	al_proposal_free(p);
+	ck_assert_int_eq(al_store_session_add(old, "s", &ss, NULL), 0);
+	ck_assert_int_eq(al_store_session_find(old, "s", &got), 0);
+	al_store_close(old);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 4);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -407,6 +585,10 @@ store_suite(void)
 	tcase_add_test(t, awaiting_needs_a_tree);
 	tcase_add_test(t, upgrades_a_version_1_database);
 	tcase_add_test(t, grant_spent_once_then_invalidated_and_regated);
+	tcase_add_test(t, sessions_live_with_their_token_and_until_they_expire);
+	tcase_add_test(t, decisions_and_sessions_are_audited_append_only);
+	tcase_add_test(t, every_committed_move_is_told_and_titles_are_kept);
+	tcase_add_test(t, upgrades_a_version_3_database);
 	suite_add_tcase(s, t);
 	return s;
 }
