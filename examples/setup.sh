@@ -1,5 +1,6 @@
 #!/bin/sh
-# Prepares the demo for `make run`: the example repository and an agent token for it.
+# Prepares the demo for `make run`: the example repository, an agent token for it and a
+# reviewer token for the page.
 set -eu
 cd "$(dirname "$0")/.."
 data=airlock-data
@@ -20,4 +21,10 @@ if [ ! -s "$data/example-agent.token" ]; then
 	umask 077
 	./airlock token add --data "$data" --name example-agent --role agent >"$data/example-agent.token"
 	echo "agent token written to $data/example-agent.token"
+fi
+if [ ! -s "$data/example-reviewer.token" ]; then
+	umask 077
+	./airlock token add --data "$data" --name example-reviewer --role reviewer \
+		>"$data/example-reviewer.token"
+	echo "reviewer token (for the page at /) written to $data/example-reviewer.token"
 fi

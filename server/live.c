@@ -68,6 +68,9 @@ needs_restart(const struct al_config *old, const struct al_config *c)
 		return "workers";
 	if (old->max_body != c->max_body)
 		return "max_body";
+	if (!old->tls_cert != !c->tls_cert || (c->tls_cert && (strcmp(old->tls_cert, c->tls_cert) ||
+							       strcmp(old->tls_key, c->tls_key))))
+		return "tls";
 	return NULL;
 }
 
