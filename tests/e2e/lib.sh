@@ -31,16 +31,18 @@ make_example_repo() {
 	git -C "$dir" -c user.name=e2e -c user.email=e2e@localhost commit -q -m "initial"
 }
 
-# start_server CONFIG DATA: starts airlock, waits for /healthz; sets SERVER_PID and URL.
+# start_server CONFIG DATA [CACERT]: starts airlock, waits for /healthz; sets SERVER_PID and
+# URL (https, trusting CACERT, when given).
 start_server() {
-	local config=$1 data=$2 i
+	local config=$1 data=$2 cacert=${3:-} i scheme=http args=()
+	[ -n "$cacert" ] && { scheme=https; args=(--cacert "$cacert"); }
 	PORT=$(free_port)
-	URL="http://127.0.0.1:$PORT"
+	URL="$scheme://127.0.0.1:$PORT"
 	"$AIRLOCK" serve --config "$config" --data "$data" --listen "127.0.0.1:$PORT" \
 		>"$data.log" 2>&1 &
 	SERVER_PID=$!
 	for i in $(seq 1 100); do
-		curl -fsS "$URL/healthz" >/dev/null 2>&1 && return 0
+		curl -fsS "${args[@]}" "$URL/healthz" >/dev/null 2>&1 && return 0
 		kill -0 "$SERVER_PID" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -212,17 +212,8 @@ expect "the server stops cleanly with listeners gone" "$?" "0"
 # --- HTTPS: Secure, __Host- cookie, HSTS ----------------------------------------------------
 openssl req -x509 -newkey ed25519 -nodes -keyout "$TMP/key.pem" -out "$TMP/cert.pem" \
 	-days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
-write_config --arg tmp "$TMP" '. + {tls: {cert: "\($tmp)/cert.pem", key: "\($tmp)/key.pem"}}' 2>/dev/null ||
-	write_config ". + {tls: {cert: \"$TMP/cert.pem\", key: \"$TMP/key.pem\"}}"
-PORT=$(free_port)
-URL="https://127.0.0.1:$PORT"
-"$AIRLOCK" serve --config "$TMP/config.json" --data "$DATA" --listen "127.0.0.1:$PORT" \
-	>"$DATA.tls.log" 2>&1 &
-SERVER_PID=$!
-for i in $(seq 1 100); do
-	curl -fsS --cacert "$TMP/cert.pem" "$URL/healthz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+write_config ". + {tls: {cert: \"$TMP/cert.pem\", key: \"$TMP/key.pem\"}}"
+start_server "$TMP/config.json" "$DATA" "$TMP/cert.pem"
 out=$(curl -sS --cacert "$TMP/cert.pem" -D "$TMP/h" -H 'Content-Type: application/json' \
 	--data-binary "{\"token\":\"$ALICE\"}" "$URL/v1/session")
 expect_match "over HTTPS a reviewer signs in" "$out" '"name":"alice"'

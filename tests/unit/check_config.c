@@ -35,6 +35,13 @@ static const struct {
      "repos.r.policy.reproduce.comand"},
     {"{\"repos\": {\"r\": {\"path\": \"/tmp\", \"policy\": {\"timeout_s\": \"60\"}}}}",
      "repos.r.policy.timeout_s"},
+    {"{\"session_ttl_s\": 59}", "session_ttl_s: expected an integer 60..604800"},
+    {"{\"session_ttl_s\": 604801}", "session_ttl_s: expected"},
+    {"{\"session_ttl_s\": \"8h\"}", "session_ttl_s: expected"},
+    {"{\"tls\": \"cert.pem\"}", "tls: expected"},
+    {"{\"tls\": {\"cert\": \"c.pem\"}}", "tls: needs both cert and key"},
+    {"{\"tls\": {\"cert\": \"c.pem\", \"key\": \"\"}}", "tls.key: expected a file path"},
+    {"{\"tls\": {\"cert\": \"c.pem\", \"key\": \"k.pem\", \"ca\": \"x\"}}", "tls.ca: unknown key"},
     {"{\"listen\": \"127.0.0.1:1\", \"listen\": \"127.0.0.1:2\"}", "duplicate"},
     {"{\"listen\": ", "line 1"},
 };
@@ -64,9 +71,26 @@ START_TEST(good_config_and_defaults)
 	ck_assert_str_eq(c->data, "/tmp/d"); /* relative to the file's directory */
 	ck_assert_uint_eq(c->workers, 3);
 	ck_assert_uint_eq(c->max_body, AL_DEFAULT_MAX_BODY);
+	ck_assert_int_eq(c->session_ttl_s, AL_DEFAULT_SESSION_TTL_S);
+	ck_assert_ptr_null(c->tls_cert);
 	ck_assert_ptr_nonnull(al_config_repo(c, "ex"));
 	ck_assert_str_eq(al_config_repo(c, "ex")->path, "/tmp/.");
 	ck_assert_ptr_null(al_config_repo(c, "other"));
+	al_config_free(c);
+}
+END_TEST
+
+START_TEST(tls_and_sessions)
+{
+	static const char j[] = "{\"session_ttl_s\": 600, \"tls\": {\"cert\": \"c.pem\","
+				" \"key\": \"/etc/k.pem\"}}";
+	struct al_config *c = NULL;
+	struct al_err e = {0};
+
+	ck_assert_int_eq(al_config_parse(j, strlen(j), "/srv", &c, &e), 0);
+	ck_assert_int_eq(c->session_ttl_s, 600);
+	ck_assert_str_eq(c->tls_cert, "/srv/c.pem"); /* relative to the file's directory */
+	ck_assert_str_eq(c->tls_key, "/etc/k.pem");
 	al_config_free(c);
 }
 END_TEST
@@ -111,6 +135,7 @@ config_suite(void)
 	tcase_add_loop_test(t, bad_config_names_the_key, 0, (int)AL_ARRAY_SIZE(bad_cases));
 	tcase_add_test(t, good_config_and_defaults);
 	tcase_add_test(t, embedded_defaults_and_overrides);
+	tcase_add_test(t, tls_and_sessions);
 	tcase_add_test(t, missing_file_named);
 	suite_add_tcase(s, t);
 	return s;
