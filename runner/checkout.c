@@ -1106,3 +1106,129 @@ al_git_shutdown(void)
 {
 	git_libgit2_shutdown();
 }
+
+AL_DEFINE_GIT_FREEP(remote_freep, git_remote, git_remote_free)
+AL_DEFINE_GIT_FREEP(commit_freep, git_commit, git_commit_free)
+
+int
+al_git_fetch(const char *repo_path, const char *url, const char *const *refspecs, size_t n,
+	     struct al_err *err)
+{
+	_cleanup_(repo_freep) git_repository *repo = NULL;
+	_cleanup_(remote_freep) git_remote *remote = NULL;
+	git_fetch_options fo;
+	git_strarray specs = {(char **)refspecs, n};
+	int g;
+
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	g = git_repository_open_ext(&repo, repo_path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+	if (g < 0)
+		return al_err_set(err, lg_errno(g), "%s: %s", repo_path, lg_msg());
+	/* an anonymous remote: nothing is written to the repository's configuration */
+	if ((g = git_remote_create_anonymous(&remote, repo, url)) < 0)
+		return lg_fail(err, g, url);
+	fo.prune = GIT_FETCH_NO_PRUNE;
+	fo.update_fetchhead = 0;
+	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	if ((g = git_remote_fetch(remote, &specs, &fo, "airlock: fetch")) < 0)
+		return al_err_set(err, lg_errno(g), "fetch from %s: %s", url, lg_msg());
+	return 0;
+}
+
+int
+al_git_ref_commit(const char *repo_path, const char *ref, char out[41], struct al_err *err)
+{
+	_cleanup_(repo_freep) git_repository *repo = NULL;
+	_cleanup_(commit_freep) git_commit *c = NULL;
+	git_oid id;
+	int g;
+
+	g = git_repository_open_ext(&repo, repo_path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+	if (g < 0)
+		return al_err_set(err, lg_errno(g), "%s: %s", repo_path, lg_msg());
+	if ((g = git_reference_name_to_id(&id, repo, ref)) < 0)
+		return al_err_set(err, lg_errno(g), "%s: %s", ref, lg_msg());
+	if ((g = git_commit_lookup(&c, repo, &id)) < 0)
+		return al_err_set(err, lg_errno(g), "%s is not a commit: %s", ref, lg_msg());
+	oid_hex(out, &id);
+	return 0;
+}
+
+int
+al_git_merge_base(const char *repo_path, const char *a_hex, const char *b_hex, char out[41],
+		  struct al_err *err)
+{
+	_cleanup_(repo_freep) git_repository *repo = NULL;
+	git_oid a, b, base;
+	int r, g;
+
+	if ((r = open_commit_id(&repo, repo_path, a_hex, &a, err)) < 0)
+		return r;
+	git_repository_free(repo);
+	repo = NULL;
+	if ((r = open_commit_id(&repo, repo_path, b_hex, &b, err)) < 0)
+		return r;
+	if ((g = git_merge_base(&base, repo, &a, &b)) < 0)
+		return al_err_set(err, lg_errno(g), "no merge base of %s and %s: %s", a_hex, b_hex,
+				  lg_msg());
+	oid_hex(out, &base);
+	return 0;
+}
+
+static int
+commit_tree(git_repository *repo, const char *hex, git_tree **ret, struct al_err *err)
+{
+	_cleanup_(commit_freep) git_commit *c = NULL;
+	git_oid id;
+	int g;
+
+	if (strlen(hex) != GIT_OID_HEXSZ || git_oid_fromstr(&id, hex) < 0)
+		return al_err_set(err, -EINVAL, "%s: not a commit id", hex);
+	if ((g = git_commit_lookup(&c, repo, &id)) < 0 || (g = git_commit_tree(ret, c)) < 0)
+		return al_err_set(err, lg_errno(g), "commit %s: %s", hex, lg_msg());
+	return 0;
+}
+
+int
+al_git_diff_files(const char *repo_path, const char *from_hex, const char *to_hex,
+		  int (*each)(void *ctx, const char *path, const char *patch, size_t len),
+		  void *ctx, struct al_err *err)
+{
+	_cleanup_(repo_freep) git_repository *repo = NULL;
+	_cleanup_(tree_freep) git_tree *from = NULL;
+	_cleanup_(tree_freep) git_tree *to = NULL;
+	_cleanup_(diff_freep) git_diff *diff = NULL;
+	git_diff_options o;
+	size_t i, n;
+	int r, g;
+
+	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
+	g = git_repository_open_ext(&repo, repo_path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+	if (g < 0)
+		return al_err_set(err, lg_errno(g), "%s: %s", repo_path, lg_msg());
+	if ((r = commit_tree(repo, from_hex, &from, err)) < 0 ||
+	    (r = commit_tree(repo, to_hex, &to, err)) < 0)
+		return r;
+	/* binary changes in full, so that the gates judge them, not a "differ" line */
+	o.flags = GIT_DIFF_SHOW_BINARY;
+	if ((g = git_diff_tree_to_tree(&diff, repo, from, to, &o)) < 0)
+		return lg_fail(err, g, "diff");
+	n = git_diff_num_deltas(diff);
+	for (i = 0; i < n; i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		git_patch *p = NULL;
+		git_buf buf = GIT_BUF_INIT;
+
+		if ((g = git_patch_from_diff(&p, diff, i)) < 0 || (g = git_patch_to_buf(&buf, p)) < 0) {
+			git_patch_free(p);
+			return lg_fail(err, g, "diff");
+		}
+		r = each(ctx, d->new_file.path ? d->new_file.path : d->old_file.path, buf.ptr,
+			 buf.size);
+		git_buf_dispose(&buf);
+		git_patch_free(p);
+		if (r < 0)
+			return al_err_set(err, r, "diff: %s", strerror(-r));
+	}
+	return 0;
+}

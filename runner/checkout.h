@@ -64,5 +64,19 @@ int al_git_note_set(const char *repo_path, const char *notes_ref, const char *co
 /* A long-lived process that calls the functions above from several threads holds libgit2
  * open for its whole life: each thread's error state is then freed when the thread ends,
  * not lost when a call's own shutdown drops the last reference first. */
+/* Fetches refspecs ("+SRC:DST") from url (any URL libgit2 fetches) into the repository
+ * at repo_path, through an anonymous remote. */
+int al_git_fetch(const char *repo_path, const char *url, const char *const *refspecs, size_t n,
+		 struct al_err *err);
+/* The commit a ref points at, as 40 hex digits. */
+int al_git_ref_commit(const char *repo_path, const char *ref, char out[41], struct al_err *err);
+int al_git_merge_base(const char *repo_path, const char *a_hex, const char *b_hex, char out[41],
+		      struct al_err *err);
+/* The diff of commit from's tree to commit to's, one call of each per changed file with its
+ * path (the new one; the old one for a deletion) and its patch text; each's negative errno
+ * stops the walk. */
+int al_git_diff_files(const char *repo_path, const char *from_hex, const char *to_hex,
+		      int (*each)(void *ctx, const char *path, const char *patch, size_t len),
+		      void *ctx, struct al_err *err);
 int al_git_init(void);
 void al_git_shutdown(void);

@@ -22,6 +22,12 @@ al_config_free(struct al_config *c)
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->n_repos; i++) {
+		if (c->repos[i].github) {
+			free(c->repos[i].github->full_name);
+			free(c->repos[i].github->secret_file);
+			free(c->repos[i].github->remote);
+			free(c->repos[i].github);
+		}
 		free(c->repos[i].name);
 		free(c->repos[i].path);
 		al_policy_free(c->repos[i].policy);
@@ -31,6 +37,9 @@ al_config_free(struct al_config *c)
 	free(c->data);
 	free(c->tls_cert);
 	free(c->tls_key);
+	free(c->github_api);
+	free(c->github_token_file);
+	free(c->public_url);
 	free(c);
 }
 
@@ -83,6 +92,91 @@ listen_valid(const char *s)
 }
 
 static int
+full_name_valid(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	size_t n = strlen(s);
+
+	return n >= 3 && n <= 140 && slash && slash != s && slash[1] && !strchr(slash + 1, '/') &&
+	       s[0] != '.' && slash[1] != '.' &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-/") == n;
+}
+
+/* {"repo": "owner/name", "secret_file": FILE, "remote": URL} */
+static int
+parse_github_repo(struct al_repo_conf *r, const char *name, json_t *v, const char *dir,
+		  struct al_err *err)
+{
+	static const char *const keys[] = {"repo", "secret_file", "remote"};
+	const char *key;
+	json_t *val;
+
+	if (!json_is_object(v))
+		return al_err_set(err, -EINVAL, "repos.%s.github: expected an object", name);
+	json_object_foreach (v, key, val) {
+		size_t i;
+
+		for (i = 0; i < AL_ARRAY_SIZE(keys) && strcmp(key, keys[i]); i++)
+			;
+		if (i == AL_ARRAY_SIZE(keys))
+			return al_err_set(err, -EINVAL, "repos.%s.github.%.64s: unknown key", name,
+					  key);
+		if (!json_is_string(val) || !json_string_length(val))
+			return al_err_set(err, -EINVAL, "repos.%s.github.%s: expected a string", name,
+					  key);
+	}
+	for (size_t i = 0; i < AL_ARRAY_SIZE(keys); i++)
+		if (!json_object_get(v, keys[i]))
+			return al_err_set(err, -EINVAL, "repos.%s.github.%s: missing", name, keys[i]);
+	if (!full_name_valid(json_string_value(json_object_get(v, "repo"))))
+		return al_err_set(err, -EINVAL, "repos.%s.github.repo: expected \"owner/name\"",
+				  name);
+	r->github = calloc(1, sizeof(*r->github));
+	if (!r->github)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	r->github->full_name = strdup(json_string_value(json_object_get(v, "repo")));
+	r->github->secret_file = anchor(dir, json_string_value(json_object_get(v, "secret_file")));
+	r->github->remote = strdup(json_string_value(json_object_get(v, "remote")));
+	if (!r->github->full_name || !r->github->secret_file || !r->github->remote)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* {"api_base_url": URL, "token_file": FILE} */
+static int
+parse_github(struct al_config *c, json_t *v, const char *dir, struct al_err *err)
+{
+	const char *key;
+	json_t *val;
+
+	if (!json_is_object(v))
+		return al_err_set(err, -EINVAL, "github: expected an object");
+	json_object_foreach (v, key, val) {
+		if (strcmp(key, "api_base_url") && strcmp(key, "token_file"))
+			return al_err_set(err, -EINVAL, "github.%.64s: unknown key", key);
+		if (!json_is_string(val) || !json_string_length(val))
+			return al_err_set(err, -EINVAL, "github.%s: expected a string", key);
+	}
+	if ((val = json_object_get(v, "api_base_url"))) {
+		const char *u = json_string_value(val);
+
+		if (strncmp(u, "https://", 8) && strncmp(u, "http://", 7))
+			return al_err_set(err, -EINVAL, "github.api_base_url: expected an http(s) URL");
+		free(c->github_api);
+		c->github_api = strdup(u);
+		if (c->github_api && c->github_api[strlen(c->github_api) - 1] == '/')
+			c->github_api[strlen(c->github_api) - 1] = '\0';
+	}
+	if ((val = json_object_get(v, "token_file"))) {
+		free(c->github_token_file);
+		c->github_token_file = anchor(dir, json_string_value(val));
+	}
+	if (!c->github_api || (json_object_get(v, "token_file") && !c->github_token_file))
+		return al_err_set(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static int
 parse_repo(struct al_config *c, const char *name, json_t *v, const char *dir, struct al_err *err)
 {
 	struct al_repo_conf *r = &c->repos[c->n_repos];
@@ -96,7 +190,7 @@ parse_repo(struct al_config *c, const char *name, json_t *v, const char *dir, st
 	if (!json_is_object(v))
 		return al_err_set(err, -EINVAL, "repos.%s: expected an object", name);
 	json_object_foreach (v, key, val) {
-		if (strcmp(key, "path") && strcmp(key, "policy"))
+		if (strcmp(key, "path") && strcmp(key, "policy") && strcmp(key, "github"))
 			return al_err_set(err, -EINVAL, "repos.%s.%.64s: unknown key", name, key);
 	}
 	val = json_object_get(v, "path");
@@ -113,6 +207,9 @@ parse_repo(struct al_config *c, const char *name, json_t *v, const char *dir, st
 	if (stat(r->path, &st) < 0 || !S_ISDIR(st.st_mode))
 		return al_err_set(err, -ENOENT, "repos.%s.path: %s is not a directory", name,
 				  r->path);
+	if (json_object_get(v, "github") &&
+	    parse_github_repo(r, name, json_object_get(v, "github"), dir, err) < 0)
+		return -EINVAL;
 	return al_policy_parse(json_object_get(v, "policy"), where, &r->policy, err);
 }
 
@@ -179,6 +276,18 @@ parse_top(struct al_config *c, json_t *root, const char *dir, struct al_err *err
 				return al_err_set(err, -EINVAL,
 						  "session_ttl_s: expected an integer 60..604800");
 			c->session_ttl_s = n;
+		} else if (!strcmp(key, "github")) {
+			if ((r = parse_github(c, v, dir, err)) < 0)
+				return r;
+		} else if (!strcmp(key, "public_url")) {
+			const char *u = json_string_value(v);
+			if (!u || (strncmp(u, "https://", 8) && strncmp(u, "http://", 7)) ||
+			    strlen(u) > 200)
+				return al_err_set(err, -EINVAL, "public_url: expected an http(s) URL");
+			free(c->public_url);
+			c->public_url = strdup(u);
+			if (!c->public_url)
+				return al_err_set(err, -ENOMEM, "out of memory");
 		} else if (!strcmp(key, "tls")) {
 			if ((r = parse_tls(c, v, dir, err)) < 0)
 				return r;
@@ -217,7 +326,8 @@ config_new(void)
 	c->max_body = AL_DEFAULT_MAX_BODY;
 	c->workers = 2;
 	c->session_ttl_s = AL_DEFAULT_SESSION_TTL_S;
-	if (!c->listen || !c->data) {
+	c->github_api = strdup("https://api.github.com");
+	if (!c->listen || !c->data || !c->github_api) {
 		al_config_free(c);
 		return NULL;
 	}
