@@ -16,7 +16,7 @@ struct al_store {
 	void *notify_ctx;
 };
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS tokens ("
@@ -56,9 +56,25 @@ static const char schema[] =
     "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
     "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
-    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;";
+    " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    /* GitHub: deliveries seen (idempotency), the pull request behind a proposal, and the
+     * commit statuses still to post */
+    "CREATE TABLE IF NOT EXISTS deliveries ("
+    " id TEXT PRIMARY KEY, event TEXT NOT NULL, outcome TEXT NOT NULL, proposal TEXT,"
+    " received INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS github_prs ("
+    " proposal TEXT PRIMARY KEY REFERENCES proposals(id), full_name TEXT NOT NULL,"
+    " number INTEGER NOT NULL, head TEXT NOT NULL, author TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS status_outbox ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, proposal TEXT NOT NULL, full_name TEXT NOT NULL,"
+    " sha TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN"
+    "  ('pending','success','failure','error')), description TEXT NOT NULL,"
+    " target_url TEXT, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
+    " done INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
+    "CREATE INDEX IF NOT EXISTS status_due ON status_outbox(done, next_at);";
 
-/* Version 3 lacked titles (sessions and the audit log are new tables, in schema). */
+/* Version 3 lacked titles (sessions, the audit log and, from version 5, the GitHub tables
+ * are new tables, in schema). */
 static const char migrate_v3[] = "ALTER TABLE proposals ADD COLUMN title TEXT;";
 
 /* Version 2 lacked the grant's single use: two columns, one table (in schema). */
@@ -162,7 +178,7 @@ schema_install(struct al_store *s)
 	    (version == 2 && exec_sql(s, migrate_v2) < 0) ||
 	    ((version == 2 || version == 3) && exec_sql(s, migrate_v3) < 0) ||
 	    exec_sql(s, schema) < 0 || (old && version == 0 && exec_sql(s, migrate_v1_copy) < 0) ||
-	    exec_sql(s, "PRAGMA user_version = 4") < 0 || exec_sql(s, "COMMIT") < 0) {
+	    exec_sql(s, "PRAGMA user_version = 5") < 0 || exec_sql(s, "COMMIT") < 0) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return -EIO;
 	}
@@ -300,26 +316,28 @@ out:
 	return r;
 }
 
-int
-al_store_proposal_insert(struct al_store *s, const struct al_proposal *p, struct al_err *err)
+static int transact(struct al_store *s, const char *what,
+		    int (*body)(struct al_store *, const void *, struct al_err *), const void *ctx,
+		    struct al_err *err);
+static int collect_rows(struct al_store *s, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st),
+			const char *what, json_t **ret, struct al_err *err);
+
+static int
+insert_proposal(struct al_store *s, const struct al_proposal *p, struct al_err *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = 0;
 
-	pthread_mutex_lock(&s->lock);
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO proposals(id, repo, base, state, proposer, patch,"
 			       " test_patch, fail_to_pass, provenance, created, updated, title)"
 			       " VALUES (?,?,?,'queued',?,?,?,?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		r = db_err(s, err, "proposal insert");
-		goto out;
-	}
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "proposal insert");
 	bind_text(st, 1, p->id);
 	bind_text(st, 2, p->repo);
 	bind_text(st, 3, p->base);
 	bind_text(st, 4, p->proposer);
-	sqlite3_bind_blob(st, 5, p->patch, (int)p->patch_len, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 5, p->patch ? p->patch : "", (int)p->patch_len, SQLITE_TRANSIENT);
 	if (p->test_patch)
 		sqlite3_bind_blob(st, 6, p->test_patch, (int)p->test_patch_len, SQLITE_TRANSIENT);
 	else
@@ -330,11 +348,248 @@ al_store_proposal_insert(struct al_store *s, const struct al_proposal *p, struct
 	sqlite3_bind_int64(st, 10, p->created);
 	bind_text(st, 11, p->title);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		r = db_err(s, err, "proposal insert");
-out:
-	pthread_mutex_unlock(&s->lock);
+		return db_err(s, err, "proposal insert");
+	return 0;
+}
+
+static int
+insert_body(struct al_store *s, const void *ctx, struct al_err *err)
+{
+	return insert_proposal(s, ctx, err);
+}
+
+int
+al_store_proposal_insert(struct al_store *s, const struct al_proposal *p, struct al_err *err)
+{
+	int r = transact(s, "proposal insert", insert_body, p, err);
+
 	if (r == 0)
 		notify(s, p->id, "queued");
+	return r;
+}
+
+/* A delivery seen, inside the caller's transaction; -EEXIST for one seen before. */
+static int
+insert_delivery(struct al_store *s, const char *id, const char *event, const char *outcome,
+		const char *proposal, struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO deliveries(id, event, outcome, proposal, received)"
+			       " VALUES (?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "delivery");
+	bind_text(st, 1, id);
+	bind_text(st, 2, event);
+	bind_text(st, 3, outcome);
+	bind_text(st, 4, proposal);
+	sqlite3_bind_int64(st, 5, now_s());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_err(s, err, "delivery");
+	return 0;
+}
+
+struct delivery_args {
+	const char *id, *event, *outcome;
+};
+
+static int
+delivery_body(struct al_store *s, const void *ctx, struct al_err *err)
+{
+	const struct delivery_args *a = ctx;
+
+	return insert_delivery(s, a->id, a->event, a->outcome, NULL, err);
+}
+
+int
+al_store_delivery_record(struct al_store *s, const char *id, const char *event,
+			 const char *outcome, struct al_err *err)
+{
+	return transact(s, "delivery", delivery_body,
+			&(struct delivery_args){.id = id, .event = event, .outcome = outcome}, err);
+}
+
+int
+al_store_delivery_seen(struct al_store *s, const char *id)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM deliveries WHERE id = ?", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		bind_text(st, 1, id);
+		r = sqlite3_step(st) == SQLITE_ROW;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static int
+enqueue_status(struct al_store *s, const char *proposal, const char *full_name, const char *sha,
+	       const char *state, const char *description, const char *target_url,
+	       struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO status_outbox(proposal, full_name, sha, state,"
+			       " description, target_url, next_at) VALUES (?,?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "status");
+	bind_text(st, 1, proposal);
+	bind_text(st, 2, full_name);
+	bind_text(st, 3, sha);
+	bind_text(st, 4, state);
+	bind_text(st, 5, description);
+	bind_text(st, 6, target_url);
+	sqlite3_bind_int64(st, 7, now_s());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_err(s, err, "status");
+	return 0;
+}
+
+struct pr_args {
+	const struct al_proposal *p;
+	const struct al_pull_request *pr;
+};
+
+static int
+pr_body(struct al_store *s, const void *ctx, struct al_err *err)
+{
+	const struct pr_args *a = ctx;
+	const struct al_pull_request *pr = a->pr;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r;
+
+	if ((r = insert_delivery(s, pr->delivery, "pull_request", "queued", a->p->id, err)) < 0 ||
+	    (r = insert_proposal(s, a->p, err)) < 0)
+		return r;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO github_prs(proposal, full_name, number, head, author)"
+			       " VALUES (?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "pull request");
+	bind_text(st, 1, a->p->id);
+	bind_text(st, 2, pr->full_name);
+	sqlite3_bind_int64(st, 3, pr->number);
+	bind_text(st, 4, pr->head);
+	bind_text(st, 5, pr->author);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_err(s, err, "pull request");
+	return enqueue_status(s, a->p->id, pr->full_name, pr->head, "pending",
+			      "airlock is gating this pull request", pr->target_url, err);
+}
+
+int
+al_store_pull_request_insert(struct al_store *s, const struct al_proposal *p,
+			     const struct al_pull_request *pr, struct al_err *err)
+{
+	int r = transact(s, "pull request", pr_body, &(struct pr_args){p, pr}, err);
+
+	if (r == 0)
+		notify(s, p->id, "queued");
+	return r;
+}
+
+struct status_args {
+	const char *proposal, *state, *description, *target_url;
+};
+
+static int
+status_body(struct al_store *s, const void *ctx, struct al_err *err)
+{
+	const struct status_args *a = ctx;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char full_name[160], sha[41];
+	int q;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT full_name, head FROM github_prs WHERE proposal = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "status");
+	bind_text(st, 1, a->proposal);
+	q = sqlite3_step(st);
+	if (q == SQLITE_DONE)
+		return -ENOENT;
+	if (q != SQLITE_ROW)
+		return db_err(s, err, "status");
+	snprintf(full_name, sizeof(full_name), "%s", sqlite3_column_text(st, 0));
+	snprintf(sha, sizeof(sha), "%s", sqlite3_column_text(st, 1));
+	return enqueue_status(s, a->proposal, full_name, sha, a->state, a->description,
+			      a->target_url, err);
+}
+
+int
+al_store_status_enqueue(struct al_store *s, const char *proposal, const char *state,
+			const char *description, const char *target_url, struct al_err *err)
+{
+	return transact(s, "status", status_body,
+			&(struct status_args){proposal, state, description, target_url}, err);
+}
+
+static json_t *
+status_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s?, s:I}", "seq",
+			 (json_int_t)sqlite3_column_int64(st, 0), "proposal",
+			 sqlite3_column_text(st, 1), "full_name", sqlite3_column_text(st, 2), "sha",
+			 sqlite3_column_text(st, 3), "state", sqlite3_column_text(st, 4),
+			 "description", sqlite3_column_text(st, 5), "target_url",
+			 sqlite3_column_text(st, 6), "attempts",
+			 (json_int_t)sqlite3_column_int64(st, 7));
+}
+
+int
+al_store_status_due(struct al_store *s, long long now, json_t **ret, struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *old = NULL, *st = NULL;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	/* only a proposal's newest status matters: older ones still waiting are dropped */
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE status_outbox SET done = 2 WHERE done = 0 AND seq <"
+			       " (SELECT max(seq) FROM status_outbox o WHERE o.proposal ="
+			       " status_outbox.proposal)",
+			       -1, &old, NULL) != SQLITE_OK ||
+	    sqlite3_step(old) != SQLITE_DONE ||
+	    sqlite3_prepare_v2(s->db,
+			       "SELECT seq, proposal, full_name, sha, state, description,"
+			       " target_url, attempts FROM status_outbox WHERE done = 0 AND"
+			       " next_at <= ? ORDER BY seq LIMIT 32",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = db_err(s, err, "status due");
+	} else {
+		sqlite3_bind_int64(st, 1, now);
+		r = collect_rows(s, st, status_row, "status due", ret, err);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+al_store_status_settle(struct al_store *s, long long seq, bool delivered, long long next_at,
+		       const char *error, struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE status_outbox SET done = ?2, attempts = attempts + 1,"
+			       " next_at = ?3, last_error = ?4 WHERE seq = ?1",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = db_err(s, err, "status settle");
+	} else {
+		sqlite3_bind_int64(st, 1, seq);
+		sqlite3_bind_int(st, 2, delivered ? 1 : 0);
+		sqlite3_bind_int64(st, 3, next_at);
+		bind_text(st, 4, error);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			r = db_err(s, err, "status settle");
+	}
+	pthread_mutex_unlock(&s->lock);
 	return r;
 }
 

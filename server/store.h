@@ -105,6 +105,35 @@ int al_store_audit_list(struct al_store *s, const char *proposal, unsigned limit
 			struct al_err *err);
 
 int al_store_proposal_insert(struct al_store *s, const struct al_proposal *p, struct al_err *err);
+
+/* A pull request behind a proposal (GitHub intake). */
+struct al_pull_request {
+	const char *delivery;	/* X-GitHub-Delivery */
+	const char *full_name;	/* owner/name */
+	long long number;
+	const char *head;	/* the head commit gated */
+	const char *author;	/* its author's login */
+	const char *target_url; /* the proposal's page, may be NULL */
+};
+/* In one transaction: the delivery (-EEXIST when seen before: nothing is written), the
+ * proposal, the pull request and a pending commit status to post. */
+int al_store_pull_request_insert(struct al_store *s, const struct al_proposal *p,
+				 const struct al_pull_request *pr, struct al_err *err);
+/* A delivery handled without a proposal (ping, ignored events); -EEXIST when seen. */
+int al_store_delivery_record(struct al_store *s, const char *id, const char *event,
+			     const char *outcome, struct al_err *err);
+int al_store_delivery_seen(struct al_store *s, const char *id);
+/* Queues a commit status for the proposal's pull request head; -ENOENT when the proposal
+ * did not come from a pull request. */
+int al_store_status_enqueue(struct al_store *s, const char *proposal, const char *state,
+			    const char *description, const char *target_url, struct al_err *err);
+/* Statuses due at now, oldest first (each proposal's newest only; older waiting ones are
+ * dropped): [{"seq","proposal","full_name","sha","state","description","target_url"?,
+ * "attempts"}]. */
+int al_store_status_due(struct al_store *s, long long now, json_t **ret, struct al_err *err);
+/* After a post: delivered, or tried again at next_at, with the error kept. */
+int al_store_status_settle(struct al_store *s, long long seq, bool delivered, long long next_at,
+			   const char *error, struct al_err *err);
 /* -ENOENT when there is none. */
 int al_store_proposal_get(struct al_store *s, const char *id, struct al_proposal **ret,
 			  struct al_err *err);

@@ -559,7 +559,7 @@ START_TEST(upgrades_a_version_3_database)
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 4);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 5);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
