@@ -805,3 +805,9 @@ al_policy_auto_promote(const struct al_policy *p)
 {
 	return p->auto_promote;
 }
+
+bool
+al_policy_is_test_path(const struct al_policy *p, const char *path)
+{
+	return al_gates_globs_match(p->test_paths, path) == 1;
+}

@@ -1114,6 +1114,7 @@ int
 al_git_fetch(const char *repo_path, const char *url, const char *const *refspecs, size_t n,
 	     struct al_err *err)
 {
+	_cleanup_(libgit2_shutdownp) int initialized = git_libgit2_init();
 	_cleanup_(repo_freep) git_repository *repo = NULL;
 	_cleanup_(remote_freep) git_remote *remote = NULL;
 	git_fetch_options fo;
@@ -1138,6 +1139,7 @@ al_git_fetch(const char *repo_path, const char *url, const char *const *refspecs
 int
 al_git_ref_commit(const char *repo_path, const char *ref, char out[41], struct al_err *err)
 {
+	_cleanup_(libgit2_shutdownp) int initialized = git_libgit2_init();
 	_cleanup_(repo_freep) git_repository *repo = NULL;
 	_cleanup_(commit_freep) git_commit *c = NULL;
 	git_oid id;
@@ -1158,6 +1160,7 @@ int
 al_git_merge_base(const char *repo_path, const char *a_hex, const char *b_hex, char out[41],
 		  struct al_err *err)
 {
+	_cleanup_(libgit2_shutdownp) int initialized = git_libgit2_init();
 	_cleanup_(repo_freep) git_repository *repo = NULL;
 	git_oid a, b, base;
 	int r, g;
@@ -1194,6 +1197,7 @@ al_git_diff_files(const char *repo_path, const char *from_hex, const char *to_he
 		  int (*each)(void *ctx, const char *path, const char *patch, size_t len),
 		  void *ctx, struct al_err *err)
 {
+	_cleanup_(libgit2_shutdownp) int initialized = git_libgit2_init();
 	_cleanup_(repo_freep) git_repository *repo = NULL;
 	_cleanup_(tree_freep) git_tree *from = NULL;
 	_cleanup_(tree_freep) git_tree *to = NULL;
@@ -1219,7 +1223,8 @@ al_git_diff_files(const char *repo_path, const char *from_hex, const char *to_he
 		git_patch *p = NULL;
 		git_buf buf = GIT_BUF_INIT;
 
-		if ((g = git_patch_from_diff(&p, diff, i)) < 0 || (g = git_patch_to_buf(&buf, p)) < 0) {
+		if ((g = git_patch_from_diff(&p, diff, i)) < 0 ||
+		    (g = git_patch_to_buf(&buf, p)) < 0) {
 			git_patch_free(p);
 			return lg_fail(err, g, "diff");
 		}

@@ -78,6 +78,9 @@ al_api_reply_refusal(struct al_http_resp *resp, const struct al_refusal *r)
 			   : status == 403 ? "forbidden"
 			   : status == 404 ? "not found"
 			   : status == 409 ? "conflict"
+			   : status == 413 ? "too large"
+			   : status == 422 ? "unprocessable"
+			   : status == 502 ? "bad gateway"
 					   : "internal",
 			   r->detail[0] ? r->detail : "the request failed");
 }
@@ -1003,6 +1006,8 @@ al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *res
 		route_proposals(srv, req, "", resp);
 	} else if (!strncmp(path, "/v1/proposals/", 14)) {
 		route_proposals(srv, req, path + 14, resp);
+	} else if (!strcmp(path, "/v1/webhooks/github")) {
+		al_webhook_github(srv, req, resp);
 	} else if (!strcmp(path, "/v1/session")) {
 		route_session(srv, req, resp);
 	} else if (!strcmp(path, "/v1/events") || !strcmp(path, "/v1/audit")) {

@@ -31,6 +31,8 @@ al_client_request(const char *method, const char *url, const char *token, const 
 		return al_err_set(err, -ENOMEM, "cannot start an HTTP client");
 	al_buf_init(&out, RESPONSE_MAX);
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	hdrs = curl_slist_append(hdrs, "User-Agent: airlock");
 	if (token) {
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 		hdrs = curl_slist_append(hdrs, auth);

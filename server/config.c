@@ -122,12 +122,13 @@ parse_github_repo(struct al_repo_conf *r, const char *name, json_t *v, const cha
 			return al_err_set(err, -EINVAL, "repos.%s.github.%.64s: unknown key", name,
 					  key);
 		if (!json_is_string(val) || !json_string_length(val))
-			return al_err_set(err, -EINVAL, "repos.%s.github.%s: expected a string", name,
-					  key);
+			return al_err_set(err, -EINVAL, "repos.%s.github.%s: expected a string",
+					  name, key);
 	}
 	for (size_t i = 0; i < AL_ARRAY_SIZE(keys); i++)
 		if (!json_object_get(v, keys[i]))
-			return al_err_set(err, -EINVAL, "repos.%s.github.%s: missing", name, keys[i]);
+			return al_err_set(err, -EINVAL, "repos.%s.github.%s: missing", name,
+					  keys[i]);
 	if (!full_name_valid(json_string_value(json_object_get(v, "repo"))))
 		return al_err_set(err, -EINVAL, "repos.%s.github.repo: expected \"owner/name\"",
 				  name);
@@ -161,7 +162,8 @@ parse_github(struct al_config *c, json_t *v, const char *dir, struct al_err *err
 		const char *u = json_string_value(val);
 
 		if (strncmp(u, "https://", 8) && strncmp(u, "http://", 7))
-			return al_err_set(err, -EINVAL, "github.api_base_url: expected an http(s) URL");
+			return al_err_set(err, -EINVAL,
+					  "github.api_base_url: expected an http(s) URL");
 		free(c->github_api);
 		c->github_api = strdup(u);
 		if (c->github_api && c->github_api[strlen(c->github_api) - 1] == '/')
@@ -283,7 +285,8 @@ parse_top(struct al_config *c, json_t *root, const char *dir, struct al_err *err
 			const char *u = json_string_value(v);
 			if (!u || (strncmp(u, "https://", 8) && strncmp(u, "http://", 7)) ||
 			    strlen(u) > 200)
-				return al_err_set(err, -EINVAL, "public_url: expected an http(s) URL");
+				return al_err_set(err, -EINVAL,
+						  "public_url: expected an http(s) URL");
 			free(c->public_url);
 			c->public_url = strdup(u);
 			if (!c->public_url)

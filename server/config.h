@@ -19,11 +19,11 @@ struct al_github_repo {
 };
 
 struct al_repo_conf {
-	char *name;		     /* owned */
+	char *name;		       /* owned */
 	struct al_github_repo *github; /* owned, may be NULL */
-	char *path;		  /* owned, absolute */
-	struct al_policy *policy; /* owned */
-	char policy_digest[65];	  /* sha256 of the canonical policy, filled by the server */
+	char *path;		       /* owned, absolute */
+	struct al_policy *policy;      /* owned */
+	char policy_digest[65];	       /* sha256 of the canonical policy, filled by the server */
 };
 
 struct al_config {
@@ -34,9 +34,9 @@ struct al_config {
 	long long session_ttl_s;    /* how long a reviewer's sign-in lasts */
 	char *tls_cert;		    /* owned, may be NULL: PEM file; with tls_key, serve HTTPS */
 	char *tls_key;		    /* owned, may be NULL */
-	char *github_api;	 /* owned: the REST API base URL commit statuses go to */
-	char *github_token_file; /* owned, may be NULL: no statuses are posted without it */
-	char *public_url;	 /* owned, may be NULL: where the page is, for target_url */
+	char *github_api;	    /* owned: the REST API base URL commit statuses go to */
+	char *github_token_file;    /* owned, may be NULL: no statuses are posted without it */
+	char *public_url;	    /* owned, may be NULL: where the page is, for target_url */
 	struct al_repo_conf *repos; /* owned */
 	size_t n_repos;
 	unsigned refs; /* the server's count of users of this snapshot, under its lock */

@@ -14,6 +14,8 @@
 struct al_http {
 	struct MHD_Daemon *d;
 	size_t max_body;
+	const char *webhook_path; /* static */
+	size_t webhook_max_body;
 	int tls;
 	al_http_handler handler;
 	void *ctx;
@@ -226,13 +228,16 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 
 	(void)version;
 	if (!req) {
-		if (declared_too_big(conn, h->max_body))
+		size_t max = h->webhook_path && !strcmp(url, h->webhook_path) ? h->webhook_max_body
+									      : h->max_body;
+
+		if (declared_too_big(conn, max))
 			return send_static(conn, h->tls, 413, too_big_body);
 		req = calloc(1, sizeof(*req));
 		if (!req)
 			return MHD_NO;
 		req->h = h;
-		al_buf_init(&req->body, h->max_body);
+		al_buf_init(&req->body, max);
 		*con_cls = req;
 		return MHD_YES;
 	}
@@ -308,6 +313,8 @@ al_http_start(const struct al_http_opts *o, al_http_handler handler, void *ctx,
 	if (!h)
 		return al_err_set(err, -ENOMEM, "out of memory");
 	h->max_body = o->max_body;
+	h->webhook_path = o->webhook_path;
+	h->webhook_max_body = o->webhook_max_body;
 	h->tls = o->tls_cert_pem != NULL;
 	h->handler = handler;
 	h->ctx = ctx;

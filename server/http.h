@@ -51,8 +51,10 @@ const char *al_http_cookie(const struct al_http_req *req, const char *name);
 int al_http_tls(const struct al_http_req *req);
 
 struct al_http_opts {
-	const char *listen; /* ADDR:PORT */
-	size_t max_body;    /* bodies over it are answered 413 before the handler sees them */
+	const char *listen;	  /* ADDR:PORT */
+	size_t max_body;	  /* bodies over it are answered 413 before the handler sees them */
+	const char *webhook_path; /* may be NULL: the one path with its own body cap */
+	size_t webhook_max_body;
 	const char *tls_cert_pem, *tls_key_pem; /* both or neither: serve HTTPS */
 };
 

@@ -151,6 +151,7 @@ server_free(struct al_server *srv)
 	al_events_shutdown(srv->events);
 	al_http_stop(srv->http);
 	al_sched_stop(srv);
+	al_github_stop(srv);
 	al_events_free(srv->events);
 	al_signer_free(srv->signer);
 	al_keyring_free(srv->keyring);
@@ -186,6 +187,7 @@ on_store_change(void *ctx, const char *id, const char *state)
 	struct al_server *srv = ctx;
 
 	al_events_publish(srv->events, id, state);
+	al_github_on_change(srv, id, state);
 }
 
 /* The HTTP listener, over TLS when the configuration names a certificate and key. */
@@ -193,7 +195,10 @@ static int
 http_start(struct al_server *srv, struct al_err *err)
 {
 	_cleanup_free_ char *cert = NULL, *key = NULL;
-	struct al_http_opts o = {.listen = srv->cfg->listen, .max_body = srv->cfg->max_body};
+	struct al_http_opts o = {.listen = srv->cfg->listen,
+				 .max_body = srv->cfg->max_body,
+				 .webhook_path = "/v1/webhooks/github",
+				 .webhook_max_body = AL_WEBHOOK_MAX_BODY};
 	size_t len;
 	int r;
 
@@ -230,7 +235,8 @@ serve_run(struct al_server *srv, struct al_err *err)
 	    (r = isolation_ready(srv->self_exe, err)) < 0)
 		return r;
 	al_store_set_notify(srv->store, on_store_change, srv);
-	if ((r = al_sched_start(srv, err)) < 0 || (r = http_start(srv, err)) < 0)
+	if ((r = al_sched_start(srv, err)) < 0 || (r = al_github_start(srv, err)) < 0 ||
+	    (r = http_start(srv, err)) < 0)
 		return r;
 	al_log("info", "serve.started", "listen=%s data=%s", al_log_q(srv->cfg->listen),
 	       al_log_q(srv->cfg->data));

@@ -35,6 +35,10 @@ struct al_server {
 	int stopping;
 	pthread_t *workers; /* owned */
 	unsigned n_workers;
+	pthread_cond_t github_cv; /* with mu: the status poster's wake-up */
+	pthread_t github_thread;
+	int github_kicked;
+	int github_started;
 };
 
 /* API routing (server/api.c). */
@@ -86,6 +90,19 @@ int al_server_promote(struct al_server *srv, const char *id, const char *actor, 
 /* Attaches a stored grant to its candidate commit as a note under refs/notes/airlock. */
 void al_server_note_grant(const struct al_repo_conf *repo, const char *id, const char *commit,
 			  const char *envelope);
+
+/* GitHub (server/webhook.c, server/github.c): the webhook intake, and the commit-status
+ * outbox's poster. */
+#define AL_WEBHOOK_MAX_BODY (25u << 20)
+void al_webhook_github(struct al_server *srv, const struct al_http_req *req,
+		       struct al_http_resp *resp);
+int al_github_start(struct al_server *srv, struct al_err *err);
+void al_github_stop(struct al_server *srv);
+void al_github_kick(struct al_server *srv);
+/* Queues the commit status for a proposal that came from a pull request and moved. */
+void al_github_on_change(struct al_server *srv, const char *id, const char *state);
+/* The proposal's page under public_url ("" without one). */
+void al_server_target_url(struct al_server *srv, const char *id, char *out, size_t n);
 
 /* Reviewer decisions (server/decide.c). */
 void al_api_decide(struct al_server *srv, const char *id, const char *reviewer,

@@ -403,8 +403,8 @@ delivery_body(struct al_store *s, const void *ctx, struct al_err *err)
 }
 
 int
-al_store_delivery_record(struct al_store *s, const char *id, const char *event,
-			 const char *outcome, struct al_err *err)
+al_store_delivery_record(struct al_store *s, const char *id, const char *event, const char *outcome,
+			 struct al_err *err)
 {
 	return transact(s, "delivery", delivery_body,
 			&(struct delivery_args){.id = id, .event = event, .outcome = outcome}, err);
@@ -531,13 +531,12 @@ al_store_status_enqueue(struct al_store *s, const char *proposal, const char *st
 static json_t *
 status_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s?, s:I}", "seq",
-			 (json_int_t)sqlite3_column_int64(st, 0), "proposal",
-			 sqlite3_column_text(st, 1), "full_name", sqlite3_column_text(st, 2), "sha",
-			 sqlite3_column_text(st, 3), "state", sqlite3_column_text(st, 4),
-			 "description", sqlite3_column_text(st, 5), "target_url",
-			 sqlite3_column_text(st, 6), "attempts",
-			 (json_int_t)sqlite3_column_int64(st, 7));
+	return json_pack(
+	    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s?, s:I}", "seq",
+	    (json_int_t)sqlite3_column_int64(st, 0), "proposal", sqlite3_column_text(st, 1),
+	    "full_name", sqlite3_column_text(st, 2), "sha", sqlite3_column_text(st, 3), "state",
+	    sqlite3_column_text(st, 4), "description", sqlite3_column_text(st, 5), "target_url",
+	    sqlite3_column_text(st, 6), "attempts", (json_int_t)sqlite3_column_int64(st, 7));
 }
 
 int

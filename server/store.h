@@ -108,8 +108,8 @@ int al_store_proposal_insert(struct al_store *s, const struct al_proposal *p, st
 
 /* A pull request behind a proposal (GitHub intake). */
 struct al_pull_request {
-	const char *delivery;	/* X-GitHub-Delivery */
-	const char *full_name;	/* owner/name */
+	const char *delivery;  /* X-GitHub-Delivery */
+	const char *full_name; /* owner/name */
 	long long number;
 	const char *head;	/* the head commit gated */
 	const char *author;	/* its author's login */

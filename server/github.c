@@ -1,0 +1,216 @@
+/* Commit statuses out: a durable outbox in SQLite, posted by one thread with backoff.  A
+ * GitHub outage delays a status; it never loses or changes a verdict. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/fileio.h"
+#include "lib/log.h"
+#include "lib/macros.h"
+#include "server/client.h"
+#include "server/server.h"
+
+#define BACKOFF_MAX_S 300
+#define CONTEXT "airlock/gate"
+
+void
+al_server_target_url(struct al_server *srv, const char *id, char *out, size_t n)
+{
+	struct al_config *cfg = al_server_config(srv);
+
+	if (cfg->public_url)
+		snprintf(out, n, "%s%s#/p/%s", cfg->public_url,
+			 cfg->public_url[strlen(cfg->public_url) - 1] == '/' ? "" : "/", id);
+	else
+		out[0] = '\0';
+	al_server_config_put(srv, cfg);
+}
+
+void
+al_github_kick(struct al_server *srv)
+{
+	pthread_mutex_lock(&srv->mu);
+	srv->github_kicked = 1;
+	pthread_cond_broadcast(&srv->github_cv);
+	pthread_mutex_unlock(&srv->mu);
+}
+
+/* The status a proposal's state maps to, or NULL while it is not settled. */
+static const char *
+status_of(const char *state)
+{
+	if (!strcmp(state, "granted"))
+		return "success";
+	if (!strcmp(state, "rejected"))
+		return "failure";
+	if (!strcmp(state, "error"))
+		return "error";
+	if (!strcmp(state, "awaiting_approval") || !strcmp(state, "queued"))
+		return "pending";
+	return NULL;
+}
+
+/* A description under 140 characters, from the proposal's verdict. */
+static void
+describe(struct al_server *srv, const char *id, const char *state, char *out, size_t n)
+{
+	_cleanup_(al_proposal_freep) struct al_proposal *p = NULL;
+	json_t *v = NULL;
+	const char *reason = NULL;
+	size_t len;
+
+	if (al_store_proposal_get(srv->store, id, &p, NULL) == 0 && p->verdict)
+		v = json_loads(p->verdict, 0, NULL);
+	reason = json_string_value(json_object_get(v, "reason"));
+	if (!strcmp(state, "granted"))
+		snprintf(out, n, "granted at tier %d: %s", p ? p->tier : 0,
+			 reason ? reason : "all gates satisfied");
+	else if (!strcmp(state, "awaiting_approval"))
+		snprintf(out, n, "awaiting approval: %s", reason ? reason : "a reviewer decides");
+	else if (!strcmp(state, "queued"))
+		snprintf(out, n, "queued: airlock is gating this head again");
+	else
+		snprintf(out, n, "%s: %s", state,
+			 reason		 ? reason
+			 : p && p->error ? p->error
+					 : "see the proposal");
+	json_decref(v);
+	len = strlen(out);
+	if (len > 139) {
+		len = 136;
+		while (len > 0 && ((unsigned char)out[len] & 0xc0) == 0x80)
+			len--;
+		memcpy(out + len, "...", 4);
+	}
+}
+
+void
+al_github_on_change(struct al_server *srv, const char *id, const char *state)
+{
+	const char *status = status_of(state);
+	char desc[200], target[300];
+	struct al_err err = {0};
+	int r;
+
+	if (!status || !strcmp(state, "running"))
+		return;
+	describe(srv, id, state, desc, sizeof(desc));
+	al_server_target_url(srv, id, target, sizeof(target));
+	r = al_store_status_enqueue(srv->store, id, status, desc, target[0] ? target : NULL, &err);
+	if (r == 0)
+		al_github_kick(srv);
+	else if (r != -ENOENT)
+		al_log("error", "github.status_not_queued", "id=%s error=%s", id,
+		       al_log_q(al_err_msg(&err)));
+}
+
+static int
+post_one(struct al_server *srv, const json_t *row, const char *api, const char *token)
+{
+	const char *full = json_string_value(json_object_get(row, "full_name"));
+	const char *sha = json_string_value(json_object_get(row, "sha"));
+	long long seq = json_integer_value(json_object_get(row, "seq"));
+	long long attempts = json_integer_value(json_object_get(row, "attempts"));
+	_cleanup_free_ char *body = NULL, *answer = NULL;
+	json_t *b = json_pack(
+	    "{s:s, s:s, s:s, s:s?}", "state", json_string_value(json_object_get(row, "state")),
+	    "description", json_string_value(json_object_get(row, "description")), "context",
+	    CONTEXT, "target_url", json_string_value(json_object_get(row, "target_url")));
+	char url[512], why[256] = "";
+	struct al_err err = {0};
+	long status = 0, delay;
+	int ok;
+
+	body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+	json_decref(b);
+	snprintf(url, sizeof(url), "%s/repos/%s/statuses/%s", api, full, sha);
+	if (!body)
+		return -ENOMEM;
+	if (al_client_request("POST", url, token, body, &status, &answer, &err) < 0)
+		snprintf(why, sizeof(why), "%s", al_err_msg(&err));
+	else if (status < 200 || status > 299)
+		snprintf(why, sizeof(why), "HTTP %ld", status);
+	ok = why[0] == '\0';
+	delay = attempts >= 8 ? BACKOFF_MAX_S : (1L << attempts);
+	if (delay > BACKOFF_MAX_S)
+		delay = BACKOFF_MAX_S;
+	al_store_status_settle(srv->store, seq, ok, (long long)time(NULL) + (ok ? 0 : delay),
+			       ok ? NULL : why, NULL);
+	if (ok)
+		al_log("info", "github.status_posted", "repo=%s sha=%s state=%s", al_log_q(full),
+		       sha, json_string_value(json_object_get(row, "state")));
+	else
+		al_log("info", "github.status_retry", "repo=%s sha=%s error=%s in_s=%ld",
+		       al_log_q(full), sha, al_log_q(why), delay);
+	return ok ? 0 : -EAGAIN;
+}
+
+static void *
+poster_main(void *arg)
+{
+	struct al_server *srv = arg;
+
+	for (;;) {
+		struct timespec until;
+		_cleanup_free_ char *token = NULL, *api = NULL;
+		struct al_config *cfg;
+		json_t *due = NULL, *row;
+		size_t i, n = 0;
+
+		pthread_mutex_lock(&srv->mu);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		while (!srv->stopping && !srv->github_kicked &&
+		       pthread_cond_timedwait(&srv->github_cv, &srv->mu, &until) == 0)
+			;
+		srv->github_kicked = 0;
+		if (srv->stopping) {
+			pthread_mutex_unlock(&srv->mu);
+			return NULL;
+		}
+		pthread_mutex_unlock(&srv->mu);
+		cfg = al_server_config(srv);
+		api = strdup(cfg->github_api);
+		if (cfg->github_token_file &&
+		    al_file_read(cfg->github_token_file, 4096, &token, &n, NULL) == 0)
+			while (n && (token[n - 1] == '\n' || token[n - 1] == '\r'))
+				token[--n] = '\0';
+		al_server_config_put(srv, cfg);
+		if (!api || !token || !n ||
+		    al_store_status_due(srv->store, (long long)time(NULL), &due, NULL) < 0) {
+			if (token)
+				explicit_bzero(token, n);
+			continue;
+		}
+		json_array_foreach (due, i, row)
+			post_one(srv, row, api, token);
+		json_decref(due);
+		explicit_bzero(token, n);
+	}
+}
+
+int
+al_github_start(struct al_server *srv, struct al_err *err)
+{
+	pthread_cond_init(&srv->github_cv, NULL);
+	if (pthread_create(&srv->github_thread, NULL, poster_main, srv) != 0)
+		return al_err_set(err, -EAGAIN, "github: cannot start the status poster");
+	srv->github_started = 1;
+	return 0;
+}
+
+void
+al_github_stop(struct al_server *srv)
+{
+	if (!srv->github_started)
+		return;
+	pthread_mutex_lock(&srv->mu);
+	srv->stopping = 1;
+	pthread_cond_broadcast(&srv->github_cv);
+	pthread_mutex_unlock(&srv->mu);
+	pthread_join(srv->github_thread, NULL);
+	pthread_cond_destroy(&srv->github_cv);
+	srv->github_started = 0;
+}

@@ -1,0 +1,192 @@
+#!/bin/bash
+# End-to-end: GitHub webhooks in, commit statuses out.  Deliveries are the fixtures in
+# tests/e2e/github/ (shaped after GitHub's documented payloads) with the test's commits
+# written in, signed here with the repository's secret; pull requests are fetched from a
+# local file:// "GitHub" remote; statuses go to tests/e2e/github/receiver.mjs standing in
+# for GitHub's REST API.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+TMP=$(mktemp -d /tmp/airlock-e2e-github.XXXXXX)
+RECV_PID=
+cleanup() {
+	stop_server || true
+	[ -n "$RECV_PID" ] && kill "$RECV_PID" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+EX="$ROOT/examples/calc"
+FIX="$ROOT/tests/e2e/github"
+DATA="$TMP/data"
+
+# --- a "GitHub" remote holding main and pull request 7 (the fix and its test) ------------
+make_example_repo "$TMP/calc"
+git clone -q --bare "$TMP/calc" "$TMP/origin.git"
+git clone -q "$TMP/origin.git" "$TMP/work"
+(cd "$TMP/work" && git checkout -q -b fix-clamp && git apply "$EX/fix.patch" "$EX/test.patch" &&
+	git add -A && git -c user.name=octo-agent -c user.email=agent@example.com commit -q -m fix &&
+	git push -q origin HEAD:refs/pull/7/head)
+HEAD7=$(git -C "$TMP/work" rev-parse HEAD)
+BASE=$(git -C "$TMP/origin.git" rev-parse main)
+
+SECRET=$(openssl rand -hex 20)
+printf '%s\n' "$SECRET" >"$TMP/webhook.secret"
+printf 'ghp_test_%s\n' "$(openssl rand -hex 8)" >"$TMP/github.token"
+GH_TOKEN=$(cat "$TMP/github.token")
+RPORT=$(free_port)
+jq -n --arg tmp "$TMP" --arg rport "$RPORT" '{
+	github: {api_base_url: "http://127.0.0.1:\($rport)", token_file: "\($tmp)/github.token"},
+	public_url: "https://airlock.example.com",
+	repos: {calc: {path: "\($tmp)/calc",
+		github: {repo: "octo-org/calc", secret_file: "\($tmp)/webhook.secret",
+			remote: "file://\($tmp)/origin.git"},
+		policy: {reproduce: {command: ["sh", "tests/run.sh"]},
+			contract: [{name: "make-check", command: ["make", "check"]}],
+			test_paths: ["tests/**"], timeout_s: 60}}}}' >"$TMP/config.json"
+READER=$("$AIRLOCK" token add --data "$DATA" --name reader --role reviewer)
+
+# receiver [FAIL_FIRST_N]: (re)starts the stand-in for GitHub's API on RPORT
+receiver() {
+	[ -n "$RECV_PID" ] && { kill "$RECV_PID" 2>/dev/null; wait "$RECV_PID" 2>/dev/null; }
+	node "$FIX/receiver.mjs" "$RPORT" "$TMP/statuses.log" "${1:-0}" >/dev/null 2>&1 &
+	RECV_PID=$!
+	for _ in $(seq 1 50); do
+		curl -fsS "http://127.0.0.1:$RPORT/healthz" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+receiver
+start_server "$TMP/config.json" "$DATA"
+
+# deliver EVENT DELIVERY_ID FILE [SECRET]: prints "STATUS BODY"
+deliver() {
+	local sig
+	sig=$(openssl dgst -sha256 -hmac "${4:-$SECRET}" -hex <"$3" | sed 's/.*= //')
+	curl -sS -o "$TMP/resp" -w '%{http_code}' -H 'Content-Type: application/json' \
+		-H "X-GitHub-Event: $1" -H "X-GitHub-Delivery: $2" \
+		-H "X-Hub-Signature-256: sha256=$sig" -H 'User-Agent: GitHub-Hookshot/abc123' \
+		--data-binary "@$3" "$URL/v1/webhooks/github"
+	echo " $(cat "$TMP/resp")"
+}
+# pr_payload ACTION NUMBER HEAD OUT
+pr_payload() {
+	jq --arg a "$1" --argjson n "$2" --arg head "$3" --arg base "$BASE" \
+		'.action = $a | .number = $n | .pull_request.number = $n |
+		 .pull_request.head.sha = $head | .pull_request.base.sha = $base' \
+		"$FIX/pull_request.json" >"$4"
+}
+count() { http GET /v1/proposals "$READER" | sed 's/^200 //' | jq '.proposals | length'; }
+wait_state() { # wait_state ID STATE
+	local s i
+	for i in $(seq 1 300); do
+		s=$(http GET "/v1/proposals/$1" "$READER" | sed 's/^200 //' | jq -r .state)
+		[ "$s" = "$2" ] && break
+		sleep 0.2
+	done
+	echo "$s"
+}
+# statuses_for SHA: the status bodies the receiver answered 201, in order, one per line
+statuses_for() {
+	[ -f "$TMP/statuses.log" ] || return 0
+	jq -c --arg sha "$1" 'select(.path == "/repos/octo-org/calc/statuses/\($sha)" and .answered == 201)' \
+		"$TMP/statuses.log"
+}
+wait_status() { # wait_status SHA STATE [SECONDS]
+	local i
+	for i in $(seq 1 $((${3:-30} * 5))); do
+		statuses_for "$1" | jq -e --arg s "$2" 'select(.body.state == $s)' >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# --- ping, signatures -----------------------------------------------------------------
+expect_match "ping answers pong" "$(deliver ping 11111111-0000-0000-0000-000000000001 "$FIX/ping.json")" \
+	'^200 \{"status":"pong"\}'
+pr_payload opened 7 "$HEAD7" "$TMP/pr7.json"
+expect_match "a wrong signature is refused" \
+	"$(deliver pull_request 22222222-0000-0000-0000-000000000001 "$TMP/pr7.json" wrong-secret)" \
+	'^401 .*X-Hub-Signature-256'
+expect_match "a missing signature is refused" \
+	"$(curl -sS -w ' %{http_code}' -o /dev/null -H 'X-GitHub-Event: pull_request' \
+		-H 'X-GitHub-Delivery: 22222222-0000-0000-0000-000000000002' \
+		--data-binary "@$TMP/pr7.json" "$URL/v1/webhooks/github")" ' 401$'
+cp "$TMP/pr7.json" "$TMP/pr7-tampered.json"
+sig=$(openssl dgst -sha256 -hmac "$SECRET" -hex <"$TMP/pr7.json" | sed 's/.*= //')
+jq '.pull_request.title = "tampered"' "$TMP/pr7.json" >"$TMP/pr7-tampered.json"
+expect_match "a body changed after signing is refused" \
+	"$(curl -sS -w ' %{http_code}' -o /dev/null -H 'X-GitHub-Event: pull_request' \
+		-H 'X-GitHub-Delivery: 22222222-0000-0000-0000-000000000003' \
+		-H "X-Hub-Signature-256: sha256=$sig" --data-binary "@$TMP/pr7-tampered.json" \
+		"$URL/v1/webhooks/github")" ' 401$'
+expect "nothing was stored for them" "$(count)" "0"
+
+# --- an opened pull request: gated, then a success status -------------------------------
+out=$(deliver pull_request 22222222-0000-0000-0000-000000000001 "$TMP/pr7.json")
+expect_match "the refused delivery id, now signed, is taken: the PR is queued" "$out" \
+	"^202 \\{\"status\":\"queued\",\"proposal\":\"[0-9a-f]{32}\",\"head\":\"$HEAD7\"\\}"
+ID=$(sed 's/^202 //' <<<"$out" | jq -r .proposal)
+expect "the proposal is granted" "$(wait_state "$ID" granted)" "granted"
+view=$(http GET "/v1/proposals/$ID" "$READER" | sed 's/^200 //')
+expect "its proposer is the PR author, its title the PR's" \
+	"$(jq -c '[.proposer, .title]' <<<"$view")" \
+	'["octo-agent","calc: clamp keeps values above the range at the top"]'
+expect "its provenance names the pull request and head" \
+	"$(jq -c '.provenance' <<<"$view")" \
+	"{\"agent\":\"github\",\"author\":\"octo-agent\",\"head\":\"$HEAD7\",\"pull_request\":\"octo-org/calc#7\"}"
+expect "fail_to_pass came from the PR body's fenced block" "$(jq -c .fail_to_pass <<<"$view")" '["clamp_above"]'
+expect "it was gated from the merge base" "$(jq -r .base <<<"$view")" "$BASE"
+expect "the test file went to the test patch" \
+	"$(http GET "/v1/proposals/$ID/patch" "$READER" | sed 's/^200 //' | jq -r '[(.patch | test("tests/")), (.test_patch | test("tests/test_calc.c"))] | @csv')" \
+	"false,true"
+if wait_status "$HEAD7" success 30; then ok "a success status reached the API"; else not_ok "a success status reached the API" "$(cat "$TMP/statuses.log" 2>/dev/null | tail -3)"; fi
+st=$(statuses_for "$HEAD7" | tail -1)
+expect "it was posted to /repos/octo-org/calc/statuses/<head> with the token" \
+	"$(jq -r '[.method, .path, .headers.authorization] | @tsv' <<<"$st")" \
+	"$(printf 'POST\t/repos/octo-org/calc/statuses/%s\tBearer %s' "$HEAD7" "$GH_TOKEN")"
+expect "its body: state, context, target_url" \
+	"$(jq -c '[.body.state, .body.context, .body.target_url]' <<<"$st")" \
+	"[\"success\",\"airlock/gate\",\"https://airlock.example.com/#/p/$ID\"]"
+expect_match "its description is the verdict, under 140 characters" \
+	"$(jq -r '.body.description' <<<"$st")" '^granted at tier 1: .{1,120}$'
+expect "a pending status came first" "$(statuses_for "$HEAD7" | head -1 | jq -r .body.state)" "pending"
+
+# --- redelivery, ignored events --------------------------------------------------------
+before=$(count)
+expect_match "a redelivered delivery id changes nothing" \
+	"$(deliver pull_request 22222222-0000-0000-0000-000000000001 "$TMP/pr7.json")" \
+	'^200 \{"status":"duplicate"'
+expect "no second proposal" "$(count)" "$before"
+jq --arg r refs/tags/v1.0.0 '.ref = $r' "$FIX/push_tag.json" >"$TMP/tag.json"
+expect_match "a tag push is ignored, with the reason" \
+	"$(deliver push 33333333-0000-0000-0000-000000000001 "$TMP/tag.json")" \
+	'^202 \{"status":"ignored","reason":"push: a tag push'
+jq '.action = "labeled"' "$TMP/pr7.json" >"$TMP/labeled.json"
+expect_match "an action airlock does not gate is ignored" \
+	"$(deliver pull_request 33333333-0000-0000-0000-000000000002 "$TMP/labeled.json")" \
+	'^202 \{"status":"ignored"'
+jq '.repository.full_name = "octo-org/other"' "$TMP/pr7.json" >"$TMP/other.json"
+expect_match "a delivery naming another repository than its secret's is refused" \
+	"$(deliver pull_request 33333333-0000-0000-0000-000000000003 "$TMP/other.json")" '^400 '
+pr_payload opened 7 "$(printf '%040d' 9)" "$TMP/moved.json"
+expect_match "a head that is not the fetched one is refused" \
+	"$(deliver pull_request 33333333-0000-0000-0000-000000000004 "$TMP/moved.json")" '^409 .*head is now'
+expect "none of them made a proposal" "$(count)" "$before"
+
+# --- GitHub down for a while: the status still arrives ----------------------------------
+receiver 3
+pr_payload reopened 7 "$HEAD7" "$TMP/pr7b.json"
+: >"$TMP/statuses.log"
+out=$(deliver pull_request 44444444-0000-0000-0000-000000000001 "$TMP/pr7b.json")
+ID2=$(sed 's/^202 //' <<<"$out" | jq -r .proposal)
+expect "a reopened PR is gated again" "$(wait_state "$ID2" granted)" "granted"
+if wait_status "$HEAD7" success 40; then ok "after three refused posts the success status was delivered"; else not_ok "after three refused posts the success status was delivered" "$(tail -5 "$TMP/statuses.log")"; fi
+expect "the API saw the refused posts first" \
+	"$(jq -r 'select(.path | startswith("/repos/")) | .answered' "$TMP/statuses.log" | head -3 | tr '\n' ' ')" \
+	"503 503 503 "
+expect_match "the server logged the retries" "$(grep -c github.status_retry "$DATA.log")" '^[3-9]'
+
+stop_server
+expect "the server stops cleanly" "$?" "0"
+summary
