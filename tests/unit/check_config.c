@@ -42,6 +42,15 @@ static const struct {
     {"{\"tls\": {\"cert\": \"c.pem\"}}", "tls: needs both cert and key"},
     {"{\"tls\": {\"cert\": \"c.pem\", \"key\": \"\"}}", "tls.key: expected a file path"},
     {"{\"tls\": {\"cert\": \"c.pem\", \"key\": \"k.pem\", \"ca\": \"x\"}}", "tls.ca: unknown key"},
+    {"{\"github\": {\"api_base_url\": \"ftp://x\"}}", "github.api_base_url: expected"},
+    {"{\"github\": {\"token\": \"x\"}}", "github.token: unknown key"},
+    {"{\"public_url\": \"airlock.example\"}", "public_url: expected"},
+    {"{\"repos\": {\"r\": {\"path\": \"/tmp\", \"policy\": " POLICY ", \"github\": {\"repo\":"
+     " \"octo\", \"secret_file\": \"s\", \"remote\": \"file:///x\"}}}}",
+     "repos.r.github.repo: expected"},
+    {"{\"repos\": {\"r\": {\"path\": \"/tmp\", \"policy\": " POLICY ", \"github\": {\"repo\":"
+     " \"o/r\", \"secret_file\": \"s\"}}}}",
+     "repos.r.github.remote: missing"},
     {"{\"listen\": \"127.0.0.1:1\", \"listen\": \"127.0.0.1:2\"}", "duplicate"},
     {"{\"listen\": ", "line 1"},
 };
