@@ -1118,6 +1118,7 @@ al_git_fetch(const char *repo_path, const char *url, const char *const *refspecs
 	_cleanup_(repo_freep) git_repository *repo = NULL;
 	_cleanup_(remote_freep) git_remote *remote = NULL;
 	git_fetch_options fo;
+	git_remote_create_options ro;
 	git_strarray specs = {(char **)refspecs, n};
 	int g;
 
@@ -1125,8 +1126,12 @@ al_git_fetch(const char *repo_path, const char *url, const char *const *refspecs
 	g = git_repository_open_ext(&repo, repo_path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
 	if (g < 0)
 		return al_err_set(err, lg_errno(g), "%s: %s", repo_path, lg_msg());
-	/* an anonymous remote: nothing is written to the repository's configuration */
-	if ((g = git_remote_create_anonymous(&remote, repo, url)) < 0)
+	/* an in-memory remote: nothing is written to the repository's configuration, and no
+	 * url.*.insteadOf there rewrites the URL */
+	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ro.repository = repo;
+	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if ((g = git_remote_create_with_opts(&remote, url, &ro)) < 0)
 		return lg_fail(err, g, url);
 	fo.prune = GIT_FETCH_NO_PRUNE;
 	fo.update_fetchhead = 0;

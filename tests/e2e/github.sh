@@ -188,5 +188,7 @@ expect "the API saw the refused posts first" \
 expect_match "the server logged the retries" "$(grep -c github.status_retry "$DATA.log")" '^[3-9]'
 
 stop_server
-expect "the server stops cleanly" "$?" "0"
+rc=$?
+expect "the server stops cleanly" "$rc" "0"
+[ "$rc" -eq 0 ] || grep -B2 -A24 -E 'ERROR: |leak of' "$DATA.log" | head -80
 summary
