@@ -37,8 +37,8 @@ caller_clear(struct caller *c)
 	free(c->role);
 }
 
-static void
-reply_json(struct al_http_resp *resp, int status, json_t *body)
+void
+al_api_reply_json(struct al_http_resp *resp, int status, json_t *body)
 {
 	resp->status = status;
 	resp->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -53,7 +53,7 @@ reply_json(struct al_http_resp *resp, int status, json_t *body)
 void
 al_api_reply_error(struct al_http_resp *resp, int status, const char *error, const char *detail)
 {
-	reply_json(resp, status, json_pack("{s:s, s:s}", "error", error, "detail", detail));
+	al_api_reply_json(resp, status, json_pack("{s:s, s:s}", "error", error, "detail", detail));
 }
 
 int
@@ -453,7 +453,7 @@ post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_ht
 	       al_log_q(c->name));
 	snprintf(loc, sizeof(loc), "/v1/proposals/%s", p.id);
 	resp->location = strdup(loc);
-	reply_json(resp, 202, json_pack("{s:s, s:s}", "id", p.id, "state", "queued"));
+	al_api_reply_json(resp, 202, json_pack("{s:s, s:s}", "id", p.id, "state", "queued"));
 	al_sched_kick(srv);
 out:
 	json_decref(b);
@@ -592,9 +592,9 @@ reply_patches(const struct al_proposal *p, struct al_http_resp *resp)
 {
 	json_t *tp = p->test_patch ? json_stringn(p->test_patch, p->test_patch_len) : json_null();
 
-	reply_json(resp, 200,
-		   json_pack("{s:o?, s:o?}", "patch", json_stringn(p->patch, p->patch_len),
-			     "test_patch", tp));
+	al_api_reply_json(resp, 200,
+			  json_pack("{s:o?, s:o?}", "patch", json_stringn(p->patch, p->patch_len),
+				    "test_patch", tp));
 }
 
 static void
@@ -620,7 +620,7 @@ get_proposal(struct al_server *srv, const char *id, enum proposal_part part,
 		return;
 	}
 	if (part == PART_VIEW) {
-		reply_json(resp, 200, proposal_view(srv, p));
+		al_api_reply_json(resp, 200, proposal_view(srv, p));
 		return;
 	}
 	if (part == PART_PATCH) {
@@ -663,7 +663,7 @@ list_proposals(struct al_server *srv, const struct al_http_req *req, struct al_h
 		al_api_reply_error(resp, 500, "internal", "could not list proposals");
 		return;
 	}
-	reply_json(resp, 200, json_pack("{s:o}", "proposals", list));
+	al_api_reply_json(resp, 200, json_pack("{s:o}", "proposals", list));
 }
 
 static void
@@ -678,7 +678,7 @@ get_keys(struct al_server *srv, struct al_http_resp *resp)
 		al_api_reply_error(resp, 500, "internal", "out of memory");
 		return;
 	}
-	reply_json(resp, 200, doc);
+	al_api_reply_json(resp, 200, doc);
 }
 
 static void
@@ -732,9 +732,9 @@ post_revision(struct al_server *srv, const char *id, const struct al_http_req *r
 	}
 	al_log("info", "proposal.revised", "id=%s revision=%lld proposer=%s", id, revision,
 	       al_log_q(c->name));
-	reply_json(resp, 202,
-		   json_pack("{s:s, s:s, s:I}", "id", id, "state", "queued", "revision",
-			     (json_int_t)revision));
+	al_api_reply_json(resp, 202,
+			  json_pack("{s:s, s:s, s:I}", "id", id, "state", "queued", "revision",
+				    (json_int_t)revision));
 	al_sched_kick(srv);
 out:
 	json_decref(b);
@@ -749,7 +749,7 @@ promote(struct al_server *srv, const char *id, const struct caller *c, struct al
 	if (al_server_promote(srv, id, c->name, &answer, &why) < 0)
 		al_api_reply_refusal(resp, &why);
 	else
-		reply_json(resp, 200, answer);
+		al_api_reply_json(resp, 200, answer);
 }
 
 void
@@ -897,7 +897,7 @@ sign_in(struct al_server *srv, const struct al_http_req *req, struct al_http_res
 	c.session = true;
 	c.expires = ss.expires;
 	memcpy(c.csrf, ss.csrf, sizeof(c.csrf));
-	reply_json(resp, 200, session_json(&c));
+	al_api_reply_json(resp, 200, session_json(&c));
 out:
 	explicit_bzero(cookie, sizeof(cookie));
 	json_decref(b);
@@ -922,7 +922,7 @@ route_session(struct al_server *srv, const struct al_http_req *req, struct al_ht
 	if (authenticate(srv, req, resp, &c) < 0)
 		return;
 	if (!strcmp(m, "GET")) {
-		reply_json(resp, 200, session_json(&c));
+		al_api_reply_json(resp, 200, session_json(&c));
 	} else if (!c.session) {
 		al_api_reply_error(resp, 400, "bad request", "no session to end: none was used");
 	} else if (al_store_session_end(srv->store, c.session_hash, c.name, &err) < 0) {
@@ -930,7 +930,7 @@ route_session(struct al_server *srv, const struct al_http_req *req, struct al_ht
 	} else {
 		al_log("info", "session.ended", "name=%s", al_log_q(c.name));
 		resp->set_cookie = session_cookie(req, NULL, 0);
-		reply_json(resp, 200, json_pack("{s:b}", "signed_out", 1));
+		al_api_reply_json(resp, 200, json_pack("{s:b}", "signed_out", 1));
 	}
 	caller_clear(&c);
 }
@@ -951,7 +951,7 @@ get_audit(struct al_server *srv, const struct al_http_req *req, struct al_http_r
 		al_api_reply_error(resp, 500, "internal", "could not read the audit log");
 		return;
 	}
-	reply_json(resp, 200, json_pack("{s:o}", "entries", list));
+	al_api_reply_json(resp, 200, json_pack("{s:o}", "entries", list));
 }
 
 /* Routes that need a signed-in caller and no proposal id. */
@@ -998,7 +998,7 @@ al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *res
 
 	if (!strcmp(path, "/healthz")) {
 		if (method_is(req, "GET", resp))
-			reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+			al_api_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
 	} else if (!strcmp(path, "/v1/keys")) {
 		if (method_is(req, "GET", resp))
 			get_keys(srv, resp);

@@ -15,12 +15,6 @@
 #define COMMENT_MAX 1000
 #define REASON_MAX 1200
 
-static void
-decrefp(json_t **j)
-{
-	json_decref(*j);
-}
-
 struct decision {
 	struct al_server *srv;
 	struct al_config *cfg; /* a reference */
@@ -214,7 +208,7 @@ rules_with(const json_t *verdict, json_t *rule)
 static int
 judge(struct decision *d, struct al_decision *out, struct al_err *err)
 {
-	_cleanup_(decrefp) json_t *counted = approvals_only(d->approvals);
+	_cleanup_(al_json_decrefp) json_t *counted = approvals_only(d->approvals);
 	json_t *rule = NULL, *rules, *v;
 	unsigned need = 0, have = 0;
 	struct al_authority auth;
@@ -269,7 +263,7 @@ judge(struct decision *d, struct al_decision *out, struct al_err *err)
 	json_decref(d->verdict);
 	d->verdict = v;
 	if (out->tier == 2) {
-		_cleanup_(decrefp) json_t *in_grant =
+		_cleanup_(al_json_decrefp) json_t *in_grant =
 		    approvals_counted(counted, rule, d->p->revision, d->p->candidate_tree);
 
 		return al_server_issue_grant(d->srv, d->repo, d->p, d->result, d->verdict, 2,

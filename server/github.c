@@ -94,7 +94,7 @@ al_github_on_change(struct al_server *srv, const char *id, const char *state)
 	struct al_err err = {0};
 	int r;
 
-	if (!status || !strcmp(state, "running"))
+	if (!status)
 		return;
 	describe(srv, id, state, desc, sizeof(desc));
 	al_server_target_url(srv, id, target, sizeof(target));

@@ -45,6 +45,14 @@ struct al_server {
 void al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *resp);
 void al_api_reply_error(struct al_http_resp *resp, int status, const char *error,
 			const char *detail);
+/* status and body (taken: its reference is given up), or a 500 when it cannot be written. */
+void al_api_reply_json(struct al_http_resp *resp, int status, json_t *body);
+
+static inline void
+al_json_decrefp(json_t **j)
+{
+	json_decref(*j);
+}
 /* Why a request was refused: its HTTP status and a one-line detail. */
 struct al_refusal {
 	int status;

@@ -20,24 +20,6 @@
 #define SECRET_MAX 4096
 #define FENCE "```airlock-fail-to-pass"
 
-static void
-decrefp(json_t **j)
-{
-	json_decref(*j);
-}
-
-static void
-reply(struct al_http_resp *resp, int status, json_t *body)
-{
-	resp->status = status;
-	resp->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_decref(body);
-	if (!resp->body)
-		al_api_reply_error(resp, 500, "internal", "out of memory");
-	else
-		resp->len = strlen(resp->body);
-}
-
 /* 1 when sig ("sha256=" and 64 hex) is the HMAC-SHA256 of body under the secret in file. */
 static int
 signature_ok(const char *file, const char *body, size_t len, const char *sig)
@@ -197,9 +179,9 @@ pull_request(struct intake *in, json_t **ret)
 	    json_string_value(json_object_get(json_object_get(pr, "user"), "login"));
 	const char *body = json_string_value(json_object_get(pr, "body"));
 	json_int_t number = json_integer_value(json_object_get(pr, "number"));
-	_cleanup_(decrefp) json_t *ftp = json_array();
+	_cleanup_(al_json_decrefp) json_t *ftp = json_array();
 	_cleanup_free_ char *ftp_text = NULL, *prov_text = NULL;
-	_cleanup_(decrefp) json_t *prov = NULL;
+	_cleanup_(al_json_decrefp) json_t *prov = NULL;
 	char spec_head[96], spec_base[300], ref_head[64], ref_base[64];
 	char fetched[41], base_commit[41], merge_base[41], title[201], target[300], pr_name[200];
 	const char *specs[2] = {spec_head, spec_base}, *why;
@@ -346,8 +328,9 @@ al_webhook_github(struct al_server *srv, const struct al_http_req *req, struct a
 		goto out;
 	}
 	if (al_store_delivery_seen(srv->store, delivery)) {
-		reply(resp, 200,
-		      json_pack("{s:s, s:s}", "status", "duplicate", "delivery", delivery));
+		al_api_reply_json(
+		    resp, 200,
+		    json_pack("{s:s, s:s}", "status", "duplicate", "delivery", delivery));
 		goto out;
 	}
 	in.ev = json_loadb(body, len, 0, NULL);
@@ -370,24 +353,26 @@ al_webhook_github(struct al_server *srv, const struct al_http_req *req, struct a
 		r = al_store_delivery_record(srv->store, delivery, event, pong ? "pong" : "ignored",
 					     &err);
 		if (r == -EEXIST)
-			reply(resp, 200,
-			      json_pack("{s:s, s:s}", "status", "duplicate", "delivery", delivery));
+			al_api_reply_json(
+			    resp, 200,
+			    json_pack("{s:s, s:s}", "status", "duplicate", "delivery", delivery));
 		else if (r < 0)
 			al_api_reply_error(resp, 500, "internal", "could not record the delivery");
 		else if (pong)
-			reply(resp, 200, json_pack("{s:s}", "status", "pong"));
+			al_api_reply_json(resp, 200, json_pack("{s:s}", "status", "pong"));
 		else
-			reply(resp, 202,
-			      json_pack("{s:s, s:s}", "status", "ignored", "reason", why));
+			al_api_reply_json(
+			    resp, 202, json_pack("{s:s, s:s}", "status", "ignored", "reason", why));
 		goto out;
 	}
 	if (pull_request(&in, &answer) < 0)
 		al_api_reply_refusal(resp, &in.why);
 	else
-		reply(resp,
-		      !strcmp(json_string_value(json_object_get(answer, "status")), "queued") ? 202
-											      : 200,
-		      answer);
+		al_api_reply_json(
+		    resp,
+		    !strcmp(json_string_value(json_object_get(answer, "status")), "queued") ? 202
+											    : 200,
+		    answer);
 out:
 	json_decref(in.ev);
 	al_server_config_put(srv, cfg);

@@ -172,6 +172,17 @@ expect_match "a delivery naming another repository than its secret's is refused"
 pr_payload opened 7 "$(printf '%040d' 9)" "$TMP/moved.json"
 expect_match "a head that is not the fetched one is refused" \
 	"$(deliver pull_request 33333333-0000-0000-0000-000000000004 "$TMP/moved.json")" '^409 .*head is now'
+jq '.pull_request.body = "```airlock-fail-to-pass\n-rf\n```"' "$TMP/pr7.json" >"$TMP/badid.json"
+expect_match "an invalid test id in the fenced block is refused" \
+	"$(deliver pull_request 33333333-0000-0000-0000-000000000005 "$TMP/badid.json")" \
+	'^400 .*fail_to_pass block: invalid test id'
+jq '.pull_request.base.ref = "main/../../x"' "$TMP/pr7.json" >"$TMP/badref.json"
+expect_match "a base branch name that is not a safe ref is refused" \
+	"$(deliver pull_request 33333333-0000-0000-0000-000000000006 "$TMP/badref.json")" '^400 '
+head -c $((25 * 1024 * 1024 + 1)) /dev/zero >"$TMP/huge.json"
+expect_match "a delivery over 25 MiB is refused before it is read" \
+	"$(deliver pull_request 33333333-0000-0000-0000-000000000007 "$TMP/huge.json")" '^413 '
+rm -f "$TMP/huge.json"
 expect "none of them made a proposal" "$(count)" "$before"
 
 # --- GitHub down for a while: the status still arrives ----------------------------------
