@@ -7,6 +7,8 @@
 
 #define AL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define AL_UNUSED __attribute__((unused))
+#define AL_STRINGIFY_(x) #x
+#define AL_STRINGIFY(x) AL_STRINGIFY_(x)
 
 static inline void
 al_freep(void *p)

@@ -641,8 +641,9 @@ get_proposal(struct al_server *srv, const char *id, enum proposal_part part,
 static void
 list_proposals(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp)
 {
-	static const char *const states[] = {"queued",	 "running", "awaiting_approval",
-					     "rejected", "granted", "error"};
+	static const char *const states[] = {"queued",	   "running",  "awaiting_approval",
+					     "rejected",   "granted",  "error",
+					     "superseded", "cancelled"};
 	const char *state = al_http_query(req, "state");
 	struct al_err err = {0};
 	json_t *list;

@@ -37,15 +37,17 @@ al_github_kick(struct al_server *srv)
 	pthread_mutex_unlock(&srv->mu);
 }
 
-/* The status a proposal's state maps to, or NULL while it is not settled. */
+/* The status the state a proposal moved to maps to, or NULL while it is not settled
+ * (running); p is the stored row, for the grant's state and the verdict. */
 static const char *
-status_of(const char *state)
+status_of(const char *state, const struct al_proposal *p)
 {
 	if (!strcmp(state, "granted"))
-		return "success";
+		return p->grant_state && !strcmp(p->grant_state, "invalidated") ? "error"
+										: "success";
 	if (!strcmp(state, "rejected"))
 		return "failure";
-	if (!strcmp(state, "error"))
+	if (!strcmp(state, "error") || !strcmp(state, "superseded") || !strcmp(state, "cancelled"))
 		return "error";
 	if (!strcmp(state, "awaiting_approval") || !strcmp(state, "queued"))
 		return "pending";
@@ -54,28 +56,30 @@ status_of(const char *state)
 
 /* A description under 140 characters, from the proposal's verdict. */
 static void
-describe(struct al_server *srv, const char *id, const char *state, char *out, size_t n)
+describe(const char *state, const struct al_proposal *p, char *out, size_t n)
 {
-	_cleanup_(al_proposal_freep) struct al_proposal *p = NULL;
-	json_t *v = NULL;
-	const char *reason = NULL;
+	json_t *v = p->verdict ? json_loads(p->verdict, 0, NULL) : NULL;
+	const char *reason = json_string_value(json_object_get(v, "reason"));
 	size_t len;
 
-	if (al_store_proposal_get(srv->store, id, &p, NULL) == 0 && p->verdict)
-		v = json_loads(p->verdict, 0, NULL);
-	reason = json_string_value(json_object_get(v, "reason"));
-	if (!strcmp(state, "granted"))
-		snprintf(out, n, "granted at tier %d: %s", p ? p->tier : 0,
+	if (!strcmp(state, "granted") && p->grant_state && !strcmp(p->grant_state, "invalidated"))
+		snprintf(out, n, "grant invalidated: %s", p->error ? p->error : "the base moved");
+	else if (!strcmp(state, "granted"))
+		snprintf(out, n, "granted at tier %d: %s", p->tier,
 			 reason ? reason : "all gates satisfied");
 	else if (!strcmp(state, "awaiting_approval"))
 		snprintf(out, n, "awaiting approval: %s", reason ? reason : "a reviewer decides");
 	else if (!strcmp(state, "queued"))
 		snprintf(out, n, "queued: airlock is gating this head again");
+	else if (!strcmp(state, "superseded"))
+		snprintf(out, n, "superseded: a newer push of the pull request is gated");
+	else if (!strcmp(state, "cancelled"))
+		snprintf(out, n, "cancelled: the pull request was closed");
 	else
 		snprintf(out, n, "%s: %s", state,
-			 reason		 ? reason
-			 : p && p->error ? p->error
-					 : "see the proposal");
+			 reason	    ? reason
+			 : p->error ? p->error
+				    : "see the proposal");
 	json_decref(v);
 	len = strlen(out);
 	if (len > 139) {
@@ -89,14 +93,15 @@ describe(struct al_server *srv, const char *id, const char *state, char *out, si
 void
 al_github_on_change(struct al_server *srv, const char *id, const char *state)
 {
-	const char *status = status_of(state);
+	_cleanup_(al_proposal_freep) struct al_proposal *p = NULL;
+	const char *status;
 	char desc[200], target[300];
 	struct al_err err = {0};
 	int r;
 
-	if (!status)
+	if (al_store_proposal_get(srv->store, id, &p, NULL) < 0 || !(status = status_of(state, p)))
 		return;
-	describe(srv, id, state, desc, sizeof(desc));
+	describe(state, p, desc, sizeof(desc));
 	al_server_target_url(srv, id, target, sizeof(target));
 	r = al_store_status_enqueue(srv->store, id, status, desc, target[0] ? target : NULL, &err);
 	if (r == 0)

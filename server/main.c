@@ -187,6 +187,8 @@ on_store_change(void *ctx, const char *id, const char *state)
 	struct al_server *srv = ctx;
 
 	al_events_publish(srv->events, id, state);
+	if (!strcmp(state, "superseded") || !strcmp(state, "cancelled"))
+		al_sched_cancel(srv, id);
 	al_github_on_change(srv, id, state);
 }
 

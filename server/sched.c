@@ -26,7 +26,8 @@ extern char **environ;
 
 struct job {
 	struct al_server *srv;
-	struct al_config *cfg; /* a reference */
+	struct al_running *slot; /* this worker's entry in srv->running */
+	struct al_config *cfg;	 /* a reference */
 	struct al_proposal *p;
 	const struct al_repo_conf *repo;
 	char *dir;	 /* owned */
@@ -189,11 +190,19 @@ exec_runner(struct job *j, size_t n_runs, struct al_err *err)
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
-	r = posix_spawn(&pid, j->srv->self_exe, NULL, &attr, argv, environ);
+	pthread_mutex_lock(&j->srv->mu);
+	r = j->slot->cancelled ? ECANCELED
+			       : posix_spawn(&pid, j->srv->self_exe, NULL, &attr, argv, environ);
+	if (r == 0)
+		j->slot->runner = pid;
+	pthread_mutex_unlock(&j->srv->mu);
 	posix_spawnattr_destroy(&attr);
 	if (r != 0)
 		return al_err_set(err, -r, "cannot start runner: %s", strerror(r));
 	r = wait_deadline(pid, timeout, &status);
+	pthread_mutex_lock(&j->srv->mu);
+	j->slot->runner = 0;
+	pthread_mutex_unlock(&j->srv->mu);
 	if (r < 0)
 		return al_err_set(err, r, "waiting for runner: %s", strerror(-r));
 	if (WIFSIGNALED(status))
@@ -353,7 +362,10 @@ finish(struct job *j, const char *state, const char *error)
 	};
 
 	r = al_store_finish(j->srv->store, j->p->id, &o, &err);
-	if (r < 0)
+	if (r == -ESTALE)
+		al_log("info", "job.discarded", "id=%s reason=%s", j->p->id,
+		       al_log_q("the proposal moved on while it ran (superseded or cancelled)"));
+	else if (r < 0)
 		al_log("error", "job.store_failed", "id=%s error=%s", j->p->id,
 		       al_log_q(al_err_msg(&err)));
 	else
@@ -381,9 +393,9 @@ after_grant(struct job *j)
 }
 
 static void
-run_job(struct al_server *srv, const char *id)
+run_job(struct al_server *srv, struct al_running *slot, const char *id)
 {
-	struct job j = {.srv = srv};
+	struct job j = {.srv = srv, .slot = slot};
 	struct al_err err = {0};
 	int r;
 
@@ -391,6 +403,11 @@ run_job(struct al_server *srv, const char *id)
 	if (r < 0) {
 		al_log("error", "job.load_failed", "id=%s error=%s", id,
 		       al_log_q(al_err_msg(&err)));
+		return;
+	}
+	if (strcmp(j.p->state, "running")) {
+		al_log("info", "job.cancelled", "id=%s state=%s", id, j.p->state);
+		al_proposal_free(j.p);
 		return;
 	}
 	al_log("info", "job.started", "id=%s repo=%s revision=%lld", id, al_log_q(j.p->repo),
@@ -433,13 +450,37 @@ out:
 	job_clear(&j);
 }
 
+struct worker_arg {
+	struct al_server *srv;
+	struct al_running *slot;
+};
+
+/* Claims the oldest queued proposal and names it in the worker's slot.  A cancel that
+ * commits before the slot is named is seen by run_job in the proposal's state, one after it
+ * finds the slot. */
+static int
+claim(struct al_server *srv, struct al_running *slot, char id[33], struct al_err *err)
+{
+	int r = al_store_claim_next(srv->store, id, err);
+
+	if (r == 0) {
+		pthread_mutex_lock(&srv->mu);
+		*slot = (struct al_running){0};
+		memcpy(slot->id, id, sizeof(slot->id));
+		pthread_mutex_unlock(&srv->mu);
+	}
+	return r;
+}
+
 static void *
 worker(void *arg)
 {
-	struct al_server *srv = arg;
+	struct al_server *srv = ((struct worker_arg *)arg)->srv;
+	struct al_running *slot = ((struct worker_arg *)arg)->slot;
 	char id[33];
 	struct al_err err;
 
+	free(arg);
 	for (;;) {
 		pthread_mutex_lock(&srv->mu);
 		if (srv->stopping) {
@@ -448,9 +489,12 @@ worker(void *arg)
 		}
 		pthread_mutex_unlock(&srv->mu);
 		memset(&err, 0, sizeof(err));
-		int r = al_store_claim_next(srv->store, id, &err);
+		int r = claim(srv, slot, id, &err);
 		if (r == 0) {
-			run_job(srv, id);
+			run_job(srv, slot, id);
+			pthread_mutex_lock(&srv->mu);
+			*slot = (struct al_running){0};
+			pthread_mutex_unlock(&srv->mu);
 			continue;
 		}
 		if (r != -ENOENT)
@@ -465,6 +509,23 @@ worker(void *arg)
 		}
 		pthread_mutex_unlock(&srv->mu);
 	}
+}
+
+void
+al_sched_cancel(struct al_server *srv, const char *id)
+{
+	pthread_mutex_lock(&srv->mu);
+	for (unsigned i = 0; srv->running && i < srv->n_workers; i++) {
+		struct al_running *s = &srv->running[i];
+
+		if (strcmp(s->id, id))
+			continue;
+		s->cancelled = 1;
+		if (s->runner > 0)
+			kill(s->runner, SIGKILL);
+		al_log("info", "job.cancelled", "id=%s runner=%d", id, (int)s->runner);
+	}
+	pthread_mutex_unlock(&srv->mu);
 }
 
 void
@@ -485,13 +546,23 @@ al_sched_start(struct al_server *srv, struct al_err *err)
 	if (r > 0)
 		al_log("info", "sched.requeued", "count=%d", r);
 	srv->workers = calloc(srv->cfg->workers, sizeof(*srv->workers));
-	if (!srv->workers)
+	srv->running = calloc(srv->cfg->workers, sizeof(*srv->running));
+	if (!srv->workers || !srv->running)
 		return al_err_set(err, -ENOMEM, "out of memory");
 	for (unsigned i = 0; i < srv->cfg->workers; i++) {
-		r = pthread_create(&srv->workers[i], NULL, worker, srv);
-		if (r != 0)
+		struct worker_arg *a = malloc(sizeof(*a));
+
+		if (!a)
+			return al_err_set(err, -ENOMEM, "out of memory");
+		*a = (struct worker_arg){srv, &srv->running[i]};
+		r = pthread_create(&srv->workers[i], NULL, worker, a);
+		if (r != 0) {
+			free(a);
 			return al_err_set(err, -r, "cannot start worker: %s", strerror(r));
+		}
+		pthread_mutex_lock(&srv->mu);
 		srv->n_workers++;
+		pthread_mutex_unlock(&srv->mu);
 	}
 	return 0;
 }
@@ -505,7 +576,11 @@ al_sched_stop(struct al_server *srv)
 	pthread_mutex_unlock(&srv->mu);
 	for (unsigned i = 0; i < srv->n_workers; i++)
 		pthread_join(srv->workers[i], NULL);
+	pthread_mutex_lock(&srv->mu);
 	free(srv->workers);
+	free(srv->running);
 	srv->workers = NULL;
+	srv->running = NULL;
 	srv->n_workers = 0;
+	pthread_mutex_unlock(&srv->mu);
 }

@@ -35,7 +35,8 @@ struct al_server {
 	int stopping;
 	pthread_t *workers; /* owned */
 	unsigned n_workers;
-	pthread_cond_t github_cv; /* with mu: the status poster's wake-up */
+	struct al_running *running; /* owned, one per worker, under mu: the job it runs */
+	pthread_cond_t github_cv;   /* with mu: the status poster's wake-up */
 	pthread_t github_thread;
 	int github_kicked;
 	int github_started;
@@ -68,8 +69,16 @@ void al_api_reply_refusal(struct al_http_resp *resp, const struct al_refusal *r)
 void al_api_reply_proposal(struct al_server *srv, const char *id, struct al_http_resp *resp);
 
 /* Scheduler (server/sched.c). */
+struct al_running {
+	char id[33];  /* "" when idle */
+	pid_t runner; /* 0 before it starts */
+	int cancelled;
+};
 int al_sched_start(struct al_server *srv, struct al_err *err);
 void al_sched_kick(struct al_server *srv);
+/* Stops the job running proposal id, if any (it moved on: superseded, cancelled): its
+ * runner is killed and nothing it found is written. */
+void al_sched_cancel(struct al_server *srv, const char *id);
 void al_sched_stop(struct al_server *srv);
 
 /* The configuration in force, with a reference the caller gives back with

@@ -16,27 +16,37 @@ struct al_store {
 	void *notify_ctx;
 };
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
+
+/* superseded and cancelled end a pull request's proposal (a newer push, the pull request
+ * closed); neither ever carries a grant. */
+#define PROPOSALS_TABLE                                                                     \
+	" id TEXT PRIMARY KEY, repo TEXT NOT NULL, base TEXT NOT NULL,"                     \
+	" state TEXT NOT NULL CHECK (state IN"                                              \
+	"  ('queued','running','awaiting_approval','rejected','granted','error',"           \
+	"   'superseded','cancelled')),"                                                    \
+	" proposer TEXT NOT NULL, patch BLOB NOT NULL, test_patch BLOB,"                    \
+	" fail_to_pass TEXT NOT NULL, provenance TEXT NOT NULL,"                            \
+	" created INTEGER NOT NULL, updated INTEGER NOT NULL,"                              \
+	" base_commit TEXT, candidate_commit TEXT, candidate_tree TEXT,"                    \
+	" result TEXT, verdict TEXT, grant_envelope TEXT, error TEXT,"                      \
+	" revision INTEGER NOT NULL DEFAULT 1, tier INTEGER, policy_digest TEXT,"           \
+	" grant_state TEXT CHECK (grant_state IN ('spent','invalidated')), promotion TEXT," \
+	" title TEXT,"                                                                      \
+	" CHECK (state = 'granted' OR grant_envelope IS NULL),"                             \
+	" CHECK (state <> 'awaiting_approval' OR candidate_tree IS NOT NULL)"
+
+#define PROPOSALS_COLUMNS                                                                    \
+	"id, repo, base, state, proposer, patch, test_patch, fail_to_pass, provenance,"      \
+	" created, updated, base_commit, candidate_commit, candidate_tree, result, verdict," \
+	" grant_envelope, error, revision, tier, policy_digest, grant_state, promotion, title"
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS tokens ("
     " hash TEXT PRIMARY KEY, name TEXT NOT NULL,"
     " role TEXT NOT NULL CHECK (role IN ('agent','reviewer','admin')),"
     " created INTEGER NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS proposals ("
-    " id TEXT PRIMARY KEY, repo TEXT NOT NULL, base TEXT NOT NULL,"
-    " state TEXT NOT NULL CHECK (state IN"
-    "  ('queued','running','awaiting_approval','rejected','granted','error')),"
-    " proposer TEXT NOT NULL, patch BLOB NOT NULL, test_patch BLOB,"
-    " fail_to_pass TEXT NOT NULL, provenance TEXT NOT NULL,"
-    " created INTEGER NOT NULL, updated INTEGER NOT NULL,"
-    " base_commit TEXT, candidate_commit TEXT, candidate_tree TEXT,"
-    " result TEXT, verdict TEXT, grant_envelope TEXT, error TEXT,"
-    " revision INTEGER NOT NULL DEFAULT 1, tier INTEGER, policy_digest TEXT,"
-    " grant_state TEXT CHECK (grant_state IN ('spent','invalidated')), promotion TEXT,"
-    " title TEXT,"
-    " CHECK (state = 'granted' OR grant_envelope IS NULL),"
-    " CHECK (state <> 'awaiting_approval' OR candidate_tree IS NOT NULL));"
+    "CREATE TABLE IF NOT EXISTS proposals (" PROPOSALS_TABLE ");"
     "CREATE INDEX IF NOT EXISTS proposals_state ON proposals(state, created);"
     "CREATE TABLE IF NOT EXISTS approvals ("
     " proposal TEXT NOT NULL REFERENCES proposals(id), revision INTEGER NOT NULL,"
@@ -72,6 +82,15 @@ static const char schema[] =
     " target_url TEXT, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
     " done INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
     "CREATE INDEX IF NOT EXISTS status_due ON status_outbox(done, next_at);";
+
+/* Versions 2 to 5 had a state CHECK without superseded and cancelled: the table is built
+ * again under its new definition, with foreign keys off (approvals and github_prs point at
+ * it by name). */
+static const char migrate_v5[] =
+    "CREATE TABLE proposals_v6 (" PROPOSALS_TABLE ");"
+    "INSERT INTO proposals_v6(" PROPOSALS_COLUMNS ") SELECT " PROPOSALS_COLUMNS " FROM proposals;"
+    "DROP TABLE proposals;"
+    "ALTER TABLE proposals_v6 RENAME TO proposals;";
 
 /* Version 3 lacked titles (sessions, the audit log and, from version 5, the GitHub tables
  * are new tables, in schema). */
@@ -172,13 +191,16 @@ schema_install(struct al_store *s)
 		return -EIO;
 	if (version >= SCHEMA_VERSION)
 		return exec_sql(s, schema);
-	if (exec_sql(s, "BEGIN IMMEDIATE") < 0)
+	/* a no-op inside a transaction, so before it; al_store_open turns them on after */
+	if (exec_sql(s, "PRAGMA foreign_keys=OFF") < 0 || exec_sql(s, "BEGIN IMMEDIATE") < 0)
 		return -EIO;
 	if ((old && version == 0 && exec_sql(s, migrate_v1) < 0) ||
 	    (version == 2 && exec_sql(s, migrate_v2) < 0) ||
 	    ((version == 2 || version == 3) && exec_sql(s, migrate_v3) < 0) ||
-	    exec_sql(s, schema) < 0 || (old && version == 0 && exec_sql(s, migrate_v1_copy) < 0) ||
-	    exec_sql(s, "PRAGMA user_version = 5") < 0 || exec_sql(s, "COMMIT") < 0) {
+	    (old && version >= 2 && exec_sql(s, migrate_v5) < 0) || exec_sql(s, schema) < 0 ||
+	    (old && version == 0 && exec_sql(s, migrate_v1_copy) < 0) ||
+	    exec_sql(s, "PRAGMA user_version = " AL_STRINGIFY(SCHEMA_VERSION)) < 0 ||
+	    exec_sql(s, "COMMIT") < 0) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 		return -EIO;
 	}
@@ -202,10 +224,10 @@ al_store_open(const char *path, struct al_store **ret, struct al_err *err)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
-	if (sqlite3_exec(
-		s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-		NULL, NULL, NULL) != SQLITE_OK ||
-	    schema_install(s) < 0) {
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+			 NULL) != SQLITE_OK ||
+	    schema_install(s) < 0 ||
+	    sqlite3_exec(s->db, "PRAGMA foreign_keys=ON;", NULL, NULL, NULL) != SQLITE_OK) {
 		r = db_err(s, err, path);
 		goto fail;
 	}
@@ -321,6 +343,8 @@ static int transact(struct al_store *s, const char *what,
 		    struct al_err *err);
 static int collect_rows(struct al_store *s, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st),
 			const char *what, json_t **ret, struct al_err *err);
+static int audit_append(struct al_store *s, const char *actor, const char *action,
+			const char *proposal, const char *detail, struct al_err *err);
 
 static int
 insert_proposal(struct al_store *s, const struct al_proposal *p, struct al_err *err)
@@ -451,9 +475,75 @@ enqueue_status(struct al_store *s, const char *proposal, const char *full_name, 
 }
 
 struct pr_args {
-	const struct al_proposal *p;
+	const struct al_proposal *p; /* NULL when the pull request closed */
 	const struct al_pull_request *pr;
+	struct al_pr_ended *ended;
 };
+
+/* Ends the pull request's earlier proposals, inside the caller's transaction: open ones
+ * (queued, running, awaiting approval) move to `state`, unspent grants are invalidated.
+ * Their ids are appended to a->ended. */
+static int
+end_earlier(struct al_store *s, const struct pr_args *a, const char *state, const char *why,
+	    struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *sel = NULL, *end = NULL, *inv = NULL;
+	_cleanup_(json_decrefp) json_t *rows = json_array();
+	const char *keep = a->p ? a->p->id : "";
+	size_t i;
+	json_t *row;
+	int q;
+
+	if (!rows)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	if (sqlite3_prepare_v2(
+		s->db,
+		"SELECT p.id, p.state FROM proposals p JOIN github_prs g ON"
+		" g.proposal = p.id WHERE g.full_name = ?1 AND g.number = ?2 AND"
+		" p.id <> ?3 AND (p.state IN ('queued','running','awaiting_approval')"
+		" OR (p.state = 'granted' AND p.grant_state IS NULL)) ORDER BY p.created",
+		-1, &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+			       "UPDATE proposals SET state = ?2, error = ?3, updated = ?4 WHERE"
+			       " id = ?1 AND state IN ('queued','running','awaiting_approval')",
+			       -1, &end, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+			       "UPDATE proposals SET grant_state = 'invalidated', error = ?2,"
+			       " updated = ?3 WHERE id = ?1 AND state = 'granted' AND"
+			       " grant_state IS NULL",
+			       -1, &inv, NULL) != SQLITE_OK)
+		return db_err(s, err, "pull request");
+	bind_text(sel, 1, a->pr->full_name);
+	sqlite3_bind_int64(sel, 2, a->pr->number);
+	bind_text(sel, 3, keep);
+	while ((q = sqlite3_step(sel)) == SQLITE_ROW)
+		json_array_append_new(rows, json_pack("[ss]", sqlite3_column_text(sel, 0),
+						      sqlite3_column_text(sel, 1)));
+	if (q != SQLITE_DONE)
+		return db_err(s, err, "pull request");
+	json_array_foreach (rows, i, row) {
+		const char *id = json_string_value(json_array_get(row, 0));
+		bool granted = !strcmp(json_string_value(json_array_get(row, 1)) ?: "", "granted");
+		sqlite3_stmt *st = granted ? inv : end;
+		int k = 1;
+		int r;
+
+		sqlite3_reset(st);
+		bind_text(st, k++, id);
+		if (!granted)
+			bind_text(st, k++, state);
+		bind_text(st, k++, why);
+		sqlite3_bind_int64(st, k, now_s());
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return db_err(s, err, "pull request");
+		r = audit_append(s, "github", granted ? "grant.invalidated" : state, id, why, err);
+		if (r < 0)
+			return r;
+		json_array_append_new(granted ? a->ended->invalidated : a->ended->ended,
+				      json_string(id));
+	}
+	return 0;
+}
 
 static int
 pr_body(struct al_store *s, const void *ctx, struct al_err *err)
@@ -461,10 +551,20 @@ pr_body(struct al_store *s, const void *ctx, struct al_err *err)
 	const struct pr_args *a = ctx;
 	const struct al_pull_request *pr = a->pr;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char why[200];
 	int r;
 
+	if (!a->p) {
+		snprintf(why, sizeof(why), "the pull request %s#%lld was closed", pr->full_name,
+			 pr->number);
+		r = insert_delivery(s, pr->delivery, "pull_request", "cancelled", NULL, err);
+		return r < 0 ? r : end_earlier(s, a, "cancelled", why, err);
+	}
+	snprintf(why, sizeof(why), "superseded by %s: the pull request's head is now %s", a->p->id,
+		 pr->head);
 	if ((r = insert_delivery(s, pr->delivery, "pull_request", "queued", a->p->id, err)) < 0 ||
-	    (r = insert_proposal(s, a->p, err)) < 0)
+	    (r = insert_proposal(s, a->p, err)) < 0 ||
+	    (r = end_earlier(s, a, "superseded", why, err)) < 0)
 		return r;
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO github_prs(proposal, full_name, number, head, author)"
@@ -482,15 +582,126 @@ pr_body(struct al_store *s, const void *ctx, struct al_err *err)
 			      "airlock is gating this pull request", pr->target_url, err);
 }
 
+void
+al_pr_ended_clear(struct al_pr_ended *e)
+{
+	json_decref(e->ended);
+	json_decref(e->invalidated);
+	e->ended = e->invalidated = NULL;
+}
+
+/* Tells of every proposal a pull request's delivery moved. */
+static void
+notify_ended(struct al_store *s, const struct al_pr_ended *e, const char *state)
+{
+	size_t i;
+	json_t *id;
+
+	json_array_foreach (e->ended, i, id)
+		notify(s, json_string_value(id), state);
+	json_array_foreach (e->invalidated, i, id)
+		notify(s, json_string_value(id), "granted");
+}
+
+static int
+pr_transact(struct al_store *s, const struct al_proposal *p, const struct al_pull_request *pr,
+	    struct al_pr_ended *ret, struct al_err *err)
+{
+	int r;
+
+	ret->ended = json_array();
+	ret->invalidated = json_array();
+	if (!ret->ended || !ret->invalidated) {
+		al_pr_ended_clear(ret);
+		return al_err_set(err, -ENOMEM, "out of memory");
+	}
+	r = transact(s, "pull request", pr_body, &(struct pr_args){p, pr, ret}, err);
+	if (r < 0) {
+		al_pr_ended_clear(ret);
+		return r;
+	}
+	if (p)
+		notify(s, p->id, "queued");
+	notify_ended(s, ret, p ? "superseded" : "cancelled");
+	return 0;
+}
+
 int
 al_store_pull_request_insert(struct al_store *s, const struct al_proposal *p,
-			     const struct al_pull_request *pr, struct al_err *err)
+			     const struct al_pull_request *pr, struct al_pr_ended *ret,
+			     struct al_err *err)
 {
-	int r = transact(s, "pull request", pr_body, &(struct pr_args){p, pr}, err);
+	return pr_transact(s, p, pr, ret, err);
+}
 
-	if (r == 0)
-		notify(s, p->id, "queued");
-	return r;
+int
+al_store_pull_request_close(struct al_store *s, const struct al_pull_request *pr,
+			    struct al_pr_ended *ret, struct al_err *err)
+{
+	return pr_transact(s, NULL, pr, ret, err);
+}
+
+struct moved_args {
+	const char *delivery, *repo, *ref, *before;
+	json_t *ids;
+};
+
+static int
+moved_body(struct al_store *s, const void *ctx, struct al_err *err)
+{
+	const struct moved_args *a = ctx;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char why[300];
+	size_t i;
+	json_t *id;
+	int q, r;
+
+	snprintf(why, sizeof(why), "the base moved: %s left %s", a->ref, a->before);
+	if ((r = insert_delivery(s, a->delivery, "push", "base moved", NULL, err)) < 0)
+		return r;
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE proposals SET grant_state = 'invalidated', error = ?3,"
+			       " updated = ?4 WHERE repo = ?1 AND base_commit = ?2 AND"
+			       " state = 'granted' AND grant_state IS NULL RETURNING id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "base moved");
+	bind_text(st, 1, a->repo);
+	bind_text(st, 2, a->before);
+	bind_text(st, 3, why);
+	sqlite3_bind_int64(st, 4, now_s());
+	while ((q = sqlite3_step(st)) == SQLITE_ROW)
+		json_array_append_new(a->ids,
+				      json_string((const char *)sqlite3_column_text(st, 0)));
+	if (q != SQLITE_DONE)
+		return db_err(s, err, "base moved");
+	json_array_foreach (a->ids, i, id)
+		if ((r = audit_append(s, "github", "grant.invalidated", json_string_value(id), why,
+				      err)) < 0)
+			return r;
+	return 0;
+}
+
+int
+al_store_base_moved(struct al_store *s, const char *delivery, const char *repo, const char *ref,
+		    const char *before, json_t **ret, struct al_err *err)
+{
+	json_t *ids = json_array();
+	size_t i;
+	json_t *id;
+	int r;
+
+	if (!ids)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	r = transact(s, "base moved", moved_body,
+		     &(struct moved_args){delivery, repo, ref, before, ids}, err);
+	if (r < 0) {
+		json_decref(ids);
+		return r;
+	}
+	json_array_foreach (ids, i, id)
+		notify(s, json_string_value(id), "granted");
+	*ret = ids;
+	return 0;
 }
 
 struct status_args {
@@ -505,7 +716,12 @@ status_body(struct al_store *s, const void *ctx, struct al_err *err)
 	char full_name[160], sha[41];
 	int q;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT full_name, head FROM github_prs WHERE proposal = ?",
+	/* the newest proposal of a commit speaks for it: an older one (a pull request closed
+	 * and reopened on the same head) posts nothing more there */
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT g.full_name, g.head, EXISTS (SELECT 1 FROM github_prs n"
+			       " WHERE n.full_name = g.full_name AND n.head = g.head AND"
+			       " n.rowid > g.rowid) FROM github_prs g WHERE g.proposal = ?",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_err(s, err, "status");
 	bind_text(st, 1, a->proposal);
@@ -514,6 +730,8 @@ status_body(struct al_store *s, const void *ctx, struct al_err *err)
 		return -ENOENT;
 	if (q != SQLITE_ROW)
 		return db_err(s, err, "status");
+	if (sqlite3_column_int(st, 2))
+		return 0;
 	snprintf(full_name, sizeof(full_name), "%s", sqlite3_column_text(st, 0));
 	snprintf(sha, sizeof(sha), "%s", sqlite3_column_text(st, 1));
 	return enqueue_status(s, a->proposal, full_name, sha, a->state, a->description,
@@ -546,11 +764,13 @@ al_store_status_due(struct al_store *s, long long now, json_t **ret, struct al_e
 	int r;
 
 	pthread_mutex_lock(&s->lock);
-	/* only a proposal's newest status matters: older ones still waiting are dropped */
+	/* GitHub keeps one airlock/gate status per commit: only the newest for a commit
+	 * matters, older ones still waiting are dropped (a cancelled proposal's error never
+	 * lands over the verdict of the reopened pull request on the same head) */
 	if (sqlite3_prepare_v2(s->db,
 			       "UPDATE status_outbox SET done = 2 WHERE done = 0 AND seq <"
-			       " (SELECT max(seq) FROM status_outbox o WHERE o.proposal ="
-			       " status_outbox.proposal)",
+			       " (SELECT max(seq) FROM status_outbox o WHERE o.full_name ="
+			       " status_outbox.full_name AND o.sha = status_outbox.sha)",
 			       -1, &old, NULL) != SQLITE_OK ||
 	    sqlite3_step(old) != SQLITE_DONE ||
 	    sqlite3_prepare_v2(s->db,

@@ -13,7 +13,8 @@ struct al_proposal {
 	char id[33];
 	char *repo;	/* owned */
 	char *base;	/* owned */
-	char *state;	/* owned: queued, running, awaiting_approval, rejected, granted, error */
+	char *state;	/* owned: queued, running, awaiting_approval, rejected, granted, error,
+			 * superseded, cancelled */
 	char *proposer; /* owned */
 	char *patch;	/* owned */
 	size_t patch_len;
@@ -115,10 +116,27 @@ struct al_pull_request {
 	const char *author;	/* its author's login */
 	const char *target_url; /* the proposal's page, may be NULL */
 };
+/* The proposals a pull request's delivery ended (ids): superseded or cancelled, and
+ * granted ones whose grant it invalidated.  Owned by the caller: al_pr_ended_clear. */
+struct al_pr_ended {
+	json_t *ended;
+	json_t *invalidated;
+};
+void al_pr_ended_clear(struct al_pr_ended *e);
 /* In one transaction: the delivery (-EEXIST when seen before: nothing is written), the
- * proposal, the pull request and a pending commit status to post. */
+ * proposal, the pull request, a pending commit status to post, and the pull request's
+ * earlier proposals superseded (open ones) or their unspent grants invalidated. */
 int al_store_pull_request_insert(struct al_store *s, const struct al_proposal *p,
-				 const struct al_pull_request *pr, struct al_err *err);
+				 const struct al_pull_request *pr, struct al_pr_ended *ret,
+				 struct al_err *err);
+/* The pull request closed (pr: delivery, full_name, number): in one transaction, the
+ * delivery and every proposal of it cancelled or its unspent grant invalidated. */
+int al_store_pull_request_close(struct al_store *s, const struct al_pull_request *pr,
+				struct al_pr_ended *ret, struct al_err *err);
+/* A push moved ref of repo away from before: in one transaction, the delivery and every
+ * unspent grant on base commit before invalidated; *ret: their ids. */
+int al_store_base_moved(struct al_store *s, const char *delivery, const char *repo, const char *ref,
+			const char *before, json_t **ret, struct al_err *err);
 /* A delivery handled without a proposal (ping, ignored events); -EEXIST when seen. */
 int al_store_delivery_record(struct al_store *s, const char *id, const char *event,
 			     const char *outcome, struct al_err *err);

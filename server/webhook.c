@@ -188,6 +188,7 @@ pull_request(struct intake *in, json_t **ret)
 	struct split sp = {.policy = in->repo->policy};
 	struct al_proposal p = {0};
 	struct al_pull_request row = {0};
+	struct al_pr_ended ended = {0};
 	struct al_err err = {0};
 	int r;
 
@@ -255,8 +256,9 @@ pull_request(struct intake *in, json_t **ret)
 				       .head = head,
 				       .author = login,
 				       .target_url = target[0] ? target : NULL};
-	r = ftp_text && prov_text ? al_store_pull_request_insert(in->srv->store, &p, &row, &err)
-				  : -ENOMEM;
+	r = ftp_text && prov_text
+		? al_store_pull_request_insert(in->srv->store, &p, &row, &ended, &err)
+		: -ENOMEM;
 	al_buf_free(&sp.patch);
 	al_buf_free(&sp.test);
 	if (r == -EEXIST) {
@@ -265,11 +267,75 @@ pull_request(struct intake *in, json_t **ret)
 	}
 	if (r < 0)
 		return al_refuse(&in->why, 500, "could not store the proposal");
-	al_log("info", "webhook.pull_request", "delivery=%s pr=%s head=%s id=%s", in->delivery,
-	       al_log_q(pr_name), head, p.id);
+	al_log("info", "webhook.pull_request", "delivery=%s pr=%s head=%s id=%s superseded=%zu",
+	       in->delivery, al_log_q(pr_name), head, p.id, json_array_size(ended.ended));
 	al_sched_kick(in->srv);
 	al_github_kick(in->srv);
-	*ret = json_pack("{s:s, s:s, s:s}", "status", "queued", "proposal", p.id, "head", head);
+	*ret = json_pack("{s:s, s:s, s:s, s:O, s:O}", "status", "queued", "proposal", p.id, "head",
+			 head, "superseded", ended.ended, "invalidated", ended.invalidated);
+	al_pr_ended_clear(&ended);
+	return 0;
+}
+
+/* The pull request closed: its open proposals are cancelled (a running job is stopped),
+ * its unspent grants invalidated. */
+static int
+closed(struct intake *in, json_t **ret)
+{
+	const json_t *pr = json_object_get(in->ev, "pull_request");
+	json_int_t number = json_integer_value(json_object_get(pr, "number"));
+	struct al_pull_request row = {
+	    .delivery = in->delivery, .full_name = in->repo->github->full_name, .number = number};
+	struct al_pr_ended ended = {0};
+	struct al_err err = {0};
+	int r;
+
+	if (number <= 0 || number > 1000000000)
+		return al_refuse(&in->why, 400, "pull_request: expected number");
+	r = al_store_pull_request_close(in->srv->store, &row, &ended, &err);
+	if (r == -EEXIST) {
+		*ret = json_pack("{s:s, s:s}", "status", "duplicate", "delivery", in->delivery);
+		return 0;
+	}
+	if (r < 0)
+		return al_refuse(&in->why, 500, "could not record the closed pull request");
+	al_log("info", "webhook.closed", "delivery=%s pr=%lld cancelled=%zu invalidated=%zu",
+	       in->delivery, (long long)number, json_array_size(ended.ended),
+	       json_array_size(ended.invalidated));
+	al_github_kick(in->srv);
+	*ret = json_pack("{s:s, s:O, s:O}", "status", "closed", "cancelled", ended.ended,
+			 "invalidated", ended.invalidated);
+	al_pr_ended_clear(&ended);
+	return 0;
+}
+
+/* A push to a branch: every unspent grant on the commit the branch left is invalidated. */
+static int
+push(struct intake *in, json_t **ret)
+{
+	const char *ref = json_string_value(json_object_get(in->ev, "ref"));
+	const char *before = json_string_value(json_object_get(in->ev, "before"));
+	const char *after = json_string_value(json_object_get(in->ev, "after"));
+	json_t *ids = NULL;
+	struct al_err err = {0};
+	int r;
+
+	if (!ref || strncmp(ref, "refs/heads/", 11) || !branch_ok(ref + 11) || !is_sha(before) ||
+	    !is_sha(after))
+		return al_refuse(&in->why, 400, "push: expected ref (a branch), before and after");
+	r = al_store_base_moved(in->srv->store, in->delivery, in->repo->name, ref, before, &ids,
+				&err);
+	if (r == -EEXIST) {
+		*ret = json_pack("{s:s, s:s}", "status", "duplicate", "delivery", in->delivery);
+		return 0;
+	}
+	if (r < 0)
+		return al_refuse(&in->why, 500, "could not record the push");
+	al_log("info", "webhook.push", "delivery=%s ref=%s before=%s after=%s invalidated=%zu",
+	       in->delivery, al_log_q(ref), before, after, json_array_size(ids));
+	al_github_kick(in->srv);
+	*ret = json_pack("{s:s, s:s, s:s, s:s, s:o}", "status", "base moved", "ref", ref, "before",
+			 before, "after", after, "invalidated", ids);
 	return 0;
 }
 
@@ -282,16 +348,18 @@ ignored(const char *event, const json_t *ev)
 
 	if (!strcmp(event, "pull_request")) {
 		if (action && (!strcmp(action, "opened") || !strcmp(action, "reopened") ||
-			       !strcmp(action, "synchronize")))
+			       !strcmp(action, "synchronize") || !strcmp(action, "closed")))
 			return NULL;
-		return "pull_request: only opened, reopened and synchronize are gated";
+		return "pull_request: only opened, reopened, synchronize and closed are handled";
 	}
 	if (!strcmp(event, "push")) {
 		if (ref && !strncmp(ref, "refs/tags/", 10))
 			return "push: a tag push changes no branch";
 		if (json_is_true(json_object_get(ev, "deleted")))
 			return "push: a branch deletion";
-		return "push: not handled by this server";
+		if (!ref || strncmp(ref, "refs/heads/", 11))
+			return "push: not a branch";
+		return NULL;
 	}
 	return "event not handled";
 }
@@ -365,7 +433,13 @@ al_webhook_github(struct al_server *srv, const struct al_http_req *req, struct a
 			    resp, 202, json_pack("{s:s, s:s}", "status", "ignored", "reason", why));
 		goto out;
 	}
-	if (pull_request(&in, &answer) < 0)
+	if (!strcmp(event, "push"))
+		r = push(&in, &answer);
+	else if (!strcmp(json_string_value(json_object_get(in.ev, "action")), "closed"))
+		r = closed(&in, &answer);
+	else
+		r = pull_request(&in, &answer);
+	if (r < 0)
 		al_api_reply_refusal(resp, &in.why);
 	else
 		al_api_reply_json(

@@ -5,7 +5,7 @@ const ID_RE = /^[0-9a-f]{32}$/;
 const TREE_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const DIFF_LINE_CAP = 5000;
 const COMMENT_MAX_BYTES = 1000;
-const STATES = ['queued', 'running', 'awaiting_approval', 'rejected', 'granted', 'error'];
+const STATES = ['queued', 'running', 'awaiting_approval', 'rejected', 'granted', 'error', 'superseded', 'cancelled'];
 const GRANT_STATES = {
   unused: 'unused (not promoted yet)',
   spent: 'spent (promoted)',

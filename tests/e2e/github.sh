@@ -44,6 +44,7 @@ jq -n --arg tmp "$TMP" --arg rport "$RPORT" '{
 			contract: [{name: "make-check", command: ["make", "check"]}],
 			test_paths: ["tests/**"], timeout_s: 60}}}}' >"$TMP/config.json"
 READER=$("$AIRLOCK" token add --data "$DATA" --name reader --role reviewer)
+ADMIN=$("$AIRLOCK" token add --data "$DATA" --name admin --role admin)
 
 # receiver [FAIL_FIRST_N]: (re)starts the stand-in for GitHub's API on RPORT
 receiver() {
@@ -125,7 +126,7 @@ expect "nothing was stored for them" "$(count)" "0"
 # --- an opened pull request: gated, then a success status -------------------------------
 out=$(deliver pull_request 22222222-0000-0000-0000-000000000001 "$TMP/pr7.json")
 expect_match "the refused delivery id, now signed, is taken: the PR is queued" "$out" \
-	"^202 \\{\"status\":\"queued\",\"proposal\":\"[0-9a-f]{32}\",\"head\":\"$HEAD7\"\\}"
+	"^202 \\{\"status\":\"queued\",\"proposal\":\"[0-9a-f]{32}\",\"head\":\"$HEAD7\",\"superseded\":\\[\\],\"invalidated\":\\[\\]\\}"
 ID=$(sed 's/^202 //' <<<"$out" | jq -r .proposal)
 expect "the proposal is granted" "$(wait_state "$ID" granted)" "granted"
 view=$(http GET "/v1/proposals/$ID" "$READER" | sed 's/^200 //')
@@ -151,6 +152,34 @@ expect "its body: state, context, target_url" \
 expect_match "its description is the verdict, under 140 characters" \
 	"$(jq -r '.body.description' <<<"$st")" '^granted at tier 1: .{1,120}$'
 expect "a pending status came first" "$(statuses_for "$HEAD7" | head -1 | jq -r .body.state)" "pending"
+
+# --- a push to main: the outstanding grant on the old base is invalidated ----------------
+(cd "$TMP/work" && git checkout -q main && echo "a newer main" >>README.md &&
+	git -c user.name=e2e -c user.email=e2e@localhost commit -q -am "newer main" &&
+	git push -q origin main)
+MAIN2=$(git -C "$TMP/origin.git" rev-parse main)
+jq --arg b "$BASE" --arg a "$MAIN2" '.before = $b | .after = $a | .head_commit.id = $a' \
+	"$FIX/push.json" >"$TMP/push-main.json"
+expect "the grant is outstanding before the push" \
+	"$(http GET "/v1/proposals/$ID" "$READER" | sed 's/^200 //' | jq -c '[.state, .grant_state]')" \
+	'["granted","unused"]'
+expect "a push to main invalidates the grant on its old commit" \
+	"$(deliver push 55555555-0000-0000-0000-000000000001 "$TMP/push-main.json" | sed 's/^200 //' | jq -c '[.status, .before, .invalidated]')" \
+	"[\"base moved\",\"$BASE\",[\"$ID\"]]"
+expect "the proposal stays granted, its grant invalidated" \
+	"$(http GET "/v1/proposals/$ID" "$READER" | sed 's/^200 //' | jq -c '[.state, .grant_state]')" \
+	'["granted","invalidated"]'
+expect_match "promoting the invalidated grant is refused" \
+	"$(http POST "/v1/proposals/$ID/promote" "$ADMIN")" '^409 .*invalidated'
+if wait_status "$HEAD7" error 30; then ok "the head's status became an error"; else not_ok "the head's status became an error" "$(tail -3 "$TMP/statuses.log")"; fi
+expect_match "its description says why" "$(statuses_for "$HEAD7" | tail -1 | jq -r .body.description)" \
+	'^grant invalidated: the base moved: refs/heads/main left [0-9a-f]{40}$'
+expect "the audit log has the invalidation, by github" \
+	"$(http GET "/v1/audit?proposal=$ID" "$READER" | sed 's/^200 //' | jq -r '.entries[-1] | [.actor, .action] | @tsv')" \
+	"$(printf 'github\tgrant.invalidated')"
+expect "a second push from the new commit invalidates nothing" \
+	"$(jq --arg b "$MAIN2" '.before = $b | .after = "4444444444444444444444444444444444444444"' "$TMP/push-main.json" >"$TMP/push2.json" &&
+		deliver push 55555555-0000-0000-0000-000000000002 "$TMP/push2.json" | sed 's/^200 //' | jq -c .invalidated)" '[]'
 
 # --- redelivery, ignored events --------------------------------------------------------
 before=$(count)
@@ -184,6 +213,62 @@ expect_match "a delivery over 25 MiB is refused before it is read" \
 	"$(deliver pull_request 33333333-0000-0000-0000-000000000007 "$TMP/huge.json")" '^413 '
 rm -f "$TMP/huge.json"
 expect "none of them made a proposal" "$(count)" "$before"
+
+# --- synchronize supersedes a running job; closed cancels --------------------------------
+# pull request 8: the fix with a test run slowed down, so that its job is still running
+(cd "$TMP/work" && git checkout -q -b slow "$BASE" && git apply "$EX/fix.patch" "$EX/test.patch" &&
+	sed -i 's/^set -u$/set -u; sleep 20/' tests/run.sh && git add -A &&
+	git -c user.name=octo-agent -c user.email=agent@example.com commit -q -m "slow fix" &&
+	git push -q origin HEAD:refs/pull/8/head)
+HEAD8A=$(git -C "$TMP/work" rev-parse HEAD)
+pr_payload opened 8 "$HEAD8A" "$TMP/pr8a.json"
+P8A=$(deliver pull_request 66666666-0000-0000-0000-000000000001 "$TMP/pr8a.json" | sed 's/^202 //' | jq -r .proposal)
+expect "pull request 8 is running" "$(wait_state "$P8A" running)" "running"
+for _ in $(seq 1 50); do pgrep -f "runner --job .*/jobs/$P8A" >/dev/null && break; sleep 0.1; done
+expect_match "its runner is up" "$(pgrep -f "runner --job .*/jobs/$P8A" | head -1)" '^[0-9]+$'
+(cd "$TMP/work" && sed -i 's/sleep 20/sleep 21/' tests/run.sh &&
+	git -c user.name=octo-agent -c user.email=agent@example.com commit -q -am "slower" &&
+	git push -q -f origin HEAD:refs/pull/8/head)
+HEAD8B=$(git -C "$TMP/work" rev-parse HEAD)
+pr_payload synchronize 8 "$HEAD8B" "$TMP/pr8b.json"
+jq --arg b "$HEAD8A" --arg a "$HEAD8B" '.before = $b | .after = $a' "$TMP/pr8b.json" >"$TMP/pr8b2.json"
+out=$(deliver pull_request 66666666-0000-0000-0000-000000000002 "$TMP/pr8b2.json")
+P8B=$(sed 's/^202 //' <<<"$out" | jq -r .proposal)
+expect "a synchronize queues the new head and names the proposal it supersedes" \
+	"$(sed 's/^202 //' <<<"$out" | jq -c '[.status, .head, .superseded]')" \
+	"[\"queued\",\"$HEAD8B\",[\"$P8A\"]]"
+expect "the old proposal is superseded at once" \
+	"$(http GET "/v1/proposals/$P8A" "$READER" | sed 's/^200 //' | jq -r .state)" "superseded"
+gone=no
+for _ in $(seq 1 50); do pgrep -f "runner --job .*/jobs/$P8A" >/dev/null || { gone=yes; break; }; sleep 0.1; done
+expect "its running job was cancelled: the runner is gone within 5 s" "$gone" "yes"
+expect_match "the server logged the cancel" "$(grep "job.cancelled id=$P8A" "$DATA.log" | head -1)" 'runner=[1-9]'
+printf '{"tree":"%040d"}' 0 >"$TMP/approve.json"
+expect_match "an approval of the superseded proposal is refused as stale" \
+	"$(http POST "/v1/proposals/$P8A/approve" "$READER" "$TMP/approve.json")" '^409 .*proposal is superseded, not awaiting approval'
+expect "the new head is running" "$(wait_state "$P8B" running)" "running"
+jq '.action = "closed" | .pull_request.state = "closed" | .pull_request.closed_at = "2026-11-22T12:00:00Z"' \
+	"$TMP/pr8b.json" >"$TMP/pr8-closed.json"
+expect "closing the pull request cancels its open proposal" \
+	"$(deliver pull_request 66666666-0000-0000-0000-000000000003 "$TMP/pr8-closed.json" | sed 's/^200 //' | jq -c '[.status, .cancelled]')" \
+	"[\"closed\",[\"$P8B\"]]"
+expect "the proposal is cancelled" "$(http GET "/v1/proposals/$P8B" "$READER" | sed 's/^200 //' | jq -r .state)" "cancelled"
+gone=no
+for _ in $(seq 1 50); do pgrep -f "runner --job .*/jobs/$P8B" >/dev/null || { gone=yes; break; }; sleep 0.1; done
+expect "its runner is gone too" "$gone" "yes"
+sleep 1
+expect "neither proposal of pull request 8 holds a grant, after their jobs ended" \
+	"$(for p in "$P8A" "$P8B"; do http GET "/v1/proposals/$p" "$READER" | sed 's/^200 //' | jq -r '[.state, (.grant // "none")] | @tsv'; done | tr '\n' ' ')" \
+	"$(printf 'superseded\tnone cancelled\tnone ')"
+expect "the cancelled jobs were discarded, not written" "$(grep -cE "job.discarded id=($P8A|$P8B)" "$DATA.log")" "2"
+if wait_status "$HEAD8A" error 30; then ok "the superseded head's status is an error"; else not_ok "the superseded head's status is an error" "$(tail -3 "$TMP/statuses.log")"; fi
+expect "saying it was superseded" "$(statuses_for "$HEAD8A" | tail -1 | jq -r .body.description)" \
+	"superseded: a newer push of the pull request is gated"
+if wait_status "$HEAD8B" error 30; then ok "the closed head's status is an error"; else not_ok "the closed head's status is an error" "$(tail -3 "$TMP/statuses.log")"; fi
+expect "saying the pull request was closed" "$(statuses_for "$HEAD8B" | tail -1 | jq -r .body.description)" \
+	"cancelled: the pull request was closed"
+expect "the filter lists the superseded one" \
+	"$(http GET "/v1/proposals?state=superseded" "$READER" | sed 's/^200 //' | jq -r '[.proposals[].id] | join(",")')" "$P8A"
 
 # --- GitHub down for a while: the status still arrives ----------------------------------
 receiver 3

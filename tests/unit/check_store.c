@@ -559,7 +559,254 @@ START_TEST(upgrades_a_version_3_database)
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 5);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 6);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+END_TEST
+
+/* A pull request's proposal, as the webhook intake stores it. */
+static void
+pr_insert(const char *id, long long number, const char *head, const char *delivery,
+	  struct al_pr_ended *ended, int want)
+{
+	struct al_proposal p = {0};
+	struct al_pull_request pr = {.delivery = delivery,
+				     .full_name = "octo-org/calc",
+				     .number = number,
+				     .head = head,
+				     .author = "octo-agent"};
+
+	snprintf(p.id, sizeof(p.id), "%s", id);
+	p.repo = "example";
+	p.base = "main";
+	p.proposer = "octo-agent";
+	p.patch = "x";
+	p.patch_len = 1;
+	p.fail_to_pass = "[]";
+	p.provenance = "{}";
+	p.created = 1;
+	ck_assert_int_eq(al_store_pull_request_insert(store, &p, &pr, ended, NULL), want);
+}
+
+static void
+assert_ids(const json_t *ids, const char *want)
+{
+	_cleanup_free_ char *got = json_dumps(ids, JSON_COMPACT);
+
+	ck_assert_str_eq(got, want);
+}
+
+static void
+assert_state(const char *id, const char *state, const char *grant_state)
+{
+	struct al_proposal *p = NULL;
+
+	ck_assert_int_eq(al_store_proposal_get(store, id, &p, NULL), 0);
+	ck_assert_str_eq(p->state, state);
+	if (grant_state)
+		ck_assert_str_eq(p->grant_state, grant_state);
+	else
+		ck_assert_ptr_null(p->grant_state);
+	al_proposal_free(p);
+}
+
+START_TEST(pull_requests_supersede_cancel_and_invalidate)
+{
+	struct al_outcome granted = {.state = "granted", .grant = "{}", .verdict = "{}", .tier = 1};
+	struct al_pull_request close7 = {
+	    .delivery = "d5", .full_name = "octo-org/calc", .number = 7};
+	struct al_proposal *gone = NULL;
+	struct al_pr_ended e = {0};
+	char id[33];
+
+	pr_insert("p1", 7, "h1", "d1", &e, 0);
+	assert_ids(e.ended, "[]");
+	al_pr_ended_clear(&e);
+	pr_insert("q1", 8, "k1", "d2", &e, 0); /* another pull request */
+	al_pr_ended_clear(&e);
+	ck_assert_int_eq(al_store_claim_next(store, id, NULL), 0);
+	ck_assert_str_eq(id, "p1");
+	/* synchronize: the running one is superseded, in the same transaction */
+	pr_insert("p2", 7, "h2", "d3", &e, 0);
+	assert_ids(e.ended, "[\"p1\"]");
+	assert_ids(e.invalidated, "[]");
+	al_pr_ended_clear(&e);
+	assert_state("p1", "superseded", NULL);
+	assert_state("q1", "queued", NULL);
+	/* its job ending later writes nothing: no grant from a superseded proposal */
+	ck_assert_int_eq(al_store_finish(store, "p1", &granted, NULL), -ESTALE);
+	assert_state("p1", "superseded", NULL);
+	/* a redelivery changes nothing */
+	pr_insert("p9", 7, "h9", "d3", &e, -EEXIST);
+	ck_assert_ptr_null(e.ended);
+	ck_assert_int_eq(al_store_proposal_get(store, "p9", &gone, NULL), -ENOENT);
+	/* a granted proposal superseded keeps its state, its unspent grant is invalidated */
+	ck_assert_int_eq(al_store_claim_next(store, id, NULL), 0);
+	ck_assert_int_eq(al_store_finish(store, id, &granted, NULL), 0);
+	ck_assert_int_eq(al_store_claim_next(store, id, NULL), 0);
+	ck_assert_int_eq(al_store_finish(store, id, &granted, NULL), 0);
+	assert_state("p2", "granted", NULL);
+	pr_insert("p3", 7, "h3", "d4", &e, 0);
+	assert_ids(e.ended, "[]");
+	assert_ids(e.invalidated, "[\"p2\"]");
+	al_pr_ended_clear(&e);
+	assert_state("p2", "granted", "invalidated");
+	ck_assert_int_eq(al_store_grant_spend(store, "p2", "n1", NULL), -EALREADY);
+	/* closed: the open one is cancelled, pull request 8 is left alone */
+	ck_assert_int_eq(al_store_pull_request_close(store, &close7, &e, NULL), 0);
+	assert_ids(e.ended, "[\"p3\"]");
+	al_pr_ended_clear(&e);
+	assert_state("p3", "cancelled", NULL);
+	assert_state("q1", "granted", NULL);
+	ck_assert_int_eq(al_store_pull_request_close(store, &close7, &e, NULL), -EEXIST);
+	close7.delivery = "d6";
+	ck_assert_int_eq(al_store_pull_request_close(store, &close7, &e, NULL), 0);
+	assert_ids(e.ended, "[]");
+	assert_ids(e.invalidated, "[]");
+	al_pr_ended_clear(&e);
+	/* nothing ever claims them again */
+	ck_assert_int_eq(al_store_claim_next(store, id, NULL), -ENOENT);
+}
+END_TEST
+
+START_TEST(a_moved_base_invalidates_the_grants_on_its_old_commit)
+{
+	struct al_outcome on_b1 = {
+	    .state = "granted", .grant = "{}", .verdict = "{}", .tier = 1, .base_commit = "b1"};
+	struct al_outcome on_b2 = on_b1;
+	json_t *ids = NULL;
+	char id[33];
+
+	on_b2.base_commit = "b2";
+	insert("a", 1, "x", 1);
+	insert("b", 2, "x", 1);
+	insert("c", 3, "x", 1);
+	insert("d", 4, "x", 1); /* still queued */
+	ck_assert_int_eq(al_store_claim_next(store, id, NULL), 0);
+	ck_assert_int_eq(al_store_finish(store, "a", &on_b1, NULL), 0);
+	ck_assert_int_eq(al_store_claim_next(store, id, NULL), 0);
+	ck_assert_int_eq(al_store_finish(store, "b", &on_b2, NULL), 0);
+	ck_assert_int_eq(al_store_claim_next(store, id, NULL), 0);
+	ck_assert_int_eq(al_store_finish(store, "c", &on_b1, NULL), 0);
+	ck_assert_int_eq(al_store_grant_spend(store, "c", "nc", NULL), 0); /* spent: stays */
+	ck_assert_int_eq(
+	    al_store_base_moved(store, "m1", "other", "refs/heads/main", "b1", &ids, NULL), 0);
+	assert_ids(ids, "[]");
+	json_decref(ids);
+	ck_assert_int_eq(
+	    al_store_base_moved(store, "m2", "example", "refs/heads/main", "b1", &ids, NULL), 0);
+	assert_ids(ids, "[\"a\"]");
+	json_decref(ids);
+	assert_state("a", "granted", "invalidated");
+	assert_state("b", "granted", NULL);
+	assert_state("c", "granted", "spent");
+	assert_state("d", "queued", NULL);
+	ck_assert_int_eq(al_store_grant_spend(store, "a", "na", NULL), -EALREADY);
+	ck_assert_int_eq(
+	    al_store_base_moved(store, "m2", "example", "refs/heads/main", "b2", &ids, NULL),
+	    -EEXIST);
+	assert_state("b", "granted", NULL);
+}
+END_TEST
+
+/* GitHub keeps one status per commit: the newest queued for a commit is the one posted,
+ * and an older proposal of the same head posts nothing over a newer one's. */
+START_TEST(statuses_newest_per_commit)
+{
+	struct al_pull_request close7 = {
+	    .delivery = "d2", .full_name = "octo-org/calc", .number = 7};
+	struct al_pr_ended e = {0};
+	json_t *due = NULL;
+
+	pr_insert("p1", 7, "h1", "d1", &e, 0);
+	al_pr_ended_clear(&e);
+	ck_assert_int_eq(al_store_status_enqueue(store, "p1", "failure", "no", NULL, NULL), 0);
+	ck_assert_int_eq(al_store_status_due(store, (long long)time(NULL) + 1, &due, NULL), 0);
+	ck_assert_int_eq(json_array_size(due), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(due, 0), "state")),
+			 "failure");
+	json_decref(due);
+	ck_assert_int_eq(al_store_pull_request_close(store, &close7, &e, NULL), 0);
+	al_pr_ended_clear(&e);
+	pr_insert("p2", 7, "h1", "d3", &e, 0); /* reopened on the same head */
+	al_pr_ended_clear(&e);
+	ck_assert_int_eq(al_store_status_enqueue(store, "p1", "error", "cancelled", NULL, NULL), 0);
+	ck_assert_int_eq(al_store_status_due(store, (long long)time(NULL) + 1, &due, NULL), 0);
+	ck_assert_int_eq(json_array_size(due), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(due, 0), "proposal")),
+			 "p2");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(due, 0), "state")),
+			 "pending");
+	json_decref(due);
+	ck_assert_int_eq(al_store_status_enqueue(store, "nope", "error", "x", NULL, NULL), -ENOENT);
+}
+END_TEST
+
+/* Version 5's proposals table had no superseded or cancelled state: it is built again with
+ * every row, and the tables that point at it still do. */
+START_TEST(upgrades_a_version_5_database)
+{
+	_cleanup_free_ char *path = al_path_join(dir, "v5.db");
+	struct al_store *old = NULL;
+	struct al_pr_ended e = {0};
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	json_t *list = NULL;
+
+	ck_assert_int_eq(al_store_open(path, &old, NULL), 0);
+	al_store_close(old);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	/* the version 5 table definition, written back into the schema as it was */
+	ck_assert_int_eq(sqlite3_exec(db,
+				      "PRAGMA writable_schema = ON;"
+				      "UPDATE sqlite_schema SET sql = replace(sql, ',   "
+				      "''superseded'',''cancelled''', '') WHERE name = 'proposals';"
+				      "PRAGMA writable_schema = OFF; PRAGMA user_version = 5;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_exec(
+		db,
+		"INSERT INTO proposals (id, repo, base, state, proposer, patch,"
+		" fail_to_pass, provenance, created, updated, candidate_tree, title)"
+		" VALUES ('old', 'example', 'main', 'awaiting_approval', 'octo-agent',"
+		" 'x', '[]', '{}', 1, 2, 't1', 'kept');"
+		"INSERT INTO approvals VALUES ('old', 1, 'alice', 'approve', 't1', NULL, 3);"
+		"INSERT INTO github_prs VALUES ('old', 'octo-org/calc', 7, 'h1', 'octo-agent');",
+		NULL, NULL, NULL),
+	    SQLITE_OK);
+	/* it really is the old definition */
+	ck_assert_int_ne(
+	    sqlite3_exec(db, "UPDATE proposals SET state = 'superseded'", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	al_store_close(store);
+	ck_assert_int_eq(al_store_open(path, &store, NULL), 0);
+	ck_assert_int_eq(al_store_approvals(store, "old", &list, NULL), 0);
+	ck_assert_int_eq(json_array_size(list), 1);
+	json_decref(list);
+	/* now a newer push of pull request 7 supersedes it */
+	pr_insert("new", 7, "h2", "d1", &e, 0);
+	assert_ids(e.ended, "[\"old\"]");
+	al_pr_ended_clear(&e);
+	assert_state("old", "superseded", NULL);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 6);
+	sqlite3_finalize(st);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(db, "SELECT title FROM proposals WHERE id = 'old'", -1, &st, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "kept");
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
@@ -589,6 +836,10 @@ store_suite(void)
 	tcase_add_test(t, decisions_and_sessions_are_audited_append_only);
 	tcase_add_test(t, every_committed_move_is_told_and_titles_are_kept);
 	tcase_add_test(t, upgrades_a_version_3_database);
+	tcase_add_test(t, pull_requests_supersede_cancel_and_invalidate);
+	tcase_add_test(t, a_moved_base_invalidates_the_grants_on_its_old_commit);
+	tcase_add_test(t, statuses_newest_per_commit);
+	tcase_add_test(t, upgrades_a_version_5_database);
 	suite_add_tcase(s, t);
 	return s;
 }
