@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what airlock needs to build and run on Debian 12, only when it is missing.
 # With --test, also what the test suite needs: Debian's Chromium, Node.js and npm, and
-# playwright-core (tests/e2e/browser, from its package-lock.json).
+# playwright-core (tests/e2e/browser, from its package-lock.json); and wrk for
+# tests/bench/load.sh.
 set -eu
 cd "$(dirname "$0")/.."
 tests=0
@@ -37,6 +38,8 @@ if [ $tests -eq 1 ]; then
 	[ -x /usr/bin/chromium ] || pkgs="$pkgs chromium"
 	need_cmd node nodejs
 	need_cmd npm npm
+	need_cmd wrk wrk
+	need_cmd sqlite3 sqlite3
 fi
 
 if [ -n "$pkgs" ]; then

@@ -9,7 +9,9 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -257,11 +259,22 @@ al_runner_main(int argc, char **argv)
 	struct utsname u;
 	int r;
 
-	if (argc != 3 || strcmp(argv[1], "--job")) {
-		fprintf(stderr, "usage: airlock runner --job DIR (run by the server)\n");
+	if ((argc != 3 && argc != 5) || strcmp(argv[1], "--job") ||
+	    (argc == 5 && strcmp(argv[3], "--parent"))) {
+		fprintf(stderr,
+			"usage: airlock runner --job DIR [--parent PID] (run by the server)\n");
 		return 64;
 	}
 	j.dir = argv[2];
+	/* the server's worker is the parent: if it dies (a kill -9 of the server), so does the
+	 * runner, and with it the sandbox (PR_SET_PDEATHSIG there too); a restarted server
+	 * then runs the job again from the queue.  A parent already gone before the prctl
+	 * shows as another parent pid. */
+	if (argc == 5 && (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 ||
+			  getppid() != (pid_t)strtol(argv[4], NULL, 10))) {
+		fprintf(stderr, "airlock runner: the server that started this job is gone\n");
+		return 1;
+	}
 	al_sandbox_default_ids(&j.uid, &j.gid);
 	j.result =
 	    json_pack("{s:s, s:{s:s, s:s}}", "version", "1", "runner", "sandbox_profile",

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <libgen.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,6 +242,48 @@ parse_tls(struct al_config *c, json_t *v, const char *dir, struct al_err *err)
 	return 0;
 }
 
+/* The integer settings with their ranges; each is documented in docs/operations.md. */
+static const struct int_key {
+	const char *name;
+	long long min, max;
+	size_t off; /* in struct al_limits */
+} int_keys[] = {
+    {"max_queued", 1, 100000, offsetof(struct al_limits, max_queued)},
+    {"submit_per_minute", 0, 100000, offsetof(struct al_limits, submit_per_minute)},
+    {"submit_burst", 1, 10000, offsetof(struct al_limits, submit_burst)},
+    {"shutdown_grace_s", 0, 3600, offsetof(struct al_limits, shutdown_grace_s)},
+    {"connection_timeout_s", 1, 3600, offsetof(struct al_limits, conn_timeout_s)},
+    {"max_connections", 4, 4096, offsetof(struct al_limits, max_connections)},
+    {"max_header_bytes", 8192, 1 << 20, offsetof(struct al_limits, max_header_bytes)},
+    {"max_json_depth", 2, 64, offsetof(struct al_limits, max_json_depth)},
+    {"max_json_string_bytes", 64, 1 << 20, offsetof(struct al_limits, max_json_string)},
+    {"max_json_array", 1, 100000, offsetof(struct al_limits, max_json_array)},
+};
+
+static int
+parse_limits(struct al_config *c, const json_t *v, struct al_err *err)
+{
+	const char *key;
+	json_t *n;
+
+	if (!json_is_object(v))
+		return al_err_set(err, -EINVAL, "limits: expected an object");
+	json_object_foreach ((json_t *)v, key, n) {
+		size_t i;
+
+		for (i = 0; i < AL_ARRAY_SIZE(int_keys) && strcmp(key, int_keys[i].name); i++)
+			;
+		if (i == AL_ARRAY_SIZE(int_keys))
+			return al_err_set(err, -EINVAL, "limits.%.64s: unknown key", key);
+		if (!json_is_integer(n) || json_integer_value(n) < int_keys[i].min ||
+		    json_integer_value(n) > int_keys[i].max)
+			return al_err_set(err, -EINVAL, "limits.%s: expected an integer %lld..%lld",
+					  key, int_keys[i].min, int_keys[i].max);
+		*(long long *)((char *)&c->limits + int_keys[i].off) = json_integer_value(n);
+	}
+	return 0;
+}
+
 static int
 parse_top(struct al_config *c, json_t *root, const char *dir, struct al_err *err)
 {
@@ -266,12 +309,15 @@ parse_top(struct al_config *c, json_t *root, const char *dir, struct al_err *err
 				    err, -EINVAL,
 				    "max_body_bytes: expected an integer 4096..67108864");
 			c->max_body = (size_t)n;
-		} else if (!strcmp(key, "workers")) {
+		} else if (!strcmp(key, "max_parallel_runs") || !strcmp(key, "workers")) {
 			json_int_t n = json_integer_value(v);
-			if (!json_is_integer(v) || n < 1 || n > 16)
-				return al_err_set(err, -EINVAL,
-						  "workers: expected an integer 1..16");
+			if (!json_is_integer(v) || n < 1 || n > 64)
+				return al_err_set(err, -EINVAL, "%s: expected an integer 1..64",
+						  key);
 			c->workers = (unsigned)n;
+		} else if (!strcmp(key, "limits")) {
+			if ((r = parse_limits(c, v, err)) < 0)
+				return r;
 		} else if (!strcmp(key, "session_ttl_s")) {
 			json_int_t n = json_integer_value(v);
 			if (!json_is_integer(v) || n < 60 || n > 7 * 86400)
@@ -321,13 +367,24 @@ static struct al_config *
 config_new(void)
 {
 	struct al_config *c = calloc(1, sizeof(*c));
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (!c)
 		return NULL;
 	c->listen = strdup(AL_DEFAULT_LISTEN);
 	c->data = strdup(AL_DEFAULT_DATA);
 	c->max_body = AL_DEFAULT_MAX_BODY;
-	c->workers = 2;
+	c->workers = (unsigned)(ncpu > 0 ? (ncpu > 64 ? 64 : ncpu) : 2);
+	c->limits = (struct al_limits){.max_queued = 256,
+				       .submit_per_minute = 120,
+				       .submit_burst = 30,
+				       .shutdown_grace_s = 30,
+				       .conn_timeout_s = 30,
+				       .max_connections = 256,
+				       .max_header_bytes = 64 * 1024,
+				       .max_json_depth = 16,
+				       .max_json_string = 64 * 1024,
+				       .max_json_array = 1000};
 	c->session_ttl_s = AL_DEFAULT_SESSION_TTL_S;
 	c->github_api = strdup("https://api.github.com");
 	if (!c->listen || !c->data || !c->github_api) {

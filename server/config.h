@@ -30,8 +30,20 @@ struct al_config {
 	char *listen; /* owned */
 	char *data;   /* owned, absolute once al_config_load returns */
 	size_t max_body;
-	unsigned workers;
-	long long session_ttl_s;    /* how long a reviewer's sign-in lasts */
+	unsigned workers;	 /* max_parallel_runs: gate jobs at once (default: cores) */
+	long long session_ttl_s; /* how long a reviewer's sign-in lasts */
+	struct al_limits {
+		long long max_queued;	     /* queued proposals before 429 */
+		long long submit_per_minute; /* per principal; 0: no limit */
+		long long submit_burst;	     /* per principal, at once */
+		long long shutdown_grace_s;  /* SIGTERM: how long running jobs may finish */
+		long long conn_timeout_s;    /* idle or slow connection */
+		long long max_connections;
+		long long max_header_bytes; /* request line and headers, per connection */
+		long long max_json_depth;
+		long long max_json_string; /* bytes, any string but a patch */
+		long long max_json_array;  /* elements, any array */
+	} limits;
 	char *tls_cert;		    /* owned, may be NULL: PEM file; with tls_key, serve HTTPS */
 	char *tls_key;		    /* owned, may be NULL */
 	char *github_api;	    /* owned: the REST API base URL commit statuses go to */

@@ -322,9 +322,12 @@ al_http_start(const struct al_http_opts *o, al_http_handler handler, void *ctx,
 	h->d = MHD_start_daemon(
 	    flags | (h->tls ? MHD_USE_TLS : 0), 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
 	    (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_LIMIT,
-	    256u, MHD_OPTION_PER_IP_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-	    on_completed, h, h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, o->tls_cert_pem,
+	    o->max_connections ? o->max_connections : 256u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    o->max_connections ? (o->max_connections + 3) / 4 : 64u, MHD_OPTION_CONNECTION_TIMEOUT,
+	    o->conn_timeout_s ? o->conn_timeout_s : 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    o->max_header_bytes ? o->max_header_bytes : (size_t)(64 * 1024),
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, o->tls_cert_pem,
 	    MHD_OPTION_HTTPS_MEM_KEY, o->tls_key_pem, MHD_OPTION_END);
 	if (!h->d) {
 		free(h);

@@ -56,6 +56,9 @@ struct al_http_opts {
 	const char *webhook_path; /* may be NULL: the one path with its own body cap */
 	size_t webhook_max_body;
 	const char *tls_cert_pem, *tls_key_pem; /* both or neither: serve HTTPS */
+	unsigned conn_timeout_s;		/* an idle or trickling connection is closed */
+	unsigned max_connections;		/* a quarter of them per client address */
+	size_t max_header_bytes;		/* request line and headers of a connection */
 };
 
 int al_http_start(const struct al_http_opts *o, al_http_handler h, void *ctx, struct al_http **ret,

@@ -65,9 +65,13 @@ needs_restart(const struct al_config *old, const struct al_config *c)
 	if (strcmp(old->data, c->data))
 		return "data";
 	if (old->workers != c->workers)
-		return "workers";
+		return "max_parallel_runs";
 	if (old->max_body != c->max_body)
 		return "max_body";
+	if (old->limits.conn_timeout_s != c->limits.conn_timeout_s ||
+	    old->limits.max_connections != c->limits.max_connections ||
+	    old->limits.max_header_bytes != c->limits.max_header_bytes)
+		return "limits (connections)";
 	if (!old->tls_cert != !c->tls_cert || (c->tls_cert && (strcmp(old->tls_cert, c->tls_cert) ||
 							       strcmp(old->tls_key, c->tls_key))))
 		return "tls";

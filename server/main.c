@@ -39,7 +39,9 @@ static const char usage[] =
     "  verify --key PUBKEY_FILE [--repo R] [--ref REF] [--commit SHA] GRANT_FILE\n"
     "  keygen --data DIR [--retire-days N]\n"
     "  key list --data DIR\n"
-    "  key revoke --data DIR KEYID\n";
+    "  key revoke --data DIR KEYID\n"
+    "  audit verify --data DIR\n"
+    "  audit show --data DIR ID\n";
 
 static int
 die(const char *what, const struct al_err *err)
@@ -200,7 +202,10 @@ http_start(struct al_server *srv, struct al_err *err)
 	struct al_http_opts o = {.listen = srv->cfg->listen,
 				 .max_body = srv->cfg->max_body,
 				 .webhook_path = "/v1/webhooks/github",
-				 .webhook_max_body = AL_WEBHOOK_MAX_BODY};
+				 .webhook_max_body = AL_WEBHOOK_MAX_BODY,
+				 .conn_timeout_s = (unsigned)srv->cfg->limits.conn_timeout_s,
+				 .max_connections = (unsigned)srv->cfg->limits.max_connections,
+				 .max_header_bytes = (size_t)srv->cfg->limits.max_header_bytes};
 	size_t len;
 	int r;
 
@@ -215,6 +220,20 @@ http_start(struct al_server *srv, struct al_err *err)
 	if (key)
 		explicit_bzero(key, strlen(key));
 	return r;
+}
+
+/* What a reload put in force: the file and each repository's policy digest. */
+static void
+reload_detail(struct al_server *srv, char *out, size_t n)
+{
+	struct al_config *c = al_server_config(srv);
+	size_t len;
+
+	snprintf(out, n, "%s", srv->config_path ? srv->config_path : "(defaults)");
+	for (size_t i = 0; i < c->n_repos && (len = strlen(out)) < n; i++)
+		snprintf(out + len, n - len, "; %s policy %.16s", c->repos[i].name,
+			 c->repos[i].policy_digest);
+	al_server_config_put(srv, c);
 }
 
 static int
@@ -246,13 +265,19 @@ serve_run(struct al_server *srv, struct al_err *err)
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
 		struct al_err rerr = {0};
 
+		char detail[600];
+
 		/* a bad file is refused whole: the policy in force stays */
-		if (al_server_reload(srv, &rerr) < 0)
+		if (al_server_reload(srv, &rerr) < 0) {
 			al_log("error", "config.reload_refused", "error=%s",
 			       al_log_q(al_err_msg(&rerr)));
-		else
+			snprintf(detail, sizeof(detail), "refused: %s", al_err_msg(&rerr));
+		} else {
 			al_log("info", "config.reloaded", "path=%s",
 			       al_log_q(srv->config_path ? srv->config_path : "(defaults)"));
+			reload_detail(srv, detail, sizeof(detail));
+		}
+		al_store_audit_note(srv->store, "SIGHUP", "config.reload", NULL, detail, NULL);
 	}
 	al_log("info", "serve.stopping", "signal=%d", sig);
 	return 0;
@@ -410,6 +435,78 @@ cmd_keygen(int argc, char **argv)
 	return r < 0 ? die("keygen", &err) : 0;
 }
 
+static void
+print_entry(const json_t *e)
+{
+	char at[32] = "";
+	const char *detail = json_string_value(json_object_get(e, "detail"));
+
+	al_time_format((time_t)json_integer_value(json_object_get(e, "at")), at);
+	printf("%6lld  %s  %-12s %-24s %s\n",
+	       (long long)json_integer_value(json_object_get(e, "seq")), at,
+	       json_string_value(json_object_get(e, "actor")),
+	       json_string_value(json_object_get(e, "action")), detail ? detail : "");
+}
+
+/* `airlock audit verify|show`: walk the hash chain; one proposal's trace. */
+static int
+cmd_audit(int argc, char **argv)
+{
+	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+					     {NULL, 0, NULL, 0}};
+	const char *data = NULL, *verb = argc > 1 ? argv[1] : "";
+	_cleanup_(al_proposal_freep) struct al_proposal *p = NULL;
+	_cleanup_(al_json_decrefp) json_t *list = NULL;
+	struct al_store *store = NULL;
+	struct al_audit_report rep;
+	struct al_err err = {0};
+	size_t i;
+	json_t *e;
+	int c, r;
+
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'd')
+			return fputs(usage, stderr), 2;
+		data = optarg;
+	}
+	if (!data || ((strcmp(verb, "verify") || optind != argc) &&
+		      (strcmp(verb, "show") || optind != argc - 1)))
+		return fputs(usage, stderr), 2;
+	if (access(data, F_OK) < 0)
+		return fprintf(stderr, "airlock: audit: %s: %s\n", data, strerror(errno)), 1;
+	if (al_sign_init() < 0 || open_store(data, &store, &err) < 0)
+		return die("audit", &err);
+	if (!strcmp(verb, "verify")) {
+		r = al_store_audit_verify(store, &rep, &err);
+		al_store_close(store);
+		if (r < 0)
+			return die("audit verify", &err);
+		if (rep.broken) {
+			printf("audit: entry %lld was %s (%lld entries read)\n", rep.seq, rep.what,
+			       rep.entries);
+			return 1;
+		}
+		printf("audit: %lld entries, the chain is intact; head %s\n", rep.entries,
+		       rep.head);
+		return 0;
+	}
+	r = al_store_audit_list(store, argv[optind], 100000, &list, &err);
+	if (r == 0 && al_store_proposal_get(store, argv[optind], &p, &err) < 0 &&
+	    json_array_size(list) == 0)
+		r = al_err_set(&err, -ENOENT, "no proposal %s", argv[optind]);
+	al_store_close(store);
+	if (r < 0)
+		return die("audit show", &err);
+	if (p)
+		printf("proposal %s: %s, repository %s, proposer %s, revision %lld%s%s\n", p->id,
+		       p->state, p->repo, p->proposer, p->revision, p->title ? ": " : "",
+		       p->title ? p->title : "");
+	json_array_foreach (list, i, e)
+		print_entry(e);
+	return 0;
+}
+
 /* `airlock key list|revoke`: the keyring, and ending trust in a retired key. */
 static int
 cmd_key(int argc, char **argv)
@@ -475,6 +572,8 @@ main(int argc, char **argv)
 		return al_doctor_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "key"))
 		return cmd_key(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "audit"))
+		return cmd_audit(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "keygen"))
 		return cmd_keygen(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "token") && argc > 2 && !strcmp(argv[2], "add"))

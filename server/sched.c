@@ -2,6 +2,7 @@
  * result with gates/, and signs a grant only from a complete set of passing results. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -21,6 +22,8 @@
 #include "server/server.h"
 
 #define RESULT_MAX_BYTES (256u << 20)
+/* A job the server stopped under this many times ends in error instead of a fourth run. */
+#define AL_MAX_ATTEMPTS 3
 
 extern char **environ;
 
@@ -175,7 +178,8 @@ wait_deadline(pid_t pid, int timeout_s, int *ret_status)
 static int
 exec_runner(struct job *j, size_t n_runs, struct al_err *err)
 {
-	char *argv[] = {"airlock", "runner", "--job", j->dir, NULL};
+	char parent[24];
+	char *argv[] = {"airlock", "runner", "--job", j->dir, "--parent", parent, NULL};
 	int timeout = (int)(al_policy_timeout_s(j->repo->policy) * (n_runs + 1)) + 120;
 	int status = 0, r;
 	pid_t pid;
@@ -183,6 +187,7 @@ exec_runner(struct job *j, size_t n_runs, struct al_err *err)
 	posix_spawnattr_t attr;
 	sigset_t none, all;
 
+	snprintf(parent, sizeof(parent), "%d", (int)getpid());
 	/* The serving threads block SIGINT and SIGTERM; the runner starts from defaults. */
 	sigemptyset(&none);
 	sigfillset(&all);
@@ -361,6 +366,13 @@ finish(struct job *j, const char *state, const char *error)
 	    .policy_digest = j->repo ? j->repo->policy_digest : NULL,
 	};
 
+	pthread_mutex_lock(&j->srv->mu);
+	r = j->slot->requeued;
+	pthread_mutex_unlock(&j->srv->mu);
+	if (r) {
+		al_log("info", "job.left_for_restart", "id=%s", j->p->id);
+		return -ECANCELED;
+	}
 	r = al_store_finish(j->srv->store, j->p->id, &o, &err);
 	if (r == -ESTALE)
 		al_log("info", "job.discarded", "id=%s reason=%s", j->p->id,
@@ -539,12 +551,17 @@ al_sched_kick(struct al_server *srv)
 int
 al_sched_start(struct al_server *srv, struct al_err *err)
 {
-	int r = al_store_requeue_running(srv->store, err);
+	_cleanup_free_ char *jobs = al_path_join(srv->cfg->data, "jobs");
+	int r = al_store_requeue_running(srv->store, AL_MAX_ATTEMPTS, err);
 
 	if (r < 0)
 		return r;
 	if (r > 0)
 		al_log("info", "sched.requeued", "count=%d", r);
+	/* workspaces a stop left behind: no job runs yet, so none is in use (their runners
+	 * died with the server: PR_SET_PDEATHSIG; their cgroups go at the next run's sweep) */
+	if (jobs && access(jobs, F_OK) == 0 && al_rm_rf(jobs) == 0)
+		al_log("info", "sched.workspaces_cleared", "dir=%s", al_log_q(jobs));
 	srv->workers = calloc(srv->cfg->workers, sizeof(*srv->workers));
 	srv->running = calloc(srv->cfg->workers, sizeof(*srv->running));
 	if (!srv->workers || !srv->running)
@@ -570,12 +587,41 @@ al_sched_start(struct al_server *srv, struct al_err *err)
 void
 al_sched_stop(struct al_server *srv)
 {
+	struct timespec deadline;
+	unsigned joined = 0;
+	int late = 0;
+
 	pthread_mutex_lock(&srv->mu);
 	srv->stopping = 1;
 	pthread_cond_broadcast(&srv->cv);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += srv->cfg ? srv->cfg->limits.shutdown_grace_s : 0;
 	pthread_mutex_unlock(&srv->mu);
-	for (unsigned i = 0; i < srv->n_workers; i++)
-		pthread_join(srv->workers[i], NULL);
+	while (joined < srv->n_workers &&
+	       pthread_timedjoin_np(srv->workers[joined], NULL, &deadline) == 0)
+		joined++;
+	if (joined < srv->n_workers) {
+		/* the grace is over: what still runs is killed and goes back to the queue */
+		pthread_mutex_lock(&srv->mu);
+		for (unsigned i = 0; i < srv->n_workers; i++) {
+			if (!srv->running[i].id[0])
+				continue;
+			srv->running[i].requeued = 1;
+			if (srv->running[i].runner > 0)
+				kill(srv->running[i].runner, SIGKILL);
+			late++;
+		}
+		pthread_mutex_unlock(&srv->mu);
+		for (unsigned i = joined; i < srv->n_workers; i++)
+			pthread_join(srv->workers[i], NULL);
+		if (late > 0) {
+			struct al_err err = {0};
+			int n = al_store_requeue_running(srv->store, INT_MAX, &err);
+
+			al_log("info", "sched.requeued_at_stop", "count=%d error=%s", n,
+			       al_log_q(n < 0 ? al_err_msg(&err) : ""));
+		}
+	}
 	pthread_mutex_lock(&srv->mu);
 	free(srv->workers);
 	free(srv->running);

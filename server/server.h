@@ -7,13 +7,12 @@
 #include "server/config.h"
 #include "server/events.h"
 #include "server/http.h"
+#include "server/intake.h"
 #include "server/keys.h"
 #include "server/sign.h"
 #include "server/store.h"
 
 #define AL_VERSION "0.1.0"
-#define AL_MAX_PATCH_BYTES (4u << 20)
-#define AL_MAX_FAIL_TO_PASS 64
 
 struct al_server {
 	/* owned, one reference; replaced whole on reload: take it with al_server_config() */
@@ -49,11 +48,6 @@ void al_api_reply_error(struct al_http_resp *resp, int status, const char *error
 /* status and body (taken: its reference is given up), or a 500 when it cannot be written. */
 void al_api_reply_json(struct al_http_resp *resp, int status, json_t *body);
 
-static inline void
-al_json_decrefp(json_t **j)
-{
-	json_decref(*j);
-}
 /* Why a request was refused: its HTTP status and a one-line detail. */
 struct al_refusal {
 	int status;
@@ -70,15 +64,18 @@ void al_api_reply_proposal(struct al_server *srv, const char *id, struct al_http
 
 /* Scheduler (server/sched.c). */
 struct al_running {
-	char id[33];  /* "" when idle */
-	pid_t runner; /* 0 before it starts */
-	int cancelled;
+	char id[33];   /* "" when idle */
+	pid_t runner;  /* 0 before it starts */
+	int cancelled; /* the proposal moved on: nothing of this run is written */
+	int requeued;  /* the server stops: the run is left to the next start */
 };
 int al_sched_start(struct al_server *srv, struct al_err *err);
 void al_sched_kick(struct al_server *srv);
 /* Stops the job running proposal id, if any (it moved on: superseded, cancelled): its
  * runner is killed and nothing it found is written. */
 void al_sched_cancel(struct al_server *srv, const char *id);
+/* Stops taking jobs, lets running ones finish for shutdown_grace_s, then kills the rest
+ * and puts them back in the queue. */
 void al_sched_stop(struct al_server *srv);
 
 /* The configuration in force, with a reference the caller gives back with

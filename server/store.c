@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,7 +34,7 @@ struct al_store {
 	" result TEXT, verdict TEXT, grant_envelope TEXT, error TEXT,"                      \
 	" revision INTEGER NOT NULL DEFAULT 1, tier INTEGER, policy_digest TEXT,"           \
 	" grant_state TEXT CHECK (grant_state IN ('spent','invalidated')), promotion TEXT," \
-	" title TEXT,"                                                                      \
+	" title TEXT, attempts INTEGER NOT NULL DEFAULT 0,"                                 \
 	" CHECK (state = 'granted' OR grant_envelope IS NULL),"                             \
 	" CHECK (state <> 'awaiting_approval' OR candidate_tree IS NOT NULL)"
 
@@ -59,9 +61,12 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS sessions ("
     " hash TEXT PRIMARY KEY, token TEXT NOT NULL, csrf TEXT NOT NULL,"
     " created INTEGER NOT NULL, expires INTEGER NOT NULL);"
+    /* each entry's hash covers the previous entry's hash: see audit_hash() */
     "CREATE TABLE IF NOT EXISTS audit ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,"
-    " action TEXT NOT NULL, proposal TEXT, detail TEXT);"
+    " action TEXT NOT NULL, proposal TEXT, detail TEXT, hash TEXT);"
+    "CREATE TABLE IF NOT EXISTS audit_head ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS audit_proposal ON audit(proposal, seq);"
     "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
@@ -82,6 +87,15 @@ static const char schema[] =
     " target_url TEXT, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
     " done INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
     "CREATE INDEX IF NOT EXISTS status_due ON status_outbox(done, next_at);";
+
+/* Versions 4 and 5 kept the audit log without its hash chain: the column is added and the
+ * existing entries chained (audit_rechain) before the triggers are made again. */
+static const char migrate_v5_audit[] =
+    "DROP TRIGGER IF EXISTS audit_no_update;"
+    "ALTER TABLE audit ADD COLUMN hash TEXT;"
+    "CREATE TABLE IF NOT EXISTS audit_head ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL,"
+    " hash TEXT NOT NULL);";
 
 /* Versions 2 to 5 had a state CHECK without superseded and cancelled: the table is built
  * again under its new definition, with foreign keys off (approvals and github_prs point at
@@ -176,6 +190,8 @@ exec_sql(struct al_store *s, const char *sql)
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
 }
 
+static int audit_rechain(struct al_store *s);
+
 /* Creates or upgrades the tables; an upgrade either completes or leaves the old version
  * whole. */
 static int
@@ -197,8 +213,9 @@ schema_install(struct al_store *s)
 	if ((old && version == 0 && exec_sql(s, migrate_v1) < 0) ||
 	    (version == 2 && exec_sql(s, migrate_v2) < 0) ||
 	    ((version == 2 || version == 3) && exec_sql(s, migrate_v3) < 0) ||
-	    (old && version >= 2 && exec_sql(s, migrate_v5) < 0) || exec_sql(s, schema) < 0 ||
-	    (old && version == 0 && exec_sql(s, migrate_v1_copy) < 0) ||
+	    (old && version >= 2 && exec_sql(s, migrate_v5) < 0) ||
+	    (old && version >= 4 && (exec_sql(s, migrate_v5_audit) < 0 || audit_rechain(s) < 0)) ||
+	    exec_sql(s, schema) < 0 || (old && version == 0 && exec_sql(s, migrate_v1_copy) < 0) ||
 	    exec_sql(s, "PRAGMA user_version = " AL_STRINGIFY(SCHEMA_VERSION)) < 0 ||
 	    exec_sql(s, "COMMIT") < 0) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -379,7 +396,14 @@ insert_proposal(struct al_store *s, const struct al_proposal *p, struct al_err *
 static int
 insert_body(struct al_store *s, const void *ctx, struct al_err *err)
 {
-	return insert_proposal(s, ctx, err);
+	const struct al_proposal *p = ctx;
+	char detail[600];
+	int r = insert_proposal(s, p, err);
+
+	if (r < 0)
+		return r;
+	snprintf(detail, sizeof(detail), "repository %s, base %s", p->repo, p->base);
+	return audit_append(s, p->proposer, "proposal.submitted", p->id, detail, err);
 }
 
 int
@@ -565,6 +589,10 @@ pr_body(struct al_store *s, const void *ctx, struct al_err *err)
 	if ((r = insert_delivery(s, pr->delivery, "pull_request", "queued", a->p->id, err)) < 0 ||
 	    (r = insert_proposal(s, a->p, err)) < 0 ||
 	    (r = end_earlier(s, a, "superseded", why, err)) < 0)
+		return r;
+	snprintf(why, sizeof(why), "pull request %s#%lld, head %s, author %s, delivery %s",
+		 pr->full_name, pr->number, pr->head, pr->author, pr->delivery);
+	if ((r = audit_append(s, "github", "proposal.submitted", a->p->id, why, err)) < 0)
 		return r;
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO github_prs(proposal, full_name, number, head, author)"
@@ -974,32 +1002,40 @@ al_store_proposal_list(struct al_store *s, const char *state, unsigned limit, js
 	return r;
 }
 
+static int
+claim_body(struct al_store *s, const void *ctx, struct al_err *err)
+{
+	char *id = (char *)ctx;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char detail[64];
+	int q;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE proposals SET state = 'running', updated = ?1,"
+			       " attempts = attempts + 1"
+			       " WHERE id = (SELECT id FROM proposals WHERE state = 'queued'"
+			       " ORDER BY created, rowid LIMIT 1) RETURNING id, revision, attempts",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "claim");
+	sqlite3_bind_int64(st, 1, now_s());
+	q = sqlite3_step(st);
+	if (q == SQLITE_DONE)
+		return -ENOENT;
+	if (q != SQLITE_ROW)
+		return db_err(s, err, "claim");
+	snprintf(id, 33, "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(detail, sizeof(detail), "revision %lld, attempt %lld",
+		 (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 2));
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_err(s, err, "claim");
+	return audit_append(s, "scheduler", "job.started", id, detail, err);
+}
+
 int
 al_store_claim_next(struct al_store *s, char ret_id[33], struct al_err *err)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = -ENOENT, q;
+	int r = transact(s, "claim", claim_body, ret_id, err);
 
-	pthread_mutex_lock(&s->lock);
-	if (sqlite3_prepare_v2(s->db,
-			       "UPDATE proposals SET state = 'running', updated = ?1"
-			       " WHERE id = (SELECT id FROM proposals WHERE state = 'queued'"
-			       " ORDER BY created, rowid LIMIT 1) RETURNING id",
-			       -1, &st, NULL) != SQLITE_OK) {
-		r = db_err(s, err, "claim");
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, now_s());
-	q = sqlite3_step(st);
-	if (q == SQLITE_ROW) {
-		snprintf(ret_id, 33, "%s", (const char *)sqlite3_column_text(st, 0));
-		r = 0;
-		q = sqlite3_step(st);
-	}
-	if (q != SQLITE_DONE)
-		r = db_err(s, err, "claim");
-out:
-	pthread_mutex_unlock(&s->lock);
 	if (r == 0)
 		notify(s, ret_id, "running");
 	return r;
@@ -1031,6 +1067,38 @@ struct finish_args {
 	const char *id;
 	const struct al_outcome *o;
 };
+
+/* The gates' result (or the error) and the grant when one was issued, inside the caller's
+ * transaction. */
+static int
+audit_outcome(struct al_store *s, const char *actor, const char *id, const char *state, int tier,
+	      const char *verdict, const char *error, const char *grant, const char *tree,
+	      struct al_err *err)
+{
+	json_t *v = verdict ? json_loads(verdict, 0, NULL) : NULL;
+	const char *reason = json_string_value(json_object_get(v, "reason"));
+	char action[48], detail[1200];
+	int r;
+
+	snprintf(action, sizeof(action), "%s.%s", strcmp(state, "error") ? "gates" : "job", state);
+	if (error)
+		snprintf(detail, sizeof(detail), "%s", error);
+	else
+		snprintf(detail, sizeof(detail), "tier %d: %s", tier, reason ? reason : state);
+	json_decref(v);
+	r = audit_append(s, actor, action, id, detail, err);
+	if (r == 0 && grant) {
+		unsigned char md[crypto_hash_sha256_BYTES];
+		char hex[65];
+
+		crypto_hash_sha256(md, (const unsigned char *)grant, strlen(grant));
+		sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+		snprintf(detail, sizeof(detail), "tier %d, tree %s, envelope sha256 %s", tier,
+			 tree ? tree : "?", hex);
+		r = audit_append(s, actor, "grant.issued", id, detail, err);
+	}
+	return r;
+}
 
 static int
 finish_body(struct al_store *s, const void *ctx, struct al_err *err)
@@ -1065,7 +1133,8 @@ finish_body(struct al_store *s, const void *ctx, struct al_err *err)
 		return db_err(s, err, "finish");
 	if (sqlite3_changes(s->db) != 1)
 		return al_err_set(err, -ESTALE, "store: proposal %s is not running", a->id);
-	return 0;
+	return audit_outcome(s, "scheduler", a->id, o->state, o->tier, o->verdict, o->error,
+			     o->grant, o->candidate_tree, err);
 }
 
 int
@@ -1078,19 +1147,82 @@ al_store_finish(struct al_store *s, const char *id, const struct al_outcome *o, 
 	return r;
 }
 
-int
-al_store_requeue_running(struct al_store *s, struct al_err *err)
+struct requeue_args {
+	int max_attempts;
+	json_t *moved; /* [[id, state]] */
+};
+
+/* Each proposal a stop left running: back to the queue, or to error once it has been
+ * started max_attempts times (a job that kills its server each time must not loop). */
+static int
+requeue_body(struct al_store *s, const void *ctx, struct al_err *err)
 {
+	const struct requeue_args *a = ctx;
+	_cleanup_stmt_ sqlite3_stmt *sel = NULL, *up = NULL;
+	size_t i;
+	json_t *row;
+	int q;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT id, attempts FROM proposals WHERE state = 'running'"
+			       " ORDER BY created, rowid",
+			       -1, &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+			       "UPDATE proposals SET state = ?2, error = ?3, updated = ?4"
+			       " WHERE id = ?1 AND state = 'running'",
+			       -1, &up, NULL) != SQLITE_OK)
+		return db_err(s, err, "requeue");
+	while ((q = sqlite3_step(sel)) == SQLITE_ROW)
+		json_array_append_new(a->moved,
+				      json_pack("[sI]", sqlite3_column_text(sel, 0),
+						(json_int_t)sqlite3_column_int64(sel, 1)));
+	if (q != SQLITE_DONE)
+		return db_err(s, err, "requeue");
+	json_array_foreach (a->moved, i, row) {
+		const char *id = json_string_value(json_array_get(row, 0));
+		long long n = json_integer_value(json_array_get(row, 1));
+		bool give_up = n >= a->max_attempts;
+		char why[160];
+		int r;
+
+		snprintf(why, sizeof(why),
+			 give_up
+			     ? "the server stopped while its job ran, %lld times: given up"
+			     : "the server stopped while its job ran (attempt %lld): queued again",
+			 n);
+		sqlite3_reset(up);
+		bind_text(up, 1, id);
+		bind_text(up, 2, give_up ? "error" : "queued");
+		bind_text(up, 3, give_up ? why : NULL);
+		sqlite3_bind_int64(up, 4, now_s());
+		if (sqlite3_step(up) != SQLITE_DONE)
+			return db_err(s, err, "requeue");
+		r = audit_append(s, "recovery", give_up ? "job.error" : "job.requeued", id, why,
+				 err);
+		if (r < 0)
+			return r;
+		json_array_set_new(row, 1, json_string(give_up ? "error" : "queued"));
+	}
+	return 0;
+}
+
+int
+al_store_requeue_running(struct al_store *s, int max_attempts, struct al_err *err)
+{
+	_cleanup_(json_decrefp) json_t *moved = json_array();
+	size_t i;
+	json_t *row;
 	int r;
 
-	pthread_mutex_lock(&s->lock);
-	r = exec_sql(s, "UPDATE proposals SET state = 'queued' WHERE state = 'running'");
-	if (r == 0)
-		r = sqlite3_changes(s->db);
-	else
-		r = db_err(s, err, "requeue");
-	pthread_mutex_unlock(&s->lock);
-	return r;
+	if (!moved)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	r = transact(s, "requeue", requeue_body, &(struct requeue_args){max_attempts, moved}, err);
+	if (r < 0)
+		return r;
+	json_array_foreach (moved, i, row)
+		notify(s, json_string_value(json_array_get(row, 0)),
+		       json_string_value(json_array_get(row, 1)));
+	return (int)json_array_size(moved);
 }
 
 static json_t *
@@ -1179,26 +1311,265 @@ update_decided(struct al_store *s, const char *id, const struct al_decision *d, 
 	return 0;
 }
 
-/* One audit entry, inside the caller's transaction. */
+/* An audit entry's hash: SHA-256 over a fixed tag, the previous entry's hash (64 hex; 64
+ * zeros for the first) and each field as a netstring ("LEN:BYTES,", "~" for none), so
+ * that no field can bleed into the next. */
+static void
+audit_hash(const char *prev, long long seq, long long at, const char *actor, const char *action,
+	   const char *proposal, const char *detail, char out[65])
+{
+	static const char tag[] = "airlock-audit-v1\n";
+	crypto_hash_sha256_state st;
+	unsigned char md[crypto_hash_sha256_BYTES];
+	char num[2][24];
+	const char *f[] = {num[0], num[1], actor, action, proposal, detail};
+
+	snprintf(num[0], sizeof(num[0]), "%lld", seq);
+	snprintf(num[1], sizeof(num[1]), "%lld", at);
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)tag, sizeof(tag) - 1);
+	crypto_hash_sha256_update(&st, (const unsigned char *)prev, 64);
+	for (size_t i = 0; i < AL_ARRAY_SIZE(f); i++) {
+		char len[24];
+		int n = f[i] ? snprintf(len, sizeof(len), "%zu:", strlen(f[i]))
+			     : snprintf(len, sizeof(len), "~");
+
+		crypto_hash_sha256_update(&st, (const unsigned char *)len, (size_t)n);
+		if (f[i]) {
+			crypto_hash_sha256_update(&st, (const unsigned char *)f[i], strlen(f[i]));
+			crypto_hash_sha256_update(&st, (const unsigned char *)",", 1);
+		}
+	}
+	crypto_hash_sha256_final(&st, md);
+	sodium_bin2hex(out, 65, md, sizeof(md));
+}
+
+static const char audit_genesis[65] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+/* The chain's head (the last entry's seq and hash), or seq 0 and the genesis hash. */
+static int
+audit_head(struct al_store *s, long long *seq, char hash[65])
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int q;
+
+	*seq = 0;
+	memcpy(hash, audit_genesis, 65);
+	if (sqlite3_prepare_v2(s->db, "SELECT seq, hash FROM audit_head WHERE id = 1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return -EIO;
+	q = sqlite3_step(st);
+	if (q == SQLITE_ROW && sqlite3_column_bytes(st, 1) == 64) {
+		*seq = sqlite3_column_int64(st, 0);
+		memcpy(hash, sqlite3_column_text(st, 1), 65);
+	}
+	return q == SQLITE_ROW || q == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int
+audit_set_head(struct al_store *s, long long seq, const char *hash)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT OR REPLACE INTO audit_head(id, seq, hash) VALUES (1,?,?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, seq);
+	bind_text(st, 2, hash);
+	return sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Chains the entries a version 4 or 5 database kept (inside the upgrade). */
+static int
+audit_rechain(struct al_store *s)
+{
+	_cleanup_stmt_ sqlite3_stmt *sel = NULL, *up = NULL;
+	char prev[65], h[65];
+	long long seq = 0;
+	int q;
+
+	memcpy(prev, audit_genesis, 65);
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT seq, at, actor, action, proposal, detail FROM audit"
+			       " ORDER BY seq",
+			       -1, &sel, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "UPDATE audit SET hash = ? WHERE seq = ?", -1, &up, NULL) !=
+		SQLITE_OK)
+		return -EIO;
+	while ((q = sqlite3_step(sel)) == SQLITE_ROW) {
+		/* dense from 1: the triggers never let an entry go */
+		seq = sqlite3_column_int64(sel, 0);
+		audit_hash(prev, seq, sqlite3_column_int64(sel, 1),
+			   (const char *)sqlite3_column_text(sel, 2),
+			   (const char *)sqlite3_column_text(sel, 3),
+			   (const char *)sqlite3_column_text(sel, 4),
+			   (const char *)sqlite3_column_text(sel, 5), h);
+		sqlite3_reset(up);
+		bind_text(up, 1, h);
+		sqlite3_bind_int64(up, 2, seq);
+		if (sqlite3_step(up) != SQLITE_DONE)
+			return -EIO;
+		memcpy(prev, h, 65);
+	}
+	if (q != SQLITE_DONE)
+		return -EIO;
+	return seq ? audit_set_head(s, seq, prev) : 0;
+}
+
+/* One audit entry, inside the caller's transaction: the next seq after the chain's head,
+ * its hash over the head's. */
 static int
 audit_append(struct al_store *s, const char *actor, const char *action, const char *proposal,
 	     const char *detail, struct al_err *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	long long seq, at = now_s();
+	char prev[65], h[65];
 
+	if (audit_head(s, &seq, prev) < 0)
+		return db_err(s, err, "audit");
+	seq++;
+	audit_hash(prev, seq, at, actor, action, proposal, detail, h);
 	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO audit(at, actor, action, proposal, detail)"
-			       " VALUES (?,?,?,?,?)",
+			       "INSERT INTO audit(seq, at, actor, action, proposal, detail, hash)"
+			       " VALUES (?,?,?,?,?,?,?)",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_err(s, err, "audit");
-	sqlite3_bind_int64(st, 1, now_s());
-	bind_text(st, 2, actor);
-	bind_text(st, 3, action);
-	bind_text(st, 4, proposal);
-	bind_text(st, 5, detail);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, at);
+	bind_text(st, 3, actor);
+	bind_text(st, 4, action);
+	bind_text(st, 5, proposal);
+	bind_text(st, 6, detail);
+	bind_text(st, 7, h);
+	if (sqlite3_step(st) != SQLITE_DONE || audit_set_head(s, seq, h) < 0)
 		return db_err(s, err, "audit");
 	return 0;
+}
+
+struct note_args {
+	const char *actor, *action, *proposal, *detail;
+};
+
+static int
+note_body(struct al_store *s, const void *ctx, struct al_err *err)
+{
+	const struct note_args *a = ctx;
+
+	return audit_append(s, a->actor, a->action, a->proposal, a->detail, err);
+}
+
+int
+al_store_audit_note(struct al_store *s, const char *actor, const char *action, const char *proposal,
+		    const char *detail, struct al_err *err)
+{
+	return transact(s, "audit", note_body, &(struct note_args){actor, action, proposal, detail},
+			err);
+}
+
+/* 1 when the entry after seq chains to prev under seq's number: the entry at seq is one
+ * that slipped in, the next one the original renumbered. */
+static int
+next_chains_to(struct al_store *s, long long seq, const char *prev)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char h[65];
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT at, actor, action, proposal, detail, hash FROM audit"
+			       " WHERE seq > ? ORDER BY seq LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_int64(st, 1, seq);
+	if (sqlite3_step(st) != SQLITE_ROW || !sqlite3_column_text(st, 5))
+		return 0;
+	audit_hash(prev, seq, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+		   (const char *)sqlite3_column_text(st, 2),
+		   (const char *)sqlite3_column_text(st, 3),
+		   (const char *)sqlite3_column_text(st, 4), h);
+	return !strcmp(h, (const char *)sqlite3_column_text(st, 5));
+}
+
+/* The first break in the chain, walking from the first entry: an entry whose hash does
+ * not cover its content and the entry before it (modified), one the next entry skips
+ * over (inserted), a gap in seq (deleted), or a chain that ends before its recorded head
+ * (deleted at the end). */
+int
+al_store_audit_verify(struct al_store *s, struct al_audit_report *ret, struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char prev[65], prev2[65], h[65], alt[65], head_hash[65];
+	long long prev_seq = 0, head_seq = 0;
+	int q, r = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	memcpy(prev, audit_genesis, 65);
+	memcpy(prev2, audit_genesis, 65);
+	pthread_mutex_lock(&s->lock);
+	if (audit_head(s, &head_seq, head_hash) < 0 ||
+	    sqlite3_prepare_v2(s->db,
+			       "SELECT seq, at, actor, action, proposal, detail, hash FROM audit"
+			       " ORDER BY seq",
+			       -1, &st, NULL) != SQLITE_OK) {
+		r = db_err(s, err, "audit verify");
+		goto out;
+	}
+	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
+		long long seq = sqlite3_column_int64(st, 0), at = sqlite3_column_int64(st, 1);
+		const char *actor = (const char *)sqlite3_column_text(st, 2);
+		const char *action = (const char *)sqlite3_column_text(st, 3);
+		const char *proposal = (const char *)sqlite3_column_text(st, 4);
+		const char *detail = (const char *)sqlite3_column_text(st, 5);
+		const char *stored = (const char *)sqlite3_column_text(st, 6);
+
+		ret->entries++;
+		audit_hash(prev, seq, at, actor, action, proposal, detail, h);
+		if (stored && !strcmp(stored, h) && seq == prev_seq + 1) {
+			memcpy(prev2, prev, 65);
+			memcpy(prev, h, 65);
+			prev_seq = seq;
+			continue;
+		}
+		ret->broken = true;
+		ret->seq = seq;
+		if (seq > head_seq) {
+			snprintf(ret->what, sizeof(ret->what), "inserted after the chain's head");
+		} else if (seq != prev_seq + 1) {
+			ret->seq = prev_seq + 1;
+			snprintf(ret->what, sizeof(ret->what),
+				 "deleted (the chain jumps from %lld to %lld)", prev_seq, seq);
+		} else if (stored && prev_seq > 0 &&
+			   (audit_hash(prev2, seq - 1, at, actor, action, proposal, detail, alt),
+			    !strcmp(stored, alt))) {
+			/* it still chains to the entry before the one before it, under its old
+			 * number: that one slipped in (and the rest were renumbered) */
+			ret->seq = prev_seq;
+			snprintf(ret->what, sizeof(ret->what), "inserted");
+		} else if (next_chains_to(s, seq, prev)) {
+			snprintf(ret->what, sizeof(ret->what), "inserted");
+		} else {
+			snprintf(ret->what, sizeof(ret->what), "modified");
+		}
+		goto out;
+	}
+	if (q != SQLITE_DONE) {
+		r = db_err(s, err, "audit verify");
+		goto out;
+	}
+	if (prev_seq != head_seq || strcmp(prev, head_hash)) {
+		ret->broken = true;
+		ret->seq = prev_seq + 1;
+		snprintf(ret->what, sizeof(ret->what),
+			 "deleted (the chain ends at %lld; its head is at %lld)", prev_seq,
+			 head_seq);
+		goto out;
+	}
+	memcpy(ret->head, prev, 65);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
 }
 
 static json_t *
@@ -1350,7 +1721,11 @@ decide_body(struct al_store *s, const void *ctx, struct al_err *err)
 		return r;
 	snprintf(detail, sizeof(detail), "revision %lld, tree %s, proposal now %s%s%s", d->revision,
 		 d->tree, d->state, d->comment ? "; comment: " : "", d->comment ? d->comment : "");
-	return audit_append(s, d->reviewer, d->decision, a->id, detail, err);
+	r = audit_append(s, d->reviewer, d->decision, a->id, detail, err);
+	if (r == 0 && strcmp(d->state, "awaiting_approval"))
+		r = audit_outcome(s, d->reviewer, a->id, d->state, d->tier, d->verdict, NULL,
+				  d->grant, d->tree, err);
+	return r;
 }
 
 int
@@ -1363,26 +1738,30 @@ al_store_decide(struct al_store *s, const char *id, const struct al_decision *d,
 	return r;
 }
 
-int
-al_store_revise(struct al_store *s, const struct al_proposal *p, long long *ret_revision,
-		struct al_err *err)
-{
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = 0, q;
+struct revise_args {
+	const struct al_proposal *p;
+	long long *revision;
+};
 
-	pthread_mutex_lock(&s->lock);
+static int
+revise_body(struct al_store *s, const void *ctx, struct al_err *err)
+{
+	const struct revise_args *a = ctx;
+	const struct al_proposal *p = a->p;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char detail[64];
+	int q;
+
 	if (sqlite3_prepare_v2(
 		s->db,
 		"UPDATE proposals SET revision = revision + 1, state = 'queued', updated = ?3,"
 		" patch = ?4, test_patch = ?5, fail_to_pass = ?6, base_commit = NULL,"
 		" candidate_commit = NULL, candidate_tree = NULL, result = NULL, verdict = NULL,"
-		" grant_envelope = NULL, error = NULL, tier = NULL, policy_digest = NULL"
-		" WHERE id = ?1 AND proposer = ?2"
+		" grant_envelope = NULL, error = NULL, tier = NULL, policy_digest = NULL,"
+		" attempts = 0 WHERE id = ?1 AND proposer = ?2"
 		" AND state IN ('awaiting_approval','rejected','error') RETURNING revision",
-		-1, &st, NULL) != SQLITE_OK) {
-		r = db_err(s, err, "revise");
-		goto out;
-	}
+		-1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "revise");
 	bind_text(st, 1, p->id);
 	bind_text(st, 2, p->proposer);
 	sqlite3_bind_int64(st, 3, now_s());
@@ -1393,16 +1772,24 @@ al_store_revise(struct al_store *s, const struct al_proposal *p, long long *ret_
 		sqlite3_bind_null(st, 5);
 	bind_text(st, 6, p->fail_to_pass);
 	q = sqlite3_step(st);
-	if (q == SQLITE_ROW) {
-		*ret_revision = sqlite3_column_int64(st, 0);
-		q = sqlite3_step(st);
-	} else if (q == SQLITE_DONE) {
-		r = al_err_set(err, -ESTALE, "proposal %s cannot be revised in its state", p->id);
-	}
-	if (q != SQLITE_DONE)
-		r = db_err(s, err, "revise");
-out:
-	pthread_mutex_unlock(&s->lock);
+	if (q == SQLITE_DONE)
+		return al_err_set(err, -ESTALE, "proposal %s cannot be revised in its state",
+				  p->id);
+	if (q != SQLITE_ROW)
+		return db_err(s, err, "revise");
+	*a->revision = sqlite3_column_int64(st, 0);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_err(s, err, "revise");
+	snprintf(detail, sizeof(detail), "revision %lld", *a->revision);
+	return audit_append(s, p->proposer, "proposal.revised", p->id, detail, err);
+}
+
+int
+al_store_revise(struct al_store *s, const struct al_proposal *p, long long *ret_revision,
+		struct al_err *err)
+{
+	int r = transact(s, "revise", revise_body, &(struct revise_args){p, ret_revision}, err);
+
 	if (r == 0)
 		notify(s, p->id, "queued");
 	return r;
@@ -1455,6 +1842,29 @@ al_store_grant_spend(struct al_store *s, const char *id, const char *nonce, stru
 	return r;
 }
 
+/* What became of a spent grant: used (the promotion), invalidated at promotion, or the
+ * spend undone. */
+static int
+audit_promotion(struct al_store *s, const struct spend_args *a, struct al_err *err)
+{
+	json_t *pr = a->promotion ? json_loads(a->promotion, 0, NULL) : NULL;
+	const char *by = json_string_value(json_object_get(pr, "by"));
+	const char *action = a->unspend				? "grant.unspent"
+			     : !a->grant_state			? "grant.unspent"
+			     : !strcmp(a->grant_state, "spent") ? "grant.promoted"
+								: "grant.invalidated";
+	char detail[1200];
+	int r;
+
+	snprintf(detail, sizeof(detail), "%s",
+		 a->promotion				? a->promotion
+		 : !strcmp(action, "grant.invalidated") ? "the base moved at promotion"
+							: "the ref did not move");
+	r = audit_append(s, by ? by : "promote", action, a->id, detail, err);
+	json_decref(pr);
+	return r;
+}
+
 static int
 settle_body(struct al_store *s, const void *ctx, struct al_err *err)
 {
@@ -1475,7 +1885,7 @@ settle_body(struct al_store *s, const void *ctx, struct al_err *err)
 	bind_text(del, 1, a->id);
 	if (sqlite3_step(st) != SQLITE_DONE || (a->unspend && sqlite3_step(del) != SQLITE_DONE))
 		return db_err(s, err, "settle");
-	return 0;
+	return audit_promotion(s, a, err);
 }
 
 int
@@ -1493,32 +1903,43 @@ al_store_grant_settle(struct al_store *s, const char *id, const char *grant_stat
 	return r;
 }
 
-int
-al_store_regate(struct al_store *s, const char *id, struct al_err *err)
+static int
+regate_body(struct al_store *s, const void *ctx, struct al_err *err)
 {
+	const char *id = ctx;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = 0;
+	char detail[64];
+	int q;
 
-	pthread_mutex_lock(&s->lock);
 	if (sqlite3_prepare_v2(
 		s->db,
 		"UPDATE proposals SET revision = revision + 1, state = 'queued', updated = ?2,"
 		" base_commit = NULL, candidate_commit = NULL, candidate_tree = NULL,"
 		" result = NULL, verdict = NULL, grant_envelope = NULL, error = NULL, tier = NULL,"
-		" policy_digest = NULL, grant_state = NULL, promotion = NULL"
-		" WHERE id = ?1 AND state = 'granted' AND grant_state = 'invalidated'",
-		-1, &st, NULL) != SQLITE_OK) {
-		r = db_err(s, err, "regate");
-		goto out;
-	}
+		" policy_digest = NULL, grant_state = NULL, promotion = NULL, attempts = 0"
+		" WHERE id = ?1 AND state = 'granted' AND grant_state = 'invalidated'"
+		" RETURNING revision",
+		-1, &st, NULL) != SQLITE_OK)
+		return db_err(s, err, "regate");
 	bind_text(st, 1, id);
 	sqlite3_bind_int64(st, 2, now_s());
+	q = sqlite3_step(st);
+	if (q == SQLITE_DONE)
+		return al_err_set(err, -ESTALE, "proposal %s is not an invalidated grant", id);
+	if (q != SQLITE_ROW)
+		return db_err(s, err, "regate");
+	snprintf(detail, sizeof(detail), "revision %lld, on the new base",
+		 (long long)sqlite3_column_int64(st, 0));
 	if (sqlite3_step(st) != SQLITE_DONE)
-		r = db_err(s, err, "regate");
-	else if (sqlite3_changes(s->db) != 1)
-		r = al_err_set(err, -ESTALE, "proposal %s is not an invalidated grant", id);
-out:
-	pthread_mutex_unlock(&s->lock);
+		return db_err(s, err, "regate");
+	return audit_append(s, "promote", "proposal.regated", id, detail, err);
+}
+
+int
+al_store_regate(struct al_store *s, const char *id, struct al_err *err)
+{
+	int r = transact(s, "regate", regate_body, id, err);
+
 	if (r == 0)
 		notify(s, id, "queued");
 	return r;

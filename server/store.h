@@ -105,6 +105,20 @@ int al_store_session_end(struct al_store *s, const char *hash_hex, const char *a
 int al_store_audit_list(struct al_store *s, const char *proposal, unsigned limit, json_t **ret,
 			struct al_err *err);
 
+/* An audit entry of its own (a configuration reload, a recovery at start). */
+int al_store_audit_note(struct al_store *s, const char *actor, const char *action,
+			const char *proposal, const char *detail, struct al_err *err);
+/* What walking the audit chain found: broken, the first entry at fault (seq) and what
+ * happened to it ("modified", "inserted", "deleted …"); intact, the head's hash. */
+struct al_audit_report {
+	long long entries;
+	bool broken;
+	long long seq;
+	char what[96];
+	char head[65];
+};
+int al_store_audit_verify(struct al_store *s, struct al_audit_report *ret, struct al_err *err);
+
 int al_store_proposal_insert(struct al_store *s, const struct al_proposal *p, struct al_err *err);
 
 /* A pull request behind a proposal (GitHub intake). */
@@ -186,8 +200,9 @@ int al_store_grant_settle(struct al_store *s, const char *id, const char *grant_
 			  const char *promotion, bool unspend, struct al_err *err);
 /* An invalidated grant's proposal back in the queue under the next revision. */
 int al_store_regate(struct al_store *s, const char *id, struct al_err *err);
-/* Puts proposals a crash left running back in the queue; returns how many. */
-int al_store_requeue_running(struct al_store *s, struct al_err *err);
+/* Puts proposals a crash left running back in the queue, or in error once they were
+ * started max_attempts times; returns how many it moved. */
+int al_store_requeue_running(struct al_store *s, int max_attempts, struct al_err *err);
 
 static inline void
 al_proposal_freep(struct al_proposal **p)

@@ -147,7 +147,7 @@ START_TEST(requeue_and_list)
 	insert("a", 1, "x", 1);
 	insert("b", 2, "x", 1);
 	ck_assert_int_eq(al_store_claim_next(store, id, NULL), 0);
-	ck_assert_int_eq(al_store_requeue_running(store, NULL), 1);
+	ck_assert_int_eq(al_store_requeue_running(store, 3, NULL), 1);
 	ck_assert_int_eq(al_store_proposal_list(store, "queued", 10, &list, NULL), 0);
 	ck_assert_uint_eq(json_array_size(list), 2);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "id")), "b");
@@ -442,16 +442,19 @@ START_TEST(decisions_and_sessions_are_audited_append_only)
 	ck_assert_int_eq(al_store_decide(store, "a1", &d, NULL), -EEXIST);
 	ck_assert_int_eq(al_store_session_add(store, "s1", &ss, NULL), 0);
 	ck_assert_int_eq(al_store_audit_list(store, "a1", 10, &list, NULL), 0);
-	ck_assert_uint_eq(json_array_size(list), 1);
-	e0 = json_array_get(list, 0);
+	/* submitted, started, the gates' result, then the decision */
+	ck_assert_uint_eq(json_array_size(list), 4);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 2), "action")),
+			 "gates.awaiting_approval");
+	e0 = json_array_get(list, 3);
 	ck_assert_str_eq(json_string_value(json_object_get(e0, "actor")), "rev-1");
 	ck_assert_str_eq(json_string_value(json_object_get(e0, "action")), "approve");
 	ck_assert_str_eq(json_string_value(json_object_get(e0, "detail")),
 			 "revision 1, tree t1, proposal now awaiting_approval; comment: fine");
 	json_decref(list);
 	ck_assert_int_eq(al_store_audit_list(store, NULL, 10, &list, NULL), 0);
-	ck_assert_uint_eq(json_array_size(list), 2);
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 1), "action")),
+	ck_assert_uint_eq(json_array_size(list), 5);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 4), "action")),
 			 "session.start");
 	json_decref(list);
 	/* the newest entries when there are more than the limit, oldest first */
@@ -469,10 +472,100 @@ START_TEST(decisions_and_sessions_are_audited_append_only)
 	ck_assert_int_ne(sqlite3_exec(db, "DELETE FROM audit", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_int_eq(al_store_audit_list(store, NULL, 10, &list, NULL), 0);
-	ck_assert_uint_eq(json_array_size(list), 2);
-	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "actor")),
+	ck_assert_uint_eq(json_array_size(list), 5);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 3), "actor")),
 			 "rev-1");
 	json_decref(list);
+}
+END_TEST
+
+/* Runs sql on the database with the append-only triggers out of the way, as someone with
+ * the file would. */
+static void
+tamper(const char *sql)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+	int rc;
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "");
+	sqlite3_close(db);
+}
+
+static void
+audit_entries(int n)
+{
+	char detail[32];
+
+	for (int i = 1; i <= n; i++) {
+		snprintf(detail, sizeof(detail), "entry %d", i);
+		ck_assert_int_eq(
+		    al_store_audit_note(store, "ops", "config.reload", NULL, detail, NULL), 0);
+	}
+}
+
+static void
+assert_verdict(bool broken, long long seq, const char *what)
+{
+	struct al_audit_report rep;
+
+	ck_assert_int_eq(al_store_audit_verify(store, &rep, NULL), 0);
+	ck_assert_msg(rep.broken == broken, "broken %d at %lld: %s", rep.broken, rep.seq, rep.what);
+	if (!broken)
+		return;
+	ck_assert_int_eq(rep.seq, seq);
+	ck_assert_msg(!strncmp(rep.what, what, strlen(what)), "%s", rep.what);
+}
+
+#define NO_TRIGGERS                               \
+	"DROP TRIGGER IF EXISTS audit_no_update;" \
+	"DROP TRIGGER IF EXISTS audit_no_delete;"
+
+START_TEST(the_audit_chain_names_the_first_entry_at_fault)
+{
+	struct al_audit_report rep;
+
+	audit_entries(5);
+	ck_assert_int_eq(al_store_audit_verify(store, &rep, NULL), 0);
+	ck_assert(!rep.broken);
+	ck_assert_int_eq(rep.entries, 5);
+	ck_assert_uint_eq(strlen(rep.head), 64);
+	/* a detail changed */
+	tamper(NO_TRIGGERS "UPDATE audit SET detail = 'entry 3, nothing to see' WHERE seq = 3;");
+	assert_verdict(true, 3, "modified");
+	tamper("UPDATE audit SET detail = 'entry 3' WHERE seq = 3;");
+	assert_verdict(false, 0, NULL);
+	/* an actor changed, and the time */
+	tamper("UPDATE audit SET actor = 'mallory' WHERE seq = 2;");
+	assert_verdict(true, 2, "modified");
+	tamper("UPDATE audit SET actor = 'ops', at = at + 1 WHERE seq = 2;");
+	assert_verdict(true, 2, "modified");
+	tamper("UPDATE audit SET at = at - 1 WHERE seq = 2;");
+	assert_verdict(false, 0, NULL);
+	/* one deleted in the middle, then the last one */
+	tamper(NO_TRIGGERS "CREATE TABLE keep AS SELECT * FROM audit;"
+			   "DELETE FROM audit WHERE seq = 4;");
+	assert_verdict(true, 4, "deleted");
+	tamper(
+	    "INSERT INTO audit SELECT * FROM keep WHERE seq = 4; DELETE FROM audit WHERE seq = 5;");
+	assert_verdict(true, 5, "deleted");
+	/* one slipped in between 2 and 3, the rest renumbered */
+	tamper("DELETE FROM audit; INSERT INTO audit SELECT * FROM keep;"
+	       "UPDATE audit SET seq = seq + 100 WHERE seq >= 3;"
+	       "UPDATE audit SET seq = seq - 99 WHERE seq >= 103;"
+	       "INSERT INTO audit(seq, at, actor, action, detail, hash) SELECT 3, at, 'mallory',"
+	       " 'approve', 'forged', hash FROM keep WHERE seq = 3;");
+	assert_verdict(true, 3, "inserted");
+	/* one added after the head */
+	tamper("DELETE FROM audit; INSERT INTO audit SELECT * FROM keep;"
+	       "INSERT INTO audit(seq, at, actor, action, hash) VALUES (6, 1, 'mallory', 'approve',"
+	       " 'ffff');");
+	assert_verdict(true, 6, "inserted");
+	/* put back whole: intact again */
+	tamper("DELETE FROM audit; INSERT INTO audit SELECT * FROM keep;");
+	assert_verdict(false, 0, NULL);
 }
 END_TEST
 
@@ -750,6 +843,7 @@ START_TEST(upgrades_a_version_5_database)
 	_cleanup_free_ char *path = al_path_join(dir, "v5.db");
 	struct al_store *old = NULL;
 	struct al_pr_ended e = {0};
+	struct al_audit_report rep;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	json_t *list = NULL;
@@ -757,8 +851,13 @@ START_TEST(upgrades_a_version_5_database)
 	ck_assert_int_eq(al_store_open(path, &old, NULL), 0);
 	al_store_close(old);
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	/* the version 5 table definition, written back into the schema as it was */
+	/* the version 5 tables: no attempts, no audit chain, and the old state CHECK written
+	 * back into the schema as it was */
 	ck_assert_int_eq(sqlite3_exec(db,
+				      "ALTER TABLE proposals DROP COLUMN attempts;"
+				      "ALTER TABLE audit DROP COLUMN hash; DROP TABLE audit_head;"
+				      "INSERT INTO audit(at, actor, action) VALUES (1, 'a', 'x'),"
+				      " (2, 'b', 'y');"
 				      "PRAGMA writable_schema = ON;"
 				      "UPDATE sqlite_schema SET sql = replace(sql, ',   "
 				      "''superseded'',''cancelled''', '') WHERE name = 'proposals';"
@@ -793,6 +892,10 @@ START_TEST(upgrades_a_version_5_database)
 	assert_ids(e.ended, "[\"old\"]");
 	al_pr_ended_clear(&e);
 	assert_state("old", "superseded", NULL);
+	/* the two old entries were chained, the new ones after them */
+	ck_assert_int_eq(al_store_audit_verify(store, &rep, NULL), 0);
+	ck_assert(!rep.broken);
+	ck_assert_int_ge(rep.entries, 4);
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
@@ -840,6 +943,7 @@ store_suite(void)
 	tcase_add_test(t, a_moved_base_invalidates_the_grants_on_its_old_commit);
 	tcase_add_test(t, statuses_newest_per_commit);
 	tcase_add_test(t, upgrades_a_version_5_database);
+	tcase_add_test(t, the_audit_chain_names_the_first_entry_at_fault);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -1,0 +1,122 @@
+#!/bin/bash
+# End-to-end: nothing lost, nothing granted twice.  20 proposals in flight, the server
+# killed with SIGKILL mid-run and started again: every proposal ends in a terminal state,
+# none twice granted, no runner outlives its server, and `airlock audit verify` walks an
+# intact chain; then one audit row altered with sqlite3 is named.  Also a SIGTERM with a
+# short grace: what still runs goes back to the queue and finishes after the restart.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+TMP=$(mktemp -d /tmp/airlock-e2e-crash.XXXXXX)
+cleanup() {
+	[ -n "${SERVER_PID:-}" ] && kill -9 "$SERVER_PID" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+EX="$ROOT/examples/calc"
+TID=$(cat "$EX/TEST_ID")
+DATA="$TMP/data"
+
+make_example_repo "$TMP/repo"
+jq --arg path "$TMP/repo" '{max_parallel_runs: 2, limits: {shutdown_grace_s: 1},
+	repos: {example: {path: $path, policy: .repos.example.policy}}}' \
+	"$ROOT/examples/airlock.json" >"$TMP/config.json"
+AGENT=$("$AIRLOCK" token add --data "$DATA" --name agent-1 --role agent)
+READER=$("$AIRLOCK" token add --data "$DATA" --name reader --role reviewer)
+jq -n --rawfile p "$EX/fix.patch" --rawfile t "$EX/test.patch" --arg id "$TID" \
+	'{repo: "example", base: "main", patch: $p, test_patch: $t, fail_to_pass: [$id]}' \
+	>"$TMP/body.json"
+
+submit_n() { # submit_n N: N proposals, their ids appended to $TMP/ids
+	local i
+	for i in $(seq 1 "$1"); do
+		http POST /v1/proposals "$AGENT" "$TMP/body.json" | sed 's/^202 //' | jq -r .id >>"$TMP/ids"
+	done
+}
+count_state() { # count_state STATE...
+	local s n=0
+	for s in "$@"; do
+		n=$((n + $(sqlite3 "$DATA/airlock.db" "SELECT count(*) FROM proposals WHERE state = '$s'")))
+	done
+	echo "$n"
+}
+wait_terminal() { # wait_terminal N SECONDS: until N proposals are terminal
+	local i
+	for i in $(seq 1 $(($2 * 5))); do
+		[ "$(count_state granted rejected error)" -ge "$1" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+runners() { pgrep -f "runner --job $DATA/jobs/" | wc -l; }
+
+# --- 20 in flight, SIGKILL ---------------------------------------------------------------
+start_server "$TMP/config.json" "$DATA" || { not_ok "server starts"; summary; exit 1; }
+: >"$TMP/ids"
+submit_n 20
+expect "20 proposals accepted" "$(grep -cE '^[0-9a-f]{32}$' "$TMP/ids")" "20"
+for _ in $(seq 1 300); do
+	[ "$(count_state granted)" -ge 2 ] && [ "$(runners)" -ge 1 ] && break
+	sleep 0.1
+done
+before=$(count_state granted)
+expect_match "some are granted and a job is running when the server is killed" \
+	"$before $(runners)" '^[2-9][0-9]* [1-9]'
+kill -9 "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null
+SERVER_PID=
+gone=no
+for _ in $(seq 1 50); do [ "$(runners)" -eq 0 ] && { gone=yes; break; }; sleep 0.1; done
+expect "no runner outlives the killed server" "$gone" "yes"
+expect_match "proposals were left running" "$(count_state running)" '^[1-9]'
+expect_match "and queued" "$(count_state queued)" '^[1-9]'
+mv "$DATA.log" "$TMP/first.log"
+
+start_server "$TMP/config.json" "$DATA" || { not_ok "server restarts"; summary; exit 1; }
+ok "the server restarts on the same data"
+expect_match "it put the interrupted jobs back in the queue" "$(grep -m1 sched.requeued "$DATA.log")" 'count=[1-9]'
+if wait_terminal 20 300; then ok "all 20 reach a terminal state"; else not_ok "all 20 reach a terminal state" "$(sqlite3 "$DATA/airlock.db" "SELECT state, count(*) FROM proposals GROUP BY state")"; fi
+expect "none is lost: 20 proposals, all granted" "$(count_state granted)" "20"
+expect "each of the 20 has exactly one grant issued in the audit log" \
+	"$(sqlite3 "$DATA/airlock.db" "SELECT count(*) FROM (SELECT proposal FROM audit WHERE action = 'grant.issued' GROUP BY proposal HAVING count(*) = 1)")" "20"
+expect "each was started again at most once more" \
+	"$(sqlite3 "$DATA/airlock.db" "SELECT max(attempts) <= 2 FROM proposals")" "1"
+expect "no workspace is left behind" "$(find "$DATA/jobs" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)" "0"
+ID1=$(head -1 "$TMP/ids")
+trace=$("$AIRLOCK" audit show --data "$DATA" "$ID1")
+expect "audit show prints the whole trace, request to grant" \
+	"$(awk '{print $4}' <<<"$trace" | grep -E '^(proposal|job|gates|grant)\.' | sort -u | tr '\n' ' ')" \
+	"gates.granted grant.issued job.started proposal.submitted "
+expect_match "it names the proposal first" "$(head -1 <<<"$trace")" "^proposal $ID1: granted, repository example, proposer agent-1"
+
+# --- SIGTERM: the grace ends, what runs goes back to the queue ---------------------------
+submit_n 4
+for _ in $(seq 1 100); do [ "$(runners)" -ge 1 ] && break; sleep 0.1; done
+t0=$(date +%s%N)
+stop_server
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+expect "SIGTERM stops it cleanly" "$rc" "0"
+expect_match "within the 1 s grace and a little" "$ms" '^([0-9]{1,3}|[1-4][0-9]{3})$'
+expect_match "the unfinished jobs were put back in the queue" "$(grep sched.requeued_at_stop "$DATA.log")" 'count=[1-9]'
+expect "none is left running in the database" "$(count_state running)" "0"
+mv "$DATA.log" "$TMP/second.log"
+start_server "$TMP/config.json" "$DATA" || { not_ok "server restarts"; summary; exit 1; }
+if wait_terminal 24 300; then ok "after the restart all 24 are terminal"; else not_ok "after the restart all 24 are terminal"; fi
+expect "all 24 granted, none twice" \
+	"$(sqlite3 "$DATA/airlock.db" "SELECT count(*) FROM (SELECT proposal FROM audit WHERE action = 'grant.issued' GROUP BY proposal HAVING count(*) = 1)") $(count_state granted)" "24 24"
+stop_server
+
+# --- the audit chain -----------------------------------------------------------------------
+out=$("$AIRLOCK" audit verify --data "$DATA")
+expect "audit verify passes" "$?" "0"
+expect_match "and says how much it walked" "$out" '^audit: [0-9]+ entries, the chain is intact; head [0-9a-f]{64}$'
+SEQ=$(sqlite3 "$DATA/airlock.db" "SELECT seq FROM audit WHERE action = 'grant.issued' ORDER BY seq LIMIT 1 OFFSET 3")
+sqlite3 "$DATA/airlock.db" "DROP TRIGGER audit_no_update;
+	UPDATE audit SET detail = replace(detail, 'tier 1', 'tier 2') WHERE seq = $SEQ;"
+out=$("$AIRLOCK" audit verify --data "$DATA")
+expect "after one row is altered, audit verify fails" "$?" "1"
+expect_match "naming the altered entry" "$out" "^audit: entry $SEQ was modified"
+"$AIRLOCK" audit verify --data "$TMP/nowhere" >/dev/null 2>&1
+expect "audit verify on a missing data dir fails" "$?" "1"
+summary
