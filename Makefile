@@ -36,7 +36,7 @@ FRONT_OBJ := $(call obj,$(FRONT_SRC)) $(LIB_OBJ)
 
 # Each unit-test binary links only its module and lib/ (and gates/ where the module
 # sits above it), which keeps the layering honest.
-UNIT := lib gates sandbox checkout store sign config
+UNIT := lib gates sandbox checkout store sign config intake
 UNIT_BIN := $(addprefix $(BUILD)/check_,$(UNIT))
 UNIT_OBJ_lib :=
 UNIT_OBJ_gates := $(GATES_OBJ)
@@ -45,6 +45,7 @@ UNIT_OBJ_checkout := $(call obj,runner/checkout.c)
 UNIT_OBJ_store := $(call obj,server/store.c)
 UNIT_OBJ_sign := $(call obj,server/sign.c server/grant.c server/keys.c)
 UNIT_OBJ_config := $(call obj,server/config.c) $(GATES_OBJ)
+UNIT_OBJ_intake := $(call obj,server/intake.c) $(GATES_OBJ)
 
 FUZZ := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 PROBES := $(patsubst tests/probes/%.c,$(BUILD)/probes/%,$(wildcard tests/probes/*.c))
@@ -91,8 +92,10 @@ $(BUILD)/probes/%: tests/probes/%.c $(wildcard tests/probes/*.h)
 		$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o $@ $<
 
 # Parsers of untrusted input: the diff and policy parsers (gates/), the grant envelope
-# and statement (server/sign.c, server/grant.c).
-FUZZ_OBJ := $(GATES_OBJ) $(call obj,server/sign.c server/grant.c) $(LIB_OBJ)
+# and statement (server/sign.c, server/grant.c), the proposal and webhook intake
+# (server/intake.c).
+FUZZ_SERVER_SRC := server/sign.c server/grant.c server/intake.c
+FUZZ_OBJ := $(GATES_OBJ) $(call obj,$(FUZZ_SERVER_SRC)) $(LIB_OBJ)
 $(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(FUZZ_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -116,13 +119,30 @@ e2e: $(BIN) $(CORE)
 fuzz-replay: $(addprefix $(BUILD)/fuzz_,$(FUZZ))
 	@for f in $(FUZZ); do $(BUILD)/fuzz_$$f tests/fuzz/corpus/$$f || exit 1; done
 
-# libFuzzer builds of the same targets (needs clang).
+# libFuzzer builds of the same targets (needs clang), each then run for FUZZ_SECONDS on a
+# copy of its corpus in $(BUILD)/fuzz-NAME/, so the checked-in seeds stay as they are.  A
+# crash, a leak, undefined behaviour or a failed CHECK fails the target; the input that did
+# it is left in $(BUILD)/fuzz-NAME/ (crash-*, leak-*, timeout-*) with the run's log.
+FUZZ_SECONDS ?= 60
 fuzz:
-	@for f in $(FUZZ); do \
+	@mkdir -p $(BUILD); failed=""; \
+	for f in $(FUZZ); do \
+		d=$(BUILD)/fuzz-$$f; \
 		clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined \
-			-DAL_LIBFUZZER $(PKG_CFLAGS) -o $(BUILD)/libfuzzer_$$f tests/fuzz/fuzz_$$f.c \
-			$(GATES_SRC) server/sign.c server/grant.c $(LIB_SRC) $(PKG_LIBS) || exit 1; \
-		echo "built $(BUILD)/libfuzzer_$$f"; done
+			-fno-sanitize-recover=all -DAL_LIBFUZZER $(PKG_CFLAGS) \
+			-o $(BUILD)/libfuzzer_$$f tests/fuzz/fuzz_$$f.c $(GATES_SRC) \
+			$(FUZZ_SERVER_SRC) $(LIB_SRC) $(PKG_LIBS) || exit 1; \
+		rm -rf $$d && mkdir -p $$d/corpus && cp tests/fuzz/corpus/$$f/* $$d/corpus/ || exit 1; \
+		echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
+		if $(BUILD)/libfuzzer_$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-print_final_stats=1 -artifact_prefix=$$d/ $$d/corpus >$$d/log 2>&1; then \
+			grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss)' $$d/log; \
+		else \
+			tail -n 40 $$d/log; echo "fuzz: $$f FAILED: the input is in $$d/" >&2; \
+			failed="$$failed $$f"; \
+		fi; \
+	done; \
+	[ -z "$$failed" ] || { echo "fuzz: failing targets:$$failed" >&2; exit 1; }
 
 asan:
 	@./deploy/deps.sh --test
@@ -134,10 +154,12 @@ asan:
 $(BUILD)/bench_policy: $(BUILD)/tests/bench/policy.o $(GATES_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-bench: deps $(BIN) $(CORE) $(BUILD)/bench_policy
+bench: $(BIN) $(CORE) $(BUILD)/bench_policy
+	@./deploy/deps.sh --test
 	@$(BUILD)/bench_policy
 	@./tests/bench/sandbox.sh
 	@./tests/bench/e2e.sh
+	@./tests/bench/load.sh
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -1,4 +1,5 @@
-/* HTTP API: authentication, intake validation and the read views. */
+/* HTTP API: authentication, the proposal intake (its checks: server/intake.c) and the
+ * read views. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,12 +12,12 @@
 #include "lib/log.h"
 #include "lib/macros.h"
 #include "server/grant.h"
+#include "server/metrics.h"
 #include "server/server.h"
 #include "server/webui.h"
 
 #define LIST_LIMIT 200
 #define AUDIT_LIMIT 500
-#define TITLE_MAX 200
 /* Over TLS the cookie takes the __Host- prefix: Secure, Path=/, no Domain, or no cookie. */
 #define SESSION_COOKIE "airlock_session"
 #define SESSION_COOKIE_TLS "__Host-airlock_session"
@@ -227,171 +228,97 @@ require_role(const struct caller *c, const char *role, struct al_http_resp *resp
 	return -EPERM;
 }
 
-static int
-text_ok(const char *s, size_t max)
-{
-	size_t n = strlen(s);
+typedef int (*body_intake)(const char *body, size_t len, json_t **ret, struct al_err *err);
 
-	if (n == 0 || n > max)
-		return 0;
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 0;
-	return 1;
-}
-
-static int
-is_hex64(const char *s)
-{
-	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
-}
-
+/* The request body as JSON that passed intake (server/intake.c); NULL when it did not,
+ * with the 400 written ("malformed JSON", or error and the first problem found). */
+/* The first way j passes the configured caps (depth, strings other than the patches,
+ * arrays), or NULL. */
 static const char *
-check_provenance(const json_t *prov)
+over_limits(const json_t *j, const struct al_limits *lim, long long depth, const char *key,
+	    char *buf, size_t n)
 {
-	const char *key;
+	const char *k, *why;
 	json_t *v;
-
-	if (!prov)
-		return NULL;
-	if (!json_is_object(prov))
-		return "provenance: expected an object";
-	json_object_foreach ((json_t *)prov, key, v) {
-		if (strcmp(key, "agent") && strcmp(key, "model") && strcmp(key, "prompt_sha256"))
-			return "provenance: unknown field";
-		if (!json_is_string(v) || !text_ok(json_string_value(v), 200))
-			return "provenance: fields must be short printable strings";
-	}
-	v = json_object_get(prov, "prompt_sha256");
-	if (v && !is_hex64(json_string_value(v)))
-		return "provenance.prompt_sha256: expected 64 lowercase hex digits";
-	return NULL;
-}
-
-static const char *
-check_fail_to_pass(const json_t *ftp)
-{
 	size_t i;
-	json_t *v;
 
-	if (!ftp)
-		return NULL;
-	if (!json_is_array(ftp) || json_array_size(ftp) > AL_MAX_FAIL_TO_PASS)
-		return "fail_to_pass: expected an array of at most 64 test ids";
-	json_array_foreach (ftp, i, v) {
-		if (!json_is_string(v) || !al_gates_test_id_valid(json_string_value(v)))
-			return "fail_to_pass: invalid test id (allowed: letters, digits, "
-			       "_.:/=+,@[]-,"
-			       " no leading '-', at most 200 characters)";
-	}
-	return NULL;
-}
-
-static const char *
-unknown_field(const json_t *b, const char *const *known, size_t n_known, char *buf, size_t n)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach ((json_t *)b, key, v) {
-		size_t i;
-		for (i = 0; i < n_known && strcmp(key, known[i]); i++)
-			;
-		if (i < n_known)
-			continue;
-		/* named only when short printable ASCII: never cut a UTF-8 sequence */
-		if (!text_ok(key, 64) ||
-		    strspn(key, " !\"#$%&'()*+,-./0123456789:;<=>?@"
-				"ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`"
-				"abcdefghijklmnopqrstuvwxyz{|}~") != strlen(key))
-			return "body: unknown field";
-		snprintf(buf, n, "%s: unknown field", key);
+	if (depth > lim->max_json_depth) {
+		snprintf(buf, n, "body: nested deeper than %lld", lim->max_json_depth);
 		return buf;
 	}
+	if (json_is_string(j) && (long long)json_string_length(j) > lim->max_json_string &&
+	    !(key && (!strcmp(key, "patch") || !strcmp(key, "test_patch")) && depth == 2)) {
+		snprintf(buf, n, "%.40s: a string longer than %lld bytes", key ? key : "body",
+			 lim->max_json_string);
+		return buf;
+	}
+	if (json_is_array(j)) {
+		if ((long long)json_array_size(j) > lim->max_json_array) {
+			snprintf(buf, n, "%.40s: more than %lld elements", key ? key : "body",
+				 lim->max_json_array);
+			return buf;
+		}
+		json_array_foreach (j, i, v)
+			if ((why = over_limits(v, lim, depth + 1, key, buf, n)))
+				return why;
+	}
+	json_object_foreach ((json_t *)j, k, v)
+		if ((why = over_limits(v, lim, depth + 1, k, buf, n)))
+			return why;
 	return NULL;
 }
 
-/* The patches and tests of a proposal or a revision. */
-static const char *
-check_patches(const json_t *b)
+/* 1 when the raw JSON text nests arrays and objects deeper than max: read before the
+ * parser, which would recurse that deep. */
+static int
+nests_deeper(const char *p, size_t len, long long max)
 {
-	const char *why;
-	json_t *v;
+	long long depth = 0;
+	int in_string = 0;
 
-	v = json_object_get(b, "patch");
-	if (!json_is_string(v) || json_string_length(v) == 0)
-		return "patch: expected a non-empty unified diff";
-	if (json_string_length(v) > AL_MAX_PATCH_BYTES)
-		return "patch: larger than the 4 MiB limit";
-	v = json_object_get(b, "test_patch");
-	if (v && (!json_is_string(v) || json_string_length(v) > AL_MAX_PATCH_BYTES))
-		return "test_patch: expected a unified diff of at most 4 MiB";
-	if ((why = check_fail_to_pass(json_object_get(b, "fail_to_pass"))))
-		return why;
-	return NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (in_string) {
+			if (p[i] == '\\')
+				i++;
+			else if (p[i] == '"')
+				in_string = 0;
+		} else if (p[i] == '"') {
+			in_string = 1;
+		} else if (p[i] == '[' || p[i] == '{') {
+			if (++depth > max)
+				return 1;
+		} else if (p[i] == ']' || p[i] == '}') {
+			depth--;
+		}
+	}
+	return 0;
 }
 
-/* Shape of a proposal body; NULL when it is acceptable. buf holds a composed message. */
-static const char *
-check_proposal(const json_t *b, char *buf, size_t n)
-{
-	static const char *const known[] = {"repo",	    "base",	  "patch", "test_patch",
-					    "fail_to_pass", "provenance", "title"};
-	const char *why;
-	json_t *v;
-
-	if (!json_is_object(b))
-		return "body: expected a JSON object";
-	if ((why = unknown_field(b, known, AL_ARRAY_SIZE(known), buf, n)))
-		return why;
-	if (!json_is_string(json_object_get(b, "repo")))
-		return "repo: expected a string";
-	v = json_object_get(b, "base");
-	if (!json_is_string(v) || !text_ok(json_string_value(v), 256) ||
-	    json_string_value(v)[0] == '-')
-		return "base: expected a ref or commit id";
-	if ((why = check_patches(b)))
-		return why;
-	v = json_object_get(b, "title");
-	if (v && (!json_is_string(v) || !text_ok(json_string_value(v), TITLE_MAX)))
-		return "title: expected one line of at most 200 bytes";
-	return check_provenance(json_object_get(b, "provenance"));
-}
-
-/* A revision replaces the patches and tests; repository, base and provenance stay. */
-static const char *
-check_revision(const json_t *b, char *buf, size_t n)
-{
-	static const char *const known[] = {"patch", "test_patch", "fail_to_pass"};
-	const char *why;
-
-	if (!json_is_object(b))
-		return "body: expected a JSON object";
-	if ((why = unknown_field(b, known, AL_ARRAY_SIZE(known), buf, n)))
-		return why;
-	return check_patches(b);
-}
-
-typedef const char *(*body_check)(const json_t *b, char *buf, size_t n);
-
-/* The request body as JSON that passed check; NULL when it did not, with the 400 written
- * ("malformed JSON", or error and the first problem check found). */
 static json_t *
-accept_body(const struct al_http_req *req, body_check check, const char *error,
-	    struct al_http_resp *resp)
+accept_body(const struct al_http_req *req, const struct al_limits *lim, body_intake intake,
+	    const char *error, struct al_http_resp *resp)
 {
 	size_t len;
 	const char *body = al_http_body(req, &len);
-	json_error_t jerr;
-	json_t *b = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	struct al_err err = {0};
+	json_t *b = NULL;
 	const char *why;
-	char msg[96];
+	char msg[128];
+	int r;
 
-	if (!b) {
-		al_api_reply_error(resp, 400, "malformed JSON", jerr.text);
+	if (nests_deeper(body, len, lim->max_json_depth)) {
+		snprintf(msg, sizeof(msg), "body: nested deeper than %lld", lim->max_json_depth);
+		al_api_reply_error(resp, 400, error, msg);
 		return NULL;
 	}
-	if ((why = check(b, msg, sizeof(msg)))) {
+	r = intake(body, len, &b, &err);
+
+	if (r < 0) {
+		al_api_reply_error(resp, 400, r == -EINVAL ? error : "malformed JSON",
+				   al_err_msg(&err));
+		return NULL;
+	}
+	if ((why = over_limits(b, lim, 1, NULL, msg, sizeof(msg)))) {
 		al_api_reply_error(resp, 400, error, why);
 		json_decref(b);
 		return NULL;
@@ -409,23 +336,89 @@ take_patches(const json_t *b, struct al_proposal *p)
 	p->test_patch_len = json_string_length(json_object_get(b, "test_patch"));
 }
 
+/* 0 when principal may submit now (a token taken from its bucket), or the seconds until
+ * it may. */
+static int
+rate_wait(struct al_server *srv, const char *principal, const struct al_limits *lim)
+{
+	double now = al_metrics_now(), rate = (double)lim->submit_per_minute / 60.0;
+	struct al_bucket *b = NULL, *oldest = &srv->buckets[0];
+	int wait = 0;
+
+	if (lim->submit_per_minute == 0)
+		return 0;
+	pthread_mutex_lock(&srv->mu);
+	for (size_t i = 0; i < AL_ARRAY_SIZE(srv->buckets) && !b; i++) {
+		if (!strcmp(srv->buckets[i].name, principal))
+			b = &srv->buckets[i];
+		else if (srv->buckets[i].at < oldest->at)
+			oldest = &srv->buckets[i];
+	}
+	if (!b) {
+		b = oldest; /* a principal not seen lately starts full */
+		snprintf(b->name, sizeof(b->name), "%s", principal);
+		b->tokens = (double)lim->submit_burst;
+		b->at = now;
+	}
+	b->tokens += (now - b->at) * rate;
+	if (b->tokens > (double)lim->submit_burst)
+		b->tokens = (double)lim->submit_burst;
+	b->at = now;
+	if (b->tokens >= 1.0)
+		b->tokens -= 1.0;
+	else
+		wait = (int)((1.0 - b->tokens) / rate) + 1;
+	pthread_mutex_unlock(&srv->mu);
+	return wait;
+}
+
+/* 429 with Retry-After when the queue is full or the principal is over its rate. */
+static int
+admit(struct al_server *srv, const struct al_limits *lim, const char *principal,
+      struct al_http_resp *resp)
+{
+	json_t *counts = NULL;
+	long long queued = -1;
+	char detail[128];
+	int wait;
+
+	if (al_store_state_counts(srv->store, &counts, NULL) == 0)
+		queued = json_integer_value(json_object_get(counts, "queued"));
+	json_decref(counts);
+	if (queued >= lim->max_queued) {
+		snprintf(detail, sizeof(detail), "the queue is full (%lld proposals wait)", queued);
+		al_api_reply_error(resp, 429, "too many requests", detail);
+		resp->retry_after = 30;
+		return -EAGAIN;
+	}
+	if ((wait = rate_wait(srv, principal, lim)) > 0) {
+		snprintf(detail, sizeof(detail), "%s: more than %lld submissions a minute",
+			 principal, lim->submit_per_minute);
+		al_api_reply_error(resp, 429, "too many requests", detail);
+		resp->retry_after = wait;
+		return -EAGAIN;
+	}
+	return 0;
+}
+
 static void
 post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp,
 	      const struct caller *c)
 {
-	json_t *b = accept_body(req, check_proposal, "invalid proposal", resp), *ftp, *prov;
+	struct al_config *cfg = al_server_config(srv);
+	json_t *b = NULL, *ftp, *prov;
 	_cleanup_free_ char *ftp_text = NULL, *prov_text = NULL;
 	struct al_proposal p = {0};
 	struct al_err err = {0};
-	struct al_config *cfg;
 	char loc[64];
 	bool known;
 
+	if (admit(srv, &cfg->limits, c->name, resp) == 0)
+		b = accept_body(req, &cfg->limits, al_intake_proposal, "invalid proposal", resp);
+	known = b && al_config_repo(cfg, json_string_value(json_object_get(b, "repo"))) != NULL;
+	al_server_config_put(srv, cfg);
 	if (!b)
 		return;
-	cfg = al_server_config(srv);
-	known = al_config_repo(cfg, json_string_value(json_object_get(b, "repo"))) != NULL;
-	al_server_config_put(srv, cfg);
 	if (!known) {
 		al_api_reply_error(resp, 404, "unknown repository",
 				   json_string_value(json_object_get(b, "repo")));
@@ -686,7 +679,9 @@ static void
 post_revision(struct al_server *srv, const char *id, const struct al_http_req *req,
 	      struct al_http_resp *resp, const struct caller *c)
 {
-	json_t *b = accept_body(req, check_revision, "invalid revision", resp), *ftp;
+	struct al_config *cfg = al_server_config(srv);
+	json_t *b = accept_body(req, &cfg->limits, al_intake_revision, "invalid revision", resp),
+	       *ftp;
 	_cleanup_(al_proposal_freep) struct al_proposal *cur = NULL;
 	_cleanup_free_ char *ftp_text = NULL;
 	struct al_proposal p = {0};
@@ -695,6 +690,7 @@ post_revision(struct al_server *srv, const char *id, const struct al_http_req *r
 	char msg[160];
 	int r;
 
+	al_server_config_put(srv, cfg);
 	if (!b)
 		return;
 	r = al_store_proposal_get(srv->store, id, &cur, &err);
@@ -990,6 +986,23 @@ serve_page(const struct al_webui_file *f, const struct al_http_req *req, struct 
 	resp->cache = "no-cache";
 }
 
+/* GET /metrics: Prometheus text; counts and timings only, no ids, no names. */
+static void
+reply_metrics(struct al_server *srv, struct al_http_resp *resp)
+{
+	size_t len = 0;
+	char *text = al_metrics_render(srv->store, &len);
+
+	if (!text) {
+		al_api_reply_error(resp, 500, "internal", "out of memory");
+		return;
+	}
+	resp->status = 200;
+	resp->body = text;
+	resp->len = len;
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
 void
 al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *resp)
 {
@@ -1000,6 +1013,9 @@ al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *res
 	if (!strcmp(path, "/healthz")) {
 		if (method_is(req, "GET", resp))
 			al_api_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+	} else if (!strcmp(path, "/metrics")) {
+		if (method_is(req, "GET", resp))
+			reply_metrics(srv, resp);
 	} else if (!strcmp(path, "/v1/keys")) {
 		if (method_is(req, "GET", resp))
 			get_keys(srv, resp);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/buf.h"
+#include "server/metrics.h"
 #include "lib/macros.h"
 
 struct al_http {
@@ -28,6 +29,7 @@ struct al_http_stream {
 
 struct al_http_req {
 	struct al_http *h;
+	double started; /* al_metrics_now() when its headers were in */
 	struct MHD_Connection *conn;
 	const char *method;
 	const char *path;
@@ -186,6 +188,12 @@ send_resp(struct MHD_Connection *conn, int tls, struct al_http_resp *r)
 		MHD_add_response_header(mr, "Set-Cookie", r->set_cookie);
 	if (r->disposition)
 		MHD_add_response_header(mr, "Content-Disposition", r->disposition);
+	if (r->retry_after > 0) {
+		char ra[16];
+
+		snprintf(ra, sizeof(ra), "%d", r->retry_after);
+		MHD_add_response_header(mr, "Retry-After", ra);
+	}
 	resp_clear(r);
 	ret = MHD_queue_response(conn, (unsigned)r->status, mr);
 	MHD_destroy_response(mr);
@@ -231,12 +239,15 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		size_t max = h->webhook_path && !strcmp(url, h->webhook_path) ? h->webhook_max_body
 									      : h->max_body;
 
-		if (declared_too_big(conn, max))
+		if (declared_too_big(conn, max)) {
+			al_metrics_http(url, 413, 0);
 			return send_static(conn, h->tls, 413, too_big_body);
+		}
 		req = calloc(1, sizeof(*req));
 		if (!req)
 			return MHD_NO;
 		req->h = h;
+		req->started = al_metrics_now();
 		al_buf_init(&req->body, max);
 		*con_cls = req;
 		return MHD_YES;
@@ -247,12 +258,15 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (req->too_big)
+	if (req->too_big) {
+		al_metrics_http(url, 413, al_metrics_now() - req->started);
 		return send_static(conn, h->tls, 413, too_big_body);
+	}
 	req->conn = conn;
 	req->method = method;
 	req->path = url;
 	h->handler(h->ctx, req, &resp);
+	al_metrics_http(url, resp.status, al_metrics_now() - req->started);
 	return send_resp(conn, h->tls, &resp);
 }
 

@@ -25,6 +25,7 @@ struct al_http_resp {
 	char *body; /* owned */
 	size_t len;
 	const char *content_type;	/* static; default application/json */
+	int retry_after;		/* seconds, for a 429 or 503; 0: none */
 	char *location;			/* owned, may be NULL */
 	char *set_cookie;		/* owned, may be NULL */
 	char *disposition;		/* owned, may be NULL: Content-Disposition */

@@ -19,6 +19,7 @@
 #include "lib/log.h"
 #include "lib/macros.h"
 #include "server/grant.h"
+#include "server/metrics.h"
 #include "server/server.h"
 
 #define RESULT_MAX_BYTES (256u << 20)
@@ -40,6 +41,7 @@ struct job {
 	json_t *verdict; /* owned */
 	char *grant;	 /* owned */
 	int tier;
+	double policy_s; /* time spent judging, for the metrics */
 };
 
 static void
@@ -182,6 +184,7 @@ exec_runner(struct job *j, size_t n_runs, struct al_err *err)
 	char *argv[] = {"airlock", "runner", "--job", j->dir, "--parent", parent, NULL};
 	int timeout = (int)(al_policy_timeout_s(j->repo->policy) * (n_runs + 1)) + 120;
 	int status = 0, r;
+	double t0;
 	pid_t pid;
 
 	posix_spawnattr_t attr;
@@ -204,7 +207,9 @@ exec_runner(struct job *j, size_t n_runs, struct al_err *err)
 	posix_spawnattr_destroy(&attr);
 	if (r != 0)
 		return al_err_set(err, -r, "cannot start runner: %s", strerror(r));
+	t0 = al_metrics_now();
 	r = wait_deadline(pid, timeout, &status);
+	al_metrics_observe(AL_H_RUNNER, al_metrics_now() - t0);
 	pthread_mutex_lock(&j->srv->mu);
 	j->slot->runner = 0;
 	pthread_mutex_unlock(&j->srv->mu);
@@ -215,6 +220,24 @@ exec_runner(struct job *j, size_t n_runs, struct al_err *err)
 	if (WEXITSTATUS(status) != 0)
 		return al_err_set(err, -EIO, "runner exited with status %d", WEXITSTATUS(status));
 	return 0;
+}
+
+/* Each run's wall clock and the syscalls its sandbox denied, for the metrics. */
+static void
+observe_runs(const json_t *runs)
+{
+	size_t i, k;
+	json_t *run, *d;
+
+	json_array_foreach (runs, i, run) {
+		json_t *wall = json_object_get(run, "wall_ms");
+
+		if (json_is_integer(wall))
+			al_metrics_observe(AL_H_SANDBOX, (double)json_integer_value(wall) / 1000.0);
+		json_array_foreach (json_object_get(run, "denied"), k, d)
+			al_metrics_denied(json_string_value(json_object_get(d, "syscall")) ?: "",
+					  json_integer_value(json_object_get(d, "count")));
+	}
 }
 
 static int
@@ -235,6 +258,7 @@ load_result(struct job *j, struct al_err *err)
 	if (!json_is_object(j->result))
 		return al_err_set(err, -EBADMSG, "runner result is not a JSON object: %s",
 				  jerr.text);
+	observe_runs(json_object_get(j->result, "runs"));
 	return 0;
 }
 
@@ -243,9 +267,11 @@ static int
 static_gates(struct job *j, struct al_err *err)
 {
 	json_t *rules = NULL;
+	double t0 = al_metrics_now();
 	int r = al_gates_static(j->repo->policy, j->p->patch, j->p->patch_len, j->p->test_patch,
 				j->p->test_patch_len, &rules, err);
 
+	j->policy_s += al_metrics_now() - t0;
 	if (r < 0)
 		return r;
 	j->rules = rules;
@@ -316,6 +342,7 @@ static int
 run_gates(struct job *j, struct al_err *err)
 {
 	json_t *plan = NULL, *v = NULL, *r_rules;
+	double t0;
 	int r;
 
 	r = al_gates_plan(j->repo->policy, j->ftp, &plan, err);
@@ -328,8 +355,10 @@ run_gates(struct job *j, struct al_err *err)
 	json_decref(plan);
 	if (r == 0)
 		r = load_result(j, err);
+	t0 = al_metrics_now();
 	if (r == 0)
 		r = al_gates_evaluate(j->repo->policy, j->ftp, j->result, &v, err);
+	j->policy_s += al_metrics_now() - t0;
 	if (r < 0)
 		return r;
 	/* Static rules first, then what the runs showed; the decision needs all of them. */
@@ -338,7 +367,10 @@ run_gates(struct job *j, struct al_err *err)
 	if (!strcmp(json_string_value(json_object_get(v, "decision")) ?: "", "granted") &&
 	    !first_failure(j->rules)) {
 		json_decref(v);
-		return decide_tier(j, err);
+		t0 = al_metrics_now();
+		r = decide_tier(j, err);
+		j->policy_s += al_metrics_now() - t0;
+		return r;
 	}
 	j->verdict = rejection(j->rules);
 	json_decref(v);
@@ -409,6 +441,7 @@ run_job(struct al_server *srv, struct al_running *slot, const char *id)
 {
 	struct job j = {.srv = srv, .slot = slot};
 	struct al_err err = {0};
+	double started = al_metrics_now();
 	int r;
 
 	r = al_store_proposal_get(srv->store, id, &j.p, &err);
@@ -459,6 +492,9 @@ run_job(struct al_server *srv, struct al_running *slot, const char *id)
 out:
 	if (j.dir)
 		al_rm_rf(j.dir);
+	al_metrics_observe(AL_H_GATE, al_metrics_now() - started);
+	if (j.policy_s > 0)
+		al_metrics_observe(AL_H_POLICY, j.policy_s);
 	job_clear(&j);
 }
 

@@ -35,7 +35,11 @@ struct al_server {
 	pthread_t *workers; /* owned */
 	unsigned n_workers;
 	struct al_running *running; /* owned, one per worker, under mu: the job it runs */
-	pthread_cond_t github_cv;   /* with mu: the status poster's wake-up */
+	struct al_bucket {
+		char name[65];
+		double tokens, at;
+	} buckets[256];		  /* under mu: submissions per principal (a token bucket each) */
+	pthread_cond_t github_cv; /* with mu: the status poster's wake-up */
 	pthread_t github_thread;
 	int github_kicked;
 	int github_started;

@@ -1032,6 +1032,34 @@ claim_body(struct al_store *s, const void *ctx, struct al_err *err)
 }
 
 int
+al_store_state_counts(struct al_store *s, json_t **ret, struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	json_t *o = json_object();
+	int q, r = 0;
+
+	if (!o)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, "SELECT state, count(*) FROM proposals GROUP BY state", -1,
+			       &st, NULL) != SQLITE_OK) {
+		r = db_err(s, err, "counts");
+	} else {
+		while ((q = sqlite3_step(st)) == SQLITE_ROW)
+			json_object_set_new(o, (const char *)sqlite3_column_text(st, 0),
+					    json_integer(sqlite3_column_int64(st, 1)));
+		if (q != SQLITE_DONE)
+			r = db_err(s, err, "counts");
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0)
+		json_decref(o);
+	else
+		*ret = o;
+	return r;
+}
+
+int
 al_store_claim_next(struct al_store *s, char ret_id[33], struct al_err *err)
 {
 	int r = transact(s, "claim", claim_body, ret_id, err);

@@ -18,7 +18,6 @@
 #include "server/server.h"
 
 #define SECRET_MAX 4096
-#define FENCE "```airlock-fail-to-pass"
 
 /* 1 when sig ("sha256=" and 64 hex) is the HMAC-SHA256 of body under the secret in file. */
 static int
@@ -64,69 +63,6 @@ signed_by(const struct al_config *cfg, const struct al_http_req *req, const char
 	return NULL;
 }
 
-static int
-token_ok(const char *s, size_t max, const char *allowed)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	return n > 0 && n <= max && strspn(s, allowed) == n;
-}
-
-static int
-is_sha(const char *s)
-{
-	return s && strlen(s) == 40 && strspn(s, "0123456789abcdef") == 40;
-}
-
-/* A branch name airlock will put in a refspec: refs-safe characters, no "..". */
-static int
-branch_ok(const char *s)
-{
-	return token_ok(s, 200,
-			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-") &&
-	       s[0] != '-' && s[0] != '/' && s[0] != '.' && !strstr(s, "..") && !strstr(s, "//") &&
-	       s[strlen(s) - 1] != '/' && s[strlen(s) - 1] != '.';
-}
-
-/* fail_to_pass ids from the first ```airlock-fail-to-pass fenced block of the body. */
-static const char *
-fail_to_pass_of(const char *body, json_t *ids)
-{
-	const char *p = body ? strstr(body, FENCE) : NULL, *end;
-	char id[256];
-
-	if (!p)
-		return NULL;
-	p += strlen(FENCE);
-	p += strspn(p, " \t\r");
-	if (*p != '\n')
-		return "fail_to_pass block: the fence line must end after its name";
-	end = strstr(p, "\n```");
-	if (!end)
-		return "fail_to_pass block: no closing fence";
-	while (p < end) {
-		size_t n;
-
-		p += strspn(p, " \t\r\n");
-		n = strcspn(p, " \t\r\n");
-		if (p + n > end)
-			n = (size_t)(end - p);
-		if (n == 0)
-			break;
-		if (n >= sizeof(id))
-			return "fail_to_pass block: a test id is too long";
-		memcpy(id, p, n);
-		id[n] = '\0';
-		if (!al_gates_test_id_valid(id))
-			return "fail_to_pass block: invalid test id";
-		if (json_array_size(ids) >= AL_MAX_FAIL_TO_PASS)
-			return "fail_to_pass block: more than 64 test ids";
-		json_array_append_new(ids, json_string(id));
-		p += n;
-	}
-	return NULL;
-}
-
 /* The pull request's changes, file by file: test files to the test patch. */
 struct split {
 	const struct al_policy *policy;
@@ -144,47 +80,27 @@ split_file(void *ctx, const char *path, const char *text, size_t len)
 		   : 0;
 }
 
-/* One line of at most 200 bytes, control characters made spaces, cut on a character. */
-static void
-title_of(const char *t, char out[201])
-{
-	size_t n = 0;
-
-	for (; t && *t && n < 200; t++)
-		out[n++] = (unsigned char)*t < 0x20 || *t == 0x7f ? ' ' : *t;
-	while (n > 0 && ((unsigned char)out[n - 1] & 0xc0) == 0x80)
-		n--;
-	if (n > 0 && ((unsigned char)out[n - 1] & 0x80))
-		n--; /* a lead byte whose sequence was cut */
-	out[n] = '\0';
-}
-
-struct intake {
+/* One signed delivery on its way through: ev is what server/intake.c made of its body. */
+struct delivery {
 	struct al_server *srv;
 	const struct al_repo_conf *repo;
-	const char *delivery;
-	json_t *ev;
+	const char *id;
+	struct al_github_event ev;
 	struct al_refusal why;
 };
 
 /* Fetches the pull request, builds its proposal and stores it with the delivery. */
 static int
-pull_request(struct intake *in, json_t **ret)
+pull_request(struct delivery *in, json_t **ret)
 {
-	const json_t *pr = json_object_get(in->ev, "pull_request");
-	const char *head = json_string_value(json_object_get(json_object_get(pr, "head"), "sha"));
-	const char *base_ref =
-	    json_string_value(json_object_get(json_object_get(pr, "base"), "ref"));
-	const char *login =
-	    json_string_value(json_object_get(json_object_get(pr, "user"), "login"));
-	const char *body = json_string_value(json_object_get(pr, "body"));
-	json_int_t number = json_integer_value(json_object_get(pr, "number"));
-	_cleanup_(al_json_decrefp) json_t *ftp = json_array();
+	const struct al_github_event *ev = &in->ev;
+	const char *head = ev->head, *login = ev->login;
+	long long number = ev->number;
 	_cleanup_free_ char *ftp_text = NULL, *prov_text = NULL;
 	_cleanup_(al_json_decrefp) json_t *prov = NULL;
 	char spec_head[96], spec_base[300], ref_head[64], ref_base[64];
-	char fetched[41], base_commit[41], merge_base[41], title[201], target[300], pr_name[200];
-	const char *specs[2] = {spec_head, spec_base}, *why;
+	char fetched[41], base_commit[41], merge_base[41], target[300], pr_name[200];
+	const char *specs[2] = {spec_head, spec_base};
 	struct split sp = {.policy = in->repo->policy};
 	struct al_proposal p = {0};
 	struct al_pull_request row = {0};
@@ -192,23 +108,15 @@ pull_request(struct intake *in, json_t **ret)
 	struct al_err err = {0};
 	int r;
 
-	if (!is_sha(head) || !branch_ok(base_ref) || number <= 0 || number > 1000000000 ||
-	    !token_ok(login, 39,
-		      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-[]"))
-		return al_refuse(
-		    &in->why, 400,
-		    "pull_request: expected number, head.sha, base.ref and user.login");
-	if ((why = fail_to_pass_of(body, ftp)))
-		return al_refuse(&in->why, 400, "%s", why);
 	snprintf(ref_head, sizeof(ref_head), "refs/airlock/pull/%lld/head", (long long)number);
 	snprintf(ref_base, sizeof(ref_base), "refs/airlock/pull/%lld/base", (long long)number);
 	snprintf(spec_head, sizeof(spec_head), "+refs/pull/%lld/head:%s", (long long)number,
 		 ref_head);
-	snprintf(spec_base, sizeof(spec_base), "+refs/heads/%s:%s", base_ref, ref_base);
+	snprintf(spec_base, sizeof(spec_base), "+refs/heads/%s:%s", ev->base_ref, ref_base);
 	if (al_git_fetch(in->repo->path, in->repo->github->remote, specs, 2, &err) < 0 ||
 	    al_git_ref_commit(in->repo->path, ref_head, fetched, &err) < 0 ||
 	    al_git_ref_commit(in->repo->path, ref_base, base_commit, &err) < 0) {
-		al_log("error", "webhook.fetch_failed", "delivery=%s error=%s", in->delivery,
+		al_log("error", "webhook.fetch_failed", "delivery=%s error=%s", in->id,
 		       al_log_q(al_err_msg(&err)));
 		return al_refuse(&in->why, 502, "could not fetch the pull request: %s",
 				 al_err_msg(&err));
@@ -232,16 +140,15 @@ pull_request(struct intake *in, json_t **ret)
 	}
 	snprintf(pr_name, sizeof(pr_name), "%s#%lld", in->repo->github->full_name,
 		 (long long)number);
-	ftp_text = json_dumps(ftp, JSON_COMPACT);
+	ftp_text = json_dumps(ev->fail_to_pass, JSON_COMPACT);
 	prov = json_pack("{s:s, s:s, s:s, s:s}", "agent", "github", "pull_request", pr_name,
 			 "author", login, "head", head);
 	prov_text = prov ? json_dumps(prov, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	al_random_hex(16, p.id);
-	title_of(json_string_value(json_object_get(pr, "title")), title);
 	p.repo = in->repo->name;
 	p.base = merge_base;
 	p.proposer = (char *)login; /* the author can never approve it */
-	p.title = title[0] ? title : NULL;
+	p.title = ev->title[0] ? (char *)ev->title : NULL;
 	p.patch = sp.patch.data ? sp.patch.data : "";
 	p.patch_len = sp.patch.len;
 	p.test_patch = sp.test.len ? sp.test.data : NULL;
@@ -250,7 +157,7 @@ pull_request(struct intake *in, json_t **ret)
 	p.provenance = prov_text;
 	p.created = (long long)time(NULL);
 	al_server_target_url(in->srv, p.id, target, sizeof(target));
-	row = (struct al_pull_request){.delivery = in->delivery,
+	row = (struct al_pull_request){.delivery = in->id,
 				       .full_name = in->repo->github->full_name,
 				       .number = number,
 				       .head = head,
@@ -262,13 +169,13 @@ pull_request(struct intake *in, json_t **ret)
 	al_buf_free(&sp.patch);
 	al_buf_free(&sp.test);
 	if (r == -EEXIST) {
-		*ret = json_pack("{s:s, s:s}", "status", "duplicate", "delivery", in->delivery);
+		*ret = json_pack("{s:s, s:s}", "status", "duplicate", "delivery", in->id);
 		return 0;
 	}
 	if (r < 0)
 		return al_refuse(&in->why, 500, "could not store the proposal");
 	al_log("info", "webhook.pull_request", "delivery=%s pr=%s head=%s id=%s superseded=%zu",
-	       in->delivery, al_log_q(pr_name), head, p.id, json_array_size(ended.ended));
+	       in->id, al_log_q(pr_name), head, p.id, json_array_size(ended.ended));
 	al_sched_kick(in->srv);
 	al_github_kick(in->srv);
 	*ret = json_pack("{s:s, s:s, s:s, s:O, s:O}", "status", "queued", "proposal", p.id, "head",
@@ -280,27 +187,24 @@ pull_request(struct intake *in, json_t **ret)
 /* The pull request closed: its open proposals are cancelled (a running job is stopped),
  * its unspent grants invalidated. */
 static int
-closed(struct intake *in, json_t **ret)
+closed(struct delivery *in, json_t **ret)
 {
-	const json_t *pr = json_object_get(in->ev, "pull_request");
-	json_int_t number = json_integer_value(json_object_get(pr, "number"));
+	long long number = in->ev.number;
 	struct al_pull_request row = {
-	    .delivery = in->delivery, .full_name = in->repo->github->full_name, .number = number};
+	    .delivery = in->id, .full_name = in->repo->github->full_name, .number = number};
 	struct al_pr_ended ended = {0};
 	struct al_err err = {0};
 	int r;
 
-	if (number <= 0 || number > 1000000000)
-		return al_refuse(&in->why, 400, "pull_request: expected number");
 	r = al_store_pull_request_close(in->srv->store, &row, &ended, &err);
 	if (r == -EEXIST) {
-		*ret = json_pack("{s:s, s:s}", "status", "duplicate", "delivery", in->delivery);
+		*ret = json_pack("{s:s, s:s}", "status", "duplicate", "delivery", in->id);
 		return 0;
 	}
 	if (r < 0)
 		return al_refuse(&in->why, 500, "could not record the closed pull request");
 	al_log("info", "webhook.closed", "delivery=%s pr=%lld cancelled=%zu invalidated=%zu",
-	       in->delivery, (long long)number, json_array_size(ended.ended),
+	       in->id, (long long)number, json_array_size(ended.ended),
 	       json_array_size(ended.invalidated));
 	al_github_kick(in->srv);
 	*ret = json_pack("{s:s, s:O, s:O}", "status", "closed", "cancelled", ended.ended,
@@ -311,57 +215,48 @@ closed(struct intake *in, json_t **ret)
 
 /* A push to a branch: every unspent grant on the commit the branch left is invalidated. */
 static int
-push(struct intake *in, json_t **ret)
+push(struct delivery *in, json_t **ret)
 {
-	const char *ref = json_string_value(json_object_get(in->ev, "ref"));
-	const char *before = json_string_value(json_object_get(in->ev, "before"));
-	const char *after = json_string_value(json_object_get(in->ev, "after"));
+	const char *ref = in->ev.ref, *before = in->ev.before, *after = in->ev.after;
 	json_t *ids = NULL;
 	struct al_err err = {0};
 	int r;
 
-	if (!ref || strncmp(ref, "refs/heads/", 11) || !branch_ok(ref + 11) || !is_sha(before) ||
-	    !is_sha(after))
-		return al_refuse(&in->why, 400, "push: expected ref (a branch), before and after");
-	r = al_store_base_moved(in->srv->store, in->delivery, in->repo->name, ref, before, &ids,
-				&err);
+	r = al_store_base_moved(in->srv->store, in->id, in->repo->name, ref, before, &ids, &err);
 	if (r == -EEXIST) {
-		*ret = json_pack("{s:s, s:s}", "status", "duplicate", "delivery", in->delivery);
+		*ret = json_pack("{s:s, s:s}", "status", "duplicate", "delivery", in->id);
 		return 0;
 	}
 	if (r < 0)
 		return al_refuse(&in->why, 500, "could not record the push");
 	al_log("info", "webhook.push", "delivery=%s ref=%s before=%s after=%s invalidated=%zu",
-	       in->delivery, al_log_q(ref), before, after, json_array_size(ids));
+	       in->id, al_log_q(ref), before, after, json_array_size(ids));
 	al_github_kick(in->srv);
 	*ret = json_pack("{s:s, s:s, s:s, s:s, s:o}", "status", "base moved", "ref", ref, "before",
 			 before, "after", after, "invalidated", ids);
 	return 0;
 }
 
-/* Why an event is not handled, or NULL when it is. */
-static const char *
-ignored(const char *event, const json_t *ev)
+/* A ping, or an event airlock does not act on: only the delivery is recorded. */
+static void
+ignore(struct delivery *in, const char *event, struct al_http_resp *resp)
 {
-	const char *action = json_string_value(json_object_get(ev, "action"));
-	const char *ref = json_string_value(json_object_get(ev, "ref"));
+	int pong = in->ev.kind == AL_GITHUB_PING;
+	struct al_err err = {0};
+	int r = al_store_delivery_record(in->srv->store, in->id, event, pong ? "pong" : "ignored",
+					 &err);
 
-	if (!strcmp(event, "pull_request")) {
-		if (action && (!strcmp(action, "opened") || !strcmp(action, "reopened") ||
-			       !strcmp(action, "synchronize") || !strcmp(action, "closed")))
-			return NULL;
-		return "pull_request: only opened, reopened, synchronize and closed are handled";
-	}
-	if (!strcmp(event, "push")) {
-		if (ref && !strncmp(ref, "refs/tags/", 10))
-			return "push: a tag push changes no branch";
-		if (json_is_true(json_object_get(ev, "deleted")))
-			return "push: a branch deletion";
-		if (!ref || strncmp(ref, "refs/heads/", 11))
-			return "push: not a branch";
-		return NULL;
-	}
-	return "event not handled";
+	if (r == -EEXIST)
+		al_api_reply_json(
+		    resp, 200, json_pack("{s:s, s:s}", "status", "duplicate", "delivery", in->id));
+	else if (r < 0)
+		al_api_reply_error(resp, 500, "internal", "could not record the delivery");
+	else if (pong)
+		al_api_reply_json(resp, 200, json_pack("{s:s}", "status", "pong"));
+	else
+		al_api_reply_json(
+		    resp, 202,
+		    json_pack("{s:s, s:s}", "status", "ignored", "reason", in->ev.reason));
 }
 
 void
@@ -369,9 +264,8 @@ al_webhook_github(struct al_server *srv, const struct al_http_req *req, struct a
 {
 	const char *event = al_http_header(req, "X-GitHub-Event");
 	const char *delivery = al_http_header(req, "X-GitHub-Delivery");
-	struct intake in = {.srv = srv, .delivery = delivery};
+	struct delivery in = {.srv = srv, .id = delivery};
 	struct al_config *cfg = al_server_config(srv);
-	const char *full, *why;
 	struct al_err err = {0};
 	json_t *answer = NULL;
 	size_t len;
@@ -389,10 +283,8 @@ al_webhook_github(struct al_server *srv, const struct al_http_req *req, struct a
 				   "missing or wrong X-Hub-Signature-256");
 		goto out;
 	}
-	if (!token_ok(event, 64, "abcdefghijklmnopqrstuvwxyz_") ||
-	    !token_ok(delivery, 64, "0123456789abcdefABCDEF-")) {
-		al_api_reply_error(resp, 400, "bad request",
-				   "expected X-GitHub-Event and X-GitHub-Delivery headers");
+	if (al_intake_github_headers(event, delivery, &err) < 0) {
+		al_api_reply_error(resp, 400, "bad request", al_err_msg(&err));
 		goto out;
 	}
 	if (al_store_delivery_seen(srv->store, delivery)) {
@@ -401,44 +293,32 @@ al_webhook_github(struct al_server *srv, const struct al_http_req *req, struct a
 		    json_pack("{s:s, s:s}", "status", "duplicate", "delivery", delivery));
 		goto out;
 	}
-	in.ev = json_loadb(body, len, 0, NULL);
-	full =
-	    json_string_value(json_object_get(json_object_get(in.ev, "repository"), "full_name"));
-	if (!json_is_object(in.ev)) {
-		al_api_reply_error(resp, 400, "malformed JSON",
-				   "the delivery is not a JSON object");
-		goto out;
-	}
-	if (!full || strcmp(full, in.repo->github->full_name)) {
-		al_api_reply_error(resp, 400, "bad request",
-				   "repository.full_name is not the repository this secret is "
-				   "for");
-		goto out;
-	}
-	if (!strcmp(event, "ping") || (why = ignored(event, in.ev))) {
-		int pong = !strcmp(event, "ping");
+	r = al_intake_github(event, body, len, in.repo->github->full_name, &in.ev, &err);
+	if (r < 0) {
+		int bad = r == -EINVAL || r == -EBADMSG;
 
-		r = al_store_delivery_record(srv->store, delivery, event, pong ? "pong" : "ignored",
-					     &err);
-		if (r == -EEXIST)
-			al_api_reply_json(
-			    resp, 200,
-			    json_pack("{s:s, s:s}", "status", "duplicate", "delivery", delivery));
-		else if (r < 0)
-			al_api_reply_error(resp, 500, "internal", "could not record the delivery");
-		else if (pong)
-			al_api_reply_json(resp, 200, json_pack("{s:s}", "status", "pong"));
-		else
-			al_api_reply_json(
-			    resp, 202, json_pack("{s:s, s:s}", "status", "ignored", "reason", why));
+		al_api_reply_error(resp, bad ? 400 : 500,
+				   r == -EBADMSG ? "malformed JSON"
+				   : bad	 ? "bad request"
+						 : "internal",
+				   al_err_msg(&err));
 		goto out;
 	}
-	if (!strcmp(event, "push"))
+	switch (in.ev.kind) {
+	case AL_GITHUB_PING:
+	case AL_GITHUB_IGNORED:
+		ignore(&in, event, resp);
+		goto out;
+	case AL_GITHUB_PUSH:
 		r = push(&in, &answer);
-	else if (!strcmp(json_string_value(json_object_get(in.ev, "action")), "closed"))
+		break;
+	case AL_GITHUB_CLOSED:
 		r = closed(&in, &answer);
-	else
+		break;
+	case AL_GITHUB_PULL_REQUEST:
 		r = pull_request(&in, &answer);
+		break;
+	}
 	if (r < 0)
 		al_api_reply_refusal(resp, &in.why);
 	else
@@ -448,6 +328,6 @@ al_webhook_github(struct al_server *srv, const struct al_http_req *req, struct a
 											    : 200,
 		    answer);
 out:
-	json_decref(in.ev);
+	al_github_event_clear(&in.ev);
 	al_server_config_put(srv, cfg);
 }

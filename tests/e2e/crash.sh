@@ -18,8 +18,12 @@ TID=$(cat "$EX/TEST_ID")
 DATA="$TMP/data"
 
 make_example_repo "$TMP/repo"
+# "slow": the same project whose reproduction waits 3 s, so that its jobs are surely still
+# running when SIGTERM comes
 jq --arg path "$TMP/repo" '{max_parallel_runs: 2, limits: {shutdown_grace_s: 1},
-	repos: {example: {path: $path, policy: .repos.example.policy}}}' \
+	repos: {example: {path: $path, policy: .repos.example.policy},
+		slow: {path: $path, policy: (.repos.example.policy |
+			.reproduce.command = ["sh", "-c", "sleep 3; exec sh tests/run.sh \"$@\"", "sh"])}}}' \
 	"$ROOT/examples/airlock.json" >"$TMP/config.json"
 AGENT=$("$AIRLOCK" token add --data "$DATA" --name agent-1 --role agent)
 READER=$("$AIRLOCK" token add --data "$DATA" --name reader --role reviewer)
@@ -90,8 +94,10 @@ expect "audit show prints the whole trace, request to grant" \
 expect_match "it names the proposal first" "$(head -1 <<<"$trace")" "^proposal $ID1: granted, repository example, proposer agent-1"
 
 # --- SIGTERM: the grace ends, what runs goes back to the queue ---------------------------
+jq '.repo = "slow"' "$TMP/body.json" >"$TMP/slow.json"
+cp "$TMP/slow.json" "$TMP/body.json"
 submit_n 4
-for _ in $(seq 1 100); do [ "$(runners)" -ge 1 ] && break; sleep 0.1; done
+for _ in $(seq 1 100); do [ "$(runners)" -ge 2 ] && break; sleep 0.1; done
 t0=$(date +%s%N)
 stop_server
 rc=$?
@@ -105,6 +111,25 @@ start_server "$TMP/config.json" "$DATA" || { not_ok "server restarts"; summary; 
 if wait_terminal 24 300; then ok "after the restart all 24 are terminal"; else not_ok "after the restart all 24 are terminal"; fi
 expect "all 24 granted, none twice" \
 	"$(sqlite3 "$DATA/airlock.db" "SELECT count(*) FROM (SELECT proposal FROM audit WHERE action = 'grant.issued' GROUP BY proposal HAVING count(*) = 1)") $(count_state granted)" "24 24"
+
+# --- GET /metrics --------------------------------------------------------------------------
+curl -sS -D "$TMP/mh" -o "$TMP/metrics" "$URL/metrics"
+expect_match "GET /metrics answers Prometheus text" "$(tr -d '\r' <"$TMP/mh" | grep -i '^content-type')" 'text/plain; version=0.0.4'
+M=$(cat "$TMP/metrics")
+expect "proposals by state" "$(grep -E '^airlock_proposals\{state="(granted|queued)"\}' <<<"$M" | tr '\n' ' ')" \
+	'airlock_proposals{state="queued"} 0 airlock_proposals{state="granted"} 24 '
+expect "queue depth" "$(grep '^airlock_queue_depth ' <<<"$M")" "airlock_queue_depth 0"
+expect_match "this run's gate jobs are in the gate histogram" "$(grep '^airlock_gate_seconds_count ' <<<"$M")" ' [1-9][0-9]*$'
+expect_match "and their policy evaluations" "$(grep '^airlock_policy_eval_seconds_count ' <<<"$M")" ' [1-9][0-9]*$'
+expect_match "and every sandboxed run" "$(grep '^airlock_sandbox_run_seconds_count ' <<<"$M")" ' [1-9][0-9]*$'
+expect_match "HTTP requests by route and status" "$(grep 'airlock_http_requests_total{route="/healthz",status="200"}' <<<"$M")" ' [1-9][0-9]*$'
+http GET "/v1/proposals/$ID1" "$READER" >/dev/null
+http GET "/v1/proposals/$(printf '%032d' 0)" "$READER" >/dev/null
+M=$(curl -sS "$URL/metrics")
+expect "an id in the path is one series, {id}" \
+	"$(grep -cE 'route="/v1/proposals/\{id\}",status="(200|404)"' <<<"$M")" "2"
+expect "no proposal id appears in the metrics" "$(grep -c "$ID1" <<<"$M")" "0"
+expect_match "the seccomp denial series is declared" "$M" '# TYPE airlock_seccomp_denied_total counter'
 stop_server
 
 # --- the audit chain -----------------------------------------------------------------------

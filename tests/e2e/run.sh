@@ -160,6 +160,11 @@ printf '{"repo": "example", ' >"$TMP/malformed.json"
 r=$(http POST /v1/proposals "$AGENT" "$TMP/malformed.json")
 expect "malformed JSON: 400" "${r%% *}" "400"
 expect "malformed JSON: error named" "$(jq -r .error <<<"${r#* }")" "malformed JSON"
+# the parser's message quotes the input near the error, here cutting a character in two
+printf '{"t\\u00\xc3\xaf"}' >"$TMP/cut.json"
+r=$(http POST /v1/proposals "$AGENT" "$TMP/cut.json")
+expect "malformed JSON whose error quotes half a character: 400, named" \
+	"${r%% *} $(jq -r .error <<<"${r#* }")" "400 malformed JSON"
 r=$(http POST /v1/proposals "" "$TMP/body.json")
 expect "missing token: 401" "${r%% *}" "401"
 r=$(http POST /v1/proposals "alk_0000" "$TMP/body.json")

@@ -179,9 +179,11 @@ expect "the stream told of each change of the proposal, in order" \
 
 # --- the audit log ----------------------------------------------------------------------
 out=$(http GET "/v1/audit?proposal=$ID" "$ALICE" | sed 's/^200 //')
-expect "the approval is in the audit log with the reviewer's name" \
-	"$(jq -c '[.entries[] | [.actor, .action]]' <<<"$out")" '[["alice","approve"]]'
-expect_match "with the tree and the comment" "$(jq -r '.entries[0].detail' <<<"$out")" \
+expect "the proposal's trace: submitted, gated, approved by the reviewer, granted" \
+	"$(jq -c '[.entries[] | [.actor, .action]]' <<<"$out")" \
+	'[["agent-1","proposal.submitted"],["scheduler","job.started"],["scheduler","gates.awaiting_approval"],["alice","approve"],["alice","gates.granted"],["alice","grant.issued"]]'
+expect_match "the approval carries the tree and the comment" \
+	"$(jq -r '.entries[] | select(.action == "approve") | .detail' <<<"$out")" \
 	'^revision 1, tree [0-9a-f]{40}, proposal now granted; comment: looks right$'
 expect_match "sign-ins are audited" "$(http GET /v1/audit "$ALICE")" '"actor":"alice","action":"session.start"'
 expect_match "agents cannot read the audit log" "$(http GET /v1/audit "$AGENT")" '^403 '

@@ -1,0 +1,235 @@
+/* Metrics: a handful of fixed series under one lock, rendered on each scrape. */
+#include "metrics.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/buf.h"
+#include "lib/macros.h"
+#include "server/store.h"
+
+#define MAX_SERIES 96
+#define MAX_DENIED 64
+
+static const double bounds[AL_H_N][12] = {
+    [AL_H_GATE] = {0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800},
+    [AL_H_RUNNER] = {0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800},
+    [AL_H_SANDBOX] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
+    [AL_H_POLICY] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+		     1},
+    [AL_H_HTTP] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2},
+};
+
+static const struct {
+	const char *name, *help;
+} hist_names[AL_H_N] = {
+    [AL_H_GATE] = {"airlock_gate_seconds", "A gate job, from claim to verdict."},
+    [AL_H_RUNNER] = {"airlock_runner_seconds", "The runner process, from spawn to exit."},
+    [AL_H_SANDBOX] = {"airlock_sandbox_run_seconds", "One sandboxed run, its wall clock."},
+    [AL_H_POLICY] = {"airlock_policy_eval_seconds",
+		     "Policy evaluation: static rules, verdict and tier."},
+    [AL_H_HTTP] = {"airlock_http_request_seconds", "One HTTP request, in to answer."},
+};
+
+struct hist {
+	unsigned long long bucket[13]; /* the last is +Inf */
+	unsigned long long count;
+	double sum;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	struct hist h[AL_H_N];
+	struct {
+		char route[40];
+		int status;
+		unsigned long long n;
+	} http[MAX_SERIES];
+	size_t n_http;
+	unsigned long long http_other; /* past MAX_SERIES */
+	struct {
+		char name[32];
+		unsigned long long n;
+	} denied[MAX_DENIED];
+	size_t n_denied;
+} m = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+double
+al_metrics_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+al_metrics_observe(enum al_hist h, double seconds)
+{
+	size_t i;
+
+	if ((unsigned)h >= AL_H_N)
+		return;
+	pthread_mutex_lock(&m.mu);
+	for (i = 0; i < 12 && seconds > bounds[h][i]; i++)
+		;
+	m.h[h].bucket[i]++;
+	m.h[h].count++;
+	m.h[h].sum += seconds;
+	pthread_mutex_unlock(&m.mu);
+}
+
+static int
+is_id(const char *s, size_t n)
+{
+	return n == 32 && strspn(s, "0123456789abcdef") >= 32;
+}
+
+/* The route a path belongs to: ids made "{id}", anything unknown "other". */
+static void
+route_of(const char *path, char out[40])
+{
+	static const char *const fixed[] = {
+	    "/",	  "/app.js",   "/app.css",	     "/healthz",
+	    "/metrics",	  "/v1/keys",  "/v1/proposals",	     "/v1/session",
+	    "/v1/events", "/v1/audit", "/v1/webhooks/github"};
+	static const char *const sub[] = {"approve", "reject", "revisions",
+					  "grant",   "patch",  "promote"};
+	const char *rest, *slash;
+
+	for (size_t i = 0; i < AL_ARRAY_SIZE(fixed); i++)
+		if (!strcmp(path, fixed[i])) {
+			snprintf(out, 40, "%s", fixed[i]);
+			return;
+		}
+	snprintf(out, 40, "other");
+	if (strncmp(path, "/v1/proposals/", 14))
+		return;
+	rest = path + 14;
+	slash = strchr(rest, '/');
+	if (!is_id(rest, slash ? (size_t)(slash - rest) : strlen(rest)))
+		return;
+	if (!slash) {
+		snprintf(out, 40, "/v1/proposals/{id}");
+		return;
+	}
+	for (size_t i = 0; i < AL_ARRAY_SIZE(sub); i++)
+		if (!strcmp(slash + 1, sub[i])) {
+			snprintf(out, 40, "/v1/proposals/{id}/%s", sub[i]);
+			return;
+		}
+}
+
+void
+al_metrics_http(const char *path, int status, double seconds)
+{
+	char route[40];
+	size_t i;
+
+	route_of(path ? path : "", route);
+	al_metrics_observe(AL_H_HTTP, seconds);
+	pthread_mutex_lock(&m.mu);
+	for (i = 0; i < m.n_http; i++)
+		if (m.http[i].status == status && !strcmp(m.http[i].route, route))
+			break;
+	if (i == m.n_http && m.n_http < MAX_SERIES) {
+		snprintf(m.http[i].route, sizeof(m.http[i].route), "%s", route);
+		m.http[i].status = status;
+		m.n_http++;
+	}
+	if (i < m.n_http)
+		m.http[i].n++;
+	else
+		m.http_other++;
+	pthread_mutex_unlock(&m.mu);
+}
+
+void
+al_metrics_denied(const char *syscall, long long count)
+{
+	size_t i, n = strlen(syscall);
+
+	/* a syscall name from the runner's record: letters, digits, _ and "(other)" */
+	if (count <= 0 || n == 0 || n >= sizeof(m.denied[0].name) ||
+	    strspn(syscall, "abcdefghijklmnopqrstuvwxyz0123456789_()") != n)
+		return;
+	pthread_mutex_lock(&m.mu);
+	for (i = 0; i < m.n_denied && strcmp(m.denied[i].name, syscall); i++)
+		;
+	if (i == m.n_denied && m.n_denied < MAX_DENIED) {
+		memcpy(m.denied[i].name, syscall, n + 1);
+		m.n_denied++;
+	}
+	if (i < m.n_denied)
+		m.denied[i].n += (unsigned long long)count;
+	pthread_mutex_unlock(&m.mu);
+}
+
+static void
+render_hist(struct al_buf *b, enum al_hist h, const struct hist *v)
+{
+	unsigned long long cum = 0;
+
+	al_buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", hist_names[h].name,
+		      hist_names[h].help, hist_names[h].name);
+	for (size_t i = 0; i < 12; i++) {
+		cum += v->bucket[i];
+		al_buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", hist_names[h].name, bounds[h][i],
+			      cum);
+	}
+	al_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n",
+		      hist_names[h].name, v->count, hist_names[h].name, v->sum, hist_names[h].name,
+		      v->count);
+}
+
+char *
+al_metrics_render(struct al_store *s, size_t *ret_len)
+{
+	static const char *const states[] = {"queued",	   "running",  "awaiting_approval",
+					     "rejected",   "granted",  "error",
+					     "superseded", "cancelled"};
+	json_t *counts = NULL;
+	struct al_buf b;
+	struct hist h[AL_H_N];
+
+	al_buf_init(&b, 1u << 20);
+	if (al_store_state_counts(s, &counts, NULL) == 0) {
+		al_buf_printf(&b, "# HELP airlock_proposals Proposals by state.\n"
+				  "# TYPE airlock_proposals gauge\n");
+		for (size_t i = 0; i < AL_ARRAY_SIZE(states); i++)
+			al_buf_printf(
+			    &b, "airlock_proposals{state=\"%s\"} %lld\n", states[i],
+			    (long long)json_integer_value(json_object_get(counts, states[i])));
+		al_buf_printf(&b,
+			      "# HELP airlock_queue_depth Proposals waiting for a runner.\n"
+			      "# TYPE airlock_queue_depth gauge\nairlock_queue_depth %lld\n",
+			      (long long)json_integer_value(json_object_get(counts, "queued")));
+		json_decref(counts);
+	}
+	pthread_mutex_lock(&m.mu);
+	memcpy(h, m.h, sizeof(h));
+	al_buf_printf(&b, "# HELP airlock_http_requests_total HTTP requests by route and status.\n"
+			  "# TYPE airlock_http_requests_total counter\n");
+	for (size_t i = 0; i < m.n_http; i++)
+		al_buf_printf(&b, "airlock_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+			      m.http[i].route, m.http[i].status, m.http[i].n);
+	if (m.http_other)
+		al_buf_printf(
+		    &b, "airlock_http_requests_total{route=\"other\",status=\"other\"} %llu\n",
+		    m.http_other);
+	al_buf_printf(&b,
+		      "# HELP airlock_seccomp_denied_total Syscalls the sandbox denied, by name.\n"
+		      "# TYPE airlock_seccomp_denied_total counter\n");
+	for (size_t i = 0; i < m.n_denied; i++)
+		al_buf_printf(&b, "airlock_seccomp_denied_total{syscall=\"%s\"} %llu\n",
+			      m.denied[i].name, m.denied[i].n);
+	pthread_mutex_unlock(&m.mu);
+	for (int i = 0; i < AL_H_N; i++)
+		render_hist(&b, (enum al_hist)i, &h[i]);
+	return al_buf_steal(&b, ret_len);
+}

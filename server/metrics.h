@@ -1,0 +1,25 @@
+/* Counters and histograms for GET /metrics (Prometheus text format 0.0.4). */
+#pragma once
+
+#include <stddef.h>
+
+struct al_store;
+
+enum al_hist {
+	AL_H_GATE,    /* a job, claim to verdict */
+	AL_H_RUNNER,  /* the runner process, spawn to exit */
+	AL_H_SANDBOX, /* one sandboxed run, its wall clock */
+	AL_H_POLICY,  /* judging: the static rules, the verdict and the tier */
+	AL_H_HTTP,    /* one request, headers in to answer queued */
+	AL_H_N,
+};
+
+/* Both are cheap and thread-safe; labels are normalised (an id is "{id}", an unknown
+ * route "other"), so the series stay few. */
+void al_metrics_http(const char *path, int status, double seconds);
+void al_metrics_observe(enum al_hist h, double seconds);
+void al_metrics_denied(const char *syscall, long long count);
+/* The whole exposition, proposals by state read from the store; NULL when out of memory.
+ * The caller frees it. */
+char *al_metrics_render(struct al_store *s, size_t *ret_len);
+double al_metrics_now(void);
