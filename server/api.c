@@ -230,8 +230,6 @@ require_role(const struct caller *c, const char *role, struct al_http_resp *resp
 
 typedef int (*body_intake)(const char *body, size_t len, json_t **ret, struct al_err *err);
 
-/* The request body as JSON that passed intake (server/intake.c); NULL when it did not,
- * with the 400 written ("malformed JSON", or error and the first problem found). */
 /* The first way j passes the configured caps (depth, strings other than the patches,
  * arrays), or NULL. */
 static const char *
@@ -294,6 +292,8 @@ nests_deeper(const char *p, size_t len, long long max)
 	return 0;
 }
 
+/* The request body as JSON that passed intake (server/intake.c) and the caps; NULL when
+ * it did not, with the 400 written ("malformed JSON", or error and the first problem). */
 static json_t *
 accept_body(const struct al_http_req *req, const struct al_limits *lim, body_intake intake,
 	    const char *error, struct al_http_resp *resp)

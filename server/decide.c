@@ -63,8 +63,12 @@ parse_body(struct decision *d, const char *text, size_t len)
 		d->body = json_object();
 	else
 		d->body = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!d->body)
-		return al_refuse(&d->why, 400, "malformed JSON: %s", jerr.text);
+	if (!d->body) {
+		struct al_err e = {0};
+
+		al_intake_json_error(&jerr, &e);
+		return al_refuse(&d->why, 400, "malformed JSON: %s", al_err_msg(&e));
+	}
 	if (!json_is_object(d->body))
 		return al_refuse(&d->why, 400, "body: expected a JSON object");
 	json_object_foreach (d->body, key, v) {

@@ -157,8 +157,8 @@ check_revision(const json_t *b, char *buf, size_t n)
 /* The parser's message, made one line of valid UTF-8: it quotes up to 20 bytes of the input
  * near the error, control characters and all, and may cut a character in two (a detail
  * that is not UTF-8 cannot be sent as a JSON string). */
-static int
-not_json(const json_error_t *jerr, struct al_err *err)
+int
+al_intake_json_error(const json_error_t *jerr, struct al_err *err)
 {
 	const char *text = jerr->text[0] ? jerr->text : "not JSON";
 	_cleanup_free_ char *clean = NULL;
@@ -184,7 +184,7 @@ load_checked(const char *body, size_t len, body_check check, json_t **ret, struc
 	char msg[96];
 
 	if (!b)
-		return not_json(&jerr, err);
+		return al_intake_json_error(&jerr, err);
 	if ((why = check(b, msg, sizeof(msg))))
 		return al_err_set(err, -EINVAL, "%s", why);
 	*ret = steal_pointer(&b);

@@ -68,3 +68,7 @@ int al_intake_github_headers(const char *event, const char *delivery, struct al_
  * -EINVAL when it is a bad request (err: one line).  ret is untouched on failure. */
 int al_intake_github(const char *event, const char *body, size_t len, const char *full_name,
 		     struct al_github_event *ret, struct al_err *err);
+
+/* jansson's message for a body it refused, made one line of valid UTF-8 (it quotes bytes
+ * of the input and may cut a character in two): -EBADMSG with it in err. */
+int al_intake_json_error(const json_error_t *jerr, struct al_err *err);

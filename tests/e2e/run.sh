@@ -165,6 +165,9 @@ printf '{"t\\u00\xc3\xaf"}' >"$TMP/cut.json"
 r=$(http POST /v1/proposals "$AGENT" "$TMP/cut.json")
 expect "malformed JSON whose error quotes half a character: 400, named" \
 	"${r%% *} $(jq -r .error <<<"${r#* }")" "400 malformed JSON"
+r=$(http POST "/v1/proposals/$GOOD/approve" "$REVIEWER" "$TMP/cut.json")
+expect_match "the same body to approve: 400 malformed JSON, not a 500" \
+	"${r%% *} $(jq -r .detail <<<"${r#* }")" '^400 malformed JSON: '
 r=$(http POST /v1/proposals "" "$TMP/body.json")
 expect "missing token: 401" "${r%% *}" "401"
 r=$(http POST /v1/proposals "alk_0000" "$TMP/body.json")
