@@ -377,14 +377,10 @@ static int
 admit(struct al_server *srv, const struct al_limits *lim, const char *principal,
       struct al_http_resp *resp)
 {
-	json_t *counts = NULL;
-	long long queued = -1;
+	long long queued = al_store_count_queued(srv->store);
 	char detail[128];
 	int wait;
 
-	if (al_store_state_counts(srv->store, &counts, NULL) == 0)
-		queued = json_integer_value(json_object_get(counts, "queued"));
-	json_decref(counts);
 	if (queued >= lim->max_queued) {
 		snprintf(detail, sizeof(detail), "the queue is full (%lld proposals wait)", queued);
 		al_api_reply_error(resp, 429, "too many requests", detail);

@@ -38,13 +38,13 @@ al_github_kick(struct al_server *srv)
 }
 
 /* The status the state a proposal moved to maps to, or NULL while it is not settled
- * (running); p is the stored row, for the grant's state and the verdict. */
+ * (running); p is the stored row, for the grant's state (NULL: not read yet). */
 static const char *
 status_of(const char *state, const struct al_proposal *p)
 {
 	if (!strcmp(state, "granted"))
-		return p->grant_state && !strcmp(p->grant_state, "invalidated") ? "error"
-										: "success";
+		return p && p->grant_state && !strcmp(p->grant_state, "invalidated") ? "error"
+										     : "success";
 	if (!strcmp(state, "rejected"))
 		return "failure";
 	if (!strcmp(state, "error") || !strcmp(state, "superseded") || !strcmp(state, "cancelled"))
@@ -99,8 +99,9 @@ al_github_on_change(struct al_server *srv, const char *id, const char *state)
 	struct al_err err = {0};
 	int r;
 
-	if (al_store_proposal_get(srv->store, id, &p, NULL) < 0 || !(status = status_of(state, p)))
+	if (!status_of(state, NULL) || al_store_proposal_get(srv->store, id, &p, NULL) < 0)
 		return;
+	status = status_of(state, p);
 	describe(state, p, desc, sizeof(desc));
 	al_server_target_url(srv, id, target, sizeof(target));
 	r = al_store_status_enqueue(srv->store, id, status, desc, target[0] ? target : NULL, &err);

@@ -435,6 +435,24 @@ cmd_keygen(int argc, char **argv)
 	return r < 0 ? die("keygen", &err) : 0;
 }
 
+/* `airlock VERB --data DIR [ARG]`: the options after the verb (argv[1]); optind is then
+ * at its first argument. */
+static int
+verb_data(int argc, char **argv, const char **data)
+{
+	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+					     {NULL, 0, NULL, 0}};
+	int c;
+
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'd')
+			return -EINVAL;
+		*data = optarg;
+	}
+	return 0;
+}
+
 static void
 print_entry(const json_t *e)
 {
@@ -452,8 +470,6 @@ print_entry(const json_t *e)
 static int
 cmd_audit(int argc, char **argv)
 {
-	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
-					     {NULL, 0, NULL, 0}};
 	const char *data = NULL, *verb = argc > 1 ? argv[1] : "";
 	_cleanup_(al_proposal_freep) struct al_proposal *p = NULL;
 	_cleanup_(al_json_decrefp) json_t *list = NULL;
@@ -462,14 +478,10 @@ cmd_audit(int argc, char **argv)
 	struct al_err err = {0};
 	size_t i;
 	json_t *e;
-	int c, r;
+	int r;
 
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'd')
-			return fputs(usage, stderr), 2;
-		data = optarg;
-	}
+	if (verb_data(argc, argv, &data) < 0)
+		return fputs(usage, stderr), 2;
 	if (!data || ((strcmp(verb, "verify") || optind != argc) &&
 		      (strcmp(verb, "show") || optind != argc - 1)))
 		return fputs(usage, stderr), 2;
@@ -511,20 +523,14 @@ cmd_audit(int argc, char **argv)
 static int
 cmd_key(int argc, char **argv)
 {
-	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
-					     {NULL, 0, NULL, 0}};
 	const char *data = NULL, *verb = argc > 1 ? argv[1] : "";
 	struct al_signer *s = NULL;
 	struct al_keyring *kr = NULL;
 	struct al_err err = {0};
-	int c, r;
+	int r;
 
-	optind = 2;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'd')
-			return fputs(usage, stderr), 2;
-		data = optarg;
-	}
+	if (verb_data(argc, argv, &data) < 0)
+		return fputs(usage, stderr), 2;
 	if (!data || al_sign_init() < 0)
 		return fputs(usage, stderr), 2;
 	if (!strcmp(verb, "revoke") && optind == argc - 1) {

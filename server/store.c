@@ -1031,6 +1031,18 @@ claim_body(struct al_store *s, const void *ctx, struct al_err *err)
 	return audit_append(s, "scheduler", "job.started", id, detail, err);
 }
 
+long long
+al_store_count_queued(struct al_store *s)
+{
+	long long n = -1;
+
+	pthread_mutex_lock(&s->lock);
+	if (int_query(s, "SELECT count(*) FROM proposals WHERE state = 'queued'", &n) < 0)
+		n = -1;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
 int
 al_store_state_counts(struct al_store *s, json_t **ret, struct al_err *err)
 {

@@ -174,6 +174,8 @@ void al_proposal_free(struct al_proposal *p);
  * "title" (null when none)}, newest first. */
 int al_store_proposal_list(struct al_store *s, const char *state, unsigned limit, json_t **ret,
 			   struct al_err *err);
+/* How many proposals wait in the queue (an index range), or -1. */
+long long al_store_count_queued(struct al_store *s);
 /* {"STATE": count} of the proposals in each state there is. */
 int al_store_state_counts(struct al_store *s, json_t **ret, struct al_err *err);
 /* Moves the oldest queued proposal to running; -ENOENT when none is queued. */

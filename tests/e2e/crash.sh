@@ -75,6 +75,9 @@ expect "no runner outlives the killed server" "$gone" "yes"
 expect_match "proposals were left running" "$(count_state running)" '^[1-9]'
 expect_match "and queued" "$(count_state queued)" '^[1-9]'
 mv "$DATA.log" "$TMP/first.log"
+out=$("$AIRLOCK" runner --job "$TMP/none" --parent 1 2>&1)
+expect "a runner whose server is not its parent refuses to start" "$? $out" \
+	"1 airlock runner: the server that started this job is gone"
 
 start_server "$TMP/config.json" "$DATA" || { not_ok "server restarts"; summary; exit 1; }
 ok "the server restarts on the same data"
