@@ -36,7 +36,7 @@ FRONT_OBJ := $(call obj,$(FRONT_SRC)) $(LIB_OBJ)
 
 # Each unit-test binary links only its module and lib/ (and gates/ where the module
 # sits above it), which keeps the layering honest.
-UNIT := lib gates sandbox checkout store sign config intake
+UNIT := lib gates sandbox checkout store sign config intake views
 UNIT_BIN := $(addprefix $(BUILD)/check_,$(UNIT))
 UNIT_OBJ_lib :=
 UNIT_OBJ_gates := $(GATES_OBJ)
@@ -46,6 +46,7 @@ UNIT_OBJ_store := $(call obj,server/store.c)
 UNIT_OBJ_sign := $(call obj,server/sign.c server/grant.c server/keys.c)
 UNIT_OBJ_config := $(call obj,server/config.c) $(GATES_OBJ)
 UNIT_OBJ_intake := $(call obj,server/intake.c) $(GATES_OBJ)
+UNIT_OBJ_views := $(call obj,server/views.c)
 
 FUZZ := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 PROBES := $(patsubst tests/probes/%.c,$(BUILD)/probes/%,$(wildcard tests/probes/*.c))

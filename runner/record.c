@@ -40,6 +40,8 @@ al_run_record_json(const struct al_run_record *r, int with_output, json_t *into)
 	json_object_set_new(o, "signal", json_integer(r->signal));
 	json_object_set_new(o, "killed", json_boolean(r->killed));
 	json_object_set_new(o, "wall_ms", json_integer(r->wall_ms));
+	if (r->spawn_us >= 0)
+		json_object_set_new(o, "spawn_us", json_integer(r->spawn_us));
 	json_object_set_new(o, "cpu_ms", json_integer(r->cpu_ms));
 	json_object_set_new(o, "max_rss_kb", json_integer(r->max_rss_kb));
 	json_object_set_new(o, "stdout_bytes", json_integer((json_int_t)r->out_len));

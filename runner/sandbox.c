@@ -875,6 +875,7 @@ struct run {
 	int listener;	     /* the command's filter; -1 until it arrives */
 	char **envp;
 	long long start_ms, deadline_ms, killed_ms;
+	long long spawn_t0_us, spawn_us; /* set-up begun; the listener came -1: not yet */
 	int killed;
 	int status;
 	size_t status_got;
@@ -899,6 +900,15 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void
@@ -1141,9 +1151,12 @@ read_notify(struct run *r)
 
 	if (rc == -EAGAIN || rc == -EINTR)
 		return;
-	if (rc == 0 && r->listener < 0)
+	if (rc == 0 && r->listener < 0) {
+		/* the command is in its namespaces, its root and cgroups, privileges dropped and
+		 * filter loaded, about to exec: the sandbox is up */
+		r->spawn_us = now_us() - r->spawn_t0_us;
 		r->listener = fd;
-	else if (rc == 0)
+	} else if (rc == 0)
 		close(fd); /* only one command, so only one listener */
 	/* nothing else comes this way: no need to be woken by its EOF */
 	close_fd(&r->notify[0]);
@@ -1242,6 +1255,7 @@ start(struct run *r, const struct al_sandbox_opts *o, const struct al_cgroup_hos
 	};
 	int ret;
 
+	r->spawn_t0_us = now_us();
 	snprintf(c.tmp_opts, sizeof(c.tmp_opts), "size=%zu,mode=1777",
 		 o->tmp_bytes ? o->tmp_bytes : DEFAULT_TMP);
 	snprintf(c.work_opts, sizeof(c.work_opts), "size=%zu,mode=0755",
@@ -1354,6 +1368,7 @@ finish(struct run *r, struct al_run_record *rec)
 
 	classify(r, rec);
 	rec->wall_ms = now_ms() - r->start_ms;
+	rec->spawn_us = r->spawn_us;
 	rec->cpu_ms = (r->ru.ru_utime.tv_sec + r->ru.ru_stime.tv_sec) * 1000L +
 		      (r->ru.ru_utime.tv_usec + r->ru.ru_stime.tv_usec) / 1000L;
 	/* the group's peak also counts what the command kept in /tmp and the page cache */
@@ -1530,7 +1545,7 @@ run_one(struct run *r, const struct al_sandbox_opts *o, struct al_run_record *re
 int
 al_sandbox_run(const struct al_sandbox_opts *o, struct al_run_record *ret, struct al_err *err)
 {
-	struct run r = {.pid = -1, .notify = {-1, -1}, .listener = -1};
+	struct run r = {.pid = -1, .notify = {-1, -1}, .listener = -1, .spawn_us = -1};
 	struct al_run_record rec = {0};
 	int rc, rc_cg;
 

@@ -56,6 +56,7 @@ struct al_run_record {
 	int signal;    /* the killing signal for SG; SIGKILL for TO; else 0 */
 	int killed;    /* we killed it (timeout) */
 	long wall_ms;
+	long long spawn_us; /* set-up to the command's exec (filter loaded); -1 unknown */
 	long cpu_ms;
 	long max_rss_kb;
 	char *out; /* owned; head + marker + tail when over the cap */

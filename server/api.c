@@ -372,15 +372,43 @@ rate_wait(struct al_server *srv, const char *principal, const struct al_limits *
 	return wait;
 }
 
-/* 429 with Retry-After when the queue is full or the principal is over its rate. */
+static int
+draining(struct al_server *srv)
+{
+	int d;
+
+	pthread_mutex_lock(&srv->mu);
+	d = srv->draining;
+	pthread_mutex_unlock(&srv->mu);
+	return d;
+}
+
+/* 503 with Retry-After while the server stops: what it takes now would wait for the next
+ * start, so the agent is told to send it then. */
+static int
+refuse_draining(struct al_server *srv, struct al_http_resp *resp)
+{
+	if (!draining(srv))
+		return 0;
+	al_api_reply_error(resp, 503, "unavailable",
+			   "the server is shutting down: send it again once it is back");
+	resp->retry_after = 10;
+	return -EAGAIN;
+}
+
+/* 503 while the server stops; 429 with Retry-After when the queue is full or the
+ * principal is over its rate. */
 static int
 admit(struct al_server *srv, const struct al_limits *lim, const char *principal,
       struct al_http_resp *resp)
 {
-	long long queued = al_store_count_queued(srv->store);
+	long long queued;
 	char detail[128];
 	int wait;
 
+	if (refuse_draining(srv, resp) < 0)
+		return -EAGAIN;
+	queued = al_store_count_queued(srv->store);
 	if (queued >= lim->max_queued) {
 		snprintf(detail, sizeof(detail), "the queue is full (%lld proposals wait)", queued);
 		al_api_reply_error(resp, 429, "too many requests", detail);
@@ -586,18 +614,36 @@ reply_patches(const struct al_proposal *p, struct al_http_resp *resp)
 				    "test_patch", tp));
 }
 
+static int
+view_stamp(struct al_server *srv, struct al_view_stamp *stamp)
+{
+	pthread_mutex_lock(&srv->mu);
+	stamp->config = srv->config_gen;
+	pthread_mutex_unlock(&srv->mu);
+	return al_store_generation(srv->store, &stamp->store);
+}
+
 static void
 get_proposal(struct al_server *srv, const char *id, enum proposal_part part,
 	     struct al_http_resp *resp)
 {
 	char name[96];
 	_cleanup_(al_proposal_freep) struct al_proposal *p = NULL;
+	struct al_view_stamp stamp;
 	struct al_err err = {0};
-	int r;
+	int r, stamped = 0;
 
 	if (!id_valid(id)) {
 		al_api_reply_error(resp, 404, "not found", "no such proposal");
 		return;
+	}
+	/* the stamp before any read: a write after it makes what is kept unservable */
+	if (part == PART_VIEW && view_stamp(srv, &stamp) == 0) {
+		if (al_views_get(&srv->views, id, &stamp, &resp->body, &resp->len) == 0) {
+			resp->status = 200;
+			return;
+		}
+		stamped = 1;
 	}
 	r = al_store_proposal_get(srv->store, id, &p, &err);
 	if (r == -ENOENT) {
@@ -610,6 +656,8 @@ get_proposal(struct al_server *srv, const char *id, enum proposal_part part,
 	}
 	if (part == PART_VIEW) {
 		al_api_reply_json(resp, 200, proposal_view(srv, p));
+		if (stamped && resp->status == 200)
+			al_views_put(&srv->views, id, &stamp, resp->body, resp->len);
 		return;
 	}
 	if (part == PART_PATCH) {
@@ -676,8 +724,7 @@ post_revision(struct al_server *srv, const char *id, const struct al_http_req *r
 	      struct al_http_resp *resp, const struct caller *c)
 {
 	struct al_config *cfg = al_server_config(srv);
-	json_t *b = accept_body(req, &cfg->limits, al_intake_revision, "invalid revision", resp),
-	       *ftp;
+	json_t *b = NULL, *ftp;
 	_cleanup_(al_proposal_freep) struct al_proposal *cur = NULL;
 	_cleanup_free_ char *ftp_text = NULL;
 	struct al_proposal p = {0};
@@ -686,6 +733,8 @@ post_revision(struct al_server *srv, const char *id, const struct al_http_req *r
 	char msg[160];
 	int r;
 
+	if (refuse_draining(srv, resp) == 0)
+		b = accept_body(req, &cfg->limits, al_intake_revision, "invalid revision", resp);
 	al_server_config_put(srv, cfg);
 	if (!b)
 		return;
@@ -987,7 +1036,7 @@ static void
 reply_metrics(struct al_server *srv, struct al_http_resp *resp)
 {
 	size_t len = 0;
-	char *text = al_metrics_render(srv->store, &len);
+	char *text = al_metrics_render(srv->store, &srv->views, &len);
 
 	if (!text) {
 		al_api_reply_error(resp, 500, "internal", "out of memory");
@@ -1007,7 +1056,10 @@ al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *res
 	struct al_webui_file page;
 
 	if (!strcmp(path, "/healthz")) {
-		if (method_is(req, "GET", resp))
+		/* a load balancer stops sending work to a server that is stopping */
+		if (method_is(req, "GET", resp) && draining(srv))
+			al_api_reply_json(resp, 503, json_pack("{s:s}", "status", "draining"));
+		else if (!resp->status)
 			al_api_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
 	} else if (!strcmp(path, "/metrics")) {
 		if (method_is(req, "GET", resp))

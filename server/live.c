@@ -152,6 +152,7 @@ al_server_reload(struct al_server *srv, struct al_err *err)
 	pthread_mutex_lock(&srv->mu);
 	old = srv->cfg;
 	srv->cfg = c;
+	srv->config_gen++; /* after the keyring too: a view built before is not served */
 	pthread_mutex_unlock(&srv->mu);
 	al_server_config_put(srv, old);
 	for (size_t i = 0; i < c->n_repos; i++)

@@ -150,9 +150,13 @@ isolation_ready(const char *self_exe, struct al_err *err)
 static void
 server_free(struct al_server *srv)
 {
+	/* drain: intake refused, reads and decisions still served while the jobs finish */
+	pthread_mutex_lock(&srv->mu);
+	srv->draining = 1;
+	pthread_mutex_unlock(&srv->mu);
+	al_sched_stop(srv);
 	al_events_shutdown(srv->events);
 	al_http_stop(srv->http);
-	al_sched_stop(srv);
 	al_github_stop(srv);
 	al_events_free(srv->events);
 	al_signer_free(srv->signer);
@@ -160,6 +164,7 @@ server_free(struct al_server *srv)
 	al_store_close(srv->store);
 	if (srv->cfg)
 		al_server_config_put(srv, srv->cfg);
+	al_views_free(&srv->views);
 	pthread_mutex_destroy(&srv->mu);
 	pthread_mutex_destroy(&srv->decide_mu);
 	pthread_cond_destroy(&srv->cv);
@@ -320,6 +325,7 @@ cmd_serve(int argc, char **argv)
 	pthread_mutex_init(&srv.mu, NULL);
 	pthread_mutex_init(&srv.decide_mu, NULL);
 	pthread_cond_init(&srv.cv, NULL);
+	al_views_init(&srv.views);
 	r = serve_run(&srv, &err);
 	server_free(&srv);
 	return r < 0 ? die("serve", &err) : 0;

@@ -20,6 +20,7 @@ static const double bounds[AL_H_N][12] = {
     [AL_H_GATE] = {0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800},
     [AL_H_RUNNER] = {0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800},
     [AL_H_SANDBOX] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
+    [AL_H_SPAWN] = {0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1},
     [AL_H_POLICY] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 		     1},
     [AL_H_HTTP] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2},
@@ -31,6 +32,8 @@ static const struct {
     [AL_H_GATE] = {"airlock_gate_seconds", "A gate job, from claim to verdict."},
     [AL_H_RUNNER] = {"airlock_runner_seconds", "The runner process, from spawn to exit."},
     [AL_H_SANDBOX] = {"airlock_sandbox_run_seconds", "One sandboxed run, its wall clock."},
+    [AL_H_SPAWN] = {"airlock_sandbox_spawn_seconds",
+		    "A sandbox's set-up: namespaces, root, cgroups, filter, to the exec."},
     [AL_H_POLICY] = {"airlock_policy_eval_seconds",
 		     "Policy evaluation: static rules, verdict and tier."},
     [AL_H_HTTP] = {"airlock_http_request_seconds", "One HTTP request, in to answer."},
@@ -188,7 +191,7 @@ render_hist(struct al_buf *b, enum al_hist h, const struct hist *v)
 }
 
 char *
-al_metrics_render(struct al_store *s, size_t *ret_len)
+al_metrics_render(struct al_store *s, struct al_views *views, size_t *ret_len)
 {
 	static const char *const states[] = {"queued",	   "running",  "awaiting_approval",
 					     "rejected",   "granted",  "error",
@@ -196,6 +199,7 @@ al_metrics_render(struct al_store *s, size_t *ret_len)
 	json_t *counts = NULL;
 	struct al_buf b;
 	struct hist h[AL_H_N];
+	unsigned long long hits, misses;
 
 	al_buf_init(&b, 1u << 20);
 	if (al_store_state_counts(s, &counts, NULL) == 0) {
@@ -231,5 +235,13 @@ al_metrics_render(struct al_store *s, size_t *ret_len)
 	pthread_mutex_unlock(&m.mu);
 	for (int i = 0; i < AL_H_N; i++)
 		render_hist(&b, (enum al_hist)i, &h[i]);
+	al_views_counts(views, &hits, &misses);
+	al_buf_printf(&b,
+		      "# HELP airlock_view_cache_total Proposal view reads served from the cache "
+		      "(hit) or rendered (miss).\n"
+		      "# TYPE airlock_view_cache_total counter\n"
+		      "airlock_view_cache_total{result=\"hit\"} %llu\n"
+		      "airlock_view_cache_total{result=\"miss\"} %llu\n",
+		      hits, misses);
 	return al_buf_steal(&b, ret_len);
 }

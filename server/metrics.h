@@ -3,12 +3,15 @@
 
 #include <stddef.h>
 
+#include "server/views.h"
+
 struct al_store;
 
 enum al_hist {
 	AL_H_GATE,    /* a job, claim to verdict */
 	AL_H_RUNNER,  /* the runner process, spawn to exit */
 	AL_H_SANDBOX, /* one sandboxed run, its wall clock */
+	AL_H_SPAWN,   /* a sandbox's set-up, to the command's exec */
 	AL_H_POLICY,  /* judging: the static rules, the verdict and the tier */
 	AL_H_HTTP,    /* one request, headers in to answer queued */
 	AL_H_N,
@@ -21,5 +24,5 @@ void al_metrics_observe(enum al_hist h, double seconds);
 void al_metrics_denied(const char *syscall, long long count);
 /* The whole exposition, proposals by state read from the store; NULL when out of memory.
  * The caller frees it. */
-char *al_metrics_render(struct al_store *s, size_t *ret_len);
+char *al_metrics_render(struct al_store *s, struct al_views *views, size_t *ret_len);
 double al_metrics_now(void);

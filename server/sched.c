@@ -231,9 +231,12 @@ observe_runs(const json_t *runs)
 
 	json_array_foreach (runs, i, run) {
 		json_t *wall = json_object_get(run, "wall_ms");
+		json_t *spawn = json_object_get(run, "spawn_us");
 
 		if (json_is_integer(wall))
 			al_metrics_observe(AL_H_SANDBOX, (double)json_integer_value(wall) / 1000.0);
+		if (json_is_integer(spawn))
+			al_metrics_observe(AL_H_SPAWN, (double)json_integer_value(spawn) / 1e6);
 		json_array_foreach (json_object_get(run, "denied"), k, d)
 			al_metrics_denied(json_string_value(json_object_get(d, "syscall")) ?: "",
 					  json_integer_value(json_object_get(d, "count")));

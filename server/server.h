@@ -11,6 +11,7 @@
 #include "server/keys.h"
 #include "server/sign.h"
 #include "server/store.h"
+#include "server/views.h"
 
 #define AL_VERSION "0.1.0"
 
@@ -32,6 +33,7 @@ struct al_server {
 	pthread_mutex_t decide_mu; /* one reviewer decision at a time */
 	pthread_cond_t cv;
 	int stopping;
+	int draining;	    /* under mu: SIGTERM came; reads are served, submissions get 503 */
 	pthread_t *workers; /* owned */
 	unsigned n_workers;
 	struct al_running *running; /* owned, one per worker, under mu: the job it runs */
@@ -43,6 +45,8 @@ struct al_server {
 	pthread_t github_thread;
 	int github_kicked;
 	int github_started;
+	unsigned long config_gen; /* under mu: one more at each reload */
+	struct al_views views;	  /* rendered proposal views (server/views.c) */
 };
 
 /* API routing (server/api.c). */

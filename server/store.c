@@ -16,6 +16,9 @@ struct al_store {
 	pthread_mutex_t lock; /* one connection, one statement sequence at a time */
 	al_store_notify_fn notify;
 	void *notify_ctx;
+	/* prepared once, for the statements of every request (under lock) */
+	sqlite3_stmt *data_version;
+	sqlite3_stmt *token_find;
 };
 
 #define SCHEMA_VERSION 6
@@ -260,6 +263,8 @@ al_store_close(struct al_store *s)
 {
 	if (!s)
 		return;
+	sqlite3_finalize(s->data_version);
+	sqlite3_finalize(s->token_find);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -328,15 +333,35 @@ col_dup(sqlite3_stmt *st, int i, size_t *ret_len)
 	return out;
 }
 
+/* *st, prepared on first use and kept (under lock); reset for its next use by the caller.
+ * NULL when it cannot be prepared. */
+static sqlite3_stmt *
+kept_stmt(struct al_store *s, sqlite3_stmt **st, const char *sql)
+{
+	if (!*st &&
+	    sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+	}
+	return *st;
+}
+
+static void
+kept_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
 int
 al_store_token_find(struct al_store *s, const char *hash_hex, char **ret_name, char **ret_role)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int r = -ENOENT;
 
 	pthread_mutex_lock(&s->lock);
-	if (sqlite3_prepare_v2(s->db, "SELECT name, role FROM tokens WHERE hash = ?", -1, &st,
-			       NULL) != SQLITE_OK) {
+	st = kept_stmt(s, &s->token_find, "SELECT name, role FROM tokens WHERE hash = ?");
+	if (!st) {
 		r = -EIO;
 		goto out;
 	}
@@ -350,7 +375,27 @@ al_store_token_find(struct al_store *s, const char *hash_hex, char **ret_name, c
 			free(*ret_role);
 		}
 	}
+	kept_done(st);
 out:
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int
+al_store_generation(struct al_store *s, struct al_store_gen *ret)
+{
+	sqlite3_stmt *st;
+	int r = -EIO;
+
+	pthread_mutex_lock(&s->lock);
+	st = kept_stmt(s, &s->data_version, "PRAGMA data_version");
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		ret->own = sqlite3_total_changes64(s->db);
+		ret->others = sqlite3_column_int64(st, 0);
+		r = 0;
+	}
+	if (st)
+		kept_done(st);
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }

@@ -89,6 +89,14 @@ void al_store_set_notify(struct al_store *s, al_store_notify_fn fn, void *ctx);
 int al_store_token_add(struct al_store *s, const char *name, const char *role, const char *hash_hex,
 		       struct al_err *err);
 /* -ENOENT when no token has this hash. */
+/* Where the database stands: every row written through this store, and every commit by
+ * another connection (another process: the CLI), moves it.  Two equal generations read
+ * the same data. */
+struct al_store_gen {
+	long long own;	  /* rows changed through this connection */
+	long long others; /* PRAGMA data_version: commits by other connections */
+};
+int al_store_generation(struct al_store *s, struct al_store_gen *ret);
 int al_store_token_find(struct al_store *s, const char *hash_hex, char **ret_name, char **ret_role);
 
 /* Opens a session (name and role of ss name the audit entry; token_hash, csrf and

@@ -18,12 +18,12 @@ TID=$(cat "$EX/TEST_ID")
 DATA="$TMP/data"
 
 make_example_repo "$TMP/repo"
-# "slow": the same project whose reproduction waits 3 s, so that its jobs are surely still
-# running when SIGTERM comes
-jq --arg path "$TMP/repo" '{max_parallel_runs: 2, limits: {shutdown_grace_s: 1},
+# "slow": the same project whose reproduction waits 5 s, so that its jobs are surely still
+# running when SIGTERM's 2 s grace ends
+jq --arg path "$TMP/repo" '{max_parallel_runs: 2, limits: {shutdown_grace_s: 2},
 	repos: {example: {path: $path, policy: .repos.example.policy},
 		slow: {path: $path, policy: (.repos.example.policy |
-			.reproduce.command = ["sh", "-c", "sleep 3; exec sh tests/run.sh \"$@\"", "sh"])}}}' \
+			.reproduce.command = ["sh", "-c", "sleep 5; exec sh tests/run.sh \"$@\"", "sh"])}}}' \
 	"$ROOT/examples/airlock.json" >"$TMP/config.json"
 AGENT=$("$AIRLOCK" token add --data "$DATA" --name agent-1 --role agent)
 READER=$("$AIRLOCK" token add --data "$DATA" --name reader --role reviewer)
@@ -101,12 +101,25 @@ jq '.repo = "slow"' "$TMP/body.json" >"$TMP/slow.json"
 cp "$TMP/slow.json" "$TMP/body.json"
 submit_n 4
 for _ in $(seq 1 100); do [ "$(runners)" -ge 2 ] && break; sleep 0.1; done
+SLOW_ID=$(tail -1 "$TMP/ids")
 t0=$(date +%s%N)
-stop_server
-rc=$?
+kill -TERM "$SERVER_PID"
+sleep 0.3
+# draining: reads answered, submissions refused with a time to come back, health says so
+expect_match "while draining, a status read is answered" "$(http GET "/v1/proposals/$SLOW_ID" "$READER")" '^200 .*"state":"(queued|running)"'
+code=$(curl -sS -D "$TMP/dh" -o "$TMP/dr" -w '%{http_code}' -H "Authorization: Bearer $AGENT" \
+	-H 'Content-Type: application/json' --data-binary "@$TMP/body.json" "$URL/v1/proposals")
+expect "while draining, a submission gets 503" "$code $(jq -r .error "$TMP/dr")" "503 unavailable"
+expect_match "with Retry-After" "$(tr -d '\r' <"$TMP/dh" | grep -i '^retry-after:')" '^[Rr]etry-[Aa]fter: [1-9]'
+jq '{patch, test_patch}' "$TMP/body.json" >"$TMP/rev.json"
+expect_match "while draining, a revision gets 503" "$(http POST "/v1/proposals/$SLOW_ID/revisions" "$AGENT" "$TMP/rev.json")" '^503 .*"error":"unavailable"'
+expect "while draining, /healthz says so" "$(http GET /healthz "")" '503 {"status":"draining"}'
+rc=0
+wait "$SERVER_PID" 2>/dev/null || rc=$?
+SERVER_PID=
 ms=$((($(date +%s%N) - t0) / 1000000))
 expect "SIGTERM stops it cleanly" "$rc" "0"
-expect_match "within the 1 s grace and a little" "$ms" '^([0-9]{1,3}|[1-4][0-9]{3})$'
+expect_match "within the 2 s grace and a little" "$ms" '^([0-9]{1,3}|[1-5][0-9]{3})$'
 expect_match "the unfinished jobs were put back in the queue" "$(grep sched.requeued_at_stop "$DATA.log")" 'count=[1-9]'
 expect "none is left running in the database" "$(count_state running)" "0"
 mv "$DATA.log" "$TMP/second.log"
@@ -125,10 +138,15 @@ expect "queue depth" "$(grep '^airlock_queue_depth ' <<<"$M")" "airlock_queue_de
 expect_match "this run's gate jobs are in the gate histogram" "$(grep '^airlock_gate_seconds_count ' <<<"$M")" ' [1-9][0-9]*$'
 expect_match "and their policy evaluations" "$(grep '^airlock_policy_eval_seconds_count ' <<<"$M")" ' [1-9][0-9]*$'
 expect_match "and every sandboxed run" "$(grep '^airlock_sandbox_run_seconds_count ' <<<"$M")" ' [1-9][0-9]*$'
+expect_match "and every sandbox's set-up" "$(grep '^airlock_sandbox_spawn_seconds_count ' <<<"$M")" ' [1-9][0-9]*$'
 expect_match "HTTP requests by route and status" "$(grep 'airlock_http_requests_total{route="/healthz",status="200"}' <<<"$M")" ' [1-9][0-9]*$'
 http GET "/v1/proposals/$ID1" "$READER" >/dev/null
+first=$(cat "$TMP/resp")
+http GET "/v1/proposals/$ID1" "$READER" >/dev/null
+expect "a second read of an unchanged proposal gives the same view" "$(cat "$TMP/resp")" "$first"
 http GET "/v1/proposals/$(printf '%032d' 0)" "$READER" >/dev/null
 M=$(curl -sS "$URL/metrics")
+expect_match "the second read came from the view cache" "$(grep 'airlock_view_cache_total{result="hit"}' <<<"$M")" ' [1-9][0-9]*$'
 expect "an id in the path is one series, {id}" \
 	"$(grep -cE 'route="/v1/proposals/\{id\}",status="(200|404)"' <<<"$M")" "2"
 expect "no proposal id appears in the metrics" "$(grep -c "$ID1" <<<"$M")" "0"

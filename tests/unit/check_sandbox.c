@@ -173,6 +173,9 @@ START_TEST(echo_captured)
 	ck_assert_str_eq(rec.err, "");
 	ck_assert_uint_eq(rec.out_dropped, 0);
 	ck_assert_int_ge(rec.wall_ms, 0);
+	/* the set-up to the exec was timed (the filter's listener came) */
+	ck_assert_int_gt(rec.spawn_us, 0);
+	ck_assert_int_lt(rec.spawn_us, 10 * 1000 * 1000);
 	ck_assert_int_gt(rec.max_rss_kb, 0);
 	al_run_record_clear(&rec);
 	ck_assert_ptr_null(rec.out);

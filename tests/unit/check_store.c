@@ -915,6 +915,39 @@ START_TEST(upgrades_a_version_5_database)
 }
 END_TEST
 
+/* The generation a cached view is stamped with: any write, ours or another process's,
+ * moves it; reads do not. */
+START_TEST(the_generation_moves_with_every_write)
+{
+	struct al_store_gen a, b, c;
+	struct al_store *other = NULL;
+	struct al_proposal *p = NULL;
+	char *name = NULL, *role = NULL;
+
+	ck_assert_int_eq(al_store_generation(store, &a), 0);
+	ck_assert_int_eq(al_store_token_find(store, "none", &name, &role), -ENOENT);
+	ck_assert_int_eq(al_store_generation(store, &b), 0);
+	ck_assert(a.own == b.own && a.others == b.others);
+	insert("g1", 1, "x", 1);
+	ck_assert_int_eq(al_store_generation(store, &b), 0);
+	ck_assert(b.own != a.own);
+	ck_assert_int_eq(al_store_proposal_get(store, "g1", &p, NULL), 0);
+	al_proposal_free(p);
+	ck_assert_int_eq(al_store_generation(store, &c), 0);
+	ck_assert(b.own == c.own && b.others == c.others);
+	/* the CLI adding a token is another connection */
+	ck_assert_int_eq(al_store_open(db_path, &other, NULL), 0);
+	ck_assert_int_eq(al_store_token_add(other, "cli", "agent", "h9", NULL), 0);
+	al_store_close(other);
+	ck_assert_int_eq(al_store_generation(store, &c), 0);
+	ck_assert(c.others != b.others);
+	ck_assert_int_eq(al_store_token_find(store, "h9", &name, &role), 0);
+	ck_assert_str_eq(name, "cli");
+	free(name);
+	free(role);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -944,6 +977,7 @@ store_suite(void)
 	tcase_add_test(t, statuses_newest_per_commit);
 	tcase_add_test(t, upgrades_a_version_5_database);
 	tcase_add_test(t, the_audit_chain_names_the_first_entry_at_fault);
+	tcase_add_test(t, the_generation_moves_with_every_write);
 	suite_add_tcase(s, t);
 	return s;
 }
