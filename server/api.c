@@ -292,6 +292,31 @@ nests_deeper(const char *p, size_t len, long long max)
 	return 0;
 }
 
+/* The configured caps on a proposal's or a revision's patches and test ids (the intake
+ * holds them to its ceilings already), or NULL. */
+static const char *
+over_patch_caps(const json_t *b, const struct al_limits *lim, char *buf, size_t n)
+{
+	static const char *const patches[] = {"patch", "test_patch"};
+	const json_t *ftp = json_object_get(b, "fail_to_pass");
+
+	for (size_t i = 0; i < AL_ARRAY_SIZE(patches); i++) {
+		const json_t *v = json_object_get(b, patches[i]);
+
+		if (json_is_string(v) && (long long)json_string_length(v) > lim->max_patch_bytes) {
+			snprintf(buf, n, "%s: larger than %lld bytes (limits.max_patch_bytes)",
+				 patches[i], lim->max_patch_bytes);
+			return buf;
+		}
+	}
+	if (json_is_array(ftp) && (long long)json_array_size(ftp) > lim->max_fail_to_pass) {
+		snprintf(buf, n, "fail_to_pass: more than %lld test ids (limits.max_fail_to_pass)",
+			 lim->max_fail_to_pass);
+		return buf;
+	}
+	return NULL;
+}
+
 /* The request body as JSON that passed intake (server/intake.c) and the caps; NULL when
  * it did not, with the 400 written ("malformed JSON", or error and the first problem). */
 static json_t *
@@ -318,7 +343,8 @@ accept_body(const struct al_http_req *req, const struct al_limits *lim, body_int
 				   al_err_msg(&err));
 		return NULL;
 	}
-	if ((why = over_limits(b, lim, 1, NULL, msg, sizeof(msg)))) {
+	if ((why = over_limits(b, lim, 1, NULL, msg, sizeof(msg))) ||
+	    (why = over_patch_caps(b, lim, msg, sizeof(msg)))) {
 		al_api_reply_error(resp, 400, error, why);
 		json_decref(b);
 		return NULL;

@@ -13,6 +13,7 @@
 
 #include "lib/fileio.h"
 #include "lib/macros.h"
+#include "server/intake.h"
 
 #define CONFIG_MAX_BYTES (4u << 20)
 #define MAX_REPOS 256
@@ -258,6 +259,9 @@ static const struct int_key {
     {"max_json_depth", 2, 64, offsetof(struct al_limits, max_json_depth)},
     {"max_json_string_bytes", 64, 1 << 20, offsetof(struct al_limits, max_json_string)},
     {"max_json_array", 1, 100000, offsetof(struct al_limits, max_json_array)},
+    /* at most the intake's own ceilings (server/intake.h): they can only be lowered */
+    {"max_patch_bytes", 1024, AL_MAX_PATCH_BYTES, offsetof(struct al_limits, max_patch_bytes)},
+    {"max_fail_to_pass", 1, AL_MAX_FAIL_TO_PASS, offsetof(struct al_limits, max_fail_to_pass)},
 };
 
 static int
@@ -384,7 +388,9 @@ config_new(void)
 				       .max_header_bytes = 64 * 1024,
 				       .max_json_depth = 16,
 				       .max_json_string = 64 * 1024,
-				       .max_json_array = 1000};
+				       .max_json_array = 1000,
+				       .max_patch_bytes = AL_MAX_PATCH_BYTES,
+				       .max_fail_to_pass = AL_MAX_FAIL_TO_PASS};
 	c->session_ttl_s = AL_DEFAULT_SESSION_TTL_S;
 	c->github_api = strdup("https://api.github.com");
 	if (!c->listen || !c->data || !c->github_api) {

@@ -41,8 +41,10 @@ struct al_config {
 		long long max_connections;
 		long long max_header_bytes; /* request line and headers, per connection */
 		long long max_json_depth;
-		long long max_json_string; /* bytes, any string but a patch */
-		long long max_json_array;  /* elements, any array */
+		long long max_json_string;  /* bytes, any string but a patch */
+		long long max_json_array;   /* elements, any array */
+		long long max_patch_bytes;  /* a patch, a test patch, a pull request's diff */
+		long long max_fail_to_pass; /* test ids a proposal names */
 	} limits;
 	char *tls_cert;		    /* owned, may be NULL: PEM file; with tls_key, serve HTTPS */
 	char *tls_key;		    /* owned, may be NULL */

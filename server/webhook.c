@@ -83,6 +83,7 @@ split_file(void *ctx, const char *path, const char *text, size_t len)
 /* One signed delivery on its way through: ev is what server/intake.c made of its body. */
 struct delivery {
 	struct al_server *srv;
+	const struct al_limits *lim;
 	const struct al_repo_conf *repo;
 	const char *id;
 	struct al_github_event ev;
@@ -108,6 +109,11 @@ pull_request(struct delivery *in, json_t **ret)
 	struct al_err err = {0};
 	int r;
 
+	if ((long long)json_array_size(ev->fail_to_pass) > in->lim->max_fail_to_pass)
+		return al_refuse(&in->why, 400,
+				 "fail_to_pass block: more than %lld test ids "
+				 "(limits.max_fail_to_pass)",
+				 in->lim->max_fail_to_pass);
 	snprintf(ref_head, sizeof(ref_head), "refs/airlock/pull/%lld/head", (long long)number);
 	snprintf(ref_base, sizeof(ref_base), "refs/airlock/pull/%lld/base", (long long)number);
 	snprintf(spec_head, sizeof(spec_head), "+refs/pull/%lld/head:%s", (long long)number,
@@ -128,15 +134,18 @@ pull_request(struct delivery *in, json_t **ret)
 				 fetched, head);
 	if (al_git_merge_base(in->repo->path, base_commit, head, merge_base, &err) < 0)
 		return al_refuse(&in->why, 422, "%s", al_err_msg(&err));
-	al_buf_init(&sp.patch, AL_MAX_PATCH_BYTES);
-	al_buf_init(&sp.test, AL_MAX_PATCH_BYTES);
+	al_buf_init(&sp.patch, (size_t)in->lim->max_patch_bytes);
+	al_buf_init(&sp.test, (size_t)in->lim->max_patch_bytes);
 	r = al_git_diff_files(in->repo->path, merge_base, head, split_file, &sp, &err);
 	if (r < 0) {
 		al_buf_free(&sp.patch);
 		al_buf_free(&sp.test);
-		return al_refuse(&in->why, r == -E2BIG ? 413 : 422, "%s",
-				 r == -E2BIG ? "the pull request's diff is larger than 4 MiB"
-					     : al_err_msg(&err));
+		if (r == -E2BIG)
+			return al_refuse(&in->why, 413,
+					 "the pull request's diff is larger than %lld bytes "
+					 "(limits.max_patch_bytes)",
+					 in->lim->max_patch_bytes);
+		return al_refuse(&in->why, 422, "%s", al_err_msg(&err));
 	}
 	snprintf(pr_name, sizeof(pr_name), "%s#%lld", in->repo->github->full_name,
 		 (long long)number);
@@ -276,6 +285,7 @@ al_webhook_github(struct al_server *srv, const struct al_http_req *req, struct a
 		al_api_reply_error(resp, 405, "method not allowed", al_http_method(req));
 		goto out;
 	}
+	in.lim = &cfg->limits;
 	in.repo = signed_by(cfg, req, body, len);
 	if (!in.repo) {
 		al_log("info", "webhook.refused", "reason=signature");

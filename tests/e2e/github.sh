@@ -36,7 +36,7 @@ GH_TOKEN=$(cat "$TMP/github.token")
 RPORT=$(free_port)
 jq -n --arg tmp "$TMP" --arg rport "$RPORT" '{
 	github: {api_base_url: "http://127.0.0.1:\($rport)", token_file: "\($tmp)/github.token"},
-	public_url: "https://airlock.example.com",
+	public_url: "https://airlock.example.com", limits: {max_fail_to_pass: 3},
 	repos: {calc: {path: "\($tmp)/calc",
 		github: {repo: "octo-org/calc", secret_file: "\($tmp)/webhook.secret",
 			remote: "file://\($tmp)/origin.git"},
@@ -205,6 +205,10 @@ jq '.pull_request.body = "```airlock-fail-to-pass\n-rf\n```"' "$TMP/pr7.json" >"
 expect_match "an invalid test id in the fenced block is refused" \
 	"$(deliver pull_request 33333333-0000-0000-0000-000000000005 "$TMP/badid.json")" \
 	'^400 .*fail_to_pass block: invalid test id'
+jq '.pull_request.body = "```airlock-fail-to-pass\na\nb\nc\nd\n```"' "$TMP/pr7.json" >"$TMP/manyids.json"
+expect_match "more test ids than limits.max_fail_to_pass in the fenced block is refused" \
+	"$(deliver pull_request 33333333-0000-0000-0000-000000000008 "$TMP/manyids.json")" \
+	'^400 .*fail_to_pass block: more than 3 test ids'
 jq '.pull_request.base.ref = "main/../../x"' "$TMP/pr7.json" >"$TMP/badref.json"
 expect_match "a base branch name that is not a safe ref is refused" \
 	"$(deliver pull_request 33333333-0000-0000-0000-000000000006 "$TMP/badref.json")" '^400 '

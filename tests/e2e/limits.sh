@@ -17,7 +17,7 @@ make_example_repo "$TMP/repo"
 jq --arg path "$TMP/repo" '{max_parallel_runs: 1,
 	limits: {max_queued: 2, submit_per_minute: 6, submit_burst: 8, max_json_depth: 3,
 		max_json_array: 3, max_json_string_bytes: 100, connection_timeout_s: 2,
-		shutdown_grace_s: 0},
+		shutdown_grace_s: 0, max_fail_to_pass: 2, max_patch_bytes: 4096},
 	repos: {example: {path: $path, policy: .repos.example.policy}}}' \
 	"$ROOT/examples/airlock.json" >"$TMP/config.json"
 AGENT=$("$AIRLOCK" token add --data "$DATA" --name agent-q --role agent)
@@ -34,6 +34,12 @@ expect_match "a body nested deeper than max_json_depth is refused" \
 jq '.fail_to_pass = ["a", "b", "c", "d"]' "$TMP/body.json" >"$TMP/long.json"
 expect_match "an array over max_json_array is refused" \
 	"$(http POST /v1/proposals "$AGENT" "$TMP/long.json")" '^400 .*fail_to_pass: more than 3 elements'
+jq '.fail_to_pass = ["a", "b", "c"]' "$TMP/body.json" >"$TMP/ids.json"
+expect_match "more test ids than max_fail_to_pass is refused" \
+	"$(http POST /v1/proposals "$AGENT" "$TMP/ids.json")" '^400 .*fail_to_pass: more than 2 test ids \(limits.max_fail_to_pass\)'
+jq --arg pad "$(head -c 4096 /dev/zero | tr '\0' ' ')" '.test_patch += $pad' "$TMP/body.json" >"$TMP/big.json"
+expect_match "a test patch over max_patch_bytes is refused" \
+	"$(http POST /v1/proposals "$AGENT" "$TMP/big.json")" '^400 .*test_patch: larger than 4096 bytes \(limits.max_patch_bytes\)'
 jq --arg t "$(printf 'x%.0s' $(seq 1 101))" '.title = $t' "$TMP/body.json" >"$TMP/title.json"
 expect_match "a string over max_json_string_bytes is refused" \
 	"$(http POST /v1/proposals "$AGENT" "$TMP/title.json")" '^400 .*title: a string longer than 100 bytes'

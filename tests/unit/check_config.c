@@ -29,6 +29,10 @@ static const struct {
     {"{\"limits\": {\"max_json_depth\": 1}}", "limits.max_json_depth: expected"},
     {"{\"limits\": {\"connection_timeout_s\": \"30\"}}", "limits.connection_timeout_s: expected"},
     {"{\"limits\": {\"max_header_bytes\": 1024}}", "limits.max_header_bytes: expected"},
+    {"{\"limits\": {\"max_patch_bytes\": 4194305}}",
+     "limits.max_patch_bytes: expected an integer 1024..4194304"},
+    {"{\"limits\": {\"max_fail_to_pass\": 65}}",
+     "limits.max_fail_to_pass: expected an integer 1..64"},
     {"{\"max_body_bytes\": \"8M\"}", "max_body_bytes: expected"},
     {"{\"repos\": []}", "repos: expected an object"},
     {"{\"repos\": {\"../x\": {\"path\": \"/tmp\", \"policy\": " POLICY "}}}",
@@ -92,6 +96,25 @@ START_TEST(good_config_and_defaults)
 	ck_assert_ptr_nonnull(al_config_repo(c, "ex"));
 	ck_assert_str_eq(al_config_repo(c, "ex")->path, "/tmp/.");
 	ck_assert_ptr_null(al_config_repo(c, "other"));
+	ck_assert_int_eq(c->limits.max_queued, 256);
+	ck_assert_int_eq(c->limits.max_patch_bytes, 4 << 20);
+	ck_assert_int_eq(c->limits.max_fail_to_pass, 64);
+	al_config_free(c);
+}
+END_TEST
+
+START_TEST(limits_are_read)
+{
+	static const char j[] = "{\"limits\": {\"max_patch_bytes\": 2048, \"max_fail_to_pass\": 3,"
+				" \"max_queued\": 9}}";
+	struct al_config *c = NULL;
+	struct al_err e = {0};
+
+	ck_assert_int_eq(al_config_parse(j, strlen(j), "/tmp", &c, &e), 0);
+	ck_assert_int_eq(c->limits.max_patch_bytes, 2048);
+	ck_assert_int_eq(c->limits.max_fail_to_pass, 3);
+	ck_assert_int_eq(c->limits.max_queued, 9);
+	ck_assert_int_eq(c->limits.max_json_depth, 16); /* the rest keep their defaults */
 	al_config_free(c);
 }
 END_TEST
@@ -150,6 +173,7 @@ config_suite(void)
 
 	tcase_add_loop_test(t, bad_config_names_the_key, 0, (int)AL_ARRAY_SIZE(bad_cases));
 	tcase_add_test(t, good_config_and_defaults);
+	tcase_add_test(t, limits_are_read);
 	tcase_add_test(t, embedded_defaults_and_overrides);
 	tcase_add_test(t, tls_and_sessions);
 	tcase_add_test(t, missing_file_named);

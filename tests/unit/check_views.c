@@ -37,7 +37,7 @@ START_TEST(a_view_is_served_only_under_its_stamp)
 	ck_assert_int_eq(al_views_get(&v, id_a, &s, &body, &len), -ENOENT);
 	s = stamp(7, 1, 1);
 	ck_assert_int_eq(al_views_get(&v, id_a, &s, &body, &len), -ENOENT);
-	/* another proposal never gets this one's view */
+	/* no other proposal is served this one's view */
 	s = stamp(7, 1, 0);
 	ck_assert_int_eq(al_views_get(&v, id_b, &s, &body, &len), -ENOENT);
 	al_views_counts(&v, &hits, &misses);
