@@ -95,7 +95,7 @@ al_github_on_change(struct al_server *srv, const char *id, const char *state)
 {
 	_cleanup_(al_proposal_freep) struct al_proposal *p = NULL;
 	const char *status;
-	char desc[200], target[300];
+	char desc[200], target[300], told[64];
 	struct al_err err = {0};
 	int r;
 
@@ -104,12 +104,35 @@ al_github_on_change(struct al_server *srv, const char *id, const char *state)
 	status = status_of(state, p);
 	describe(state, p, desc, sizeof(desc));
 	al_server_target_url(srv, id, target, sizeof(target));
-	r = al_store_status_enqueue(srv->store, id, status, desc, target[0] ? target : NULL, &err);
+	snprintf(told, sizeof(told), "%s/%s", state, p->grant_state ? p->grant_state : "");
+	r = al_store_status_enqueue(srv->store, id, status, desc, target[0] ? target : NULL, told,
+				    &err);
 	if (r == 0)
 		al_github_kick(srv);
 	else if (r != -ENOENT)
 		al_log("error", "github.status_not_queued", "id=%s error=%s", id,
 		       al_log_q(al_err_msg(&err)));
+}
+
+int
+al_github_reconcile(struct al_server *srv)
+{
+	json_t *untold = NULL, *row;
+	struct al_err err = {0};
+	size_t i;
+
+	if (al_store_status_untold(srv->store, &untold, &err) < 0) {
+		al_log("error", "github.reconcile_failed", "error=%s", al_log_q(al_err_msg(&err)));
+		return -EIO;
+	}
+	json_array_foreach (untold, i, row)
+		al_github_on_change(srv, json_string_value(json_array_get(row, 0)),
+				    json_string_value(json_array_get(row, 1)));
+	if (json_array_size(untold))
+		al_log("info", "github.reconciled", "statuses=%zu", json_array_size(untold));
+	i = json_array_size(untold);
+	json_decref(untold);
+	return (int)i;
 }
 
 static int

@@ -261,8 +261,11 @@ serve_run(struct al_server *srv, struct al_err *err)
 	    (r = isolation_ready(srv->self_exe, err)) < 0)
 		return r;
 	al_store_set_notify(srv->store, on_store_change, srv);
-	if ((r = al_sched_start(srv, err)) < 0 || (r = al_github_start(srv, err)) < 0 ||
-	    (r = http_start(srv, err)) < 0)
+	if ((r = al_sched_start(srv, err)) < 0)
+		return r;
+	/* before the poster starts: a move a crash kept from its pull request is told now */
+	(void)al_github_reconcile(srv);
+	if ((r = al_github_start(srv, err)) < 0 || (r = http_start(srv, err)) < 0)
 		return r;
 	al_log("info", "serve.started", "listen=%s data=%s", al_log_q(srv->cfg->listen),
 	       al_log_q(srv->cfg->data));

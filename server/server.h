@@ -123,6 +123,9 @@ void al_github_stop(struct al_server *srv);
 void al_github_kick(struct al_server *srv);
 /* Queues the commit status for a proposal that came from a pull request and moved. */
 void al_github_on_change(struct al_server *srv, const char *id, const char *state);
+/* At start: queues the status of every pull request whose newest move was never told (the
+ * server died between the move and its status).  How many, or -EIO. */
+int al_github_reconcile(struct al_server *srv);
 /* The proposal's page under public_url ("" without one). */
 void al_server_target_url(struct al_server *srv, const char *id, char *out, size_t n);
 

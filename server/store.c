@@ -21,7 +21,7 @@ struct al_store {
 	sqlite3_stmt *token_find;
 };
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 
 /* superseded and cancelled end a pull request's proposal (a newer push, the pull request
  * closed); neither ever carries a grant. */
@@ -82,7 +82,8 @@ static const char schema[] =
     " received INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS github_prs ("
     " proposal TEXT PRIMARY KEY REFERENCES proposals(id), full_name TEXT NOT NULL,"
-    " number INTEGER NOT NULL, head TEXT NOT NULL, author TEXT NOT NULL);"
+    " number INTEGER NOT NULL, head TEXT NOT NULL, author TEXT NOT NULL,"
+    " told TEXT);" /* STATE/GRANT_STATE its newest queued status was for */
     "CREATE TABLE IF NOT EXISTS status_outbox ("
     " seq INTEGER PRIMARY KEY AUTOINCREMENT, proposal TEXT NOT NULL, full_name TEXT NOT NULL,"
     " sha TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN"
@@ -90,6 +91,13 @@ static const char schema[] =
     " target_url TEXT, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
     " done INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
     "CREATE INDEX IF NOT EXISTS status_due ON status_outbox(done, next_at);";
+
+/* Versions 5 and 6 did not keep which state a pull request's last status told: taken to
+ * be the state it is in (it was told before the upgrade). */
+static const char migrate_v7[] =
+    "ALTER TABLE github_prs ADD COLUMN told TEXT;"
+    "UPDATE github_prs SET told = (SELECT state || '/' || coalesce(grant_state, '')"
+    " FROM proposals WHERE id = github_prs.proposal);";
 
 /* Versions 4 and 5 kept the audit log without its hash chain: the column is added and the
  * existing entries chained (audit_rechain) before the triggers are made again. */
@@ -200,13 +208,18 @@ static int audit_rechain(struct al_store *s);
 static int
 schema_install(struct al_store *s)
 {
-	long long version = 0, old = 0;
+	long long version = 0, old = 0, prs = 0; /* prs: github_prs without told */
 
 	if (int_query(s, "PRAGMA user_version", &version) < 0 ||
 	    int_query(s,
 		      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
 		      " name = 'proposals'",
-		      &old) < 0)
+		      &old) < 0 ||
+	    int_query(s,
+		      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND"
+		      " name = 'github_prs' AND NOT EXISTS (SELECT 1 FROM"
+		      " pragma_table_info('github_prs') WHERE name = 'told')",
+		      &prs) < 0)
 		return -EIO;
 	if (version >= SCHEMA_VERSION)
 		return exec_sql(s, schema);
@@ -218,7 +231,8 @@ schema_install(struct al_store *s)
 	    ((version == 2 || version == 3) && exec_sql(s, migrate_v3) < 0) ||
 	    (old && version >= 2 && exec_sql(s, migrate_v5) < 0) ||
 	    (old && version >= 4 && (exec_sql(s, migrate_v5_audit) < 0 || audit_rechain(s) < 0)) ||
-	    exec_sql(s, schema) < 0 || (old && version == 0 && exec_sql(s, migrate_v1_copy) < 0) ||
+	    (prs && exec_sql(s, migrate_v7) < 0) || exec_sql(s, schema) < 0 ||
+	    (old && version == 0 && exec_sql(s, migrate_v1_copy) < 0) ||
 	    exec_sql(s, "PRAGMA user_version = " AL_STRINGIFY(SCHEMA_VERSION)) < 0 ||
 	    exec_sql(s, "COMMIT") < 0) {
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -521,10 +535,10 @@ al_store_delivery_seen(struct al_store *s, const char *id)
 
 static int
 enqueue_status(struct al_store *s, const char *proposal, const char *full_name, const char *sha,
-	       const char *state, const char *description, const char *target_url,
+	       const char *state, const char *description, const char *target_url, const char *told,
 	       struct al_err *err)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL, *mark = NULL;
 
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO status_outbox(proposal, full_name, sha, state,"
@@ -539,6 +553,15 @@ enqueue_status(struct al_store *s, const char *proposal, const char *full_name, 
 	bind_text(st, 6, target_url);
 	sqlite3_bind_int64(st, 7, now_s());
 	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_err(s, err, "status");
+	/* what the pull request was told, in the same transaction: a start after a crash
+	 * queues what it missed (al_store_status_untold) */
+	if (sqlite3_prepare_v2(s->db, "UPDATE github_prs SET told = ? WHERE proposal = ?", -1,
+			       &mark, NULL) != SQLITE_OK)
+		return db_err(s, err, "status");
+	bind_text(mark, 1, told);
+	bind_text(mark, 2, proposal);
+	if (sqlite3_step(mark) != SQLITE_DONE)
 		return db_err(s, err, "status");
 	return 0;
 }
@@ -652,7 +675,8 @@ pr_body(struct al_store *s, const void *ctx, struct al_err *err)
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return db_err(s, err, "pull request");
 	return enqueue_status(s, a->p->id, pr->full_name, pr->head, "pending",
-			      "airlock is gating this pull request", pr->target_url, err);
+			      "airlock is gating this pull request", pr->target_url, "queued/",
+			      err);
 }
 
 void
@@ -778,7 +802,7 @@ al_store_base_moved(struct al_store *s, const char *delivery, const char *repo, 
 }
 
 struct status_args {
-	const char *proposal, *state, *description, *target_url;
+	const char *proposal, *state, *description, *target_url, *told;
 };
 
 static int
@@ -808,15 +832,44 @@ status_body(struct al_store *s, const void *ctx, struct al_err *err)
 	snprintf(full_name, sizeof(full_name), "%s", sqlite3_column_text(st, 0));
 	snprintf(sha, sizeof(sha), "%s", sqlite3_column_text(st, 1));
 	return enqueue_status(s, a->proposal, full_name, sha, a->state, a->description,
-			      a->target_url, err);
+			      a->target_url, a->told, err);
 }
 
 int
 al_store_status_enqueue(struct al_store *s, const char *proposal, const char *state,
-			const char *description, const char *target_url, struct al_err *err)
+			const char *description, const char *target_url, const char *told,
+			struct al_err *err)
 {
 	return transact(s, "status", status_body,
-			&(struct status_args){proposal, state, description, target_url}, err);
+			&(struct status_args){proposal, state, description, target_url, told}, err);
+}
+
+static json_t *
+pair_row(sqlite3_stmt *st)
+{
+	return json_pack("[s,s]", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1));
+}
+
+int
+al_store_status_untold(struct al_store *s, json_t **ret, struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(
+		s->db,
+		"SELECT p.id, p.state FROM github_prs g JOIN proposals p ON p.id = g.proposal"
+		" WHERE p.state <> 'running' AND g.told IS NOT"
+		" (p.state || '/' || coalesce(p.grant_state, '')) AND NOT EXISTS"
+		" (SELECT 1 FROM github_prs n WHERE n.full_name = g.full_name AND"
+		" n.head = g.head AND n.rowid > g.rowid) ORDER BY g.rowid",
+		-1, &st, NULL) != SQLITE_OK)
+		r = db_err(s, err, "status untold");
+	else
+		r = collect_rows(s, st, pair_row, "status untold", ret, err);
+	pthread_mutex_unlock(&s->lock);
+	return r;
 }
 
 static json_t *

@@ -164,9 +164,15 @@ int al_store_delivery_record(struct al_store *s, const char *id, const char *eve
 			     const char *outcome, struct al_err *err);
 int al_store_delivery_seen(struct al_store *s, const char *id);
 /* Queues a commit status for the proposal's pull request head; -ENOENT when the proposal
- * did not come from a pull request. */
+ * did not come from a pull request.  told: "STATE/GRANT_STATE" of the proposal the status
+ * was made from, kept with the pull request in the same transaction. */
 int al_store_status_enqueue(struct al_store *s, const char *proposal, const char *state,
-			    const char *description, const char *target_url, struct al_err *err);
+			    const char *description, const char *target_url, const char *told,
+			    struct al_err *err);
+/* Proposals whose pull request was not told their present state (the server died between
+ * the move and the status): [["id", "state"], …], the newest proposal of each head only,
+ * none running. */
+int al_store_status_untold(struct al_store *s, json_t **ret, struct al_err *err);
 /* Statuses due at now, oldest first (each proposal's newest only; older waiting ones are
  * dropped): [{"seq","proposal","full_name","sha","state","description","target_url"?,
  * "attempts"}]. */

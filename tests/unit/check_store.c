@@ -652,7 +652,7 @@ START_TEST(upgrades_a_version_3_database)
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 6);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 7);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
@@ -814,7 +814,8 @@ START_TEST(statuses_newest_per_commit)
 
 	pr_insert("p1", 7, "h1", "d1", &e, 0);
 	al_pr_ended_clear(&e);
-	ck_assert_int_eq(al_store_status_enqueue(store, "p1", "failure", "no", NULL, NULL), 0);
+	ck_assert_int_eq(
+	    al_store_status_enqueue(store, "p1", "failure", "no", NULL, "rejected/", NULL), 0);
 	ck_assert_int_eq(al_store_status_due(store, (long long)time(NULL) + 1, &due, NULL), 0);
 	ck_assert_int_eq(json_array_size(due), 1);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(due, 0), "state")),
@@ -824,7 +825,9 @@ START_TEST(statuses_newest_per_commit)
 	al_pr_ended_clear(&e);
 	pr_insert("p2", 7, "h1", "d3", &e, 0); /* reopened on the same head */
 	al_pr_ended_clear(&e);
-	ck_assert_int_eq(al_store_status_enqueue(store, "p1", "error", "cancelled", NULL, NULL), 0);
+	ck_assert_int_eq(
+	    al_store_status_enqueue(store, "p1", "error", "cancelled", NULL, "cancelled/", NULL),
+	    0);
 	ck_assert_int_eq(al_store_status_due(store, (long long)time(NULL) + 1, &due, NULL), 0);
 	ck_assert_int_eq(json_array_size(due), 1);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(due, 0), "proposal")),
@@ -832,7 +835,42 @@ START_TEST(statuses_newest_per_commit)
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(due, 0), "state")),
 			 "pending");
 	json_decref(due);
-	ck_assert_int_eq(al_store_status_enqueue(store, "nope", "error", "x", NULL, NULL), -ENOENT);
+	ck_assert_int_eq(al_store_status_enqueue(store, "nope", "error", "x", NULL, "error/", NULL),
+			 -ENOENT);
+}
+END_TEST
+
+/* A move whose status never got queued (the server died between the two) is found at the
+ * next start; a told one, a running one and an older proposal of a head are not. */
+START_TEST(untold_statuses_are_found)
+{
+	struct al_outcome judged = {.state = "awaiting_approval", .candidate_tree = "t1"};
+	struct al_pr_ended e = {0};
+	json_t *untold = NULL;
+	char id[33];
+
+	pr_insert("u1", 8, "h8", "d1", &e, 0);
+	al_pr_ended_clear(&e);
+	/* queued, with its pending status queued in the same transaction: nothing untold */
+	ck_assert_int_eq(al_store_status_untold(store, &untold, NULL), 0);
+	ck_assert_int_eq(json_array_size(untold), 0);
+	json_decref(untold);
+	ck_assert_int_eq(al_store_claim_next(store, id, NULL), 0);
+	ck_assert_str_eq(id, "u1");
+	ck_assert_int_eq(al_store_status_untold(store, &untold, NULL), 0);
+	ck_assert_int_eq(json_array_size(untold), 0); /* running: no status to tell */
+	json_decref(untold);
+	ck_assert_int_eq(al_store_finish(store, "u1", &judged, NULL), 0);
+	/* the crash: no status queued for awaiting_approval */
+	ck_assert_int_eq(al_store_status_untold(store, &untold, NULL), 0);
+	assert_ids(untold, "[[\"u1\",\"awaiting_approval\"]]");
+	json_decref(untold);
+	ck_assert_int_eq(al_store_status_enqueue(store, "u1", "pending", "awaiting approval", NULL,
+						 "awaiting_approval/", NULL),
+			 0);
+	ck_assert_int_eq(al_store_status_untold(store, &untold, NULL), 0);
+	ck_assert_int_eq(json_array_size(untold), 0);
+	json_decref(untold);
 }
 END_TEST
 
@@ -855,6 +893,7 @@ START_TEST(upgrades_a_version_5_database)
 	 * back into the schema as it was */
 	ck_assert_int_eq(sqlite3_exec(db,
 				      "ALTER TABLE proposals DROP COLUMN attempts;"
+				      "ALTER TABLE github_prs DROP COLUMN told;"
 				      "ALTER TABLE audit DROP COLUMN hash; DROP TABLE audit_head;"
 				      "INSERT INTO audit(at, actor, action) VALUES (1, 'a', 'x'),"
 				      " (2, 'b', 'y');"
@@ -887,6 +926,10 @@ START_TEST(upgrades_a_version_5_database)
 	ck_assert_int_eq(al_store_approvals(store, "old", &list, NULL), 0);
 	ck_assert_int_eq(json_array_size(list), 1);
 	json_decref(list);
+	/* its pull request was told before the upgrade: nothing to tell again */
+	ck_assert_int_eq(al_store_status_untold(store, &list, NULL), 0);
+	ck_assert_int_eq(json_array_size(list), 0);
+	json_decref(list);
 	/* now a newer push of pull request 7 supersedes it */
 	pr_insert("new", 7, "h2", "d1", &e, 0);
 	assert_ids(e.ended, "[\"old\"]");
@@ -899,7 +942,7 @@ START_TEST(upgrades_a_version_5_database)
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 6);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 7);
 	sqlite3_finalize(st);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL),
 			 SQLITE_OK);
@@ -975,6 +1018,7 @@ store_suite(void)
 	tcase_add_test(t, pull_requests_supersede_cancel_and_invalidate);
 	tcase_add_test(t, a_moved_base_invalidates_the_grants_on_its_old_commit);
 	tcase_add_test(t, statuses_newest_per_commit);
+	tcase_add_test(t, untold_statuses_are_found);
 	tcase_add_test(t, upgrades_a_version_5_database);
 	tcase_add_test(t, the_audit_chain_names_the_first_entry_at_fault);
 	tcase_add_test(t, the_generation_moves_with_every_write);
