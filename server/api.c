@@ -671,7 +671,8 @@ get_proposal(struct al_server *srv, const char *id, enum proposal_part part,
 		}
 		stamped = 1;
 	}
-	r = al_store_proposal_get(srv->store, id, &p, &err);
+	r = part == PART_PATCH ? al_store_proposal_get(srv->store, id, &p, &err)
+			       : al_store_proposal_get_unpatched(srv->store, id, &p, &err);
 	if (r == -ENOENT) {
 		al_api_reply_error(resp, 404, "not found", "no such proposal");
 		return;

@@ -1007,21 +1007,21 @@ proposal_from_row(sqlite3_stmt *st, struct al_proposal **ret)
 	return 0;
 }
 
-int
-al_store_proposal_get(struct al_store *s, const char *id, struct al_proposal **ret,
-		      struct al_err *err)
+#define PROPOSAL_COLUMNS(patch, test_patch)                                           \
+	"SELECT id, repo, base, state, proposer, " patch ", " test_patch ","          \
+	" fail_to_pass, provenance, created, updated, base_commit, candidate_commit," \
+	" candidate_tree, result, verdict, grant_envelope, error, revision, tier,"    \
+	" policy_digest, grant_state, promotion, title FROM proposals WHERE id = ?"
+
+static int
+proposal_get(struct al_store *s, const char *sql, const char *id, struct al_proposal **ret,
+	     struct al_err *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = -ENOENT, q;
 
 	pthread_mutex_lock(&s->lock);
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT id, repo, base, state, proposer, patch, test_patch,"
-			       " fail_to_pass, provenance, created, updated, base_commit,"
-			       " candidate_commit, candidate_tree, result, verdict, grant_envelope,"
-			       " error, revision, tier, policy_digest, grant_state, promotion,"
-			       " title FROM proposals WHERE id = ?",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		r = db_err(s, err, "proposal get");
 		goto out;
 	}
@@ -1034,6 +1034,20 @@ al_store_proposal_get(struct al_store *s, const char *id, struct al_proposal **r
 out:
 	pthread_mutex_unlock(&s->lock);
 	return r;
+}
+
+int
+al_store_proposal_get(struct al_store *s, const char *id, struct al_proposal **ret,
+		      struct al_err *err)
+{
+	return proposal_get(s, PROPOSAL_COLUMNS("patch", "test_patch"), id, ret, err);
+}
+
+int
+al_store_proposal_get_unpatched(struct al_store *s, const char *id, struct al_proposal **ret,
+				struct al_err *err)
+{
+	return proposal_get(s, PROPOSAL_COLUMNS("x''", "NULL"), id, ret, err);
 }
 
 /* Steps a prepared statement to its end, one JSON object per row. Called locked. */

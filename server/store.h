@@ -183,6 +183,9 @@ int al_store_status_settle(struct al_store *s, long long seq, bool delivered, lo
 /* -ENOENT when there is none. */
 int al_store_proposal_get(struct al_store *s, const char *id, struct al_proposal **ret,
 			  struct al_err *err);
+/* Likewise, without reading the patches (up to 4 MiB each): patch "", test_patch NULL. */
+int al_store_proposal_get_unpatched(struct al_store *s, const char *id, struct al_proposal **ret,
+				    struct al_err *err);
 void al_proposal_free(struct al_proposal *p);
 /* Summaries {"id","repo","base","state","proposer","created","updated","revision","tier",
  * "title" (null when none)}, newest first. */

@@ -95,7 +95,16 @@ START_TEST(proposal_roundtrip_keeps_bytes)
 	ck_assert_ptr_null(p->grant);
 	al_proposal_free(p);
 	p = NULL;
+	/* the view's read leaves the patches in the database */
+	ck_assert_int_eq(al_store_proposal_get_unpatched(store, "p1", &p, NULL), 0);
+	ck_assert_str_eq(p->state, "queued");
+	ck_assert_str_eq(p->fail_to_pass, "[\"t1\"]");
+	ck_assert_str_eq(p->patch, "");
+	ck_assert_uint_eq(p->patch_len, 0);
+	al_proposal_free(p);
+	p = NULL;
 	ck_assert_int_eq(al_store_proposal_get(store, "nope", &p, NULL), -ENOENT);
+	ck_assert_int_eq(al_store_proposal_get_unpatched(store, "nope", &p, NULL), -ENOENT);
 }
 END_TEST
 
