@@ -223,7 +223,6 @@ poster_main(void *arg)
 int
 al_github_start(struct al_server *srv, struct al_err *err)
 {
-	pthread_cond_init(&srv->github_cv, NULL);
 	if (pthread_create(&srv->github_thread, NULL, poster_main, srv) != 0)
 		return al_err_set(err, -EAGAIN, "github: cannot start the status poster");
 	srv->github_started = 1;
@@ -240,6 +239,5 @@ al_github_stop(struct al_server *srv)
 	pthread_cond_broadcast(&srv->github_cv);
 	pthread_mutex_unlock(&srv->mu);
 	pthread_join(srv->github_thread, NULL);
-	pthread_cond_destroy(&srv->github_cv);
 	srv->github_started = 0;
 }

@@ -168,6 +168,7 @@ server_free(struct al_server *srv)
 	pthread_mutex_destroy(&srv->mu);
 	pthread_mutex_destroy(&srv->decide_mu);
 	pthread_cond_destroy(&srv->cv);
+	pthread_cond_destroy(&srv->github_cv);
 }
 
 static void
@@ -328,6 +329,8 @@ cmd_serve(int argc, char **argv)
 	pthread_mutex_init(&srv.mu, NULL);
 	pthread_mutex_init(&srv.decide_mu, NULL);
 	pthread_cond_init(&srv.cv, NULL);
+	/* the scheduler and the start-up reconcile kick the poster before it runs */
+	pthread_cond_init(&srv.github_cv, NULL);
 	al_views_init(&srv.views);
 	r = serve_run(&srv, &err);
 	server_free(&srv);

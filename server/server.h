@@ -41,7 +41,7 @@ struct al_server {
 		char name[65];
 		double tokens, at;
 	} buckets[256];		  /* under mu: submissions per principal (a token bucket each) */
-	pthread_cond_t github_cv; /* with mu: the status poster's wake-up */
+	pthread_cond_t github_cv; /* with mu: the status poster's wake-up; made at start */
 	pthread_t github_thread;
 	int github_kicked;
 	int github_started;
