@@ -6,16 +6,9 @@
 #include <string.h>
 
 #include "gates/gates.h"
+#include "tests/fuzz/oracle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                             \
-	do {                                                                                    \
-		if (!(cond)) {                                                                  \
-			fprintf(stderr, "fuzz_policy: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                \
-		}                                                                               \
-	} while (0)
 
 /* Round trip: the canonical form parses to the same canonical form. */
 static void

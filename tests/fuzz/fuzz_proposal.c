@@ -8,30 +8,9 @@
 #include <string.h>
 
 #include "server/intake.h"
+#include "tests/fuzz/oracle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                               \
-	do {                                                                                      \
-		if (!(cond)) {                                                                    \
-			fprintf(stderr, "fuzz_proposal: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                  \
-		}                                                                                 \
-	} while (0)
-
-/* Printable: no C0 control character, no DEL; n bytes at most, at least one. */
-static int
-printable(const char *s, size_t max)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	if (n == 0 || n > max)
-		return 0;
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 0;
-	return 1;
-}
 
 /* What the reply's detail needs: one line, and valid UTF-8 so it can be a JSON string. */
 static void

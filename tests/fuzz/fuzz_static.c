@@ -7,16 +7,9 @@
 #include <string.h>
 
 #include "gates/gates.h"
+#include "tests/fuzz/oracle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                             \
-	do {                                                                                    \
-		if (!(cond)) {                                                                  \
-			fprintf(stderr, "fuzz_static: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                \
-		}                                                                               \
-	} while (0)
 
 static const char policy_json[] =
     "{\"reproduce\":{\"command\":[\"t\"]},\"test_paths\":[\"tests/**\",\"**/test_*.c\"],"

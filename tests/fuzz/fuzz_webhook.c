@@ -9,16 +9,9 @@
 #include <string.h>
 
 #include "server/intake.h"
+#include "tests/fuzz/oracle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                              \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "fuzz_webhook: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                                 \
-		}                                                                                \
-	} while (0)
 
 #define FULL_NAME "octo-org/calc"
 
@@ -33,19 +26,6 @@ static const char *const events[8] = {
     "Pull_Request",
     "pull_request_pull_request_pull_request_pull_request_pull_request_x", /* 65 bytes */
 };
-
-static int
-printable(const char *s, size_t max)
-{
-	size_t n = s ? strlen(s) : 0;
-
-	if (n == 0 || n > max)
-		return 0;
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 0;
-	return 1;
-}
 
 static int
 is_sha(const char *s)
