@@ -1,8 +1,14 @@
 /* probe=setuid: executing a set-user-ID-root program gains nothing. The probe picks the
  * first such program under /usr/bin (passwd, su, mount, ... on Debian), runs it as an
- * unprivileged user, freezes it the moment exec is done and reads its credentials from
- * /proc before killing it: its effective uid must stay what it was and its effective
- * capabilities empty. The program never gets to run its own code. */
+ * unprivileged user, stops it once exec is done and reads its credentials from /proc
+ * before killing it: its effective uid must stay what it was and its effective
+ * capabilities empty.
+ *
+ * The stop cannot come too late: the program's stdout and stderr are a pipe filled to the
+ * brim that nobody reads, so its usage text (or any error) blocks it before it can exit.
+ * SIGSTOP lands either before its first instruction or in that write (passwd, the first
+ * candidate, changes no credential before printing its usage). ptrace would not do: a
+ * traced exec ignores the set-uid bit, and the sandbox's filter refuses ptrace anyway. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -42,22 +48,41 @@ read_creds(pid_t pid, long *ret_euid, unsigned long long *ret_capeff)
 }
 
 /* The child: drop to an id the set-uid bit would lift when we are root (on the host),
- * tell the parent the euid it execs with, exec. */
+ * tell the parent the euid it execs with, exec with its output going to the full pipe. */
 static _Noreturn void
-child(const char *prog, int report)
+child(const char *prog, int report, int full)
 {
 	int null = open("/dev/null", O_RDWR);
 	long me;
 
 	dup2(null, 0);
-	dup2(null, 1);
-	dup2(null, 2);
+	dup2(full, 1);
+	dup2(full, 2);
 	if (geteuid() == 0 && setgid(65534) == 0)
 		(void)!setuid(65534);
 	me = (long)geteuid();
 	if (write(report, &me, sizeof(me)) == (ssize_t)sizeof(me))
 		execl(prog, prog, "--help", (char *)NULL);
 	_exit(127);
+}
+
+/* A pipe with no room left, not even for one byte; its write end blocks from then on.
+ * 0 on success. */
+static int
+full_pipe(int ret_fds[2])
+{
+	static const char page[4096];
+
+	if (pipe2(ret_fds, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	while (write(ret_fds[1], page, sizeof(page)) > 0)
+		;
+	/* a page-sized write can fail where a smaller one still fits */
+	while (write(ret_fds[1], page, 1) > 0)
+		;
+	if (errno != EAGAIN)
+		return -1;
+	return fcntl(ret_fds[1], F_SETFL, 0);
 }
 
 static int
@@ -77,7 +102,7 @@ main(void)
 	struct stat st;
 	unsigned long long capeff = 0;
 	long before = -1, euid = -1;
-	int fds[2], status, nosuid = 0, gained;
+	int fds[2], out[2], status, nosuid = 0, gained;
 	char c;
 	pid_t p;
 
@@ -90,14 +115,16 @@ main(void)
 	}
 	if (statvfs(prog, &sv) == 0)
 		nosuid = (sv.f_flag & ST_NOSUID) != 0;
-	if (pipe2(fds, O_CLOEXEC) < 0 || (p = fork()) < 0) {
+	if (full_pipe(out) < 0 || pipe2(fds, O_CLOEXEC) < 0 || (p = fork()) < 0) {
 		printf("probe=setuid result=error step=fork errno=%s\n", strerrorname_np(errno));
 		return 2;
 	}
 	if (p == 0)
-		child(prog, fds[1]);
+		child(prog, fds[1], out[1]);
 	close(fds[1]);
-	/* end of file on the pipe: exec has replaced the child; stop it right there */
+	close(out[1]);
+	/* end of file on the pipe: exec has replaced the child; stop it right there, or in
+	 * its first write at the latest (out[0] stays open and unread until it is killed) */
 	if (read(fds[0], &before, sizeof(before)) != (ssize_t)sizeof(before) ||
 	    read(fds[0], &c, 1) != 0 || kill(p, SIGSTOP) < 0)
 		return fail(p, "exec");
@@ -108,6 +135,7 @@ main(void)
 		return fail(p, "creds");
 	kill(p, SIGKILL);
 	waitpid(p, NULL, 0);
+	close(out[0]);
 	gained = euid != before || capeff != 0;
 	printf("probe=setuid result=%s prog=%s euid=%ld->%ld capeff=%llx nosuid=%s\n",
 	       gained ? "allowed" : "blocked", prog, before, euid, capeff, nosuid ? "yes" : "no");
