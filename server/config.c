@@ -90,7 +90,8 @@ listen_valid(const char *s)
 		return 0;
 	errno = 0;
 	port = strtol(colon + 1, &end, 10);
-	return errno == 0 && *end == '\0' && colon[1] && port > 0 && port < 65536;
+	/* port 0: the kernel picks a free one, which the server then prints */
+	return errno == 0 && *end == '\0' && colon[1] && port >= 0 && port < 65536;
 }
 
 static int

@@ -20,6 +20,7 @@ struct al_http {
 	int tls;
 	al_http_handler handler;
 	void *ctx;
+	char listen[64]; /* ADDR:PORT as bound: for port 0, the port the kernel chose */
 };
 
 struct al_http_stream {
@@ -307,6 +308,25 @@ parse_listen(const char *listen, struct sockaddr_in *sa, struct al_err *err)
 	return 0;
 }
 
+/* Notes the address h listens on, with the port read back from its socket. */
+static int
+bound_address(struct al_http *h, const struct sockaddr_in *sa, struct al_err *err)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	char host[INET_ADDRSTRLEN];
+
+	if (!info || !info->port || !inet_ntop(AF_INET, &sa->sin_addr, host, sizeof(host)))
+		return al_err_set(err, -EIO, "listen: cannot read back the bound port");
+	snprintf(h->listen, sizeof(h->listen), "%s:%u", host, (unsigned)info->port);
+	return 0;
+}
+
+const char *
+al_http_listen(const struct al_http *h)
+{
+	return h->listen;
+}
+
 int
 al_http_start(const struct al_http_opts *o, al_http_handler handler, void *ctx,
 	      struct al_http **ret, struct al_err *err)
@@ -347,6 +367,10 @@ al_http_start(const struct al_http_opts *o, al_http_handler handler, void *ctx,
 		free(h);
 		return al_err_set(err, -EADDRINUSE, "cannot listen on %s%s", o->listen,
 				  o->tls_cert_pem ? " with this certificate and key" : "");
+	}
+	if ((r = bound_address(h, &sa, err)) < 0) {
+		al_http_stop(h);
+		return r;
 	}
 	*ret = h;
 	return 0;

@@ -52,7 +52,7 @@ const char *al_http_cookie(const struct al_http_req *req, const char *name);
 int al_http_tls(const struct al_http_req *req);
 
 struct al_http_opts {
-	const char *listen;	  /* ADDR:PORT */
+	const char *listen;	  /* ADDR:PORT; port 0: any free port */
 	size_t max_body;	  /* bodies over it are answered 413 before the handler sees them */
 	const char *webhook_path; /* may be NULL: the one path with its own body cap */
 	size_t webhook_max_body;
@@ -62,6 +62,9 @@ struct al_http_opts {
 	size_t max_header_bytes;		/* request line and headers of a connection */
 };
 
+/* o->listen may name port 0: the kernel picks a free port, al_http_listen says which. */
 int al_http_start(const struct al_http_opts *o, al_http_handler h, void *ctx, struct al_http **ret,
 		  struct al_err *err);
+/* The address h listens on, ADDR:PORT with the port actually bound; borrowed. */
+const char *al_http_listen(const struct al_http *h);
 void al_http_stop(struct al_http *h);

@@ -175,7 +175,7 @@ static void
 print_banner(const struct al_server *srv)
 {
 	printf("airlock %s listening on %s://%s/ (the reviewers' page is there too)\n", AL_VERSION,
-	       srv->cfg->tls_cert ? "https" : "http", srv->cfg->listen);
+	       srv->cfg->tls_cert ? "https" : "http", al_http_listen(srv->http));
 	printf("  data: %s  keyid: %s\n", srv->cfg->data, al_signer_keyid(srv->signer));
 	for (size_t i = 0; i < srv->cfg->n_repos; i++)
 		printf("  repo %s: %s\n", srv->cfg->repos[i].name, srv->cfg->repos[i].path);
@@ -185,7 +185,7 @@ print_banner(const struct al_server *srv)
 		       "airlock-data/example-agent.token --repo example --base main "
 		       "--test-patch examples/calc/test.patch --patch examples/calc/fix.patch "
 		       "--fail-to-pass clamp_above --wait\n",
-		       srv->cfg->listen);
+		       al_http_listen(srv->http));
 	fflush(stdout);
 }
 
@@ -268,7 +268,7 @@ serve_run(struct al_server *srv, struct al_err *err)
 	(void)al_github_reconcile(srv);
 	if ((r = al_github_start(srv, err)) < 0 || (r = http_start(srv, err)) < 0)
 		return r;
-	al_log("info", "serve.started", "listen=%s data=%s", al_log_q(srv->cfg->listen),
+	al_log("info", "serve.started", "listen=%s data=%s", al_log_q(al_http_listen(srv->http)),
 	       al_log_q(srv->cfg->data));
 	print_banner(srv);
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
