@@ -460,8 +460,15 @@ al_cli_verify(int argc, char **argv)
 			return EXIT_USAGE;
 	}
 	if (!key == !url || optind != argc - 1) {
-		fprintf(stderr, "usage: airlock verify (--key FILE | --keys-url URL) [--repo R] "
+		fprintf(stderr, "usage: airlock verify (--key FILE | --keys-url URL) --repo R "
 				"[--ref REF] [--commit SHA] [--old SHA] GRANT_FILE\n");
+		return EXIT_USAGE;
+	}
+	/* A grant is valid only for the repository it names: a grant for another repository
+	 * with the same history would otherwise pass every other binding. */
+	if (!b.repo || !*b.repo) {
+		fprintf(stderr, "usage: airlock verify: --repo R is required (the repository the "
+				"grant must be for, as the server's config names it)\n");
 		return EXIT_USAGE;
 	}
 	if (al_sign_init() < 0 || verify_keys(key, url, &kr, &err) < 0) {

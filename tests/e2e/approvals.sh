@@ -192,10 +192,10 @@ expect "approved: approval_grants gone" "$(jq -r .approval_grants <<<"$body")" "
 r=$(http GET "/v1/proposals/$G1/grant" "$AGENT")
 expect "approved: GET grant 200" "$(status_of "$r")" "200"
 body_of "$r" >"$TMP/g1.grant"
-out=$("$AIRLOCK" verify --key "$DATA/signing.pub" --ref refs/heads/main "$TMP/g1.grant" 2>&1)
+out=$("$AIRLOCK" verify --key "$DATA/signing.pub" --repo gated --ref refs/heads/main "$TMP/g1.grant" 2>&1)
 expect "verify accepts the tier-2 grant for refs/heads/main" "$?" "0"
 expect_match "verify names merge authority" "$out" '^valid: merge refs/heads/main in gated'
-"$AIRLOCK" verify --key "$DATA/signing.pub" --ref "refs/heads/airlock/$G1" "$TMP/g1.grant" >/dev/null 2>&1
+"$AIRLOCK" verify --key "$DATA/signing.pub" --repo gated --ref "refs/heads/airlock/$G1" "$TMP/g1.grant" >/dev/null 2>&1
 expect "verify refuses the tier-2 grant for another ref (exit 4)" "$?" "4"
 payload=$(payload_of "$TMP/g1.grant")
 expect "grant payload: tier 2" "$(jq -r .predicate.tier <<<"$payload")" "2"
@@ -272,7 +272,7 @@ expect "revised and approved: stale flags" \
 	"$(jq -c '[.approvals[] | [.reviewer, .revision, .stale]] | sort' <<<"$body")" \
 	'[["alice",1,true],["alice",2,false],["rev-1",2,false]]'
 curl -s -H "Authorization: Bearer $AGENT" "$URL/v1/proposals/$P1/grant" >"$TMP/p1.grant"
-"$AIRLOCK" verify --key "$DATA/signing.pub" --ref "refs/heads/airlock/$P1" "$TMP/p1.grant" >/dev/null 2>&1
+"$AIRLOCK" verify --key "$DATA/signing.pub" --repo pair --ref "refs/heads/airlock/$P1" "$TMP/p1.grant" >/dev/null 2>&1
 expect "two-approval grant verifies for tier 2's default write ref" "$?" "0"
 payload=$(payload_of "$TMP/p1.grant")
 expect "two-approval grant: only this revision's approvals" \
@@ -286,9 +286,9 @@ body=$(getp "$O1")
 expect "no approval required: granted at tier 1" "$(jq -c '[.state, .tier]' <<<"$body")" '["granted",1]'
 expect "no approval required: approval rule NOT_APPLICABLE" \
 	"$(jq -r '.verdict.rules[] | select(.rule=="approval") | .result' <<<"$body")" "NOT_APPLICABLE"
-"$AIRLOCK" verify --key "$DATA/signing.pub" --ref "refs/heads/airlock/$O1" "$TMP/o1.grant" >/dev/null 2>&1
+"$AIRLOCK" verify --key "$DATA/signing.pub" --repo open --ref "refs/heads/airlock/$O1" "$TMP/o1.grant" >/dev/null 2>&1
 expect "tier-1 grant verifies for refs/heads/airlock/<id>" "$?" "0"
-"$AIRLOCK" verify --key "$DATA/signing.pub" --ref refs/heads/main "$TMP/o1.grant" >/dev/null 2>&1
+"$AIRLOCK" verify --key "$DATA/signing.pub" --repo open --ref refs/heads/main "$TMP/o1.grant" >/dev/null 2>&1
 expect "tier-1 grant refused for main (exit 4)" "$?" "4"
 payload=$(payload_of "$TMP/o1.grant")
 expect "tier-1 grant payload: tier, authority, no approvals" \

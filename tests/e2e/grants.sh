@@ -16,13 +16,16 @@ CONFIG="$TMP/config.json"
 GIT=(-c user.name=e2e -c user.email=e2e@localhost)
 
 # --- set-up: w (tier 1 write), m and b (tier 2 merge into main after one approval),
-# r (the same, but a moved base sends the proposal round again) ----------------------------
+# r (the same, but a moved base sends the proposal round again), twin (m's policy and m's
+# history under another name) ------------------------------------------------------------
 for r in w m b r a; do make_example_repo "$TMP/$r"; done
+git clone -q "$TMP/m" "$TMP/twin"
 # the "remote" a developer pushes to, holding the same history, guarded by the hook
 git clone -q --bare "$TMP/m" "$TMP/remote.git"
 cp "$ROOT/deploy/pre-receive" "$TMP/remote.git/hooks/pre-receive"
 git -C "$TMP/remote.git" config airlock.bin "$AIRLOCK"
 git -C "$TMP/remote.git" config airlock.protected refs/heads/main
+git -C "$TMP/remote.git" config airlock.repo m
 
 jq -n --arg tmp "$TMP" '
 	def base: {reproduce: {command: ["sh", "tests/run.sh"]},
@@ -33,6 +36,7 @@ jq -n --arg tmp "$TMP" '
 	{repos: {
 		w: {path: "\($tmp)/w", policy: (base + {approvals: {required: 0}})},
 		m: {path: "\($tmp)/m", policy: merge},
+		twin: {path: "\($tmp)/twin", policy: merge},
 		b: {path: "\($tmp)/b", policy: merge},
 		r: {path: "\($tmp)/r", policy: (merge + {regate_on_base_change: true})},
 		a: {path: "\($tmp)/a", policy: (base + {auto_promote: true})}
@@ -48,7 +52,7 @@ ok "server starts"
 # distinct patches (the fix plus one file of its own), so that no two candidates are the
 # same commit and no two grants compete for one note
 git clone -q "$TMP/w" "$TMP/scratch"
-for n in w1 w2 m1 b1 r1 a1; do
+for n in w1 w2 m1 b1 r1 a1 t1; do
 	(cd "$TMP/scratch" && git apply "$EX/fix.patch" && mkdir -p extra &&
 		echo "$n" >"extra/$n.txt" && git add -A && git diff --cached >"$TMP/$n.patch" &&
 		git reset -q --hard)
@@ -105,10 +109,11 @@ submit m1 m
 submit b1 b
 submit r1 r
 submit a1 a
+submit t1 twin
 wait_submits
-W1=$(pid_of w1) M1=$(pid_of m1) B1=$(pid_of b1) R1=$(pid_of r1) A1=$(pid_of a1)
+W1=$(pid_of w1) M1=$(pid_of m1) B1=$(pid_of b1) R1=$(pid_of r1) A1=$(pid_of a1) T1=$(pid_of t1)
 expect "tier-1 write proposal granted at once" "$(rc_of w1)" "0"
-expect "merge-tier proposals await approval" "$(rc_of m1) $(rc_of b1) $(rc_of r1)" "3 3 3"
+expect "merge-tier proposals await approval" "$(rc_of m1) $(rc_of b1) $(rc_of r1) $(rc_of t1)" "3 3 3 3"
 W1C=$(candidate_of "$TMP/w1.grant")
 # auto_promote: the grant is used as soon as it is issued
 expect "auto_promote: granted" "$(rc_of a1)" "0"
@@ -148,10 +153,15 @@ openssl pkeyutl -verify -pubin -inkey "$TMP/key.pem" -rawin -in "$TMP/pae.bad" \
 expect "openssl refuses a PAE with one payload byte flipped" "$([ $? -ne 0 ] && echo refused || echo accepted)" "refused"
 
 # --- c. verify --keys-url ---------------------------------------------------------------------
-"$AIRLOCK" verify --keys-url "$URL/v1/keys" --ref "refs/heads/airlock/$W1" --commit "$W1C" \
+"$AIRLOCK" verify --keys-url "$URL/v1/keys" --repo w --ref "refs/heads/airlock/$W1" --commit "$W1C" \
 	"$TMP/w1.grant" >/dev/null 2>&1
 expect "verify --keys-url \$URL/v1/keys accepts the grant" "$?" "0"
-expect "verify --key with the keys document accepts the grant" "$(verify_rc "$TMP/keys1.json" "$TMP/w1.grant")" "0"
+expect "verify --key with the keys document accepts the grant" \
+	"$(verify_rc "$TMP/keys1.json" "$TMP/w1.grant" --repo w)" "0"
+expect "verify without --repo: usage error (exit 64)" "$(verify_rc "$TMP/keys1.json" "$TMP/w1.grant")" "64"
+expect_match "verify without --repo: says --repo is required" "$(cat "$TMP/verify.err")" \
+	'^usage: airlock verify: --repo R is required'
+expect "verify without --repo: one line" "$(wc -l <"$TMP/verify.err")" "1"
 
 # --- d. the grant is a git note on the candidate --------------------------------------------
 r=$(http GET "/v1/proposals/$W1/grant" "$AGENT")
@@ -237,13 +247,16 @@ expect "after rotation: the old key is retired, with verify_until" \
 	'["retired","string"]'
 expect_match "keygen names the new key" "$out" "$NEWKEY"
 expect_match "key list shows both" "$("$AIRLOCK" key list --data "$DATA" 2>&1)" "$OLDKEY.*retired"
-expect "an old grant still verifies with the keys document" "$(verify_rc "$TMP/keys2.json" "$TMP/w1.grant")" "0"
+expect "an old grant still verifies with the keys document" \
+	"$(verify_rc "$TMP/keys2.json" "$TMP/w1.grant" --repo w)" "0"
 submit w2 w
 wait_submits
 expect "a proposal after rotation: granted" "$(rc_of w2)" "0"
 expect "the new grant is signed by the new key" "$(keyid_of "$TMP/w2.grant")" "$NEWKEY"
-expect "the new grant verifies with the keys document" "$(verify_rc "$TMP/keys2.json" "$TMP/w2.grant")" "0"
-expect "the new grant does not verify with the old key alone" "$(verify_rc "$TMP/key.pem" "$TMP/w2.grant")" "1"
+expect "the new grant verifies with the keys document" \
+	"$(verify_rc "$TMP/keys2.json" "$TMP/w2.grant" --repo w)" "0"
+expect "the new grant does not verify with the old key alone" \
+	"$(verify_rc "$TMP/key.pem" "$TMP/w2.grant" --repo w)" "1"
 "$AIRLOCK" key revoke --data "$DATA" "$NEWKEY" >/dev/null 2>&1
 expect "key revoke refuses the active key" "$([ $? -ne 0 ] && echo refused || echo revoked)" "refused"
 "$AIRLOCK" key revoke --data "$DATA" "$OLDKEY" >/dev/null 2>&1
@@ -252,11 +265,12 @@ hup && ok "SIGHUP after revocation" || not_ok "SIGHUP after revocation" "no conf
 curl -s "$URL/v1/keys" >"$TMP/keys3.json"
 expect "after revocation: the old key is listed revoked" \
 	"$(jq -r --arg k "$OLDKEY" '.keys[] | select(.keyid==$k) | .status' "$TMP/keys3.json")" "revoked"
-expect "a grant signed by the revoked key: exit 1" "$(verify_rc "$TMP/keys3.json" "$TMP/w1.grant")" "1"
+expect "a grant signed by the revoked key: exit 1" \
+	"$(verify_rc "$TMP/keys3.json" "$TMP/w1.grant" --repo w)" "1"
 expect_match "a grant signed by the revoked key: names revoked" "$(cat "$TMP/verify.err")" 'revoked'
-"$AIRLOCK" verify --keys-url "$URL/v1/keys" "$TMP/w1.grant" >/dev/null 2>&1
+"$AIRLOCK" verify --keys-url "$URL/v1/keys" --repo w "$TMP/w1.grant" >/dev/null 2>&1
 expect "verify --keys-url after revocation: exit 1" "$?" "1"
-expect "the new key's grant still verifies" "$(verify_rc "$TMP/keys3.json" "$TMP/w2.grant")" "0"
+expect "the new key's grant still verifies" "$(verify_rc "$TMP/keys3.json" "$TMP/w2.grant" --repo w)" "0"
 
 # a write grant makes a new ref: an existing one is never overwritten, and the grant stays
 W2=$(pid_of w2)
@@ -313,7 +327,7 @@ jq -n --arg t "$type" --arg p "$(base64 -w0 <"$TMP/expired.payload")" --arg k "$
 	--arg s "$(base64 -w0 <"$TMP/expired.sig")" \
 	'{payloadType: $t, payload: $p, signatures: [{keyid: $k, sig: $s}]}' >"$TMP/expired.grant"
 expect "airlock verify: the home-made expired grant exits 3" \
-	"$(verify_rc "$TMP/keys3.json" "$TMP/expired.grant" --ref refs/heads/main --commit "$M1C")" "3"
+	"$(verify_rc "$TMP/keys3.json" "$TMP/expired.grant" --repo m --ref refs/heads/main --commit "$M1C")" "3"
 git -C "$TMP/work" notes --ref=airlock add -f -F "$TMP/expired.grant" "$M1C" 2>/dev/null
 expect "push of a candidate with an expired grant: refused" \
 	"$(push "$M1C:refs/heads/main" refs/notes/airlock:refs/notes/airlock)" "1"
@@ -344,6 +358,45 @@ expect "push of the merge-granted candidate onto a moved main: refused" \
 expect_match "refusal says the base moved" "$(cat "$TMP/push.err")" \
 	'refs/heads/main: rejected: base moved'
 git -C "$TMP/remote.git" update-ref refs/heads/main "$REMOTE_BASE"
+
+# a grant for twin, a repository with the remote's history under another name: every binding
+# but the repository holds, and the remote's hook (airlock.repo m) refuses it
+r=$(http POST "/v1/proposals/$T1/approve" "$REV")
+expect "twin: approved, granted" "$(jq -r .state <<<"$(body_of "$r")")" "granted"
+curl -s -H "Authorization: Bearer $AGENT" "$URL/v1/proposals/$T1/grant" >"$TMP/t1.grant"
+T1C=$(candidate_of "$TMP/t1.grant")
+expect "twin's grant: for twin, a merge into main from the remote's main" \
+	"$(jq -r .payload "$TMP/t1.grant" | base64 -d |
+		jq -c '.predicate | [.repository, .authority.kind, .authority.ref, .baseCommit]')" \
+	"[\"twin\",\"merge\",\"refs/heads/main\",\"$REMOTE_BASE\"]"
+expect "twin's grant verifies for twin, bound to the remote's main" \
+	"$(verify_rc "$TMP/keys2.json" "$TMP/t1.grant" --repo twin --ref refs/heads/main \
+		--commit "$T1C" --old "$REMOTE_BASE")" "0"
+expect "airlock verify --repo m of twin's grant: exit 4" \
+	"$(verify_rc "$TMP/keys2.json" "$TMP/t1.grant" --repo m --ref refs/heads/main \
+		--commit "$T1C" --old "$REMOTE_BASE")" "4"
+expect "airlock verify --repo m of twin's grant: names both" "$(cat "$TMP/verify.err")" \
+	"invalid: grant is for repository twin, not m"
+git -C "$TMP/twin" push -q "$TMP/remote.git" "$T1C:refs/heads/main" \
+	"+refs/notes/airlock:refs/notes/airlock" >/dev/null 2>"$TMP/push.err"
+expect "push of twin's granted candidate to m's remote: refused" "$?" "1"
+expect_match "refusal names both repositories" "$(cat "$TMP/push.err")" \
+	'airlock: refs/heads/main: rejected: grant is for repository twin, not m'
+expect "remote main unchanged by twin's grant" "$(remote_main)" "$REMOTE_BASE"
+
+# a hook that does not know its repository refuses every push (the same push passes below)
+git -C "$TMP/remote.git" config --unset airlock.repo
+expect "push through a hook without airlock.repo: refused" \
+	"$(push "$M1C:refs/heads/main" refs/notes/airlock:refs/notes/airlock)" "1"
+expect_match "refusal says airlock.repo is not set" "$(cat "$TMP/push.err")" \
+	'airlock: config: rejected: airlock.repo is not set'
+git -C "$TMP/remote.git" config airlock.repo ""
+expect "push through a hook with an empty airlock.repo: refused" \
+	"$(push "$M1C:refs/heads/main" refs/notes/airlock:refs/notes/airlock)" "1"
+expect_match "empty airlock.repo: refusal says it is not set" "$(cat "$TMP/push.err")" \
+	'airlock: config: rejected: airlock.repo is not set'
+expect "remote main unchanged by the unconfigured hook" "$(remote_main)" "$REMOTE_BASE"
+git -C "$TMP/remote.git" config airlock.repo m
 expect "push of the merge-granted candidate with its notes: accepted" \
 	"$(push "$M1C:refs/heads/main" refs/notes/airlock:refs/notes/airlock)" "0"
 expect "remote main is the candidate" "$(remote_main)" "$M1C"

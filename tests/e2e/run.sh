@@ -39,7 +39,7 @@ rc=$(submit good "$EX/test.patch" "$EX/fix.patch")
 expect "correct fix: submit exits 0" "$rc" "0"
 expect_match "correct fix: verdict printed" "$(cat "$TMP/good.out")" '^verdict: granted'
 GOOD=$(proposal_id good)
-out=$("$AIRLOCK" verify --key "$DATA/signing.pub" "$TMP/good.grant" 2>&1)
+out=$("$AIRLOCK" verify --key "$DATA/signing.pub" --repo example "$TMP/good.grant" 2>&1)
 expect "verify accepts the grant" "$?" "0"
 expect_match "verify prints a one-line summary" "$out" "^valid: write refs/heads/airlock/$GOOD in example"
 r=$(http GET "/v1/proposals/$GOOD" "$AGENT")
@@ -73,13 +73,13 @@ r=$(http GET "/v1/proposals/$GOOD/grant" "$AGENT")
 expect "GET grant returns the signed envelope" "$(jq -r .payloadType <<<"${r#* }")" \
 	"application/vnd.in-toto+json"
 curl -s "$URL/v1/keys" | jq -r '.keys[0].public_key_pem' >"$TMP/keys.pem"
-"$AIRLOCK" verify --key "$TMP/keys.pem" "$TMP/good.grant" >/dev/null 2>&1
+"$AIRLOCK" verify --key "$TMP/keys.pem" --repo example "$TMP/good.grant" >/dev/null 2>&1
 expect "verify accepts the key published at /v1/keys" "$?" "0"
 "$AIRLOCK" verify --key "$DATA/signing.pub" --commit "$commit" --repo example \
 	--ref "refs/heads/airlock/$GOOD" "$TMP/good.grant" >/dev/null 2>&1
 expect "verify accepts matching bindings" "$?" "0"
-"$AIRLOCK" verify --key "$DATA/signing.pub" --commit 0000000000000000000000000000000000000000 \
-	"$TMP/good.grant" >/dev/null 2>&1
+"$AIRLOCK" verify --key "$DATA/signing.pub" --repo example \
+	--commit 0000000000000000000000000000000000000000 "$TMP/good.grant" >/dev/null 2>&1
 expect "verify refuses a grant for another commit (exit 4)" "$?" "4"
 
 # --- a tampered grant fails ---------------------------------------------------------------
@@ -91,11 +91,11 @@ python_free_tamper() { # flips one byte of the payload and re-encodes it
 python_free_tamper "$TMP/good.grant" "$TMP/tampered.grant"
 expect "tampered payload differs by one byte" \
 	"$(cmp -l <(jq -r .payload "$TMP/good.grant" | base64 -d) <(jq -r .payload "$TMP/tampered.grant" | base64 -d) | wc -l)" "1"
-out=$("$AIRLOCK" verify --key "$DATA/signing.pub" "$TMP/tampered.grant" 2>&1)
+out=$("$AIRLOCK" verify --key "$DATA/signing.pub" --repo example "$TMP/tampered.grant" 2>&1)
 expect "verify rejects a tampered grant (exit 1)" "$?" "1"
 expect_match "verify names the reason" "$out" 'signature does not verify'
 "$AIRLOCK" keygen --data "$TMP/otherkey" >/dev/null
-"$AIRLOCK" verify --key "$TMP/otherkey/signing.pub" "$TMP/good.grant" >/dev/null 2>&1
+"$AIRLOCK" verify --key "$TMP/otherkey/signing.pub" --repo example "$TMP/good.grant" >/dev/null 2>&1
 expect "verify rejects the grant under another key" "$?" "1"
 
 # --- rejections, each with its reason -----------------------------------------------------
