@@ -27,6 +27,8 @@ struct al_run_limits {
 void al_policy_limits(const struct al_policy *p, struct al_run_limits *ret);
 bool al_policy_regate_on_base_change(const struct al_policy *p);
 bool al_policy_auto_promote(const struct al_policy *p);
+/* Whether a base on branch ref (a full name, refs/heads/...) may be gated. */
+bool al_policy_is_branch(const struct al_policy *p, const char *ref);
 /* Whether path is under the policy's test_paths (a test file, for the test patch). */
 bool al_policy_is_test_path(const struct al_policy *p, const char *path);
 

@@ -32,6 +32,7 @@
 #define AL_POLICY_LIFETIME_MIN 60
 #define AL_POLICY_LIFETIME_MAX (30 * 86400)
 #define AL_POLICY_REF_MAX 200
+#define AL_POLICY_MAX_BRANCHES 64
 
 /* Caps on untrusted input. */
 #define AL_TEST_ID_MAX 200
@@ -66,6 +67,8 @@ struct al_policy {
 	json_t *executable_paths; /* owned; array of globs, empty when none */
 	json_t *protected_paths;  /* owned; the default globs, then the operator's */
 	json_t *reviewers;	  /* owned; names allowed to approve, empty: any reviewer */
+	json_t *branches;	  /* owned; ref globs a base must be on (refs/heads/...) */
+	const char *report;	  /* static; the reproduce command's report format, or NULL */
 	unsigned timeout_s;
 	unsigned repeat; /* runs of each reproduce test on each side, 1..AL_POLICY_REPEAT_MAX */
 	bool allow_binary;
@@ -170,3 +173,42 @@ int al_gates_run_id(char *buf, size_t bufsz, const char *rule, const char *name,
  * one run of an unrepeated test, with al_gates_run_id's id. */
 int al_gates_run_id_k(char *buf, size_t bufsz, const char *rule, const char *name, const char *side,
 		      unsigned k);
+
+/* ---- per-test evidence (gates/tests.c) ---- */
+
+/* Ordered from best to worst: of several tests under one id the worst stands. */
+enum al_test_outcome {
+	AL_TEST_SKIPPED,
+	AL_TEST_PASSED,
+	AL_TEST_FAILED,
+	AL_TEST_ERROR,
+	AL_TEST_UNKNOWN,
+};
+/* The longest test id a report carries (runner/report.h has the same cap). */
+#define AL_REPORT_ID_MAX 1024
+/* How many ids a rule's evidence lists of each kind. */
+#define AL_TESTS_LISTED 50
+
+enum al_test_outcome al_gates_outcome(const char *s);
+const char *al_gates_outcome_name(enum al_test_outcome o);
+/* Whether a user's test id names a reported one: equal, or equal once "::" and "/" read
+ * as "." and a ".py" ending a path segment is dropped. Never a substring match. */
+bool al_gates_test_id_match(const char *want, const char *id);
+/* The run's reported tests: 0 with *ret, or -ENOENT (no report), -EBADMSG (malformed),
+ * -ENODATA (no test ran) with why saying so. */
+int al_gates_report_tests(const json_t *run, const json_t **ret, char *why, size_t whysz);
+/* The outcome of the tests named want (the worst when several match); AL_TEST_UNKNOWN
+ * with *ret_matches 0 when none does. */
+enum al_test_outcome al_gates_report_find(const json_t *tests, const char *want,
+					  size_t *ret_matches);
+
+/* A contract's base and candidate compared test by test. */
+struct al_test_diff {
+	json_t *regressions; /* owned; passed on base, not on the candidate (first ids) */
+	json_t *new_failing; /* owned; only on the candidate, failing there */
+	json_t *preexisting; /* owned; failing on both */
+	size_t n_regressions, n_new_failing, n_preexisting;
+	size_t base_passed, cand_passed;
+};
+int al_gates_tests_compare(const json_t *base, const json_t *cand, struct al_test_diff *d);
+void al_gates_test_diff_clear(struct al_test_diff *d);

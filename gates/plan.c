@@ -70,22 +70,29 @@ al_gates_run_id_k(char *buf, size_t bufsz, const char *rule, const char *name, c
 	return 0;
 }
 
+/* Where a run happens and what it hands back besides its exit. */
+struct run_place {
+	const char *side;   /* "base" or "candidate": which half of the proof */
+	const char *tree;   /* "base" (unmodified), "tested" (+ test patch) or "candidate" */
+	const char *report; /* "junit", "tap", or NULL for none */
+};
+
 /* Appends one run, the k-th of repeated ones (0 when not repeated); argv is stolen. */
 static int
-add_run(json_t *plan, const char *rule, const char *key, const char *name, const char *side,
-	unsigned k, json_t *argv)
+add_run(json_t *plan, const char *rule, const char *key, const char *name,
+	const struct run_place *at, unsigned k, json_t *argv)
 {
 	char id[AL_TEST_ID_MAX + 64];
 	json_t *o;
 
 	if (!argv)
 		return -ENOMEM;
-	if (al_gates_run_id_k(id, sizeof(id), rule, name, side, k) < 0) {
+	if (al_gates_run_id_k(id, sizeof(id), rule, name, at->side, k) < 0) {
 		json_decref(argv);
 		return -ENAMETOOLONG;
 	}
-	o = json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", id, "rule", rule, key, name, "side", side,
-		      "argv", argv);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s*}", "id", id, "rule", rule, key, name,
+		      "side", at->side, "tree", at->tree, "argv", argv, "report", at->report);
 	if (!o || json_array_append_new(plan, o) < 0)
 		return -ENOMEM;
 	return 0;
@@ -103,31 +110,39 @@ reproduce_argv(const struct al_policy *p, const json_t *id)
 	return argv;
 }
 
+/* The reproduction runs on base + test patch, where the new test must fail, and on the
+ * candidate; a contract runs on the candidate and on the unmodified base, so that what
+ * already failed there is told apart from a regression and the test patch cannot change
+ * what "passed on base" means. */
 static int
 add_runs(const struct al_policy *p, const json_t *ids, json_t *plan)
 {
-	static const char *const sides[] = {"base", "candidate"};
 	/* one unrepeated run keeps the plain ids that results already stored carry */
 	unsigned k, first = p->repeat > 1 ? 1 : 0, last = p->repeat > 1 ? p->repeat : 0;
+	const struct run_place repro[] = {{"base", "tested", p->report},
+					  {"candidate", "candidate", p->report}};
 	size_t i, s;
 	json_t *v;
 	int r;
 
 	json_array_foreach (ids, i, v) {
-		for (s = 0; s < AL_ARRAY_SIZE(sides); s++) {
+		for (s = 0; s < AL_ARRAY_SIZE(repro); s++) {
 			for (k = first; k <= last; k++) {
 				r = add_run(plan, "reproduce", "test", json_string_value(v),
-					    sides[s], k, reproduce_argv(p, v));
+					    &repro[s], k, reproduce_argv(p, v));
 				if (r < 0)
 					return r;
 			}
 		}
 	}
-	/* base too: a contract that already fails there is pre-existing, not a regression */
 	json_array_foreach (p->contracts, i, v) {
-		for (s = AL_ARRAY_SIZE(sides); s-- > 0;) {
+		const char *report = json_string_value(json_object_get(v, "report"));
+		const struct run_place contract[] = {{"candidate", "candidate", report},
+						     {"base", "base", report}};
+
+		for (s = 0; s < AL_ARRAY_SIZE(contract); s++) {
 			r = add_run(plan, "contract", "name",
-				    json_string_value(json_object_get(v, "name")), sides[s], 0,
+				    json_string_value(json_object_get(v, "name")), &contract[s], 0,
 				    json_deep_copy(json_object_get(v, "command")));
 			if (r < 0)
 				return r;

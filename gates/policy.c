@@ -174,9 +174,32 @@ reproduce_repeat(void *ctx, const json_t *v, const char *path, struct al_err *er
 	return 0;
 }
 
+/* A report format name, as the runner knows it; the static copy outlives the policy json. */
+static int
+report_format(const json_t *v, const char *path, const char **ret, struct al_err *err)
+{
+	static const char *const formats[] = {"junit", "tap"};
+
+	for (size_t i = 0; i < AL_ARRAY_SIZE(formats); i++)
+		if (!strcmp(json_string_value(v), formats[i])) {
+			*ret = formats[i];
+			return 0;
+		}
+	return al_err_set(err, -EINVAL, "%s: expected \"junit\" or \"tap\"", path);
+}
+
+static int
+reproduce_report(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+
+	return report_format(v, path, &p->report, err);
+}
+
 static const struct key_spec reproduce_keys[] = {
     {"command", KIND_ARRAY, true, reproduce_command},
     {"repeat", KIND_INTEGER, false, reproduce_repeat},
+    {"report", KIND_STRING, false, reproduce_report},
 };
 
 static int
@@ -188,6 +211,8 @@ policy_reproduce(void *ctx, const json_t *v, const char *path, struct al_err *er
 struct contract_entry {
 	const char *name; /* borrowed from the policy json */
 	json_t *command;  /* owned */
+	const char *report; /* static; NULL when the command writes none */
+	bool exit_code;	    /* judged by exit codes alone, even when base fails */
 };
 
 static bool
@@ -228,15 +253,40 @@ contract_command(void *ctx, const json_t *v, const char *path, struct al_err *er
 	return parse_command(v, path, &c->command, err);
 }
 
+static int
+contract_report(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct contract_entry *c = ctx;
+
+	return report_format(v, path, &c->report, err);
+}
+
+static int
+contract_judge(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct contract_entry *c = ctx;
+
+	if (!strcmp(json_string_value(v), "tests"))
+		c->exit_code = false;
+	else if (!strcmp(json_string_value(v), "exit_code"))
+		c->exit_code = true;
+	else
+		return al_err_set(err, -EINVAL, "%s: expected \"tests\" or \"exit_code\"",
+				  path);
+	return 0;
+}
+
 static const struct key_spec contract_keys[] = {
     {"name", KIND_STRING, true, contract_name},
     {"command", KIND_ARRAY, true, contract_command},
+    {"report", KIND_STRING, false, contract_report},
+    {"judge", KIND_STRING, false, contract_judge},
 };
 
 static int
 contract_add(struct al_policy *p, const json_t *v, const char *path, struct al_err *err)
 {
-	struct contract_entry c = {NULL, NULL};
+	struct contract_entry c = {0};
 	size_t i;
 	json_t *e;
 	int r;
@@ -253,7 +303,9 @@ contract_add(struct al_policy *p, const json_t *v, const char *path, struct al_e
 					  path, c.name);
 		}
 	}
-	e = json_pack("{s:s, s:o}", "name", c.name, "command", c.command);
+	/* report and judge only when set, so that older policies keep their digest */
+	e = json_pack("{s:s, s:o, s:s*, s:s*}", "name", c.name, "command", c.command, "report",
+		      c.report, "judge", c.exit_code ? "exit_code" : NULL);
 	if (!e || json_array_append_new(p->contracts, e) < 0)
 		return al_err_set(err, -ENOMEM, "%s: out of memory", path);
 	return 0;
@@ -315,6 +367,32 @@ policy_executable_paths(void *ctx, const json_t *v, const char *path, struct al_
 	struct al_policy *p = ctx;
 
 	return parse_globs(p->executable_paths, v, path, err);
+}
+
+static int
+policy_branches(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+	char sub[PATH_MAX_LEN];
+	size_t i;
+	json_t *e;
+
+	if (json_array_size(v) == 0 || json_array_size(v) > AL_POLICY_MAX_BRANCHES)
+		return al_err_set(err, -EINVAL, "%s: expected 1 to %d ref globs", path,
+				  AL_POLICY_MAX_BRANCHES);
+	json_array_clear(p->branches);
+	json_array_foreach (v, i, e) {
+		const char *g = json_string_value(e);
+
+		path_index(sub, path, i);
+		if (!g || strncmp(g, "refs/heads/", 11) || json_string_length(e) > AL_POLICY_REF_MAX ||
+		    !al_gates_ref_valid(g, json_string_length(e)))
+			return al_err_set(err, -EINVAL,
+					  "%s: expected a branch ref or glob under refs/heads/", sub);
+		if (json_array_append(p->branches, e) < 0)
+			return al_err_set(err, -ENOMEM, "%s: out of memory", path);
+	}
+	return 0;
 }
 
 static int
@@ -640,6 +718,7 @@ static const struct key_spec policy_keys[] = {
     {"tiers", KIND_OBJECT, false, policy_tiers},
     {"regate_on_base_change", KIND_BOOLEAN, false, policy_regate},
     {"auto_promote", KIND_BOOLEAN, false, policy_auto_promote},
+    {"branches", KIND_ARRAY, false, policy_branches},
 };
 
 /* Touching these always needs a human, whatever the policy adds. */
@@ -657,6 +736,7 @@ policy_defaults(struct al_policy *p)
 	p->executable_paths = json_array();
 	p->protected_paths = json_array();
 	p->reviewers = json_array();
+	p->branches = json_pack("[s, s]", "refs/heads/main", "refs/heads/master");
 	p->timeout_s = AL_POLICY_TIMEOUT_DEFAULT;
 	p->repeat = 1;
 	p->max_patch_bytes = AL_POLICY_MAX_PATCH_BYTES_DEFAULT;
@@ -665,7 +745,7 @@ policy_defaults(struct al_policy *p)
 	p->pids = AL_POLICY_PIDS_DEFAULT;
 	p->output_bytes = AL_POLICY_OUTPUT_DEFAULT;
 	if (!p->contracts || !p->test_paths || !p->executable_paths || !p->protected_paths ||
-	    !p->reviewers)
+	    !p->reviewers || !p->branches)
 		return -ENOMEM;
 	for (i = 0; i < AL_ARRAY_SIZE(default_protected); i++)
 		if (json_array_append_new(p->protected_paths, json_string(default_protected[i])) <
@@ -722,6 +802,7 @@ al_policy_free(struct al_policy *p)
 	json_decref(p->executable_paths);
 	json_decref(p->protected_paths);
 	json_decref(p->reviewers);
+	json_decref(p->branches);
 	for (size_t t = 0; t < AL_ARRAY_SIZE(p->tiers); t++)
 		json_decref(p->tiers[t].refs);
 	free(p);
@@ -752,14 +833,15 @@ canonical_object(const struct al_policy *p)
 
 	if (o && (json_object_set_new(o, "regate_on_base_change",
 				      json_boolean(p->regate_on_base_change)) < 0 ||
-		  json_object_set_new(o, "auto_promote", json_boolean(p->auto_promote)) < 0)) {
+		  json_object_set_new(o, "auto_promote", json_boolean(p->auto_promote)) < 0 ||
+		  json_object_set(o, "branches", p->branches) < 0)) {
 		json_decref(o);
 		return NULL;
 	}
 	if (o && p->reproduce &&
 	    json_object_set_new(o, "reproduce",
-				json_pack("{s:O, s:I}", "command", p->reproduce, "repeat",
-					  (json_int_t)p->repeat)) < 0) {
+				json_pack("{s:O, s:I, s:s*}", "command", p->reproduce, "repeat",
+					  (json_int_t)p->repeat, "report", p->report)) < 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -804,6 +886,12 @@ bool
 al_policy_auto_promote(const struct al_policy *p)
 {
 	return p->auto_promote;
+}
+
+bool
+al_policy_is_branch(const struct al_policy *p, const char *ref)
+{
+	return al_gates_globs_match(p->branches, ref) == 1;
 }
 
 bool

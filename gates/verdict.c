@@ -195,7 +195,7 @@ rule_static(struct verdict *v)
 static const char *
 plan_mismatch(const json_t *run, const json_t *planned)
 {
-	static const char *const keys[] = {"rule", "side", "test", "name", "argv"};
+	static const char *const keys[] = {"rule", "side", "tree", "test", "name", "argv", "report"};
 	size_t i;
 
 	for (i = 0; i < AL_ARRAY_SIZE(keys); i++) {
@@ -287,7 +287,39 @@ struct side_runs {
 	bool xx;	      /* some run was a sandbox failure */
 	unsigned passed, n;
 	char missing[AL_TEST_ID_MAX + 64]; /* the first missing run's id; "" when none is */
+	char problem[AL_REASON_MAX / 2];   /* the first run whose report cannot judge the test */
+	const char *outcome;		   /* the test's reported outcome in the first run */
 };
+
+/* Whether the named test passed in one run, by its report: it must be there, and have run.
+ * false with s->problem set when the report cannot say. */
+static bool
+reported_pass(const json_t *run, const char *test, struct side_runs *s, bool *ret_pass)
+{
+	const json_t *tests = NULL;
+	enum al_test_outcome o;
+	char why[AL_REASON_MAX / 2];
+	size_t matches;
+
+	if (al_gates_report_tests(run, &tests, why, sizeof(why)) < 0) {
+		if (!s->problem[0])
+			snprintf(s->problem, sizeof(s->problem), "%s", why);
+		return false;
+	}
+	o = al_gates_report_find(tests, test, &matches);
+	if (matches == 0 || o == AL_TEST_SKIPPED) {
+		if (!s->problem[0])
+			snprintf(s->problem, sizeof(s->problem),
+				 matches ? "the test was skipped, it did not run"
+					 : "the test is not in the report (%zu tests reported)",
+				 json_array_size(tests));
+		return false;
+	}
+	if (!s->outcome)
+		s->outcome = al_gates_outcome_name(o);
+	*ret_pass = o == AL_TEST_PASSED;
+	return true;
+}
 
 static void
 side_collect(const struct verdict *v, const char *test, const char *side, struct side_runs *s)
@@ -296,6 +328,7 @@ side_collect(const struct verdict *v, const char *test, const char *side, struct
 	char id[AL_TEST_ID_MAX + 64];
 	const json_t *run;
 	enum run_status st;
+	bool pass;
 
 	memset(s, 0, sizeof(*s));
 	for (k = first; k <= last; k++) {
@@ -311,13 +344,18 @@ side_collect(const struct verdict *v, const char *test, const char *side, struct
 		s->n++;
 		if (!s->first)
 			s->first = run;
-		if (st == RUN_OK)
-			s->passed++;
-		else if (!s->failed)
-			s->failed = run;
 		if (st != RUN_OK && st != RUN_RE && st != RUN_SG && !s->odd)
 			s->odd = run;
 		s->xx |= st == RUN_XX;
+		pass = st == RUN_OK;
+		/* with a report the test's own outcome counts, and a pass needs a clean exit */
+		if (v->p->report && (st == RUN_OK || st == RUN_RE || st == RUN_SG) &&
+		    reported_pass(run, test, s, &pass))
+			pass = pass && st == RUN_OK;
+		if (pass)
+			s->passed++;
+		else if (!s->failed)
+			s->failed = run;
 	}
 }
 
@@ -358,6 +396,16 @@ rule_reproduce(struct verdict *v, const char *test)
 	ev = reproduce_evidence(v, test);
 	if (!ev)
 		return -ENOMEM;
+	if (b.outcome || c.outcome)
+		json_object_set_new(ev, "outcomes",
+				    json_pack("{s:s?, s:s?}", "base", b.outcome, "candidate",
+					      c.outcome));
+	if (b.problem[0] && !b.odd)
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev, "%s on base: %s",
+					    test, b.problem);
+	if (c.problem[0] && !c.odd)
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
+					    "%s on candidate: %s", test, c.problem);
 	if (b.passed == b.n)
 		return al_gates_rule_add_ev(
 		    v->rules, rule, AL_RULE_UNSATISFIED, ev,
@@ -402,6 +450,88 @@ run_failed(const json_t *run)
 	return st == RUN_RE || st == RUN_SG || st == RUN_TO || st == RUN_OOM;
 }
 
+/* The contract's entry in the policy. */
+static const json_t *
+contract_conf(const struct verdict *v, const char *name)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach (v->p->contracts, i, e)
+		if (!strcmp(json_string_value(json_object_get(e, "name")), name))
+			return e;
+	return NULL;
+}
+
+/* A contract with a report: judged test by test. A test that passed on base must pass on
+ * the candidate; a test only the candidate has must not fail; tests failing on both are
+ * pre-existing and listed. A candidate that exits badly where base exited 0 regresses
+ * whatever its report says. */
+static int
+contract_by_tests(struct verdict *v, const char *rule, const char *name, const json_t *c,
+		  const json_t *b, json_t *ev)
+{
+	const json_t *bt = NULL, *ct = NULL;
+	struct al_test_diff d;
+	char why[AL_REASON_MAX / 2], how[64];
+	int r;
+
+	if (al_gates_report_tests(b, &bt, why, sizeof(why)) < 0)
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
+					    "contract %s on base: %s", name, why);
+	if (al_gates_report_tests(c, &ct, why, sizeof(why)) < 0)
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
+					    "contract %s on candidate: %s", name, why);
+	if ((r = al_gates_tests_compare(bt, ct, &d)) < 0) {
+		json_decref(ev);
+		return r;
+	}
+	json_object_set(ev, "regressions", d.regressions);
+	json_object_set(ev, "new_failing", d.new_failing);
+	json_object_set(ev, "preexisting", d.preexisting);
+	json_object_set_new(ev, "tests", json_pack("{s:I, s:I}", "base", (json_int_t)json_array_size(bt),
+						   "candidate", (json_int_t)json_array_size(ct)));
+	how_failed(c, how, sizeof(how));
+	if (d.n_regressions)
+		r = al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
+					 "contract %s: %zu test%s passed on base and fail%s on "
+					 "candidate, a regression: %s",
+					 name, d.n_regressions, d.n_regressions > 1 ? "s" : "",
+					 d.n_regressions > 1 ? "" : "s",
+					 json_string_value(json_array_get(d.regressions, 0)));
+	else if (d.n_new_failing)
+		r = al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
+					 "contract %s: new test %s fails on candidate (%zu failing)",
+					 name, json_string_value(json_array_get(d.new_failing, 0)),
+					 d.n_new_failing);
+	else if (run_status(b) == RUN_OK && run_status(c) != RUN_OK)
+		r = al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
+					 "contract %s passes on base but fails on candidate (%s) "
+					 "although no test regressed: a regression",
+					 name, how);
+	else if (d.n_preexisting && v->p->block_preexisting)
+		r = al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
+					 "contract %s: %zu test%s already fail%s on base (%s), and "
+					 "policy blocks pre-existing failures",
+					 name, d.n_preexisting, d.n_preexisting > 1 ? "s" : "",
+					 d.n_preexisting > 1 ? "" : "s",
+					 json_string_value(json_array_get(d.preexisting, 0)));
+	else if (d.n_preexisting)
+		r = al_gates_rule_add_ev(v->rules, rule, AL_RULE_SATISFIED, ev,
+					 "contract %s: no regression in %zu tests; %zu pre-existing "
+					 "failure%s allowed by policy (%s)",
+					 name, json_array_size(ct), d.n_preexisting,
+					 d.n_preexisting > 1 ? "s" : "",
+					 json_string_value(json_array_get(d.preexisting, 0)));
+	else
+		r = al_gates_rule_add_ev(v->rules, rule, AL_RULE_SATISFIED, ev,
+					 "contract %s: %zu of %zu tests pass on candidate, none "
+					 "regressed",
+					 name, d.cand_passed, json_array_size(ct));
+	al_gates_test_diff_clear(&d);
+	return r;
+}
+
 static int
 rule_contract(struct verdict *v, const char *name)
 {
@@ -409,6 +539,8 @@ rule_contract(struct verdict *v, const char *name)
 	    bid[AL_POLICY_MAX_NAME + 64], how[64], bhow[64];
 	const json_t *c = run_get(v, "contract", name, "candidate", cid, sizeof(cid));
 	const json_t *b = run_get(v, "contract", name, "base", bid, sizeof(bid));
+	const json_t *conf = contract_conf(v, name);
+	bool exit_code = !strcmp(json_string_value(json_object_get(conf, "judge")) ?: "", "exit_code");
 	json_t *ev;
 
 	snprintf(rule, sizeof(rule), "contract:%s", name);
@@ -419,18 +551,33 @@ rule_contract(struct verdict *v, const char *name)
 		return -ENOMEM;
 	how_failed(c, how, sizeof(how));
 	how_failed(b, bhow, sizeof(bhow));
+	if (run_status(c) != RUN_OK && !run_failed(c))
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
+					    "contract %s: sandbox failure on candidate, inconclusive",
+					    name);
+	/* base must have run to an end: what it showed is the yardstick */
+	if (run_status(b) != RUN_OK && run_status(b) != RUN_RE && run_status(b) != RUN_SG)
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
+					    "contract %s on base: %s, inconclusive", name, bhow);
+	if (json_object_get(conf, "report"))
+		return contract_by_tests(v, rule, name, c, b, ev);
 	if (run_status(c) == RUN_OK)
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_SATISFIED, ev,
 					    "contract %s passed on candidate%s", name,
 					    run_failed(b) ? " (it failed on base)" : "");
-	if (!run_failed(c) || run_status(b) == RUN_XX || run_status(b) == RUN_UNKNOWN)
-		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
-					    "contract %s: sandbox failure, inconclusive", name);
 	if (run_status(b) == RUN_OK)
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
 					    "contract %s passes on base but fails on candidate "
 					    "(%s): a regression",
 					    name, how);
+	/* failed on both sides: without per-test results that tells nothing (a missing
+	 * interpreter fails both too), unless the policy asked for exit codes by name */
+	if (!exit_code)
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
+					    "contract %s fails on base (%s) and on candidate (%s): "
+					    "without a per-test report a regression cannot be told "
+					    "from a pre-existing failure",
+					    name, bhow, how);
 	if (v->p->block_preexisting)
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
 					    "contract %s fails on candidate (%s) and already on "
@@ -438,7 +585,7 @@ rule_contract(struct verdict *v, const char *name)
 					    name, how, bhow);
 	return al_gates_rule_add_ev(v->rules, rule, AL_RULE_NOT_APPLICABLE, ev,
 				    "contract %s fails on candidate (%s) and already on base "
-				    "(%s): pre-existing, allowed by policy",
+				    "(%s): pre-existing, allowed by policy (judge: exit_code)",
 				    name, how, bhow);
 }
 

@@ -1,5 +1,5 @@
 /* The libgit2 adapter: resolve the base, apply test_patch and patch in memory, record the
- * candidate commit, and write both trees into fresh directories.
+ * candidate commit, and write a tree into a fresh directory for each run.
  *
  * libgit2 1.5.1 is lenient where a gate must not be; what this file does about it:
  * - git_apply_to_tree applies a "new file" over an existing one by prepending to it, lets
@@ -843,13 +843,36 @@ write_tree(git_repository *repo, git_tree *tree, const char *dir, int *created, 
 static int
 check_opts(const struct al_checkout_opts *o, struct al_err *err)
 {
-	if (!o || !o->repo_path || !o->base_dir || !o->candidate_dir)
-		return al_err_set(err, -EINVAL, "checkout: missing repository or directory");
+	if (!o || !o->repo_path)
+		return al_err_set(err, -EINVAL, "checkout: missing repository");
 	if (!o->patch && o->patch_len)
 		return al_err_set(err, -EINVAL, "checkout: patch length without patch");
-	if (!strcmp(o->base_dir, o->candidate_dir))
-		return al_err_set(err, -EINVAL, "checkout: base and candidate directory are one");
 	return check_base_spelling(o->base, err);
+}
+
+/* A base must be in the history of a protected branch: a commit that is only in the object
+ * database (another proposal's candidate, a fetched pull request) would carry its changes
+ * into the grant unjudged. */
+static int
+check_base_reachable(git_repository *repo, const git_commit *base,
+		     const struct al_checkout_opts *o, struct al_err *err)
+{
+	const git_oid *id = git_commit_id(base);
+	char hex[41];
+
+	if (!o->tips)
+		return 0;
+	for (size_t i = 0; i < o->n_tips; i++) {
+		git_oid tip;
+
+		if (!o->tips[i] || strlen(o->tips[i]) != GIT_OID_HEXSZ ||
+		    git_oid_fromstr(&tip, o->tips[i]) < 0)
+			return al_err_set(err, -EINVAL, "checkout: malformed branch tip");
+		if (git_oid_equal(&tip, id) || git_graph_descendant_of(repo, &tip, id) == 1)
+			return 0;
+	}
+	oid_hex(hex, id);
+	return al_err_set(err, -EPERM, "base %s is not on a protected branch", hex);
 }
 
 struct job {
@@ -860,7 +883,6 @@ struct job {
 	git_tree *base_tree;
 	git_tree *tested_tree; /* base + test_patch */
 	git_tree *candidate_tree;
-	int created_base, created_candidate;
 };
 
 static void
@@ -888,6 +910,9 @@ open_and_parse(struct job *j, const struct al_checkout_opts *o, struct al_checko
 	if (r < 0)
 		return r;
 	oid_hex(res->base_commit, git_commit_id(j->base));
+	r = check_base_reachable(j->repo, j->base, o, err);
+	if (r < 0)
+		return r;
 	r = git_commit_tree(&j->base_tree, j->base);
 	if (r < 0)
 		return lg_fail(err, r, "base tree");
@@ -936,13 +961,9 @@ build(struct job *j, const struct al_checkout_opts *o, struct al_checkout_result
 	if (r < 0)
 		return r;
 	oid_hex(res->candidate_commit, &commit_id);
+	oid_hex(res->base_tree, git_tree_id(j->base_tree));
+	oid_hex(res->tested_tree, git_tree_id(j->tested_tree));
 	oid_hex(res->candidate_tree, git_tree_id(j->candidate_tree));
-	r = write_tree(j->repo, j->tested_tree, o->base_dir, &j->created_base, err);
-	if (r < 0)
-		return al_err_prefix(err, "base checkout");
-	r = write_tree(j->repo, j->candidate_tree, o->candidate_dir, &j->created_candidate, err);
-	if (r < 0)
-		return al_err_prefix(err, "candidate checkout");
 	return 0;
 }
 
@@ -961,17 +982,11 @@ al_checkout_prepare(const struct al_checkout_opts *o, struct al_checkout_result 
 	if (initialized < 0)
 		return al_err_set(err, -EIO, "libgit2: %s", lg_msg());
 	r = build(&j, o, &res, err);
-	if (r < 0) {
-		/* the directories did not exist before, so whatever is in them is ours */
-		if (j.created_base)
-			al_rm_rf(o->base_dir);
-		if (j.created_candidate)
-			al_rm_rf(o->candidate_dir);
-	}
 	job_done(&j);
 	if (r == -ENOEXEC) {
 		/* the caller still wants to know what the patch touches and where it failed */
 		res.candidate_commit[0] = res.candidate_tree[0] = '\0';
+		res.tested_tree[0] = res.base_tree[0] = '\0';
 		*ret = res;
 		return r;
 	}
@@ -1240,5 +1255,93 @@ al_git_diff_files(const char *repo_path, const char *from_hex, const char *to_he
 		if (r < 0)
 			return al_err_set(err, r, "diff: %s", strerror(-r));
 	}
+	return 0;
+}
+
+int
+al_checkout_write(const char *repo_path, const char *tree_hex, const char *dir,
+		  struct al_err *err)
+{
+	_cleanup_(libgit2_shutdownp) int initialized = git_libgit2_init();
+	_cleanup_(repo_freep) git_repository *repo = NULL;
+	_cleanup_(tree_freep) git_tree *tree = NULL;
+	git_oid id;
+	int created = 0, g, r;
+
+	if (initialized < 0)
+		return al_err_set(err, -EIO, "libgit2: %s", lg_msg());
+	if (!tree_hex || strlen(tree_hex) != GIT_OID_HEXSZ || git_oid_fromstr(&id, tree_hex) < 0)
+		return al_err_set(err, -EINVAL, "checkout: not a tree id");
+	g = git_repository_open_ext(&repo, repo_path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+	if (g < 0)
+		return lg_fail(err, g, repo_path);
+	if ((g = git_tree_lookup(&tree, repo, &id)) < 0)
+		return lg_fail(err, g, tree_hex);
+	r = write_tree(repo, tree, dir, &created, err);
+	/* the directory did not exist before, so whatever is in it is ours */
+	if (r < 0 && created)
+		al_rm_rf(dir);
+	return r;
+}
+
+int
+al_git_branch_tips(const char *repo_path, int (*want)(void *ctx, const char *ref),
+		   int (*each)(void *ctx, const char *ref, const char *hex), void *ctx,
+		   struct al_err *err)
+{
+	_cleanup_(libgit2_shutdownp) int initialized = git_libgit2_init();
+	_cleanup_(repo_freep) git_repository *repo = NULL;
+	git_reference_iterator *it = NULL;
+	git_reference *ref = NULL;
+	int g, r = 0;
+
+	if (initialized < 0)
+		return al_err_set(err, -EIO, "libgit2: %s", lg_msg());
+	g = git_repository_open_ext(&repo, repo_path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+	if (g < 0)
+		return lg_fail(err, g, repo_path);
+	if ((g = git_reference_iterator_glob_new(&it, repo, "refs/heads/*")) < 0)
+		return lg_fail(err, g, "refs");
+	while (r == 0 && (g = git_reference_next(&ref, it)) == 0) {
+		git_object *peeled = NULL;
+		char hex[41];
+
+		if (want(ctx, git_reference_name(ref)) &&
+		    git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) == 0) {
+			oid_hex(hex, git_object_id(peeled));
+			r = each(ctx, git_reference_name(ref), hex);
+		}
+		git_object_free(peeled);
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	if (r < 0)
+		return al_err_set(err, r, "refs: %s", strerror(-r));
+	if (g != GIT_ITEROVER)
+		return lg_fail(err, g, "refs");
+	return 0;
+}
+
+int
+al_git_base_on(const char *repo_path, const char *base, const char *const *tips, size_t n_tips,
+	       char ret_commit[41], struct al_err *err)
+{
+	_cleanup_(libgit2_shutdownp) int initialized = git_libgit2_init();
+	_cleanup_(repo_freep) git_repository *repo = NULL;
+	_cleanup_(commit_freep) git_commit *c = NULL;
+	struct al_checkout_opts o = {.tips = tips, .n_tips = n_tips};
+	int g, r;
+
+	if (initialized < 0)
+		return al_err_set(err, -EIO, "libgit2: %s", lg_msg());
+	if ((r = check_base_spelling(base, err)) < 0)
+		return r;
+	g = git_repository_open_ext(&repo, repo_path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+	if (g < 0)
+		return lg_fail(err, g, repo_path);
+	if ((r = resolve_base(repo, base, &c, err)) < 0 ||
+	    (r = check_base_reachable(repo, c, &o, err)) < 0)
+		return r;
+	oid_hex(ret_commit, git_commit_id(c));
 	return 0;
 }

@@ -21,14 +21,19 @@ struct al_checkout_opts {
 	size_t patch_len;
 	const char *test_patch; /* may be NULL */
 	size_t test_patch_len;
-	const char *base_dir;	   /* receives base + test_patch; created, must not exist */
-	const char *candidate_dir; /* receives base + test_patch + patch */
-	const char *message;	   /* candidate commit message */
-	long long commit_time;	   /* seconds since epoch for author and committer */
+	const char *message;   /* candidate commit message */
+	long long commit_time; /* seconds since epoch for author and committer */
+	/* The tips of the branches a base must be on (commit ids); the base must be one of
+	 * them or an ancestor of one. NULL: not checked (n_tips 0 with a non-NULL array
+	 * refuses every base). */
+	const char *const *tips;
+	size_t n_tips;
 };
 
 struct al_checkout_result {
 	char base_commit[41];
+	char base_tree[41];   /* the unmodified base */
+	char tested_tree[41]; /* base + test_patch */
 	char candidate_commit[41];
 	char candidate_tree[41];
 	struct al_patch_file *patch_files; /* owned */
@@ -41,16 +46,23 @@ struct al_checkout_result {
 	int fail_hunk;	     /* 1-based; 0 when the file itself was the problem */
 };
 
-/* 0 on success. -ENOENT: base does not resolve to a commit. -EINVAL: base is empty, starts
+/* Builds the trees a job tests, as objects only: base, base + test_patch, and the candidate
+ * commit (base + test_patch + patch). 0 on success. -ENOENT: base does not resolve to a
+ * commit. -EPERM: base is on none of the tips' histories. -EINVAL: base is empty, starts
  * with '-' or holds a control character. -EBADMSG: a patch does not parse, has no files or
  * names an unsafe path (absolute, "..", ".git"). -ENOEXEC: a patch does not apply (fail_*
- * say where; base_commit and the file lists are filled too). -EEXIST: a directory exists.
- * Other -errno: I/O. *ret is overwritten on success and on -ENOEXEC, untouched otherwise;
- * directories it created are removed again on failure. A NULL or empty test_patch means
- * none. Only objects are added to the repository: no ref, index or worktree changes. */
+ * say where; base_commit and the file lists are filled too). Other -errno: I/O. *ret is
+ * overwritten on success and on -ENOEXEC, untouched otherwise. A NULL or empty test_patch
+ * means none. Only objects are added to the repository: no ref, index or worktree
+ * changes. */
 int al_checkout_prepare(const struct al_checkout_opts *o, struct al_checkout_result *ret,
 			struct al_err *err);
 void al_checkout_result_clear(struct al_checkout_result *r);
+/* Writes the tree tree_hex of the repository byte for byte into dir, which is created and
+ * must not exist (-EEXIST); removed again on failure. Each run gets its own copy, so no
+ * run changes what another one tests. */
+int al_checkout_write(const char *repo_path, const char *tree_hex, const char *dir,
+		      struct al_err *err);
 
 /* Points ref at the commit new_hex, which must exist: when old_hex is NULL only if ref does
  * not exist yet, otherwise only if ref is still at old_hex (compare-and-swap).  -ESTALE
@@ -78,5 +90,14 @@ int al_git_merge_base(const char *repo_path, const char *a_hex, const char *b_he
 int al_git_diff_files(const char *repo_path, const char *from_hex, const char *to_hex,
 		      int (*each)(void *ctx, const char *path, const char *patch, size_t len),
 		      void *ctx, struct al_err *err);
+/* Calls each(ctx, ref, commit) for every branch (refs/heads/...) want(ctx, ref) accepts; a
+ * negative errno from each stops the walk. */
+int al_git_branch_tips(const char *repo_path, int (*want)(void *ctx, const char *ref),
+		       int (*each)(void *ctx, const char *ref, const char *hex), void *ctx,
+		       struct al_err *err);
+/* Resolves base to a commit that is one of tips or an ancestor of one (-ENOENT: it does
+ * not resolve; -EPERM: it is on none of them). */
+int al_git_base_on(const char *repo_path, const char *base, const char *const *tips, size_t n_tips,
+		   char ret_commit[41], struct al_err *err);
 int al_git_init(void);
 void al_git_shutdown(void);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -21,11 +22,13 @@
 #include "lib/macros.h"
 #include "runner/checkout.h"
 #include "runner/record.h"
+#include "runner/report.h"
 #include "runner/sandbox.h"
 
 #define JOB_MAX_BYTES (1u << 20)
 #define PATCH_MAX_BYTES (16u << 20)
 #define MAX_ARGV 128
+#define AL_MAX_TIPS 256
 
 struct job {
 	const char *dir;
@@ -35,11 +38,15 @@ struct job {
 	size_t patch_len;
 	char *test_patch; /* owned */
 	size_t test_patch_len;
-	char *base_dir;	     /* owned */
-	char *candidate_dir; /* owned */
+	const char *repo_path;
+	/* the trees a run may be given: the unmodified base, base + test patch, candidate */
+	char trees[3][41];
+	unsigned n_run; /* runs so far: each gets DIR/run-N */
 	uid_t uid;
 	gid_t gid;
 };
+
+static const char *const tree_names[] = {"base", "tested", "candidate"};
 
 static json_t *
 files_json(const struct al_patch_file *f, size_t n)
@@ -72,28 +79,52 @@ read_patch(struct job *j, const char *key, char **ret, size_t *ret_len, struct a
 	return al_file_read(path, PATCH_MAX_BYTES, ret, ret_len, err);
 }
 
+/* The branch tips a base must be on; every one a string, or the job is malformed. */
+static int
+branch_tips(struct job *j, const char **tips, size_t *ret_n, struct al_err *err)
+{
+	const json_t *a = json_object_get(j->spec, "branch_tips");
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(a) || json_array_size(a) > AL_MAX_TIPS)
+		return al_err_set(err, -EINVAL, "job: branch_tips: expected an array");
+	json_array_foreach (a, i, v) {
+		if (!(tips[i] = json_string_value(v)))
+			return al_err_set(err, -EINVAL, "job: branch_tips: expected strings");
+	}
+	*ret_n = json_array_size(a);
+	return 0;
+}
+
 static int
 checkout(struct job *j, struct al_err *err)
 {
+	const char *tips[AL_MAX_TIPS];
 	struct al_checkout_opts o = {
-	    .repo_path = json_string_value(json_object_get(j->spec, "repo_path")),
+	    .repo_path = j->repo_path,
 	    .base = json_string_value(json_object_get(j->spec, "base")),
 	    .patch = j->patch,
 	    .patch_len = j->patch_len,
 	    .test_patch = j->test_patch,
 	    .test_patch_len = j->test_patch_len,
-	    .base_dir = j->base_dir,
-	    .candidate_dir = j->candidate_dir,
 	    .message = json_string_value(json_object_get(j->spec, "message")),
 	    .commit_time = json_integer_value(json_object_get(j->spec, "commit_time")),
+	    .tips = tips,
 	};
 	struct al_checkout_result res = {0};
 	int r;
 
 	if (!o.repo_path || !o.base || !o.message)
 		return al_err_set(err, -EINVAL, "job: repo_path, base and message are required");
+	r = branch_tips(j, tips, &o.n_tips, err);
+	if (r < 0)
+		return r;
 	r = al_checkout_prepare(&o, &res, err);
 	if (r == 0) {
+		memcpy(j->trees[0], res.base_tree, sizeof(j->trees[0]));
+		memcpy(j->trees[1], res.tested_tree, sizeof(j->trees[1]));
+		memcpy(j->trees[2], res.candidate_tree, sizeof(j->trees[2]));
 		json_object_set_new(j->result, "base_commit", json_string(res.base_commit));
 		json_object_set_new(j->result, "candidate_commit",
 				    json_string(res.candidate_commit));
@@ -143,41 +174,164 @@ record_json(const json_t *item, const struct al_run_record *rec)
 	return al_run_record_json(rec, 1, json_deep_copy(item));
 }
 
-static int
-run_one(struct job *j, const json_t *item, json_t *runs, struct al_err *err)
+/* The tree a plan item runs on: "base", "tested" or "candidate". */
+static const char *
+item_tree(const struct job *j, const json_t *item)
 {
-	const char *side = json_string_value(json_object_get(item, "side"));
+	const char *t = json_string_value(json_object_get(item, "tree"));
+
+	for (size_t i = 0; t && i < AL_ARRAY_SIZE(tree_names); i++)
+		if (!strcmp(t, tree_names[i]))
+			return j->trees[i];
+	return NULL;
+}
+
+static int
+item_argv(const json_t *item, char **argv, struct al_err *err)
+{
 	const json_t *argv_j = json_object_get(item, "argv");
-	char *argv[MAX_ARGV + 1];
-	struct al_sandbox_opts o = {0};
-	struct al_run_record rec = {0};
 	size_t i, n = json_array_size(argv_j);
 	json_t *v;
-	int r;
 
-	if (!side || (strcmp(side, "base") && strcmp(side, "candidate")) || n == 0 || n > MAX_ARGV)
+	if (n == 0 || n > MAX_ARGV)
 		return al_err_set(err, -EINVAL, "job: malformed plan item");
 	json_array_foreach (argv_j, i, v) {
 		if (!(argv[i] = (char *)json_string_value(v)))
 			return al_err_set(err, -EINVAL, "job: argv must be strings");
 	}
 	argv[n] = NULL;
-	o.workspace = strcmp(side, "base") ? j->candidate_dir : j->base_dir;
-	o.argv = argv;
-	o.timeout_ms = (unsigned)json_integer_value(json_object_get(j->spec, "timeout_s")) * 1000u;
-	o.output_cap = (size_t)json_integer_value(json_object_get(j->spec, "output_cap"));
+	return 0;
+}
+
+static void
+sandbox_limits(const struct job *j, struct al_sandbox_opts *o)
+{
+	o->timeout_ms = (unsigned)json_integer_value(json_object_get(j->spec, "timeout_s")) * 1000u;
+	o->output_cap = (size_t)json_integer_value(json_object_get(j->spec, "output_cap"));
 	/* absent or 0: the sandbox's defaults */
-	o.memory_bytes = (size_t)json_integer_value(json_object_get(j->spec, "memory_bytes"));
-	o.pids_max = (unsigned)json_integer_value(json_object_get(j->spec, "pids"));
-	o.host_uid = j->uid;
-	o.host_gid = j->gid;
-	r = al_sandbox_run(&o, &rec, err);
+	o->memory_bytes = (size_t)json_integer_value(json_object_get(j->spec, "memory_bytes"));
+	o->pids_max = (unsigned)json_integer_value(json_object_get(j->spec, "pids"));
+	o->host_uid = j->uid;
+	o->host_gid = j->gid;
+}
+
+/* Where a command writes its report: a directory of its own outside the workspace, so
+ * that the report of one run is never the tree of another. */
+#define REPORT_DIR "/airlock-report"
+
+struct report_place {
+	enum al_report_format format;
+	const char *file;    /* the file name in REPORT_DIR */
+	char *dir;	     /* owned; the host side, DIR/run-N/report */
+	char env[64];	     /* AIRLOCK_REPORT=... */
+	char *env_list[2];   /* {env, NULL} */
+	struct al_bind bind; /* the host side at REPORT_DIR, writable */
+};
+
+static int
+report_prepare(struct job *j, const json_t *item, const char *run_dir, struct report_place *rp,
+	       struct al_err *err)
+{
+	const char *name = json_string_value(json_object_get(item, "report"));
+
+	if (al_report_format_parse(name, &rp->format) < 0)
+		return al_err_set(err, -EINVAL, "job: unknown report format");
+	rp->file = rp->format == AL_REPORT_JUNIT ? "report.xml" : "report.tap";
+	if (!(rp->dir = al_path_join(run_dir, "report")))
+		return al_err_set(err, -ENOMEM, "out of memory");
+	if (mkdir(rp->dir, 0700) < 0)
+		return al_err_set(err, -errno, "%s: %s", rp->dir, strerror(errno));
+	if (geteuid() == 0 && chown(rp->dir, j->uid, j->gid) < 0)
+		return al_err_set(err, -errno, "%s: cannot hand over", rp->dir);
+	snprintf(rp->env, sizeof(rp->env), "AIRLOCK_REPORT=" REPORT_DIR "/%s", rp->file);
+	rp->env_list[0] = rp->env;
+	rp->bind = (struct al_bind){.src = rp->dir, .dst = REPORT_DIR, .writable = 1};
+	return 0;
+}
+
+/* The report as the command left it, read without following links or blocking on a FIFO
+ * it may have put there, and parsed here, outside the sandbox. The outcome goes into the
+ * run record: "tests", or "report_error" saying why there are none. */
+static int
+report_collect(const struct report_place *rp, json_t *rec)
+{
+	_cleanup_close_ int dfd = open(rp->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *data = NULL;
+	struct al_err err = {0};
+	json_t *tests = NULL;
+	struct stat st;
+	size_t len;
+	int r;
+
+	if (dfd >= 0)
+		fd = openat(dfd, rp->file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		r = al_err_set(&err, -errno, "no report was written (%s)", strerror(errno));
+	else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		r = al_err_set(&err, -EINVAL, "the report is not a regular file");
+	else if ((r = al_fd_read_all(fd, AL_REPORT_MAX_BYTES, &data, &len)) < 0)
+		al_err_set(&err, r, "the report cannot be read: %s",
+			   r == -EFBIG ? "larger than the cap" : strerror(-r));
+	else
+		r = al_report_parse(rp->format, data, len, &tests, &err);
 	if (r < 0)
+		return json_object_set_new(rec, "report_error", json_string(al_err_msg(&err)));
+	return json_object_set_new(rec, "tests", tests);
+}
+
+/* One plan item in its own sandbox, on its own fresh copy of its tree (DIR/run-N/work),
+ * which is removed afterwards: nothing a run writes reaches a later run. */
+static int
+run_one(struct job *j, const json_t *item, json_t *runs, struct al_err *err)
+{
+	const char *tree = item_tree(j, item);
+	_cleanup_free_ char *dir = NULL, *work = NULL;
+	char *argv[MAX_ARGV + 1];
+	struct al_sandbox_opts o = {0};
+	struct al_run_record rec = {0};
+	struct report_place rp = {0};
+	bool report = json_object_get(item, "report") != NULL;
+	json_t *record;
+	int r;
+
+	if (!tree)
+		return al_err_set(err, -EINVAL, "job: plan item without a known tree");
+	if ((r = item_argv(item, argv, err)) < 0)
 		return r;
-	al_log("info", "runner.ran", "id=%s status=%s exit=%d signal=%d wall_ms=%ld",
+	if (asprintf(&dir, "%s/run-%u", j->dir, ++j->n_run) < 0 ||
+	    !(work = al_path_join(dir, "work")))
+		return al_err_set(err, -ENOMEM, "out of memory");
+	r = al_checkout_write(j->repo_path, tree, work, err);
+	if (r == 0)
+		r = hand_over(work, j->uid, j->gid, err);
+	if (r == 0 && report)
+		r = report_prepare(j, item, dir, &rp, err);
+	if (r == 0) {
+		sandbox_limits(j, &o);
+		o.workspace = work;
+		o.argv = argv;
+		if (report) {
+			o.env_extra = rp.env_list;
+			o.binds = &rp.bind;
+			o.n_binds = 1;
+		}
+		r = al_sandbox_run(&o, &rec, err);
+	}
+	record = r == 0 ? record_json(item, &rec) : NULL;
+	if (record && report && report_collect(&rp, record) < 0)
+		r = al_err_set(err, -ENOMEM, "out of memory");
+	free(rp.dir);
+	al_rm_rf(dir);
+	if (r < 0) {
+		json_decref(record);
+		return r;
+	}
+	al_log("info", "runner.ran", "id=%s status=%s exit=%d signal=%d wall_ms=%ld tests=%zu",
 	       al_log_q(json_string_value(json_object_get(item, "id"))),
-	       al_run_status_name(rec.status), rec.exit_code, rec.signal, rec.wall_ms);
-	json_array_append_new(runs, record_json(item, &rec));
+	       al_run_status_name(rec.status), rec.exit_code, rec.signal, rec.wall_ms,
+	       json_array_size(json_object_get(record, "tests")));
+	json_array_append_new(runs, record);
 	al_run_record_clear(&rec);
 	return 0;
 }
@@ -190,9 +344,6 @@ run_plan(struct job *j, struct al_err *err)
 	int r = 0;
 
 	json_object_set_new(j->result, "runs", runs);
-	if ((r = hand_over(j->base_dir, j->uid, j->gid, err)) < 0 ||
-	    (r = hand_over(j->candidate_dir, j->uid, j->gid, err)) < 0)
-		return r;
 	json_array_foreach (json_object_get(j->spec, "plan"), i, item) {
 		r = run_one(j, item, runs, err);
 		if (r < 0)
@@ -222,10 +373,7 @@ job_load(struct job *j, struct al_err *err)
 		return r;
 	if (!j->patch)
 		return al_err_set(err, -EINVAL, "job: no patch");
-	j->base_dir = al_path_join(j->dir, "base");
-	j->candidate_dir = al_path_join(j->dir, "candidate");
-	if (!j->base_dir || !j->candidate_dir)
-		return al_err_set(err, -ENOMEM, "out of memory");
+	j->repo_path = json_string_value(json_object_get(j->spec, "repo_path"));
 	return 0;
 }
 
@@ -247,8 +395,6 @@ job_clear(struct job *j)
 	json_decref(j->result);
 	free(j->patch);
 	free(j->test_patch);
-	free(j->base_dir);
-	free(j->candidate_dir);
 }
 
 int

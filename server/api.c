@@ -11,6 +11,7 @@
 #include "gates/gates.h"
 #include "lib/log.h"
 #include "lib/macros.h"
+#include "server/bases.h"
 #include "server/grant.h"
 #include "server/metrics.h"
 #include "server/server.h"
@@ -458,20 +459,35 @@ post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_ht
 	struct al_config *cfg = al_server_config(srv);
 	json_t *b = NULL, *ftp, *prov;
 	_cleanup_free_ char *ftp_text = NULL, *prov_text = NULL;
+	const struct al_repo_conf *repo = NULL;
 	struct al_proposal p = {0};
-	struct al_err err = {0};
+	struct al_err err = {0}, berr = {0};
 	char loc[64];
-	bool known;
+	int based = 0;
 
 	if (admit(srv, &cfg->limits, c->name, resp) == 0)
 		b = accept_body(req, &cfg->limits, al_intake_proposal, "invalid proposal", resp);
-	known = b && al_config_repo(cfg, json_string_value(json_object_get(b, "repo"))) != NULL;
+	if (b)
+		repo = al_config_repo(cfg, json_string_value(json_object_get(b, "repo")));
+	if (repo)
+		based = al_bases_check(repo, json_string_value(json_object_get(b, "base")), &berr);
 	al_server_config_put(srv, cfg);
 	if (!b)
 		return;
-	if (!known) {
+	if (!repo) {
 		al_api_reply_error(resp, 404, "unknown repository",
 				   json_string_value(json_object_get(b, "repo")));
+		goto out;
+	}
+	if (based == -ENOENT || based == -EPERM || based == -EINVAL) {
+		al_api_reply_error(resp, 400, based == -EPERM ? "base is not on a protected branch"
+							      : "base does not resolve",
+				   al_err_msg(&berr));
+		goto out;
+	}
+	if (based < 0) {
+		al_log("error", "proposal.base_failed", "error=%s", al_log_q(al_err_msg(&berr)));
+		al_api_reply_error(resp, 500, "internal", "could not read the repository");
 		goto out;
 	}
 	ftp = json_object_get(b, "fail_to_pass");

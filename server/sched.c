@@ -18,6 +18,7 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/macros.h"
+#include "server/bases.h"
 #include "server/grant.h"
 #include "server/metrics.h"
 #include "server/server.h"
@@ -123,7 +124,7 @@ write_job_files(struct job *j, const json_t *plan, struct al_err *err)
 	_cleanup_free_ char *spec = al_path_join(j->dir, "job.json");
 	_cleanup_free_ char *text = NULL;
 	struct al_run_limits lim;
-	json_t *o;
+	json_t *o, *tips = NULL;
 	int r;
 
 	if (!patch || !tpatch || !spec)
@@ -131,16 +132,19 @@ write_job_files(struct job *j, const json_t *plan, struct al_err *err)
 	r = al_file_write_atomic(patch, j->p->patch, j->p->patch_len, 0600, err);
 	if (r == 0 && j->p->test_patch)
 		r = al_file_write_atomic(tpatch, j->p->test_patch, j->p->test_patch_len, 0600, err);
+	/* the branches as they are now: a base taken off them since intake is refused */
+	if (r == 0)
+		r = al_bases_tips(j->repo, &tips, err);
 	if (r < 0)
 		return r;
 	al_policy_limits(j->repo->policy, &lim);
-	o = json_pack("{s:s, s:s, s:s, s:s?, s:O, s:I, s:I, s:I, s:I, s:s, s:I}", "repo_path",
+	o = json_pack("{s:s, s:s, s:s, s:s?, s:O, s:I, s:I, s:I, s:I, s:s, s:I, s:o}", "repo_path",
 		      j->repo->path, "base", j->p->base, "patch_file", "patch.diff",
 		      "test_patch_file", j->p->test_patch ? "test_patch.diff" : NULL, "plan", plan,
 		      "timeout_s", (json_int_t)lim.timeout_s, "output_cap",
 		      (json_int_t)lim.output_bytes, "memory_bytes", (json_int_t)lim.memory_bytes,
 		      "pids", (json_int_t)lim.pids, "message", "airlock candidate", "commit_time",
-		      (json_int_t)j->p->created);
+		      (json_int_t)j->p->created, "branch_tips", tips);
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!text)
