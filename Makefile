@@ -3,7 +3,7 @@
 
 CC ?= cc
 comma := ,
-PKGS := libgit2 libmicrohttpd sqlite3 jansson libsodium libcurl
+PKGS := libgit2 libmicrohttpd sqlite3 jansson libsodium libcurl libxml-2.0
 BUILD := build
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
@@ -22,8 +22,9 @@ LDFLAGS := -pie -Wl,-z,relro,-z,now $(SAN)
 LIB_SRC := $(wildcard lib/*.c)
 GATES_SRC := $(wildcard gates/*.c)
 RUNNER_SRC := $(filter-out runner/main.c runner/front.c,$(wildcard runner/*.c))
-# What the lean `airlock` front needs: the sandbox and its command line, no libgit2.
-FRONT_SRC := runner/front.c $(filter-out runner/checkout.c,$(RUNNER_SRC))
+# What the lean `airlock` front needs: the sandbox and its command line, no libgit2 and
+# no libxml2.
+FRONT_SRC := runner/front.c $(filter-out runner/checkout.c runner/report.c,$(RUNNER_SRC))
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -36,7 +37,7 @@ FRONT_OBJ := $(call obj,$(FRONT_SRC)) $(LIB_OBJ)
 
 # Each unit-test binary links only its module and lib/ (and gates/ where the module
 # sits above it), which keeps the layering honest.
-UNIT := lib gates sandbox checkout store sign config intake views
+UNIT := lib gates sandbox checkout store sign config intake views report
 UNIT_BIN := $(addprefix $(BUILD)/check_,$(UNIT))
 UNIT_OBJ_lib :=
 UNIT_OBJ_gates := $(GATES_OBJ)
@@ -47,6 +48,7 @@ UNIT_OBJ_sign := $(call obj,server/sign.c server/grant.c server/keys.c)
 UNIT_OBJ_config := $(call obj,server/config.c) $(GATES_OBJ)
 UNIT_OBJ_intake := $(call obj,server/intake.c) $(GATES_OBJ)
 UNIT_OBJ_views := $(call obj,server/views.c)
+UNIT_OBJ_report := $(call obj,runner/report.c)
 
 FUZZ := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 PROBES := $(patsubst tests/probes/%.c,$(BUILD)/probes/%,$(wildcard tests/probes/*.c))
@@ -94,9 +96,9 @@ $(BUILD)/probes/%: tests/probes/%.c $(wildcard tests/probes/*.h)
 
 # Parsers of untrusted input: the diff and policy parsers (gates/), the grant envelope
 # and statement (server/sign.c, server/grant.c), the proposal and webhook intake
-# (server/intake.c).
-FUZZ_SERVER_SRC := server/sign.c server/grant.c server/intake.c
-FUZZ_OBJ := $(GATES_OBJ) $(call obj,$(FUZZ_SERVER_SRC)) $(LIB_OBJ)
+# (server/intake.c), the test reports (runner/report.c).
+FUZZ_SRC := server/sign.c server/grant.c server/intake.c runner/report.c
+FUZZ_OBJ := $(GATES_OBJ) $(call obj,$(FUZZ_SRC)) $(LIB_OBJ)
 $(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(FUZZ_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -132,7 +134,7 @@ fuzz:
 		clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined \
 			-fno-sanitize-recover=all -DAL_LIBFUZZER $(PKG_CFLAGS) \
 			-o $(BUILD)/libfuzzer_$$f tests/fuzz/fuzz_$$f.c $(GATES_SRC) \
-			$(FUZZ_SERVER_SRC) $(LIB_SRC) $(PKG_LIBS) || exit 1; \
+			$(FUZZ_SRC) $(LIB_SRC) $(PKG_LIBS) || exit 1; \
 		rm -rf $$d && mkdir -p $$d/corpus && cp tests/fuzz/corpus/$$f/* $$d/corpus/ || exit 1; \
 		echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
 		if $(BUILD)/libfuzzer_$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 \

@@ -29,9 +29,10 @@ if command -v pkg-config >/dev/null 2>&1; then
 	need_pc check check
 	need_pc libsodium libsodium-dev
 	need_pc libcurl libcurl4-openssl-dev
+	need_pc libxml-2.0 libxml2-dev
 else
 	pkgs="$pkgs libgit2-dev libmicrohttpd-dev libseccomp-dev libsqlite3-dev libjansson-dev"
-	pkgs="$pkgs check libsodium-dev libcurl4-openssl-dev"
+	pkgs="$pkgs check libsodium-dev libcurl4-openssl-dev libxml2-dev"
 fi
 
 if [ $tests -eq 1 ]; then
@@ -40,6 +41,9 @@ if [ $tests -eq 1 ]; then
 	need_cmd npm npm
 	need_cmd wrk wrk
 	need_cmd sqlite3 sqlite3
+	# the e2e gates run pytest and unittest (xmlrunner) with Debian's /usr/bin/python3
+	/usr/bin/python3 -c 'import pytest' 2>/dev/null || pkgs="$pkgs python3-pytest"
+	/usr/bin/python3 -c 'import xmlrunner' 2>/dev/null || pkgs="$pkgs python3-xmlrunner"
 fi
 
 if [ -n "$pkgs" ]; then
