@@ -2,6 +2,7 @@
  * name them, and the comparison of a contract's base and candidate test by test. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gates/internal.h"
@@ -92,10 +93,13 @@ al_gates_report_tests(const json_t *run, const json_t **ret, char *why, size_t w
 		return -EBADMSG;
 	}
 	json_array_foreach (tests, i, t) {
-		enum al_test_outcome o = al_gates_outcome(
-		    json_string_value(json_object_get(t, "outcome")));
+		enum al_test_outcome o =
+		    al_gates_outcome(json_string_value(json_object_get(t, "outcome")));
+		const json_t *id = json_object_get(t, "id");
 
-		if (!json_is_object(t) || !json_is_string(json_object_get(t, "id")) ||
+		/* an id with a NUL in it would read as a shorter one, maybe another test's */
+		if (!json_is_object(t) || !json_is_string(id) ||
+		    strlen(json_string_value(id)) != json_string_length(id) ||
 		    o == AL_TEST_UNKNOWN) {
 			snprintf(why, whysz, "malformed report record");
 			return -EBADMSG;
@@ -140,67 +144,122 @@ list_add(json_t *list, const char *id)
 	return json_array_append_new(list, json_string(id)) < 0 ? -ENOMEM : 0;
 }
 
+/* What one report said about one test id, over all its entries: a report may name a test
+ * twice (a JUnit classname collision, a re-run), and no entry may hide another. */
+struct id_tally {
+	const char *id; /* borrowed from the report */
+	unsigned b_pass, b_fail, b_seen, c_pass, c_fail, c_seen;
+};
+
+/* The slot of id in the tallies, made when new; -ENOMEM. */
+static int
+tally_slot(json_t *index, struct id_tally **tallies, size_t *n, size_t *cap, const char *id,
+	   struct id_tally **ret)
+{
+	json_t *at = json_object_get(index, id);
+	struct id_tally *t;
+
+	if (at) {
+		*ret = &(*tallies)[json_integer_value(at)];
+		return 0;
+	}
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct id_tally *grown = realloc(*tallies, ncap * sizeof(**tallies));
+
+		if (!grown)
+			return -ENOMEM;
+		*tallies = grown;
+		*cap = ncap;
+	}
+	if (json_object_set_new(index, id, json_integer((json_int_t)*n)) < 0)
+		return -ENOMEM;
+	t = &(*tallies)[(*n)++];
+	memset(t, 0, sizeof(*t));
+	t->id = id;
+	*ret = t;
+	return 0;
+}
+
+static int
+tally_side(const json_t *tests, bool cand, json_t *index, struct id_tally **tallies, size_t *n,
+	   size_t *cap, size_t *ret_passed)
+{
+	struct id_tally *t;
+	size_t i;
+	json_t *e;
+	int r;
+
+	json_array_foreach (tests, i, e) {
+		enum al_test_outcome o =
+		    al_gates_outcome(json_string_value(json_object_get(e, "outcome")));
+
+		r = tally_slot(index, tallies, n, cap, json_string_value(json_object_get(e, "id")),
+			       &t);
+		if (r < 0)
+			return r;
+		*ret_passed += o == AL_TEST_PASSED;
+		if (cand) {
+			t->c_seen++;
+			t->c_pass += o == AL_TEST_PASSED;
+			t->c_fail += o == AL_TEST_FAILED || o == AL_TEST_ERROR;
+		} else {
+			t->b_seen++;
+			t->b_pass += o == AL_TEST_PASSED;
+			t->b_fail += o == AL_TEST_FAILED || o == AL_TEST_ERROR;
+		}
+	}
+	return 0;
+}
+
+/* Every test that passed on base must pass on the candidate: failing, erroring, skipped or
+ * gone are all regressions. Under an id reported several times, the candidate regresses
+ * when it passes fewer of them than base did, or fails more of them: a passing duplicate
+ * cannot hide a failure. Tests only the candidate has (the test patch's) must not fail.
+ * Linear in the size of both reports. */
+static int
+tally_judge(const struct id_tally *t, struct al_test_diff *d)
+{
+	if (t->b_seen == 0) {
+		if (t->c_fail == 0)
+			return 0;
+		d->n_new_failing++;
+		return list_add(d->new_failing, t->id);
+	}
+	if (t->b_pass > 0 && (t->c_pass < t->b_pass || t->c_fail > t->b_fail)) {
+		d->n_regressions++;
+		return list_add(d->regressions, t->id);
+	}
+	if (t->b_fail > 0 && t->c_fail > 0) {
+		d->n_preexisting++;
+		return list_add(d->preexisting, t->id);
+	}
+	return 0;
+}
+
 int
 al_gates_tests_compare(const json_t *base, const json_t *cand, struct al_test_diff *d)
 {
-	json_t *b_by_id = json_object(), *c_by_id = json_object(), *t;
-	size_t i;
+	json_t *index = json_object();
+	struct id_tally *tallies = NULL;
+	size_t n = 0, cap = 0, i;
 	int r = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->regressions = json_array();
 	d->new_failing = json_array();
 	d->preexisting = json_array();
-	if (!b_by_id || !c_by_id || !d->regressions || !d->new_failing || !d->preexisting)
+	if (!index || !d->regressions || !d->new_failing || !d->preexisting)
 		r = -ENOMEM;
-	json_array_foreach (base, i, t) {
-		if (r == 0)
-			r = json_object_set(b_by_id, json_string_value(json_object_get(t, "id")),
-					    json_object_get(t, "outcome"));
-	}
-	json_array_foreach (cand, i, t) {
-		if (r == 0)
-			r = json_object_set(c_by_id, json_string_value(json_object_get(t, "id")),
-					    json_object_get(t, "outcome"));
-	}
-	/* every test that passed on base must pass on the candidate: failing, erroring,
-	 * skipped or gone are all regressions */
-	json_array_foreach (base, i, t) {
-		const char *id = json_string_value(json_object_get(t, "id"));
-		enum al_test_outcome bo, co;
-
-		if (r < 0)
-			break;
-		bo = al_gates_outcome(json_string_value(json_object_get(t, "outcome")));
-		co = al_gates_outcome(json_string_value(json_object_get(c_by_id, id)));
-		d->base_passed += bo == AL_TEST_PASSED;
-		if (bo == AL_TEST_PASSED && co != AL_TEST_PASSED) {
-			d->n_regressions++;
-			r = list_add(d->regressions, id);
-		} else if ((bo == AL_TEST_FAILED || bo == AL_TEST_ERROR) &&
-			   (co == AL_TEST_FAILED || co == AL_TEST_ERROR)) {
-			d->n_preexisting++;
-			r = list_add(d->preexisting, id);
-		}
-	}
-	/* tests only the candidate has (the test patch's) must pass there */
-	json_array_foreach (cand, i, t) {
-		const char *id = json_string_value(json_object_get(t, "id"));
-		enum al_test_outcome co =
-		    al_gates_outcome(json_string_value(json_object_get(t, "outcome")));
-
-		if (r < 0)
-			break;
-		d->cand_passed += co == AL_TEST_PASSED;
-		if (json_object_get(b_by_id, id))
-			continue;
-		if (co == AL_TEST_FAILED || co == AL_TEST_ERROR) {
-			d->n_new_failing++;
-			r = list_add(d->new_failing, id);
-		}
-	}
-	json_decref(b_by_id);
-	json_decref(c_by_id);
+	if (r == 0)
+		r = tally_side(base, false, index, &tallies, &n, &cap, &d->base_passed);
+	if (r == 0)
+		r = tally_side(cand, true, index, &tallies, &n, &cap, &d->cand_passed);
+	/* base's ids first, in its order, then the candidate's new ones */
+	for (i = 0; r == 0 && i < n; i++)
+		r = tally_judge(&tallies[i], d);
+	free(tallies);
+	json_decref(index);
 	if (r < 0)
 		al_gates_test_diff_clear(d);
 	return r;

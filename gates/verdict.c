@@ -195,7 +195,8 @@ rule_static(struct verdict *v)
 static const char *
 plan_mismatch(const json_t *run, const json_t *planned)
 {
-	static const char *const keys[] = {"rule", "side", "tree", "test", "name", "argv", "report"};
+	static const char *const keys[] = {"rule", "side", "tree",  "test",
+					   "name", "argv", "report"};
 	size_t i;
 
 	for (i = 0; i < AL_ARRAY_SIZE(keys); i++) {
@@ -348,9 +349,11 @@ side_collect(const struct verdict *v, const char *test, const char *side, struct
 			s->odd = run;
 		s->xx |= st == RUN_XX;
 		pass = st == RUN_OK;
-		/* with a report the test's own outcome counts, and a pass needs a clean exit */
+		/* with a report the test's own outcome counts. On the candidate a pass needs a
+		 * clean exit too; on base a test the report says passed passed, whatever the
+		 * exit: a failure elsewhere in the run is no reproduction */
 		if (v->p->report && (st == RUN_OK || st == RUN_RE || st == RUN_SG) &&
-		    reported_pass(run, test, s, &pass))
+		    reported_pass(run, test, s, &pass) && !strcmp(side, "candidate"))
 			pass = pass && st == RUN_OK;
 		if (pass)
 			s->passed++;
@@ -381,6 +384,16 @@ reproduce_evidence(const struct verdict *v, const char *test)
 	return ids ? json_pack("{s:o}", "runs", ids) : NULL;
 }
 
+/* how_failed, for a run that exited 0 yet failed the test by its report */
+static void
+how_failed_side(const struct side_runs *s, const json_t *run, char *buf, size_t n)
+{
+	if (run_status(run) == RUN_OK && s->outcome)
+		snprintf(buf, n, "%s in the report, exit 0", s->outcome);
+	else
+		how_failed(run, buf, n);
+}
+
 static int
 rule_reproduce(struct verdict *v, const char *test)
 {
@@ -397,9 +410,9 @@ rule_reproduce(struct verdict *v, const char *test)
 	if (!ev)
 		return -ENOMEM;
 	if (b.outcome || c.outcome)
-		json_object_set_new(ev, "outcomes",
-				    json_pack("{s:s?, s:s?}", "base", b.outcome, "candidate",
-					      c.outcome));
+		json_object_set_new(
+		    ev, "outcomes",
+		    json_pack("{s:s*, s:s*}", "base", b.outcome, "candidate", c.outcome));
 	if (b.problem[0] && !b.odd)
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev, "%s on base: %s",
 					    test, b.problem);
@@ -427,11 +440,11 @@ rule_reproduce(struct verdict *v, const char *test)
 					    "%s is flaky on candidate: passed %u of %u runs", test,
 					    c.passed, c.n);
 	if (c.passed == 0) {
-		how_failed(c.failed, how, sizeof(how));
+		how_failed_side(&c, c.failed, how, sizeof(how));
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
 					    "%s still fails on candidate (%s)", test, how);
 	}
-	how_failed(b.first, how, sizeof(how));
+	how_failed_side(&b, b.first, how, sizeof(how));
 	if (b.n > 1)
 		return al_gates_rule_add_ev(
 		    v->rules, rule, AL_RULE_SATISFIED, ev,
@@ -479,7 +492,15 @@ contract_by_tests(struct verdict *v, const char *rule, const char *name, const j
 	if (al_gates_report_tests(b, &bt, why, sizeof(why)) < 0)
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
 					    "contract %s on base: %s", name, why);
-	if (al_gates_report_tests(c, &ct, why, sizeof(why)) < 0)
+	how_failed(c, how, sizeof(how));
+	/* a candidate killed before it wrote its report still regressed from a clean base */
+	if (al_gates_report_tests(c, &ct, why, sizeof(why)) < 0 && run_status(b) == RUN_OK &&
+	    run_failed(c))
+		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
+					    "contract %s passes on base but fails on candidate "
+					    "(%s; %s): a regression",
+					    name, how, why);
+	if (!ct)
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
 					    "contract %s on candidate: %s", name, why);
 	if ((r = al_gates_tests_compare(bt, ct, &d)) < 0) {
@@ -489,9 +510,9 @@ contract_by_tests(struct verdict *v, const char *rule, const char *name, const j
 	json_object_set(ev, "regressions", d.regressions);
 	json_object_set(ev, "new_failing", d.new_failing);
 	json_object_set(ev, "preexisting", d.preexisting);
-	json_object_set_new(ev, "tests", json_pack("{s:I, s:I}", "base", (json_int_t)json_array_size(bt),
-						   "candidate", (json_int_t)json_array_size(ct)));
-	how_failed(c, how, sizeof(how));
+	json_object_set_new(ev, "tests",
+			    json_pack("{s:I, s:I}", "base", (json_int_t)json_array_size(bt),
+				      "candidate", (json_int_t)json_array_size(ct)));
 	if (d.n_regressions)
 		r = al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
 					 "contract %s: %zu test%s passed on base and fail%s on "
@@ -500,10 +521,10 @@ contract_by_tests(struct verdict *v, const char *rule, const char *name, const j
 					 d.n_regressions > 1 ? "" : "s",
 					 json_string_value(json_array_get(d.regressions, 0)));
 	else if (d.n_new_failing)
-		r = al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
-					 "contract %s: new test %s fails on candidate (%zu failing)",
-					 name, json_string_value(json_array_get(d.new_failing, 0)),
-					 d.n_new_failing);
+		r = al_gates_rule_add_ev(
+		    v->rules, rule, AL_RULE_UNSATISFIED, ev,
+		    "contract %s: new test %s fails on candidate (%zu failing)", name,
+		    json_string_value(json_array_get(d.new_failing, 0)), d.n_new_failing);
 	else if (run_status(b) == RUN_OK && run_status(c) != RUN_OK)
 		r = al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
 					 "contract %s passes on base but fails on candidate (%s) "
@@ -517,12 +538,12 @@ contract_by_tests(struct verdict *v, const char *rule, const char *name, const j
 					 d.n_preexisting > 1 ? "" : "s",
 					 json_string_value(json_array_get(d.preexisting, 0)));
 	else if (d.n_preexisting)
-		r = al_gates_rule_add_ev(v->rules, rule, AL_RULE_SATISFIED, ev,
-					 "contract %s: no regression in %zu tests; %zu pre-existing "
-					 "failure%s allowed by policy (%s)",
-					 name, json_array_size(ct), d.n_preexisting,
-					 d.n_preexisting > 1 ? "s" : "",
-					 json_string_value(json_array_get(d.preexisting, 0)));
+		r = al_gates_rule_add_ev(
+		    v->rules, rule, AL_RULE_SATISFIED, ev,
+		    "contract %s: no regression in %zu tests; %zu pre-existing "
+		    "failure%s allowed by policy (%s)",
+		    name, json_array_size(ct), d.n_preexisting, d.n_preexisting > 1 ? "s" : "",
+		    json_string_value(json_array_get(d.preexisting, 0)));
 	else
 		r = al_gates_rule_add_ev(v->rules, rule, AL_RULE_SATISFIED, ev,
 					 "contract %s: %zu of %zu tests pass on candidate, none "
@@ -540,7 +561,8 @@ rule_contract(struct verdict *v, const char *name)
 	const json_t *c = run_get(v, "contract", name, "candidate", cid, sizeof(cid));
 	const json_t *b = run_get(v, "contract", name, "base", bid, sizeof(bid));
 	const json_t *conf = contract_conf(v, name);
-	bool exit_code = !strcmp(json_string_value(json_object_get(conf, "judge")) ?: "", "exit_code");
+	bool exit_code =
+	    !strcmp(json_string_value(json_object_get(conf, "judge")) ?: "", "exit_code");
 	json_t *ev;
 
 	snprintf(rule, sizeof(rule), "contract:%s", name);
@@ -552,9 +574,9 @@ rule_contract(struct verdict *v, const char *name)
 	how_failed(c, how, sizeof(how));
 	how_failed(b, bhow, sizeof(bhow));
 	if (run_status(c) != RUN_OK && !run_failed(c))
-		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
-					    "contract %s: sandbox failure on candidate, inconclusive",
-					    name);
+		return al_gates_rule_add_ev(
+		    v->rules, rule, AL_RULE_ERROR, ev,
+		    "contract %s: sandbox failure on candidate, inconclusive", name);
 	/* base must have run to an end: what it showed is the yardstick */
 	if (run_status(b) != RUN_OK && run_status(b) != RUN_RE && run_status(b) != RUN_SG)
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,

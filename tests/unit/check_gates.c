@@ -98,12 +98,13 @@ assert_rules_have_evidence(const json_t *rules)
 	"{\"authority\":\"" auth "\",\"lifetime_s\":" #life ",\"refs\":[" refs "]}"
 #define C_TIER_DEFAULT C_TIER("write", 86400, "\"refs/heads/airlock/*\"")
 #define C_TIERS "{\"1\":" C_TIER_DEFAULT ",\"2\":" C_TIER_DEFAULT "}"
+#define C_BRANCHES "[\"refs/heads/main\",\"refs/heads/master\"]"
 /* rest: the keys between protected_paths and tiers, each followed by a comma */
-#define CANON(binary, approvals, contract, pre, exec, limits, protected, rest, tiers)       \
-	"{\"allow_binary\":" binary ",\"approvals\":" approvals                             \
-	",\"auto_promote\":false,\"contract\":" contract ",\"contract_preexisting\":\"" pre \
-	"\",\"executable_paths\":" exec ",\"limits\":" limits                               \
-	",\"protected_paths\":" protected ",\"regate_on_base_change\":false," rest          \
+#define CANON(binary, approvals, contract, pre, exec, limits, protected, rest, tiers)            \
+	"{\"allow_binary\":" binary ",\"approvals\":" approvals                                  \
+	",\"auto_promote\":false,\"branches\":" C_BRANCHES ",\"contract\":" contract             \
+	",\"contract_preexisting\":\"" pre "\",\"executable_paths\":" exec ",\"limits\":" limits \
+	",\"protected_paths\":" protected ",\"regate_on_base_change\":false," rest               \
 					  "\"tiers\":" tiers "}"
 #define CANON_D(contract, limits, rest) \
 	CANON("false", C_APPROVALS, contract, "allow", "[]", limits, C_PROTECTED "]", rest, C_TIERS)
@@ -181,6 +182,26 @@ static const struct {
 	   "{\"1\":" C_TIER("write", 2592000,
 			    "\"refs/heads/bots/*\"") ",\"2\":" C_TIER("none", 86400, "") "}")},
     {"{" P_REPRO_T ",\"tiers\":{\"2\":{\"authority\":\"write\"}}}",
+     CANON_D("[]", C_LIMITS_T(60), C_REPRO_T)},
+    /* reports and judges appear only when set, so older policies keep their digest */
+    {"{\"reproduce\":{\"command\":[\"t\"],\"report\":\"junit\"}}",
+     CANON_D("[]", C_LIMITS_T(60),
+	     "\"reproduce\":{\"command\":[\"t\"],\"repeat\":1,\"report\":\"junit\"},"
+	     "\"test_paths\":[],")},
+    {"{\"reproduce\":{\"command\":[\"t\"],\"report\":\"tap\",\"repeat\":2}}",
+     CANON_D("[]", C_LIMITS_T(60),
+	     "\"reproduce\":{\"command\":[\"t\"],\"repeat\":2,\"report\":\"tap\"},"
+	     "\"test_paths\":[],")},
+    {"{\"contract\":[{\"name\":\"u\",\"command\":[\"m\"],\"report\":\"tap\",\"judge\":"
+     "\"exit_code\"},{\"name\":\"v\",\"command\":[\"n\"],\"report\":\"junit\"}]}",
+     CANON_D("[{\"command\":[\"m\"],\"judge\":\"exit_code\",\"name\":\"u\",\"report\":\"tap\"},"
+	     "{\"command\":[\"n\"],\"name\":\"v\",\"report\":\"junit\"}]",
+	     C_LIMITS_T(60), "\"test_paths\":[],")},
+    /* "tests" is the default judge: spelt out or not, one canonical form */
+    {"{\"contract\":[{\"name\":\"unit\",\"command\":[\"make\",\"check\"],\"judge\":\"tests\"}]}",
+     CANON_D(C_UNIT, C_LIMITS_T(60), "\"test_paths\":[],")},
+    /* the default branches, spelt out */
+    {"{" P_REPRO_T ",\"branches\":[\"refs/heads/main\",\"refs/heads/master\"]}",
      CANON_D("[]", C_LIMITS_T(60), C_REPRO_T)},
 };
 
@@ -429,6 +450,32 @@ static const struct {
      WHERE ".tiers.2.lifetime_s: expected an integer from 60 to 2592000"},
     {"{" CONTRACT ", \"tiers\": {\"2\": {\"authority\": \"write\", \"lifetime_s\": \"1h\"}}}",
      WHERE ".tiers.2.lifetime_s: expected an integer"},
+    /* reports and judges */
+    {"{\"reproduce\": {\"command\": [\"t\"], \"report\": \"xml\"}}",
+     WHERE ".reproduce.report: expected \"junit\" or \"tap\""},
+    {"{\"reproduce\": {\"command\": [\"t\"], \"report\": \"JUnit\"}}",
+     WHERE ".reproduce.report: expected \"junit\" or \"tap\""},
+    {"{\"reproduce\": {\"command\": [\"t\"], \"report\": true}}",
+     WHERE ".reproduce.report: expected a string"},
+    {"{\"contract\": [{\"name\":\"u\",\"command\":[\"x\"],\"report\":\"\"}]}",
+     WHERE ".contract[0].report: expected \"junit\" or \"tap\""},
+    {"{\"contract\": [{\"name\":\"u\",\"command\":[\"x\"],\"judge\":\"exit\"}]}",
+     WHERE ".contract[0].judge: expected \"tests\" or \"exit_code\""},
+    {"{\"contract\": [{\"name\":\"u\",\"command\":[\"x\"],\"judge\":null}]}",
+     WHERE ".contract[0].judge: expected a string"},
+    /* branches */
+    {"{" CONTRACT ", \"branches\": \"refs/heads/main\"}", WHERE ".branches: expected an array"},
+    {"{" CONTRACT ", \"branches\": []}", WHERE ".branches: expected 1 to 64 ref globs"},
+    {"{" CONTRACT ", \"branches\": [\"main\"]}",
+     WHERE ".branches[0]: expected a branch ref or glob under refs/heads/"},
+    {"{" CONTRACT ", \"branches\": [\"refs/heads/main\", \"refs/tags/v1\"]}",
+     WHERE ".branches[1]: expected a branch ref or glob under refs/heads/"},
+    {"{" CONTRACT ", \"branches\": [\"refs/heads/../tags/v1\"]}",
+     WHERE ".branches[0]: expected a branch ref or glob under refs/heads/"},
+    {"{" CONTRACT ", \"branches\": [\"refs/heads/\"]}",
+     WHERE ".branches[0]: expected a branch ref or glob under refs/heads/"},
+    {"{" CONTRACT ", \"branches\": [7]}",
+     WHERE ".branches[0]: expected a branch ref or glob under refs/heads/"},
 };
 
 START_TEST(test_policy_bad)
@@ -496,6 +543,64 @@ START_TEST(test_policy_caps)
 	al_policy_free(NULL);
 	ck_assert_ptr_null(al_policy_canonical(NULL));
 	free(long_arg);
+	json_decref(j);
+}
+END_TEST
+
+/* Which branches a base may come from: refs/heads/main and master unless the policy says. */
+static const struct {
+	const char *policy, *ref;
+	bool branch;
+} branches[] = {
+    {"{" CONTRACT "}", "refs/heads/main", true},
+    {"{" CONTRACT "}", "refs/heads/master", true},
+    {"{" CONTRACT "}", "refs/heads/dev", false},
+    {"{" CONTRACT "}", "main", false},
+    {"{" CONTRACT "}", "refs/heads/main2", false},
+    {"{" CONTRACT "}", "refs/tags/main", false},
+    {"{" CONTRACT ", \"branches\": [\"refs/heads/release/*\"]}", "refs/heads/release/2.0", true},
+    {"{" CONTRACT ", \"branches\": [\"refs/heads/release/*\"]}", "refs/heads/release/2/x", false},
+    /* the policy's list replaces the default one */
+    {"{" CONTRACT ", \"branches\": [\"refs/heads/release/*\"]}", "refs/heads/main", false},
+    {"{" CONTRACT ", \"branches\": [\"refs/heads/**\"]}", "refs/heads/a/b", true},
+    {"{" CONTRACT ", \"branches\": [\"refs/heads/**\"]}", "refs/tags/a", false},
+};
+
+START_TEST(test_policy_branches)
+{
+	struct al_policy *p = policy(branches[_i].policy);
+
+	ck_assert_msg(al_policy_is_branch(p, branches[_i].ref) == branches[_i].branch, "%s",
+		      branches[_i].ref);
+	al_policy_free(p);
+}
+END_TEST
+
+START_TEST(test_policy_branches_cap)
+{
+	struct al_err err = {0};
+	struct al_policy *p = NULL;
+	json_t *j = load("{" CONTRACT ", \"branches\": []}");
+	json_t *b = json_object_get(j, "branches");
+	char ref[64], *c;
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		snprintf(ref, sizeof(ref), "refs/heads/b%d", i);
+		json_array_append_new(b, json_string(ref));
+	}
+	ck_assert_int_eq(al_policy_parse(j, WHERE, &p, &err), 0);
+	c = al_policy_canonical(p);
+	ck_assert_ptr_nonnull(strstr(c, "\"branches\":[\"refs/heads/b0\",\"refs/heads/b1\","));
+	ck_assert(al_policy_is_branch(p, "refs/heads/b63"));
+	ck_assert(!al_policy_is_branch(p, "refs/heads/main"));
+	free(c);
+	al_policy_free(p);
+	p = NULL;
+	json_array_append_new(b, json_string("refs/heads/b64"));
+	ck_assert_int_eq(al_policy_parse(j, WHERE, &p, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, WHERE ".branches: expected 1 to 64 ref globs");
+	ck_assert_ptr_null(p);
 	json_decref(j);
 }
 END_TEST
@@ -601,7 +706,12 @@ static const struct {
     {"--help", 0},
     {"-", 0},
     {"a;b", 0},
-    {"a b", 0},
+    /* an inner space names a node, Jest or Mocha test; it is one argv element */
+    {"a b", 1},
+    {"clamp high", 1},
+    {" a", 0},
+    {"a ", 0},
+    {"a\tb", 0},
     {"../etc/passwd", 0},
     {"a..b", 0},
     {"a\nb", 0},
@@ -1345,23 +1455,24 @@ START_TEST(test_plan_contents)
 	ck_assert_int_eq(al_gates_plan(p, ids, &plan, &err), 0);
 	assert_json(plan,
 		    "[{\"id\":\"reproduce:t1:base\",\"rule\":\"reproduce\",\"test\":\"t1\","
-		    "\"side\":\"base\",\"argv\":[\"pytest\",\"-q\",\"t1\"]},"
+		    "\"side\":\"base\",\"tree\":\"tested\",\"argv\":[\"pytest\",\"-q\",\"t1\"]},"
 		    "{\"id\":\"reproduce:t1:candidate\",\"rule\":\"reproduce\",\"test\":\"t1\","
-		    "\"side\":\"candidate\",\"argv\":[\"pytest\",\"-q\",\"t1\"]},"
+		    "\"side\":\"candidate\",\"tree\":\"candidate\","
+		    "\"argv\":[\"pytest\",\"-q\",\"t1\"]},"
 		    "{\"id\":\"reproduce:tests/a.py::b[x-1]:base\",\"rule\":\"reproduce\","
-		    "\"test\":\"tests/a.py::b[x-1]\",\"side\":\"base\","
+		    "\"test\":\"tests/a.py::b[x-1]\",\"side\":\"base\",\"tree\":\"tested\","
 		    "\"argv\":[\"pytest\",\"-q\",\"tests/a.py::b[x-1]\"]},"
 		    "{\"id\":\"reproduce:tests/a.py::b[x-1]:candidate\",\"rule\":\"reproduce\","
-		    "\"test\":\"tests/a.py::b[x-1]\",\"side\":\"candidate\","
+		    "\"test\":\"tests/a.py::b[x-1]\",\"side\":\"candidate\",\"tree\":\"candidate\","
 		    "\"argv\":[\"pytest\",\"-q\",\"tests/a.py::b[x-1]\"]},"
 		    "{\"id\":\"contract:unit:candidate\",\"rule\":\"contract\",\"name\":\"unit\","
-		    "\"side\":\"candidate\",\"argv\":[\"make\",\"check\"]},"
+		    "\"side\":\"candidate\",\"tree\":\"candidate\",\"argv\":[\"make\",\"check\"]},"
 		    "{\"id\":\"contract:unit:base\",\"rule\":\"contract\",\"name\":\"unit\","
-		    "\"side\":\"base\",\"argv\":[\"make\",\"check\"]},"
+		    "\"side\":\"base\",\"tree\":\"base\",\"argv\":[\"make\",\"check\"]},"
 		    "{\"id\":\"contract:lint:candidate\",\"rule\":\"contract\",\"name\":\"lint\","
-		    "\"side\":\"candidate\",\"argv\":[\"make\",\"lint\"]},"
+		    "\"side\":\"candidate\",\"tree\":\"candidate\",\"argv\":[\"make\",\"lint\"]},"
 		    "{\"id\":\"contract:lint:base\",\"rule\":\"contract\",\"name\":\"lint\","
-		    "\"side\":\"base\",\"argv\":[\"make\",\"lint\"]}]");
+		    "\"side\":\"base\",\"tree\":\"base\",\"argv\":[\"make\",\"lint\"]}]");
 	json_decref(plan);
 	json_decref(ids);
 	al_policy_free(p);
@@ -1369,20 +1480,58 @@ START_TEST(test_plan_contents)
 	p = policy(CONTRACT_POLICY);
 	ck_assert_int_eq(al_gates_plan(p, NULL, &plan, &err), 0);
 	assert_json(plan, "[{\"id\":\"contract:unit:candidate\",\"rule\":\"contract\","
-			  "\"name\":\"unit\",\"side\":\"candidate\",\"argv\":[\"make\",\"check\"]},"
+			  "\"name\":\"unit\",\"side\":\"candidate\",\"tree\":\"candidate\","
+			  "\"argv\":[\"make\",\"check\"]},"
 			  "{\"id\":\"contract:unit:base\",\"rule\":\"contract\","
-			  "\"name\":\"unit\",\"side\":\"base\",\"argv\":[\"make\",\"check\"]}]");
+			  "\"name\":\"unit\",\"side\":\"base\",\"tree\":\"base\","
+			  "\"argv\":[\"make\",\"check\"]}]");
 	json_decref(plan);
 	al_policy_free(p);
 }
 END_TEST
 
-#define REPEAT_RUN(side, k)                                                               \
-	"{\"id\":\"reproduce:t1:" side ":" k "\",\"rule\":\"reproduce\",\"test\":\"t1\"," \
-	"\"side\":\"" side "\",\"argv\":[\"pytest\",\"t1\"]}"
+/* A report format rides on the runs of the command that writes it, and only on those:
+ * the reproduction's on both sides, each contract's on both of its own. */
+START_TEST(test_plan_reports)
+{
+	struct al_policy *p =
+	    policy("{\"reproduce\":{\"command\":[\"pytest\"],\"report\":\"junit\"},\"contract\":["
+		   "{\"name\":\"unit\",\"command\":[\"make\"],\"report\":\"tap\"},"
+		   "{\"name\":\"lint\",\"command\":[\"lint\"],\"judge\":\"exit_code\"}]}");
+	json_t *ids = load("[\"t1\"]"), *plan = NULL;
+	struct al_err err = {0};
 
-#define REPEAT_SIDE(side) REPEAT_RUN(side, "1") "," REPEAT_RUN(side, "2") "," REPEAT_RUN(side, "3")
-static const char repeat_plan[] = "[" REPEAT_SIDE("base") "," REPEAT_SIDE("candidate") "]";
+	ck_assert_int_eq(al_gates_plan(p, ids, &plan, &err), 0);
+	assert_json(plan,
+		    "[{\"id\":\"reproduce:t1:base\",\"rule\":\"reproduce\",\"test\":\"t1\","
+		    "\"side\":\"base\",\"tree\":\"tested\",\"report\":\"junit\","
+		    "\"argv\":[\"pytest\",\"t1\"]},"
+		    "{\"id\":\"reproduce:t1:candidate\",\"rule\":\"reproduce\",\"test\":\"t1\","
+		    "\"side\":\"candidate\",\"tree\":\"candidate\",\"report\":\"junit\","
+		    "\"argv\":[\"pytest\",\"t1\"]},"
+		    "{\"id\":\"contract:unit:candidate\",\"rule\":\"contract\",\"name\":\"unit\","
+		    "\"side\":\"candidate\",\"tree\":\"candidate\",\"report\":\"tap\","
+		    "\"argv\":[\"make\"]},"
+		    "{\"id\":\"contract:unit:base\",\"rule\":\"contract\",\"name\":\"unit\","
+		    "\"side\":\"base\",\"tree\":\"base\",\"report\":\"tap\",\"argv\":[\"make\"]},"
+		    "{\"id\":\"contract:lint:candidate\",\"rule\":\"contract\",\"name\":\"lint\","
+		    "\"side\":\"candidate\",\"tree\":\"candidate\",\"argv\":[\"lint\"]},"
+		    "{\"id\":\"contract:lint:base\",\"rule\":\"contract\",\"name\":\"lint\","
+		    "\"side\":\"base\",\"tree\":\"base\",\"argv\":[\"lint\"]}]");
+	json_decref(plan);
+	json_decref(ids);
+	al_policy_free(p);
+}
+END_TEST
+
+#define REPEAT_RUN(side, tree, k)                                                         \
+	"{\"id\":\"reproduce:t1:" side ":" k "\",\"rule\":\"reproduce\",\"test\":\"t1\"," \
+	"\"side\":\"" side "\",\"tree\":\"" tree "\",\"argv\":[\"pytest\",\"t1\"]}"
+
+#define REPEAT_SIDE(side, tree) \
+	REPEAT_RUN(side, tree, "1") "," REPEAT_RUN(side, tree, "2") "," REPEAT_RUN(side, tree, "3")
+static const char repeat_plan[] =
+    "[" REPEAT_SIDE("base", "tested") "," REPEAT_SIDE("candidate", "candidate") "]";
 
 /* A repeated test runs k times on each side, each run with its own id; once is the
  * plain id. */
@@ -1400,9 +1549,10 @@ START_TEST(test_plan_repeat)
 	p = policy("{\"reproduce\":{\"command\":[\"pytest\"],\"repeat\":1}}");
 	ck_assert_int_eq(al_gates_plan(p, ids, &plan, &err), 0);
 	assert_json(plan, "[{\"id\":\"reproduce:t1:base\",\"rule\":\"reproduce\",\"test\":\"t1\","
-			  "\"side\":\"base\",\"argv\":[\"pytest\",\"t1\"]},"
+			  "\"side\":\"base\",\"tree\":\"tested\",\"argv\":[\"pytest\",\"t1\"]},"
 			  "{\"id\":\"reproduce:t1:candidate\",\"rule\":\"reproduce\","
-			  "\"test\":\"t1\",\"side\":\"candidate\",\"argv\":[\"pytest\",\"t1\"]}]");
+			  "\"test\":\"t1\",\"side\":\"candidate\",\"tree\":\"candidate\","
+			  "\"argv\":[\"pytest\",\"t1\"]}]");
 	json_decref(plan);
 	json_decref(ids);
 	al_policy_free(p);
@@ -1458,13 +1608,17 @@ static const char good_result[] =
     "\"old_mode\":33188,\"new_mode\":33188,\"binary\":false}],\"test_patch\":[{\"path\":"
     "\"tests/test_a.py\",\"old_path\":\"tests/test_a.py\",\"status\":\"A\",\"old_mode\":0,"
     "\"new_mode\":33188,\"binary\":false}]},\"runs\":["
-    "{\"id\":\"" RB "\",\"rule\":\"reproduce\",\"test\":\"" T "\",\"side\":\"base\",\"argv\":["
+    "{\"id\":\"" RB "\",\"rule\":\"reproduce\",\"test\":\"" T "\",\"side\":\"base\","
+    "\"tree\":\"tested\",\"argv\":["
     "\"pytest\",\"" T "\"],\"status\":\"RE\",\"exit_code\":1,\"signal\":0," RUN_TAIL "},"
-    "{\"id\":\"" RC "\",\"rule\":\"reproduce\",\"side\":\"candidate\",\"argv\":["
+    "{\"id\":\"" RC "\",\"rule\":\"reproduce\",\"side\":\"candidate\",\"tree\":\"candidate\","
+    "\"argv\":["
     "\"pytest\",\"" T "\"],\"status\":\"OK\",\"exit_code\":0,\"signal\":0," RUN_TAIL "},"
-    "{\"id\":\"" CU "\",\"rule\":\"contract\",\"side\":\"candidate\",\"argv\":[\"make\","
+    "{\"id\":\"" CU "\",\"rule\":\"contract\",\"side\":\"candidate\",\"tree\":\"candidate\","
+    "\"argv\":[\"make\","
     "\"check\"],\"status\":\"OK\",\"exit_code\":0,\"signal\":0," RUN_TAIL "},"
-    "{\"id\":\"" CB "\",\"rule\":\"contract\",\"name\":\"unit\",\"side\":\"base\",\"argv\":["
+    "{\"id\":\"" CB "\",\"rule\":\"contract\",\"name\":\"unit\",\"side\":\"base\","
+    "\"tree\":\"base\",\"argv\":["
     "\"make\",\"check\"],\"status\":\"OK\",\"exit_code\":0,\"signal\":0," RUN_TAIL "}]}";
 
 struct eval_case {
@@ -1532,7 +1686,7 @@ static const struct eval_case evals[] = {
     {.run_id = CU,
      .run_set = "{\"status\":\"XX\"}",
      .decision = "rejected",
-     .reason = "contract unit: sandbox failure, inconclusive"},
+     .reason = "contract unit: sandbox failure on candidate, inconclusive"},
     {.run_id = CB,
      .run_set = "{\"status\":\"RE\",\"exit_code\":2}",
      .decision = "granted",
@@ -1586,6 +1740,33 @@ static const struct eval_case evals[] = {
      .run_set = "{\"side\":\"base\"}",
      .decision = "rejected",
      .reason = "run " RC " does not match the plan (side)"},
+    /* each run on the tree the plan named: the contract's base is the unmodified base, the
+     * reproduction's base has the test patch */
+    {.run_id = CB,
+     .run_set = "{\"tree\":\"tested\"}",
+     .decision = "rejected",
+     .reason = "run " CB " does not match the plan (tree)"},
+    {.run_id = CB,
+     .run_set = "{\"tree\":\"candidate\"}",
+     .decision = "rejected",
+     .reason = "run " CB " does not match the plan (tree)"},
+    {.run_id = RB,
+     .run_set = "{\"tree\":\"base\"}",
+     .decision = "rejected",
+     .reason = "run " RB " does not match the plan (tree)"},
+    {.run_id = RC,
+     .run_set = "{\"tree\":\"tested\"}",
+     .decision = "rejected",
+     .reason = "run " RC " does not match the plan (tree)"},
+    {.run_id = CU,
+     .run_set = "{\"tree\":null}",
+     .decision = "rejected",
+     .reason = "run " CU " does not match the plan (tree)"},
+    /* a report the plan did not ask for */
+    {.run_id = CU,
+     .run_set = "{\"report\":\"junit\"}",
+     .decision = "rejected",
+     .reason = "run " CU " does not match the plan (report)"},
     {.run_id = RC,
      .run_set = "{\"status\":\"PASS\"}",
      .decision = "rejected",
@@ -1939,6 +2120,16 @@ END_TEST
 	"{\"reproduce\":{\"command\":[\"pytest\"]},\"contract\":[{\"name\":\"unit\"," \
 	"\"command\":[\"make\",\"check\"]}],\"test_paths\":[\"tests/**\"],"           \
 	"\"contract_preexisting\":\"block\"}"
+/* the same contract judged by exit codes alone */
+#define EVAL_POLICY_EXIT                                                                      \
+	"{\"reproduce\":{\"command\":[\"pytest\"]},\"contract\":[{\"name\":\"unit\","         \
+	"\"command\":[\"make\",\"check\"],\"judge\":\"exit_code\"}],\"test_paths\":[\"tests/" \
+	"**\"]}"
+#define EVAL_POLICY_EXIT_BLOCK                                                                \
+	"{\"reproduce\":{\"command\":[\"pytest\"]},\"contract\":[{\"name\":\"unit\","         \
+	"\"command\":[\"make\",\"check\"],\"judge\":\"exit_code\"}],\"test_paths\":[\"tests/" \
+	"**\"],"                                                                              \
+	"\"contract_preexisting\":\"block\"}"
 #define ST_OK "{\"status\":\"OK\",\"exit_code\":0,\"signal\":0}"
 #define ST_RE1 "{\"status\":\"RE\",\"exit_code\":1,\"signal\":0}"
 #define ST_RE2 "{\"status\":\"RE\",\"exit_code\":2,\"signal\":0}"
@@ -1958,10 +2149,10 @@ static const struct {
      "contract unit passed on candidate (it failed on base)"},
     {EVAL_POLICY_BLOCK, ST_OK, ST_SG9, "SATISFIED",
      "contract unit passed on candidate (it failed on base)"},
-    {EVAL_POLICY, ST_OK, ST_TO, "SATISFIED",
-     "contract unit passed on candidate (it failed on base)"},
-    /* a sandbox failure on base does not undo a pass on the candidate */
-    {EVAL_POLICY, ST_OK, ST_XX, "SATISFIED", "contract unit passed on candidate"},
+    /* a base that did not run to its end is no yardstick, even for a passing candidate */
+    {EVAL_POLICY, ST_OK, ST_TO, "ERROR", "contract unit on base: timeout, inconclusive"},
+    {EVAL_POLICY, ST_OK, ST_OOM, "ERROR", "contract unit on base: out of memory, inconclusive"},
+    {EVAL_POLICY, ST_OK, ST_XX, "ERROR", "contract unit on base: sandbox failure, inconclusive"},
     /* regressions: passes on base, fails on candidate */
     {EVAL_POLICY, ST_RE2, ST_OK, "UNSATISFIED",
      "contract unit passes on base but fails on candidate (exit 2): a regression"},
@@ -1971,26 +2162,49 @@ static const struct {
      "contract unit passes on base but fails on candidate (timeout): a regression"},
     {EVAL_POLICY_BLOCK, ST_OOM, ST_OK, "UNSATISFIED",
      "contract unit passes on base but fails on candidate (out of memory): a regression"},
-    /* pre-existing: fails on both sides; allowed by default */
-    {EVAL_POLICY, ST_RE2, ST_RE1, "NOT_APPLICABLE",
+    {EVAL_POLICY_EXIT, ST_RE2, ST_OK, "UNSATISFIED",
+     "contract unit passes on base but fails on candidate (exit 2): a regression"},
+    /* failing on both sides: without a per-test report nothing tells a regression from a
+     * pre-existing failure (a missing interpreter fails both), so it is no pass */
+    {EVAL_POLICY, ST_RE2, ST_RE1, "ERROR",
+     "contract unit fails on base (exit 1) and on candidate (exit 2): without a per-test "
+     "report a regression cannot be told from a pre-existing failure"},
+    {EVAL_POLICY, ST_TO, ST_SG9, "ERROR",
+     "contract unit fails on base (signal 9) and on candidate (timeout): without a per-test "
+     "report a regression cannot be told from a pre-existing failure"},
+    {EVAL_POLICY_BLOCK, ST_RE2, ST_RE1, "ERROR",
+     "contract unit fails on base (exit 1) and on candidate (exit 2): without a per-test "
+     "report a regression cannot be told from a pre-existing failure"},
+    /* ... unless the policy judges this contract by exit codes: then pre-existing is
+     * allowed by default */
+    {EVAL_POLICY_EXIT, ST_RE2, ST_RE1, "NOT_APPLICABLE",
      "contract unit fails on candidate (exit 2) and already on base (exit 1): pre-existing, "
-     "allowed by policy"},
-    {EVAL_POLICY, ST_TO, ST_SG9, "NOT_APPLICABLE",
+     "allowed by policy (judge: exit_code)"},
+    {EVAL_POLICY_EXIT, ST_TO, ST_SG9, "NOT_APPLICABLE",
      "contract unit fails on candidate (timeout) and already on base (signal 9): pre-existing, "
-     "allowed by policy"},
+     "allowed by policy (judge: exit_code)"},
     /* ... and blocked with "contract_preexisting": "block" */
-    {EVAL_POLICY_BLOCK, ST_RE2, ST_RE1, "UNSATISFIED",
+    {EVAL_POLICY_EXIT_BLOCK, ST_RE2, ST_RE1, "UNSATISFIED",
      "contract unit fails on candidate (exit 2) and already on base (exit 1): pre-existing, and "
      "policy blocks it"},
-    {EVAL_POLICY_BLOCK, ST_OOM, ST_TO, "UNSATISFIED",
-     "contract unit fails on candidate (out of memory) and already on base (timeout): "
+    {EVAL_POLICY_EXIT_BLOCK, ST_OOM, ST_SG9, "UNSATISFIED",
+     "contract unit fails on candidate (out of memory) and already on base (signal 9): "
      "pre-existing, and policy blocks it"},
+    {EVAL_POLICY_EXIT, ST_OK, ST_RE1, "SATISFIED",
+     "contract unit passed on candidate (it failed on base)"},
+    {EVAL_POLICY_EXIT, ST_RE1, ST_TO, "ERROR", "contract unit on base: timeout, inconclusive"},
     /* a sandbox failure where it matters proves nothing */
-    {EVAL_POLICY, ST_XX, ST_OK, "ERROR", "contract unit: sandbox failure, inconclusive"},
-    {EVAL_POLICY, ST_XX, ST_RE1, "ERROR", "contract unit: sandbox failure, inconclusive"},
-    {EVAL_POLICY, ST_RE2, ST_XX, "ERROR", "contract unit: sandbox failure, inconclusive"},
-    {EVAL_POLICY_BLOCK, ST_TO, ST_XX, "ERROR", "contract unit: sandbox failure, inconclusive"},
-    {EVAL_POLICY, ST_XX, ST_XX, "ERROR", "contract unit: sandbox failure, inconclusive"},
+    {EVAL_POLICY, ST_XX, ST_OK, "ERROR",
+     "contract unit: sandbox failure on candidate, inconclusive"},
+    {EVAL_POLICY, ST_XX, ST_RE1, "ERROR",
+     "contract unit: sandbox failure on candidate, inconclusive"},
+    {EVAL_POLICY, ST_RE2, ST_XX, "ERROR", "contract unit on base: sandbox failure, inconclusive"},
+    {EVAL_POLICY_BLOCK, ST_TO, ST_XX, "ERROR",
+     "contract unit on base: sandbox failure, inconclusive"},
+    {EVAL_POLICY_EXIT, ST_RE2, ST_XX, "ERROR",
+     "contract unit on base: sandbox failure, inconclusive"},
+    {EVAL_POLICY, ST_XX, ST_XX, "ERROR",
+     "contract unit: sandbox failure on candidate, inconclusive"},
     /* both runs are due */
     {EVAL_POLICY, ST_OK, NULL, "ERROR", "missing run " CB},
     {EVAL_POLICY, ST_RE2, NULL, "ERROR", "missing run " CB},
@@ -2048,6 +2262,553 @@ START_TEST(test_evaluate_contract)
 			 pass ? "all gates satisfied" : contracts[_i].reason);
 	json_decref(v);
 	json_decref(res);
+}
+END_TEST
+
+/* ---- per-test reports ---- */
+
+/* How users name a test against how a report spells it: pytest node ids, unittest dotted
+ * names and JUnit classname.name are one test; nothing matches a substring or a prefix. */
+static const struct {
+	const char *want, *id;
+	bool match;
+} id_matches[] = {
+    {T, T, true},
+    /* pytest's JUnit XML: classname "tests.test_a", name "test_x" */
+    {T, "tests.test_a.test_x", true},
+    {"tests/test_a.py::TestX::test_y", "tests.test_a.TestX.test_y", true},
+    /* a unittest name asked for, a pytest node id reported */
+    {"tests.test_a.TestX.test_y", "tests/test_a.py::TestX::test_y", true},
+    {"tests/test_a.py::test_x[1-a]", "tests.test_a.test_x[1-a]", true},
+    {T, "tests/test_a::test_x", true},
+    {"a/b::c", "a.b.c", true},
+    /* JUnit from surefire, Go subtests */
+    {"com.example.FooTest.testBar", "com.example.FooTest.testBar", true},
+    {"TestSuite/TestCase", "TestSuite.TestCase", true},
+    /* never a substring, a prefix or a suffix */
+    {T, "tests/test_a.py::test_x_extra", false},
+    {T, "tests/test_a.py::test_x[1]", false},
+    {T, "tests/test_a.py::test_xy", false},
+    {"tests/test_a.py", T, false},
+    {"tests/test_a.py::test", T, false},
+    {"test_x", "tests.test_a.test_x", false},
+    {"test_a.test_x", "tests.test_a.test_x", false},
+    {"com.example.FooTest", "com.example.FooTest.testBar", false},
+    {"x", "", false},
+    {"", "x", false},
+    /* ".py" is dropped only where it ends a path segment followed by more */
+    {"tests/test_a.pyx::test_x", "tests.test_a.test_x", false},
+    {"tests/test_apy::test_x", "tests.test_a.test_x", false},
+    {"tests/a.py.b::t", "tests.a.b.t", false},
+    {"x.py", "x", false},
+    {"tests/test_a.py", "tests.test_a", false},
+    /* a single colon is not a separator; case counts */
+    {"pkg.mod:Class.test", "pkg.mod.Class.test", false},
+    {"Tests/test_a.py::test_x", "tests.test_a.test_x", false},
+    {NULL, T, false},
+    {T, NULL, false},
+};
+
+START_TEST(test_id_match)
+{
+	ck_assert_msg(al_gates_test_id_match(id_matches[_i].want, id_matches[_i].id) ==
+			  id_matches[_i].match,
+		      "want %s id %s", id_matches[_i].want ? id_matches[_i].want : "(null)",
+		      id_matches[_i].id ? id_matches[_i].id : "(null)");
+}
+END_TEST
+
+/* Ids longer than the normalised form can hold are compared exactly, never cut short. */
+START_TEST(test_id_match_long)
+{
+	size_t n = AL_REPORT_ID_MAX * 3;
+	char *a = malloc(n + 1), *b = malloc(n + 1);
+
+	memset(a, 'a', n);
+	a[n] = '\0';
+	memcpy(b, a, n + 1);
+	ck_assert(al_gates_test_id_match(a, b));
+	b[n - 1] = 'b';
+	ck_assert(!al_gates_test_id_match(a, b));
+	/* equal once normalised, but too long to normalise: no match rather than a guess */
+	memcpy(b, a, n + 1);
+	a[10] = '/';
+	b[10] = '.';
+	ck_assert(!al_gates_test_id_match(a, b));
+	free(a);
+	free(b);
+}
+END_TEST
+
+#define REPRO_REPORT_POLICY                                                                       \
+	"{\"reproduce\":{\"command\":[\"pytest\"],\"report\":\"junit\"},\"contract\":[{\"name\":" \
+	"\"unit\",\"command\":[\"make\",\"check\"]}],\"test_paths\":[\"tests/**\"]}"
+#define CONTRACT_REPORT_POLICY                                                                    \
+	"{\"reproduce\":{\"command\":[\"pytest\"]},\"contract\":[{\"name\":\"unit\",\"command\":" \
+	"[\"make\",\"check\"],\"report\":\"junit\"}],\"test_paths\":[\"tests/**\"]}"
+#define CONTRACT_REPORT_BLOCK                                                                     \
+	"{\"reproduce\":{\"command\":[\"pytest\"]},\"contract\":[{\"name\":\"unit\",\"command\":" \
+	"[\"make\",\"check\"],\"report\":\"junit\"}],\"test_paths\":[\"tests/**\"],"              \
+	"\"contract_preexisting\":\"block\"}"
+#define S_OK "\"status\":\"OK\",\"exit_code\":0,\"signal\":0"
+#define S_RE "\"status\":\"RE\",\"exit_code\":1,\"signal\":0"
+#define S_SG "\"status\":\"SG\",\"exit_code\":-1,\"signal\":11"
+#define S_TO "\"status\":\"TO\",\"killed\":true"
+#define S_XX "\"status\":\"XX\""
+/* a run's status and its report's tests */
+#define WITH(st, tests) "{" st ",\"tests\":[" tests "]}"
+#define NO_REPORT(st) "{" st "}"
+#define REPORT_ERROR(st, why) "{" st ",\"report_error\":\"" why "\"}"
+#define TP(id) "{\"id\":\"" id "\",\"outcome\":\"passed\"}"
+#define TF(id) "{\"id\":\"" id "\",\"outcome\":\"failed\"}"
+#define TE(id) "{\"id\":\"" id "\",\"outcome\":\"error\"}"
+#define TS(id) "{\"id\":\"" id "\",\"outcome\":\"skipped\"}"
+#define T_JUNIT "tests.test_a.test_x"
+#define NOT_WRITTEN "no report was written (No such file or directory)"
+
+static const struct {
+	const char *base, *candidate; /* merged into RB and RC */
+	const char *result, *reason;  /* of the rule reproduce:T */
+	const char *outcomes;	      /* evidence.outcomes, NULL when absent */
+} repro_reports[] = {
+    {WITH(S_RE, TF(T)), WITH(S_OK, TP(T)), "SATISFIED",
+     T " fails on base (exit 1) and passes on candidate",
+     "{\"base\":\"failed\",\"candidate\":\"passed\"}"},
+    {WITH(S_RE, TE(T)), WITH(S_OK, TP(T)), "SATISFIED",
+     T " fails on base (exit 1) and passes on candidate",
+     "{\"base\":\"error\",\"candidate\":\"passed\"}"},
+    {WITH(S_SG, TE(T)), WITH(S_OK, TP(T)), "SATISFIED",
+     T " fails on base (signal 11) and passes on candidate",
+     "{\"base\":\"error\",\"candidate\":\"passed\"}"},
+    /* the JUnit spelling of the same test, and other tests around it */
+    {WITH(S_RE, TP("tests.test_a.test_w") "," TF(T_JUNIT)),
+     WITH(S_OK, TP("tests.test_a.test_w") "," TP(T_JUNIT)), "SATISFIED",
+     T " fails on base (exit 1) and passes on candidate",
+     "{\"base\":\"failed\",\"candidate\":\"passed\"}"},
+    /* the report says failed though the command exited 0: the report is the test's word */
+    {WITH(S_OK, TF(T)), WITH(S_OK, TP(T)), "SATISFIED",
+     T " fails on base (failed in the report, exit 0) and passes on candidate",
+     "{\"base\":\"failed\",\"candidate\":\"passed\"}"},
+    /* the test passes on base: proves nothing, even when something else failed the run */
+    {WITH(S_OK, TP(T)), WITH(S_OK, TP(T)), "UNSATISFIED",
+     T " already passes on base: reproduction proves nothing",
+     "{\"base\":\"passed\",\"candidate\":\"passed\"}"},
+    {WITH(S_RE, TP(T) "," TF("tests/test_a.py::test_other")), WITH(S_OK, TP(T)), "UNSATISFIED",
+     T " already passes on base: reproduction proves nothing",
+     "{\"base\":\"passed\",\"candidate\":\"passed\"}"},
+    /* the test must be seen to run on base */
+    {WITH(S_RE, TF("tests/test_a.py::test_other")), WITH(S_OK, TP(T)), "ERROR",
+     T " on base: the test is not in the report (1 tests reported)", "{\"candidate\":\"passed\"}"},
+    {WITH(S_RE, TS(T) "," TF("tests/test_a.py::test_other")), WITH(S_OK, TP(T)), "ERROR",
+     T " on base: the test was skipped, it did not run", "{\"candidate\":\"passed\"}"},
+    {WITH(S_RE, ""), WITH(S_OK, TP(T)), "ERROR",
+     T " on base: no test ran (0 reported, all skipped or none)", "{\"candidate\":\"passed\"}"},
+    {WITH(S_RE, TS(T)), WITH(S_OK, TP(T)), "ERROR",
+     T " on base: no test ran (1 reported, all skipped or none)", "{\"candidate\":\"passed\"}"},
+    {REPORT_ERROR(S_RE, NOT_WRITTEN), WITH(S_OK, TP(T)), "ERROR",
+     T " on base: no usable report: " NOT_WRITTEN, "{\"candidate\":\"passed\"}"},
+    {NO_REPORT(S_RE), WITH(S_OK, TP(T)), "ERROR", T " on base: no usable report: none was written",
+     "{\"candidate\":\"passed\"}"},
+    /* a prefix or a longer name is another test */
+    {WITH(S_RE, TF(T "_extra") "," TF(T "[1]")), WITH(S_OK, TP(T)), "ERROR",
+     T " on base: the test is not in the report (2 tests reported)", "{\"candidate\":\"passed\"}"},
+    /* the candidate: passed in the report and a clean exit, both */
+    {WITH(S_RE, TF(T)), WITH(S_OK, TF(T)), "UNSATISFIED",
+     T " still fails on candidate (failed in the report, exit 0)",
+     "{\"base\":\"failed\",\"candidate\":\"failed\"}"},
+    {WITH(S_RE, TF(T)), WITH(S_OK, TE(T)), "UNSATISFIED",
+     T " still fails on candidate (error in the report, exit 0)",
+     "{\"base\":\"failed\",\"candidate\":\"error\"}"},
+    {WITH(S_RE, TF(T)), WITH(S_RE, TP(T)), "UNSATISFIED", T " still fails on candidate (exit 1)",
+     "{\"base\":\"failed\",\"candidate\":\"passed\"}"},
+    {WITH(S_RE, TF(T)), WITH(S_OK, TP(T "_extra") "," TP("tests.test_a")), "ERROR",
+     T " on candidate: the test is not in the report (2 tests reported)", "{\"base\":\"failed\"}"},
+    {WITH(S_RE, TF(T)), WITH(S_OK, TS(T) "," TP("tests/test_a.py::test_other")), "ERROR",
+     T " on candidate: the test was skipped, it did not run", "{\"base\":\"failed\"}"},
+    {WITH(S_RE, TF(T)), NO_REPORT(S_OK), "ERROR",
+     T " on candidate: no usable report: none was written", "{\"base\":\"failed\"}"},
+    {WITH(S_RE, TF(T)), REPORT_ERROR(S_OK, "the report is not a regular file"), "ERROR",
+     T " on candidate: no usable report: the report is not a regular file",
+     "{\"base\":\"failed\"}"},
+    /* one test under one name twice: the worst stands */
+    {WITH(S_RE, TF(T)), WITH(S_OK, TP(T) "," TF(T_JUNIT)), "UNSATISFIED",
+     T " still fails on candidate (failed in the report, exit 0)",
+     "{\"base\":\"failed\",\"candidate\":\"failed\"}"},
+    {WITH(S_RE, TF(T)), WITH(S_OK, TE(T) "," TP(T)), "UNSATISFIED",
+     T " still fails on candidate (error in the report, exit 0)",
+     "{\"base\":\"failed\",\"candidate\":\"error\"}"},
+    {WITH(S_RE, TP(T) "," TF(T)), WITH(S_OK, TP(T) "," TP(T_JUNIT)), "SATISFIED",
+     T " fails on base (exit 1) and passes on candidate",
+     "{\"base\":\"failed\",\"candidate\":\"passed\"}"},
+    /* runs that did not end by themselves are judged by their status, as before */
+    {NO_REPORT(S_TO), WITH(S_OK, TP(T)), "ERROR", T " on base: TO, inconclusive",
+     "{\"candidate\":\"passed\"}"},
+    {WITH(S_RE, TF(T)), NO_REPORT(S_TO), "UNSATISFIED", T " still fails on candidate (timeout)",
+     "{\"base\":\"failed\"}"},
+    {WITH(S_RE, TF(T)), NO_REPORT(S_XX), "ERROR", T " on candidate: XX, inconclusive",
+     "{\"base\":\"failed\"}"},
+};
+
+START_TEST(test_reproduce_report)
+{
+	json_t *res = load(good_result), *runs = json_object_get(res, "runs"), *v;
+	const json_t *rules, *ev;
+
+	run_update(runs, RB, repro_reports[_i].base);
+	run_update(runs, RC, repro_reports[_i].candidate);
+	v = evaluate(REPRO_REPORT_POLICY, "[\"" T "\"]", res);
+	rules = json_object_get(v, "rules");
+	assert_rule(rules, "reproduce:" T, repro_reports[_i].result, repro_reports[_i].reason);
+	ev = json_object_get(rule_of(rules, "reproduce:" T), "evidence");
+	assert_json(json_object_get(ev, "runs"), "[\"" RB "\",\"" RC "\"]");
+	if (repro_reports[_i].outcomes)
+		assert_json(json_object_get(ev, "outcomes"), repro_reports[_i].outcomes);
+	else
+		ck_assert_ptr_null(json_object_get(ev, "outcomes"));
+	ck_assert_str_eq(json_string_value(json_object_get(v, "decision")),
+			 strcmp(repro_reports[_i].result, "SATISFIED") ? "rejected" : "granted");
+	json_decref(v);
+	json_decref(res);
+}
+END_TEST
+
+/* With a report and reproduce.repeat, every run's report must agree. */
+START_TEST(test_reproduce_report_repeat)
+{
+	json_t *res = load(good_result), *runs = json_array(), *v;
+	static const char *const base[] = {WITH(S_RE, TF(T)), WITH(S_RE, TP(T)), WITH(S_RE, TF(T))};
+	char id[AL_TEST_ID_MAX + 64];
+	unsigned k;
+
+	for (k = 1; k <= 3; k++) {
+		json_t *run;
+
+		snprintf(id, sizeof(id), "reproduce:%s:base:%u", T, k);
+		run = load(base[k - 1]);
+		json_object_set_new(run, "id", json_string(id));
+		json_array_append_new(runs, run);
+		snprintf(id, sizeof(id), "reproduce:%s:candidate:%u", T, k);
+		run = load(WITH(S_OK, TP(T)));
+		json_object_set_new(run, "id", json_string(id));
+		json_array_append_new(runs, run);
+	}
+	json_object_set_new(res, "runs", runs);
+	v = evaluate("{\"reproduce\":{\"command\":[\"pytest\"],\"repeat\":3,\"report\":\"tap\"}}",
+		     "[\"" T "\"]", res);
+	assert_rule(json_object_get(v, "rules"), "reproduce:" T, "ERROR",
+		    T " is flaky on base: passed 1 of 3 runs");
+	json_decref(v);
+	json_decref(res);
+}
+END_TEST
+
+#define EV_RUNS "\"runs\":[\"" CU "\",\"" CB "\"]"
+
+static const struct {
+	const char *policy;
+	const char *candidate, *base; /* merged into CU and CB */
+	const char *result, *reason;  /* of the rule contract:unit */
+	const char *lists;	      /* [regressions, new_failing, preexisting], or NULL */
+} contract_reports[] = {
+    {CONTRACT_REPORT_POLICY, WITH(S_OK, TP("a") "," TP("b")), WITH(S_OK, TP("a") "," TP("b")),
+     "SATISFIED", "contract unit: 2 of 2 tests pass on candidate, none regressed", "[[],[],[]]"},
+    /* a test that passed on base and fails, errors, is skipped or is gone on the candidate */
+    {CONTRACT_REPORT_POLICY, WITH(S_RE, TP("a") "," TF("b")), WITH(S_OK, TP("a") "," TP("b")),
+     "UNSATISFIED", "contract unit: 1 test passed on base and fails on candidate, a regression: b",
+     "[[\"b\"],[],[]]"},
+    {CONTRACT_REPORT_POLICY, WITH(S_RE, TE("a") "," TE("b")), WITH(S_OK, TP("a") "," TP("b")),
+     "UNSATISFIED", "contract unit: 2 tests passed on base and fail on candidate, a regression: a",
+     "[[\"a\",\"b\"],[],[]]"},
+    {CONTRACT_REPORT_POLICY, WITH(S_OK, TP("a") "," TS("b")), WITH(S_OK, TP("a") "," TP("b")),
+     "UNSATISFIED", "contract unit: 1 test passed on base and fails on candidate, a regression: b",
+     "[[\"b\"],[],[]]"},
+    {CONTRACT_REPORT_POLICY, WITH(S_OK, TP("a")), WITH(S_OK, TP("a") "," TP("b")), "UNSATISFIED",
+     "contract unit: 1 test passed on base and fails on candidate, a regression: b",
+     "[[\"b\"],[],[]]"},
+    /* a renamed test is a missing one */
+    {CONTRACT_REPORT_POLICY, WITH(S_OK, TP("a") "," TP("b2")), WITH(S_OK, TP("a") "," TP("b")),
+     "UNSATISFIED", "contract unit: 1 test passed on base and fails on candidate, a regression: b",
+     "[[\"b\"],[],[]]"},
+    /* a test only the candidate has must not fail */
+    {CONTRACT_REPORT_POLICY, WITH(S_RE, TP("a") "," TF("n")), WITH(S_OK, TP("a")), "UNSATISFIED",
+     "contract unit: new test n fails on candidate (1 failing)", "[[],[\"n\"],[]]"},
+    {CONTRACT_REPORT_POLICY, WITH(S_RE, TP("a") "," TE("n") "," TF("m")), WITH(S_OK, TP("a")),
+     "UNSATISFIED", "contract unit: new test n fails on candidate (2 failing)",
+     "[[],[\"n\",\"m\"],[]]"},
+    {CONTRACT_REPORT_POLICY, WITH(S_OK, TP("a") "," TS("n")), WITH(S_OK, TP("a")), "SATISFIED",
+     "contract unit: 1 of 2 tests pass on candidate, none regressed", "[[],[],[]]"},
+    /* failing on both: pre-existing, listed by name, allowed or blocked by policy */
+    {CONTRACT_REPORT_POLICY, WITH(S_RE, TP("a") "," TF("f")), WITH(S_RE, TP("a") "," TE("f")),
+     "SATISFIED",
+     "contract unit: no regression in 2 tests; 1 pre-existing failure allowed by policy (f)",
+     "[[],[],[\"f\"]]"},
+    {CONTRACT_REPORT_BLOCK, WITH(S_RE, TP("a") "," TF("f")), WITH(S_RE, TP("a") "," TF("f")),
+     "UNSATISFIED",
+     "contract unit: 1 test already fails on base (f), and policy blocks pre-existing failures",
+     "[[],[],[\"f\"]]"},
+    /* fixed on the candidate */
+    {CONTRACT_REPORT_BLOCK, WITH(S_OK, TP("a") "," TP("f")), WITH(S_RE, TP("a") "," TF("f")),
+     "SATISFIED", "contract unit: 2 of 2 tests pass on candidate, none regressed", "[[],[],[]]"},
+    /* a regression is named first, whatever else failed */
+    {CONTRACT_REPORT_POLICY, WITH(S_RE, TF("a") "," TF("f") "," TF("n")),
+     WITH(S_RE, TP("a") "," TF("f")), "UNSATISFIED",
+     "contract unit: 1 test passed on base and fails on candidate, a regression: a",
+     "[[\"a\"],[\"n\"],[\"f\"]]"},
+    /* base exited 0, the candidate did not, though no test regressed */
+    {CONTRACT_REPORT_POLICY, WITH(S_RE, TP("a")), WITH(S_OK, TP("a")), "UNSATISFIED",
+     "contract unit passes on base but fails on candidate (exit 1) although no test "
+     "regressed: a regression",
+     "[[],[],[]]"},
+    /* a candidate killed before it wrote its report, or half way through */
+    {CONTRACT_REPORT_POLICY, NO_REPORT(S_TO), WITH(S_OK, TP("a")), "UNSATISFIED",
+     "contract unit passes on base but fails on candidate (timeout; no usable report: none "
+     "was written): a regression",
+     NULL},
+    {CONTRACT_REPORT_POLICY, WITH(S_TO, TP("a")), WITH(S_OK, TP("a") "," TP("b")), "UNSATISFIED",
+     "contract unit: 1 test passed on base and fails on candidate, a regression: b",
+     "[[\"b\"],[],[]]"},
+    /* no report, or no test run, on either side: nothing to judge by */
+    {CONTRACT_REPORT_POLICY, WITH(S_OK, TP("a")), NO_REPORT(S_RE), "ERROR",
+     "contract unit on base: no usable report: none was written", NULL},
+    {CONTRACT_REPORT_POLICY, WITH(S_OK, TP("a")), REPORT_ERROR(S_OK, NOT_WRITTEN), "ERROR",
+     "contract unit on base: no usable report: " NOT_WRITTEN, NULL},
+    {CONTRACT_REPORT_POLICY, NO_REPORT(S_OK), WITH(S_OK, TP("a")), "ERROR",
+     "contract unit on candidate: no usable report: none was written", NULL},
+    {CONTRACT_REPORT_POLICY, REPORT_ERROR(S_RE, "the report is not a regular file"),
+     WITH(S_RE, TF("a")), "ERROR",
+     "contract unit on candidate: no usable report: the report is not a regular file", NULL},
+    {CONTRACT_REPORT_POLICY, WITH(S_OK, TP("a")), WITH(S_OK, TS("a")), "ERROR",
+     "contract unit on base: no test ran (1 reported, all skipped or none)", NULL},
+    {CONTRACT_REPORT_POLICY, WITH(S_OK, ""), WITH(S_OK, TP("a")), "ERROR",
+     "contract unit on candidate: no test ran (0 reported, all skipped or none)", NULL},
+    {CONTRACT_REPORT_POLICY, WITH(S_OK, TS("a") "," TS("b")), WITH(S_OK, TP("a")), "ERROR",
+     "contract unit on candidate: no test ran (2 reported, all skipped or none)", NULL},
+    /* one name reported twice: a passing twin cannot hide a failure */
+    {CONTRACT_REPORT_POLICY, WITH(S_OK, TF("a") "," TP("a")), WITH(S_OK, TP("a")), "UNSATISFIED",
+     "contract unit: 1 test passed on base and fails on candidate, a regression: a",
+     "[[\"a\"],[],[]]"},
+    {CONTRACT_REPORT_POLICY, WITH(S_OK, TP("a") "," TF("a")), WITH(S_OK, TP("a")), "UNSATISFIED",
+     "contract unit: 1 test passed on base and fails on candidate, a regression: a",
+     "[[\"a\"],[],[]]"},
+    {CONTRACT_REPORT_POLICY, WITH(S_RE, TF("a") "," TF("a")), WITH(S_RE, TP("a") "," TF("a")),
+     "UNSATISFIED", "contract unit: 1 test passed on base and fails on candidate, a regression: a",
+     "[[\"a\"],[],[]]"},
+    {CONTRACT_REPORT_POLICY, WITH(S_OK, TP("a")), WITH(S_OK, TP("a") "," TP("a")), "UNSATISFIED",
+     "contract unit: 1 test passed on base and fails on candidate, a regression: a",
+     "[[\"a\"],[],[]]"},
+    /* the same twins on both sides are what base already was */
+    {CONTRACT_REPORT_POLICY, WITH(S_RE, TF("a") "," TP("a")), WITH(S_RE, TP("a") "," TF("a")),
+     "SATISFIED",
+     "contract unit: no regression in 2 tests; 1 pre-existing failure allowed by policy (a)",
+     "[[],[],[\"a\"]]"},
+    {CONTRACT_REPORT_POLICY, WITH(S_RE, TP("a") "," TF("n") "," TP("n")), WITH(S_OK, TP("a")),
+     "UNSATISFIED", "contract unit: new test n fails on candidate (1 failing)", "[[],[\"n\"],[]]"},
+    /* the runs' statuses come first */
+    {CONTRACT_REPORT_POLICY, NO_REPORT(S_XX), WITH(S_OK, TP("a")), "ERROR",
+     "contract unit: sandbox failure on candidate, inconclusive", NULL},
+    {CONTRACT_REPORT_POLICY, WITH(S_OK, TP("a")), NO_REPORT(S_XX), "ERROR",
+     "contract unit on base: sandbox failure, inconclusive", NULL},
+    {CONTRACT_REPORT_POLICY, WITH(S_OK, TP("a")), WITH(S_TO, TP("a")), "ERROR",
+     "contract unit on base: timeout, inconclusive", NULL},
+};
+
+START_TEST(test_contract_report)
+{
+	json_t *res = load(good_result), *runs = json_object_get(res, "runs"), *v, *lists;
+	const json_t *rules, *ev;
+
+	run_update(runs, CU, contract_reports[_i].candidate);
+	run_update(runs, CB, contract_reports[_i].base);
+	v = evaluate(contract_reports[_i].policy, "[\"" T "\"]", res);
+	rules = json_object_get(v, "rules");
+	assert_rule(rules, "contract:unit", contract_reports[_i].result,
+		    contract_reports[_i].reason);
+	ev = json_object_get(rule_of(rules, "contract:unit"), "evidence");
+	assert_json(json_object_get(ev, "runs"), "[\"" CU "\",\"" CB "\"]");
+	if (contract_reports[_i].lists) {
+		lists = json_pack("[O, O, O]", json_object_get(ev, "regressions"),
+				  json_object_get(ev, "new_failing"),
+				  json_object_get(ev, "preexisting"));
+		ck_assert_ptr_nonnull(lists);
+		assert_json(lists, contract_reports[_i].lists);
+		json_decref(lists);
+	}
+	ck_assert_str_eq(json_string_value(json_object_get(v, "decision")),
+			 strcmp(contract_reports[_i].result, "SATISFIED") ? "rejected" : "granted");
+	json_decref(v);
+	json_decref(res);
+}
+END_TEST
+
+/* A run's "tests" that is not a list of {"id": string, "outcome": one of four} is no
+ * report at all, on either side and for either rule. */
+static const char *const malformed_tests[] = {
+    "{}",
+    "\"a\"",
+    "7",
+    "[1]",
+    "[null]",
+    "[[]]",
+    "[{\"id\":1,\"outcome\":\"passed\"}]",
+    "[{\"id\":\"a\"}]",
+    "[{\"outcome\":\"passed\"}]",
+    "[{\"id\":\"a\",\"outcome\":\"PASSED\"}]",
+    "[{\"id\":\"a\",\"outcome\":\"xfail\"}]",
+    "[{\"id\":\"a\",\"outcome\":null}]",
+    "[{\"id\":null,\"outcome\":\"passed\"}]",
+    /* one bad record spoils the report */
+    "[" TP(T) "," TP("a") ",{\"id\":\"b\",\"outcome\":\"flaky\"}]",
+    /* "\u0000" is loaded below as a NUL inside the id */
+    "[" TP(T) ",{\"id\":\"a\\u0000b\",\"outcome\":\"passed\"}]",
+};
+
+START_TEST(test_report_malformed)
+{
+	json_t *tests = json_loads(malformed_tests[_i], JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	json_t *res = load(good_result), *runs = json_object_get(res, "runs"), *v;
+	const json_t *rules;
+
+	ck_assert_ptr_nonnull(tests);
+	/* the reproduction's candidate */
+	run_update(runs, RB, WITH(S_RE, TF(T)));
+	run_update(runs, RC, NO_REPORT(S_OK));
+	json_object_set(json_array_get(runs, 1), "tests", tests);
+	v = evaluate(REPRO_REPORT_POLICY, "[\"" T "\"]", res);
+	assert_rule(json_object_get(v, "rules"), "reproduce:" T, "ERROR",
+		    T " on candidate: malformed report record");
+	ck_assert_str_eq(json_string_value(json_object_get(v, "decision")), "rejected");
+	json_decref(v);
+	json_decref(res);
+
+	/* a contract's base, then its candidate */
+	res = load(good_result);
+	runs = json_object_get(res, "runs");
+	run_update(runs, CU, WITH(S_OK, TP("a")));
+	run_update(runs, CB, NO_REPORT(S_OK));
+	json_object_set(json_array_get(runs, 3), "tests", tests);
+	v = evaluate(CONTRACT_REPORT_POLICY, "[\"" T "\"]", res);
+	rules = json_object_get(v, "rules");
+	assert_rule(rules, "contract:unit", "ERROR",
+		    "contract unit on base: malformed report record");
+	json_decref(v);
+	run_update(runs, CB, WITH(S_OK, TP("a")));
+	json_object_set(json_array_get(runs, 2), "tests", tests);
+	v = evaluate(CONTRACT_REPORT_POLICY, "[\"" T "\"]", res);
+	assert_rule(json_object_get(v, "rules"), "contract:unit", "ERROR",
+		    "contract unit on candidate: malformed report record");
+	ck_assert_str_eq(json_string_value(json_object_get(v, "decision")), "rejected");
+	json_decref(v);
+	json_decref(res);
+	json_decref(tests);
+}
+END_TEST
+
+/* n tests named t00000.. with the given outcome, the first `fail` of them failed. */
+static json_t *
+many_tests(size_t n, size_t fail, bool reversed)
+{
+	json_t *a = json_array();
+	char id[32];
+
+	for (size_t k = 0; k < n; k++) {
+		size_t i = reversed ? n - 1 - k : k;
+
+		snprintf(id, sizeof(id), "tests.test_m.t%06zu", i);
+		json_array_append_new(a, json_pack("{s:s, s:s}", "id", id, "outcome",
+						   i < fail ? "failed" : "passed"));
+	}
+	return a;
+}
+
+/* Many regressions: all counted, the first 50 listed, the first named. */
+START_TEST(test_contract_report_many)
+{
+	json_t *res = load(good_result), *runs = json_object_get(res, "runs"), *v;
+	const json_t *ev;
+
+	run_update(runs, CU, NO_REPORT(S_RE));
+	run_update(runs, CB, NO_REPORT(S_OK));
+	json_object_set_new(json_array_get(runs, 2), "tests", many_tests(200, 60, false));
+	json_object_set_new(json_array_get(runs, 3), "tests", many_tests(200, 0, false));
+	v = evaluate(CONTRACT_REPORT_POLICY, "[\"" T "\"]", res);
+	assert_rule(json_object_get(v, "rules"), "contract:unit", "UNSATISFIED",
+		    "contract unit: 60 tests passed on base and fail on candidate, a regression: "
+		    "tests.test_m.t000000");
+	ev = json_object_get(rule_of(json_object_get(v, "rules"), "contract:unit"), "evidence");
+	ck_assert_uint_eq(json_array_size(json_object_get(ev, "regressions")), 50);
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(ev, "regressions"), 49)),
+			 "tests.test_m.t000049");
+	assert_json(json_object_get(ev, "tests"), "{\"base\":200,\"candidate\":200}");
+	json_decref(v);
+	json_decref(res);
+}
+END_TEST
+
+/* Reports of tens of thousands of tests, in different orders, are judged in about linear
+ * time: a quadratic comparison would take minutes here and trip the test case timeout. */
+START_TEST(test_report_large)
+{
+	const size_t n = 60000;
+	json_t *res = load(good_result), *runs = json_object_get(res, "runs"), *v, *big;
+	char reason[128];
+
+	run_update(runs, CU, NO_REPORT(S_RE));
+	run_update(runs, CB, NO_REPORT(S_OK));
+	json_object_set_new(json_array_get(runs, 2), "tests", many_tests(n, 1, true));
+	json_object_set_new(json_array_get(runs, 3), "tests", many_tests(n, 0, false));
+	/* the reproduction's test last of a big report, on both sides */
+	big = many_tests(n, 0, false);
+	json_array_append_new(big, load(TF(T)));
+	run_update(runs, RB, NO_REPORT(S_RE));
+	json_object_set_new(json_array_get(runs, 0), "tests", big);
+	big = many_tests(n, 0, false);
+	json_array_append_new(big, load(TP(T)));
+	run_update(runs, RC, NO_REPORT(S_OK));
+	json_object_set_new(json_array_get(runs, 1), "tests", big);
+	v = evaluate("{\"reproduce\":{\"command\":[\"pytest\"],\"report\":\"junit\"},\"contract\":["
+		     "{\"name\":\"unit\",\"command\":[\"make\",\"check\"],\"report\":\"junit\"}]}",
+		     "[\"" T "\"]", res);
+	assert_rule(json_object_get(v, "rules"), "reproduce:" T, "SATISFIED",
+		    T " fails on base (exit 1) and passes on candidate");
+	snprintf(reason, sizeof(reason),
+		 "contract unit: 1 test passed on base and fails on candidate, a regression: "
+		 "tests.test_m.t%06zu",
+		 (size_t)0);
+	assert_rule(json_object_get(v, "rules"), "contract:unit", "UNSATISFIED", reason);
+	json_decref(v);
+	json_decref(res);
+}
+END_TEST
+
+/* al_gates_tests_compare on its own: counts and lists, and ids in base's order. */
+START_TEST(test_tests_compare)
+{
+	json_t *b = load("[" TP("a") "," TF("f") "," TP("b") "," TS("s") "," TP("a") "]");
+	json_t *c =
+	    load("[" TP("n") "," TP("b") "," TF("f") "," TE("m") "," TP("a") "," TP("a") "]");
+	struct al_test_diff d;
+
+	ck_assert_int_eq(al_gates_tests_compare(b, c, &d), 0);
+	ck_assert_uint_eq(d.n_regressions, 0);
+	ck_assert_uint_eq(d.n_new_failing, 1);
+	ck_assert_uint_eq(d.n_preexisting, 1);
+	ck_assert_uint_eq(d.base_passed, 3);
+	ck_assert_uint_eq(d.cand_passed, 4);
+	assert_json(d.new_failing, "[\"m\"]");
+	assert_json(d.preexisting, "[\"f\"]");
+	al_gates_test_diff_clear(&d);
+	ck_assert_ptr_null(d.regressions);
+	al_gates_test_diff_clear(&d);
+	json_decref(c);
+
+	/* one of the two "a" gone: a regression, though "a" still passes once */
+	c = load("[" TP("a") "," TP("b") "," TF("f") "]");
+	ck_assert_int_eq(al_gates_tests_compare(b, c, &d), 0);
+	ck_assert_uint_eq(d.n_regressions, 1);
+	assert_json(d.regressions, "[\"a\"]");
+	al_gates_test_diff_clear(&d);
+	json_decref(c);
+	json_decref(b);
 }
 END_TEST
 
@@ -2483,6 +3244,8 @@ gates_suite(void)
 	tcase_add_loop_test(tc, test_policy_roundtrip, 0, sizeof(policy_ok) / sizeof(policy_ok[0]));
 	tcase_add_test(tc, test_policy_caps);
 	tcase_add_loop_test(tc, test_policy_limits, 0, sizeof(run_limits) / sizeof(run_limits[0]));
+	tcase_add_loop_test(tc, test_policy_branches, 0, sizeof(branches) / sizeof(branches[0]));
+	tcase_add_test(tc, test_policy_branches_cap);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("names");
@@ -2506,6 +3269,7 @@ gates_suite(void)
 	tc = tcase_create("plan");
 	tcase_add_test(tc, test_plan_contents);
 	tcase_add_test(tc, test_plan_repeat);
+	tcase_add_test(tc, test_plan_reports);
 	tcase_add_loop_test(tc, test_plan_bad, 0, sizeof(plans_bad) / sizeof(plans_bad[0]));
 	suite_add_tcase(s, tc);
 
@@ -2519,6 +3283,23 @@ gates_suite(void)
 	tcase_add_test(tc, test_evaluate_repeat_ids);
 	tcase_add_loop_test(tc, test_evaluate_contract, 0,
 			    sizeof(contracts) / sizeof(contracts[0]));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reports");
+	tcase_add_loop_test(tc, test_id_match, 0, sizeof(id_matches) / sizeof(id_matches[0]));
+	tcase_add_test(tc, test_id_match_long);
+	tcase_add_loop_test(tc, test_reproduce_report, 0,
+			    sizeof(repro_reports) / sizeof(repro_reports[0]));
+	tcase_add_test(tc, test_reproduce_report_repeat);
+	tcase_add_loop_test(tc, test_contract_report, 0,
+			    sizeof(contract_reports) / sizeof(contract_reports[0]));
+	tcase_add_loop_test(tc, test_report_malformed, 0,
+			    sizeof(malformed_tests) / sizeof(malformed_tests[0]));
+	tcase_add_test(tc, test_contract_report_many);
+	tcase_add_test(tc, test_report_large);
+	tcase_add_test(tc, test_tests_compare);
+	/* generous for a sanitizer build; a quadratic comparison needs far longer */
+	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("evidence");
