@@ -115,7 +115,7 @@ static const struct {
     {"<testsuite><testcase classname=\"c\" name=\"t1\"><skipped/><failure/></testcase>"
      "<testcase classname=\"c\" name=\"t2\"><failure/><error/></testcase>"
      "<testcase classname=\"c\" name=\"t3\"><error/><skipped/></testcase>"
-     "<testcase classname=\"c\" name=\"t4\"><system-out>x</system-out></testcase></testsuite>",
+     "<testcase classname=\"c\" name=\"t4\"><properties/>x</testcase></testsuite>",
      "F c.t1|E c.t2|E c.t3|P c.t4"},
     /* duplicates keep the worst, in the place first met */
     {"<testsuites><testsuite name=\"a\"><testcase classname=\"c\" name=\"t\"/>"
