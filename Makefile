@@ -37,18 +37,19 @@ FRONT_OBJ := $(call obj,$(FRONT_SRC)) $(LIB_OBJ)
 
 # Each unit-test binary links only its module and lib/ (and gates/ where the module
 # sits above it), which keeps the layering honest.
-UNIT := lib gates sandbox checkout store sign config intake views report
+UNIT := lib gates sandbox checkout store sign config intake views report hunks
 UNIT_BIN := $(addprefix $(BUILD)/check_,$(UNIT))
 UNIT_OBJ_lib :=
 UNIT_OBJ_gates := $(GATES_OBJ)
 UNIT_OBJ_sandbox := $(call obj,runner/sandbox.c runner/seccomp.c runner/cgroup.c)
-UNIT_OBJ_checkout := $(call obj,runner/checkout.c)
+UNIT_OBJ_checkout := $(call obj,runner/checkout.c runner/hunks.c)
+UNIT_OBJ_hunks := $(call obj,runner/hunks.c)
 UNIT_OBJ_store := $(call obj,server/store.c)
 UNIT_OBJ_sign := $(call obj,server/sign.c server/grant.c server/keys.c)
 UNIT_OBJ_config := $(call obj,server/config.c) $(GATES_OBJ)
 UNIT_OBJ_intake := $(call obj,server/intake.c) $(GATES_OBJ)
 UNIT_OBJ_views := $(call obj,server/views.c)
-UNIT_OBJ_report := $(call obj,runner/report.c)
+UNIT_OBJ_report := $(call obj,runner/report.c) $(GATES_OBJ)
 
 FUZZ := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 PROBES := $(patsubst tests/probes/%.c,$(BUILD)/probes/%,$(wildcard tests/probes/*.c))

@@ -11,6 +11,10 @@
  *   format-patch series keeps a file that is modified and later deleted. Both are put
  *   right in the index, so the tree is the one `git apply` makes.
  * - Hunks must match at the line numbers they state: there is no offset search or fuzz.
+ *   Hunks are placed here first as git apply places them (runner/hunks.c: the nearest
+ *   exact match, no fuzz), and a file whose hunks match nowhere is merged three-way with
+ *   the blob its index line names (git apply -3); the patch text then carries hunk
+ *   headers that state where each hunk goes, and libgit2 applies that.
  * - git_checkout_tree applies the host worktree's .gitattributes (ident, eol) even with
  *   target_directory, so the bytes on disk would differ from the tree a grant names.
  *   Trees are written here instead, byte for byte, with *at() calls relative to
@@ -33,6 +37,7 @@
 #include "lib/buf.h"
 #include "lib/fileio.h"
 #include "lib/macros.h"
+#include "runner/hunks.h"
 
 #define AL_TREE_DEPTH_MAX 256
 #define AL_SYMLINK_TARGET_MAX 4095
@@ -65,6 +70,8 @@ libgit2_shutdownp(int *initialized)
 /* One patch being applied: which of the two, where libgit2 is in it, the paths it names. */
 struct apply_ctx {
 	const char *which; /* "patch" or "test_patch" */
+	const char *text;  /* the patch as given; NULL: its hunks are applied as stated */
+	size_t len;
 	git_diff *diff;
 	size_t deltas_seen;   /* delta_cb calls so far; the current delta is deltas_seen - 1 */
 	int hunks_seen;	      /* hunk_cb calls for the current delta */
@@ -340,6 +347,9 @@ apply_refuse(struct apply_ctx *c, struct al_checkout_result *res, const char *pa
 	res->fail_hunk = hunk;
 	if (!res->fail_file)
 		return al_err_set(err, -ENOMEM, "out of memory");
+	if (why && hunk > 0)
+		return al_err_set(err, -ENOEXEC, "%s does not apply: %s hunk %d: %s", c->which,
+				  path, hunk, why);
 	if (why)
 		return al_err_set(err, -ENOEXEC, "%s does not apply: %s: %s", c->which, path, why);
 	return al_err_set(err, -ENOEXEC, "%s does not apply: %s hunk %d", c->which, path, hunk);
@@ -488,6 +498,365 @@ precheck_delta(struct apply_ctx *c, git_repository *repo, git_tree *pre, size_t 
 	return 0;
 }
 
+/* ---- placing hunks: offsets and three-way merges ---- */
+
+/* One file's hunks as plain structs, from libgit2's parse of the patch. */
+struct file_hunks {
+	struct al_hunk *h;	    /* owned */
+	struct al_hunk_line *lines; /* owned; h[k].lines point into it */
+	size_t n;
+};
+
+static void
+file_hunks_done(struct file_hunks *f)
+{
+	free(f->h);
+	free(f->lines);
+}
+
+/* -EINVAL for a line libgit2 gives that a text hunk does not hold. */
+static int
+file_hunks_init(struct file_hunks *f, git_patch *patch)
+{
+	size_t n = git_patch_num_hunks(patch), total = 0, at = 0;
+
+	*f = (struct file_hunks){.n = n};
+	for (size_t k = 0; k < n; k++)
+		total += (size_t)git_patch_num_lines_in_hunk(patch, k);
+	f->h = calloc(n ? n : 1, sizeof(*f->h));
+	f->lines = calloc(total ? total : 1, sizeof(*f->lines));
+	if (!f->h || !f->lines)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		const git_diff_hunk *gh;
+		size_t lines, first = at;
+
+		if (git_patch_get_hunk(&gh, &lines, patch, k) < 0)
+			return -EINVAL;
+		f->h[k] = (struct al_hunk){.old_start = gh->old_start, .old_count = gh->old_lines};
+		for (size_t i = 0; i < lines; i++) {
+			const git_diff_line *l;
+			struct al_hunk_line *o = &f->lines[at];
+
+			if (at >= total || git_patch_get_line_in_hunk(&l, patch, k, i) < 0)
+				return -EINVAL;
+			if (l->origin == GIT_DIFF_LINE_CONTEXT_EOFNL ||
+			    l->origin == GIT_DIFF_LINE_ADD_EOFNL ||
+			    l->origin == GIT_DIFF_LINE_DEL_EOFNL) {
+				/* "\ No newline at end of file" after the line before */
+				if (at == first)
+					return -EINVAL;
+				f->lines[at - 1].no_eol = 1;
+				continue;
+			}
+			if (l->origin != GIT_DIFF_LINE_CONTEXT && l->origin != GIT_DIFF_LINE_ADDITION &&
+			    l->origin != GIT_DIFF_LINE_DELETION)
+				return -EINVAL;
+			o->origin = l->origin == GIT_DIFF_LINE_CONTEXT ? ' ' : (char)l->origin;
+			o->text = l->content;
+			o->len = l->content_len;
+			/* libgit2's own apply may already have cut the newline of a marked line */
+			o->no_eol = !(o->len && o->text[o->len - 1] == '\n');
+			if (!o->no_eol)
+				o->len--;
+			at++;
+		}
+		f->h[k].lines = &f->lines[first];
+		f->h[k].n_lines = at - first;
+	}
+	return 0;
+}
+
+static int
+note_offset(struct al_checkout_result *res, const char *which, const char *file, size_t hunk,
+	    long offset)
+{
+	struct al_apply_offset *v = realloc(res->offsets, (res->n_offsets + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	res->offsets = v;
+	v += res->n_offsets;
+	*v = (struct al_apply_offset){.file = strdup(file), .hunk = (int)hunk, .offset = offset};
+	if (!v->file)
+		return -ENOMEM;
+	snprintf(v->which, sizeof(v->which), "%s", which);
+	res->n_offsets++;
+	return 0;
+}
+
+static int
+note_merge(struct al_checkout_result *res, const char *which, const char *file)
+{
+	struct al_apply_merge *v = realloc(res->merged, (res->n_merged + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	res->merged = v;
+	v += res->n_merged;
+	*v = (struct al_apply_merge){.file = strdup(file)};
+	if (!v->file)
+		return -ENOMEM;
+	snprintf(v->which, sizeof(v->which), "%s", which);
+	res->n_merged++;
+	return 0;
+}
+
+/* Whether delta i is a text change of a file that no other delta of the patch names: a
+ * path a series touches twice is applied as it states (a later delta works on an earlier
+ * one's result, which the tree does not hold). */
+static int
+placeable(struct apply_ctx *c, git_tree *pre, size_t i)
+{
+	const git_diff_delta *d = git_diff_get_delta(c->diff, i);
+	_cleanup_(tree_entry_freep) git_tree_entry *e = NULL;
+	git_filemode_t mode;
+
+	if ((d->status != GIT_DELTA_MODIFIED && d->status != GIT_DELTA_RENAMED &&
+	     d->status != GIT_DELTA_COPIED) ||
+	    (d->flags & GIT_DIFF_FLAG_BINARY) || !d->old_file.path || !d->new_file.path)
+		return 0;
+	for (size_t j = 0; j < git_diff_num_deltas(c->diff); j++) {
+		const git_diff_delta *o = git_diff_get_delta(c->diff, j);
+		const char *p[2] = {o->old_file.path, o->new_file.path};
+
+		for (int k = 0; j != i && k < 2; k++)
+			if (p[k] && (!strcmp(p[k], d->old_file.path) ||
+				     !strcmp(p[k], d->new_file.path)))
+				return 0;
+	}
+	if (git_tree_entry_bypath(&e, pre, d->old_file.path) < 0)
+		return 0;
+	mode = git_tree_entry_filemode(e);
+	return mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE;
+}
+
+/* The blob the index line names as the file's old content, if the repository has it. */
+static int
+index_blob(git_repository *repo, const git_diff_delta *d, git_blob **ret)
+{
+	size_t n = d->old_file.id_abbrev ? d->old_file.id_abbrev : GIT_OID_HEXSZ;
+
+	if (git_oid_is_zero(&d->old_file.id) || n < GIT_OID_MINPREFIXLEN)
+		return -ENOENT;
+	return git_object_lookup_prefix((git_object **)ret, repo, &d->old_file.id, n,
+					GIT_OBJECT_BLOB) < 0
+		   ? -ENOENT
+		   : 0;
+}
+
+/* One file's place in a three-way merge: ancestor, ours, theirs. */
+static void
+merge_input(git_merge_file_input *in, const char *p, size_t n, const char *path)
+{
+	git_merge_file_input_init(in, GIT_MERGE_FILE_INPUT_VERSION);
+	in->ptr = p;
+	in->size = n;
+	in->path = path;
+}
+
+/* git apply -3: the ancestor is the blob the index line names, theirs the ancestor with
+ * the hunks applied, ours the file as it is. A clean merge's hunk goes into out. */
+static int
+merge_delta(struct apply_ctx *c, git_repository *repo, size_t i, struct file_hunks *f,
+	    const git_blob *ours, size_t failed, int gave_up, struct al_buf *out,
+	    struct al_checkout_result *res, struct al_err *err)
+{
+	const git_diff_delta *d = git_diff_get_delta(c->diff, i);
+	const char *path = delta_path(d);
+	_cleanup_(blob_freep) git_blob *anc = NULL;
+	_cleanup_free_ long *pos = calloc(f->n ? f->n : 1, sizeof(*pos));
+	git_merge_file_input in[3];
+	git_merge_file_result mr = {0};
+	struct al_buf theirs;
+	size_t budget = AL_HUNKS_BUDGET, k;
+	int r;
+
+	if (!pos)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	if (index_blob(repo, d, &anc) < 0 ||
+	    al_hunks_place(git_blob_rawcontent(anc), (size_t)git_blob_rawsize(anc), f->h, f->n,
+			   &budget, pos, &k) < 0)
+		return apply_refuse(c, res, path, (int)failed + 1,
+				    gave_up ? "no match within the search budget" : NULL, err);
+	al_buf_init(&theirs, SIZE_MAX / 2);
+	r = al_hunks_apply(git_blob_rawcontent(anc), (size_t)git_blob_rawsize(anc), f->h, f->n,
+			   pos, &theirs);
+	merge_input(&in[0], git_blob_rawcontent(anc), (size_t)git_blob_rawsize(anc), path);
+	merge_input(&in[1], git_blob_rawcontent(ours), (size_t)git_blob_rawsize(ours), path);
+	merge_input(&in[2], theirs.data ? theirs.data : "", theirs.len, path);
+	if (r == 0)
+		r = git_merge_file(&mr, &in[0], &in[1], &in[2], NULL) < 0 ? -EIO : 0;
+	al_buf_free(&theirs);
+	if (r < 0) {
+		git_merge_file_result_free(&mr);
+		return r == -EIO ? lg_fail(err, GIT_ERROR, c->which)
+				 : al_err_set(err, r, "%s: out of memory", c->which);
+	}
+	if (!mr.automergeable) {
+		git_merge_file_result_free(&mr);
+		return apply_refuse(c, res, path, (int)failed + 1,
+				    "conflicts with the base (three-way merge)", err);
+	}
+	r = al_hunks_emit_replace(out, git_blob_rawcontent(ours), (size_t)git_blob_rawsize(ours),
+				  mr.ptr ? mr.ptr : "", mr.len);
+	git_merge_file_result_free(&mr);
+	if (r == 0)
+		r = note_merge(res, c->which, path);
+	return r < 0 ? al_err_set(err, r, "%s: out of memory", c->which) : 1;
+}
+
+/* Delta i's hunks where they apply: 0 when they apply as stated (the patch text stays),
+ * 1 when out holds the hunks to use instead, -ENOEXEC (refused) or another -errno. */
+static int
+place_delta(struct apply_ctx *c, git_repository *repo, git_tree *pre, size_t i, size_t *budget,
+	    struct al_buf *out, struct al_checkout_result *res, struct al_err *err)
+{
+	const git_diff_delta *d = git_diff_get_delta(c->diff, i);
+	_cleanup_(patch_freep) git_patch *patch = NULL;
+	_cleanup_(tree_entry_freep) git_tree_entry *e = NULL;
+	_cleanup_(blob_freep) git_blob *ours = NULL;
+	_cleanup_free_ long *pos = NULL;
+	struct file_hunks f;
+	size_t failed = 0, moved = 0;
+	int r;
+
+	if (!placeable(c, pre, i))
+		return 0;
+	if ((r = git_patch_from_diff(&patch, c->diff, i)) < 0 ||
+	    (r = git_tree_entry_bypath(&e, pre, d->old_file.path)) < 0 ||
+	    (r = git_blob_lookup(&ours, repo, git_tree_entry_id(e))) < 0)
+		return lg_fail(err, r, c->which);
+	r = file_hunks_init(&f, patch);
+	pos = calloc(f.n ? f.n : 1, sizeof(*pos));
+	if (r == 0 && !pos)
+		r = -ENOMEM;
+	if (r == 0)
+		r = al_hunks_place(git_blob_rawcontent(ours), (size_t)git_blob_rawsize(ours), f.h,
+				   f.n, budget, pos, &failed);
+	if (r == -ESRCH || r == -E2BIG)
+		r = merge_delta(c, repo, i, &f, ours, failed, r == -E2BIG, out, res, err);
+	else if (r == 0) {
+		for (size_t k = 0; r == 0 && k < f.n; k++)
+			if (pos[k] != al_hunks_stated(&f.h[k]) && ++moved)
+				r = note_offset(res, c->which, delta_path(d), k + 1,
+						pos[k] - al_hunks_stated(&f.h[k]));
+		if (r == 0 && moved)
+			r = al_hunks_emit(out, f.h, f.n, pos);
+		if (r == 0)
+			r = moved ? 1 : 0;
+		else
+			r = al_err_set(err, r, "%s: out of memory", c->which);
+	} else if (r == -EINVAL) {
+		r = 0; /* not a text hunk this file knows: libgit2 applies it as stated */
+	} else if (r < 0) {
+		r = al_err_set(err, r, "%s: out of memory", c->which);
+	}
+	file_hunks_done(&f);
+	return r;
+}
+
+/* Whether the text's file parts are libgit2's deltas, hunks where it found hunks. */
+static int
+sections_agree(struct apply_ctx *c, const struct al_patch_section *sec, size_t n_sec)
+{
+	if (n_sec != git_diff_num_deltas(c->diff))
+		return 0;
+	for (size_t i = 0; i < n_sec; i++) {
+		_cleanup_(patch_freep) git_patch *patch = NULL;
+
+		if (git_patch_from_diff(&patch, c->diff, i) < 0 ||
+		    (git_patch_num_hunks(patch) > 0) != (sec[i].hunks < sec[i].end))
+			return 0;
+	}
+	return 1;
+}
+
+/* Whether two parses name the same files the same way. */
+static int
+same_deltas(git_diff *a, git_diff *b)
+{
+	if (git_diff_num_deltas(a) != git_diff_num_deltas(b))
+		return 0;
+	for (size_t i = 0; i < git_diff_num_deltas(a); i++) {
+		const git_diff_delta *x = git_diff_get_delta(a, i), *y = git_diff_get_delta(b, i);
+
+		if (x->status != y->status ||
+		    (x->flags & GIT_DIFF_FLAG_BINARY) != (y->flags & GIT_DIFF_FLAG_BINARY) ||
+		    x->old_file.mode != y->old_file.mode || x->new_file.mode != y->new_file.mode ||
+		    !x->old_file.path != !y->old_file.path ||
+		    !x->new_file.path != !y->new_file.path ||
+		    (x->old_file.path && strcmp(x->old_file.path, y->old_file.path)) ||
+		    (x->new_file.path && strcmp(x->new_file.path, y->new_file.path)))
+			return 0;
+	}
+	return 1;
+}
+
+/* The file parts of the patch in order, each with its own hunks or the ones placed. */
+static int
+rewrite_patch(struct apply_ctx *c, git_repository *repo, git_tree *pre,
+	      const struct al_patch_section *sec, struct al_buf *out, int *changed,
+	      struct al_checkout_result *res, struct al_err *err)
+{
+	size_t budget = AL_HUNKS_BUDGET;
+	int r = al_buf_append(out, c->text, sec[0].start);
+
+	for (size_t i = 0; r == 0 && i < git_diff_num_deltas(c->diff); i++) {
+		struct al_buf h;
+
+		al_buf_init(&h, SIZE_MAX / 2);
+		r = place_delta(c, repo, pre, i, &budget, &h, res, err);
+		if (r == 1) {
+			*changed = 1;
+			r = al_buf_append(out, c->text + sec[i].start, sec[i].hunks - sec[i].start);
+			if (r == 0)
+				r = al_buf_append(out, h.data ? h.data : "", h.len);
+		} else if (r == 0) {
+			r = al_buf_append(out, c->text + sec[i].start, sec[i].end - sec[i].start);
+		} else {
+			al_buf_free(&h);
+			return r;
+		}
+		al_buf_free(&h);
+	}
+	return r < 0 ? al_err_set(err, r, "%s: out of memory", c->which) : 0;
+}
+
+/* The patch with every hunk where it applies, parsed again; *ret stays NULL when each
+ * applies where it says. Where libgit2's parse and the text's file parts disagree, the
+ * patch is left to libgit2 as it is. */
+static int
+place_hunks(struct apply_ctx *c, git_repository *repo, git_tree *pre, git_diff **ret,
+	    struct al_checkout_result *res, struct al_err *err)
+{
+	_cleanup_free_ struct al_patch_section *sec = NULL;
+	_cleanup_(diff_freep) git_diff *placed = NULL;
+	size_t n_sec = 0;
+	struct al_buf out;
+	int changed = 0, r;
+
+	if (!c->text)
+		return 0;
+	r = al_hunks_sections(c->text, c->len, &sec, &n_sec);
+	if (r < 0)
+		return al_err_set(err, r, "out of memory");
+	if (n_sec == 0 || !sections_agree(c, sec, n_sec))
+		return 0;
+	al_buf_init(&out, SIZE_MAX / 2);
+	r = rewrite_patch(c, repo, pre, sec, &out, &changed, res, err);
+	if (r == 0 && changed && git_diff_from_buffer(&placed, out.data, out.len) < 0)
+		r = lg_fail(err, GIT_ERROR, c->which);
+	al_buf_free(&out);
+	if (r < 0 || !changed)
+		return r;
+	if (!same_deltas(c->diff, placed))
+		return al_err_set(err, -EIO, "%s: the placed hunks do not parse as the patch did",
+				  c->which);
+	*ret = steal_pointer(&placed);
+	return 0;
+}
+
 static int
 on_delta(const git_diff_delta *delta, void *payload)
 {
@@ -618,6 +987,7 @@ apply_to(struct apply_ctx *c, git_repository *repo, git_tree *pre, git_tree **re
 	git_apply_options ao;
 	_cleanup_(index_freep) git_index *idx = NULL;
 	_cleanup_(tree_freep) git_tree *post = NULL;
+	_cleanup_(diff_freep) git_diff *placed = NULL;
 	git_oid id;
 	int r;
 
@@ -626,6 +996,12 @@ apply_to(struct apply_ctx *c, git_repository *repo, git_tree *pre, git_tree **re
 		if (r < 0)
 			return r;
 	}
+	r = place_hunks(c, repo, pre, &placed, res, err);
+	if (r < 0)
+		return r;
+	/* the same files, modes and paths: every check below holds for what is applied */
+	if (placed)
+		c->diff = placed;
 	r = git_apply_options_init(&ao, GIT_APPLY_OPTIONS_VERSION);
 	if (r < 0)
 		return lg_fail(err, r, c->which);
@@ -660,14 +1036,16 @@ apply_to(struct apply_ctx *c, git_repository *repo, git_tree *pre, git_tree **re
 }
 
 static int
-apply_patch(const char *which, git_diff *diff, git_repository *repo, git_tree *pre, git_tree **ret,
-	    struct al_checkout_result *res, struct al_err *err)
+apply_patch(const char *which, const char *text, size_t len, git_diff *diff, git_repository *repo,
+	    git_tree *pre, git_tree **ret, struct al_checkout_result *res, struct al_err *err)
 {
 	struct apply_ctx c;
 	int r = apply_ctx_init(&c, which, diff);
 
 	if (r < 0)
 		return al_err_set(err, r, "out of memory");
+	c.text = text;
+	c.len = len;
 	r = apply_to(&c, repo, pre, ret, res, err);
 	apply_ctx_done(&c);
 	return r;
@@ -937,8 +1315,8 @@ build(struct job *j, const struct al_checkout_opts *o, struct al_checkout_result
 		r = list_files(j->test_diff, j->base_tree, &res->test_files, &res->n_test_files);
 		if (r < 0)
 			return al_err_set(err, r, "out of memory");
-		r = apply_patch("test_patch", j->test_diff, j->repo, j->base_tree, &j->tested_tree,
-				res, err);
+		r = apply_patch("test_patch", o->test_patch, o->test_patch_len, j->test_diff,
+				j->repo, j->base_tree, &j->tested_tree, res, err);
 		if (r < 0) {
 			/* still say what the patch touches, as far as the base tells */
 			if (list_files(j->diff, j->base_tree, &res->patch_files,
@@ -954,7 +1332,8 @@ build(struct job *j, const struct al_checkout_opts *o, struct al_checkout_result
 	r = list_files(j->diff, j->tested_tree, &res->patch_files, &res->n_patch_files);
 	if (r < 0)
 		return al_err_set(err, r, "out of memory");
-	r = apply_patch("patch", j->diff, j->repo, j->tested_tree, &j->candidate_tree, res, err);
+	r = apply_patch("patch", o->patch, o->patch_len, j->diff, j->repo, j->tested_tree,
+			&j->candidate_tree, res, err);
 	if (r < 0)
 		return r;
 	r = make_commit(j->repo, j->base, j->candidate_tree, o, &commit_id, err);
@@ -1006,6 +1385,12 @@ al_checkout_result_clear(struct al_checkout_result *r)
 	patch_files_free(r->patch_files, r->n_patch_files);
 	patch_files_free(r->test_files, r->n_test_files);
 	free(r->fail_file);
+	for (size_t i = 0; i < r->n_offsets; i++)
+		free(r->offsets[i].file);
+	free(r->offsets);
+	for (size_t i = 0; i < r->n_merged; i++)
+		free(r->merged[i].file);
+	free(r->merged);
 	*r = (struct al_checkout_result){0};
 }
 

@@ -14,6 +14,21 @@ struct al_patch_file {
 	int binary;
 };
 
+/* A hunk that applied at another line than the one it states, as git apply finds it. */
+struct al_apply_offset {
+	char which[16]; /* "patch" or "test_patch" */
+	char *file;	/* owned */
+	int hunk;	/* 1-based */
+	long offset;	/* lines; negative when it applied above the line it states */
+};
+
+/* A file whose hunks applied nowhere and were merged three-way, with the blob its index line
+ * names as the ancestor (git apply -3). */
+struct al_apply_merge {
+	char which[16];
+	char *file; /* owned */
+};
+
 struct al_checkout_opts {
 	const char *repo_path; /* a git repository, bare or not */
 	const char *base;      /* ref name, short ref or commit id */
@@ -44,6 +59,11 @@ struct al_checkout_result {
 	char fail_which[16]; /* "patch" or "test_patch" */
 	char *fail_file;     /* owned */
 	int fail_hunk;	     /* 1-based; 0 when the file itself was the problem */
+	/* How the patches applied where they did not apply as stated. */
+	struct al_apply_offset *offsets; /* owned */
+	size_t n_offsets;
+	struct al_apply_merge *merged; /* owned */
+	size_t n_merged;
 };
 
 /* Builds the trees a job tests, as objects only: base, base + test_patch, and the candidate

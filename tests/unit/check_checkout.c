@@ -11,8 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "lib/buf.h"
 #include "lib/fileio.h"
 #include "lib/macros.h"
 #include "runner/checkout.h"
@@ -147,6 +149,20 @@ new_work(struct run *w)
 	snprintf(w->cand_dir, sizeof(w->cand_dir), "%s/candidate", w->work);
 }
 
+/* The trees a run tests, written where the tests look: base + test_patch and candidate. */
+static void
+write_trees(struct run *w, const char *repo_path)
+{
+	struct al_err err = {0};
+
+	if (w->r != 0)
+		return;
+	ck_assert_msg(al_checkout_write(repo_path, w->res.tested_tree, w->base_dir, &err) == 0,
+		      "%s", al_err_msg(&err));
+	ck_assert_msg(al_checkout_write(repo_path, w->res.candidate_tree, w->cand_dir, &err) == 0,
+		      "%s", al_err_msg(&err));
+}
+
 /* patch and test_patch are names under patches/ or, with a leading '<', literal text. */
 static void
 prepare_in(struct run *w, const char *repo_path, const char *base, const char *patch,
@@ -175,12 +191,11 @@ prepare_in(struct run *w, const char *repo_path, const char *base, const char *p
 	o.patch_len = plen;
 	o.test_patch = tdata;
 	o.test_patch_len = tlen;
-	o.base_dir = w->base_dir;
-	o.candidate_dir = w->cand_dir;
 	o.message = "candidate msg\n";
 	o.commit_time = COMMIT_TIME;
 	w->res.fail_hunk = 77; /* must survive failures other than -ENOEXEC */
 	w->r = al_checkout_prepare(&o, &w->res, &w->err);
+	write_trees(w, repo_path);
 }
 
 static void
@@ -308,6 +323,28 @@ static const char fixture_script[] =
     "@@ -0,0 +1 @@\\n+/etc\\n\\\\ No newline at end of file\\n"
     "diff --git a/lnk2/evil b/lnk2/evil\\nnew file mode 100644\\n--- /dev/null\\n"
     "+++ b/lnk2/evil\\n@@ -0,0 +1 @@\\n+owned\\n' > \"$P/collide.patch\"\n"
+    /* long.txt on branch long; its patches change line 30, or lines 20 and 50 */
+    "git checkout -q -b long main && seq -f 'line %g' 1 60 > long.txt && git add long.txt && "
+    "  git commit -qm long\n"
+    "sed -i 's/^line 30$/line 30 changed/' long.txt && git diff > \"$P/long30.patch\"\n"
+    "git checkout -q long.txt\n"
+    "sed -i 's/^line 20$/line 20 changed/;s/^line 50$/line 50 changed/' long.txt && "
+    "  git diff > \"$P/long2050.patch\" && git checkout -q long.txt\n"
+    "sed 's/^index [0-9a-f]*\\.\\./index 0123abc../' \"$P/long30.patch\" > "
+    "  \"$P/long30-noblob.patch\"\n"
+    "lb() { git checkout -q -b \"$1\" long && sh -c \"$2\" && git commit -qam \"$1\" && "
+    "  git checkout -q long; }\n"
+    "lb down3 \"sed -i '5s/^/x1\\\\nx2\\\\nx3\\\\n/' long.txt\"\n"
+    "lb up2 \"sed -i '3,4d' long.txt\"\n"
+    "lb twoshift \"sed -i '5s/^/x1\\\\nx2\\\\nx3\\\\n/;40s/^/y1\\\\ny2\\\\n/' long.txt\"\n"
+    "lb dupnear \"sed -n '27,33p' long.txt > ../blk && sed -i '21r ../blk' long.txt\"\n"
+    "lb duptie \"sed -n '27,33p' long.txt > ../blk && sed -i '19r ../blk' long.txt\"\n"
+    "lb mergeok \"sed -i 's/^line 27$/line 27 base/;3,4d' long.txt\"\n"
+    "lb mergebad \"sed -i 's/^line 30$/line 30 base/' long.txt\"\n"
+    /* big.txt: 400 unique lines, then 99,597 lines "a", then z1..z3 */
+    "git checkout -q -b big long && { seq -f 'u%g' 1 400; yes a | head -n 99597; "
+    "  printf 'z1\\nz2\\nz3\\n'; } > big.txt && git add big.txt && git commit -qm big\n"
+    "git checkout -q main\n"
     "git status --porcelain | grep . && exit 1\n"
     "exit 0\n";
 
@@ -543,9 +580,9 @@ static const struct {
 	int git_applies; /* where airlock is deliberately stricter than git apply */
 } noapply_cases[] = {
 	{ "drift30", "good.patch", "test.patch", "patch", "src/calc.c", 2,
-	  "patch does not apply: src/calc.c hunk 2", 0 },
+	  "patch does not apply: src/calc.c hunk 2: conflicts with the base (three-way merge)", 0 },
 	{ "drift5", "good.patch", "test.patch", "patch", "src/calc.c", 1,
-	  "patch does not apply: src/calc.c hunk 1", 0 },
+	  "patch does not apply: src/calc.c hunk 1: conflicts with the base (three-way merge)", 0 },
 	{ "nocalc", "good.patch", NULL, "patch", "src/calc.c", 0,
 	  "patch does not apply: src/calc.c: does not exist", 0 },
 	{ "hasnew", "add_new.patch", NULL, "patch", "new.txt", 0,
@@ -555,7 +592,8 @@ static const struct {
 	{ "oldchanged", "del_old.patch", NULL, "patch", "old.txt", 0,
 	  "patch does not apply: old.txt: deleted file does not match the patch", 0 },
 	{ "t1changed", "good.patch", "test_mod.patch", "test_patch", "tests/t1.txt", 1,
-	  "test_patch does not apply: tests/t1.txt hunk 1", 0 },
+	  "test_patch does not apply: tests/t1.txt hunk 1: conflicts with the base (three-way "
+	  "merge)", 0 },
 	{ "runmode", "run.patch", NULL, "patch", "run.sh", 0,
 	  "patch does not apply: run.sh: mode is 100644, the patch expects 100755", 1 },
 	{ "docsfile", "docs_a.patch", NULL, "patch", "docs/a.txt", 0,
@@ -767,30 +805,24 @@ END_TEST
 START_TEST(test_existing_dir)
 {
 	struct run w = {0};
+	struct al_err err = {0};
 	_cleanup_free_ char *keep = NULL;
+	int r;
 
 	/* a directory the caller made is never filled or removed */
-	new_work(&w);
-	ck_assert_int_eq(mkdir(w.cand_dir, 0755), 0);
-	keep = al_path_join(w.cand_dir, "keep");
-	ck_assert_int_eq(al_file_write_atomic(keep, "k", 1, 0644, NULL), 0);
-	{
-		struct al_checkout_opts o = {0};
-		size_t plen;
-		_cleanup_free_ char *p = read_patch("good.patch", &plen);
-
-		o.repo_path = repo;
-		o.base = "main";
-		o.patch = p;
-		o.patch_len = plen;
-		o.base_dir = w.base_dir;
-		o.candidate_dir = w.cand_dir;
-		w.r = al_checkout_prepare(&o, &w.res, &w.err);
-	}
-	ck_assert_int_eq(w.r, -EEXIST);
-	ck_assert_ptr_nonnull(strstr(w.err.msg, "candidate checkout: "));
-	ck_assert(!exists(w.base_dir, NULL)); /* made by the call, so removed again */
+	prepare(&w, "main", "good.patch", NULL);
+	ck_assert_int_eq(w.r, 0);
+	keep = al_path_join(w.work, "other/keep");
+	ck_assert_int_eq(al_mkdir_p(keep, 0755), 0);
+	r = al_checkout_write(repo, w.res.candidate_tree, keep, &err);
+	ck_assert_int_eq(r, -EEXIST);
 	ck_assert(exists(keep, NULL));
+	ck_assert_int_eq(rmdir(keep), 0);
+	/* a tree the repository lacks: nothing left behind */
+	r = al_checkout_write(repo, "0123456789abcdef0123456789abcdef01234567", keep, NULL);
+	ck_assert_int_lt(r, 0);
+	ck_assert(!exists(keep, NULL));
+	al_checkout_result_clear(&w.res);
 }
 END_TEST
 
@@ -864,10 +896,9 @@ START_TEST(test_example_calc)
 	o.patch_len = plen;
 	o.test_patch = tdata;
 	o.test_patch_len = tlen;
-	o.base_dir = w.base_dir;
-	o.candidate_dir = w.cand_dir;
 	o.commit_time = COMMIT_TIME;
 	w.r = al_checkout_prepare(&o, &w.res, &w.err);
+	write_trees(&w, calc_repo);
 	ck_assert_msg(w.r == calc_cases[_i].r, "r=%d %s", w.r, al_err_msg(&w.err));
 	if (w.r < 0) {
 		ck_assert_str_eq(w.res.fail_file, calc_cases[_i].fail_file);
@@ -881,6 +912,282 @@ START_TEST(test_example_calc)
 		ck_assert_int_eq(sh_in(w.cand_dir, NULL, "make -s check"), 0);
 	}
 	al_checkout_result_clear(&w.res);
+}
+END_TEST
+
+/* ---- hunks at shifted lines, three-way merges ---- */
+
+/* The tree `git apply --3way --cached` makes. */
+static char *
+git_tree_after3(const char *base, const char *patch)
+{
+	_cleanup_free_ char *pp = patch_path(patch);
+
+	return sh_line("export GIT_INDEX_FILE=\"%s/tmp-index.$$\"; git read-tree '%s' && "
+		       "git apply --cached -3 '%s' 2>/dev/null && git write-tree; rc=$?; "
+		       "rm -f \"$GIT_INDEX_FILE\"; exit $rc",
+		       root, base, pp);
+}
+
+/* clang-format off */
+static const struct {
+	const char *base, *patch;
+	size_t n;		/* hunks at shifted lines */
+	int hunk[2];
+	long offset[2];
+} offset_cases[] = {
+	{ "long",     "long30.patch",   0, {0},    {0} },
+	{ "down3",    "long30.patch",   1, {1},    {3} },
+	{ "up2",      "long30.patch",   1, {1},    {-2} },
+	{ "twoshift", "long2050.patch", 2, {1, 2}, {3, 5} },
+	{ "dupnear",  "long30.patch",   1, {1},    {-5} },	/* a copy 5 above, the original 7 below */
+	{ "duptie",   "long30.patch",   1, {1},    {7} },	/* 7 above and 7 below: below wins */
+};
+/* clang-format on */
+
+START_TEST(test_offsets)
+{
+	struct run w = {0};
+	_cleanup_free_ char *want = git_tree_after(offset_cases[_i].base, NULL,
+						   offset_cases[_i].patch);
+	_cleanup_free_ char *text = NULL;
+
+	prepare(&w, offset_cases[_i].base, offset_cases[_i].patch, NULL);
+	ck_assert_msg(w.r == 0, "r=%d %s", w.r, al_err_msg(&w.err));
+	/* git apply puts every hunk where this did */
+	ck_assert_str_eq(w.res.candidate_tree, want);
+	ck_assert_uint_eq(w.res.n_offsets, offset_cases[_i].n);
+	for (size_t k = 0; k < w.res.n_offsets; k++) {
+		ck_assert_str_eq(w.res.offsets[k].which, "patch");
+		ck_assert_str_eq(w.res.offsets[k].file, "long.txt");
+		ck_assert_int_eq(w.res.offsets[k].hunk, offset_cases[_i].hunk[k]);
+		ck_assert_int_eq(w.res.offsets[k].offset, offset_cases[_i].offset[k]);
+	}
+	ck_assert_uint_eq(w.res.n_merged, 0);
+	text = read_text(w.cand_dir, "long.txt");
+	ck_assert_ptr_nonnull(strstr(text, "\nline 30 changed\n") ? text : strstr(text, "20 changed"));
+	al_checkout_result_clear(&w.res);
+}
+END_TEST
+
+/* The same through the test patch: its offsets are its own. */
+START_TEST(test_offsets_test_patch)
+{
+	struct run w = {0};
+
+	prepare(&w, "down3", "good.patch", "long30.patch");
+	ck_assert_msg(w.r == 0, "r=%d %s", w.r, al_err_msg(&w.err));
+	ck_assert_uint_eq(w.res.n_offsets, 1);
+	ck_assert_str_eq(w.res.offsets[0].which, "test_patch");
+	ck_assert_int_eq(w.res.offsets[0].offset, 3);
+	al_checkout_result_clear(&w.res);
+}
+END_TEST
+
+START_TEST(test_merge_clean)
+{
+	struct run w = {0};
+	_cleanup_free_ char *want = git_tree_after3("mergeok", "long30.patch");
+	_cleanup_free_ char *text = NULL;
+
+	/* the base changed line 27, inside the hunk's context, and dropped lines 3 and 4 */
+	ck_assert_int_ne(git_apply_check("mergeok", NULL, "long30.patch"), 0);
+	prepare(&w, "mergeok", "long30.patch", NULL);
+	ck_assert_msg(w.r == 0, "r=%d %s", w.r, al_err_msg(&w.err));
+	ck_assert_str_eq(w.res.candidate_tree, want);
+	ck_assert_uint_eq(w.res.n_merged, 1);
+	ck_assert_str_eq(w.res.merged[0].which, "patch");
+	ck_assert_str_eq(w.res.merged[0].file, "long.txt");
+	ck_assert_uint_eq(w.res.n_offsets, 0);
+	text = read_text(w.cand_dir, "long.txt");
+	ck_assert_ptr_nonnull(strstr(text, "\nline 27 base\nline 28\nline 29\nline 30 changed\n"));
+	ck_assert_ptr_null(strstr(text, "\nline 3\n"));
+	al_checkout_result_clear(&w.res);
+}
+END_TEST
+
+/* clang-format off */
+static const struct {
+	const char *base, *patch, *msg;
+} reject_cases[] = {
+	{ "mergebad", "long30.patch",
+	  "patch does not apply: long.txt hunk 1: conflicts with the base (three-way merge)" },
+	/* the index line names a blob the repository lacks: no merge */
+	{ "mergeok", "long30-noblob.patch", "patch does not apply: long.txt hunk 1" },
+	{ "mergebad", "long30-noblob.patch", "patch does not apply: long.txt hunk 1" },
+	/* no index line at all; the context matches nowhere */
+	{ "mergeok", "<diff --git a/long.txt b/long.txt\n--- a/long.txt\n+++ b/long.txt\n"
+	  "@@ -10,3 +10,3 @@\n line 10\n-line 11\n+eleven\n line 12\n"
+	  "@@ -27,7 +27,7 @@\n line 27\n line 28\n line 29\n-line 30\n+thirty\n line 31\n"
+	  " line 32\n line 33\n", "patch does not apply: long.txt hunk 2" },
+};
+/* clang-format on */
+
+START_TEST(test_rejected)
+{
+	struct run w = {0};
+
+	prepare(&w, reject_cases[_i].base, reject_cases[_i].patch, NULL);
+	ck_assert_msg(w.r == -ENOEXEC, "r=%d %s", w.r, al_err_msg(&w.err));
+	ck_assert_str_eq(w.err.msg, reject_cases[_i].msg);
+	ck_assert_str_eq(w.res.fail_which, "patch");
+	ck_assert_str_eq(w.res.fail_file, "long.txt");
+	ck_assert_int_eq(w.res.fail_hunk, reject_cases[_i].patch[0] == '<' ? 2 : 1);
+	ck_assert_str_eq(w.res.candidate_commit, "");
+	al_checkout_result_clear(&w.res);
+}
+END_TEST
+
+static double
+now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A patch for big.txt (100,000 lines): hunks made by each(k, buf). */
+static char *
+big_patch(size_t n, void (*each)(size_t k, struct al_buf *b))
+{
+	struct al_buf b;
+
+	al_buf_init(&b, OUT_CAP);
+	ck_assert_int_eq(al_buf_puts(&b, "<diff --git a/big.txt b/big.txt\n--- a/big.txt\n"
+					 "+++ b/big.txt\n"),
+			 0);
+	for (size_t k = 0; k < n; k++)
+		each(k, &b);
+	return al_buf_steal(&b, NULL);
+}
+
+static void
+far_end(size_t k, struct al_buf *b)
+{
+	(void)k;
+	/* z1..z3 are the last lines; the hunk says line 2 */
+	ck_assert_int_eq(al_buf_puts(b, "@@ -2,3 +2,4 @@\n z1\n z2\n+new\n z3\n"), 0);
+}
+
+static void
+nowhere(size_t k, struct al_buf *b)
+{
+	(void)k;
+	/* 5,000 lines "a" and then one that is nowhere */
+	ck_assert_int_eq(al_buf_puts(b, "@@ -500,5001 +500,5001 @@\n"), 0);
+	for (int i = 0; i < 5000; i++)
+		ck_assert_int_eq(al_buf_puts(b, " a\n"), 0);
+	ck_assert_int_eq(al_buf_puts(b, "-b\n+c\n"), 0);
+}
+
+static void
+far_top(size_t k, struct al_buf *b)
+{
+	/* each says line 99,000 and matches at the top */
+	ck_assert_int_eq(al_buf_printf(b, "@@ -99000,1 +%zu,2 @@\n+new\n u%zu\n", 99000 + k, k + 1),
+			 0);
+}
+
+/* clang-format off */
+static const struct {
+	const char *what;
+	size_t n;
+	void (*each)(size_t k, struct al_buf *b);
+	int r;
+	const char *msg;
+} big_cases[] = {
+	{ "one hunk 99,996 lines off", 1, far_end, 0, NULL },
+	{ "a 5,001-line hunk that matches nowhere", 1, nowhere, -ENOEXEC,
+	  "patch does not apply: big.txt hunk 1" },
+	{ "400 hunks, each ~99,000 lines off", 400, far_top, -ENOEXEC,
+	  "patch does not apply: big.txt hunk 337: no match within the search budget" },
+};
+/* clang-format on */
+
+START_TEST(test_big_file)
+{
+	struct run w = {0};
+	_cleanup_free_ char *patch = big_patch(big_cases[_i].n, big_cases[_i].each);
+	double t0 = now_s(), dt;
+
+	prepare(&w, "big", patch, NULL);
+	dt = now_s() - t0;
+	printf("checkout: 100,000-line file, %s: %.3f s\n", big_cases[_i].what, dt);
+	fflush(stdout);
+	ck_assert_msg(w.r == big_cases[_i].r, "r=%d %s", w.r, al_err_msg(&w.err));
+	if (big_cases[_i].msg)
+		ck_assert_str_eq(w.err.msg, big_cases[_i].msg);
+	else
+		ck_assert_int_eq(w.res.offsets[0].offset, 99996);
+	/* bounded: well under the budget's worth of time on any machine this runs on */
+	ck_assert_msg(dt < 5.0, "%.3f s", dt);
+	al_checkout_result_clear(&w.res);
+}
+END_TEST
+
+/* clang-format off */
+static const struct {
+	const char *patch;
+	int r;
+	long offset; /* when it applies */
+} hostile_cases[] = {
+	/* counts that claim more lines than the hunk has */
+	{ "<diff --git a/long.txt b/long.txt\n--- a/long.txt\n+++ b/long.txt\n"
+	  "@@ -30,9 +30,9 @@\n-line 30\n+line 30 changed\n", -EBADMSG, 0 },
+	/* counts that claim fewer: what follows is not read as the hunk's (libgit2 and git
+	 * both stop a hunk at its counts) */
+	{ "<diff --git a/long.txt b/long.txt\n--- a/long.txt\n+++ b/long.txt\n"
+	  "@@ -30,1 +30,1 @@\n-line 30\n+line 30 changed\n-line 31\n+x\n", 0, 0 },
+	/* a line number past the end: searched from the end, as git does */
+	{ "<diff --git a/long.txt b/long.txt\n--- a/long.txt\n+++ b/long.txt\n"
+	  "@@ -2000000000,3 +2000000000,3 @@\n line 29\n-line 30\n+line 30 changed\n line 31\n",
+	  0, 28 - 1999999999L },
+	/* one that does not fit an int */
+	{ "<diff --git a/long.txt b/long.txt\n--- a/long.txt\n+++ b/long.txt\n"
+	  "@@ -99999999999,3 +99999999999,3 @@\n line 29\n-line 30\n+line 30 changed\n line 31\n",
+	  -EBADMSG, 0 },
+};
+/* clang-format on */
+
+START_TEST(test_hostile)
+{
+	struct run w = {0};
+
+	prepare(&w, "long", hostile_cases[_i].patch, NULL);
+	ck_assert_msg(w.r == hostile_cases[_i].r, "case %d: r=%d %s", _i, w.r, al_err_msg(&w.err));
+	if (w.r == 0) {
+		_cleanup_free_ char *text = read_text(w.cand_dir, "long.txt");
+
+		ck_assert_uint_eq(w.res.n_offsets, hostile_cases[_i].offset != 0);
+		if (hostile_cases[_i].offset)
+			ck_assert_int_eq(w.res.offsets[0].offset, hostile_cases[_i].offset);
+		ck_assert_ptr_nonnull(strstr(text, "\nline 30 changed\nline 31\n"));
+	}
+	al_checkout_result_clear(&w.res);
+}
+END_TEST
+
+START_TEST(test_base_on)
+{
+	_cleanup_free_ char *main_id = sh_line("git rev-parse main");
+	_cleanup_free_ char *parent = sh_line("git rev-parse main~1");
+	_cleanup_free_ char *off = sh_line("git commit-tree -p main -m off main^{tree}");
+	const char *tips[] = {main_id};
+	struct al_err err = {0};
+	char got[41];
+
+	ck_assert_int_eq(al_git_base_on(repo, "main", tips, 1, got, NULL), 0);
+	ck_assert_str_eq(got, main_id);
+	ck_assert_int_eq(al_git_base_on(repo, "main~1", tips, 1, got, NULL), 0);
+	ck_assert_str_eq(got, parent);
+	/* a commit only in the object database, and a branch that is not a tip */
+	ck_assert_int_eq(al_git_base_on(repo, off, tips, 1, got, &err), -EPERM);
+	ck_assert_msg(strstr(err.msg, "is not on a protected branch"), "%s", err.msg);
+	ck_assert_int_eq(al_git_base_on(repo, "drift5", tips, 1, got, NULL), -EPERM);
+	ck_assert_int_eq(al_git_base_on(repo, "nope", tips, 1, got, NULL), -ENOENT);
+	ck_assert_int_eq(al_git_base_on(repo, "-main", tips, 1, got, NULL), -EINVAL);
+	ck_assert_int_eq(al_git_base_on(repo, "main", tips, 0, got, NULL), -EPERM);
 }
 END_TEST
 
@@ -918,6 +1225,13 @@ checkout_suite(void)
 	tcase_add_test(tc, test_bare_repo);
 	tcase_add_test(tc, test_not_a_repo);
 	tcase_add_loop_test(tc, test_example_calc, 0, (int)AL_ARRAY_SIZE(calc_cases));
+	tcase_add_loop_test(tc, test_offsets, 0, (int)AL_ARRAY_SIZE(offset_cases));
+	tcase_add_test(tc, test_offsets_test_patch);
+	tcase_add_test(tc, test_merge_clean);
+	tcase_add_loop_test(tc, test_rejected, 0, (int)AL_ARRAY_SIZE(reject_cases));
+	tcase_add_loop_test(tc, test_big_file, 0, (int)AL_ARRAY_SIZE(big_cases));
+	tcase_add_loop_test(tc, test_hostile, 0, (int)AL_ARRAY_SIZE(hostile_cases));
+	tcase_add_test(tc, test_base_on);
 	tcase_add_test(tc, test_clear);
 	suite_add_tcase(s, tc);
 	return s;
