@@ -549,7 +549,8 @@ file_hunks_init(struct file_hunks *f, git_patch *patch)
 				f->lines[at - 1].no_eol = 1;
 				continue;
 			}
-			if (l->origin != GIT_DIFF_LINE_CONTEXT && l->origin != GIT_DIFF_LINE_ADDITION &&
+			if (l->origin != GIT_DIFF_LINE_CONTEXT &&
+			    l->origin != GIT_DIFF_LINE_ADDITION &&
 			    l->origin != GIT_DIFF_LINE_DELETION)
 				return -EINVAL;
 			o->origin = l->origin == GIT_DIFF_LINE_CONTEXT ? ' ' : (char)l->origin;
@@ -621,8 +622,8 @@ placeable(struct apply_ctx *c, git_tree *pre, size_t i)
 		const char *p[2] = {o->old_file.path, o->new_file.path};
 
 		for (int k = 0; j != i && k < 2; k++)
-			if (p[k] && (!strcmp(p[k], d->old_file.path) ||
-				     !strcmp(p[k], d->new_file.path)))
+			if (p[k] &&
+			    (!strcmp(p[k], d->old_file.path) || !strcmp(p[k], d->new_file.path)))
 				return 0;
 	}
 	if (git_tree_entry_bypath(&e, pre, d->old_file.path) < 0)
@@ -680,8 +681,8 @@ merge_delta(struct apply_ctx *c, git_repository *repo, size_t i, struct file_hun
 		return apply_refuse(c, res, path, (int)failed + 1,
 				    gave_up ? "no match within the search budget" : NULL, err);
 	al_buf_init(&theirs, SIZE_MAX / 2);
-	r = al_hunks_apply(git_blob_rawcontent(anc), (size_t)git_blob_rawsize(anc), f->h, f->n,
-			   pos, &theirs);
+	r = al_hunks_apply(git_blob_rawcontent(anc), (size_t)git_blob_rawsize(anc), f->h, f->n, pos,
+			   &theirs);
 	merge_input(&in[0], git_blob_rawcontent(anc), (size_t)git_blob_rawsize(anc), path);
 	merge_input(&in[1], git_blob_rawcontent(ours), (size_t)git_blob_rawsize(ours), path);
 	merge_input(&in[2], theirs.data ? theirs.data : "", theirs.len, path);
@@ -1232,8 +1233,8 @@ check_opts(const struct al_checkout_opts *o, struct al_err *err)
  * database (another proposal's candidate, a fetched pull request) would carry its changes
  * into the grant unjudged. */
 static int
-check_base_reachable(git_repository *repo, const git_commit *base,
-		     const struct al_checkout_opts *o, struct al_err *err)
+check_base_reachable(git_repository *repo, const git_commit *base, const struct al_checkout_opts *o,
+		     struct al_err *err)
 {
 	const git_oid *id = git_commit_id(base);
 	char hex[41];
@@ -1644,8 +1645,7 @@ al_git_diff_files(const char *repo_path, const char *from_hex, const char *to_he
 }
 
 int
-al_checkout_write(const char *repo_path, const char *tree_hex, const char *dir,
-		  struct al_err *err)
+al_checkout_write(const char *repo_path, const char *tree_hex, const char *dir, struct al_err *err)
 {
 	_cleanup_(libgit2_shutdownp) int initialized = git_libgit2_init();
 	_cleanup_(repo_freep) git_repository *repo = NULL;

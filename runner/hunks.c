@@ -244,8 +244,8 @@ find(const struct image *img, const struct al_hunk *h, size_t lo, size_t *budget
 }
 
 int
-al_hunks_place(const char *old, size_t old_len, const struct al_hunk *h, size_t n,
-	       size_t *budget, long *ret_pos, size_t *ret_failed)
+al_hunks_place(const char *old, size_t old_len, const struct al_hunk *h, size_t n, size_t *budget,
+	       long *ret_pos, size_t *ret_failed)
 {
 	struct image img;
 	_cleanup_free_ long *pos = calloc(n ? n : 1, sizeof(*pos));
@@ -287,8 +287,8 @@ put_line(struct al_buf *out, const struct al_hunk_line *l)
 }
 
 int
-al_hunks_apply(const char *old, size_t old_len, const struct al_hunk *h, size_t n,
-	       const long *pos, struct al_buf *out)
+al_hunks_apply(const char *old, size_t old_len, const struct al_hunk *h, size_t n, const long *pos,
+	       struct al_buf *out)
 {
 	struct image img;
 	size_t done = 0; /* lines of old already passed */
@@ -386,8 +386,8 @@ al_hunks_emit_replace(struct al_buf *out, const char *old, size_t old_len, const
 		return r;
 	}
 	if (a.n || b.n)
-		r = al_buf_printf(out, "@@ -%d,%zu +%d,%zu @@\n", a.n ? 1 : 0, a.n,
-				  b.n ? 1 : 0, same ? a.n : b.n);
+		r = al_buf_printf(out, "@@ -%d,%zu +%d,%zu @@\n", a.n ? 1 : 0, a.n, b.n ? 1 : 0,
+				  same ? a.n : b.n);
 	/* nothing to change: the lines as context, so the file still has a hunk */
 	if (r == 0)
 		r = emit_all(out, &a, same ? ' ' : '-');

@@ -59,5 +59,4 @@ struct al_patch_section {
 
 /* Splits a patch into its files' parts, as libgit2 does (each starts at a line beginning
  * "diff --git "). *ret is owned by the caller; 0 sections when there is none. */
-int al_hunks_sections(const char *text, size_t len, struct al_patch_section **ret,
-		      size_t *ret_n);
+int al_hunks_sections(const char *text, size_t len, struct al_patch_section **ret, size_t *ret_n);

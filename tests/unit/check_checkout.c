@@ -948,8 +948,8 @@ static const struct {
 START_TEST(test_offsets)
 {
 	struct run w = {0};
-	_cleanup_free_ char *want = git_tree_after(offset_cases[_i].base, NULL,
-						   offset_cases[_i].patch);
+	_cleanup_free_ char *want =
+	    git_tree_after(offset_cases[_i].base, NULL, offset_cases[_i].patch);
 	_cleanup_free_ char *text = NULL;
 
 	prepare(&w, offset_cases[_i].base, offset_cases[_i].patch, NULL);
@@ -965,7 +965,8 @@ START_TEST(test_offsets)
 	}
 	ck_assert_uint_eq(w.res.n_merged, 0);
 	text = read_text(w.cand_dir, "long.txt");
-	ck_assert_ptr_nonnull(strstr(text, "\nline 30 changed\n") ? text : strstr(text, "20 changed"));
+	ck_assert_ptr_nonnull(strstr(text, "\nline 30 changed\n") ? text
+								  : strstr(text, "20 changed"));
 	al_checkout_result_clear(&w.res);
 }
 END_TEST
