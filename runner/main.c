@@ -63,6 +63,31 @@ files_json(const struct al_patch_file *f, size_t n)
 	return a;
 }
 
+/* Where hunks applied at other lines than they state, and the files merged three-way. */
+static json_t *
+offsets_json(const struct al_checkout_result *res)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < res->n_offsets; i++)
+		json_array_append_new(
+		    a, json_pack("{s:s, s:s, s:i, s:I}", "which", res->offsets[i].which, "file",
+				 res->offsets[i].file, "hunk", res->offsets[i].hunk, "offset",
+				 (json_int_t)res->offsets[i].offset));
+	return a;
+}
+
+static json_t *
+merged_json(const struct al_checkout_result *res)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < res->n_merged; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s}", "which", res->merged[i].which,
+						   "file", res->merged[i].file));
+	return a;
+}
+
 static int
 read_patch(struct job *j, const char *key, char **ret, size_t *ret_len, struct al_err *err)
 {
@@ -133,6 +158,8 @@ checkout(struct job *j, struct al_err *err)
 		    j->result, "files",
 		    json_pack("{s:o, s:o}", "patch", files_json(res.patch_files, res.n_patch_files),
 			      "test_patch", files_json(res.test_files, res.n_test_files)));
+		json_object_set_new(j->result, "apply_offsets", offsets_json(&res));
+		json_object_set_new(j->result, "apply_merged", merged_json(&res));
 	} else if (r == -ENOEXEC) {
 		json_object_set_new(j->result, "apply_error",
 				    json_pack("{s:s, s:s?, s:i, s:s}", "which", res.fail_which,
