@@ -67,6 +67,7 @@ struct al_policy {
 	json_t *executable_paths; /* owned; array of globs, empty when none */
 	json_t *protected_paths;  /* owned; the default globs, then the operator's */
 	json_t *reviewers;	  /* owned; names allowed to approve, empty: any reviewer */
+	json_t *test_config_paths; /* owned; the default globs, then the operator's */
 	json_t *branches;	  /* owned; ref globs a base must be on (refs/heads/...) */
 	const char *report;	  /* static; the reproduce command's report format, or NULL */
 	unsigned timeout_s;
@@ -137,6 +138,8 @@ struct al_patch_text {
 	unsigned long secret_line;
 	unsigned char
 	    *nonblank; /* owned; AL_PATCH_MAX_FILES flags: the file adds a non-blank line */
+	unsigned *lines_removed; /* owned; AL_PATCH_MAX_FILES counts: lines the file's hunks remove
+			    * (a changed line is removed, then added) */
 	/* the current hunk's old and new sides, blank lines dropped */
 	struct al_text_span *removed, *added; /* owned */
 	size_t n_removed, n_added, cap_removed, cap_added;
@@ -191,8 +194,10 @@ enum al_test_outcome {
 
 enum al_test_outcome al_gates_outcome(const char *s);
 const char *al_gates_outcome_name(enum al_test_outcome o);
-/* Whether a user's test id names a reported one: equal, or equal once "::" and "/" read
- * as "." and a ".py" ending a path segment is dropped. Never a substring match. */
+/* Whether a user's test id (pytest's "tests/test_x.py::C::t", unittest's "tests.test_x.C.t",
+ * a node or TAP name) names a reported one: equal, or equal to the user's id normalised
+ * (see tests.c), or that followed by " (...)", unittest's name for a failed subTest. Never
+ * a substring match. */
 bool al_gates_test_id_match(const char *want, const char *id);
 /* The run's reported tests: 0 with *ret, or -ENOENT (no report), -EBADMSG (malformed),
  * -ENODATA (no test ran) with why saying so. */

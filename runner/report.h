@@ -47,14 +47,3 @@ int al_report_format_parse(const char *name, enum al_report_format *ret);
  * report; -ENOMEM.  Never a partial result: *ret_tests is set only on success. */
 int al_report_parse(enum al_report_format f, const char *data, size_t len, json_t **ret_tests,
 		    struct al_err *err);
-
-/* Whether want (a test id as a user names it) names the reported id.  Exact, never a
- * substring: want == id, or normalise(want) == id, where normalise works on the part of
- * want before its first "[" (pytest parameters are kept as they are): a leading "./" is
- * dropped, a ".py" that ends a path segment (before "/", "::", "[" or the end) is dropped,
- * then "::" and "/" become ".".  So "tests/test_x.py::TestC::test_y" names
- * "tests.test_x.TestC.test_y".  One more form: a want with no space also names
- * `normalise(want) + " (" ... ")"`, unittest's name for a failed subTest
- * ("tests.test_x.C.test_y (i=1)"); a want may so name several ids, of which the worst
- * outcome counts. */
-int al_report_id_match(const char *want, const char *id);

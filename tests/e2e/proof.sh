@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 TMP=$(mktemp -d /tmp/airlock-e2e.XXXXXX)
-cleanup() { stop_server || true; rm -rf "$TMP"; }
+cleanup() { stop_server || true; [ -n "${KEEP:-}" ] || rm -rf "$TMP"; }
 trap cleanup EXIT
 FIX="$ROOT/tests/e2e/proof"
 PY=/usr/bin/python3
