@@ -139,15 +139,95 @@ rule_runner(struct verdict *v)
 }
 
 static int
+which_valid(const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s && (!strcmp(s, "patch") || !strcmp(s, "test_patch"));
+}
+
+/* One entry of result.apply_offsets or result.apply_merged, copied key by key; NULL when it
+ * is not {which, file[, hunk >= 1, offset != 0]}. */
+static json_t *
+applied_entry(const json_t *e, bool offset)
+{
+	const json_t *file = json_object_get(e, "file"), *hunk = json_object_get(e, "hunk");
+	const json_t *off = json_object_get(e, "offset");
+
+	if (!json_is_object(e) || !which_valid(json_object_get(e, "which")) ||
+	    !clean_string(file) || !json_string_length(file))
+		return NULL;
+	if (!offset)
+		return json_pack("{s:O, s:O}", "which", json_object_get(e, "which"), "file", file);
+	if (!json_is_integer(hunk) || json_integer_value(hunk) < 1 ||
+	    json_integer_value(hunk) > 0x7fffffff || !json_is_integer(off) ||
+	    json_integer_value(off) == 0)
+		return NULL;
+	return json_pack("{s:O, s:O, s:O, s:O}", "which", json_object_get(e, "which"), "file", file,
+			 "hunk", hunk, "offset", off);
+}
+
+/* A copy of the result's list at key (absent: empty); NULL when it is malformed. */
+static json_t *
+applied_list(const json_t *result, const char *key, bool offset)
+{
+	const json_t *a = json_object_get(result, key), *e;
+	json_t *out = json_array();
+	size_t i;
+
+	if (!out || (a && !json_is_array(a))) {
+		json_decref(out);
+		return NULL;
+	}
+	json_array_foreach (a, i, e) {
+		json_t *c = applied_entry(e, offset);
+
+		if (!c || json_array_append_new(out, c) < 0) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+/* "patch and test patch apply", saying which hunks applied at shifted lines (as git apply
+ * does) and which files were merged three-way (git apply -3). */
+static int
+apply_satisfied(struct verdict *v)
+{
+	json_t *off = applied_list(v->result, "apply_offsets", true);
+	json_t *merged = applied_list(v->result, "apply_merged", false);
+	size_t n = json_array_size(off), m = json_array_size(merged);
+	const char *hunks = n == 1 ? "hunk at a shifted line" : "hunks at shifted lines";
+	const char *files = m == 1 ? "file by three-way merge" : "files by three-way merge";
+	char how[128] = "";
+
+	if (!off || !merged) {
+		json_decref(off);
+		json_decref(merged);
+		return al_gates_rule_add(v->rules, "apply", AL_RULE_ERROR, "result.%s: malformed",
+					 off ? "apply_merged" : "apply_offsets");
+	}
+	if (n && m)
+		snprintf(how, sizeof(how), " (%zu %s, %zu %s)", n, hunks, m, files);
+	else if (n || m)
+		snprintf(how, sizeof(how), " (%zu %s)", n ? n : m, n ? hunks : files);
+	return al_gates_rule_add_ev(v->rules, "apply", AL_RULE_SATISFIED,
+				    json_pack("{s:o, s:o}", "offsets", off, "merged", merged),
+				    "patch and test patch apply%s", how);
+}
+
+static int
 rule_apply(struct verdict *v)
 {
 	const json_t *a = json_object_get(v->result, "apply_error");
 	const char *which, *file, *msg;
 	json_int_t hunk;
+	char head[AL_REASON_MAX];
+	size_t hl;
 
 	if (!a)
-		return al_gates_rule_add(v->rules, "apply", AL_RULE_SATISFIED,
-					 "patch and test patch apply");
+		return apply_satisfied(v);
 	which = json_string_value(json_object_get(a, "which"));
 	file = json_string_value(json_object_get(a, "file"));
 	msg = json_string_value(json_object_get(a, "message"));
@@ -157,10 +237,17 @@ rule_apply(struct verdict *v)
 					 "result.apply_error: malformed");
 	if (!file)
 		file = "(unknown file)";
-	if (hunk > 0)
-		return al_gates_rule_add(v->rules, "apply", AL_RULE_UNSATISFIED,
-					 "%s does not apply: %s hunk %lld", which, file,
-					 (long long)hunk);
+	if (hunk > 0) {
+		/* the runner's own words after the hunk: why it did not apply (a three-way
+		 * conflict), when its message names this file and hunk */
+		snprintf(head, sizeof(head), "%s does not apply: %s hunk %lld", which, file,
+			 (long long)hunk);
+		hl = strlen(head);
+		if (!msg || strncmp(msg, head, hl) || strncmp(msg + hl, ": ", 2))
+			msg = NULL;
+		return al_gates_rule_add(v->rules, "apply", AL_RULE_UNSATISFIED, "%s%s", head,
+					 msg ? msg + hl : "");
+	}
 	return al_gates_rule_add(v->rules, "apply", AL_RULE_UNSATISFIED,
 				 "%s does not apply: %s%s%s", which, file, msg ? ": " : "",
 				 msg ? msg : "");
