@@ -21,6 +21,17 @@ free_port() {
 	return 1
 }
 
+# wait_file FILE REGEX [SECONDS]: until a line of FILE matches REGEX (60 s at most);
+# non-zero if none did.
+wait_file() {
+	local i
+	for i in $(seq 1 $((${3:-60} * 10))); do
+		grep -qE -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # make_example_repo DIR: a real git repository holding the example project.
 make_example_repo() {
 	local dir=$1
@@ -31,21 +42,30 @@ make_example_repo() {
 	git -C "$dir" -c user.name=e2e -c user.email=e2e@localhost commit -q -m "initial"
 }
 
-# start_server CONFIG DATA [CACERT]: starts airlock, waits for /healthz; sets SERVER_PID and
-# URL (https, trusting CACERT, when given).
+# start_server CONFIG DATA [CACERT]: starts airlock on a port the kernel picks, reads the
+# address it bound from its banner, waits for /healthz; sets SERVER_PID, PORT and URL
+# (https, trusting CACERT, when given).
 start_server() {
-	local config=$1 data=$2 cacert=${3:-} i scheme=http args=()
+	local config=$1 data=$2 cacert=${3:-} i addr= scheme=http args=()
 	[ -n "$cacert" ] && { scheme=https; args=(--cacert "$cacert"); }
-	PORT=$(free_port)
-	URL="$scheme://127.0.0.1:$PORT"
-	"$AIRLOCK" serve --config "$config" --data "$data" --listen "127.0.0.1:$PORT" \
-		>"$data.log" 2>&1 &
+	"$AIRLOCK" serve --config "$config" --data "$data" --listen 127.0.0.1:0 >"$data.log" 2>&1 &
 	SERVER_PID=$!
-	for i in $(seq 1 100); do
-		curl -fsS "${args[@]}" "$URL/healthz" >/dev/null 2>&1 && return 0
+	# no clock to beat: a loaded machine gets a minute
+	for i in $(seq 1 600); do
+		addr=$(sed -n 's|^airlock .* listening on [a-z]*://\([0-9.]*:[0-9]*\)/.*|\1|p' "$data.log")
+		[ -n "$addr" ] && break
 		kill -0 "$SERVER_PID" 2>/dev/null || break
 		sleep 0.1
 	done
+	if [ -n "$addr" ]; then
+		PORT=${addr##*:}
+		URL="$scheme://$addr"
+		for i in $(seq 1 600); do
+			curl -fsS "${args[@]}" "$URL/healthz" >/dev/null 2>&1 && return 0
+			kill -0 "$SERVER_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+	fi
 	echo "server did not come up:" >&2
 	cat "$data.log" >&2
 	return 1
