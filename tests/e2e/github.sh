@@ -33,7 +33,19 @@ SECRET=$(openssl rand -hex 20)
 printf '%s\n' "$SECRET" >"$TMP/webhook.secret"
 printf 'ghp_test_%s\n' "$(openssl rand -hex 8)" >"$TMP/github.token"
 GH_TOKEN=$(cat "$TMP/github.token")
-RPORT=$(free_port)
+# receiver [FAIL_FIRST_N]: (re)starts the stand-in for GitHub's API; the first time on a port
+# the kernel picks, which sets RPORT, then on RPORT again
+RPORT=0
+receiver() {
+	[ -n "$RECV_PID" ] && { kill "$RECV_PID" 2>/dev/null; wait "$RECV_PID" 2>/dev/null; }
+	node "$FIX/receiver.mjs" "$RPORT" "$TMP/statuses.log" "${1:-0}" >"$TMP/receiver.out" 2>&1 &
+	RECV_PID=$!
+	wait_file "$TMP/receiver.out" '^receiver listening on [0-9]+$' ||
+		{ cat "$TMP/receiver.out" >&2; return 1; }
+	RPORT=$(sed -n 's/^receiver listening on //p' "$TMP/receiver.out")
+	curl -fsS "http://127.0.0.1:$RPORT/healthz" >/dev/null
+}
+receiver || { not_ok "the stand-in for GitHub's API starts"; summary; exit 1; }
 jq -n --arg tmp "$TMP" --arg rport "$RPORT" '{
 	github: {api_base_url: "http://127.0.0.1:\($rport)", token_file: "\($tmp)/github.token"},
 	public_url: "https://airlock.example.com", limits: {max_fail_to_pass: 3},
@@ -46,18 +58,6 @@ jq -n --arg tmp "$TMP" --arg rport "$RPORT" '{
 READER=$("$AIRLOCK" token add --data "$DATA" --name reader --role reviewer)
 ADMIN=$("$AIRLOCK" token add --data "$DATA" --name admin --role admin)
 
-# receiver [FAIL_FIRST_N]: (re)starts the stand-in for GitHub's API on RPORT
-receiver() {
-	[ -n "$RECV_PID" ] && { kill "$RECV_PID" 2>/dev/null; wait "$RECV_PID" 2>/dev/null; }
-	node "$FIX/receiver.mjs" "$RPORT" "$TMP/statuses.log" "${1:-0}" >/dev/null 2>&1 &
-	RECV_PID=$!
-	for _ in $(seq 1 50); do
-		curl -fsS "http://127.0.0.1:$RPORT/healthz" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-receiver
 start_server "$TMP/config.json" "$DATA"
 
 # deliver EVENT DELIVERY_ID FILE [SECRET]: prints "STATUS BODY"
@@ -230,7 +230,7 @@ HEAD8A=$(git -C "$TMP/work" rev-parse HEAD)
 pr_payload opened 8 "$HEAD8A" "$TMP/pr8a.json"
 P8A=$(deliver pull_request 66666666-0000-0000-0000-000000000001 "$TMP/pr8a.json" | sed 's/^202 //' | jq -r .proposal)
 expect "pull request 8 is running" "$(wait_state "$P8A" running)" "running"
-for _ in $(seq 1 50); do pgrep -f "runner --job .*/jobs/$P8A" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 300); do pgrep -f "runner --job .*/jobs/$P8A" >/dev/null && break; sleep 0.1; done
 expect_match "its runner is up" "$(pgrep -f "runner --job .*/jobs/$P8A" | head -1)" '^[0-9]+$'
 (cd "$TMP/work" && sed -i 's/sleep 20/sleep 21/' tests/run.sh &&
 	git -c user.name=octo-agent -c user.email=agent@example.com commit -q -am "slower" &&
@@ -262,7 +262,11 @@ expect "the proposal is cancelled" "$(http GET "/v1/proposals/$P8B" "$READER" | 
 gone=no
 for _ in $(seq 1 50); do pgrep -f "runner --job .*/jobs/$P8B" >/dev/null || { gone=yes; break; }; sleep 0.1; done
 expect "its runner is gone too" "$gone" "yes"
-sleep 1
+# their jobs end: each is discarded
+for _ in $(seq 1 300); do
+	[ "$(grep -cE "job.discarded id=($P8A|$P8B)" "$DATA.log")" -ge 2 ] && break
+	sleep 0.1
+done
 expect "neither proposal of pull request 8 holds a grant, after their jobs ended" \
 	"$(for p in "$P8A" "$P8B"; do http GET "/v1/proposals/$p" "$READER" | sed 's/^200 //' | jq -r '[.state, (.grant // "none")] | @tsv'; done | tr '\n' ' ')" \
 	"$(printf 'superseded\tnone cancelled\tnone ')"

@@ -2,7 +2,8 @@
 //
 //   node receiver.mjs PORT LOGFILE [FAIL_FIRST_N]
 //
-// Listens on 127.0.0.1:PORT. Every request except GET /healthz is appended to
+// Listens on 127.0.0.1:PORT (0: a port the kernel picks) and then prints
+// "receiver listening on <port>" with the port it got. Every request except GET /healthz is appended to
 // LOGFILE as one JSON line:
 //   {"method","path","headers":{lower-cased name: value},"body":<JSON or raw string>,"answered":<status>}
 //
@@ -19,7 +20,7 @@ import { appendFileSync } from 'node:fs';
 
 const [portArg, logFile, failArg] = process.argv.slice(2);
 const port = Number(portArg);
-if (!Number.isInteger(port) || port <= 0 || port > 65535 || !logFile) {
+if (!Number.isInteger(port) || port < 0 || port > 65535 || !logFile) {
   process.stderr.write('usage: node receiver.mjs PORT LOGFILE [FAIL_FIRST_N]\n');
   process.exit(2);
 }
@@ -125,7 +126,7 @@ server.on('error', (err) => {
 });
 
 server.listen(port, '127.0.0.1', () => {
-  process.stdout.write(`receiver listening on ${port}\n`);
+  process.stdout.write(`receiver listening on ${server.address().port}\n`);
 });
 
 function shutdown() {
