@@ -1669,6 +1669,23 @@ al_checkout_write(const char *repo_path, const char *tree_hex, const char *dir, 
 	return r;
 }
 
+/* The branch a ref stands for: refs/heads/X itself, and refs/airlock/upstream/heads/X, the
+ * copy of the upstream's branch X that pull requests are judged against, as refs/heads/X.
+ * NULL for any other ref. */
+static const char *
+branch_name(const char *ref, char *buf, size_t n)
+{
+	static const char upstream[] = "refs/airlock/upstream/heads/";
+	int w;
+
+	if (!strncmp(ref, "refs/heads/", 11))
+		return ref;
+	if (strncmp(ref, upstream, sizeof(upstream) - 1))
+		return NULL;
+	w = snprintf(buf, n, "refs/heads/%s", ref + sizeof(upstream) - 1);
+	return w > 0 && (size_t)w < n ? buf : NULL;
+}
+
 int
 al_git_branch_tips(const char *repo_path, int (*want)(void *ctx, const char *ref),
 		   int (*each)(void *ctx, const char *ref, const char *hex), void *ctx,
@@ -1685,16 +1702,17 @@ al_git_branch_tips(const char *repo_path, int (*want)(void *ctx, const char *ref
 	g = git_repository_open_ext(&repo, repo_path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
 	if (g < 0)
 		return lg_fail(err, g, repo_path);
-	if ((g = git_reference_iterator_glob_new(&it, repo, "refs/heads/*")) < 0)
+	if ((g = git_reference_iterator_new(&it, repo)) < 0)
 		return lg_fail(err, g, "refs");
 	while (r == 0 && (g = git_reference_next(&ref, it)) == 0) {
 		git_object *peeled = NULL;
-		char hex[41];
+		char hex[41], buf[512];
+		const char *name = branch_name(git_reference_name(ref), buf, sizeof(buf));
 
-		if (want(ctx, git_reference_name(ref)) &&
+		if (name && want(ctx, name) &&
 		    git_reference_peel(&peeled, ref, GIT_OBJECT_COMMIT) == 0) {
 			oid_hex(hex, git_object_id(peeled));
-			r = each(ctx, git_reference_name(ref), hex);
+			r = each(ctx, name, hex);
 		}
 		git_object_free(peeled);
 		git_reference_free(ref);

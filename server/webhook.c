@@ -99,7 +99,7 @@ pull_request(struct delivery *in, json_t **ret)
 	long long number = ev->number;
 	_cleanup_free_ char *ftp_text = NULL, *prov_text = NULL;
 	_cleanup_(al_json_decrefp) json_t *prov = NULL;
-	char spec_head[96], spec_base[300], ref_head[64], ref_base[64];
+	char spec_head[96], spec_base[600], ref_head[64], ref_base[256];
 	char fetched[41], base_commit[41], merge_base[41], target[300], pr_name[200];
 	const char *specs[2] = {spec_head, spec_base};
 	struct split sp = {.policy = in->repo->policy};
@@ -114,8 +114,10 @@ pull_request(struct delivery *in, json_t **ret)
 				 "fail_to_pass block: more than %lld test ids "
 				 "(limits.max_fail_to_pass)",
 				 in->lim->max_fail_to_pass);
+	/* The base branch as GitHub has it now goes to refs/airlock/upstream/heads/<branch>,
+	 * which counts as that branch for the base check (server/bases.c). */
 	snprintf(ref_head, sizeof(ref_head), "refs/airlock/pull/%lld/head", (long long)number);
-	snprintf(ref_base, sizeof(ref_base), "refs/airlock/pull/%lld/base", (long long)number);
+	snprintf(ref_base, sizeof(ref_base), "refs/airlock/upstream/heads/%s", ev->base_ref);
 	snprintf(spec_head, sizeof(spec_head), "+refs/pull/%lld/head:%s", (long long)number,
 		 ref_head);
 	snprintf(spec_base, sizeof(spec_base), "+refs/heads/%s:%s", ev->base_ref, ref_base);
@@ -132,6 +134,8 @@ pull_request(struct delivery *in, json_t **ret)
 				 "the pull request's head is now %s, not %s: a later delivery "
 				 "gates it",
 				 fetched, head);
+	/* The pull request's own change (from where it branched) is judged as it would merge:
+	 * applied onto the base branch's tip, which is the grant's base, as merge queues do. */
 	if (al_git_merge_base(in->repo->path, base_commit, head, merge_base, &err) < 0)
 		return al_refuse(&in->why, 422, "%s", al_err_msg(&err));
 	al_buf_init(&sp.patch, (size_t)in->lim->max_patch_bytes);
@@ -155,7 +159,7 @@ pull_request(struct delivery *in, json_t **ret)
 	prov_text = prov ? json_dumps(prov, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	al_random_hex(16, p.id);
 	p.repo = in->repo->name;
-	p.base = merge_base;
+	p.base = base_commit;
 	p.proposer = (char *)login; /* the author can never approve it */
 	p.title = ev->title[0] ? (char *)ev->title : NULL;
 	p.patch = sp.patch.data ? sp.patch.data : "";
