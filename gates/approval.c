@@ -58,6 +58,128 @@ al_gates_protected(const struct al_policy *p, const json_t *const *lists, size_t
 	return 0;
 }
 
+/* ---- existing tests ---- */
+
+/* Why the change to file f needs a human, into buf, with *ret_path the path to name; NULL
+ * when it does not.  removed is how many lines its hunks remove (0 for a runner's list,
+ * which has no hunks). */
+static const char *
+test_change(const struct al_policy *p, const json_t *f, unsigned removed, const char **ret_path,
+	    char *buf, size_t n)
+{
+	const char *path = json_string_value(json_object_get(f, "path"));
+	const char *old = json_string_value(json_object_get(f, "old_path"));
+	const char *st = json_string_value(json_object_get(f, "status"));
+	json_int_t om = json_integer_value(json_object_get(f, "old_mode"));
+	json_int_t nm = json_integer_value(json_object_get(f, "new_mode"));
+	bool created, deleted, renamed;
+
+	if (!path)
+		return NULL;
+	if (!old)
+		old = path;
+	if (!st)
+		st = "M";
+	/* a copy is a new file: its source stays as it was */
+	created = !strcmp(st, "A") || !strcmp(st, "C");
+	deleted = !strcmp(st, "D");
+	renamed = !strcmp(st, "R") || strcmp(old, path) != 0;
+	/* configuration counts however it is touched: a new conftest.py can skip every test
+	 * beside it */
+	if (al_gates_globs_match(p->test_config_paths, old) == 1 ||
+	    al_gates_globs_match(p->test_config_paths, path) == 1) {
+		*ret_path =
+		    !created && al_gates_globs_match(p->test_config_paths, old) == 1 ? old : path;
+		snprintf(buf, n, "test configuration %s",
+			 created   ? "added"
+			 : deleted ? "deleted"
+			 : renamed ? "renamed"
+				   : "changed");
+		return buf;
+	}
+	if (created || al_gates_globs_match(p->test_paths, old) != 1)
+		return NULL;
+	*ret_path = old;
+	if (deleted)
+		snprintf(buf, n, "deleted");
+	else if (renamed)
+		snprintf(buf, n, "renamed to %s", path);
+	else if (om && nm && om != nm)
+		snprintf(buf, n, "mode %llo to %llo", (unsigned long long)om,
+			 (unsigned long long)nm);
+	else if (json_is_true(json_object_get(f, "binary")))
+		snprintf(buf, n, "binary change");
+	else if (removed)
+		snprintf(buf, n, "%u line%s removed", removed, removed > 1 ? "s" : "");
+	else
+		return NULL;
+	return buf;
+}
+
+/* Adds the files of one list that need a human to out, each path once (seen). */
+static int
+changed_list(const struct al_policy *p, const json_t *files, const unsigned *removed, json_t *seen,
+	     json_t *out)
+{
+	char why[1024]; /* a long rename target is cut: a why is for reading */
+	const char *path = NULL;
+	size_t i;
+	json_t *f;
+
+	json_array_foreach (files, i, f) {
+		unsigned lines = removed && i < AL_PATCH_MAX_FILES ? removed[i] : 0;
+
+		if (!test_change(p, f, lines, &path, why, sizeof(why)) ||
+		    json_object_get(seen, path))
+			continue;
+		if (json_object_set_new(seen, path, json_true()) < 0 ||
+		    json_array_append_new(out, json_pack("{s:s, s:s}", "path", path, "why", why)) <
+			0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int
+al_gates_changed_tests(const struct al_policy *p, const struct al_change_input *in, json_t **ret,
+		       struct al_err *err)
+{
+	_cleanup_(al_gates_decrefp) json_t *out = json_array();
+	_cleanup_(al_gates_decrefp) json_t *seen = json_object();
+	const char *texts[2];
+	size_t lens[2], i;
+	int r = 0;
+
+	if (!p || !in || !ret)
+		return al_err_set(err, -EINVAL, "changed tests: missing policy, input or result");
+	if (!out || !seen)
+		return al_err_set(err, -ENOMEM, "changed tests: out of memory");
+	texts[0] = in->patch;
+	lens[0] = in->patch_len;
+	texts[1] = in->test_patch;
+	lens[1] = in->test_patch_len;
+	for (i = 0; r == 0 && i < AL_ARRAY_SIZE(texts); i++) {
+		struct al_patch_text t = {0};
+
+		if (!texts[i])
+			continue;
+		r = al_gates_patch_scan(texts[i], lens[i], &t, err);
+		if (r == 0 && changed_list(p, t.files, t.lines_removed, seen, out) < 0)
+			r = al_err_set(err, -ENOMEM, "changed tests: out of memory");
+		al_gates_patch_text_clear(&t);
+	}
+	for (i = 0; r == 0 && i < in->n_lists; i++)
+		if (json_is_array(in->lists[i]) &&
+		    changed_list(p, in->lists[i], NULL, seen, out) < 0)
+			r = al_err_set(err, -ENOMEM, "changed tests: out of memory");
+	if (r < 0)
+		return r;
+	*ret = steal_pointer(&out);
+	return 0;
+}
+
+/* ---- approvals ---- */
+
 const char *
 al_gates_approver_problem(const struct al_policy *p, const char *proposer, const char *reviewer)
 {
@@ -137,19 +259,31 @@ approval_rule(const struct al_policy *p, const struct al_approval_input *in, str
 	      unsigned need, json_t *rules)
 {
 	size_t nprot = json_array_size(in->protected), have = json_array_size(t->counted);
+	size_t nchanged = json_array_size(in->changed_tests), o = 0;
 	const char *first = json_string_value(json_array_get(in->protected, 0));
-	char names[256], because[AL_REASON_MAX];
+	const json_t *changed = json_array_get(in->changed_tests, 0);
+	char names[256], because[AL_REASON_MAX], more[32] = "";
 	json_t *ev;
 
-	ev = json_pack("{s:I, s:O, s:O, s:o}", "required", (json_int_t)need, "approved_by",
-		       t->counted, "ignored", t->ignored, "protected_paths",
-		       in->protected ? json_deep_copy(in->protected) : json_array());
+	ev =
+	    json_pack("{s:I, s:O, s:O, s:o, s:o}", "required", (json_int_t)need, "approved_by",
+		      t->counted, "ignored", t->ignored, "protected_paths",
+		      in->protected ? json_deep_copy(in->protected) : json_array(), "changed_tests",
+		      in->changed_tests ? json_deep_copy(in->changed_tests) : json_array());
 	if (!ev)
 		return -ENOMEM;
+	because[0] = '\0';
 	if (nprot)
-		snprintf(because, sizeof(because), "; touches protected path %s%s", first,
-			 nprot > 1 ? " and more" : "");
-	else
+		o = (size_t)snprintf(because, sizeof(because), "; touches protected path %s%s",
+				     first, nprot > 1 ? " and more" : "");
+	if (nchanged && o < sizeof(because)) {
+		if (nchanged > 1)
+			snprintf(more, sizeof(more), " and %zu more", nchanged - 1);
+		snprintf(because + o, sizeof(because) - o, "; changes existing tests: %s (%s)%s",
+			 json_string_value(json_object_get(changed, "path")),
+			 json_string_value(json_object_get(changed, "why")), more);
+	}
+	if (!nprot && !nchanged)
 		snprintf(because, sizeof(because), "; policy requires %zu", p->approvals);
 	if (need == 0)
 		return al_gates_rule_add_ev(rules, "approval", AL_RULE_NOT_APPLICABLE, ev,
@@ -179,7 +313,10 @@ al_gates_approval(const struct al_policy *p, const struct al_approval_input *in,
 	t.ignored = json_array();
 	rules = json_array();
 	need = (unsigned)p->approvals;
-	if (json_array_size(in->protected) > 0 && need < 1)
+	/* a protected path, or an existing test weakened, needs a human whatever the policy
+	 * asks for */
+	if ((json_array_size(in->protected) > 0 || json_array_size(in->changed_tests) > 0) &&
+	    need < 1)
 		need = 1;
 	r = t.counted && t.ignored && rules ? tally_approvals(p, in, &t) : -ENOMEM;
 	if (r >= 0)

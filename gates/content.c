@@ -2,6 +2,7 @@
  * add a non-blank line, and whether any hunk changes more than whitespace.  Lines are
  * untrusted and not NUL-terminated: every scan is bounded by the line's length. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -226,6 +227,8 @@ on_line(void *ctx, size_t file, char kind, const char *s, size_t n, unsigned lon
 	}
 	if (kind == '+' && file < AL_PATCH_MAX_FILES && !blank(s, n))
 		t->nonblank[file] = 1;
+	if (kind == '-' && file < AL_PATCH_MAX_FILES && t->lines_removed[file] < UINT_MAX)
+		t->lines_removed[file]++;
 	/* blank lines are whitespace; once a hunk changes text there is nothing to compare */
 	if (t->changes || blank(s, n))
 		return 0;
@@ -261,7 +264,8 @@ al_gates_patch_scan(const char *text, size_t len, struct al_patch_text *t, struc
 
 	t->len = len;
 	t->nonblank = calloc(AL_PATCH_MAX_FILES, 1);
-	if (!t->nonblank)
+	t->lines_removed = calloc(AL_PATCH_MAX_FILES, sizeof(*t->lines_removed));
+	if (!t->nonblank || !t->lines_removed)
 		return al_err_set(err, -ENOMEM, "out of memory");
 	return al_gates_patch_parse(text, len, &v, &t->files, err);
 }
@@ -271,6 +275,7 @@ al_gates_patch_text_clear(struct al_patch_text *t)
 {
 	json_decref(t->files);
 	free(t->nonblank);
+	free(t->lines_removed);
 	free(t->added);
 	free(t->removed);
 	memset(t, 0, sizeof(*t));

@@ -59,16 +59,38 @@ int al_gates_evaluate(const struct al_policy *p, const json_t *fail_to_pass, con
 int al_gates_protected(const struct al_policy *p, const json_t *const *lists, size_t n_lists,
 		       json_t **ret, struct al_err *err);
 
+/* What a change does to the tests it is judged by: the patch and test patch texts (the
+ * test patch NULL when none), whose hunks tell the lines each file loses, and more file
+ * lists (the runner's own, al_gates_patch_files shape; NULL entries skipped), whose
+ * statuses and modes are judged too. */
+struct al_change_input {
+	const char *patch;
+	size_t patch_len;
+	const char *test_patch;
+	size_t test_patch_len;
+	const json_t *const *lists;
+	size_t n_lists;
+};
+
+/* The existing tests a change weakens and the test configuration it touches, which need a
+ * human: [{"path","why"}], each path once, in the order met.  An existing test file (under
+ * test_paths, not created by the change) that loses or changes a line, is deleted, renamed,
+ * changes mode or has a binary change; any file under test_config_paths, created or not.
+ * -EBADMSG with err when a text does not parse. */
+int al_gates_changed_tests(const struct al_policy *p, const struct al_change_input *in,
+			   json_t **ret, struct al_err *err);
+
 /* Why reviewer may not approve a proposal of proposer under p, or NULL when they may. */
 const char *al_gates_approver_problem(const struct al_policy *p, const char *proposer,
 				      const char *reviewer);
 
 struct al_approval_input {
 	const char *proposer;
-	const char *tree;	 /* the candidate tree approvals must name */
-	long long revision;	 /* the proposal's current revision */
-	const json_t *protected; /* al_gates_protected's array, or NULL */
-	const json_t *approvals; /* [{"reviewer","tree","revision"}] as recorded */
+	const char *tree;	     /* the candidate tree approvals must name */
+	long long revision;	     /* the proposal's current revision */
+	const json_t *protected;     /* al_gates_protected's array, or NULL */
+	const json_t *changed_tests; /* al_gates_changed_tests's array, or NULL */
+	const json_t *approvals;     /* [{"reviewer","tree","revision"}] as recorded */
 };
 
 /* The approval rule {"rule":"approval","result","reason","evidence"}: SATISFIED when

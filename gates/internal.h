@@ -61,15 +61,15 @@ struct al_tier {
 };
 
 struct al_policy {
-	json_t *reproduce;	  /* owned; argv array, NULL when the policy has no reproduce */
-	json_t *contracts;	  /* owned; array of {"name","command"}, empty when none */
-	json_t *test_paths;	  /* owned; array of globs, empty when none */
-	json_t *executable_paths; /* owned; array of globs, empty when none */
-	json_t *protected_paths;  /* owned; the default globs, then the operator's */
-	json_t *reviewers;	  /* owned; names allowed to approve, empty: any reviewer */
+	json_t *reproduce;	   /* owned; argv array, NULL when the policy has no reproduce */
+	json_t *contracts;	   /* owned; array of {"name","command"}, empty when none */
+	json_t *test_paths;	   /* owned; array of globs, empty when none */
+	json_t *executable_paths;  /* owned; array of globs, empty when none */
+	json_t *protected_paths;   /* owned; the default globs, then the operator's */
+	json_t *reviewers;	   /* owned; names allowed to approve, empty: any reviewer */
 	json_t *test_config_paths; /* owned; the default globs, then the operator's */
-	json_t *branches;	  /* owned; ref globs a base must be on (refs/heads/...) */
-	const char *report;	  /* static; the reproduce command's report format, or NULL */
+	json_t *branches;	   /* owned; ref globs a base must be on (refs/heads/...) */
+	const char *report;	   /* static; the reproduce command's report format, or NULL */
 	unsigned timeout_s;
 	unsigned repeat; /* runs of each reproduce test on each side, 1..AL_POLICY_REPEAT_MAX */
 	bool allow_binary;
@@ -139,7 +139,7 @@ struct al_patch_text {
 	unsigned char
 	    *nonblank; /* owned; AL_PATCH_MAX_FILES flags: the file adds a non-blank line */
 	unsigned *lines_removed; /* owned; AL_PATCH_MAX_FILES counts: lines the file's hunks remove
-			    * (a changed line is removed, then added) */
+				  * (a changed line is removed, then added) */
 	/* the current hunk's old and new sides, blank lines dropped */
 	struct al_text_span *removed, *added; /* owned */
 	size_t n_removed, n_added, cap_removed, cap_added;

@@ -209,8 +209,8 @@ policy_reproduce(void *ctx, const json_t *v, const char *path, struct al_err *er
 }
 
 struct contract_entry {
-	const char *name; /* borrowed from the policy json */
-	json_t *command;  /* owned */
+	const char *name;   /* borrowed from the policy json */
+	json_t *command;    /* owned */
 	const char *report; /* static; NULL when the command writes none */
 	bool exit_code;	    /* judged by exit codes alone, even when base fails */
 };
@@ -271,8 +271,7 @@ contract_judge(void *ctx, const json_t *v, const char *path, struct al_err *err)
 	else if (!strcmp(json_string_value(v), "exit_code"))
 		c->exit_code = true;
 	else
-		return al_err_set(err, -EINVAL, "%s: expected \"tests\" or \"exit_code\"",
-				  path);
+		return al_err_set(err, -EINVAL, "%s: expected \"tests\" or \"exit_code\"", path);
 	return 0;
 }
 
@@ -332,16 +331,15 @@ policy_contract(void *ctx, const json_t *v, const char *path, struct al_err *err
 }
 
 static int
-parse_globs(json_t *out, const json_t *v, const char *path, struct al_err *err)
+parse_globs_cap(json_t *out, const json_t *v, const char *path, size_t cap, struct al_err *err)
 {
 	char sub[PATH_MAX_LEN];
 	size_t i;
 	json_t *e;
 	int r;
 
-	if (json_array_size(v) > AL_POLICY_MAX_GLOBS)
-		return al_err_set(err, -EINVAL, "%s: more than %d globs", path,
-				  AL_POLICY_MAX_GLOBS);
+	if (json_array_size(v) > cap)
+		return al_err_set(err, -EINVAL, "%s: more than %zu globs", path, cap);
 	json_array_foreach (v, i, e) {
 		path_index(sub, path, i);
 		r = string_check(e, AL_POLICY_MAX_GLOB_LEN, sub, err);
@@ -351,6 +349,12 @@ parse_globs(json_t *out, const json_t *v, const char *path, struct al_err *err)
 			return al_err_set(err, -ENOMEM, "%s: out of memory", path);
 	}
 	return 0;
+}
+
+static int
+parse_globs(json_t *out, const json_t *v, const char *path, struct al_err *err)
+{
+	return parse_globs_cap(out, v, path, AL_POLICY_MAX_GLOBS, err);
 }
 
 static int
@@ -385,10 +389,12 @@ policy_branches(void *ctx, const json_t *v, const char *path, struct al_err *err
 		const char *g = json_string_value(e);
 
 		path_index(sub, path, i);
-		if (!g || strncmp(g, "refs/heads/", 11) || json_string_length(e) > AL_POLICY_REF_MAX ||
+		if (!g || strncmp(g, "refs/heads/", 11) ||
+		    json_string_length(e) > AL_POLICY_REF_MAX ||
 		    !al_gates_ref_valid(g, json_string_length(e)))
 			return al_err_set(err, -EINVAL,
-					  "%s: expected a branch ref or glob under refs/heads/", sub);
+					  "%s: expected a branch ref or glob under refs/heads/",
+					  sub);
 		if (json_array_append(p->branches, e) < 0)
 			return al_err_set(err, -ENOMEM, "%s: out of memory", path);
 	}
@@ -504,30 +510,100 @@ policy_preexisting(void *ctx, const json_t *v, const char *path, struct al_err *
 	return 0;
 }
 
-/* Added to the defaults; a glob already listed is kept once, so that the canonical form
- * (defaults included) parses back to itself. */
+/* Globs added to a list that starts with n_defaults defaults; a glob already listed is kept
+ * once, so that the canonical form (defaults included) parses back to itself, and the cap
+ * counts only the globs beyond the defaults for the same reason. */
 static int
-policy_protected_paths(void *ctx, const json_t *v, const char *path, struct al_err *err)
+add_to_defaults(json_t *list, size_t n_defaults, const json_t *v, const char *path,
+		struct al_err *err)
 {
-	struct al_policy *p = ctx;
 	json_t *given = json_array(), *g;
 	size_t i, k;
 	int r;
 
 	if (!given)
 		return al_err_set(err, -ENOMEM, "%s: out of memory", path);
-	r = parse_globs(given, v, path, err);
+	r = parse_globs_cap(given, v, path, AL_POLICY_MAX_GLOBS + n_defaults, err);
 	json_array_foreach (given, i, g) {
 		json_t *have;
 		bool dup = false;
 
-		json_array_foreach (p->protected_paths, k, have)
+		json_array_foreach (list, k, have)
 			dup |= json_equal(have, g);
-		if (r == 0 && !dup && json_array_append(p->protected_paths, g) < 0)
+		if (r == 0 && !dup && json_array_append(list, g) < 0)
 			r = al_err_set(err, -ENOMEM, "%s: out of memory", path);
 	}
 	json_decref(given);
+	if (r == 0 && json_array_size(list) > AL_POLICY_MAX_GLOBS + n_defaults)
+		r = al_err_set(err, -EINVAL, "%s: more than %d globs besides the defaults", path,
+			       AL_POLICY_MAX_GLOBS);
 	return r;
+}
+
+/* Touching these always needs a human, whatever the policy adds: CI and airlock's own
+ * configuration, owners, and the files that tell git how to read the tree (attributes at
+ * any depth: filters, diff and merge drivers, export-ignore; LFS; submodules). */
+static const char *const default_protected[] = {
+    ".github/**",	 ".gitlab-ci.yml", ".airlock/**", "**/CODEOWNERS",
+    "**/.gitattributes", ".gitmodules",	   ".lfsconfig",
+};
+
+/* What decides which tests run and how: changing one of these can skip, deselect or
+ * neuter existing tests without touching a test file, so it always needs a human.  Why
+ * each is here is in docs/policy.md. */
+static const char *const default_test_config[] = {
+    /* pytest, tox, nox: fixtures and hooks, addopts, deselection, test commands */
+    "**/conftest.py",
+    "**/pytest.ini",
+    "**/tox.ini",
+    "**/setup.cfg",
+    "**/pyproject.toml",
+    "**/noxfile.py",
+    /* JavaScript: npm test's command, jest and mocha settings, vitest (which reads
+     * vite.config when it has no file of its own), karma, playwright */
+    "**/package.json",
+    "**/jest.config.*",
+    "**/vitest.config.*",
+    "**/vitest.workspace.*",
+    "**/vite.config.*",
+    "**/karma.conf.*",
+    "**/.mocharc*",
+    "**/playwright.config.*",
+    /* C and C++: make targets, CMake and CTest, meson's test() */
+    "**/Makefile",
+    "**/GNUmakefile",
+    "**/makefile",
+    "**/CMakeLists.txt",
+    "**/CTestTestfile.cmake",
+    "**/meson.build",
+    /* JVM: surefire and Gradle test excludes */
+    "**/pom.xml",
+    "**/build.gradle",
+    "**/build.gradle.kts",
+    /* Rust: a cargo runner runs the test binaries */
+    "**/.cargo/config",
+    "**/.cargo/config.toml",
+    /* Ruby, PHP */
+    "**/.rspec",
+    "**/phpunit.xml",
+    "**/phpunit.xml.dist",
+};
+
+static int
+policy_protected_paths(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+
+	return add_to_defaults(p->protected_paths, AL_ARRAY_SIZE(default_protected), v, path, err);
+}
+
+static int
+policy_test_config_paths(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+
+	return add_to_defaults(p->test_config_paths, AL_ARRAY_SIZE(default_test_config), v, path,
+			       err);
 }
 
 static int
@@ -714,16 +790,12 @@ static const struct key_spec policy_keys[] = {
     {"limits", KIND_OBJECT, false, policy_limits},
     {"contract_preexisting", KIND_STRING, false, policy_preexisting},
     {"protected_paths", KIND_ARRAY, false, policy_protected_paths},
+    {"test_config_paths", KIND_ARRAY, false, policy_test_config_paths},
     {"approvals", KIND_OBJECT, false, policy_approvals},
     {"tiers", KIND_OBJECT, false, policy_tiers},
     {"regate_on_base_change", KIND_BOOLEAN, false, policy_regate},
     {"auto_promote", KIND_BOOLEAN, false, policy_auto_promote},
     {"branches", KIND_ARRAY, false, policy_branches},
-};
-
-/* Touching these always needs a human, whatever the policy adds. */
-static const char *const default_protected[] = {
-    ".github/**", ".gitlab-ci.yml", ".airlock/**", "**/CODEOWNERS", ".gitattributes", ".gitmodules",
 };
 
 static int
@@ -736,6 +808,7 @@ policy_defaults(struct al_policy *p)
 	p->executable_paths = json_array();
 	p->protected_paths = json_array();
 	p->reviewers = json_array();
+	p->test_config_paths = json_array();
 	p->branches = json_pack("[s, s]", "refs/heads/main", "refs/heads/master");
 	p->timeout_s = AL_POLICY_TIMEOUT_DEFAULT;
 	p->repeat = 1;
@@ -745,11 +818,15 @@ policy_defaults(struct al_policy *p)
 	p->pids = AL_POLICY_PIDS_DEFAULT;
 	p->output_bytes = AL_POLICY_OUTPUT_DEFAULT;
 	if (!p->contracts || !p->test_paths || !p->executable_paths || !p->protected_paths ||
-	    !p->reviewers || !p->branches)
+	    !p->reviewers || !p->branches || !p->test_config_paths)
 		return -ENOMEM;
 	for (i = 0; i < AL_ARRAY_SIZE(default_protected); i++)
 		if (json_array_append_new(p->protected_paths, json_string(default_protected[i])) <
 		    0)
+			return -ENOMEM;
+	for (i = 0; i < AL_ARRAY_SIZE(default_test_config); i++)
+		if (json_array_append_new(p->test_config_paths,
+					  json_string(default_test_config[i])) < 0)
 			return -ENOMEM;
 	for (t = 1; t < AL_ARRAY_SIZE(p->tiers); t++) {
 		p->tiers[t].authority = AL_AUTH_WRITE;
@@ -801,6 +878,7 @@ al_policy_free(struct al_policy *p)
 	json_decref(p->test_paths);
 	json_decref(p->executable_paths);
 	json_decref(p->protected_paths);
+	json_decref(p->test_config_paths);
 	json_decref(p->reviewers);
 	json_decref(p->branches);
 	for (size_t t = 0; t < AL_ARRAY_SIZE(p->tiers); t++)
@@ -834,7 +912,8 @@ canonical_object(const struct al_policy *p)
 	if (o && (json_object_set_new(o, "regate_on_base_change",
 				      json_boolean(p->regate_on_base_change)) < 0 ||
 		  json_object_set_new(o, "auto_promote", json_boolean(p->auto_promote)) < 0 ||
-		  json_object_set(o, "branches", p->branches) < 0)) {
+		  json_object_set(o, "branches", p->branches) < 0 ||
+		  json_object_set(o, "test_config_paths", p->test_config_paths) < 0)) {
 		json_decref(o);
 		return NULL;
 	}

@@ -144,17 +144,17 @@ load(struct decision *d, const char *id, struct al_err *err)
 		   : 0;
 }
 
-/* The protected paths the gates found, from the stored approval rule. */
+/* What the gates found needs a human (key: "protected_paths" or "changed_tests"), from
+ * the stored approval rule. */
 static const json_t *
-stored_protected(const json_t *verdict)
+stored_evidence(const json_t *verdict, const char *key)
 {
 	size_t i;
 	json_t *rule;
 
 	json_array_foreach (json_object_get(verdict, "rules"), i, rule)
 		if (!strcmp(json_string_value(json_object_get(rule, "rule")) ?: "", "approval"))
-			return json_object_get(json_object_get(rule, "evidence"),
-					       "protected_paths");
+			return json_object_get(json_object_get(rule, "evidence"), key);
 	return NULL;
 }
 
@@ -220,11 +220,13 @@ judge(struct decision *d, struct al_decision *out, struct al_err *err)
 	int r;
 
 	r = al_gates_approval(d->repo->policy,
-			      &(struct al_approval_input){.proposer = d->p->proposer,
-							  .tree = d->p->candidate_tree,
-							  .revision = d->p->revision,
-							  .protected = stored_protected(d->verdict),
-							  .approvals = counted},
+			      &(struct al_approval_input){
+				  .proposer = d->p->proposer,
+				  .tree = d->p->candidate_tree,
+				  .revision = d->p->revision,
+				  .protected = stored_evidence(d->verdict, "protected_paths"),
+				  .changed_tests = stored_evidence(d->verdict, "changed_tests"),
+				  .approvals = counted},
 			      &rule, &need, &have, err);
 	if (r < 0)
 		return r;

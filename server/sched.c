@@ -285,26 +285,44 @@ static_gates(struct job *j, struct al_err *err)
 	return 0;
 }
 
-/* Protected paths in either patch, by the text parse and by libgit2's (the runner's). */
+/* What in either patch needs a human, by the text parse and by libgit2's (the runner's):
+ * the protected paths, and the existing tests and test configuration it changes. */
 static int
-protected_paths(const struct job *j, json_t **ret, struct al_err *err)
+protected_paths(const struct job *j, json_t **ret_protected, json_t **ret_changed,
+		struct al_err *err)
 {
 	const json_t *files = json_object_get(j->result, "files");
-	json_t *pf = NULL, *tf = NULL;
+	const json_t *runner[] = {json_object_get(files, "patch"),
+				  json_object_get(files, "test_patch")};
+	json_t *pf = NULL, *tf = NULL, *prot = NULL;
 	int r;
 
 	r = al_gates_patch_files(j->p->patch, j->p->patch_len, &pf, err);
 	if (r == 0 && j->p->test_patch)
 		r = al_gates_patch_files(j->p->test_patch, j->p->test_patch_len, &tf, err);
 	if (r == 0) {
-		const json_t *lists[] = {pf, tf, json_object_get(files, "patch"),
-					 json_object_get(files, "test_patch")};
+		const json_t *lists[] = {pf, tf, runner[0], runner[1]};
 
-		r = al_gates_protected(j->repo->policy, lists, AL_ARRAY_SIZE(lists), ret, err);
+		r = al_gates_protected(j->repo->policy, lists, AL_ARRAY_SIZE(lists), &prot, err);
 	}
+	if (r == 0)
+		r = al_gates_changed_tests(
+		    j->repo->policy,
+		    &(struct al_change_input){.patch = j->p->patch,
+					      .patch_len = j->p->patch_len,
+					      .test_patch = j->p->test_patch,
+					      .test_patch_len = j->p->test_patch_len,
+					      .lists = runner,
+					      .n_lists = AL_ARRAY_SIZE(runner)},
+		    ret_changed, err);
 	json_decref(pf);
 	json_decref(tf);
-	return r;
+	if (r < 0) {
+		json_decref(prot);
+		return r;
+	}
+	*ret_protected = prot;
+	return 0;
 }
 
 /* Every automatic gate is satisfied: tier 1 now, or a wait for the approvals that tier 2
@@ -312,19 +330,21 @@ protected_paths(const struct job *j, json_t **ret, struct al_err *err)
 static int
 decide_tier(struct job *j, struct al_err *err)
 {
-	json_t *prot = NULL, *rule = NULL;
+	json_t *prot = NULL, *changed = NULL, *rule = NULL;
 	unsigned need = 0;
 	char why[256];
 	struct al_authority auth;
 	int r;
 
-	r = protected_paths(j, &prot, err);
+	r = protected_paths(j, &prot, &changed, err);
 	if (r == 0)
-		r = al_gates_approval(
-		    j->repo->policy,
-		    &(struct al_approval_input){.proposer = j->p->proposer, .protected = prot},
-		    &rule, &need, NULL, err);
+		r = al_gates_approval(j->repo->policy,
+				      &(struct al_approval_input){.proposer = j->p->proposer,
+								  .protected = prot,
+								  .changed_tests = changed},
+				      &rule, &need, NULL, err);
 	json_decref(prot);
+	json_decref(changed);
 	if (r < 0)
 		return r;
 	json_array_append_new(j->rules, rule);

@@ -87,9 +87,22 @@ assert_rules_have_evidence(const json_t *rules)
 
 /* The canonical form spells out every setting; these are the defaults. */
 #define C_APPROVALS "{\"required\":0,\"reviewers\":[]}"
-#define C_PROTECTED                                                                                \
-	"[\".github/**\",\".gitlab-ci.yml\",\".airlock/**\",\"**/CODEOWNERS\",\".gitattributes\"," \
-	"\".gitmodules\""
+#define C_PROTECTED                                                                  \
+	"[\".github/**\",\".gitlab-ci.yml\",\".airlock/**\",\"**/CODEOWNERS\",\"**/" \
+	".gitattributes\","                                                          \
+	"\".gitmodules\",\".lfsconfig\""
+/* the default test_config_paths, without the closing bracket */
+#define C_TEST_CONFIG_OPEN                                                                     \
+	"[\"**/conftest.py\",\"**/pytest.ini\",\"**/tox.ini\",\"**/setup.cfg\",\"**/"          \
+	"pyproject.toml\","                                                                    \
+	"\"**/noxfile.py\",\"**/package.json\",\"**/jest.config.*\",\"**/vitest.config.*\","   \
+	"\"**/vitest.workspace.*\",\"**/vite.config.*\",\"**/karma.conf.*\",\"**/.mocharc*\"," \
+	"\"**/playwright.config.*\",\"**/Makefile\",\"**/GNUmakefile\",\"**/makefile\","       \
+	"\"**/CMakeLists.txt\",\"**/CTestTestfile.cmake\",\"**/meson.build\",\"**/pom.xml\","  \
+	"\"**/build.gradle\",\"**/build.gradle.kts\",\"**/.cargo/config\",\"**/.cargo/"        \
+	"config.toml\","                                                                       \
+	"\"**/.rspec\",\"**/phpunit.xml\",\"**/phpunit.xml.dist\""
+#define C_TEST_CONFIG C_TEST_CONFIG_OPEN "]"
 #define C_LIMITS(files, bytes, mem, out, pids, t)                                      \
 	"{\"max_files\":" #files ",\"max_patch_bytes\":" #bytes ",\"memory_mb\":" #mem \
 	",\"output_bytes\":" #out ",\"pids\":" #pids ",\"timeout_s\":" #t "}"
@@ -109,7 +122,9 @@ assert_rules_have_evidence(const json_t *rules)
 #define CANON_D(contract, limits, rest) \
 	CANON("false", C_APPROVALS, contract, "allow", "[]", limits, C_PROTECTED "]", rest, C_TIERS)
 #define C_UNIT "[{\"command\":[\"make\",\"check\"],\"name\":\"unit\"}]"
-#define C_REPRO_T "\"reproduce\":{\"command\":[\"t\"],\"repeat\":1},\"test_paths\":[],"
+#define C_REPRO_T                                                                               \
+	"\"reproduce\":{\"command\":[\"t\"],\"repeat\":1},\"test_config_paths\":" C_TEST_CONFIG \
+	",\"test_paths\":[],"
 #define P_REPRO_T "\"reproduce\":{\"command\":[\"t\"]}"
 
 static const struct {
@@ -117,13 +132,14 @@ static const struct {
 	const char *canonical;
 } policy_ok[] = {
     {"{\"contract\":[{\"name\":\"unit\",\"command\":[\"make\",\"check\"]}]}",
-     CANON_D(C_UNIT, C_LIMITS_T(60), "\"test_paths\":[],")},
+     CANON_D(C_UNIT, C_LIMITS_T(60), "\"test_config_paths\":" C_TEST_CONFIG ",\"test_paths\":[],")},
     /* the top-level timeout_s is still read, and shows up as limits.timeout_s */
     {"{\"reproduce\": {\"command\": [\"pytest\", \"-q\"]}, \"contract\": [{\"name\": \"unit\", "
      "\"command\": [\"make\",\"check\"]}], \"test_paths\": [\"tests/**\", \"**/test_*.c\"], "
      "\"timeout_s\": 120}",
      CANON_D(C_UNIT, C_LIMITS_T(120),
-	     "\"reproduce\":{\"command\":[\"pytest\",\"-q\"],\"repeat\":1},\"test_paths\":["
+	     "\"reproduce\":{\"command\":[\"pytest\",\"-q\"],\"repeat\":1},\"test_config_"
+	     "paths\":" C_TEST_CONFIG ",\"test_paths\":["
 	     "\"tests/**\",\"**/test_*.c\"],")},
     {"{\"timeout_s\": 1, \"reproduce\": {\"command\": [\"t\"]}}",
      CANON_D("[]", C_LIMITS_T(1), C_REPRO_T)},
@@ -132,7 +148,7 @@ static const struct {
     {"{\"contract\":[{\"name\":\"a.B_c-9\",\"command\":[\"x\"]},{\"command\":[\"y\"],\"name\":"
      "\"b\"}], \"test_paths\": []}",
      CANON_D("[{\"command\":[\"x\"],\"name\":\"a.B_c-9\"},{\"command\":[\"y\"],\"name\":\"b\"}]",
-	     C_LIMITS_T(60), "\"test_paths\":[],")},
+	     C_LIMITS_T(60), "\"test_config_paths\":" C_TEST_CONFIG ",\"test_paths\":[],")},
     {"{\"reproduce\":{\"command\":[\"t\"]},\"allow_binary\":true,\"executable_paths\":["
      "\"bin/*\",\"**/*.sh\"],\"limits\":{\"max_patch_bytes\":1,\"max_files\":10000}}",
      CANON("true", C_APPROVALS, "[]", "allow", "[\"bin/*\",\"**/*.sh\"]",
@@ -187,19 +203,29 @@ static const struct {
     {"{\"reproduce\":{\"command\":[\"t\"],\"report\":\"junit\"}}",
      CANON_D("[]", C_LIMITS_T(60),
 	     "\"reproduce\":{\"command\":[\"t\"],\"repeat\":1,\"report\":\"junit\"},"
-	     "\"test_paths\":[],")},
+	     "\"test_config_paths\":" C_TEST_CONFIG ",\"test_paths\":[],")},
     {"{\"reproduce\":{\"command\":[\"t\"],\"report\":\"tap\",\"repeat\":2}}",
      CANON_D("[]", C_LIMITS_T(60),
 	     "\"reproduce\":{\"command\":[\"t\"],\"repeat\":2,\"report\":\"tap\"},"
-	     "\"test_paths\":[],")},
+	     "\"test_config_paths\":" C_TEST_CONFIG ",\"test_paths\":[],")},
     {"{\"contract\":[{\"name\":\"u\",\"command\":[\"m\"],\"report\":\"tap\",\"judge\":"
      "\"exit_code\"},{\"name\":\"v\",\"command\":[\"n\"],\"report\":\"junit\"}]}",
      CANON_D("[{\"command\":[\"m\"],\"judge\":\"exit_code\",\"name\":\"u\",\"report\":\"tap\"},"
 	     "{\"command\":[\"n\"],\"name\":\"v\",\"report\":\"junit\"}]",
-	     C_LIMITS_T(60), "\"test_paths\":[],")},
+	     C_LIMITS_T(60), "\"test_config_paths\":" C_TEST_CONFIG ",\"test_paths\":[],")},
     /* "tests" is the default judge: spelt out or not, one canonical form */
     {"{\"contract\":[{\"name\":\"unit\",\"command\":[\"make\",\"check\"],\"judge\":\"tests\"}]}",
-     CANON_D(C_UNIT, C_LIMITS_T(60), "\"test_paths\":[],")},
+     CANON_D(C_UNIT, C_LIMITS_T(60), "\"test_config_paths\":" C_TEST_CONFIG ",\"test_paths\":[],")},
+    /* test_config_paths: the operator's after the defaults, a default given again kept once */
+    {"{" P_REPRO_T ",\"test_config_paths\":[\"ci/run-tests.sh\",\"**/conftest.py\"]}",
+     CANON_D("[]", C_LIMITS_T(60),
+	     "\"reproduce\":{\"command\":[\"t\"],\"repeat\":1},\"test_config_"
+	     "paths\":" C_TEST_CONFIG_OPEN ",\"ci/run-tests.sh\"],\"test_paths\":[],")},
+    {"{" P_REPRO_T ",\"test_config_paths\":[]}", CANON_D("[]", C_LIMITS_T(60), C_REPRO_T)},
+    /* protected: every .gitattributes is already a default */
+    {"{" P_REPRO_T ",\"protected_paths\":[\"**/.gitattributes\",\"Makefile\"]}",
+     CANON("false", C_APPROVALS, "[]", "allow", "[]", C_LIMITS_T(60), C_PROTECTED ",\"Makefile\"]",
+	   C_REPRO_T, C_TIERS)},
     /* the default branches, spelt out */
     {"{" P_REPRO_T ",\"branches\":[\"refs/heads/main\",\"refs/heads/master\"]}",
      CANON_D("[]", C_LIMITS_T(60), C_REPRO_T)},
@@ -450,6 +476,13 @@ static const struct {
      WHERE ".tiers.2.lifetime_s: expected an integer from 60 to 2592000"},
     {"{" CONTRACT ", \"tiers\": {\"2\": {\"authority\": \"write\", \"lifetime_s\": \"1h\"}}}",
      WHERE ".tiers.2.lifetime_s: expected an integer"},
+    /* test_config_paths */
+    {"{" CONTRACT ", \"test_config_paths\": \"conftest.py\"}",
+     WHERE ".test_config_paths: expected an array"},
+    {"{" CONTRACT ", \"test_config_paths\": [\"ci/x\", \"\"]}",
+     WHERE ".test_config_paths[1]: expected a non-empty string"},
+    {"{" CONTRACT ", \"test_config_paths\": [false]}",
+     WHERE ".test_config_paths[0]: expected a non-empty string"},
     /* reports and judges */
     {"{\"reproduce\": {\"command\": [\"t\"], \"report\": \"xml\"}}",
      WHERE ".reproduce.report: expected \"junit\" or \"tap\""},
@@ -602,6 +635,47 @@ START_TEST(test_policy_branches_cap)
 	ck_assert_str_eq(err.msg, WHERE ".branches: expected 1 to 64 ref globs");
 	ck_assert_ptr_null(p);
 	json_decref(j);
+}
+END_TEST
+
+/* Lists that start with defaults cap only the operator's globs, so that the canonical
+ * form, defaults included, parses back to itself at the cap. */
+START_TEST(test_policy_default_lists_cap)
+{
+	static const char *const keys[] = {"protected_paths", "test_config_paths"};
+	struct al_err err = {0};
+	char glob[32], *c, *c2;
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		json_t *j = load("{" CONTRACT "}"), *globs = json_array(), *again;
+		struct al_policy *p = NULL, *p2 = NULL;
+
+		for (int i = 0; i < 256; i++) {
+			snprintf(glob, sizeof(glob), "dir%d/**", i);
+			json_array_append_new(globs, json_string(glob));
+		}
+		json_object_set(j, keys[k], globs);
+		ck_assert_msg(al_policy_parse(j, WHERE, &p, &err) == 0, "%s", err.msg);
+		c = al_policy_canonical(p);
+		again = load(c);
+		ck_assert_msg(al_policy_parse(again, WHERE, &p2, &err) == 0, "%s", err.msg);
+		c2 = al_policy_canonical(p2);
+		ck_assert_str_eq(c2, c);
+		/* one more of the operator's own is too many */
+		json_array_append_new(json_object_get(again, keys[k]), json_string("one/more"));
+		al_policy_free(p2);
+		p2 = NULL;
+		ck_assert_int_eq(al_policy_parse(again, WHERE, &p2, &err), -EINVAL);
+		ck_assert_ptr_null(p2);
+		json_array_append_new(globs, json_string("x"));
+		ck_assert_int_eq(al_policy_parse(j, WHERE, &p2, &err), -EINVAL);
+		free(c);
+		free(c2);
+		json_decref(again);
+		json_decref(globs);
+		json_decref(j);
+		al_policy_free(p);
+	}
 }
 END_TEST
 
@@ -2277,10 +2351,16 @@ static const struct {
     /* pytest's JUnit XML: classname "tests.test_a", name "test_x" */
     {T, "tests.test_a.test_x", true},
     {"tests/test_a.py::TestX::test_y", "tests.test_a.TestX.test_y", true},
-    /* a unittest name asked for, a pytest node id reported */
-    {"tests.test_a.TestX.test_y", "tests/test_a.py::TestX::test_y", true},
+    /* only the user's id is read in other spellings; the report's is taken as written */
+    {"tests.test_a.TestX.test_y", "tests/test_a.py::TestX::test_y", false},
+    {"./tests/test_a.py::test_x", "tests.test_a.test_x", true},
+    /* unittest's failed subTest */
+    {T, "tests.test_a.test_x (i=1)", true},
+    {T, "tests.test_a.test_x (i=1", false},
+    {T, "tests.test_a.test_x_extra (i=1)", false},
+    {T, "tests.test_a.test_x ()", false},
     {"tests/test_a.py::test_x[1-a]", "tests.test_a.test_x[1-a]", true},
-    {T, "tests/test_a::test_x", true},
+    {T, "tests/test_a::test_x", false},
     {"a/b::c", "a.b.c", true},
     /* JUnit from surefire, Go subtests */
     {"com.example.FooTest.testBar", "com.example.FooTest.testBar", true},
@@ -2300,8 +2380,9 @@ static const struct {
     {"tests/test_a.pyx::test_x", "tests.test_a.test_x", false},
     {"tests/test_apy::test_x", "tests.test_a.test_x", false},
     {"tests/a.py.b::t", "tests.a.b.t", false},
-    {"x.py", "x", false},
-    {"tests/test_a.py", "tests.test_a", false},
+    /* parameters are kept as written */
+    {"tests/test_a.py::test_x[a/b.py::c]", "tests.test_a.test_x[a/b.py::c]", true},
+    {"tests/test_a.py::test_x[a/b.py::c]", "tests.test_a.test_x[a.b.c]", false},
     /* a single colon is not a separator; case counts */
     {"pkg.mod:Class.test", "pkg.mod.Class.test", false},
     {"Tests/test_a.py::test_x", "tests.test_a.test_x", false},
@@ -2888,6 +2969,14 @@ static const struct {
     {CONTRACT_POLICY, "[" F(".airlock/policy.json") "]", NULL, "[\".airlock/policy.json\"]"},
     {CONTRACT_POLICY, "[" F(".gitlab-ci.yml") "," F(".gitattributes") "]", NULL,
      "[\".gitlab-ci.yml\",\".gitattributes\"]"},
+    /* every .gitattributes, at any depth: each can set filters and drivers for its
+     * subtree; and LFS's configuration */
+    {CONTRACT_POLICY, "[" F("src/.gitattributes") "," F("a/b/c/.gitattributes") "]",
+     "[" F("tests/.gitattributes") "]",
+     "[\"src/.gitattributes\",\"a/b/c/.gitattributes\",\"tests/.gitattributes\"]"},
+    {CONTRACT_POLICY,
+     "[" F(".lfsconfig") "," F("src/.gitattributes.bak") "," F("x.gitattributes") "]", NULL,
+     "[\".lfsconfig\"]"},
     /* the operator's globs come on top of the defaults */
     {PROTECT_POLICY, "[" F("Makefile") "]", NULL, "[\"Makefile\"]"},
     {PROTECT_POLICY, "[" F("src/Makefile") "]", NULL, "[]"},
@@ -2951,6 +3040,189 @@ START_TEST(test_protected_patch)
 }
 END_TEST
 
+/* ---- existing tests: what a change does to the tests it is judged by ---- */
+
+#define CHANGED_POLICY                                                                 \
+	"{\"reproduce\":{\"command\":[\"pytest\"]},\"test_paths\":[\"tests/**\",\"**/" \
+	"test_*.py\"]}"
+#define TX "tests/test_x.py"
+#define CHG(path, why) "{\"path\":\"" path "\",\"why\":\"" why "\"}"
+#define NEW_FILE(path)                                                                     \
+	"diff --git a/" path " b/" path "\nnew file mode 100644\nindex 0000000..3e75765\n" \
+	"--- /dev/null\n+++ b/" path "\n@@ -0,0 +1,2 @@\n+def test_new():\n+    assert f()\n"
+#define DELETED(path)                                                                          \
+	"diff --git a/" path " b/" path "\ndeleted file mode 100644\nindex 3e75765..0000000\n" \
+	"--- a/" path "\n+++ /dev/null\n@@ -1 +0,0 @@\n-def test_old(): pass\n"
+#define RENAMED(from, to)                                                          \
+	"diff --git a/" from " b/" to "\nsimilarity index 100%\nrename from " from \
+	"\nrename to " to "\n"
+
+static const struct {
+	const char *policy, *patch, *test_patch;
+	const char *want;
+} changed_tests[] = {
+    /* pure additions to an existing test, and new test files, need nobody */
+    {CHANGED_POLICY, DIFF("src/x.c"),
+     HUNK(TX,
+	  "@@ -1,2 +1,5 @@\n import x\n+\n+def test_new():\n+    assert x.f()\n def test_a():\n"),
+     "[]"},
+    {CHANGED_POLICY, DIFF("src/x.c"), NEW_FILE("tests/test_new.py"), "[]"},
+    {CHANGED_POLICY, DIFF("src/x.c"), NEW_FILE("tests/deep/er/test_new.py"), "[]"},
+    /* a copy is a new file; its source is untouched */
+    {CHANGED_POLICY, DIFF("src/x.c"),
+     "diff --git a/" TX " b/tests/test_y.py\nsimilarity index 90%\ncopy from " TX
+     "\ncopy to tests/test_y.py\nindex 1..2 100644\n--- a/" TX "\n+++ b/tests/test_y.py\n"
+     "@@ -1,2 +1,2 @@\n-def test_a():\n+def test_b():\n     pass\n",
+     "[]"},
+    {CHANGED_POLICY, DIFF("src/x.c"), NULL, "[]"},
+    /* a line removed, a line changed, whitespace changed (Python reads indentation), a
+     * blank line removed */
+    {CHANGED_POLICY, DIFF("src/x.c"),
+     HUNK(TX, "@@ -1,3 +1,2 @@\n def test_a():\n-    assert f() == 2\n     pass\n"),
+     "[" CHG(TX, "1 line removed") "]"},
+    {CHANGED_POLICY, DIFF("src/x.c"),
+     HUNK(TX, "@@ -1,3 +1,3 @@\n def test_a():\n-    assert f() == 2\n+    assert f() >= 0\n "
+	      "    pass\n"),
+     "[" CHG(TX, "1 line removed") "]"},
+    {CHANGED_POLICY, DIFF("src/x.c"),
+     HUNK(TX, "@@ -1,4 +1,4 @@\n def test_a():\n-    assert f()\n-    assert g()\n+    assert "
+	      "f()\n+    return\n"
+	      "     pass\n"),
+     "[" CHG(TX, "2 lines removed") "]"},
+    {CHANGED_POLICY, DIFF("src/x.c"),
+     HUNK(TX, "@@ -1,2 +1,2 @@\n if x:\n-    assert f()\n+assert f()\n"),
+     "[" CHG(TX, "1 line removed") "]"},
+    {CHANGED_POLICY, DIFF("src/x.c"), HUNK(TX, "@@ -1,3 +1,2 @@\n a\n-\n b\n"),
+     "[" CHG(TX, "1 line removed") "]"},
+    /* a test file deleted, renamed (within the tests or out of them), its mode changed, a
+     * binary change to it */
+    {CHANGED_POLICY, DIFF("src/x.c"), DELETED(TX), "[" CHG(TX, "deleted") "]"},
+    {CHANGED_POLICY, DIFF("src/x.c"), RENAMED(TX, "tests/test_y.py"),
+     "[" CHG(TX, "renamed to tests/test_y.py") "]"},
+    {CHANGED_POLICY, RENAMED(TX, "attic/x.py"), NULL, "[" CHG(TX, "renamed to attic/x.py") "]"},
+    {CHANGED_POLICY, DIFF("src/x.c"), MODE_ONLY(TX), "[" CHG(TX, "mode 100644 to 100755") "]"},
+    {CHANGED_POLICY, DIFF("src/x.c"),
+     "diff --git a/" TX " b/" TX "\nold mode 100755\nnew mode 100644\n",
+     "[" CHG(TX, "mode 100755 to 100644") "]"},
+    {CHANGED_POLICY, DIFF("src/x.c"), BINARY_PATCH("tests/data.bin"),
+     "[" CHG("tests/data.bin", "binary change") "]"},
+    /* the patch counts too (static.patch_test_paths rejects it besides) */
+    {CHANGED_POLICY, HUNK("lib/test_y.py", "@@ -1,2 +1 @@\n a\n-b\n"), NULL,
+     "[" CHG("lib/test_y.py", "1 line removed") "]"},
+    /* test configuration: touched in any way, by either patch, even by an addition */
+    {CHANGED_POLICY, DIFF("src/x.c"), HUNK("tests/conftest.py", "@@ -1 +1,2 @@\n a\n+b\n"),
+     "[" CHG("tests/conftest.py", "test configuration changed") "]"},
+    {CHANGED_POLICY, DIFF("src/x.c"), NEW_FILE("tests/sub/conftest.py"),
+     "[" CHG("tests/sub/conftest.py", "test configuration added") "]"},
+    {CHANGED_POLICY, DIFF("pytest.ini"), NULL,
+     "[" CHG("pytest.ini", "test configuration changed") "]"},
+    {CHANGED_POLICY,
+     HUNK("pyproject.toml",
+	  "@@ -1 +1,2 @@\n [tool.pytest.ini_options]\n+addopts = \"-k 'not slow'\"\n"),
+     NULL, "[" CHG("pyproject.toml", "test configuration changed") "]"},
+    {CHANGED_POLICY, DELETED("setup.cfg"), NULL,
+     "[" CHG("setup.cfg", "test configuration deleted") "]"},
+    {CHANGED_POLICY, RENAMED("tox.ini", "old/tox.ini.bak"), NULL,
+     "[" CHG("tox.ini", "test configuration renamed") "]"},
+    {CHANGED_POLICY, DIFF("web/package.json") DIFF("web/jest.config.js") DIFF("vite.config.ts"),
+     NULL,
+     "[" CHG("web/package.json", "test configuration changed") "," CHG(
+	 "web/jest.config.js",
+	 "test configuration changed") "," CHG("vite.config.ts", "test configuration changed") "]"},
+    {CHANGED_POLICY, DIFF("src/Makefile") DIFF("CMakeLists.txt") DIFF(".cargo/config.toml"), NULL,
+     "[" CHG("src/Makefile", "test configuration changed") "," CHG(
+	 "CMakeLists.txt", "test configuration changed") "," CHG(".cargo/config.toml",
+								 "test configuration changed") "]"},
+    {CHANGED_POLICY, MODE_ONLY(".mocharc.yml"), NULL,
+     "[" CHG(".mocharc.yml", "test configuration changed") "]"},
+    /* moving a file onto a configuration path */
+    {CHANGED_POLICY, RENAMED("src/helpers.py", "conftest.py"), NULL,
+     "[" CHG("conftest.py", "test configuration renamed") "]"},
+    /* the policy adds its own */
+    {"{\"reproduce\":{\"command\":[\"pytest\"]},\"test_config_paths\":[\"ci/**\"]}",
+     DIFF("ci/run-tests.sh"), NULL, "[" CHG("ci/run-tests.sh", "test configuration changed") "]"},
+    {CHANGED_POLICY, DIFF("ci/run-tests.sh"), NULL, "[]"},
+    /* not configuration: names that only look alike */
+    {CHANGED_POLICY, DIFF("src/my_conftest.py") DIFF("docs/Makefile.md") DIFF("package.json.bak"),
+     NULL, "[]"},
+    /* without test_paths no file is a test, but configuration still is */
+    {"{\"reproduce\":{\"command\":[\"pytest\"]}}", DIFF("src/x.c"),
+     HUNK(TX, "@@ -1,2 +1 @@\n a\n-b\n") DIFF("conftest.py"),
+     "[" CHG("conftest.py", "test configuration changed") "]"},
+    /* each path once, in the order met: the patch, then the test patch */
+    {CHANGED_POLICY, DIFF("tox.ini") DIFF("src/x.c"),
+     DELETED("tests/test_b.py") HUNK(TX, "@@ -1,2 +1 @@\n a\n-b\n") DIFF("tests/test_c.py"),
+     "[" CHG("tox.ini", "test configuration changed") "," CHG("tests/test_b.py", "deleted") "," CHG(
+	 TX, "1 line removed") "," CHG("tests/test_c.py", "1 line removed") "]"},
+};
+
+START_TEST(test_changed_tests)
+{
+	struct al_policy *p = policy(changed_tests[_i].policy);
+	const char *tp = changed_tests[_i].test_patch;
+	struct al_change_input in = {.patch = changed_tests[_i].patch,
+				     .patch_len = strlen(changed_tests[_i].patch),
+				     .test_patch = tp,
+				     .test_patch_len = tp ? strlen(tp) : 0};
+	struct al_err err = {0};
+	json_t *got = NULL;
+
+	ck_assert_msg(al_gates_changed_tests(p, &in, &got, &err) == 0, "%s", err.msg);
+	assert_json(got, changed_tests[_i].want);
+	json_decref(got);
+	al_policy_free(p);
+}
+END_TEST
+
+/* The runner's file lists (libgit2's parse) are judged as well: a deletion, rename or
+ * mode change the text parse did not see is still found, and named once. */
+START_TEST(test_changed_tests_lists)
+{
+	struct al_policy *p = policy(CHANGED_POLICY);
+	json_t *runner =
+	    load("[{\"path\":\"" TX "\",\"old_path\":\"" TX "\",\"status\":\"D\","
+		 "\"old_mode\":33188,\"new_mode\":0,\"binary\":false},"
+		 "{\"path\":\"tests/b.py\",\"old_path\":\"tests/a.py\",\"status\":\"R\","
+		 "\"old_mode\":33188,\"new_mode\":33188,\"binary\":false},"
+		 "{\"path\":\"tests/c.py\",\"old_path\":\"tests/c.py\",\"status\":\"M\","
+		 "\"old_mode\":33188,\"new_mode\":33261,\"binary\":false},"
+		 "{\"path\":\"tests/d.py\",\"old_path\":\"tests/d.py\",\"status\":\"M\","
+		 "\"old_mode\":33188,\"new_mode\":33188,\"binary\":false},"
+		 "{\"path\":\"tests/new.py\",\"status\":\"A\",\"old_mode\":0,"
+		 "\"new_mode\":33188,\"binary\":false},"
+		 "{\"path\":\"tests/conftest.py\"},{\"old_path\":\"x\"},7]");
+	const json_t *lists[] = {NULL, runner};
+	struct al_change_input in = {.patch = DIFF("src/x.c"),
+				     .patch_len = strlen(DIFF("src/x.c")),
+				     .test_patch = HUNK(TX, "@@ -1,2 +1 @@\n a\n-b\n"),
+				     .test_patch_len = strlen(HUNK(TX, "@@ -1,2 +1 @@\n a\n-b\n")),
+				     .lists = lists,
+				     .n_lists = 2};
+	struct al_err err = {0};
+	json_t *got = NULL;
+
+	ck_assert_int_eq(al_gates_changed_tests(p, &in, &got, &err), 0);
+	assert_json(
+	    got,
+	    "[" CHG(TX, "1 line removed") "," CHG("tests/a.py", "renamed to tests/b.py") "," CHG(
+		"tests/c.py", "mode 100644 to 100755") "," CHG("tests/conftest.py",
+							       "test configuration changed") "]");
+	json_decref(got);
+
+	/* a text that does not parse is an error, not an empty list */
+	in.test_patch = "@@ -1 +1 @@\n";
+	in.test_patch_len = strlen(in.test_patch);
+	got = NULL;
+	ck_assert_int_eq(al_gates_changed_tests(p, &in, &got, &err), -EBADMSG);
+	ck_assert_ptr_null(got);
+	ck_assert_str_eq(err.msg, "line 1: hunk without a file header");
+	ck_assert_int_eq(al_gates_changed_tests(NULL, &in, &got, &err), -EINVAL);
+	ck_assert_int_eq(al_gates_changed_tests(p, NULL, &got, &err), -EINVAL);
+	json_decref(runner);
+	al_policy_free(p);
+}
+END_TEST
+
 /* ---- approvals ---- */
 
 #define TREE HEX40
@@ -2975,62 +3247,88 @@ static const struct {
 	const char *result, *reason;
 	unsigned need, have;
 	const char *approved_by, *ignored;
+	const char *changed; /* json array of changed tests, or NULL */
 } approvals[] = {
-    {CONTRACT_POLICY, NULL, "[]", "NOT_APPLICABLE", "no approval required", 0, 0, "[]", "[]"},
-    {CONTRACT_POLICY, "[]", NULL, "NOT_APPLICABLE", "no approval required", 0, 0, "[]", "[]"},
+    {CONTRACT_POLICY, NULL, "[]", "NOT_APPLICABLE", "no approval required", 0, 0, "[]", "[]", NULL},
+    {CONTRACT_POLICY, "[]", NULL, "NOT_APPLICABLE", "no approval required", 0, 0, "[]", "[]", NULL},
     {CONTRACT_POLICY, NULL, "[" OK_BY("bob") "]", "NOT_APPLICABLE", "no approval required", 0, 1,
-     "[\"bob\"]", "[]"},
+     "[\"bob\"]", "[]", NULL},
     /* a protected path needs a human even when the policy asks for none */
     {CONTRACT_POLICY, "[\"" CI "\"]", "[]", "UNSATISFIED",
-     "0 of 1 approvals; touches protected path " CI, 1, 0, "[]", "[]"},
+     "0 of 1 approvals; touches protected path " CI, 1, 0, "[]", "[]", NULL},
     {CONTRACT_POLICY, "[\"" CI "\",\"CODEOWNERS\"]", NULL, "UNSATISFIED",
-     "0 of 1 approvals; touches protected path " CI " and more", 1, 0, "[]", "[]"},
+     "0 of 1 approvals; touches protected path " CI " and more", 1, 0, "[]", "[]", NULL},
     {CONTRACT_POLICY, "[\"" CI "\"]", "[" OK_BY("bob") "]", "SATISFIED", "1 of 1 approvals: bob", 1,
-     1, "[\"bob\"]", "[]"},
+     1, "[\"bob\"]", "[]", NULL},
     /* ... and never lowers what the policy asks for */
     {APPROVALS_POLICY(2), "[\"" CI "\"]", "[" OK_BY("bob") "]", "UNSATISFIED",
-     "1 of 2 approvals; touches protected path " CI, 2, 1, "[\"bob\"]", "[]"},
+     "1 of 2 approvals; touches protected path " CI, 2, 1, "[\"bob\"]", "[]", NULL},
     {APPROVALS_POLICY(1), NULL, NULL, "UNSATISFIED", "0 of 1 approvals; policy requires 1", 1, 0,
-     "[]", "[]"},
+     "[]", "[]", NULL},
     /* a proposer approving their own proposal does not count */
     {APPROVALS_POLICY(1), NULL, "[" OK_BY("alice") "]", "UNSATISFIED",
-     "0 of 1 approvals; policy requires 1", 1, 0, "[]", "[" IGNORED("alice", OWN) "]"},
+     "0 of 1 approvals; policy requires 1", 1, 0, "[]", "[" IGNORED("alice", OWN) "]", NULL},
     {REVIEWERS_POLICY, "[\"" CI "\"]", "[" OK_BY("alice") "]", "UNSATISFIED",
-     "0 of 1 approvals; touches protected path " CI, 1, 0, "[]", "[" IGNORED("alice", OWN) "]"},
+     "0 of 1 approvals; touches protected path " CI, 1, 0, "[]", "[" IGNORED("alice", OWN) "]",
+     NULL},
     /* only the reviewers the policy names count, when it names any */
     {REVIEWERS_POLICY, NULL, "[" OK_BY("mallory") "]", "UNSATISFIED",
      "0 of 1 approvals; policy requires 1", 1, 0, "[]",
-     "[" IGNORED("mallory", "not one of the reviewers this policy names") "]"},
+     "[" IGNORED("mallory", "not one of the reviewers this policy names") "]", NULL},
     {REVIEWERS_POLICY, NULL, "[" OK_BY("mallory") "," OK_BY("carol") "]", "SATISFIED",
      "1 of 1 approvals: carol", 1, 1, "[\"carol\"]",
-     "[" IGNORED("mallory", "not one of the reviewers this policy names") "]"},
+     "[" IGNORED("mallory", "not one of the reviewers this policy names") "]", NULL},
     /* stale: for an earlier revision or another tree */
     {APPROVALS_POLICY(1), NULL, "[" APPROVAL("bob", TREE, 1) "]", "UNSATISFIED",
      "0 of 1 approvals; policy requires 1", 1, 0, "[]",
-     "[" IGNORED("bob", "stale: given for an earlier revision") "]"},
+     "[" IGNORED("bob", "stale: given for an earlier revision") "]", NULL},
     {APPROVALS_POLICY(1), NULL, "[" APPROVAL("bob", OTHER_TREE, 2) "]", "UNSATISFIED",
      "0 of 1 approvals; policy requires 1", 1, 0, "[]",
-     "[" IGNORED("bob", "stale: given for another candidate tree") "]"},
+     "[" IGNORED("bob", "stale: given for another candidate tree") "]", NULL},
     {APPROVALS_POLICY(1), NULL, "[{\"reviewer\":\"bob\",\"revision\":2}]", "UNSATISFIED",
      "0 of 1 approvals; policy requires 1", 1, 0, "[]",
-     "[" IGNORED("bob", "stale: given for another candidate tree") "]"},
+     "[" IGNORED("bob", "stale: given for another candidate tree") "]", NULL},
     {APPROVALS_POLICY(1), NULL, "[" APPROVAL("bob", TREE, "2") "]", "UNSATISFIED",
      "0 of 1 approvals; policy requires 1", 1, 0, "[]",
-     "[" IGNORED("bob", "stale: given for an earlier revision") "]"},
+     "[" IGNORED("bob", "stale: given for an earlier revision") "]", NULL},
     {APPROVALS_POLICY(1), NULL, "[" APPROVAL("bob", TREE, 1) "," OK_BY("bob") "]", "SATISFIED",
      "1 of 1 approvals: bob", 1, 1, "[\"bob\"]",
-     "[" IGNORED("bob", "stale: given for an earlier revision") "]"},
+     "[" IGNORED("bob", "stale: given for an earlier revision") "]", NULL},
     {APPROVALS_POLICY(1), NULL, "[{\"tree\":\"" TREE "\",\"revision\":2}]", "UNSATISFIED",
      "0 of 1 approvals; policy requires 1", 1, 0, "[]",
-     "[" IGNORED("?", "approval without a reviewer name") "]"},
+     "[" IGNORED("?", "approval without a reviewer name") "]", NULL},
     /* one reviewer, one approval */
     {APPROVALS_POLICY(2), NULL, "[" OK_BY("bob") "," OK_BY("bob") "]", "UNSATISFIED",
-     "1 of 2 approvals; policy requires 2", 2, 1, "[\"bob\"]", "[]"},
+     "1 of 2 approvals; policy requires 2", 2, 1, "[\"bob\"]", "[]", NULL},
     {APPROVALS_POLICY(2), NULL, "[" OK_BY("bob") "," OK_BY("carol") "]", "SATISFIED",
-     "2 of 2 approvals: bob, carol", 2, 2, "[\"bob\",\"carol\"]", "[]"},
+     "2 of 2 approvals: bob, carol", 2, 2, "[\"bob\",\"carol\"]", "[]", NULL},
     {APPROVALS_POLICY(2), "[\"Makefile\"]",
      "[" OK_BY("carol") "," OK_BY("alice") "," OK_BY("bob") "," OK_BY("carol") "]", "SATISFIED",
-     "2 of 2 approvals: carol, bob", 2, 2, "[\"carol\",\"bob\"]", "[" IGNORED("alice", OWN) "]"},
+     "2 of 2 approvals: carol, bob", 2, 2, "[\"carol\",\"bob\"]", "[" IGNORED("alice", OWN) "]",
+     NULL},
+    /* a weakened existing test needs a human even when the policy asks for none */
+    {CONTRACT_POLICY, NULL, "[]", "UNSATISFIED",
+     "0 of 1 approvals; changes existing tests: " TX " (2 lines removed)", 1, 0, "[]", "[]",
+     "[" CHG(TX, "2 lines removed") "]"},
+    {CONTRACT_POLICY, NULL, NULL, "UNSATISFIED",
+     "0 of 1 approvals; changes existing tests: " TX " (deleted) and 2 more", 1, 0, "[]", "[]",
+     "[" CHG(TX, "deleted") "," CHG("conftest.py", "test configuration changed") "," CHG(
+	 "tests/a.py", "renamed to tests/b.py") "]"},
+    {CONTRACT_POLICY, "[\"" CI "\"]", "[]", "UNSATISFIED",
+     "0 of 1 approvals; touches protected path " CI "; changes existing tests: pytest.ini (test "
+     "configuration changed)",
+     1, 0, "[]", "[]", "[" CHG("pytest.ini", "test configuration changed") "]"},
+    {CONTRACT_POLICY, NULL, "[" OK_BY("bob") "]", "SATISFIED", "1 of 1 approvals: bob", 1, 1,
+     "[\"bob\"]", "[]", "[" CHG(TX, "mode 100644 to 100755") "]"},
+    /* the proposer cannot approve their own weakening */
+    {CONTRACT_POLICY, NULL, "[" OK_BY("alice") "]", "UNSATISFIED",
+     "0 of 1 approvals; changes existing tests: " TX " (1 line removed)", 1, 0, "[]",
+     "[" IGNORED("alice", OWN) "]", "[" CHG(TX, "1 line removed") "]"},
+    {APPROVALS_POLICY(2), NULL, "[" OK_BY("bob") "]", "UNSATISFIED",
+     "1 of 2 approvals; changes existing tests: " TX " (1 line removed)", 2, 1, "[\"bob\"]", "[]",
+     "[" CHG(TX, "1 line removed") "]"},
+    /* an empty list needs nobody */
+    {CONTRACT_POLICY, NULL, "[]", "NOT_APPLICABLE", "no approval required", 0, 0, "[]", "[]", "[]"},
 };
 
 START_TEST(test_approval)
@@ -3038,10 +3336,12 @@ START_TEST(test_approval)
 	struct al_policy *p = policy(approvals[_i].policy);
 	json_t *prot = approvals[_i].protected ? load(approvals[_i].protected) : NULL;
 	json_t *recorded = approvals[_i].approvals ? load(approvals[_i].approvals) : NULL;
+	json_t *changed = approvals[_i].changed ? load(approvals[_i].changed) : NULL;
 	struct al_approval_input in = {.proposer = "alice",
 				       .tree = TREE,
 				       .revision = 2,
 				       .protected = prot,
+				       .changed_tests = changed,
 				       .approvals = recorded};
 	unsigned need = 99, have = 99;
 	struct al_err err = {0};
@@ -3059,6 +3359,9 @@ START_TEST(test_approval)
 	assert_json(json_object_get(ev, "ignored"), approvals[_i].ignored);
 	assert_json(json_object_get(ev, "protected_paths"),
 		    approvals[_i].protected ? approvals[_i].protected : "[]");
+	assert_json(json_object_get(ev, "changed_tests"),
+		    approvals[_i].changed ? approvals[_i].changed : "[]");
+	json_decref(changed);
 	json_decref(rule);
 	json_decref(prot);
 	json_decref(recorded);
@@ -3246,6 +3549,7 @@ gates_suite(void)
 	tcase_add_loop_test(tc, test_policy_limits, 0, sizeof(run_limits) / sizeof(run_limits[0]));
 	tcase_add_loop_test(tc, test_policy_branches, 0, sizeof(branches) / sizeof(branches[0]));
 	tcase_add_test(tc, test_policy_branches_cap);
+	tcase_add_test(tc, test_policy_default_lists_cap);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("names");
@@ -3309,6 +3613,9 @@ gates_suite(void)
 	tc = tcase_create("approval");
 	tcase_add_loop_test(tc, test_protected, 0, sizeof(protecteds) / sizeof(protecteds[0]));
 	tcase_add_test(tc, test_protected_patch);
+	tcase_add_loop_test(tc, test_changed_tests, 0,
+			    sizeof(changed_tests) / sizeof(changed_tests[0]));
+	tcase_add_test(tc, test_changed_tests_lists);
 	tcase_add_loop_test(tc, test_approval, 0, sizeof(approvals) / sizeof(approvals[0]));
 	tcase_add_test(tc, test_approval_bad);
 	tcase_add_loop_test(tc, test_approver_problem, 0, sizeof(approvers) / sizeof(approvers[0]));
