@@ -47,9 +47,7 @@ jq -n --rawfile fix "$EX/fix.patch" --rawfile test "$EX/test.patch" \
 	--rawfile xss "$TMP/xss.patch" --arg id "$(cat "$EX/TEST_ID")" \
 	'{fix: $fix, test: $test, xss: $xss, test_id: $id}' >"$TMP/patches.json"
 
-PORT=$(free_port)
-EVIL_PORT=$(free_port)
-export AIRLOCK TMP PORT EVIL_PORT CHROMIUM OUT="$ROOT/tests/e2e/out"
+export AIRLOCK TMP CHROMIUM OUT="$ROOT/tests/e2e/out"
 node "$NODE_DIR/ui.mjs"
 rc=$?
 [ $rc -eq 0 ] || { echo "--- server log"; tail -n 40 "$TMP/server.log"; }

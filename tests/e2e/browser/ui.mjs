@@ -4,7 +4,7 @@
 // cross-site requests refused.  tests/e2e/browser.sh prepares the repository, the
 // configuration, the tokens and the patches; this file starts (and restarts) the server.
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { chromium } from 'playwright-core';
 
@@ -14,11 +14,12 @@ const env = (k) => {
 };
 const AIRLOCK = env('AIRLOCK');
 const TMP = env('TMP');
-const PORT = Number(env('PORT'));
-const EVIL_PORT = Number(env('EVIL_PORT'));
 const OUT = env('OUT');
 const TOKENS = JSON.parse(readFileSync(`${TMP}/tokens.json`, 'utf8'));
-const URL_ = `http://127.0.0.1:${PORT}`;
+// the kernel picks the server's port at its first start; a restart keeps it, so that the
+// open page finds the server again
+let PORT = 0;
+let URL_ = '';
 const XSS_TITLE = '<img src=x onerror=alert(5)><script>alert(6)</script> clamp, hostile title';
 const XSS_FILE = '<img src=x onerror=alert(document.domain)>.md';
 const XSS_LINE = '<script>alert(3)</script><img src=x onerror=alert(4)>';
@@ -51,15 +52,40 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // --- the server ------------------------------------------------------------------------
 let server = null;
 let serverExit = null;
+// bound: the port named in the server's banner, once it is printed (its stdout is copied
+// to the log)
+function bound(child) {
+	return new Promise((resolve, reject) => {
+		let text = '';
+		child.stdout.on('data', (d) => {
+			appendFileSync(`${TMP}/server.log`, d);
+			if (text === null) return;
+			text += d;
+			const m = /listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(text);
+			if (m) {
+				text = null;
+				resolve(Number(m[1]));
+			}
+		});
+		serverExit.then((e) => reject(new Error(`the server exited before listening: ${JSON.stringify(e)}`)));
+	});
+}
 async function startServer() {
 	const log = openSync(`${TMP}/server.log`, 'a');
 	server = spawn(
 		AIRLOCK,
 		['serve', '--config', `${TMP}/config.json`, '--data', `${TMP}/data`, '--listen', `127.0.0.1:${PORT}`],
-		{ stdio: ['ignore', log, log] },
+		{ stdio: ['ignore', 'pipe', log] },
 	);
 	serverExit = new Promise((resolve) => server.on('exit', (code, sig) => resolve({ code, sig })));
-	for (let i = 0; i < 100; i++) {
+	try {
+		PORT = await bound(server);
+	} catch (e) {
+		throw new Error(`${e.message}: ${readFileSync(`${TMP}/server.log`, 'utf8').slice(-2000)}`);
+	}
+	URL_ = `http://127.0.0.1:${PORT}`;
+	// no clock to beat: a loaded machine gets a minute
+	for (let i = 0; i < 600; i++) {
 		try {
 			const r = await fetch(`${URL_}/healthz`);
 			if (r.ok) return;
@@ -121,7 +147,8 @@ function evilServer(target) {
 		res.writeHead(200, { 'Content-Type': 'text/html' });
 		res.end(page);
 	});
-	return new Promise((resolve) => s.listen(EVIL_PORT, '127.0.0.1', () => resolve(s)));
+	// port 0: the kernel picks one; the page is then at s.address().port
+	return new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve(s)));
 }
 
 // --- the run ---------------------------------------------------------------------------
@@ -327,7 +354,7 @@ try {
 		const evil = await evilServer(`${URL_}/v1/proposals/${p5}/approve`);
 		try {
 			const other = await context.newPage();
-			await other.goto(`http://127.0.0.1:${EVIL_PORT}/`);
+			await other.goto(`http://127.0.0.1:${evil.address().port}/`);
 			const [resp] = await Promise.all([other.waitForNavigation(), other.click('#go')]);
 			const status = resp.status();
 			const text = await other.textContent('body');
@@ -344,7 +371,7 @@ try {
 		const evil = await evilServer(`${URL_}/v1/proposals/${p5}/approve`);
 		try {
 			const other = await context.newPage();
-			await other.goto(`http://localhost:${EVIL_PORT}/`);
+			await other.goto(`http://localhost:${evil.address().port}/`);
 			const [resp] = await Promise.all([other.waitForNavigation(), other.click('#go')]);
 			const status = resp.status();
 			await other.close();
