@@ -97,14 +97,12 @@ RSS_BEFORE=$(rss_kb)
 # --- the baseline ---------------------------------------------------------------------------
 cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -pthread -o "$TMP/baseline" \
 	"$ROOT/tests/bench/load/baseline.c" || die "cannot build the baseline"
-BPORT=$(free_port) || die "no free port"
-"$TMP/baseline" "$BPORT" &
+# port 0: the kernel picks one, and the baseline prints it once it listens
+"$TMP/baseline" 0 >"$TMP/baseline.port" &
 BASE_PID=$!
-for _ in $(seq 1 50); do
-	curl -sf "http://127.0.0.1:$BPORT/healthz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
-curl -sf "http://127.0.0.1:$BPORT/healthz" >/dev/null 2>&1 || die "the baseline did not start"
+wait_file "$TMP/baseline.port" '^[0-9]+$' || die "the baseline did not start"
+BPORT=$(cat "$TMP/baseline.port")
+curl -sf "http://127.0.0.1:$BPORT/healthz" >/dev/null 2>&1 || die "the baseline does not answer"
 
 # --- reads: wrk, ROUNDS rounds, the three targets interleaved ----------------------------
 # run_wrk NAME URL [WRK ARGS]: one run; appends "req/s p99_ms non2xx socket_errors" to

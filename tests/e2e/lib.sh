@@ -13,14 +13,6 @@ expect() { if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', want '
 # expect_match NAME TEXT REGEX
 expect_match() { if grep -qE -- "$3" <<<"$2"; then ok "$1"; else not_ok "$1" "'$(head -c 400 <<<"$2")' does not match /$3/"; fi; }
 
-free_port() {
-	local p
-	for p in $(shuf -i 20000-60000 -n 20); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-	done
-	return 1
-}
-
 # wait_file FILE REGEX [SECONDS]: until a line of FILE matches REGEX (60 s at most);
 # non-zero if none did.
 wait_file() {

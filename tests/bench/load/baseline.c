@@ -2,7 +2,8 @@
  * One thread per core, each with its own SO_REUSEPORT listener and epoll set; every
  * request (anything up to a blank line) is answered with the same fixed 200 as /healthz's
  * body, with keep-alive. No parsing, no routing, no allocation per request: a baseline,
- * not a server. Usage: baseline PORT (binds 127.0.0.1 only). */
+ * not a server. Usage: baseline PORT (binds 127.0.0.1 only; PORT 0: the kernel picks one).
+ * Prints the port it listens on, then serves. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -40,6 +41,20 @@ listener(int port)
 		exit(1);
 	}
 	return fd;
+}
+
+/* The port listener fd is bound to. */
+static int
+bound_port(int fd)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		perror("baseline: getsockname");
+		exit(1);
+	}
+	return ntohs(sa.sin_port);
 }
 
 /* Answers every complete request in c->buf; -1 when the connection should close. */
@@ -110,13 +125,20 @@ main(int argc, char **argv)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN),
 	     port = argc == 2 ? strtol(argv[1], NULL, 10) : 0;
 	pthread_t t;
+	int fd;
 
-	if (port <= 0 || port > 65535) {
+	if (argc != 2 || port < 0 || port > 65535) {
 		fprintf(stderr, "usage: baseline PORT\n");
 		return 64;
 	}
-	for (long i = 0; i < (cores > 0 ? cores : 1); i++)
-		if (pthread_create(&t, NULL, serve, (void *)(long)listener((int)port)) != 0)
+	for (long i = 0; i < (cores > 0 ? cores : 1); i++) {
+		fd = listener((int)port);
+		/* the first listener's port, kernel-picked for 0, is every other one's */
+		port = bound_port(fd);
+		if (pthread_create(&t, NULL, serve, (void *)(long)fd) != 0)
 			return 1;
+	}
+	printf("%ld\n", port);
+	fflush(stdout);
 	pthread_exit(NULL);
 }
