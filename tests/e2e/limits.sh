@@ -75,18 +75,21 @@ cat >"$TMP/slow.mjs" <<'JS'
 import net from 'node:net';
 const [port, n] = [Number(process.argv[2]), Number(process.argv[3])];
 const t0 = Date.now();
-let closed = 0;
+let closed = 0, sent = 0;
 for (let i = 0; i < n; i++) {
   const s = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.2' });
-  s.on('connect', () => s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n')); // never ends its headers
+  // never ends its headers; once all have sent theirs, says so on stderr
+  s.on('connect', () => s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n', () => {
+    if (++sent === n) console.error('connected');
+  }));
   s.on('error', () => {});
   s.on('close', () => { if (++closed === n) { console.log(Date.now() - t0); process.exit(0); } });
 }
 setTimeout(() => { console.log('still-open'); process.exit(1); }, 15000);
 JS
-node "$TMP/slow.mjs" "$PORT" 10 >"$TMP/slow.out" 2>&1 &
+node "$TMP/slow.mjs" "$PORT" 10 >"$TMP/slow.out" 2>"$TMP/slow.err" &
 SLOW_PID=$!
-sleep 0.5
+wait_file "$TMP/slow.err" '^connected$' 10
 t0=$(date +%s%N)
 code=$(curl -sS -o /dev/null -w '%{http_code}' "$URL/healthz")
 ms=$((($(date +%s%N) - t0) / 1000000))
