@@ -59,7 +59,7 @@ start_server "$TMP/config.json" "$DATA" || { not_ok "server starts"; summary; ex
 : >"$TMP/ids"
 submit_n 20
 expect "20 proposals accepted" "$(grep -cE '^[0-9a-f]{32}$' "$TMP/ids")" "20"
-for _ in $(seq 1 300); do
+for _ in $(seq 1 600); do
 	[ "$(count_state granted)" -ge 2 ] && [ "$(runners)" -ge 1 ] && break
 	sleep 0.1
 done
@@ -70,7 +70,7 @@ kill -9 "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null
 SERVER_PID=
 gone=no
-for _ in $(seq 1 50); do [ "$(runners)" -eq 0 ] && { gone=yes; break; }; sleep 0.1; done
+for _ in $(seq 1 100); do [ "$(runners)" -eq 0 ] && { gone=yes; break; }; sleep 0.1; done
 expect "no runner outlives the killed server" "$gone" "yes"
 expect_match "proposals were left running" "$(count_state running)" '^[1-9]'
 expect_match "and queued" "$(count_state queued)" '^[1-9]'
@@ -100,11 +100,14 @@ expect_match "it names the proposal first" "$(head -1 <<<"$trace")" "^proposal $
 jq '.repo = "slow"' "$TMP/body.json" >"$TMP/slow.json"
 cp "$TMP/slow.json" "$TMP/body.json"
 submit_n 4
-for _ in $(seq 1 100); do [ "$(runners)" -ge 2 ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ "$(runners)" -ge 2 ] && break; sleep 0.1; done
 SLOW_ID=$(tail -1 "$TMP/ids")
 t0=$(date +%s%N)
 kill -TERM "$SERVER_PID"
-sleep 0.3
+for _ in $(seq 1 200); do
+	[ "$(curl -sS -m 5 "$URL/healthz" 2>/dev/null)" = '{"status":"draining"}' ] && break
+	sleep 0.01
+done
 # draining: reads answered, submissions refused with a time to come back, health says so
 expect_match "while draining, a status read is answered" "$(http GET "/v1/proposals/$SLOW_ID" "$READER")" '^200 .*"state":"(queued|running)"'
 code=$(curl -sS -D "$TMP/dh" -o "$TMP/dr" -w '%{http_code}' -H "Authorization: Bearer $AGENT" \
