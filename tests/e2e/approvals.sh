@@ -352,7 +352,7 @@ hup() { # hup EVENT: SIGHUP, then waits for one more EVENT line in the log
 	local before
 	before=$(reloads "$1")
 	kill -HUP "$SERVER_PID"
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 600); do
 		[ "$(reloads "$1")" -gt "$before" ] && return 0
 		sleep 0.1
 	done
