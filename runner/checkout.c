@@ -1303,6 +1303,109 @@ open_and_parse(struct job *j, const struct al_checkout_opts *o, struct al_checko
 	return parse_patch("patch", o->patch, o->patch_len, &j->diff, err);
 }
 
+/* ---- attributes that change what a checkout writes ---- */
+
+/* The first attribute of a .gitattributes text that makes `git checkout` write other bytes
+ * than the blob's on this host (LF line ends): ident, a filter driver, an encoding, CRLF
+ * line ends. Unset ("-x") and unspecified ("!x") ones change nothing. Macro lines count
+ * too, so a macro cannot smuggle one in. NULL when there is none. */
+static const char *
+attribute_problem(const char *text, size_t len, char *buf, size_t bufsz)
+{
+	static const char *const changing[] = {"ident", "filter", "working-tree-encoding"};
+	const char *end = text + len;
+
+	for (const char *line = text; line < end;) {
+		const char *eol = memchr(line, '\n', (size_t)(end - line));
+		const char *p = line, *le = eol ? eol : end;
+		int first = 1;
+
+		line = eol ? eol + 1 : end;
+		while (p < le) {
+			const char *tok;
+			size_t n, name;
+
+			while (p < le && (*p == ' ' || *p == '\t' || *p == '\r'))
+				p++;
+			tok = p;
+			while (p < le && *p != ' ' && *p != '\t' && *p != '\r')
+				p++;
+			n = (size_t)(p - tok);
+			if (n == 0 || (first && tok[0] == '#'))
+				break;
+			/* the pattern (or "[attr]name") comes first */
+			if (first) {
+				first = 0;
+				continue;
+			}
+			if (tok[0] == '-' || tok[0] == '!')
+				continue;
+			name = strcspn(tok, "=");
+			if (name > n)
+				name = n;
+			for (size_t i = 0; i < AL_ARRAY_SIZE(changing); i++)
+				if (name == strlen(changing[i]) &&
+				    !memcmp(tok, changing[i], name)) {
+					snprintf(buf, bufsz, "%s", changing[i]);
+					return buf;
+				}
+			if (n == 8 && !memcmp(tok, "eol=crlf", 8)) {
+				snprintf(buf, bufsz, "eol=crlf");
+				return buf;
+			}
+		}
+	}
+	return NULL;
+}
+
+struct attr_walk {
+	git_repository *repo;
+	struct al_err *err;
+	int r;
+};
+
+static int
+attr_entry(const char *root, const git_tree_entry *e, void *payload)
+{
+	struct attr_walk *w = payload;
+	_cleanup_(blob_freep) git_blob *blob = NULL;
+	const char *why;
+	char buf[32];
+	int g;
+
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
+	    strcmp(git_tree_entry_name(e), ".gitattributes"))
+		return 0;
+	if ((g = git_blob_lookup(&blob, w->repo, git_tree_entry_id(e))) < 0) {
+		w->r = lg_fail(w->err, g, ".gitattributes");
+		return -1;
+	}
+	if (git_tree_entry_filemode(e) == GIT_FILEMODE_LINK)
+		return 0;
+	why = attribute_problem(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), buf,
+				sizeof(buf));
+	if (!why)
+		return 0;
+	w->r = al_err_set(w->err, -EMEDIUMTYPE,
+			  "%s.gitattributes sets %s: a checkout would write other bytes than the "
+			  "ones tested, and airlock refuses to test them",
+			  root, why);
+	return -1;
+}
+
+/* Every tree a run may get is written byte for byte; one whose attributes would make a
+ * checkout differ is refused rather than tested in a form nobody will run. */
+static int
+check_attributes(git_repository *repo, git_tree *tree, struct al_err *err)
+{
+	struct attr_walk w = {.repo = repo, .err = err};
+	int g = git_tree_walk(tree, GIT_TREEWALK_PRE, attr_entry, &w);
+
+	if (w.r < 0)
+		return w.r;
+	return g < 0 ? lg_fail(err, g, "tree walk") : 0;
+}
+
 static int
 build(struct job *j, const struct al_checkout_opts *o, struct al_checkout_result *res,
       struct al_err *err)
@@ -1336,6 +1439,10 @@ build(struct job *j, const struct al_checkout_opts *o, struct al_checkout_result
 	r = apply_patch("patch", o->patch, o->patch_len, j->diff, j->repo, j->tested_tree,
 			&j->candidate_tree, res, err);
 	if (r < 0)
+		return r;
+	if ((r = check_attributes(j->repo, j->base_tree, err)) < 0 ||
+	    (r = check_attributes(j->repo, j->tested_tree, err)) < 0 ||
+	    (r = check_attributes(j->repo, j->candidate_tree, err)) < 0)
 		return r;
 	r = make_commit(j->repo, j->base, j->candidate_tree, o, &commit_id, err);
 	if (r < 0)

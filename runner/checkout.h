@@ -79,7 +79,7 @@ int al_checkout_prepare(const struct al_checkout_opts *o, struct al_checkout_res
 			struct al_err *err);
 void al_checkout_result_clear(struct al_checkout_result *r);
 /* Writes the tree tree_hex of the repository byte for byte into dir, which is created and
- * must not exist (-EEXIST); removed again on failure. Each run gets its own copy, so no
+ * must not exist (-EEXIST); removed again on failure. Each run is given its own copy, so no
  * run changes what another one tests. */
 int al_checkout_write(const char *repo_path, const char *tree_hex, const char *dir,
 		      struct al_err *err);

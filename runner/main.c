@@ -41,7 +41,7 @@ struct job {
 	const char *repo_path;
 	/* the trees a run may be given: the unmodified base, base + test patch, candidate */
 	char trees[3][41];
-	unsigned n_run; /* runs so far: each gets DIR/run-N */
+	unsigned n_run; /* runs so far: run N works in DIR/run-N */
 	uid_t uid;
 	gid_t gid;
 };
@@ -292,7 +292,8 @@ report_collect(const struct report_place *rp, json_t *rec)
 	int r;
 
 	if (dfd >= 0)
-		fd = openat(dfd, rp->file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		fd = openat(dfd, rp->file,
+			    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		r = al_err_set(&err, -errno, "no report was written (%s)", strerror(errno));
 	else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))

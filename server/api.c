@@ -480,8 +480,9 @@ post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_ht
 		goto out;
 	}
 	if (based == -ENOENT || based == -EPERM || based == -EINVAL) {
-		al_api_reply_error(resp, 400, based == -EPERM ? "base is not on a protected branch"
-							      : "base does not resolve",
+		al_api_reply_error(resp, 400,
+				   based == -EPERM ? "base is not on a protected branch"
+						   : "base does not resolve",
 				   al_err_msg(&berr));
 		goto out;
 	}

@@ -185,6 +185,40 @@ expect "exit codes: suite failing on both sides is ERROR, not allowed" "$(rule e
 expect "exit codes: a missing test runner is ERROR, not allowed" "$(rule exitonly contract:lint | jq -r .result)" ERROR
 expect_match "exit codes: the reason says why" "$(rule exitonly contract:lint | jq -r .reason)" 'without a per-test report'
 
+# --- attributes: a nested .gitattributes needs a human; one that changes checkout bytes is refused
+nested_attr() { fix_clamp && mkdir -p docs && printf '*.md diff=markdown\n' >docs/.gitattributes; }
+ident_attr() { fix_clamp && printf '*.py ident\n' >.gitattributes.tmp && mkdir -p pkg && mv .gitattributes.tmp pkg/.gitattributes; }
+diff_of py nested_attr >"$TMP/nested_attr.diff"
+diff_of py ident_attr >"$TMP/ident_attr.diff"
+expect "nested .gitattributes: accepted" "$(propose nattr py main "$TMP/t_high.diff" "$TMP/nested_attr.diff" "$HIGH")" 202
+expect "nested .gitattributes: waits for a human" "$(state nattr)" awaiting_approval
+expect_match "nested .gitattributes: the approval rule names it" "$(rule nattr approval | jq -r .reason)" 'docs/\.gitattributes'
+expect "an attribute that changes checkout bytes: accepted" "$(propose iattr py main "$TMP/t_high.diff" "$TMP/ident_attr.diff" "$HIGH")" 202
+expect "an attribute that changes checkout bytes: rejected" "$(state iattr)" rejected
+expect_match "an attribute that changes checkout bytes: the reason names file and attribute" \
+	"$(reason iattr)" 'pkg/\.gitattributes sets ident'
+
+# --- existing tests cannot be weakened without a human -------------------------------------
+weaken() { add_high_test && sed -i 's/assert add(-2, -3) == -5/assert True/' tests/test_add.py; }
+drop_test() { add_high_test && git rm -q tests/test_add.py; }
+diff_of py weaken >"$TMP/t_weaken.diff"
+diff_of py drop_test >"$TMP/t_drop.diff"
+expect "weakened test: accepted" "$(propose weaken py main "$TMP/t_weaken.diff" "$TMP/fix.diff" "$HIGH")" 202
+expect "weakened test: waits for a human" "$(state weaken)" awaiting_approval
+expect_match "weakened test: the changed test is named" "$(rule weaken approval | jq -r .reason)" \
+	'changes existing tests: tests/test_add\.py'
+expect "weakened test: and listed in the evidence" "$(rule weaken approval | jq -r '.evidence.changed_tests[0].path')" \
+	tests/test_add.py
+expect "weakened test hiding a regression: accepted" "$(propose weaken2 py main "$TMP/t_weaken.diff" "$TMP/fix_breaks_add.diff" "$HIGH")" 202
+expect "weakened test hiding a regression: never granted without a human" "$(state weaken2)" awaiting_approval
+expect_match "weakened test hiding a regression: the human is told which test changed" \
+	"$(rule weaken2 approval | jq -r .reason)" 'tests/test_add\.py \(1 line'
+
+expect "deleted test: accepted" "$(propose droptest py main "$TMP/t_drop.diff" "$TMP/fix.diff" "$HIGH")" 202
+expect "deleted test: rejected, its tests are missing on the candidate" \
+	"$(rule droptest contract:suite | jq -r '.result + " " + .evidence.regressions[0]')" \
+	"UNSATISFIED tests.test_add.test_add"
+
 # --- true bases ----------------------------------------------------------------------------
 git -C "$TMP/py.work" checkout -q -b feature
 echo "# side" >>"$TMP/py.work/mathlib.py"

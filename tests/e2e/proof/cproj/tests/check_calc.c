@@ -21,7 +21,8 @@ START_TEST(clamp_low)
 }
 END_TEST
 
-static Suite *calc_suite(void)
+static Suite *
+calc_suite(void)
 {
 	Suite *s = suite_create("calc");
 	TCase *tc = tcase_create("core");
@@ -33,7 +34,8 @@ static Suite *calc_suite(void)
 	return s;
 }
 
-int main(void)
+int
+main(void)
 {
 	SRunner *sr = srunner_create(calc_suite());
 	int failed;
