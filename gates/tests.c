@@ -252,6 +252,11 @@ tally_judge(const struct id_tally *t, struct al_test_diff *d)
 		d->n_preexisting++;
 		return list_add(d->preexisting, t->id);
 	}
+	/* only skipped on base and failing now: judged as a new test is */
+	if (t->b_fail == 0 && t->c_fail > 0) {
+		d->n_new_failing++;
+		return list_add(d->new_failing, t->id);
+	}
 	return 0;
 }
 

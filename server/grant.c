@@ -30,6 +30,42 @@ time_parse(const char *s, time_t *ret)
 	return 0;
 }
 
+/* A run's tree, and with a report its per-test outcomes: counted, and digested as the
+ * runner recorded them ({"id","outcome"} in report order, compact JSON), so that the list
+ * a verifier is shown can be checked against the grant. */
+static int
+run_tests(const json_t *run, json_t *o)
+{
+	static const char *const outcomes[] = {"passed", "failed", "error", "skipped"};
+	const json_t *tests = json_object_get(run, "tests");
+	json_int_t count[4] = {0};
+	char digest[65], *text;
+	size_t i, k;
+	json_t *t;
+
+	if (json_is_string(json_object_get(run, "tree")) &&
+	    json_object_set(o, "tree", json_object_get(run, "tree")) < 0)
+		return -ENOMEM;
+	if (json_is_string(json_object_get(run, "report_error")))
+		return json_object_set(o, "reportError", json_object_get(run, "report_error"));
+	if (!json_is_array(tests))
+		return 0;
+	json_array_foreach (tests, i, t) {
+		const char *out = json_string_value(json_object_get(t, "outcome"));
+
+		for (k = 0; out && k < 4; k++)
+			count[k] += !strcmp(out, outcomes[k]);
+	}
+	if (!(text = json_dumps(tests, JSON_COMPACT)))
+		return -ENOMEM;
+	al_sha256_hex(text, strlen(text), digest);
+	free(text);
+	return json_object_set_new(o, "tests",
+				   json_pack("{s:I, s:I, s:I, s:I, s:{s:s}}", "passed", count[0],
+					     "failed", count[1], "error", count[2], "skipped",
+					     count[3], "digest", "sha256", digest));
+}
+
 /* Each run's command and output enter the grant as digests. */
 static json_t *
 run_digest(const json_t *run)
@@ -53,6 +89,10 @@ run_digest(const json_t *run)
 			      json_object_get(run, "exit_code"), "command", "sha256", cmd, "log",
 			      "sha256", log);
 	}
+	if (o && run_tests(run, o) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
 	free(argv);
 	free(both);
 	return o;
@@ -70,9 +110,17 @@ gates_json(const json_t *verdict, const json_t *result)
 			goto fail;
 	}
 	json_array_foreach (json_object_get(verdict, "rules"), i, rule) {
+		const json_t *ev = json_object_get(rule, "evidence");
 		json_t *g = json_pack("{s:O, s:O, s:O}", "rule", json_object_get(rule, "rule"),
 				      "result", json_object_get(rule, "result"), "reason",
 				      json_object_get(rule, "reason"));
+
+		/* what the reason rests on: runs, outcomes, regressions, pre-existing failures */
+		if (g && json_is_object(ev) && json_object_size(ev) > 0 &&
+		    json_object_set(g, "evidence", (json_t *)ev) < 0) {
+			json_decref(g);
+			g = NULL;
+		}
 		if (!g || json_array_append_new(out, g) < 0)
 			goto fail;
 	}

@@ -147,6 +147,20 @@ expect "good fix: the new test ran on the candidate only" \
 expect "good fix: per-test results recorded on the candidate" \
 	"$(jq -r '.runs[] | select(.id == "contract:suite:candidate") | .tests[] | select(.id == "tests.test_clamp.test_clamp_high") | .outcome' "$TMP/good.json")" passed
 
+predicate() { jq -r '.grant.payload' "$TMP/$1.json" | base64 -d | jq -c ".predicate$2"; }
+expect "good fix: the grant carries the contract's per-test evidence" \
+	"$(predicate good '.gates.rules[] | select(.rule == "contract:suite") | .evidence.preexisting')" \
+	'["tests.test_flaky_env.test_known_failure"]'
+expect "good fix: the grant carries the reproduction's outcomes" \
+	"$(predicate good ".gates.rules[] | select(.rule == \"reproduce:$HIGH\") | .evidence.outcomes")" \
+	'{"base":"failed","candidate":"passed"}'
+expect "good fix: the grant counts and digests each run's test outcomes" \
+	"$(predicate good '.gates.runs[] | select(.id == "contract:suite:candidate") | [.tree, .tests.passed, .tests.failed, (.tests.digest.sha256 | length)]')" \
+	'["candidate",5,1,64]'
+expect "good fix: the digest is that of the recorded outcomes" \
+	"$(predicate good '.gates.runs[] | select(.id == "contract:suite:candidate") | .tests.digest.sha256' | tr -d '"')" \
+	"$(jq -cj '.runs[] | select(.id == "contract:suite:candidate") | .tests' "$TMP/good.json" | sha256sum | cut -d' ' -f1)"
+
 # --- a fix that breaks an existing test under a whole-suite contract -----------------------
 expect "regression: accepted" "$(propose regress py main "$TMP/t_high.diff" "$TMP/fix_breaks_add.diff" "$HIGH")" 202
 expect "regression: rejected" "$(state regress)" rejected
