@@ -31,7 +31,9 @@ write_config() {
 	def base: {reproduce: {command: ["sh", "tests/run.sh"]},
 		contract: [{name: "make-check", command: ["make", "check"]}],
 		test_paths: ["tests/**"], timeout_s: 60};
-	def nobroken: [{name: "no-broken", command: ["sh", "-c", "! test -e BROKEN"]}];
+	def nobroken: [{name: "no-broken", command: ["sh", "-c", "! test -e BROKEN"],
+		judge: "exit_code"}];
+	def onbroken: {branches: ["refs/heads/main", "refs/heads/broken"]};
 	{repos: {
 		gated: {path: "\($tmp)/gated", policy: (base + {
 			approvals: {required: 1, reviewers: ["rev-1", "alice"]},
@@ -39,8 +41,8 @@ write_config() {
 		pair: {path: "\($tmp)/pair", policy: (base + {approvals: {required: 2}})},
 		open: {path: "\($tmp)/open", policy: (base + {approvals: {required: 0},
 			protected_paths: ["docs/**"]})},
-		broken: {path: "\($tmp)/broken", policy: (base + {contract: nobroken})},
-		blocked: {path: "\($tmp)/blocked", policy: (base + {contract: nobroken,
+		broken: {path: "\($tmp)/broken", policy: (base + onbroken + {contract: nobroken})},
+		blocked: {path: "\($tmp)/blocked", policy: (base + onbroken + {contract: nobroken,
 			contract_preexisting: "block"})},
 		capped: {path: "\($tmp)/capped", policy: (base + {
 			contract: [{name: "noisy", command: ["sh", "-c", $noisy]}],
