@@ -38,6 +38,7 @@ GH_TOKEN=$(cat "$TMP/github.token")
 RPORT=0
 receiver() {
 	[ -n "$RECV_PID" ] && { kill "$RECV_PID" 2>/dev/null; wait "$RECV_PID" 2>/dev/null; }
+	: >"$TMP/receiver.out" # (the line of the one before must not be read for this one)
 	node "$FIX/receiver.mjs" "$RPORT" "$TMP/statuses.log" "${1:-0}" >"$TMP/receiver.out" 2>&1 &
 	RECV_PID=$!
 	wait_file "$TMP/receiver.out" '^receiver listening on [0-9]+$' ||

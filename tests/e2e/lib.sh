@@ -40,6 +40,9 @@ make_example_repo() {
 start_server() {
 	local config=$1 data=$2 cacert=${3:-} i addr= scheme=http args=()
 	[ -n "$cacert" ] && { scheme=https; args=(--cacert "$cacert"); }
+	# emptied here, not by the child's redirection: the banner of the server before must
+	# not be read for this one's
+	: >"$data.log"
 	"$AIRLOCK" serve --config "$config" --data "$data" --listen 127.0.0.1:0 >"$data.log" 2>&1 &
 	SERVER_PID=$!
 	# no clock to beat: a loaded machine gets a minute
