@@ -873,6 +873,43 @@ al_store_status_untold(struct al_store *s, json_t **ret, struct al_err *err)
 }
 
 static json_t *
+pr_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s}", "number",
+			 (json_int_t)sqlite3_column_int64(st, 0), "head",
+			 sqlite3_column_text(st, 1), "author", sqlite3_column_text(st, 2),
+			 "fail_to_pass", sqlite3_column_text(st, 3), "title",
+			 sqlite3_column_text(st, 4), "proposal", sqlite3_column_text(st, 5));
+}
+
+int
+al_store_prs_on_base(struct al_store *s, const char *repo, const char *base, json_t **ret,
+		     struct al_err *err)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	/* each pull request's newest proposal, still open or granted, judged on that base */
+	if (sqlite3_prepare_v2(
+		s->db,
+		"SELECT g.number, g.head, g.author, p.fail_to_pass, p.title, p.id FROM github_prs g"
+		" JOIN proposals p ON p.id = g.proposal WHERE p.repo = ?1 AND p.base = ?2 AND"
+		" p.state IN ('queued', 'running', 'awaiting_approval', 'granted') AND NOT EXISTS"
+		" (SELECT 1 FROM github_prs n WHERE n.full_name = g.full_name AND"
+		" n.number = g.number AND n.rowid > g.rowid) ORDER BY g.rowid",
+		-1, &st, NULL) != SQLITE_OK) {
+		r = db_err(s, err, "pull requests on base");
+	} else {
+		bind_text(st, 1, repo);
+		bind_text(st, 2, base);
+		r = collect_rows(s, st, pr_row, "pull requests on base", ret, err);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static json_t *
 status_row(sqlite3_stmt *st)
 {
 	return json_pack(

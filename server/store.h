@@ -148,6 +148,11 @@ void al_pr_ended_clear(struct al_pr_ended *e);
 /* In one transaction: the delivery (-EEXIST when seen before: nothing is written), the
  * proposal, the pull request, a pending commit status to post, and the pull request's
  * earlier proposals superseded (open ones) or their unspent grants invalidated. */
+/* The pull requests whose newest proposal is open or granted on the commit base (as the
+ * proposal's base names it): [{"number","head","author","fail_to_pass" (JSON text),
+ * "title"?,"proposal"}], oldest first. */
+int al_store_prs_on_base(struct al_store *s, const char *repo, const char *base, json_t **ret,
+			 struct al_err *err);
 int al_store_pull_request_insert(struct al_store *s, const struct al_proposal *p,
 				 const struct al_pull_request *pr, struct al_pr_ended *ret,
 				 struct al_err *err);

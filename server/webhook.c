@@ -227,11 +227,66 @@ closed(struct delivery *in, json_t **ret)
 }
 
 /* A push to a branch: every unspent grant on the commit the branch left is invalidated. */
+/* The base branch moved: every pull request judged on its old tip (open, or granted with
+ * a grant the move just invalidated) is gated again on the new tip, as a synchronize
+ * would, under a delivery id of its own so that a redelivered push adds nothing. */
+static json_t *
+regate(struct delivery *in, const char *branch)
+{
+	json_t *rows = NULL, *out = json_array(), *row;
+	struct al_err err = {0};
+	size_t i;
+
+	if (!out ||
+	    al_store_prs_on_base(in->srv->store, in->repo->name, in->ev.before, &rows, &err) < 0) {
+		al_log("error", "webhook.regate_failed", "delivery=%s error=%s", in->id,
+		       al_log_q(al_err_msg(&err)));
+		return out;
+	}
+	json_array_foreach (rows, i, row) {
+		struct delivery sub = {.srv = in->srv, .lim = in->lim, .repo = in->repo};
+		char id[160];
+		json_t *answer = NULL;
+		int r;
+
+		snprintf(id, sizeof(id), "%s+pr%lld", in->id,
+			 (long long)json_integer_value(json_object_get(row, "number")));
+		sub.id = id;
+		sub.ev.kind = AL_GITHUB_PULL_REQUEST;
+		sub.ev.number = json_integer_value(json_object_get(row, "number"));
+		snprintf(sub.ev.action, sizeof(sub.ev.action), "%s", "synchronize");
+		snprintf(sub.ev.head, sizeof(sub.ev.head), "%s",
+			 json_string_value(json_object_get(row, "head")));
+		snprintf(sub.ev.base_ref, sizeof(sub.ev.base_ref), "%s", branch);
+		snprintf(sub.ev.login, sizeof(sub.ev.login), "%s",
+			 json_string_value(json_object_get(row, "author")));
+		snprintf(sub.ev.title, sizeof(sub.ev.title), "%s",
+			 json_string_value(json_object_get(row, "title")) ?: "");
+		sub.ev.fail_to_pass = json_loads(
+		    json_string_value(json_object_get(row, "fail_to_pass")) ?: "[]", 0, NULL);
+		r = json_is_array(sub.ev.fail_to_pass) ? pull_request(&sub, &answer) : -EINVAL;
+		al_log("info", "webhook.regate", "delivery=%s pr=%lld from=%s result=%s", in->id,
+		       (long long)sub.ev.number,
+		       json_string_value(json_object_get(row, "proposal")),
+		       r < 0 ? al_log_q(sub.why.detail) : "queued");
+		json_array_append_new(
+		    out,
+		    json_pack("{s:I, s:s, s:s?, s:s?}", "number", (json_int_t)sub.ev.number, "was",
+			      json_string_value(json_object_get(row, "proposal")), "proposal",
+			      json_string_value(json_object_get(answer, "proposal")), "refused",
+			      r < 0 ? sub.why.detail : NULL));
+		json_decref(answer);
+		al_github_event_clear(&sub.ev);
+	}
+	json_decref(rows);
+	return out;
+}
+
 static int
 push(struct delivery *in, json_t **ret)
 {
 	const char *ref = in->ev.ref, *before = in->ev.before, *after = in->ev.after;
-	json_t *ids = NULL;
+	json_t *ids = NULL, *regated;
 	struct al_err err = {0};
 	int r;
 
@@ -244,9 +299,12 @@ push(struct delivery *in, json_t **ret)
 		return al_refuse(&in->why, 500, "could not record the push");
 	al_log("info", "webhook.push", "delivery=%s ref=%s before=%s after=%s invalidated=%zu",
 	       in->id, al_log_q(ref), before, after, json_array_size(ids));
+	regated = al_policy_is_branch(in->repo->policy, ref)
+		      ? regate(in, ref + strlen("refs/heads/"))
+		      : json_array();
 	al_github_kick(in->srv);
-	*ret = json_pack("{s:s, s:s, s:s, s:s, s:o}", "status", "base moved", "ref", ref, "before",
-			 before, "after", after, "invalidated", ids);
+	*ret = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "status", "base moved", "ref", ref,
+			 "before", before, "after", after, "invalidated", ids, "regated", regated);
 	return 0;
 }
 

@@ -166,23 +166,31 @@ jq --arg b "$BASE" --arg a "$MAIN2" '.before = $b | .after = $a | .head_commit.i
 expect "the grant is outstanding before the push" \
 	"$(http GET "/v1/proposals/$ID" "$READER" | sed 's/^200 //' | jq -c '[.state, .grant_state]')" \
 	'["granted","unused"]'
+pushed=$(deliver push 55555555-0000-0000-0000-000000000001 "$TMP/push-main.json" | sed 's/^200 //')
 expect "a push to main invalidates the grant on its old commit" \
-	"$(deliver push 55555555-0000-0000-0000-000000000001 "$TMP/push-main.json" | sed 's/^200 //' | jq -c '[.status, .before, .invalidated]')" \
-	"[\"base moved\",\"$BASE\",[\"$ID\"]]"
+	"$(jq -c '[.status, .before, .invalidated]' <<<"$pushed")" "[\"base moved\",\"$BASE\",[\"$ID\"]]"
+expect "and gates the pull request again on the new main" "$(jq -r '.regated[0] | [.number, .was] | @tsv' <<<"$pushed")" \
+	"$(printf '7\t%s' "$ID")"
+REGATE7=$(jq -r '.regated[0].proposal' <<<"$pushed")
 expect "the proposal stays granted, its grant invalidated" \
 	"$(http GET "/v1/proposals/$ID" "$READER" | sed 's/^200 //' | jq -c '[.state, .grant_state]')" \
 	'["granted","invalidated"]'
 expect_match "promoting the invalidated grant is refused" \
 	"$(http POST "/v1/proposals/$ID/promote" "$ADMIN")" '^409 .*invalidated'
-if wait_status "$HEAD7" error 30; then ok "the head's status became an error"; else not_ok "the head's status became an error" "$(tail -3 "$TMP/statuses.log")"; fi
-expect_match "its description says why" "$(statuses_for "$HEAD7" | tail -1 | jq -r .body.description)" \
-	'^grant invalidated: the base moved: refs/heads/main left [0-9a-f]{40}$'
+expect "the pull request, gated on the new main, is granted again" "$(wait_state "$REGATE7" granted)" granted
+expect "on the new main" "$(http GET "/v1/proposals/$REGATE7" "$READER" | sed 's/^200 //' | jq -r .base_commit)" "$MAIN2"
+for _ in $(seq 1 150); do
+	statuses_for "$HEAD7" | tail -1 | jq -e --arg id "$REGATE7" 'select(.body.state == "success" and (.body.target_url | endswith($id)))' >/dev/null 2>&1 && break
+	sleep 0.2
+done
+expect "the head's status is the new verdict's success" \
+	"$(statuses_for "$HEAD7" | tail -1 | jq -r '.body.state + " " + (.body.target_url | split("/") | last)')" "success $REGATE7"
 expect "the audit log has the invalidation, by github" \
 	"$(http GET "/v1/audit?proposal=$ID" "$READER" | sed 's/^200 //' | jq -r '.entries[-1] | [.actor, .action] | @tsv')" \
 	"$(printf 'github\tgrant.invalidated')"
-expect "a second push from the new commit invalidates nothing" \
+expect "a second push from the new commit invalidates the re-gated grant" \
 	"$(jq --arg b "$MAIN2" '.before = $b | .after = "4444444444444444444444444444444444444444"' "$TMP/push-main.json" >"$TMP/push2.json" &&
-		deliver push 55555555-0000-0000-0000-000000000002 "$TMP/push2.json" | sed 's/^200 //' | jq -c .invalidated)" '[]'
+		deliver push 55555555-0000-0000-0000-000000000002 "$TMP/push2.json" | sed 's/^200 //' | jq -c .invalidated)" "[\"$REGATE7\"]"
 
 # --- redelivery, ignored events --------------------------------------------------------
 before=$(count)

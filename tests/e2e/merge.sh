@@ -113,11 +113,17 @@ NEW_BASE=$(git -C "$TMP/work" rev-parse main)
 expect "the pull request still branches from the old main" \
 	"$(git -C "$TMP/work" merge-base "$HEAD9" main)" "$OLD_BASE"
 
-pr_payload "$HEAD9" "$OLD_BASE" "$TMP/pr2.json"
-jq '.action = "synchronize"' "$TMP/pr2.json" >"$TMP/pr3.json"
-r=$(deliver pull_request 33333333-0000-0000-0000-000000000002 "$TMP/pr3.json")
-expect "after main moved: the pull request is gated again" "${r%% *}" 202
-view=$(wait_final "$(jq -r .proposal <<<"${r#* }")")
+# GitHub tells of the push to main: the pull request is gated again on the new tip
+jq --arg before "$OLD_BASE" --arg after "$NEW_BASE" \
+	'.ref = "refs/heads/main" | .before = $before | .after = $after |
+	 .repository.full_name = "octo-org/py" | .repository.name = "py"' \
+	"$FIX/push.json" >"$TMP/push.json"
+r=$(deliver push 33333333-0000-0000-0000-000000000002 "$TMP/push.json")
+expect "push to main: answered" "${r%% *}" 200
+expect "push to main: the granted pull request's grant is invalidated" \
+	"$(jq -r '.invalidated | length' <<<"${r#* }")" 1
+expect "push to main: the pull request is gated again" "$(jq -r '.regated[0].number' <<<"${r#* }")" 9
+view=$(wait_final "$(jq -r '.regated[0].proposal' <<<"${r#* }")")
 expect "after main moved: its base is main's new tip, not the merge base" \
 	"$(jq -r .base_commit <<<"$view")" "$NEW_BASE"
 expect "after main moved: rejected" "$(jq -r .state <<<"$view")" rejected
@@ -126,6 +132,16 @@ expect "after main moved: the reproduction still holds" \
 expect "after main moved: main's new test is the regression" \
 	"$(jq -r '.verdict.rules[] | select(.rule == "contract:suite") | .evidence.regressions[0]' <<<"$view")" \
 	"tests.test_scale.test_scale_large"
+r=$(deliver push 33333333-0000-0000-0000-000000000002 "$TMP/push.json")
+expect "the same push delivered again changes nothing" "$(jq -r .status <<<"${r#* }")" duplicate
+
+# a synchronize (the author pushed again) is judged on the tip too
+pr_payload "$HEAD9" "$NEW_BASE" "$TMP/pr2.json"
+jq '.action = "synchronize"' "$TMP/pr2.json" >"$TMP/pr3.json"
+r=$(deliver pull_request 33333333-0000-0000-0000-000000000003 "$TMP/pr3.json")
+expect "synchronize: gated" "${r%% *}" 202
+view=$(wait_final "$(jq -r .proposal <<<"${r#* }")")
+expect "synchronize: on main's tip, rejected" "$(jq -r '.base_commit + " " + .state' <<<"$view")" "$NEW_BASE rejected"
 
 stop_server
 expect "the server stops cleanly" "$?" 0
