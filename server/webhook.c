@@ -114,6 +114,11 @@ pull_request(struct delivery *in, json_t **ret)
 				 "fail_to_pass block: more than %lld test ids "
 				 "(limits.max_fail_to_pass)",
 				 in->lim->max_fail_to_pass);
+	snprintf(ref_base, sizeof(ref_base), "refs/heads/%s", ev->base_ref);
+	if (!al_policy_is_branch(in->repo->policy, ref_base))
+		return al_refuse(&in->why, 422,
+				 "the pull request's base %s is not one of the policy's branches",
+				 ref_base);
 	/* The base branch as GitHub has it now goes to refs/airlock/upstream/heads/<branch>,
 	 * which counts as that branch for the base check (server/bases.c). */
 	snprintf(ref_head, sizeof(ref_head), "refs/airlock/pull/%lld/head", (long long)number);
