@@ -66,8 +66,12 @@ check_fail_to_pass(const json_t *ftp)
 	json_array_foreach (ftp, i, v) {
 		if (!json_is_string(v) || !al_gates_test_id_valid(json_string_value(v)))
 			return "fail_to_pass: invalid test id (allowed: letters, digits, "
-			       "_.:/=+,@[]-,"
+			       "_.:/=+,@[]- and inner spaces,"
 			       " no leading '-', at most 200 characters)";
+		/* one test named twice would be one proof counted twice */
+		for (size_t k = 0; k < i; k++)
+			if (json_equal(json_array_get(ftp, k), v))
+				return "fail_to_pass: a test id is named twice";
 	}
 	return NULL;
 }
@@ -281,6 +285,11 @@ fail_to_pass_of(const char *body, json_t *ids, struct al_err *err)
 		if (json_array_size(ids) >= AL_MAX_FAIL_TO_PASS)
 			return al_err_set(err, -EINVAL,
 					  "fail_to_pass block: more than 64 test ids");
+		for (size_t k = 0; k < json_array_size(ids); k++)
+			if (!strcmp(json_string_value(json_array_get(ids, k)), id))
+				return al_err_set(err, -EINVAL,
+						  "fail_to_pass block: test id %s is named twice",
+						  id);
 		if (json_array_append_new(ids, json_string(id)) < 0)
 			return al_err_set(err, -ENOMEM, "out of memory");
 		p += n;

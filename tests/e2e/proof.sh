@@ -186,6 +186,10 @@ expect "no tests: rejected" "$(state notests)" rejected
 expect "no tests: the reproduction is ERROR" "$(rule notests reproduce:tests/test_empty.py | jq -r .result)" ERROR
 expect_match "no tests: it says no test ran" "$(rule notests reproduce:tests/test_empty.py | jq -r .reason)" 'no test ran'
 
+# --- one test named twice is refused at the door -------------------------------------------
+expect "duplicate ids: 400" "$(propose dup py main "$TMP/t_high.diff" "$TMP/fix.diff" "$HIGH" "$HIGH")" 400
+expect "duplicate ids: says so" "$(jq -r .detail "$TMP/dup.json")" "fail_to_pass: a test id is named twice"
+
 # --- a test id the report does not have ----------------------------------------------------
 expect "unknown id: accepted" "$(propose unknown py main "$TMP/t_high.diff" "$TMP/fix.diff" "tests/test_clamp.py::test_clamp_higher")" 202
 expect "unknown id: rejected" "$(state unknown)" rejected

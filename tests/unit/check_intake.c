@@ -34,8 +34,13 @@ static const struct {
     {PROPOSAL ", \"test_patch\": 5}", -EINVAL,
      "test_patch: expected a unified diff of at most 4 MiB"},
     {PROPOSAL ", \"fail_to_pass\": [\"--help\"]}", -EINVAL,
-     "fail_to_pass: invalid test id (allowed: letters, digits, _.:/=+,@[]-, no leading '-', "
-     "at most 200 characters)"},
+     "fail_to_pass: invalid test id (allowed: letters, digits, _.:/=+,@[]- and inner spaces, no "
+     "leading '-', at most 200 characters)"},
+    {PROPOSAL ", \"fail_to_pass\": [\"t1\", \"t2\", \"t1\"]}", -EINVAL,
+     "fail_to_pass: a test id is named twice"},
+    {PROPOSAL ", \"fail_to_pass\": [\" t1\"]}", -EINVAL,
+     "fail_to_pass: invalid test id (allowed: letters, digits, _.:/=+,@[]- and inner spaces, no "
+     "leading '-', at most 200 characters)"},
     {PROPOSAL ", \"fail_to_pass\": \"t\"}", -EINVAL,
      "fail_to_pass: expected an array of at most 64 test ids"},
     {PROPOSAL ", \"title\": \"two\\nlines\"}", -EINVAL,
@@ -113,6 +118,8 @@ static const struct {
      0, "fail_to_pass block: invalid test id"},
     {"pull_request", PR("opened", ", \"body\": \"```airlock-fail-to-pass\\na\\n\""), -EINVAL, 0,
      "fail_to_pass block: no closing fence"},
+    {"pull_request", PR("opened", ", \"body\": \"```airlock-fail-to-pass\\na b a\\n```\""), -EINVAL,
+     0, "fail_to_pass block: test id a is named twice"},
     {"pull_request", PR("opened", ", \"body\": \"x\\n```airlock-fail-to-pass\\na b\\n```\""), 0,
      AL_GITHUB_PULL_REQUEST, "[\"a\", \"b\"]"},
     /* GitHub's web page sends CRLF: the blank before the closing fence ends the list */
