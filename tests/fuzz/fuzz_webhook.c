@@ -103,8 +103,11 @@ check_pull_request(const struct al_github_event *ev, const json_t *delivery)
 	check_title(ev->title, delivery);
 	CHECK(json_is_array(ev->fail_to_pass) &&
 	      json_array_size(ev->fail_to_pass) <= AL_MAX_FAIL_TO_PASS);
-	json_array_foreach (ev->fail_to_pass, i, v)
+	json_array_foreach (ev->fail_to_pass, i, v) {
 		CHECK(test_id_ok(json_string_value(v)));
+		for (size_t k = 0; k < i; k++)
+			CHECK(!json_equal(json_array_get(ev->fail_to_pass, k), v));
+	}
 }
 
 static void
