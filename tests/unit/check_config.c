@@ -149,6 +149,10 @@ START_TEST(embedded_defaults_and_overrides)
 	ck_assert_str_eq(c->listen, "127.0.0.1:1234");
 	ck_assert_str_eq(c->data, "/srv/x");
 	al_config_free(c);
+	/* port 0: the kernel picks one, and the server tells which */
+	ck_assert_int_eq(al_config_load(NULL, "127.0.0.1:0", NULL, &c, &e), 0);
+	ck_assert_str_eq(c->listen, "127.0.0.1:0");
+	al_config_free(c);
 	c = NULL;
 	ck_assert_int_lt(al_config_load(NULL, "nope", NULL, &c, &e), 0);
 	ck_assert_ptr_nonnull(strstr(e.msg, "--listen"));
