@@ -36,7 +36,7 @@ static const char usage[] =
     "  status [--server URL] (--token T | --token-file F) ID\n"
     "  approve|reject [--server URL] (--token T | --token-file F) [--comment TEXT]\n"
     "         [--tree TREE_ID] ID\n"
-    "  verify --key PUBKEY_FILE [--repo R] [--ref REF] [--commit SHA] GRANT_FILE\n"
+    "  verify (--key FILE | --keys-url URL) --repo R [--ref REF] [--commit SHA] [--old SHA] GRANT_FILE\n"
     "  keygen --data DIR [--retire-days N]\n"
     "  key list --data DIR\n"
     "  key revoke --data DIR KEYID\n"
