@@ -207,7 +207,9 @@ expect_match "exit codes: the reason says why" "$(rule exitonly contract:lint | 
 nested_attr() { fix_clamp && mkdir -p docs && printf '*.md diff=markdown\n' >docs/.gitattributes; }
 ident_attr() { fix_clamp && printf '*.py ident\n' >.gitattributes.tmp && mkdir -p pkg && mv .gitattributes.tmp pkg/.gitattributes; }
 diff_of py nested_attr >"$TMP/nested_attr.diff"
+macro_attr() { fix_clamp && mkdir -p lib && printf '[attr]plain ident\n*.py plain\n' >lib/.gitattributes; }
 diff_of py ident_attr >"$TMP/ident_attr.diff"
+diff_of py macro_attr >"$TMP/macro_attr.diff"
 expect "nested .gitattributes: accepted" "$(propose nattr py main "$TMP/t_high.diff" "$TMP/nested_attr.diff" "$HIGH")" 202
 expect "nested .gitattributes: waits for a human" "$(state nattr)" awaiting_approval
 expect_match "nested .gitattributes: the approval rule names it" "$(rule nattr approval | jq -r .reason)" 'docs/\.gitattributes'
@@ -215,6 +217,9 @@ expect "an attribute that changes checkout bytes: accepted" "$(propose iattr py 
 expect "an attribute that changes checkout bytes: rejected" "$(state iattr)" rejected
 expect_match "an attribute that changes checkout bytes: the reason names file and attribute" \
 	"$(reason iattr)" 'pkg/\.gitattributes sets ident'
+expect "ident smuggled through a macro: accepted" "$(propose mattr py main "$TMP/t_high.diff" "$TMP/macro_attr.diff" "$HIGH")" 202
+expect_match "ident smuggled through a macro: refused all the same" "$(state mattr) $(reason mattr)" \
+	'^rejected .*lib/\.gitattributes sets ident'
 
 # --- existing tests cannot be weakened without a human -------------------------------------
 weaken() { add_high_test && sed -i 's/assert add(-2, -3) == -5/assert True/' tests/test_add.py; }
