@@ -24,8 +24,8 @@ GATES_SRC := $(wildcard gates/*.c)
 RUNNER_SRC := $(filter-out runner/main.c runner/front.c,$(wildcard runner/*.c))
 # What the lean `airlock` front needs: the sandbox and its command line, no libgit2 and
 # no libxml2.
-FRONT_SRC := runner/front.c $(filter-out runner/checkout.c runner/report.c,$(RUNNER_SRC))
-SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+FRONT_SRC := runner/front.c $(filter-out runner/checkout.c runner/git.c runner/report.c,$(RUNNER_SRC))
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c server/store/*.c))
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 LIB_OBJ := $(call obj,$(LIB_SRC))
@@ -37,14 +37,14 @@ FRONT_OBJ := $(call obj,$(FRONT_SRC)) $(LIB_OBJ)
 
 # Each unit-test binary links only its module and lib/ (and gates/ where the module
 # sits above it), which keeps the layering honest.
-UNIT := lib gates sandbox checkout store sign config intake views report hunks
+UNIT := $(patsubst tests/unit/check_%.c,%,$(wildcard tests/unit/check_*.c))
 UNIT_BIN := $(addprefix $(BUILD)/check_,$(UNIT))
 UNIT_OBJ_lib :=
 UNIT_OBJ_gates := $(GATES_OBJ)
 UNIT_OBJ_sandbox := $(call obj,runner/sandbox.c runner/seccomp.c runner/cgroup.c)
-UNIT_OBJ_checkout := $(call obj,runner/checkout.c runner/hunks.c)
+UNIT_OBJ_checkout := $(call obj,$(wildcard runner/checkout.c runner/git.c) runner/hunks.c)
 UNIT_OBJ_hunks := $(call obj,runner/hunks.c)
-UNIT_OBJ_store := $(call obj,server/store.c)
+UNIT_OBJ_store := $(call obj,$(wildcard server/store.c server/store/*.c))
 UNIT_OBJ_sign := $(call obj,server/sign.c server/grant.c server/keys.c)
 UNIT_OBJ_config := $(call obj,server/config.c) $(GATES_OBJ)
 UNIT_OBJ_intake := $(call obj,server/intake.c) $(GATES_OBJ)
