@@ -176,7 +176,9 @@ format:
 format-check:
 	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
-lint:
+# Also: no two files of server/ call into each other, directly or around a loop.
+lint: $(SERVER_OBJ)
+	@python3 tests/lint/callgraph.py $(SERVER_OBJ)
 	@! git grep -nwE 'strcpy|sprintf|strtok|atoi|system|gets' -- '*.c' '*.h' \
 		':!tests/probes/*' || { echo "lint: banned function above" >&2; exit 1; }
 

@@ -39,54 +39,6 @@ caller_clear(struct caller *c)
 	free(c->role);
 }
 
-void
-al_api_reply_json(struct al_http_resp *resp, int status, json_t *body)
-{
-	resp->status = status;
-	resp->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_decref(body);
-	if (!resp->body) {
-		resp->status = 500;
-		resp->body = strdup("{\"error\":\"internal\",\"detail\":\"out of memory\"}");
-	}
-	resp->len = resp->body ? strlen(resp->body) : 0;
-}
-
-void
-al_api_reply_error(struct al_http_resp *resp, int status, const char *error, const char *detail)
-{
-	al_api_reply_json(resp, status, json_pack("{s:s, s:s}", "error", error, "detail", detail));
-}
-
-int
-al_refuse(struct al_refusal *r, int status, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
-	va_end(ap);
-	r->status = status;
-	return -EINVAL;
-}
-
-void
-al_api_reply_refusal(struct al_http_resp *resp, const struct al_refusal *r)
-{
-	int status = r->status ? r->status : 500;
-
-	al_api_reply_error(resp, status,
-			   status == 400   ? "bad request"
-			   : status == 403 ? "forbidden"
-			   : status == 404 ? "not found"
-			   : status == 409 ? "conflict"
-			   : status == 413 ? "too large"
-			   : status == 422 ? "unprocessable"
-			   : status == 502 ? "bad gateway"
-					   : "internal",
-			   r->detail[0] ? r->detail : "the request failed");
-}
-
 static bool
 ct_equal(const char *a, const char *b, size_t n)
 {
@@ -125,7 +77,7 @@ same_origin(const struct al_http_req *req, struct al_http_resp *resp)
 	const char *sep = origin ? strstr(origin, "://") : NULL;
 
 	if (origin && (!sep || !host || strcmp(sep + 3, host))) {
-		al_api_reply_error(resp, 403, "forbidden", "cross-origin request refused");
+		al_reply_error(resp, 403, "forbidden", "cross-origin request refused");
 		return -EPERM;
 	}
 	return 0;
@@ -142,7 +94,7 @@ json_body(const struct al_http_req *req, struct al_http_resp *resp)
 		return 0;
 	if (!ct || strncmp(ct, "application/json", 16) ||
 	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
-		al_api_reply_error(resp, 415, "unsupported media type",
+		al_reply_error(resp, 415, "unsupported media type",
 				   "send the body as application/json");
 		return -EPERM;
 	}
@@ -161,7 +113,7 @@ authenticate_session(struct al_server *srv, const struct al_http_req *req, const
 	if (is_hexn(cookie, 64))
 		al_sha256_hex(cookie, 64, c->session_hash);
 	if (!c->session_hash[0] || al_store_session_find(srv->store, c->session_hash, &ss) < 0) {
-		al_api_reply_error(resp, 401, "unauthorized",
+		al_reply_error(resp, 401, "unauthorized",
 				   "the session expired or ended: sign in again");
 		return -EACCES;
 	}
@@ -170,7 +122,7 @@ authenticate_session(struct al_server *srv, const struct al_http_req *req, const
 			return -EPERM;
 		csrf = al_http_header(req, "X-CSRF-Token");
 		if (!csrf || strlen(csrf) != 64 || !ct_equal(csrf, ss.csrf, 64)) {
-			al_api_reply_error(resp, 403, "forbidden",
+			al_reply_error(resp, 403, "forbidden",
 					   "missing or wrong X-CSRF-Token header");
 			return -EPERM;
 		}
@@ -183,7 +135,7 @@ authenticate_session(struct al_server *srv, const struct al_http_req *req, const
 	c->expires = ss.expires;
 	memcpy(c->csrf, ss.csrf, sizeof(c->csrf));
 	if (!c->name || !c->role) {
-		al_api_reply_error(resp, 500, "internal", "out of memory");
+		al_reply_error(resp, 500, "internal", "out of memory");
 		return -ENOMEM;
 	}
 	return 0;
@@ -202,16 +154,16 @@ authenticate(struct al_server *srv, const struct al_http_req *req, struct al_htt
 	if (!h && cookie)
 		return authenticate_session(srv, req, cookie, resp, c);
 	if (!h || strncmp(h, "Bearer ", 7) != 0 || !h[7]) {
-		al_api_reply_error(resp, 401, "unauthorized", "missing bearer token");
+		al_reply_error(resp, 401, "unauthorized", "missing bearer token");
 		return -EACCES;
 	}
 	if (strlen(h + 7) > 256) {
-		al_api_reply_error(resp, 401, "unauthorized", "invalid token");
+		al_reply_error(resp, 401, "unauthorized", "invalid token");
 		return -EACCES;
 	}
 	al_sha256_hex(h + 7, strlen(h + 7), hash);
 	if (al_store_token_find(srv->store, hash, &c->name, &c->role) < 0) {
-		al_api_reply_error(resp, 401, "unauthorized", "invalid token");
+		al_reply_error(resp, 401, "unauthorized", "invalid token");
 		return -EACCES;
 	}
 	return 0;
@@ -225,7 +177,7 @@ require_role(const struct caller *c, const char *role, struct al_http_resp *resp
 	if (!strcmp(c->role, role) || !strcmp(c->role, "admin"))
 		return 0;
 	snprintf(detail, sizeof(detail), "this needs the %s role", role);
-	al_api_reply_error(resp, 403, "forbidden", detail);
+	al_reply_error(resp, 403, "forbidden", detail);
 	return -EPERM;
 }
 
@@ -334,19 +286,19 @@ accept_body(const struct al_http_req *req, const struct al_limits *lim, body_int
 
 	if (nests_deeper(body, len, lim->max_json_depth)) {
 		snprintf(msg, sizeof(msg), "body: nested deeper than %lld", lim->max_json_depth);
-		al_api_reply_error(resp, 400, error, msg);
+		al_reply_error(resp, 400, error, msg);
 		return NULL;
 	}
 	r = intake(body, len, &b, &err);
 
 	if (r < 0) {
-		al_api_reply_error(resp, 400, r == -EINVAL ? error : "malformed JSON",
+		al_reply_error(resp, 400, r == -EINVAL ? error : "malformed JSON",
 				   al_err_msg(&err));
 		return NULL;
 	}
 	if ((why = over_limits(b, lim, 1, NULL, msg, sizeof(msg))) ||
 	    (why = over_patch_caps(b, lim, msg, sizeof(msg)))) {
-		al_api_reply_error(resp, 400, error, why);
+		al_reply_error(resp, 400, error, why);
 		json_decref(b);
 		return NULL;
 	}
@@ -417,7 +369,7 @@ refuse_draining(struct al_server *srv, struct al_http_resp *resp)
 {
 	if (!draining(srv))
 		return 0;
-	al_api_reply_error(resp, 503, "unavailable",
+	al_reply_error(resp, 503, "unavailable",
 			   "the server is shutting down: send it again once it is back");
 	resp->retry_after = 10;
 	return -EAGAIN;
@@ -438,14 +390,14 @@ admit(struct al_server *srv, const struct al_limits *lim, const char *principal,
 	queued = al_store_count_queued(srv->store);
 	if (queued >= lim->max_queued) {
 		snprintf(detail, sizeof(detail), "the queue is full (%lld proposals wait)", queued);
-		al_api_reply_error(resp, 429, "too many requests", detail);
+		al_reply_error(resp, 429, "too many requests", detail);
 		resp->retry_after = 30;
 		return -EAGAIN;
 	}
 	if ((wait = rate_wait(srv, principal, lim)) > 0) {
 		snprintf(detail, sizeof(detail), "%s: more than %lld submissions a minute",
 			 principal, lim->submit_per_minute);
-		al_api_reply_error(resp, 429, "too many requests", detail);
+		al_reply_error(resp, 429, "too many requests", detail);
 		resp->retry_after = wait;
 		return -EAGAIN;
 	}
@@ -456,7 +408,7 @@ static void
 post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp,
 	      const struct caller *c)
 {
-	struct al_config *cfg = al_server_config(srv);
+	struct al_config *cfg = al_live_config(srv);
 	json_t *b = NULL, *ftp, *prov;
 	_cleanup_free_ char *ftp_text = NULL, *prov_text = NULL;
 	const struct al_repo_conf *repo = NULL;
@@ -471,16 +423,16 @@ post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_ht
 		repo = al_config_repo(cfg, json_string_value(json_object_get(b, "repo")));
 	if (repo)
 		based = al_bases_check(repo, json_string_value(json_object_get(b, "base")), &berr);
-	al_server_config_put(srv, cfg);
+	al_live_config_put(srv, cfg);
 	if (!b)
 		return;
 	if (!repo) {
-		al_api_reply_error(resp, 404, "unknown repository",
+		al_reply_error(resp, 404, "unknown repository",
 				   json_string_value(json_object_get(b, "repo")));
 		goto out;
 	}
 	if (based == -ENOENT || based == -EPERM || based == -EINVAL) {
-		al_api_reply_error(resp, 400,
+		al_reply_error(resp, 400,
 				   based == -EPERM ? "base is not on a protected branch"
 						   : "base does not resolve",
 				   al_err_msg(&berr));
@@ -488,7 +440,7 @@ post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_ht
 	}
 	if (based < 0) {
 		al_log("error", "proposal.base_failed", "error=%s", al_log_q(al_err_msg(&berr)));
-		al_api_reply_error(resp, 500, "internal", "could not read the repository");
+		al_reply_error(resp, 500, "internal", "could not read the repository");
 		goto out;
 	}
 	ftp = json_object_get(b, "fail_to_pass");
@@ -506,15 +458,14 @@ post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_ht
 	p.created = (long long)time(NULL);
 	if (!ftp_text || !prov_text || al_store_proposal_insert(srv->store, &p, &err) < 0) {
 		al_log("error", "proposal.store_failed", "error=%s", al_log_q(al_err_msg(&err)));
-		al_api_reply_error(resp, 500, "internal", "could not store the proposal");
+		al_reply_error(resp, 500, "internal", "could not store the proposal");
 		goto out;
 	}
 	al_log("info", "proposal.queued", "id=%s repo=%s proposer=%s", p.id, al_log_q(p.repo),
 	       al_log_q(c->name));
 	snprintf(loc, sizeof(loc), "/v1/proposals/%s", p.id);
 	resp->location = strdup(loc);
-	al_api_reply_json(resp, 202, json_pack("{s:s, s:s}", "id", p.id, "state", "queued"));
-	al_sched_kick(srv);
+	al_reply_json(resp, 202, json_pack("{s:s, s:s}", "id", p.id, "state", "queued"));
 out:
 	json_decref(b);
 }
@@ -558,14 +509,14 @@ approval_grants(struct al_server *srv, const struct al_proposal *p)
 
 	if (strcmp(p->state, "awaiting_approval"))
 		return json_null();
-	cfg = al_server_config(srv);
+	cfg = al_live_config(srv);
 	repo = al_config_repo(cfg, p->repo);
 	if (repo &&
 	    al_gates_authority(repo->policy, 2, p->id, p->base, &auth, why, sizeof(why)) == 0)
 		o = json_pack("{s:i, s:s, s:s?, s:i, s:s}", "tier", 2, "authority", auth.authority,
 			      "ref", auth.ref[0] ? auth.ref : NULL, "lifetime_s",
 			      (int)auth.lifetime_s, "summary", why);
-	al_server_config_put(srv, cfg);
+	al_live_config_put(srv, cfg);
 	return o ? o : json_null();
 }
 
@@ -652,7 +603,7 @@ reply_patches(const struct al_proposal *p, struct al_http_resp *resp)
 {
 	json_t *tp = p->test_patch ? json_stringn(p->test_patch, p->test_patch_len) : json_null();
 
-	al_api_reply_json(resp, 200,
+	al_reply_json(resp, 200,
 			  json_pack("{s:o?, s:o?}", "patch", json_stringn(p->patch, p->patch_len),
 				    "test_patch", tp));
 }
@@ -677,7 +628,7 @@ get_proposal(struct al_server *srv, const char *id, enum proposal_part part,
 	int r, stamped = 0;
 
 	if (!id_valid(id)) {
-		al_api_reply_error(resp, 404, "not found", "no such proposal");
+		al_reply_error(resp, 404, "not found", "no such proposal");
 		return;
 	}
 	/* the stamp before any read: a write after it makes what is kept unservable */
@@ -691,15 +642,15 @@ get_proposal(struct al_server *srv, const char *id, enum proposal_part part,
 	r = part == PART_PATCH ? al_store_proposal_get(srv->store, id, &p, &err)
 			       : al_store_proposal_get_unpatched(srv->store, id, &p, &err);
 	if (r == -ENOENT) {
-		al_api_reply_error(resp, 404, "not found", "no such proposal");
+		al_reply_error(resp, 404, "not found", "no such proposal");
 		return;
 	}
 	if (r < 0) {
-		al_api_reply_error(resp, 500, "internal", "could not read the proposal");
+		al_reply_error(resp, 500, "internal", "could not read the proposal");
 		return;
 	}
 	if (part == PART_VIEW) {
-		al_api_reply_json(resp, 200, proposal_view(srv, p));
+		al_reply_json(resp, 200, proposal_view(srv, p));
 		if (stamped && resp->status == 200)
 			al_views_put(&srv->views, id, &stamp, resp->body, resp->len);
 		return;
@@ -709,7 +660,7 @@ get_proposal(struct al_server *srv, const char *id, enum proposal_part part,
 		return;
 	}
 	if (!p->grant) {
-		al_api_reply_error(resp, 404, "no grant", p->state);
+		al_reply_error(resp, 404, "no grant", p->state);
 		return;
 	}
 	resp->status = 200;
@@ -734,7 +685,7 @@ list_proposals(struct al_server *srv, const struct al_http_req *req, struct al_h
 		for (i = 0; i < AL_ARRAY_SIZE(states) && strcmp(state, states[i]); i++)
 			;
 		if (i == AL_ARRAY_SIZE(states)) {
-			al_api_reply_error(
+			al_reply_error(
 			    resp, 400, "invalid state",
 			    "state must be queued, running, awaiting_approval, rejected, "
 			    "granted or error");
@@ -742,10 +693,10 @@ list_proposals(struct al_server *srv, const struct al_http_req *req, struct al_h
 		}
 	}
 	if (al_store_proposal_list(srv->store, state, LIST_LIMIT, &list, &err) < 0) {
-		al_api_reply_error(resp, 500, "internal", "could not list proposals");
+		al_reply_error(resp, 500, "internal", "could not list proposals");
 		return;
 	}
-	al_api_reply_json(resp, 200, json_pack("{s:o}", "proposals", list));
+	al_reply_json(resp, 200, json_pack("{s:o}", "proposals", list));
 }
 
 static void
@@ -757,17 +708,17 @@ get_keys(struct al_server *srv, struct al_http_resp *resp)
 	doc = al_keyring_json(srv->keyring);
 	pthread_mutex_unlock(&srv->mu);
 	if (!doc) {
-		al_api_reply_error(resp, 500, "internal", "out of memory");
+		al_reply_error(resp, 500, "internal", "out of memory");
 		return;
 	}
-	al_api_reply_json(resp, 200, doc);
+	al_reply_json(resp, 200, doc);
 }
 
 static void
 post_revision(struct al_server *srv, const char *id, const struct al_http_req *req,
 	      struct al_http_resp *resp, const struct caller *c)
 {
-	struct al_config *cfg = al_server_config(srv);
+	struct al_config *cfg = al_live_config(srv);
 	json_t *b = NULL, *ftp;
 	_cleanup_(al_proposal_freep) struct al_proposal *cur = NULL;
 	_cleanup_free_ char *ftp_text = NULL;
@@ -779,19 +730,19 @@ post_revision(struct al_server *srv, const char *id, const struct al_http_req *r
 
 	if (refuse_draining(srv, resp) == 0)
 		b = accept_body(req, &cfg->limits, al_intake_revision, "invalid revision", resp);
-	al_server_config_put(srv, cfg);
+	al_live_config_put(srv, cfg);
 	if (!b)
 		return;
 	r = al_store_proposal_get(srv->store, id, &cur, &err);
 	if (r < 0) {
-		al_api_reply_error(
+		al_reply_error(
 		    resp, r == -ENOENT ? 404 : 500, r == -ENOENT ? "not found" : "internal",
 		    r == -ENOENT ? "no such proposal" : "could not read the proposal");
 		goto out;
 	}
 	/* only the proposer revises; an admin submits a proposal of their own instead */
 	if (strcmp(cur->proposer, c->name)) {
-		al_api_reply_error(resp, 403, "forbidden",
+		al_reply_error(resp, 403, "forbidden",
 				   "only the proposer can revise a proposal");
 		goto out;
 	}
@@ -807,21 +758,20 @@ post_revision(struct al_server *srv, const char *id, const struct al_http_req *r
 			 "proposal is %s: only a proposal awaiting approval, "
 			 "rejected or in error takes a revision",
 			 cur->state);
-		al_api_reply_error(resp, 409, "conflict", msg);
+		al_reply_error(resp, 409, "conflict", msg);
 		goto out;
 	}
 	if (r < 0) {
 		al_log("error", "proposal.store_failed", "id=%s error=%s", id,
 		       al_log_q(al_err_msg(&err)));
-		al_api_reply_error(resp, 500, "internal", "could not store the revision");
+		al_reply_error(resp, 500, "internal", "could not store the revision");
 		goto out;
 	}
 	al_log("info", "proposal.revised", "id=%s revision=%lld proposer=%s", id, revision,
 	       al_log_q(c->name));
-	al_api_reply_json(resp, 202,
+	al_reply_json(resp, 202,
 			  json_pack("{s:s, s:s, s:I}", "id", id, "state", "queued", "revision",
 				    (json_int_t)revision));
-	al_sched_kick(srv);
 out:
 	json_decref(b);
 }
@@ -832,16 +782,10 @@ promote(struct al_server *srv, const char *id, const struct caller *c, struct al
 	struct al_refusal why = {0};
 	json_t *answer = NULL;
 
-	if (al_server_promote(srv, id, c->name, &answer, &why) < 0)
-		al_api_reply_refusal(resp, &why);
+	if (al_promote_grant(srv, id, c->name, &answer, &why) < 0)
+		al_reply_refusal(resp, &why);
 	else
-		al_api_reply_json(resp, 200, answer);
-}
-
-void
-al_api_reply_proposal(struct al_server *srv, const char *id, struct al_http_resp *resp)
-{
-	get_proposal(srv, id, PART_VIEW, resp);
+		al_reply_json(resp, 200, answer);
 }
 
 static int
@@ -849,7 +793,7 @@ method_is(const struct al_http_req *req, const char *m, struct al_http_resp *res
 {
 	if (!strcmp(al_http_method(req), m))
 		return 1;
-	al_api_reply_error(resp, 405, "method not allowed", al_http_method(req));
+	al_reply_error(resp, 405, "method not allowed", al_http_method(req));
 	return 0;
 }
 
@@ -874,7 +818,7 @@ route_proposals(struct al_server *srv, const struct al_http_req *req, const char
 	}
 	slash = strchr(rest, '/');
 	if ((slash ? (size_t)(slash - rest) : strlen(rest)) >= sizeof(id)) {
-		al_api_reply_error(resp, 404, "not found", "no such proposal");
+		al_reply_error(resp, 404, "not found", "no such proposal");
 		goto out;
 	}
 	snprintf(id, sizeof(id), "%.*s", slash ? (int)(slash - rest) : (int)strlen(rest), rest);
@@ -888,14 +832,18 @@ route_proposals(struct al_server *srv, const struct al_http_req *req, const char
 		if (method_is(req, "GET", resp))
 			get_proposal(srv, id, PART_PATCH, resp);
 	} else if (!id_valid(id)) {
-		al_api_reply_error(resp, 404, "not found", "no such proposal");
+		al_reply_error(resp, 404, "not found", "no such proposal");
 	} else if (!strcmp(slash, "/approve") || !strcmp(slash, "/reject")) {
 		if (method_is(req, "POST", resp) && require_role(&c, "reviewer", resp) == 0) {
 			size_t len;
 			const char *body = al_http_body(req, &len);
+			struct al_refusal why = {0};
 
-			al_api_decide(srv, id, c.name, slash[1] == 'a' ? "approve" : "reject", body,
-				      len, resp);
+			if (al_decide_record(srv, id, c.name, slash[1] == 'a' ? "approve" : "reject",
+					     body, len, &why) < 0)
+				al_reply_refusal(resp, &why);
+			else
+				get_proposal(srv, id, PART_VIEW, resp);
 		}
 	} else if (!strcmp(slash, "/promote")) {
 		if (method_is(req, "POST", resp) && require_role(&c, "admin", resp) == 0)
@@ -904,7 +852,7 @@ route_proposals(struct al_server *srv, const struct al_http_req *req, const char
 		if (method_is(req, "POST", resp) && require_role(&c, "agent", resp) == 0)
 			post_revision(srv, id, req, resp, &c);
 	} else {
-		al_api_reply_error(resp, 404, "not found", al_http_path(req));
+		al_reply_error(resp, 404, "not found", al_http_path(req));
 	}
 out:
 	caller_clear(&c);
@@ -949,41 +897,41 @@ sign_in(struct al_server *srv, const struct al_http_req *req, struct al_http_res
 	t = json_object_get(b, "token");
 	if (!json_is_object(b) || json_object_size(b) != 1 || !json_is_string(t) ||
 	    !json_string_length(t) || json_string_length(t) > 256) {
-		al_api_reply_error(resp, 400, "bad request", "expected {\"token\": TOKEN}");
+		al_reply_error(resp, 400, "bad request", "expected {\"token\": TOKEN}");
 		goto out;
 	}
 	al_sha256_hex(json_string_value(t), json_string_length(t), ss.token_hash);
 	if (al_store_token_find(srv->store, ss.token_hash, &c.name, &c.role) < 0) {
 		al_log("info", "session.refused", "reason=token");
-		al_api_reply_error(resp, 401, "unauthorized", "invalid token");
+		al_reply_error(resp, 401, "unauthorized", "invalid token");
 		goto out;
 	}
 	if (!strcmp(c.role, "agent")) {
-		al_api_reply_error(resp, 403, "forbidden",
+		al_reply_error(resp, 403, "forbidden",
 				   "agent tokens cannot sign in: the page is for reviewers");
 		goto out;
 	}
 	al_random_hex(32, cookie);
 	al_random_hex(32, ss.csrf);
 	al_sha256_hex(cookie, 64, hash);
-	cfg = al_server_config(srv);
+	cfg = al_live_config(srv);
 	ss.expires = (long long)time(NULL) + cfg->session_ttl_s;
 	resp->set_cookie = session_cookie(req, cookie, cfg->session_ttl_s);
-	al_server_config_put(srv, cfg);
+	al_live_config_put(srv, cfg);
 	snprintf(ss.name, sizeof(ss.name), "%s", c.name);
 	snprintf(ss.role, sizeof(ss.role), "%s", c.role);
 	if (!resp->set_cookie || al_store_session_add(srv->store, hash, &ss, &err) < 0) {
 		free(resp->set_cookie);
 		resp->set_cookie = NULL;
 		al_log("error", "session.store_failed", "error=%s", al_log_q(al_err_msg(&err)));
-		al_api_reply_error(resp, 500, "internal", "could not open the session");
+		al_reply_error(resp, 500, "internal", "could not open the session");
 		goto out;
 	}
 	al_log("info", "session.started", "name=%s role=%s", al_log_q(c.name), c.role);
 	c.session = true;
 	c.expires = ss.expires;
 	memcpy(c.csrf, ss.csrf, sizeof(c.csrf));
-	al_api_reply_json(resp, 200, session_json(&c));
+	al_reply_json(resp, 200, session_json(&c));
 out:
 	explicit_bzero(cookie, sizeof(cookie));
 	json_decref(b);
@@ -1002,21 +950,21 @@ route_session(struct al_server *srv, const struct al_http_req *req, struct al_ht
 		return;
 	}
 	if (strcmp(m, "GET") && strcmp(m, "DELETE")) {
-		al_api_reply_error(resp, 405, "method not allowed", m);
+		al_reply_error(resp, 405, "method not allowed", m);
 		return;
 	}
 	if (authenticate(srv, req, resp, &c) < 0)
 		return;
 	if (!strcmp(m, "GET")) {
-		al_api_reply_json(resp, 200, session_json(&c));
+		al_reply_json(resp, 200, session_json(&c));
 	} else if (!c.session) {
-		al_api_reply_error(resp, 400, "bad request", "no session to end: none was used");
+		al_reply_error(resp, 400, "bad request", "no session to end: none was used");
 	} else if (al_store_session_end(srv->store, c.session_hash, c.name, &err) < 0) {
-		al_api_reply_error(resp, 401, "unauthorized", "the session had already ended");
+		al_reply_error(resp, 401, "unauthorized", "the session had already ended");
 	} else {
 		al_log("info", "session.ended", "name=%s", al_log_q(c.name));
 		resp->set_cookie = session_cookie(req, NULL, 0);
-		al_api_reply_json(resp, 200, json_pack("{s:b}", "signed_out", 1));
+		al_reply_json(resp, 200, json_pack("{s:b}", "signed_out", 1));
 	}
 	caller_clear(&c);
 }
@@ -1030,14 +978,14 @@ get_audit(struct al_server *srv, const struct al_http_req *req, struct al_http_r
 	json_t *list;
 
 	if (proposal && !id_valid(proposal)) {
-		al_api_reply_error(resp, 400, "bad request", "proposal: expected a proposal id");
+		al_reply_error(resp, 400, "bad request", "proposal: expected a proposal id");
 		return;
 	}
 	if (al_store_audit_list(srv->store, proposal, AUDIT_LIMIT, &list, &err) < 0) {
-		al_api_reply_error(resp, 500, "internal", "could not read the audit log");
+		al_reply_error(resp, 500, "internal", "could not read the audit log");
 		return;
 	}
-	al_api_reply_json(resp, 200, json_pack("{s:o}", "entries", list));
+	al_reply_json(resp, 200, json_pack("{s:o}", "entries", list));
 }
 
 /* Routes that need a signed-in caller and no proposal id. */
@@ -1065,7 +1013,7 @@ serve_page(const struct al_webui_file *f, const struct al_http_req *req, struct 
 		return;
 	resp->body = malloc(f->len ? f->len : 1);
 	if (!resp->body) {
-		al_api_reply_error(resp, 500, "internal", "out of memory");
+		al_reply_error(resp, 500, "internal", "out of memory");
 		return;
 	}
 	memcpy(resp->body, f->data, f->len);
@@ -1083,13 +1031,30 @@ reply_metrics(struct al_server *srv, struct al_http_resp *resp)
 	char *text = al_metrics_render(srv->store, &srv->views, &len);
 
 	if (!text) {
-		al_api_reply_error(resp, 500, "internal", "out of memory");
+		al_reply_error(resp, 500, "internal", "out of memory");
 		return;
 	}
 	resp->status = 200;
 	resp->body = text;
 	resp->len = len;
 	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+static void
+webhook(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp)
+{
+	struct al_webhook_req in = {.event = al_http_header(req, "X-GitHub-Event"),
+				    .delivery = al_http_header(req, "X-GitHub-Delivery"),
+				    .signature = al_http_header(req, "X-Hub-Signature-256")};
+	struct al_refusal why = {0};
+	json_t *answer = NULL;
+	int status = 0;
+
+	in.body = al_http_body(req, &in.len);
+	if (al_webhook_github(srv, &in, &status, &answer, &why) < 0)
+		al_reply_refusal(resp, &why);
+	else
+		al_reply_json(resp, status, answer);
 }
 
 void
@@ -1102,9 +1067,9 @@ al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *res
 	if (!strcmp(path, "/healthz")) {
 		/* a load balancer stops sending work to a server that is stopping */
 		if (method_is(req, "GET", resp) && draining(srv))
-			al_api_reply_json(resp, 503, json_pack("{s:s}", "status", "draining"));
+			al_reply_json(resp, 503, json_pack("{s:s}", "status", "draining"));
 		else if (!resp->status)
-			al_api_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+			al_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
 	} else if (!strcmp(path, "/metrics")) {
 		if (method_is(req, "GET", resp))
 			reply_metrics(srv, resp);
@@ -1116,7 +1081,8 @@ al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *res
 	} else if (!strncmp(path, "/v1/proposals/", 14)) {
 		route_proposals(srv, req, path + 14, resp);
 	} else if (!strcmp(path, "/v1/webhooks/github")) {
-		al_webhook_github(srv, req, resp);
+		if (method_is(req, "POST", resp))
+			webhook(srv, req, resp);
 	} else if (!strcmp(path, "/v1/session")) {
 		route_session(srv, req, resp);
 	} else if (!strcmp(path, "/v1/events") || !strcmp(path, "/v1/audit")) {
@@ -1124,6 +1090,6 @@ al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *res
 	} else if (al_webui_file(path, &page) == 0) {
 		serve_page(&page, req, resp);
 	} else {
-		al_api_reply_error(resp, 404, "not found", path);
+		al_reply_error(resp, 404, "not found", path);
 	}
 }

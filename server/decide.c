@@ -39,7 +39,7 @@ decision_clear(struct decision *d)
 	json_decref(d->result);
 	json_decref(d->approvals);
 	free(d->grant);
-	al_server_config_put(d->srv, d->cfg);
+	al_live_config_put(d->srv, d->cfg);
 }
 
 static bool
@@ -67,22 +67,22 @@ parse_body(struct decision *d, const char *text, size_t len)
 		struct al_err e = {0};
 
 		al_intake_json_error(&jerr, &e);
-		return al_refuse(&d->why, 400, "malformed JSON: %s", al_err_msg(&e));
+		return al_reply_refuse(&d->why, 400, "malformed JSON: %s", al_err_msg(&e));
 	}
 	if (!json_is_object(d->body))
-		return al_refuse(&d->why, 400, "body: expected a JSON object");
+		return al_reply_refuse(&d->why, 400, "body: expected a JSON object");
 	json_object_foreach (d->body, key, v) {
 		if (!strcmp(key, "comment")) {
 			if (!json_is_string(v) || json_string_length(v) > COMMENT_MAX ||
 			    !printable_text(json_string_value(v), json_string_length(v)))
-				return al_refuse(&d->why, 400,
+				return al_reply_refuse(&d->why, 400,
 						 "comment: expected text of at most %d bytes",
 						 COMMENT_MAX);
 		} else if (!strcmp(key, "tree")) {
 			if (!json_is_string(v) || json_string_length(v) > 64)
-				return al_refuse(&d->why, 400, "tree: expected a tree id");
+				return al_reply_refuse(&d->why, 400, "tree: expected a tree id");
 		} else {
-			return al_refuse(&d->why, 400,
+			return al_reply_refuse(&d->why, 400,
 					 "body: unknown field (comment and tree are known)");
 		}
 	}
@@ -98,20 +98,20 @@ check_state(struct decision *d)
 	const char *why;
 
 	if (strcmp(d->p->state, "awaiting_approval"))
-		return al_refuse(&d->why, 409, "proposal is %s, not awaiting approval",
+		return al_reply_refuse(&d->why, 409, "proposal is %s, not awaiting approval",
 				 d->p->state);
 	d->repo = al_config_repo(d->cfg, d->p->repo);
 	if (!d->repo)
-		return al_refuse(&d->why, 409, "repository %s is no longer configured", d->p->repo);
+		return al_reply_refuse(&d->why, 409, "repository %s is no longer configured", d->p->repo);
 	if (!d->p->policy_digest || strcmp(d->p->policy_digest, d->repo->policy_digest))
-		return al_refuse(&d->why, 409,
+		return al_reply_refuse(&d->why, 409,
 				 "the policy changed since the gates ran; a new revision runs them "
 				 "again");
 	why = al_gates_approver_problem(d->repo->policy, d->p->proposer, d->reviewer);
 	if (why)
-		return al_refuse(&d->why, 403, "%s", why);
+		return al_reply_refuse(&d->why, 403, "%s", why);
 	if (tree && (!d->p->candidate_tree || strcmp(tree, d->p->candidate_tree)))
-		return al_refuse(&d->why, 409, "stale: the candidate tree is now %s, not %s",
+		return al_reply_refuse(&d->why, 409, "stale: the candidate tree is now %s, not %s",
 				 d->p->candidate_tree ? d->p->candidate_tree : "unknown", tree);
 	return 0;
 }
@@ -122,7 +122,7 @@ load(struct decision *d, const char *id, struct al_err *err)
 	int r = al_store_proposal_get(d->srv->store, id, &d->p, err);
 
 	if (r == -ENOENT)
-		return al_refuse(&d->why, 404, "no such proposal");
+		return al_reply_refuse(&d->why, 404, "no such proposal");
 	if (r < 0)
 		return r;
 	r = check_state(d);
@@ -272,7 +272,7 @@ judge(struct decision *d, struct al_decision *out, struct al_err *err)
 		_cleanup_(al_json_decrefp) json_t *in_grant =
 		    approvals_counted(counted, rule, d->p->revision, d->p->candidate_tree);
 
-		return al_server_issue_grant(d->srv, d->repo, d->p, d->result, d->verdict, 2,
+		return al_issue_grant(d->srv, d->repo, d->p, d->result, d->verdict, 2,
 					     in_grant, &d->grant, err);
 	}
 	return 0;
@@ -302,21 +302,21 @@ decide(struct decision *d, const char *id, struct al_err *err)
 	out.grant = d->grant;
 	r = al_store_decide(d->srv->store, d->p->id, &out, err);
 	if (r == -EEXIST)
-		return al_refuse(&d->why, 409, "%s already decided on revision %lld", d->reviewer,
+		return al_reply_refuse(&d->why, 409, "%s already decided on revision %lld", d->reviewer,
 				 d->p->revision);
 	if (r == -ESTALE)
-		return al_refuse(&d->why, 409, "%s", al_err_msg(err));
+		return al_reply_refuse(&d->why, 409, "%s", al_err_msg(err));
 	if (r == 0)
 		al_log("info", "proposal.decided", "id=%s reviewer=%s decision=%s state=%s",
 		       d->p->id, al_log_q(d->reviewer), d->decision, out.state);
 	if (r == 0 && d->grant)
-		al_server_note_grant(d->repo, d->p->id, d->p->candidate_commit, d->grant);
+		al_issue_note(d->repo, d->p->id, d->p->candidate_commit, d->grant);
 	return r;
 }
 
-void
-al_api_decide(struct al_server *srv, const char *id, const char *reviewer, const char *decision,
-	      const char *body, size_t len, struct al_http_resp *resp)
+int
+al_decide_record(struct al_server *srv, const char *id, const char *reviewer, const char *decision,
+		 const char *body, size_t len, struct al_refusal *why)
 {
 	struct decision d = {.srv = srv, .reviewer = reviewer, .decision = decision};
 	struct al_err err = {0};
@@ -324,18 +324,18 @@ al_api_decide(struct al_server *srv, const char *id, const char *reviewer, const
 
 	/* one decision at a time: two approvals racing must not both miss the count */
 	pthread_mutex_lock(&srv->decide_mu);
-	d.cfg = al_server_config(srv);
+	d.cfg = al_live_config(srv);
 	r = parse_body(&d, body, len);
 	if (r == 0)
 		r = decide(&d, id, &err);
 	pthread_mutex_unlock(&srv->decide_mu);
-	if (r < 0 && d.why.status)
-		al_api_reply_refusal(resp, &d.why);
-	else if (r < 0) {
+	if (r < 0 && d.why.status) {
+		*why = d.why;
+	} else if (r < 0) {
 		al_log("error", "proposal.decide_failed", "id=%s error=%s", id,
 		       al_log_q(al_err_msg(&err)));
-		al_api_reply_error(resp, 500, "internal", "could not record the decision");
-	} else
-		al_api_reply_proposal(srv, id, resp);
+		al_reply_refuse(why, 500, "could not record the decision");
+	}
 	decision_clear(&d);
+	return r;
 }

@@ -16,16 +16,16 @@
 #define CONTEXT "airlock/gate"
 
 void
-al_server_target_url(struct al_server *srv, const char *id, char *out, size_t n)
+al_github_target_url(struct al_server *srv, const char *id, char *out, size_t n)
 {
-	struct al_config *cfg = al_server_config(srv);
+	struct al_config *cfg = al_live_config(srv);
 
 	if (cfg->public_url)
 		snprintf(out, n, "%s%s#/p/%s", cfg->public_url,
 			 cfg->public_url[strlen(cfg->public_url) - 1] == '/' ? "" : "/", id);
 	else
 		out[0] = '\0';
-	al_server_config_put(srv, cfg);
+	al_live_config_put(srv, cfg);
 }
 
 void
@@ -103,7 +103,7 @@ al_github_on_change(struct al_server *srv, const char *id, const char *state)
 		return;
 	status = status_of(state, p);
 	describe(state, p, desc, sizeof(desc));
-	al_server_target_url(srv, id, target, sizeof(target));
+	al_github_target_url(srv, id, target, sizeof(target));
 	snprintf(told, sizeof(told), "%s/%s", state, p->grant_state ? p->grant_state : "");
 	r = al_store_status_enqueue(srv->store, id, status, desc, target[0] ? target : NULL, told,
 				    &err);
@@ -200,13 +200,13 @@ poster_main(void *arg)
 			return NULL;
 		}
 		pthread_mutex_unlock(&srv->mu);
-		cfg = al_server_config(srv);
+		cfg = al_live_config(srv);
 		api = strdup(cfg->github_api);
 		if (cfg->github_token_file &&
 		    al_file_read(cfg->github_token_file, 4096, &token, &n, NULL) == 0)
 			while (n && (token[n - 1] == '\n' || token[n - 1] == '\r'))
 				token[--n] = '\0';
-		al_server_config_put(srv, cfg);
+		al_live_config_put(srv, cfg);
 		if (!api || !token || !n ||
 		    al_store_status_due(srv->store, (long long)time(NULL), &due, NULL) < 0) {
 			if (token)

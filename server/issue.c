@@ -32,7 +32,7 @@ approvals_json(const json_t *approvals)
 }
 
 int
-al_server_issue_grant(struct al_server *srv, const struct al_repo_conf *repo,
+al_issue_grant(struct al_server *srv, const struct al_repo_conf *repo,
 		      const struct al_proposal *p, const json_t *result, const json_t *verdict,
 		      int tier, const json_t *approvals, char **ret_envelope, struct al_err *err)
 {
@@ -100,7 +100,7 @@ al_server_issue_grant(struct al_server *srv, const struct al_repo_conf *repo,
 }
 
 void
-al_server_note_grant(const struct al_repo_conf *repo, const char *id, const char *commit,
+al_issue_note(const struct al_repo_conf *repo, const char *id, const char *commit,
 		     const char *envelope)
 {
 	struct al_err err = {0};

@@ -8,7 +8,7 @@
 #include "server/server.h"
 
 void
-al_server_digest_policies(struct al_config *c)
+al_live_digest_policies(struct al_config *c)
 {
 	for (size_t i = 0; i < c->n_repos; i++) {
 		char *canon = al_policy_canonical(c->repos[i].policy);
@@ -22,7 +22,7 @@ al_server_digest_policies(struct al_config *c)
 }
 
 struct al_config *
-al_server_config(struct al_server *srv)
+al_live_config(struct al_server *srv)
 {
 	struct al_config *c;
 
@@ -34,7 +34,7 @@ al_server_config(struct al_server *srv)
 }
 
 void
-al_server_config_put(struct al_server *srv, struct al_config *c)
+al_live_config_put(struct al_server *srv, struct al_config *c)
 {
 	bool last;
 
@@ -79,7 +79,7 @@ needs_restart(const struct al_config *old, const struct al_config *c)
 }
 
 int
-al_server_keys_open(const char *data_dir, struct al_signer **ret_signer,
+al_live_keys_open(const char *data_dir, struct al_signer **ret_signer,
 		    struct al_keyring **ret_keyring, struct al_err *err)
 {
 	struct al_signer *s = NULL;
@@ -112,7 +112,7 @@ reload_keys(struct al_server *srv, const char *data_dir, struct al_err *err)
 {
 	struct al_signer *s = NULL;
 	struct al_keyring *kr = NULL;
-	int r = al_server_keys_open(data_dir, &s, &kr, err);
+	int r = al_live_keys_open(data_dir, &s, &kr, err);
 
 	if (r < 0)
 		return r;
@@ -126,7 +126,7 @@ reload_keys(struct al_server *srv, const char *data_dir, struct al_err *err)
 }
 
 int
-al_server_reload(struct al_server *srv, struct al_err *err)
+al_live_reload(struct al_server *srv, struct al_err *err)
 {
 	struct al_config *c = NULL, *old;
 	const char *fixed;
@@ -140,21 +140,21 @@ al_server_reload(struct al_server *srv, struct al_err *err)
 		al_config_free(c);
 		return r;
 	}
-	old = al_server_config(srv);
+	old = al_live_config(srv);
 	fixed = needs_restart(old, c);
-	al_server_config_put(srv, old);
+	al_live_config_put(srv, old);
 	if (fixed) {
 		al_config_free(c);
 		return al_err_set(err, -EINVAL, "%s changed: that takes a restart", fixed);
 	}
-	al_server_digest_policies(c);
+	al_live_digest_policies(c);
 	c->refs = 1;
 	pthread_mutex_lock(&srv->mu);
 	old = srv->cfg;
 	srv->cfg = c;
 	srv->config_gen++; /* after the keyring too: a view built before is not served */
 	pthread_mutex_unlock(&srv->mu);
-	al_server_config_put(srv, old);
+	al_live_config_put(srv, old);
 	for (size_t i = 0; i < c->n_repos; i++)
 		al_log("info", "config.policy", "repo=%s digest=%s", al_log_q(c->repos[i].name),
 		       c->repos[i].policy_digest);

@@ -164,7 +164,7 @@ server_free(struct al_server *srv)
 	al_keyring_free(srv->keyring);
 	al_store_close(srv->store);
 	if (srv->cfg)
-		al_server_config_put(srv, srv->cfg);
+		al_live_config_put(srv, srv->cfg);
 	al_views_free(&srv->views);
 	pthread_mutex_destroy(&srv->mu);
 	pthread_mutex_destroy(&srv->decide_mu);
@@ -196,6 +196,8 @@ on_store_change(void *ctx, const char *id, const char *state)
 	struct al_server *srv = ctx;
 
 	al_events_publish(srv->events, id, state);
+	if (!strcmp(state, "queued"))
+		al_sched_kick(srv);
 	if (!strcmp(state, "superseded") || !strcmp(state, "cancelled"))
 		al_sched_cancel(srv, id);
 	al_github_on_change(srv, id, state);
@@ -233,14 +235,14 @@ http_start(struct al_server *srv, struct al_err *err)
 static void
 reload_detail(struct al_server *srv, char *out, size_t n)
 {
-	struct al_config *c = al_server_config(srv);
+	struct al_config *c = al_live_config(srv);
 	size_t len;
 
 	snprintf(out, n, "%s", srv->config_path ? srv->config_path : "(defaults)");
 	for (size_t i = 0; i < c->n_repos && (len = strlen(out)) < n; i++)
 		snprintf(out + len, n - len, "; %s policy %.16s", c->repos[i].name,
 			 c->repos[i].policy_digest);
-	al_server_config_put(srv, c);
+	al_live_config_put(srv, c);
 }
 
 static int
@@ -257,7 +259,7 @@ serve_run(struct al_server *srv, struct al_err *err)
 	if ((r = data_dir_ready(srv->cfg->data, err)) < 0 ||
 	    (r = open_store(srv->cfg->data, &srv->store, err)) < 0 ||
 	    (r = al_events_new(&srv->events, err)) < 0 ||
-	    (r = al_server_keys_open(srv->cfg->data, &srv->signer, &srv->keyring, err)) < 0 ||
+	    (r = al_live_keys_open(srv->cfg->data, &srv->signer, &srv->keyring, err)) < 0 ||
 	    (r = write_pubkey(srv->cfg->data, srv->signer, err)) < 0 ||
 	    (r = self_identity(srv, err)) < 0 || (r = cgroups_settle(err)) < 0 ||
 	    (r = isolation_ready(srv->self_exe, err)) < 0)
@@ -278,7 +280,7 @@ serve_run(struct al_server *srv, struct al_err *err)
 		char detail[600];
 
 		/* a bad file is refused whole: the policy in force stays */
-		if (al_server_reload(srv, &rerr) < 0) {
+		if (al_live_reload(srv, &rerr) < 0) {
 			al_log("error", "config.reload_refused", "error=%s",
 			       al_log_q(al_err_msg(&rerr)));
 			snprintf(detail, sizeof(detail), "refused: %s", al_err_msg(&rerr));
@@ -326,7 +328,7 @@ cmd_serve(int argc, char **argv)
 	srv.config_path = config;
 	srv.listen_override = listen;
 	srv.data_override = data;
-	al_server_digest_policies(srv.cfg);
+	al_live_digest_policies(srv.cfg);
 	pthread_mutex_init(&srv.mu, NULL);
 	pthread_mutex_init(&srv.decide_mu, NULL);
 	pthread_cond_init(&srv.cv, NULL);
@@ -438,7 +440,7 @@ cmd_keygen(int argc, char **argv)
 		printf("rotated: keyid %s is active; the previous key verifies for %ld more days\n",
 		       keyid, days);
 	}
-	r = al_server_keys_open(data, &s, &kr, &err);
+	r = al_live_keys_open(data, &s, &kr, &err);
 	if (r == 0)
 		r = write_pubkey(data, s, &err);
 	if (r == 0)
@@ -555,7 +557,7 @@ cmd_key(int argc, char **argv)
 	}
 	if (strcmp(verb, "list") || optind != argc)
 		return fputs(usage, stderr), 2;
-	r = al_server_keys_open(data, &s, &kr, &err);
+	r = al_live_keys_open(data, &s, &kr, &err);
 	for (size_t i = 0; r == 0 && i < kr->n; i++) {
 		char until[32] = "";
 

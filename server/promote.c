@@ -40,12 +40,12 @@ verified_statement(struct promotion *m)
 			      &payload, &len, &key, &err);
 	pthread_mutex_unlock(&m->srv->mu);
 	if (r < 0)
-		return al_refuse(&m->why, 409, "grant does not verify: %s", al_err_msg(&err));
+		return al_reply_refuse(&m->why, 409, "grant does not verify: %s", al_err_msg(&err));
 	r = al_grant_check(payload, len, time(NULL), NULL, &m->st, &err);
 	if (r == AL_VERIFY_EXPIRED)
-		return al_refuse(&m->why, 409, "%s", al_err_msg(&err));
+		return al_reply_refuse(&m->why, 409, "%s", al_err_msg(&err));
 	if (r != 0)
-		return al_refuse(&m->why, 409, "grant is malformed: %s", al_err_msg(&err));
+		return al_reply_refuse(&m->why, 409, "grant is malformed: %s", al_err_msg(&err));
 	return 0;
 }
 
@@ -56,18 +56,18 @@ load(struct promotion *m, const char *id)
 	int r = al_store_proposal_get(m->srv->store, id, &m->p, &err);
 
 	if (r == -ENOENT)
-		return al_refuse(&m->why, 404, "no such proposal");
+		return al_reply_refuse(&m->why, 404, "no such proposal");
 	if (r < 0)
-		return al_refuse(&m->why, 500, "could not read the proposal");
+		return al_reply_refuse(&m->why, 500, "could not read the proposal");
 	if (strcmp(m->p->state, "granted") || !m->p->grant)
-		return al_refuse(&m->why, 409, "proposal is %s, not granted", m->p->state);
+		return al_reply_refuse(&m->why, 409, "proposal is %s, not granted", m->p->state);
 	if (m->p->grant_state && !strcmp(m->p->grant_state, "spent"))
-		return al_refuse(&m->why, 409, "grant already used");
+		return al_reply_refuse(&m->why, 409, "grant already used");
 	if (m->p->grant_state)
-		return al_refuse(&m->why, 409, "grant was invalidated: the base moved");
+		return al_reply_refuse(&m->why, 409, "grant was invalidated: the base moved");
 	m->repo = al_config_repo(m->cfg, m->p->repo);
 	if (!m->repo)
-		return al_refuse(&m->why, 409, "repository %s is no longer configured", m->p->repo);
+		return al_reply_refuse(&m->why, 409, "repository %s is no longer configured", m->p->repo);
 	return verified_statement(m);
 }
 
@@ -89,17 +89,15 @@ stale(struct promotion *m, const char *kind, const char *ref, const char *msg)
 
 	if (al_store_grant_settle(m->srv->store, m->p->id, merge ? "invalidated" : NULL, NULL,
 				  !merge, &err) < 0)
-		return al_refuse(&m->why, 500, "could not record the outcome");
+		return al_reply_refuse(&m->why, 500, "could not record the outcome");
 	if (!merge)
-		return al_refuse(&m->why, 409, "%s", msg);
+		return al_reply_refuse(&m->why, 409, "%s", msg);
 	al_log("info", "proposal.base_moved", "id=%s ref=%s regate=%d", m->p->id, al_log_q(ref),
 	       regate);
-	if (regate && al_store_regate(m->srv->store, m->p->id, &err) == 0) {
-		al_sched_kick(m->srv);
-		return al_refuse(&m->why, 409,
+	if (regate && al_store_regate(m->srv->store, m->p->id, &err) == 0)
+		return al_reply_refuse(&m->why, 409,
 				 "base moved: %s; the gates run again on the new base", msg);
-	}
-	return al_refuse(&m->why, 409, "base moved: %s; the grant is invalidated", msg);
+	return al_reply_refuse(&m->why, 409, "base moved: %s; the grant is invalidated", msg);
 }
 
 static int
@@ -118,16 +116,16 @@ move_ref(struct promotion *m)
 	int r;
 
 	if (!kind || !strcmp(kind, "none") || !ref)
-		return al_refuse(&m->why, 409, "grant carries no authority over a ref");
+		return al_reply_refuse(&m->why, 409, "grant carries no authority over a ref");
 	if ((strcmp(kind, "write") && strcmp(kind, "merge")) || !commit || !nonce ||
 	    (!strcmp(kind, "merge") && !base))
-		return al_refuse(&m->why, 409,
+		return al_reply_refuse(&m->why, 409,
 				 "grant is malformed: authority, commit or nonce missing");
 	r = al_store_grant_spend(m->srv->store, m->p->id, nonce, &err);
 	if (r == -EALREADY)
-		return al_refuse(&m->why, 409, "grant already used");
+		return al_reply_refuse(&m->why, 409, "grant already used");
 	if (r < 0)
-		return al_refuse(&m->why, 500, "could not record the grant's use");
+		return al_reply_refuse(&m->why, 500, "could not record the grant's use");
 	r = al_git_ref_cas(m->repo->path, ref, commit, strcmp(kind, "merge") ? NULL : base, cur,
 			   &err);
 	if (r == -ESTALE)
@@ -136,7 +134,7 @@ move_ref(struct promotion *m)
 		al_log("error", "proposal.promote_failed", "id=%s error=%s", m->p->id,
 		       al_log_q(al_err_msg(&err)));
 		al_store_grant_settle(m->srv->store, m->p->id, NULL, NULL, true, NULL);
-		return al_refuse(&m->why, 500, "could not update the ref");
+		return al_reply_refuse(&m->why, 500, "could not update the ref");
 	}
 	m->answer = json_pack("{s:s, s:s, s:s, s:s?, s:I, s:s}", "id", m->p->id, "ref", ref,
 			      "commit", commit, "previous", strcmp(kind, "merge") ? NULL : base,
@@ -152,7 +150,7 @@ move_ref(struct promotion *m)
 }
 
 int
-al_server_promote(struct al_server *srv, const char *id, const char *actor, json_t **ret,
+al_promote_grant(struct al_server *srv, const char *id, const char *actor, json_t **ret,
 		  struct al_refusal *refusal)
 {
 	struct promotion m = {.srv = srv, .actor = actor};
@@ -160,7 +158,7 @@ al_server_promote(struct al_server *srv, const char *id, const char *actor, json
 
 	/* one decision or promotion at a time */
 	pthread_mutex_lock(&srv->decide_mu);
-	m.cfg = al_server_config(srv);
+	m.cfg = al_live_config(srv);
 	r = load(&m, id);
 	if (r == 0)
 		r = move_ref(&m);
@@ -168,13 +166,13 @@ al_server_promote(struct al_server *srv, const char *id, const char *actor, json
 	if (r < 0) {
 		*refusal = m.why;
 		if (!refusal->status)
-			al_refuse(refusal, 500, "promotion failed");
+			al_reply_refuse(refusal, 500, "promotion failed");
 	} else {
 		*ret = steal_pointer(&m.answer);
 	}
 	json_decref(m.answer);
 	json_decref(m.st);
 	al_proposal_free(m.p);
-	al_server_config_put(srv, m.cfg);
+	al_live_config_put(srv, m.cfg);
 	return r;
 }

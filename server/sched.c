@@ -55,7 +55,7 @@ job_clear(struct job *j)
 	json_decref(j->result);
 	json_decref(j->verdict);
 	free(j->grant);
-	al_server_config_put(j->srv, j->cfg);
+	al_live_config_put(j->srv, j->cfg);
 }
 
 static int
@@ -454,10 +454,10 @@ after_grant(struct job *j)
 	struct al_refusal why = {0};
 	json_t *answer = NULL;
 
-	al_server_note_grant(j->repo, j->p->id, commit, j->grant);
+	al_issue_note(j->repo, j->p->id, commit, j->grant);
 	if (!al_policy_auto_promote(j->repo->policy))
 		return;
-	if (al_server_promote(j->srv, j->p->id, "auto", &answer, &why) < 0)
+	if (al_promote_grant(j->srv, j->p->id, "auto", &answer, &why) < 0)
 		al_log("error", "proposal.auto_promote_failed", "id=%s status=%d detail=%s",
 		       j->p->id, why.status, al_log_q(why.detail));
 	json_decref(answer);
@@ -484,7 +484,7 @@ run_job(struct al_server *srv, struct al_running *slot, const char *id)
 	}
 	al_log("info", "job.started", "id=%s repo=%s revision=%lld", id, al_log_q(j.p->repo),
 	       j.p->revision);
-	j.cfg = al_server_config(srv);
+	j.cfg = al_live_config(srv);
 	j.repo = al_config_repo(j.cfg, j.p->repo);
 	j.ftp = json_loads(j.p->fail_to_pass, 0, NULL);
 	j.dir = al_path_join(j.cfg->data, "jobs");
@@ -509,7 +509,7 @@ run_job(struct al_server *srv, struct al_running *slot, const char *id)
 		r = run_gates(&j, &err);
 	}
 	if (r == 0 && !strcmp(json_string_value(json_object_get(j.verdict, "decision")), "granted"))
-		r = al_server_issue_grant(srv, j.repo, j.p, j.result, j.verdict, 1, NULL, &j.grant,
+		r = al_issue_grant(srv, j.repo, j.p, j.result, j.verdict, 1, NULL, &j.grant,
 					  &err);
 	if (r < 0)
 		finish(&j, "error", al_err_msg(&err));

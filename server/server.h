@@ -9,6 +9,7 @@
 #include "server/http.h"
 #include "server/intake.h"
 #include "server/keys.h"
+#include "server/reply.h"
 #include "server/sign.h"
 #include "server/store.h"
 #include "server/views.h"
@@ -16,7 +17,7 @@
 #define AL_VERSION "0.1.0"
 
 struct al_server {
-	/* owned, one reference; replaced whole on reload: take it with al_server_config() */
+	/* owned, one reference; replaced whole on reload: take it with al_live_config() */
 	struct al_config *cfg;
 	const char *config_path;     /* NULL: built-in defaults */
 	const char *listen_override; /* command line; may be NULL */
@@ -51,24 +52,6 @@ struct al_server {
 
 /* API routing (server/api.c). */
 void al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *resp);
-void al_api_reply_error(struct al_http_resp *resp, int status, const char *error,
-			const char *detail);
-/* status and body (taken: its reference is given up), or a 500 when it cannot be written. */
-void al_api_reply_json(struct al_http_resp *resp, int status, json_t *body);
-
-/* Why a request was refused: its HTTP status and a one-line detail. */
-struct al_refusal {
-	int status;
-	char detail[512];
-};
-/* Fills r; returns -EINVAL so that callers can `return al_refuse(...)`. */
-int al_refuse(struct al_refusal *r, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* The JSON error reply for r ("bad request", "forbidden", "not found", "conflict",
- * "internal"). */
-void al_api_reply_refusal(struct al_http_resp *resp, const struct al_refusal *r);
-/* 200 and the proposal's view, as GET /v1/proposals/{id} gives it. */
-void al_api_reply_proposal(struct al_server *srv, const char *id, struct al_http_resp *resp);
 
 /* Scheduler (server/sched.c). */
 struct al_running {
@@ -87,37 +70,47 @@ void al_sched_cancel(struct al_server *srv, const char *id);
 void al_sched_stop(struct al_server *srv);
 
 /* The configuration in force, with a reference the caller gives back with
- * al_server_config_put; a reload never frees a snapshot still in use. */
-struct al_config *al_server_config(struct al_server *srv);
-void al_server_config_put(struct al_server *srv, struct al_config *c);
+ * al_live_config_put; a reload never frees a snapshot still in use. */
+struct al_config *al_live_config(struct al_server *srv);
+void al_live_config_put(struct al_server *srv, struct al_config *c);
 /* Fills each repository's policy digest. */
-void al_server_digest_policies(struct al_config *c);
+void al_live_digest_policies(struct al_config *c);
 /* Opens DATA/signing.key and DATA/keys.json; the key must be the keyring's active one. */
-int al_server_keys_open(const char *data_dir, struct al_signer **ret_signer,
+int al_live_keys_open(const char *data_dir, struct al_signer **ret_signer,
 			struct al_keyring **ret_keyring, struct al_err *err);
 /* Reads the configuration file, signing key and keyring again; on any error the old
  * ones stay in force. */
-int al_server_reload(struct al_server *srv, struct al_err *err);
+int al_live_reload(struct al_server *srv, struct al_err *err);
 
 /* Signs the grant for a proposal that reached tier (1 or 2) under policy repo. */
-int al_server_issue_grant(struct al_server *srv, const struct al_repo_conf *repo,
+int al_issue_grant(struct al_server *srv, const struct al_repo_conf *repo,
 			  const struct al_proposal *p, const json_t *result, const json_t *verdict,
 			  int tier, const json_t *approvals, char **ret_envelope,
 			  struct al_err *err);
 
 /* Moves the ref a granted proposal's grant covers (server/promote.c); actor is who asked
  * ("auto" for policy's auto_promote).  0 and the answer, or why not. */
-int al_server_promote(struct al_server *srv, const char *id, const char *actor, json_t **ret,
+int al_promote_grant(struct al_server *srv, const char *id, const char *actor, json_t **ret,
 		      struct al_refusal *refusal);
 /* Attaches a stored grant to its candidate commit as a note under refs/notes/airlock. */
-void al_server_note_grant(const struct al_repo_conf *repo, const char *id, const char *commit,
+void al_issue_note(const struct al_repo_conf *repo, const char *id, const char *commit,
 			  const char *envelope);
 
 /* GitHub (server/webhook.c, server/github.c): the webhook intake, and the commit-status
  * outbox's poster. */
 #define AL_WEBHOOK_MAX_BODY (25u << 20)
-void al_webhook_github(struct al_server *srv, const struct al_http_req *req,
-		       struct al_http_resp *resp);
+/* A delivery as it came: its headers (each may be NULL) and body. */
+struct al_webhook_req {
+	const char *event;     /* X-GitHub-Event */
+	const char *delivery;  /* X-GitHub-Delivery */
+	const char *signature; /* X-Hub-Signature-256 */
+	const char *body;
+	size_t len;
+};
+/* 0 with the answer and its status (202 when something was queued or ignored, else 200),
+ * or -errno and why. */
+int al_webhook_github(struct al_server *srv, const struct al_webhook_req *req, int *ret_status,
+		      json_t **ret_answer, struct al_refusal *why);
 int al_github_start(struct al_server *srv, struct al_err *err);
 void al_github_stop(struct al_server *srv);
 void al_github_kick(struct al_server *srv);
@@ -127,8 +120,10 @@ void al_github_on_change(struct al_server *srv, const char *id, const char *stat
  * server died between the move and its status).  How many, or -EIO. */
 int al_github_reconcile(struct al_server *srv);
 /* The proposal's page under public_url ("" without one). */
-void al_server_target_url(struct al_server *srv, const char *id, char *out, size_t n);
+void al_github_target_url(struct al_server *srv, const char *id, char *out, size_t n);
 
 /* Reviewer decisions (server/decide.c). */
-void al_api_decide(struct al_server *srv, const char *id, const char *reviewer,
-		   const char *decision, const char *body, size_t len, struct al_http_resp *resp);
+/* Records a reviewer's decision ("approve" or "reject", with the request body), and signs
+ * when enough approvals are in: 0, or -errno and why. */
+int al_decide_record(struct al_server *srv, const char *id, const char *reviewer,
+		     const char *decision, const char *body, size_t len, struct al_refusal *why);

@@ -50,10 +50,8 @@ signature_ok(const char *file, const char *body, size_t len, const char *sig)
 /* The repository whose webhook secret signed the body, or NULL.  Every secret is tried:
  * the body is not read before one of them vouches for it. */
 static const struct al_repo_conf *
-signed_by(const struct al_config *cfg, const struct al_http_req *req, const char *body, size_t len)
+signed_by(const struct al_config *cfg, const char *sig, const char *body, size_t len)
 {
-	const char *sig = al_http_header(req, "X-Hub-Signature-256");
-
 	if (!sig || strncmp(sig, "sha256=", 7) || strlen(sig) != 71)
 		return NULL;
 	for (size_t i = 0; i < cfg->n_repos; i++)
@@ -110,13 +108,13 @@ pull_request(struct delivery *in, json_t **ret)
 	int r;
 
 	if ((long long)json_array_size(ev->fail_to_pass) > in->lim->max_fail_to_pass)
-		return al_refuse(&in->why, 400,
+		return al_reply_refuse(&in->why, 400,
 				 "fail_to_pass block: more than %lld test ids "
 				 "(limits.max_fail_to_pass)",
 				 in->lim->max_fail_to_pass);
 	snprintf(ref_base, sizeof(ref_base), "refs/heads/%s", ev->base_ref);
 	if (!al_policy_is_branch(in->repo->policy, ref_base))
-		return al_refuse(&in->why, 422,
+		return al_reply_refuse(&in->why, 422,
 				 "the pull request's base %s is not one of the policy's branches",
 				 ref_base);
 	/* The base branch as GitHub has it now goes to refs/airlock/upstream/heads/<branch>,
@@ -131,18 +129,18 @@ pull_request(struct delivery *in, json_t **ret)
 	    al_git_ref_commit(in->repo->path, ref_base, base_commit, &err) < 0) {
 		al_log("error", "webhook.fetch_failed", "delivery=%s error=%s", in->id,
 		       al_log_q(al_err_msg(&err)));
-		return al_refuse(&in->why, 502, "could not fetch the pull request: %s",
+		return al_reply_refuse(&in->why, 502, "could not fetch the pull request: %s",
 				 al_err_msg(&err));
 	}
 	if (strcmp(fetched, head))
-		return al_refuse(&in->why, 409,
+		return al_reply_refuse(&in->why, 409,
 				 "the pull request's head is now %s, not %s: a later delivery "
 				 "gates it",
 				 fetched, head);
 	/* The pull request's own change (from where it branched) is judged as it would merge:
 	 * applied onto the base branch's tip, which is the grant's base, as merge queues do. */
 	if (al_git_merge_base(in->repo->path, base_commit, head, merge_base, &err) < 0)
-		return al_refuse(&in->why, 422, "%s", al_err_msg(&err));
+		return al_reply_refuse(&in->why, 422, "%s", al_err_msg(&err));
 	al_buf_init(&sp.patch, (size_t)in->lim->max_patch_bytes);
 	al_buf_init(&sp.test, (size_t)in->lim->max_patch_bytes);
 	r = al_git_diff_files(in->repo->path, merge_base, head, split_file, &sp, &err);
@@ -150,11 +148,11 @@ pull_request(struct delivery *in, json_t **ret)
 		al_buf_free(&sp.patch);
 		al_buf_free(&sp.test);
 		if (r == -E2BIG)
-			return al_refuse(&in->why, 413,
+			return al_reply_refuse(&in->why, 413,
 					 "the pull request's diff is larger than %lld bytes "
 					 "(limits.max_patch_bytes)",
 					 in->lim->max_patch_bytes);
-		return al_refuse(&in->why, 422, "%s", al_err_msg(&err));
+		return al_reply_refuse(&in->why, 422, "%s", al_err_msg(&err));
 	}
 	snprintf(pr_name, sizeof(pr_name), "%s#%lld", in->repo->github->full_name,
 		 (long long)number);
@@ -174,7 +172,7 @@ pull_request(struct delivery *in, json_t **ret)
 	p.fail_to_pass = ftp_text;
 	p.provenance = prov_text;
 	p.created = (long long)time(NULL);
-	al_server_target_url(in->srv, p.id, target, sizeof(target));
+	al_github_target_url(in->srv, p.id, target, sizeof(target));
 	row = (struct al_pull_request){.delivery = in->id,
 				       .full_name = in->repo->github->full_name,
 				       .number = number,
@@ -191,10 +189,9 @@ pull_request(struct delivery *in, json_t **ret)
 		return 0;
 	}
 	if (r < 0)
-		return al_refuse(&in->why, 500, "could not store the proposal");
+		return al_reply_refuse(&in->why, 500, "could not store the proposal");
 	al_log("info", "webhook.pull_request", "delivery=%s pr=%s head=%s id=%s superseded=%zu",
 	       in->id, al_log_q(pr_name), head, p.id, json_array_size(ended.ended));
-	al_sched_kick(in->srv);
 	al_github_kick(in->srv);
 	*ret = json_pack("{s:s, s:s, s:s, s:O, s:O}", "status", "queued", "proposal", p.id, "head",
 			 head, "superseded", ended.ended, "invalidated", ended.invalidated);
@@ -220,7 +217,7 @@ closed(struct delivery *in, json_t **ret)
 		return 0;
 	}
 	if (r < 0)
-		return al_refuse(&in->why, 500, "could not record the closed pull request");
+		return al_reply_refuse(&in->why, 500, "could not record the closed pull request");
 	al_log("info", "webhook.closed", "delivery=%s pr=%lld cancelled=%zu invalidated=%zu",
 	       in->id, (long long)number, json_array_size(ended.ended),
 	       json_array_size(ended.invalidated));
@@ -301,7 +298,7 @@ push(struct delivery *in, json_t **ret)
 		return 0;
 	}
 	if (r < 0)
-		return al_refuse(&in->why, 500, "could not record the push");
+		return al_reply_refuse(&in->why, 500, "could not record the push");
 	al_log("info", "webhook.push", "delivery=%s ref=%s before=%s after=%s invalidated=%zu",
 	       in->id, al_log_q(ref), before, after, json_array_size(ids));
 	regated = al_policy_is_branch(in->repo->policy, ref)
@@ -314,8 +311,8 @@ push(struct delivery *in, json_t **ret)
 }
 
 /* A ping, or an event airlock does not act on: only the delivery is recorded. */
-static void
-ignore(struct delivery *in, const char *event, struct al_http_resp *resp)
+static int
+ignore(struct delivery *in, const char *event, json_t **ret)
 {
 	int pong = in->ev.kind == AL_GITHUB_PING;
 	struct al_err err = {0};
@@ -323,88 +320,83 @@ ignore(struct delivery *in, const char *event, struct al_http_resp *resp)
 					 &err);
 
 	if (r == -EEXIST)
-		al_api_reply_json(
-		    resp, 200, json_pack("{s:s, s:s}", "status", "duplicate", "delivery", in->id));
+		*ret = json_pack("{s:s, s:s}", "status", "duplicate", "delivery", in->id);
 	else if (r < 0)
-		al_api_reply_error(resp, 500, "internal", "could not record the delivery");
+		return al_reply_refuse(&in->why, 500, "could not record the delivery");
 	else if (pong)
-		al_api_reply_json(resp, 200, json_pack("{s:s}", "status", "pong"));
+		*ret = json_pack("{s:s}", "status", "pong");
 	else
-		al_api_reply_json(
-		    resp, 202,
-		    json_pack("{s:s, s:s}", "status", "ignored", "reason", in->ev.reason));
+		*ret = json_pack("{s:s, s:s}", "status", "ignored", "reason", in->ev.reason);
+	return 0;
 }
 
-void
-al_webhook_github(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp)
+/* The delivery, checked and parsed, acted on. */
+static int
+act(struct delivery *in, const struct al_webhook_req *req, json_t **ret)
 {
-	const char *event = al_http_header(req, "X-GitHub-Event");
-	const char *delivery = al_http_header(req, "X-GitHub-Delivery");
-	struct delivery in = {.srv = srv, .id = delivery};
-	struct al_config *cfg = al_server_config(srv);
 	struct al_err err = {0};
-	json_t *answer = NULL;
-	size_t len;
-	const char *body = al_http_body(req, &len);
 	int r;
 
-	if (strcmp(al_http_method(req), "POST")) {
-		al_api_reply_error(resp, 405, "method not allowed", al_http_method(req));
-		goto out;
+	if (al_intake_github_headers(req->event, req->delivery, &err) < 0)
+		return al_reply_refuse(&in->why, 400, "%s", al_err_msg(&err));
+	if (al_store_delivery_seen(in->srv->store, req->delivery)) {
+		*ret = json_pack("{s:s, s:s}", "status", "duplicate", "delivery", req->delivery);
+		return 0;
 	}
-	in.lim = &cfg->limits;
-	in.repo = signed_by(cfg, req, body, len);
-	if (!in.repo) {
-		al_log("info", "webhook.refused", "reason=signature");
-		al_api_reply_error(resp, 401, "unauthorized",
-				   "missing or wrong X-Hub-Signature-256");
-		goto out;
-	}
-	if (al_intake_github_headers(event, delivery, &err) < 0) {
-		al_api_reply_error(resp, 400, "bad request", al_err_msg(&err));
-		goto out;
-	}
-	if (al_store_delivery_seen(srv->store, delivery)) {
-		al_api_reply_json(
-		    resp, 200,
-		    json_pack("{s:s, s:s}", "status", "duplicate", "delivery", delivery));
-		goto out;
-	}
-	r = al_intake_github(event, body, len, in.repo->github->full_name, &in.ev, &err);
+	r = al_intake_github(req->event, req->body, req->len, in->repo->github->full_name, &in->ev,
+			     &err);
 	if (r < 0) {
-		int bad = r == -EINVAL || r == -EBADMSG;
-
-		al_api_reply_error(resp, bad ? 400 : 500,
-				   r == -EBADMSG ? "malformed JSON"
-				   : bad	 ? "bad request"
-						 : "internal",
-				   al_err_msg(&err));
-		goto out;
+		in->why.error = r == -EBADMSG ? "malformed JSON" : NULL;
+		return al_reply_refuse(&in->why, r == -EINVAL || r == -EBADMSG ? 400 : 500, "%s",
+				       al_err_msg(&err));
 	}
-	switch (in.ev.kind) {
+	switch (in->ev.kind) {
 	case AL_GITHUB_PING:
 	case AL_GITHUB_IGNORED:
-		ignore(&in, event, resp);
-		goto out;
+		return ignore(in, req->event, ret);
 	case AL_GITHUB_PUSH:
-		r = push(&in, &answer);
-		break;
+		return push(in, ret);
 	case AL_GITHUB_CLOSED:
-		r = closed(&in, &answer);
-		break;
+		return closed(in, ret);
 	case AL_GITHUB_PULL_REQUEST:
-		r = pull_request(&in, &answer);
-		break;
+		return pull_request(in, ret);
 	}
-	if (r < 0)
-		al_api_reply_refusal(resp, &in.why);
-	else
-		al_api_reply_json(
-		    resp,
-		    !strcmp(json_string_value(json_object_get(answer, "status")), "queued") ? 202
-											    : 200,
-		    answer);
-out:
+	return al_reply_refuse(&in->why, 500, "unknown event kind");
+}
+
+int
+al_webhook_github(struct al_server *srv, const struct al_webhook_req *req, int *ret_status,
+		  json_t **ret_answer, struct al_refusal *why)
+{
+	struct delivery in = {.srv = srv, .id = req->delivery};
+	struct al_config *cfg = al_live_config(srv);
+	json_t *answer = NULL;
+	const char *status;
+	int r;
+
+	in.lim = &cfg->limits;
+	in.repo = signed_by(cfg, req->signature, req->body, req->len);
+	if (!in.repo) {
+		al_log("info", "webhook.refused", "reason=signature");
+		in.why.error = "unauthorized";
+		r = al_reply_refuse(&in.why, 401, "missing or wrong X-Hub-Signature-256");
+	} else {
+		r = act(&in, req, &answer);
+	}
+	if (r == 0 && !answer)
+		r = al_reply_refuse(&in.why, 500, "out of memory");
+	if (r < 0) {
+		*why = in.why;
+	} else {
+		status = json_string_value(json_object_get(answer, "status"));
+		*ret_status = !strcmp(status ? status : "", "queued") ||
+				      !strcmp(status ? status : "", "ignored")
+				  ? 202
+				  : 200;
+		*ret_answer = steal_pointer(&answer);
+	}
+	json_decref(answer);
 	al_github_event_clear(&in.ev);
-	al_server_config_put(srv, cfg);
+	al_live_config_put(srv, cfg);
+	return r;
 }
