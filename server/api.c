@@ -95,7 +95,7 @@ json_body(const struct al_http_req *req, struct al_http_resp *resp)
 	if (!ct || strncmp(ct, "application/json", 16) ||
 	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
 		al_reply_error(resp, 415, "unsupported media type",
-				   "send the body as application/json");
+			       "send the body as application/json");
 		return -EPERM;
 	}
 	return 0;
@@ -114,7 +114,7 @@ authenticate_session(struct al_server *srv, const struct al_http_req *req, const
 		al_sha256_hex(cookie, 64, c->session_hash);
 	if (!c->session_hash[0] || al_store_session_find(srv->store, c->session_hash, &ss) < 0) {
 		al_reply_error(resp, 401, "unauthorized",
-				   "the session expired or ended: sign in again");
+			       "the session expired or ended: sign in again");
 		return -EACCES;
 	}
 	if (state_changing(req)) {
@@ -123,7 +123,7 @@ authenticate_session(struct al_server *srv, const struct al_http_req *req, const
 		csrf = al_http_header(req, "X-CSRF-Token");
 		if (!csrf || strlen(csrf) != 64 || !ct_equal(csrf, ss.csrf, 64)) {
 			al_reply_error(resp, 403, "forbidden",
-					   "missing or wrong X-CSRF-Token header");
+				       "missing or wrong X-CSRF-Token header");
 			return -EPERM;
 		}
 		if (json_body(req, resp) < 0)
@@ -293,7 +293,7 @@ accept_body(const struct al_http_req *req, const struct al_limits *lim, body_int
 
 	if (r < 0) {
 		al_reply_error(resp, 400, r == -EINVAL ? error : "malformed JSON",
-				   al_err_msg(&err));
+			       al_err_msg(&err));
 		return NULL;
 	}
 	if ((why = over_limits(b, lim, 1, NULL, msg, sizeof(msg))) ||
@@ -370,7 +370,7 @@ refuse_draining(struct al_server *srv, struct al_http_resp *resp)
 	if (!draining(srv))
 		return 0;
 	al_reply_error(resp, 503, "unavailable",
-			   "the server is shutting down: send it again once it is back");
+		       "the server is shutting down: send it again once it is back");
 	resp->retry_after = 10;
 	return -EAGAIN;
 }
@@ -428,14 +428,14 @@ post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_ht
 		return;
 	if (!repo) {
 		al_reply_error(resp, 404, "unknown repository",
-				   json_string_value(json_object_get(b, "repo")));
+			       json_string_value(json_object_get(b, "repo")));
 		goto out;
 	}
 	if (based == -ENOENT || based == -EPERM || based == -EINVAL) {
 		al_reply_error(resp, 400,
-				   based == -EPERM ? "base is not on a protected branch"
-						   : "base does not resolve",
-				   al_err_msg(&berr));
+			       based == -EPERM ? "base is not on a protected branch"
+					       : "base does not resolve",
+			       al_err_msg(&berr));
 		goto out;
 	}
 	if (based < 0) {
@@ -604,8 +604,8 @@ reply_patches(const struct al_proposal *p, struct al_http_resp *resp)
 	json_t *tp = p->test_patch ? json_stringn(p->test_patch, p->test_patch_len) : json_null();
 
 	al_reply_json(resp, 200,
-			  json_pack("{s:o?, s:o?}", "patch", json_stringn(p->patch, p->patch_len),
-				    "test_patch", tp));
+		      json_pack("{s:o?, s:o?}", "patch", json_stringn(p->patch, p->patch_len),
+				"test_patch", tp));
 }
 
 static int
@@ -735,15 +735,14 @@ post_revision(struct al_server *srv, const char *id, const struct al_http_req *r
 		return;
 	r = al_store_proposal_get(srv->store, id, &cur, &err);
 	if (r < 0) {
-		al_reply_error(
-		    resp, r == -ENOENT ? 404 : 500, r == -ENOENT ? "not found" : "internal",
-		    r == -ENOENT ? "no such proposal" : "could not read the proposal");
+		al_reply_error(resp, r == -ENOENT ? 404 : 500,
+			       r == -ENOENT ? "not found" : "internal",
+			       r == -ENOENT ? "no such proposal" : "could not read the proposal");
 		goto out;
 	}
 	/* only the proposer revises; an admin submits a proposal of their own instead */
 	if (strcmp(cur->proposer, c->name)) {
-		al_reply_error(resp, 403, "forbidden",
-				   "only the proposer can revise a proposal");
+		al_reply_error(resp, 403, "forbidden", "only the proposer can revise a proposal");
 		goto out;
 	}
 	ftp = json_object_get(b, "fail_to_pass");
@@ -770,8 +769,8 @@ post_revision(struct al_server *srv, const char *id, const struct al_http_req *r
 	al_log("info", "proposal.revised", "id=%s revision=%lld proposer=%s", id, revision,
 	       al_log_q(c->name));
 	al_reply_json(resp, 202,
-			  json_pack("{s:s, s:s, s:I}", "id", id, "state", "queued", "revision",
-				    (json_int_t)revision));
+		      json_pack("{s:s, s:s, s:I}", "id", id, "state", "queued", "revision",
+				(json_int_t)revision));
 out:
 	json_decref(b);
 }
@@ -839,8 +838,9 @@ route_proposals(struct al_server *srv, const struct al_http_req *req, const char
 			const char *body = al_http_body(req, &len);
 			struct al_refusal why = {0};
 
-			if (al_decide_record(srv, id, c.name, slash[1] == 'a' ? "approve" : "reject",
-					     body, len, &why) < 0)
+			if (al_decide_record(srv, id, c.name,
+					     slash[1] == 'a' ? "approve" : "reject", body, len,
+					     &why) < 0)
 				al_reply_refusal(resp, &why);
 			else
 				get_proposal(srv, id, PART_VIEW, resp);
@@ -908,7 +908,7 @@ sign_in(struct al_server *srv, const struct al_http_req *req, struct al_http_res
 	}
 	if (!strcmp(c.role, "agent")) {
 		al_reply_error(resp, 403, "forbidden",
-				   "agent tokens cannot sign in: the page is for reviewers");
+			       "agent tokens cannot sign in: the page is for reviewers");
 		goto out;
 	}
 	al_random_hex(32, cookie);

@@ -9,11 +9,11 @@
 #include <time.h>
 
 #include "lib/log.h"
+#include "gates/judge.h"
 #include "lib/macros.h"
 #include "server/server.h"
 
 #define COMMENT_MAX 1000
-#define REASON_MAX 1200
 
 struct decision {
 	struct al_server *srv;
@@ -76,14 +76,14 @@ parse_body(struct decision *d, const char *text, size_t len)
 			if (!json_is_string(v) || json_string_length(v) > COMMENT_MAX ||
 			    !printable_text(json_string_value(v), json_string_length(v)))
 				return al_reply_refuse(&d->why, 400,
-						 "comment: expected text of at most %d bytes",
-						 COMMENT_MAX);
+						       "comment: expected text of at most %d bytes",
+						       COMMENT_MAX);
 		} else if (!strcmp(key, "tree")) {
 			if (!json_is_string(v) || json_string_length(v) > 64)
 				return al_reply_refuse(&d->why, 400, "tree: expected a tree id");
 		} else {
 			return al_reply_refuse(&d->why, 400,
-					 "body: unknown field (comment and tree are known)");
+					       "body: unknown field (comment and tree are known)");
 		}
 	}
 	return 0;
@@ -99,20 +99,23 @@ check_state(struct decision *d)
 
 	if (strcmp(d->p->state, "awaiting_approval"))
 		return al_reply_refuse(&d->why, 409, "proposal is %s, not awaiting approval",
-				 d->p->state);
+				       d->p->state);
 	d->repo = al_config_repo(d->cfg, d->p->repo);
 	if (!d->repo)
-		return al_reply_refuse(&d->why, 409, "repository %s is no longer configured", d->p->repo);
+		return al_reply_refuse(&d->why, 409, "repository %s is no longer configured",
+				       d->p->repo);
 	if (!d->p->policy_digest || strcmp(d->p->policy_digest, d->repo->policy_digest))
-		return al_reply_refuse(&d->why, 409,
-				 "the policy changed since the gates ran; a new revision runs them "
-				 "again");
+		return al_reply_refuse(
+		    &d->why, 409,
+		    "the policy changed since the gates ran; a new revision runs them "
+		    "again");
 	why = al_gates_approver_problem(d->repo->policy, d->p->proposer, d->reviewer);
 	if (why)
 		return al_reply_refuse(&d->why, 403, "%s", why);
 	if (tree && (!d->p->candidate_tree || strcmp(tree, d->p->candidate_tree)))
 		return al_reply_refuse(&d->why, 409, "stale: the candidate tree is now %s, not %s",
-				 d->p->candidate_tree ? d->p->candidate_tree : "unknown", tree);
+				       d->p->candidate_tree ? d->p->candidate_tree : "unknown",
+				       tree);
 	return 0;
 }
 
@@ -144,137 +147,33 @@ load(struct decision *d, const char *id, struct al_err *err)
 		   : 0;
 }
 
-/* What the gates found needs a human (key: "protected_paths" or "changed_tests"), from
- * the stored approval rule. */
-static const json_t *
-stored_evidence(const json_t *verdict, const char *key)
-{
-	size_t i;
-	json_t *rule;
-
-	json_array_foreach (json_object_get(verdict, "rules"), i, rule)
-		if (!strcmp(json_string_value(json_object_get(rule, "rule")) ?: "", "approval"))
-			return json_object_get(json_object_get(rule, "evidence"), key);
-	return NULL;
-}
-
-/* Only approvals count toward the tally; a rejection ends the proposal on its own. */
-static json_t *
-approvals_only(const json_t *all)
-{
-	json_t *out = json_array(), *a;
-	size_t i;
-
-	json_array_foreach (all, i, a)
-		if (!strcmp(json_string_value(json_object_get(a, "decision")) ?: "", "approve"))
-			json_array_append(out, a);
-	return out;
-}
-
-/* The approvals the rule counted, as recorded: the grant carries exactly these. */
-static json_t *
-approvals_counted(const json_t *approvals, const json_t *rule, long long revision, const char *tree)
-{
-	const json_t *names = json_object_get(json_object_get(rule, "evidence"), "approved_by");
-	json_t *out = json_array(), *a, *n;
-	size_t i, k;
-
-	json_array_foreach (names, k, n) {
-		json_array_foreach (approvals, i, a) {
-			if (json_equal(json_object_get(a, "reviewer"), n) &&
-			    json_integer_value(json_object_get(a, "revision")) == revision &&
-			    !strcmp(json_string_value(json_object_get(a, "tree")) ?: "", tree)) {
-				json_array_append(out, a);
-				break;
-			}
-		}
-	}
-	return out;
-}
-
-/* Rules with the approval rule replaced by rule (stolen). */
-static json_t *
-rules_with(const json_t *verdict, json_t *rule)
-{
-	json_t *rules = json_deep_copy(json_object_get(verdict, "rules")), *e;
-	size_t i;
-
-	json_array_foreach (rules, i, e) {
-		if (!strcmp(json_string_value(json_object_get(e, "rule")) ?: "", "approval")) {
-			json_array_set_new(rules, i, rule);
-			return rules;
-		}
-	}
-	json_array_append_new(rules, rule);
-	return rules;
-}
-
 static int
 judge(struct decision *d, struct al_decision *out, struct al_err *err)
 {
-	_cleanup_(al_json_decrefp) json_t *counted = approvals_only(d->approvals);
-	json_t *rule = NULL, *rules, *v;
-	unsigned need = 0, have = 0;
-	struct al_authority auth;
-	char why[256], reason[REASON_MAX];
+	_cleanup_(al_json_decrefp) json_t *counted = NULL;
+	json_t *v = NULL;
 	int r;
 
-	r = al_gates_approval(d->repo->policy,
-			      &(struct al_approval_input){
-				  .proposer = d->p->proposer,
-				  .tree = d->p->candidate_tree,
-				  .revision = d->p->revision,
-				  .protected = stored_evidence(d->verdict, "protected_paths"),
-				  .changed_tests = stored_evidence(d->verdict, "changed_tests"),
-				  .approvals = counted},
-			      &rule, &need, &have, err);
+	r = al_judge_decision(d->repo->policy,
+			      &(struct al_judge_decision){.id = d->p->id,
+							  .base = d->p->base,
+							  .proposer = d->p->proposer,
+							  .tree = d->p->candidate_tree,
+							  .revision = d->p->revision,
+							  .verdict = d->verdict,
+							  .approvals = d->approvals,
+							  .reviewer = d->reviewer,
+							  .decision = d->decision,
+							  .comment = json_string_value(
+							      json_object_get(d->body, "comment"))},
+			      &v, &out->state, &out->tier, &counted, err);
 	if (r < 0)
 		return r;
-	if (!strcmp(d->decision, "reject")) {
-		const char *c = json_string_value(json_object_get(d->body, "comment"));
-
-		json_decref(rule);
-		snprintf(reason, sizeof(reason), "rejected by %s%s%s", d->reviewer, c ? ": " : "",
-			 c ? c : "");
-		rule = json_pack("{s:s, s:s, s:s, s:{s:s}}", "rule", "approval", "result",
-				 AL_RULE_UNSATISFIED, "reason", reason, "evidence", "rejected_by",
-				 d->reviewer);
-		rules = rules_with(d->verdict, rule);
-		v = json_pack("{s:s, s:s, s:o, s:i}", "decision", "rejected", "reason", reason,
-			      "rules", rules, "tier", 0);
-		out->state = "rejected";
-		out->tier = 0;
-	} else if (have >= need) {
-		r = al_gates_authority(d->repo->policy, 2, d->p->id, d->p->base, &auth, why,
-				       sizeof(why));
-		if (r < 0)
-			return al_err_set(err, r, "no authority for tier 2");
-		rules = rules_with(d->verdict, rule);
-		v = json_pack("{s:s, s:s, s:o, s:i, s:s, s:s?}", "decision", "granted", "reason",
-			      "all gates satisfied and approved", "rules", rules, "tier", 2,
-			      "authority", auth.authority, "ref", auth.ref[0] ? auth.ref : NULL);
-		out->state = "granted";
-		out->tier = 2;
-	} else {
-		snprintf(reason, sizeof(reason), "%s",
-			 json_string_value(json_object_get(rule, "reason")));
-		rules = rules_with(d->verdict, rule);
-		v = json_pack("{s:s, s:s, s:o, s:i}", "decision", "awaiting_approval", "reason",
-			      reason, "rules", rules, "tier", 1);
-		out->state = "awaiting_approval";
-		out->tier = 1;
-	}
-	if (!v)
-		return al_err_set(err, -ENOMEM, "out of memory");
 	json_decref(d->verdict);
 	d->verdict = v;
-	if (out->tier == 2) {
-		_cleanup_(al_json_decrefp) json_t *in_grant =
-		    approvals_counted(counted, rule, d->p->revision, d->p->candidate_tree);
-
-		return al_issue_grant(d->srv, d->repo, d->p, d->result, d->verdict, 2,
-					     in_grant, &d->grant, err);
-	}
+	if (out->tier == 2)
+		return al_issue_grant(d->srv, d->repo, d->p, d->result, d->verdict, 2, counted,
+				      &d->grant, err);
 	return 0;
 }
 
@@ -302,8 +201,8 @@ decide(struct decision *d, const char *id, struct al_err *err)
 	out.grant = d->grant;
 	r = al_store_decide(d->srv->store, d->p->id, &out, err);
 	if (r == -EEXIST)
-		return al_reply_refuse(&d->why, 409, "%s already decided on revision %lld", d->reviewer,
-				 d->p->revision);
+		return al_reply_refuse(&d->why, 409, "%s already decided on revision %lld",
+				       d->reviewer, d->p->revision);
 	if (r == -ESTALE)
 		return al_reply_refuse(&d->why, 409, "%s", al_err_msg(err));
 	if (r == 0)

@@ -32,9 +32,9 @@ approvals_json(const json_t *approvals)
 }
 
 int
-al_issue_grant(struct al_server *srv, const struct al_repo_conf *repo,
-		      const struct al_proposal *p, const json_t *result, const json_t *verdict,
-		      int tier, const json_t *approvals, char **ret_envelope, struct al_err *err)
+al_issue_grant(struct al_server *srv, const struct al_repo_conf *repo, const struct al_proposal *p,
+	       const json_t *result, const json_t *verdict, int tier, const json_t *approvals,
+	       char **ret_envelope, struct al_err *err)
 {
 	const json_t *runner = json_object_get(result, "runner");
 	const char *profile = json_string_value(json_object_get(runner, "sandbox_profile"));
@@ -101,7 +101,7 @@ al_issue_grant(struct al_server *srv, const struct al_repo_conf *repo,
 
 void
 al_issue_note(const struct al_repo_conf *repo, const char *id, const char *commit,
-		     const char *envelope)
+	      const char *envelope)
 {
 	struct al_err err = {0};
 

@@ -80,7 +80,7 @@ needs_restart(const struct al_config *old, const struct al_config *c)
 
 int
 al_live_keys_open(const char *data_dir, struct al_signer **ret_signer,
-		    struct al_keyring **ret_keyring, struct al_err *err)
+		  struct al_keyring **ret_keyring, struct al_err *err)
 {
 	struct al_signer *s = NULL;
 	struct al_keyring *kr = NULL;

@@ -67,7 +67,8 @@ load(struct promotion *m, const char *id)
 		return al_reply_refuse(&m->why, 409, "grant was invalidated: the base moved");
 	m->repo = al_config_repo(m->cfg, m->p->repo);
 	if (!m->repo)
-		return al_reply_refuse(&m->why, 409, "repository %s is no longer configured", m->p->repo);
+		return al_reply_refuse(&m->why, 409, "repository %s is no longer configured",
+				       m->p->repo);
 	return verified_statement(m);
 }
 
@@ -96,7 +97,7 @@ stale(struct promotion *m, const char *kind, const char *ref, const char *msg)
 	       regate);
 	if (regate && al_store_regate(m->srv->store, m->p->id, &err) == 0)
 		return al_reply_refuse(&m->why, 409,
-				 "base moved: %s; the gates run again on the new base", msg);
+				       "base moved: %s; the gates run again on the new base", msg);
 	return al_reply_refuse(&m->why, 409, "base moved: %s; the grant is invalidated", msg);
 }
 
@@ -120,7 +121,7 @@ move_ref(struct promotion *m)
 	if ((strcmp(kind, "write") && strcmp(kind, "merge")) || !commit || !nonce ||
 	    (!strcmp(kind, "merge") && !base))
 		return al_reply_refuse(&m->why, 409,
-				 "grant is malformed: authority, commit or nonce missing");
+				       "grant is malformed: authority, commit or nonce missing");
 	r = al_store_grant_spend(m->srv->store, m->p->id, nonce, &err);
 	if (r == -EALREADY)
 		return al_reply_refuse(&m->why, 409, "grant already used");
@@ -151,7 +152,7 @@ move_ref(struct promotion *m)
 
 int
 al_promote_grant(struct al_server *srv, const char *id, const char *actor, json_t **ret,
-		  struct al_refusal *refusal)
+		 struct al_refusal *refusal)
 {
 	struct promotion m = {.srv = srv, .actor = actor};
 	int r;

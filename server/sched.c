@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "gates/gates.h"
+#include "gates/judge.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/macros.h"
@@ -56,64 +57,6 @@ job_clear(struct job *j)
 	json_decref(j->verdict);
 	free(j->grant);
 	al_live_config_put(j->srv, j->cfg);
-}
-
-static int
-rule_ok(const json_t *rule)
-{
-	const char *res = json_string_value(json_object_get(rule, "result"));
-
-	return res && (!strcmp(res, AL_RULE_SATISFIED) || !strcmp(res, AL_RULE_NOT_APPLICABLE));
-}
-
-/* Adds each rule of `more` to `rules`; a rule already there (the static rules are judged
- * twice: on the patch text and on what libgit2 parsed) keeps the worse result. */
-static void
-merge_rules(json_t *rules, const json_t *more)
-{
-	size_t i, k;
-	json_t *r, *have;
-
-	json_array_foreach (more, i, r) {
-		const char *name = json_string_value(json_object_get(r, "rule"));
-		int found = 0;
-
-		json_array_foreach (rules, k, have) {
-			if (!name ||
-			    strcmp(name, json_string_value(json_object_get(have, "rule")) ?: ""))
-				continue;
-			found = 1;
-			if (rule_ok(have) && !rule_ok(r))
-				json_array_set(rules, k, r);
-			break;
-		}
-		if (!found)
-			json_array_append(rules, r);
-	}
-}
-
-/* First rule that is neither SATISFIED nor NOT_APPLICABLE, or NULL. */
-static const json_t *
-first_failure(const json_t *rules)
-{
-	size_t i;
-	json_t *r;
-
-	json_array_foreach (rules, i, r) {
-		if (!rule_ok(r))
-			return r;
-	}
-	return NULL;
-}
-
-static json_t *
-rejection(const json_t *rules)
-{
-	const json_t *f = first_failure(rules);
-	const char *why = f ? json_string_value(json_object_get(f, "reason")) : NULL;
-
-	return json_pack("{s:s, s:s, s:O, s:i}", "decision", "rejected", "reason",
-			 why ? why : "rejected", "rules", rules, "tier", 0);
 }
 
 static int
@@ -285,90 +228,10 @@ static_gates(struct job *j, struct al_err *err)
 	return 0;
 }
 
-/* What in either patch needs a human, by the text parse and by libgit2's (the runner's):
- * the protected paths, and the existing tests and test configuration it changes. */
-static int
-protected_paths(const struct job *j, json_t **ret_protected, json_t **ret_changed,
-		struct al_err *err)
-{
-	const json_t *files = json_object_get(j->result, "files");
-	const json_t *runner[] = {json_object_get(files, "patch"),
-				  json_object_get(files, "test_patch")};
-	json_t *pf = NULL, *tf = NULL, *prot = NULL;
-	int r;
-
-	r = al_gates_patch_files(j->p->patch, j->p->patch_len, &pf, err);
-	if (r == 0 && j->p->test_patch)
-		r = al_gates_patch_files(j->p->test_patch, j->p->test_patch_len, &tf, err);
-	if (r == 0) {
-		const json_t *lists[] = {pf, tf, runner[0], runner[1]};
-
-		r = al_gates_protected(j->repo->policy, lists, AL_ARRAY_SIZE(lists), &prot, err);
-	}
-	if (r == 0)
-		r = al_gates_changed_tests(
-		    j->repo->policy,
-		    &(struct al_change_input){.patch = j->p->patch,
-					      .patch_len = j->p->patch_len,
-					      .test_patch = j->p->test_patch,
-					      .test_patch_len = j->p->test_patch_len,
-					      .lists = runner,
-					      .n_lists = AL_ARRAY_SIZE(runner)},
-		    ret_changed, err);
-	json_decref(pf);
-	json_decref(tf);
-	if (r < 0) {
-		json_decref(prot);
-		return r;
-	}
-	*ret_protected = prot;
-	return 0;
-}
-
-/* Every automatic gate is satisfied: tier 1 now, or a wait for the approvals that tier 2
- * (or a protected path) needs. */
-static int
-decide_tier(struct job *j, struct al_err *err)
-{
-	json_t *prot = NULL, *changed = NULL, *rule = NULL;
-	unsigned need = 0;
-	char why[256];
-	struct al_authority auth;
-	int r;
-
-	r = protected_paths(j, &prot, &changed, err);
-	if (r == 0)
-		r = al_gates_approval(j->repo->policy,
-				      &(struct al_approval_input){.proposer = j->p->proposer,
-								  .protected = prot,
-								  .changed_tests = changed},
-				      &rule, &need, NULL, err);
-	json_decref(prot);
-	json_decref(changed);
-	if (r < 0)
-		return r;
-	json_array_append_new(j->rules, rule);
-	j->tier = 1;
-	if (need > 0) {
-		j->verdict =
-		    json_pack("{s:s, s:O, s:O, s:i}", "decision", "awaiting_approval", "reason",
-			      json_object_get(rule, "reason"), "rules", j->rules, "tier", 1);
-	} else {
-		if (al_gates_authority(j->repo->policy, 1, j->p->id, j->p->base, &auth, why,
-				       sizeof(why)) < 0)
-			return al_err_set(err, -EINVAL, "no authority for tier 1");
-		j->verdict =
-		    json_pack("{s:s, s:s, s:O, s:i, s:s, s:s?}", "decision", "granted", "reason",
-			      "all gates satisfied", "rules", j->rules, "tier", 1, "authority",
-			      auth.authority, "ref", auth.ref[0] ? auth.ref : NULL);
-	}
-	return j->verdict ? 0 : al_err_set(err, -ENOMEM, "out of memory");
-}
-
 static int
 run_gates(struct job *j, struct al_err *err)
 {
-	json_t *plan = NULL, *v = NULL, *r_rules;
+	json_t *plan = NULL, *v = NULL;
 	double t0;
 	int r;
 
@@ -385,23 +248,21 @@ run_gates(struct job *j, struct al_err *err)
 	t0 = al_metrics_now();
 	if (r == 0)
 		r = al_gates_evaluate(j->repo->policy, j->ftp, j->result, &v, err);
+	if (r == 0)
+		r = al_judge_run(
+		    j->repo->policy,
+		    &(struct al_judge_job){.id = j->p->id,
+					   .base = j->p->base,
+					   .proposer = j->p->proposer,
+					   .patch = j->p->patch,
+					   .patch_len = j->p->patch_len,
+					   .test_patch = j->p->test_patch,
+					   .test_patch_len = j->p->test_patch_len,
+					   .runner_files = json_object_get(j->result, "files")},
+		    steal_pointer(&j->rules), v, &j->verdict, &j->tier, err);
 	j->policy_s += al_metrics_now() - t0;
-	if (r < 0)
-		return r;
-	/* Static rules first, then what the runs showed; the decision needs all of them. */
-	r_rules = json_object_get(v, "rules");
-	merge_rules(j->rules, r_rules);
-	if (!strcmp(json_string_value(json_object_get(v, "decision")) ?: "", "granted") &&
-	    !first_failure(j->rules)) {
-		json_decref(v);
-		t0 = al_metrics_now();
-		r = decide_tier(j, err);
-		j->policy_s += al_metrics_now() - t0;
-		return r;
-	}
-	j->verdict = rejection(j->rules);
 	json_decref(v);
-	return j->verdict ? 0 : al_err_set(err, -ENOMEM, "out of memory");
+	return r;
 }
 
 static int
@@ -499,8 +360,8 @@ run_job(struct al_server *srv, struct al_running *slot, const char *id)
 		r = al_err_set(&err, -ENOMEM, "out of memory");
 	else
 		r = static_gates(&j, &err);
-	if (r == 0 && first_failure(j.rules)) {
-		j.verdict = rejection(j.rules);
+	if (r == 0 && al_judge_first_failure(j.rules)) {
+		j.verdict = al_judge_rejection(j.rules);
 		finish(&j, "rejected", NULL);
 		goto out;
 	}
@@ -509,8 +370,7 @@ run_job(struct al_server *srv, struct al_running *slot, const char *id)
 		r = run_gates(&j, &err);
 	}
 	if (r == 0 && !strcmp(json_string_value(json_object_get(j.verdict, "decision")), "granted"))
-		r = al_issue_grant(srv, j.repo, j.p, j.result, j.verdict, 1, NULL, &j.grant,
-					  &err);
+		r = al_issue_grant(srv, j.repo, j.p, j.result, j.verdict, 1, NULL, &j.grant, &err);
 	if (r < 0)
 		finish(&j, "error", al_err_msg(&err));
 	else if (finish(&j, json_string_value(json_object_get(j.verdict, "decision")), NULL) == 0 &&

@@ -77,24 +77,23 @@ void al_live_config_put(struct al_server *srv, struct al_config *c);
 void al_live_digest_policies(struct al_config *c);
 /* Opens DATA/signing.key and DATA/keys.json; the key must be the keyring's active one. */
 int al_live_keys_open(const char *data_dir, struct al_signer **ret_signer,
-			struct al_keyring **ret_keyring, struct al_err *err);
+		      struct al_keyring **ret_keyring, struct al_err *err);
 /* Reads the configuration file, signing key and keyring again; on any error the old
  * ones stay in force. */
 int al_live_reload(struct al_server *srv, struct al_err *err);
 
 /* Signs the grant for a proposal that reached tier (1 or 2) under policy repo. */
 int al_issue_grant(struct al_server *srv, const struct al_repo_conf *repo,
-			  const struct al_proposal *p, const json_t *result, const json_t *verdict,
-			  int tier, const json_t *approvals, char **ret_envelope,
-			  struct al_err *err);
+		   const struct al_proposal *p, const json_t *result, const json_t *verdict,
+		   int tier, const json_t *approvals, char **ret_envelope, struct al_err *err);
 
 /* Moves the ref a granted proposal's grant covers (server/promote.c); actor is who asked
  * ("auto" for policy's auto_promote).  0 and the answer, or why not. */
 int al_promote_grant(struct al_server *srv, const char *id, const char *actor, json_t **ret,
-		      struct al_refusal *refusal);
+		     struct al_refusal *refusal);
 /* Attaches a stored grant to its candidate commit as a note under refs/notes/airlock. */
 void al_issue_note(const struct al_repo_conf *repo, const char *id, const char *commit,
-			  const char *envelope);
+		   const char *envelope);
 
 /* GitHub (server/webhook.c, server/github.c): the webhook intake, and the commit-status
  * outbox's poster. */

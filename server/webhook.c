@@ -109,14 +109,14 @@ pull_request(struct delivery *in, json_t **ret)
 
 	if ((long long)json_array_size(ev->fail_to_pass) > in->lim->max_fail_to_pass)
 		return al_reply_refuse(&in->why, 400,
-				 "fail_to_pass block: more than %lld test ids "
-				 "(limits.max_fail_to_pass)",
-				 in->lim->max_fail_to_pass);
+				       "fail_to_pass block: more than %lld test ids "
+				       "(limits.max_fail_to_pass)",
+				       in->lim->max_fail_to_pass);
 	snprintf(ref_base, sizeof(ref_base), "refs/heads/%s", ev->base_ref);
 	if (!al_policy_is_branch(in->repo->policy, ref_base))
-		return al_reply_refuse(&in->why, 422,
-				 "the pull request's base %s is not one of the policy's branches",
-				 ref_base);
+		return al_reply_refuse(
+		    &in->why, 422, "the pull request's base %s is not one of the policy's branches",
+		    ref_base);
 	/* The base branch as GitHub has it now goes to refs/airlock/upstream/heads/<branch>,
 	 * which counts as that branch for the base check (server/bases.c). */
 	snprintf(ref_head, sizeof(ref_head), "refs/airlock/pull/%lld/head", (long long)number);
@@ -130,13 +130,14 @@ pull_request(struct delivery *in, json_t **ret)
 		al_log("error", "webhook.fetch_failed", "delivery=%s error=%s", in->id,
 		       al_log_q(al_err_msg(&err)));
 		return al_reply_refuse(&in->why, 502, "could not fetch the pull request: %s",
-				 al_err_msg(&err));
+				       al_err_msg(&err));
 	}
 	if (strcmp(fetched, head))
-		return al_reply_refuse(&in->why, 409,
-				 "the pull request's head is now %s, not %s: a later delivery "
-				 "gates it",
-				 fetched, head);
+		return al_reply_refuse(
+		    &in->why, 409,
+		    "the pull request's head is now %s, not %s: a later delivery "
+		    "gates it",
+		    fetched, head);
 	/* The pull request's own change (from where it branched) is judged as it would merge:
 	 * applied onto the base branch's tip, which is the grant's base, as merge queues do. */
 	if (al_git_merge_base(in->repo->path, base_commit, head, merge_base, &err) < 0)
@@ -149,9 +150,9 @@ pull_request(struct delivery *in, json_t **ret)
 		al_buf_free(&sp.test);
 		if (r == -E2BIG)
 			return al_reply_refuse(&in->why, 413,
-					 "the pull request's diff is larger than %lld bytes "
-					 "(limits.max_patch_bytes)",
-					 in->lim->max_patch_bytes);
+					       "the pull request's diff is larger than %lld bytes "
+					       "(limits.max_patch_bytes)",
+					       in->lim->max_patch_bytes);
 		return al_reply_refuse(&in->why, 422, "%s", al_err_msg(&err));
 	}
 	snprintf(pr_name, sizeof(pr_name), "%s#%lld", in->repo->github->full_name,
