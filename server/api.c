@@ -1,5 +1,6 @@
-/* HTTP API: authentication, the proposal intake (its checks: server/intake.c) and the
- * read views. */
+/* HTTP API: the router, the proposal intake (its checks: server/intake.c, server/admit.c)
+ * and the read views.  Handlers elsewhere answer with an outcome or a refusal; this file
+ * writes the reply.  Who is calling: server/auth.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,6 +12,8 @@
 #include "gates/gates.h"
 #include "lib/log.h"
 #include "lib/macros.h"
+#include "server/admit.h"
+#include "server/auth.h"
 #include "server/bases.h"
 #include "server/grant.h"
 #include "server/metrics.h"
@@ -19,292 +22,6 @@
 
 #define LIST_LIMIT 200
 #define AUDIT_LIMIT 500
-/* Over TLS the cookie takes the __Host- prefix: Secure, Path=/, no Domain, or no cookie. */
-#define SESSION_COOKIE "airlock_session"
-#define SESSION_COOKIE_TLS "__Host-airlock_session"
-
-struct caller {
-	char *name; /* owned */
-	char *role; /* owned */
-	bool session;
-	char session_hash[65];
-	char csrf[65];
-	long long expires;
-};
-
-static void
-caller_clear(struct caller *c)
-{
-	free(c->name);
-	free(c->role);
-}
-
-static bool
-ct_equal(const char *a, const char *b, size_t n)
-{
-	unsigned char d = 0;
-
-	for (size_t i = 0; i < n; i++)
-		d |= (unsigned char)(a[i] ^ b[i]);
-	return d == 0;
-}
-
-static bool
-is_hexn(const char *s, size_t n)
-{
-	return strlen(s) == n && strspn(s, "0123456789abcdef") == n;
-}
-
-static bool
-state_changing(const struct al_http_req *req)
-{
-	return strcmp(al_http_method(req), "GET") && strcmp(al_http_method(req), "HEAD");
-}
-
-static const char *
-cookie_name(const struct al_http_req *req)
-{
-	return al_http_tls(req) ? SESSION_COOKIE_TLS : SESSION_COOKIE;
-}
-
-/* A browser's state-changing request comes from this origin: its Origin, when sent, names
- * this host. */
-static int
-same_origin(const struct al_http_req *req, struct al_http_resp *resp)
-{
-	const char *origin = al_http_header(req, "Origin");
-	const char *host = al_http_header(req, "Host");
-	const char *sep = origin ? strstr(origin, "://") : NULL;
-
-	if (origin && (!sep || !host || strcmp(sep + 3, host))) {
-		al_reply_error(resp, 403, "forbidden", "cross-origin request refused");
-		return -EPERM;
-	}
-	return 0;
-}
-
-/* A browser's POST carries JSON: a cross-site form can send no such body without a
- * preflight this server never answers. */
-static int
-json_body(const struct al_http_req *req, struct al_http_resp *resp)
-{
-	const char *ct = al_http_header(req, "Content-Type");
-
-	if (strcmp(al_http_method(req), "POST"))
-		return 0;
-	if (!ct || strncmp(ct, "application/json", 16) ||
-	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
-		al_reply_error(resp, 415, "unsupported media type",
-			       "send the body as application/json");
-		return -EPERM;
-	}
-	return 0;
-}
-
-/* The signed-in reviewer of a session cookie; state-changing requests also need the
- * session's CSRF token in X-CSRF-Token. */
-static int
-authenticate_session(struct al_server *srv, const struct al_http_req *req, const char *cookie,
-		     struct al_http_resp *resp, struct caller *c)
-{
-	struct al_session ss;
-	const char *csrf;
-
-	if (is_hexn(cookie, 64))
-		al_sha256_hex(cookie, 64, c->session_hash);
-	if (!c->session_hash[0] || al_store_session_find(srv->store, c->session_hash, &ss) < 0) {
-		al_reply_error(resp, 401, "unauthorized",
-			       "the session expired or ended: sign in again");
-		return -EACCES;
-	}
-	if (state_changing(req)) {
-		if (same_origin(req, resp) < 0)
-			return -EPERM;
-		csrf = al_http_header(req, "X-CSRF-Token");
-		if (!csrf || strlen(csrf) != 64 || !ct_equal(csrf, ss.csrf, 64)) {
-			al_reply_error(resp, 403, "forbidden",
-				       "missing or wrong X-CSRF-Token header");
-			return -EPERM;
-		}
-		if (json_body(req, resp) < 0)
-			return -EPERM;
-	}
-	c->name = strdup(ss.name);
-	c->role = strdup(ss.role);
-	c->session = true;
-	c->expires = ss.expires;
-	memcpy(c->csrf, ss.csrf, sizeof(c->csrf));
-	if (!c->name || !c->role) {
-		al_reply_error(resp, 500, "internal", "out of memory");
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-/* 0 and the caller, or an error reply already written.  A bearer token wins over a
- * cookie. */
-static int
-authenticate(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp,
-	     struct caller *c)
-{
-	const char *h = al_http_header(req, "Authorization");
-	const char *cookie = al_http_cookie(req, cookie_name(req));
-	char hash[65];
-
-	if (!h && cookie)
-		return authenticate_session(srv, req, cookie, resp, c);
-	if (!h || strncmp(h, "Bearer ", 7) != 0 || !h[7]) {
-		al_reply_error(resp, 401, "unauthorized", "missing bearer token");
-		return -EACCES;
-	}
-	if (strlen(h + 7) > 256) {
-		al_reply_error(resp, 401, "unauthorized", "invalid token");
-		return -EACCES;
-	}
-	al_sha256_hex(h + 7, strlen(h + 7), hash);
-	if (al_store_token_find(srv->store, hash, &c->name, &c->role) < 0) {
-		al_reply_error(resp, 401, "unauthorized", "invalid token");
-		return -EACCES;
-	}
-	return 0;
-}
-
-static int
-require_role(const struct caller *c, const char *role, struct al_http_resp *resp)
-{
-	char detail[96];
-
-	if (!strcmp(c->role, role) || !strcmp(c->role, "admin"))
-		return 0;
-	snprintf(detail, sizeof(detail), "this needs the %s role", role);
-	al_reply_error(resp, 403, "forbidden", detail);
-	return -EPERM;
-}
-
-typedef int (*body_intake)(const char *body, size_t len, json_t **ret, struct al_err *err);
-
-/* The first way j passes the configured caps (depth, strings other than the patches,
- * arrays), or NULL. */
-static const char *
-over_limits(const json_t *j, const struct al_limits *lim, long long depth, const char *key,
-	    char *buf, size_t n)
-{
-	const char *k, *why;
-	json_t *v;
-	size_t i;
-
-	if (depth > lim->max_json_depth) {
-		snprintf(buf, n, "body: nested deeper than %lld", lim->max_json_depth);
-		return buf;
-	}
-	if (json_is_string(j) && (long long)json_string_length(j) > lim->max_json_string &&
-	    !(key && (!strcmp(key, "patch") || !strcmp(key, "test_patch")) && depth == 2)) {
-		snprintf(buf, n, "%.40s: a string longer than %lld bytes", key ? key : "body",
-			 lim->max_json_string);
-		return buf;
-	}
-	if (json_is_array(j)) {
-		if ((long long)json_array_size(j) > lim->max_json_array) {
-			snprintf(buf, n, "%.40s: more than %lld elements", key ? key : "body",
-				 lim->max_json_array);
-			return buf;
-		}
-		json_array_foreach (j, i, v)
-			if ((why = over_limits(v, lim, depth + 1, key, buf, n)))
-				return why;
-	}
-	json_object_foreach ((json_t *)j, k, v)
-		if ((why = over_limits(v, lim, depth + 1, k, buf, n)))
-			return why;
-	return NULL;
-}
-
-/* 1 when the raw JSON text nests arrays and objects deeper than max: read before the
- * parser, which would recurse that deep. */
-static int
-nests_deeper(const char *p, size_t len, long long max)
-{
-	long long depth = 0;
-	int in_string = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if (in_string) {
-			if (p[i] == '\\')
-				i++;
-			else if (p[i] == '"')
-				in_string = 0;
-		} else if (p[i] == '"') {
-			in_string = 1;
-		} else if (p[i] == '[' || p[i] == '{') {
-			if (++depth > max)
-				return 1;
-		} else if (p[i] == ']' || p[i] == '}') {
-			depth--;
-		}
-	}
-	return 0;
-}
-
-/* The configured caps on a proposal's or a revision's patches and test ids (the intake
- * holds them to its ceilings already), or NULL. */
-static const char *
-over_patch_caps(const json_t *b, const struct al_limits *lim, char *buf, size_t n)
-{
-	static const char *const patches[] = {"patch", "test_patch"};
-	const json_t *ftp = json_object_get(b, "fail_to_pass");
-
-	for (size_t i = 0; i < AL_ARRAY_SIZE(patches); i++) {
-		const json_t *v = json_object_get(b, patches[i]);
-
-		if (json_is_string(v) && (long long)json_string_length(v) > lim->max_patch_bytes) {
-			snprintf(buf, n, "%s: larger than %lld bytes (limits.max_patch_bytes)",
-				 patches[i], lim->max_patch_bytes);
-			return buf;
-		}
-	}
-	if (json_is_array(ftp) && (long long)json_array_size(ftp) > lim->max_fail_to_pass) {
-		snprintf(buf, n, "fail_to_pass: more than %lld test ids (limits.max_fail_to_pass)",
-			 lim->max_fail_to_pass);
-		return buf;
-	}
-	return NULL;
-}
-
-/* The request body as JSON that passed intake (server/intake.c) and the caps; NULL when
- * it did not, with the 400 written ("malformed JSON", or error and the first problem). */
-static json_t *
-accept_body(const struct al_http_req *req, const struct al_limits *lim, body_intake intake,
-	    const char *error, struct al_http_resp *resp)
-{
-	size_t len;
-	const char *body = al_http_body(req, &len);
-	struct al_err err = {0};
-	json_t *b = NULL;
-	const char *why;
-	char msg[128];
-	int r;
-
-	if (nests_deeper(body, len, lim->max_json_depth)) {
-		snprintf(msg, sizeof(msg), "body: nested deeper than %lld", lim->max_json_depth);
-		al_reply_error(resp, 400, error, msg);
-		return NULL;
-	}
-	r = intake(body, len, &b, &err);
-
-	if (r < 0) {
-		al_reply_error(resp, 400, r == -EINVAL ? error : "malformed JSON",
-			       al_err_msg(&err));
-		return NULL;
-	}
-	if ((why = over_limits(b, lim, 1, NULL, msg, sizeof(msg))) ||
-	    (why = over_patch_caps(b, lim, msg, sizeof(msg)))) {
-		al_reply_error(resp, 400, error, why);
-		json_decref(b);
-		return NULL;
-	}
-	return b;
-}
-
 /* The patches of a request body into p, borrowed from b. */
 static void
 take_patches(const json_t *b, struct al_proposal *p)
@@ -315,98 +32,9 @@ take_patches(const json_t *b, struct al_proposal *p)
 	p->test_patch_len = json_string_length(json_object_get(b, "test_patch"));
 }
 
-/* 0 when principal may submit now (a token taken from its bucket), or the seconds until
- * it may. */
-static int
-rate_wait(struct al_server *srv, const char *principal, const struct al_limits *lim)
-{
-	double now = al_metrics_now(), rate = (double)lim->submit_per_minute / 60.0;
-	struct al_bucket *b = NULL, *oldest = &srv->buckets[0];
-	int wait = 0;
-
-	if (lim->submit_per_minute == 0)
-		return 0;
-	pthread_mutex_lock(&srv->mu);
-	for (size_t i = 0; i < AL_ARRAY_SIZE(srv->buckets) && !b; i++) {
-		if (!strcmp(srv->buckets[i].name, principal))
-			b = &srv->buckets[i];
-		else if (srv->buckets[i].at < oldest->at)
-			oldest = &srv->buckets[i];
-	}
-	if (!b) {
-		b = oldest; /* a principal not seen lately starts full */
-		snprintf(b->name, sizeof(b->name), "%s", principal);
-		b->tokens = (double)lim->submit_burst;
-		b->at = now;
-	}
-	b->tokens += (now - b->at) * rate;
-	if (b->tokens > (double)lim->submit_burst)
-		b->tokens = (double)lim->submit_burst;
-	b->at = now;
-	if (b->tokens >= 1.0)
-		b->tokens -= 1.0;
-	else
-		wait = (int)((1.0 - b->tokens) / rate) + 1;
-	pthread_mutex_unlock(&srv->mu);
-	return wait;
-}
-
-static int
-draining(struct al_server *srv)
-{
-	int d;
-
-	pthread_mutex_lock(&srv->mu);
-	d = srv->draining;
-	pthread_mutex_unlock(&srv->mu);
-	return d;
-}
-
-/* 503 with Retry-After while the server stops: what it takes now would wait for the next
- * start, so the agent is told to send it then. */
-static int
-refuse_draining(struct al_server *srv, struct al_http_resp *resp)
-{
-	if (!draining(srv))
-		return 0;
-	al_reply_error(resp, 503, "unavailable",
-		       "the server is shutting down: send it again once it is back");
-	resp->retry_after = 10;
-	return -EAGAIN;
-}
-
-/* 503 while the server stops; 429 with Retry-After when the queue is full or the
- * principal is over its rate. */
-static int
-admit(struct al_server *srv, const struct al_limits *lim, const char *principal,
-      struct al_http_resp *resp)
-{
-	long long queued;
-	char detail[128];
-	int wait;
-
-	if (refuse_draining(srv, resp) < 0)
-		return -EAGAIN;
-	queued = al_store_count_queued(srv->store);
-	if (queued >= lim->max_queued) {
-		snprintf(detail, sizeof(detail), "the queue is full (%lld proposals wait)", queued);
-		al_reply_error(resp, 429, "too many requests", detail);
-		resp->retry_after = 30;
-		return -EAGAIN;
-	}
-	if ((wait = rate_wait(srv, principal, lim)) > 0) {
-		snprintf(detail, sizeof(detail), "%s: more than %lld submissions a minute",
-			 principal, lim->submit_per_minute);
-		al_reply_error(resp, 429, "too many requests", detail);
-		resp->retry_after = wait;
-		return -EAGAIN;
-	}
-	return 0;
-}
-
 static void
 post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp,
-	      const struct caller *c)
+	      const struct al_caller *c)
 {
 	struct al_config *cfg = al_live_config(srv);
 	json_t *b = NULL, *ftp, *prov;
@@ -417,8 +45,8 @@ post_proposal(struct al_server *srv, const struct al_http_req *req, struct al_ht
 	char loc[64];
 	int based = 0;
 
-	if (admit(srv, &cfg->limits, c->name, resp) == 0)
-		b = accept_body(req, &cfg->limits, al_intake_proposal, "invalid proposal", resp);
+	if (al_admit_submission(srv, &cfg->limits, c->name, resp) == 0)
+		b = al_admit_body(req, &cfg->limits, al_intake_proposal, "invalid proposal", resp);
 	if (b)
 		repo = al_config_repo(cfg, json_string_value(json_object_get(b, "repo")));
 	if (repo)
@@ -716,7 +344,7 @@ get_keys(struct al_server *srv, struct al_http_resp *resp)
 
 static void
 post_revision(struct al_server *srv, const char *id, const struct al_http_req *req,
-	      struct al_http_resp *resp, const struct caller *c)
+	      struct al_http_resp *resp, const struct al_caller *c)
 {
 	struct al_config *cfg = al_live_config(srv);
 	json_t *b = NULL, *ftp;
@@ -728,8 +356,8 @@ post_revision(struct al_server *srv, const char *id, const struct al_http_req *r
 	char msg[160];
 	int r;
 
-	if (refuse_draining(srv, resp) == 0)
-		b = accept_body(req, &cfg->limits, al_intake_revision, "invalid revision", resp);
+	if (al_admit_refuse_draining(srv, resp) == 0)
+		b = al_admit_body(req, &cfg->limits, al_intake_revision, "invalid revision", resp);
 	al_live_config_put(srv, cfg);
 	if (!b)
 		return;
@@ -776,7 +404,7 @@ out:
 }
 
 static void
-promote(struct al_server *srv, const char *id, const struct caller *c, struct al_http_resp *resp)
+promote(struct al_server *srv, const char *id, const struct al_caller *c, struct al_http_resp *resp)
 {
 	struct al_refusal why = {0};
 	json_t *answer = NULL;
@@ -800,15 +428,15 @@ static void
 route_proposals(struct al_server *srv, const struct al_http_req *req, const char *rest,
 		struct al_http_resp *resp)
 {
-	struct caller c = {0};
+	struct al_caller c = {0};
 	char id[40];
 	const char *slash;
 
-	if (authenticate(srv, req, resp, &c) < 0)
+	if (al_auth_caller(srv, req, resp, &c) < 0)
 		return;
 	if (!*rest) {
 		if (!strcmp(al_http_method(req), "POST")) {
-			if (require_role(&c, "agent", resp) == 0)
+			if (al_auth_require_role(&c, "agent", resp) == 0)
 				post_proposal(srv, req, resp, &c);
 		} else if (method_is(req, "GET", resp)) {
 			list_proposals(srv, req, resp);
@@ -833,7 +461,8 @@ route_proposals(struct al_server *srv, const struct al_http_req *req, const char
 	} else if (!id_valid(id)) {
 		al_reply_error(resp, 404, "not found", "no such proposal");
 	} else if (!strcmp(slash, "/approve") || !strcmp(slash, "/reject")) {
-		if (method_is(req, "POST", resp) && require_role(&c, "reviewer", resp) == 0) {
+		if (method_is(req, "POST", resp) &&
+		    al_auth_require_role(&c, "reviewer", resp) == 0) {
 			size_t len;
 			const char *body = al_http_body(req, &len);
 			struct al_refusal why = {0};
@@ -846,127 +475,16 @@ route_proposals(struct al_server *srv, const struct al_http_req *req, const char
 				get_proposal(srv, id, PART_VIEW, resp);
 		}
 	} else if (!strcmp(slash, "/promote")) {
-		if (method_is(req, "POST", resp) && require_role(&c, "admin", resp) == 0)
+		if (method_is(req, "POST", resp) && al_auth_require_role(&c, "admin", resp) == 0)
 			promote(srv, id, &c, resp);
 	} else if (!strcmp(slash, "/revisions")) {
-		if (method_is(req, "POST", resp) && require_role(&c, "agent", resp) == 0)
+		if (method_is(req, "POST", resp) && al_auth_require_role(&c, "agent", resp) == 0)
 			post_revision(srv, id, req, resp, &c);
 	} else {
 		al_reply_error(resp, 404, "not found", al_http_path(req));
 	}
 out:
-	caller_clear(&c);
-}
-
-/* The cookie that carries a session (value NULL: the one that ends it). */
-static char *
-session_cookie(const struct al_http_req *req, const char *value, long long max_age)
-{
-	char buf[256];
-
-	snprintf(buf, sizeof(buf), "%s=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
-		 cookie_name(req), value ? value : "", value ? max_age : 0,
-		 al_http_tls(req) ? "; Secure" : "");
-	return strdup(buf);
-}
-
-static json_t *
-session_json(const struct caller *c)
-{
-	return json_pack("{s:s, s:s, s:s*, s:o*}", "name", c->name, "role", c->role, "csrf",
-			 c->session ? c->csrf : NULL, "expires",
-			 c->session ? json_integer(c->expires) : NULL);
-}
-
-/* POST /v1/session {"token": T}: a reviewer's (or admin's) token for a session cookie. */
-static void
-sign_in(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp)
-{
-	size_t len;
-	const char *body = al_http_body(req, &len);
-	json_t *b = NULL, *t;
-	char cookie[65], hash[65];
-	struct al_session ss = {0};
-	struct al_config *cfg;
-	struct caller c = {0};
-	struct al_err err = {0};
-
-	if (same_origin(req, resp) < 0 || json_body(req, resp) < 0)
-		return;
-	b = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-	t = json_object_get(b, "token");
-	if (!json_is_object(b) || json_object_size(b) != 1 || !json_is_string(t) ||
-	    !json_string_length(t) || json_string_length(t) > 256) {
-		al_reply_error(resp, 400, "bad request", "expected {\"token\": TOKEN}");
-		goto out;
-	}
-	al_sha256_hex(json_string_value(t), json_string_length(t), ss.token_hash);
-	if (al_store_token_find(srv->store, ss.token_hash, &c.name, &c.role) < 0) {
-		al_log("info", "session.refused", "reason=token");
-		al_reply_error(resp, 401, "unauthorized", "invalid token");
-		goto out;
-	}
-	if (!strcmp(c.role, "agent")) {
-		al_reply_error(resp, 403, "forbidden",
-			       "agent tokens cannot sign in: the page is for reviewers");
-		goto out;
-	}
-	al_random_hex(32, cookie);
-	al_random_hex(32, ss.csrf);
-	al_sha256_hex(cookie, 64, hash);
-	cfg = al_live_config(srv);
-	ss.expires = (long long)time(NULL) + cfg->session_ttl_s;
-	resp->set_cookie = session_cookie(req, cookie, cfg->session_ttl_s);
-	al_live_config_put(srv, cfg);
-	snprintf(ss.name, sizeof(ss.name), "%s", c.name);
-	snprintf(ss.role, sizeof(ss.role), "%s", c.role);
-	if (!resp->set_cookie || al_store_session_add(srv->store, hash, &ss, &err) < 0) {
-		free(resp->set_cookie);
-		resp->set_cookie = NULL;
-		al_log("error", "session.store_failed", "error=%s", al_log_q(al_err_msg(&err)));
-		al_reply_error(resp, 500, "internal", "could not open the session");
-		goto out;
-	}
-	al_log("info", "session.started", "name=%s role=%s", al_log_q(c.name), c.role);
-	c.session = true;
-	c.expires = ss.expires;
-	memcpy(c.csrf, ss.csrf, sizeof(c.csrf));
-	al_reply_json(resp, 200, session_json(&c));
-out:
-	explicit_bzero(cookie, sizeof(cookie));
-	json_decref(b);
-	caller_clear(&c);
-}
-
-static void
-route_session(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp)
-{
-	struct caller c = {0};
-	struct al_err err = {0};
-	const char *m = al_http_method(req);
-
-	if (!strcmp(m, "POST")) {
-		sign_in(srv, req, resp);
-		return;
-	}
-	if (strcmp(m, "GET") && strcmp(m, "DELETE")) {
-		al_reply_error(resp, 405, "method not allowed", m);
-		return;
-	}
-	if (authenticate(srv, req, resp, &c) < 0)
-		return;
-	if (!strcmp(m, "GET")) {
-		al_reply_json(resp, 200, session_json(&c));
-	} else if (!c.session) {
-		al_reply_error(resp, 400, "bad request", "no session to end: none was used");
-	} else if (al_store_session_end(srv->store, c.session_hash, c.name, &err) < 0) {
-		al_reply_error(resp, 401, "unauthorized", "the session had already ended");
-	} else {
-		al_log("info", "session.ended", "name=%s", al_log_q(c.name));
-		resp->set_cookie = session_cookie(req, NULL, 0);
-		al_reply_json(resp, 200, json_pack("{s:b}", "signed_out", 1));
-	}
-	caller_clear(&c);
+	al_auth_caller_clear(&c);
 }
 
 /* GET /v1/audit[?proposal=ID] (reviewer): the newest entries, oldest first. */
@@ -993,16 +511,16 @@ static void
 route_signed_in(struct al_server *srv, const struct al_http_req *req, const char *path,
 		struct al_http_resp *resp)
 {
-	struct caller c = {0};
+	struct al_caller c = {0};
 
-	if (authenticate(srv, req, resp, &c) < 0 || !method_is(req, "GET", resp))
+	if (al_auth_caller(srv, req, resp, &c) < 0 || !method_is(req, "GET", resp))
 		goto out;
 	if (!strcmp(path, "/v1/events"))
 		al_events_subscribe(srv->events, resp);
-	else if (require_role(&c, "reviewer", resp) == 0)
+	else if (al_auth_require_role(&c, "reviewer", resp) == 0)
 		get_audit(srv, req, resp);
 out:
-	caller_clear(&c);
+	al_auth_caller_clear(&c);
 }
 
 /* The embedded page: the same bytes for everyone, no data in them. */
@@ -1066,7 +584,7 @@ al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *res
 
 	if (!strcmp(path, "/healthz")) {
 		/* a load balancer stops sending work to a server that is stopping */
-		if (method_is(req, "GET", resp) && draining(srv))
+		if (method_is(req, "GET", resp) && al_admit_draining(srv))
 			al_reply_json(resp, 503, json_pack("{s:s}", "status", "draining"));
 		else if (!resp->status)
 			al_reply_json(resp, 200, json_pack("{s:s}", "status", "ok"));
@@ -1084,7 +602,7 @@ al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *res
 		if (method_is(req, "POST", resp))
 			webhook(srv, req, resp);
 	} else if (!strcmp(path, "/v1/session")) {
-		route_session(srv, req, resp);
+		al_auth_session(srv, req, resp);
 	} else if (!strcmp(path, "/v1/events") || !strcmp(path, "/v1/audit")) {
 		route_signed_in(srv, req, path, resp);
 	} else if (al_webui_file(path, &page) == 0) {

@@ -14,6 +14,8 @@
 
 #define BACKOFF_MAX_S 300
 #define CONTEXT "airlock/gate"
+/* Seconds between looks at the outbox when nothing wakes the poster. */
+#define POLL_S 1
 
 void
 al_github_target_url(struct al_server *srv, const char *id, char *out, size_t n)
@@ -28,13 +30,48 @@ al_github_target_url(struct al_server *srv, const char *id, char *out, size_t n)
 	al_live_config_put(srv, cfg);
 }
 
+/* The poster thread and its wake-up. */
+struct al_github {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	int started;
+	int kicked;
+	int stopping;
+};
+
+int
+al_github_new(struct al_github **ret)
+{
+	struct al_github *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return -ENOMEM;
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	*ret = g;
+	return 0;
+}
+
+void
+al_github_free(struct al_github *g)
+{
+	if (!g)
+		return;
+	pthread_mutex_destroy(&g->mu);
+	pthread_cond_destroy(&g->cv);
+	free(g);
+}
+
 void
 al_github_kick(struct al_server *srv)
 {
-	pthread_mutex_lock(&srv->mu);
-	srv->github_kicked = 1;
-	pthread_cond_broadcast(&srv->github_cv);
-	pthread_mutex_unlock(&srv->mu);
+	struct al_github *g = srv->github;
+
+	pthread_mutex_lock(&g->mu);
+	g->kicked = 1;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
 }
 
 /* The status the state a proposal moved to maps to, or NULL while it is not settled
@@ -180,6 +217,7 @@ static void *
 poster_main(void *arg)
 {
 	struct al_server *srv = arg;
+	struct al_github *g = srv->github;
 
 	for (;;) {
 		struct timespec until;
@@ -188,18 +226,18 @@ poster_main(void *arg)
 		json_t *due = NULL, *row;
 		size_t i, n = 0;
 
-		pthread_mutex_lock(&srv->mu);
+		pthread_mutex_lock(&g->mu);
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 1;
-		while (!srv->stopping && !srv->github_kicked &&
-		       pthread_cond_timedwait(&srv->github_cv, &srv->mu, &until) == 0)
+		until.tv_sec += POLL_S;
+		while (!g->stopping && !g->kicked &&
+		       pthread_cond_timedwait(&g->cv, &g->mu, &until) == 0)
 			;
-		srv->github_kicked = 0;
-		if (srv->stopping) {
-			pthread_mutex_unlock(&srv->mu);
+		g->kicked = 0;
+		if (g->stopping) {
+			pthread_mutex_unlock(&g->mu);
 			return NULL;
 		}
-		pthread_mutex_unlock(&srv->mu);
+		pthread_mutex_unlock(&g->mu);
 		cfg = al_live_config(srv);
 		api = strdup(cfg->github_api);
 		if (cfg->github_token_file &&
@@ -223,21 +261,25 @@ poster_main(void *arg)
 int
 al_github_start(struct al_server *srv, struct al_err *err)
 {
-	if (pthread_create(&srv->github_thread, NULL, poster_main, srv) != 0)
+	struct al_github *g = srv->github;
+
+	if (pthread_create(&g->thread, NULL, poster_main, srv) != 0)
 		return al_err_set(err, -EAGAIN, "github: cannot start the status poster");
-	srv->github_started = 1;
+	g->started = 1;
 	return 0;
 }
 
 void
 al_github_stop(struct al_server *srv)
 {
-	if (!srv->github_started)
+	struct al_github *g = srv->github;
+
+	if (!g || !g->started)
 		return;
-	pthread_mutex_lock(&srv->mu);
-	srv->stopping = 1;
-	pthread_cond_broadcast(&srv->github_cv);
-	pthread_mutex_unlock(&srv->mu);
-	pthread_join(srv->github_thread, NULL);
-	srv->github_started = 0;
+	pthread_mutex_lock(&g->mu);
+	g->stopping = 1;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+	pthread_join(g->thread, NULL);
+	g->started = 0;
 }

@@ -1,4 +1,26 @@
-/* airlock: one binary, git-style subcommands. */
+/* airlock: one binary, git-style subcommands; `serve` runs the server.
+ *
+ * The server's files, each a part with its own header or a section of server.h:
+ *   main.c      subcommands, start-up and shutdown order
+ *   http.c      the only microhttpd code: requests in, replies out (http.h)
+ *   api.c       the router: routes, the proposal intake, the read views
+ *   reply.c     JSON replies and refusals; handlers elsewhere return an outcome or a
+ *               refusal and the router writes it
+ *   auth.c      bearer tokens, sessions, CSRF and same-origin checks
+ *   admit.c     body caps, queue cap, submission rate, draining
+ *   intake.c    the proposal and webhook parsers (pure)
+ *   decide.c    a reviewer's approve or reject          promote.c  a grant's ref move
+ *   webhook.c   GitHub deliveries                        github.c   the commit-status poster
+ *   sched.c     workers: one `airlock runner` per job, its result judged by gates/judge.c
+ *   issue.c     signs a grant (grant.c builds the statement, sign.c and keys.c the DSSE
+ *               envelope and the keyring)
+ *   store/      the only SQLite code (store.h)          events.c   live updates (SSE)
+ *   live.c      the configuration in force and its reload; bases.c the base check;
+ *               views.c cached proposal views; metrics.c /metrics; cli.c and client.c
+ *               the command-line client.
+ * Calls between these files go one way (make lint checks it): the router calls the
+ * handlers, the handlers call the store and gates/, and the store's change hook (set
+ * here) wakes the scheduler, the poster and the page. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -21,6 +43,7 @@
 #include "runner/runner.h"
 #include "server/cli.h"
 #include "server/grant.h"
+#include "server/admit.h"
 #include "server/server.h"
 
 #define BINARY_MAX (512u << 20)
@@ -155,7 +178,8 @@ server_free(struct al_server *srv)
 	pthread_mutex_lock(&srv->mu);
 	srv->draining = 1;
 	pthread_mutex_unlock(&srv->mu);
-	al_sched_stop(srv);
+	if (srv->sched)
+		al_sched_stop(srv);
 	al_events_shutdown(srv->events);
 	al_http_stop(srv->http);
 	al_github_stop(srv);
@@ -168,8 +192,9 @@ server_free(struct al_server *srv)
 	al_views_free(&srv->views);
 	pthread_mutex_destroy(&srv->mu);
 	pthread_mutex_destroy(&srv->decide_mu);
-	pthread_cond_destroy(&srv->cv);
-	pthread_cond_destroy(&srv->github_cv);
+	al_sched_free(srv->sched);
+	al_github_free(srv->github);
+	al_admit_rate_free(srv->rate);
 }
 
 static void
@@ -331,11 +356,14 @@ cmd_serve(int argc, char **argv)
 	al_live_digest_policies(srv.cfg);
 	pthread_mutex_init(&srv.mu, NULL);
 	pthread_mutex_init(&srv.decide_mu, NULL);
-	pthread_cond_init(&srv.cv, NULL);
-	/* the scheduler and the start-up reconcile kick the poster before it runs */
-	pthread_cond_init(&srv.github_cv, NULL);
 	al_views_init(&srv.views);
-	r = serve_run(&srv, &err);
+	/* before any thread: the store's change hook wakes both, the start-up reconcile kicks
+	 * the poster before it runs */
+	if (al_sched_new(&srv.sched) < 0 || al_github_new(&srv.github) < 0 ||
+	    al_admit_rate_new(&srv.rate) < 0)
+		r = al_err_set(&err, -ENOMEM, "out of memory");
+	else
+		r = serve_run(&srv, &err);
 	server_free(&srv);
 	return r < 0 ? die("serve", &err) : 0;
 }

@@ -27,12 +27,35 @@
 #define RESULT_MAX_BYTES (256u << 20)
 /* A job the server stopped under this many times ends in error instead of a fourth run. */
 #define AL_MAX_ATTEMPTS 3
+/* The runner's own time on top of its runs' timeouts: checkout, trees, reports. */
+#define RUNNER_SLACK_S 120
+/* An idle worker looks at the queue this often even when nothing wakes it. */
+#define POLL_S 2
+/* How often a wait without a pidfd looks at the runner. */
+#define REAP_POLL_MS 50
+
+/* A worker's job, read and changed under the scheduler's mu. */
+struct al_running {
+	char id[33];   /* "" when idle */
+	pid_t runner;  /* 0 before it starts */
+	int cancelled; /* the proposal moved on: nothing of this run is written */
+	int requeued;  /* the server stops: the run is left to the next start */
+};
+
+struct al_sched {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stopping;
+	pthread_t *workers; /* owned */
+	unsigned n_workers;
+	struct al_running *running; /* owned, one per worker */
+};
 
 extern char **environ;
 
 struct job {
 	struct al_server *srv;
-	struct al_running *slot; /* this worker's entry in srv->running */
+	struct al_running *slot; /* this worker's entry in the scheduler's running */
 	struct al_config *cfg;	 /* a reference */
 	struct al_proposal *p;
 	const struct al_repo_conf *repo;
@@ -95,28 +118,41 @@ write_job_files(struct job *j, const json_t *plan, struct al_err *err)
 	return al_file_write_atomic(spec, text, strlen(text), 0600, err);
 }
 
+static long
+ms_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000L + (now.tv_nsec - start->tv_nsec) / 1000000L;
+}
+
+/* Reaps pid, killing it once timeout_s is over.  The runner's exit is watched through a
+ * pidfd; without one (an old kernel, or pidfd_open refused) it is looked at every
+ * REAP_POLL_MS, so the deadline holds on every path. */
 static int
 wait_deadline(pid_t pid, int timeout_s, int *ret_status)
 {
 	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	struct pollfd p = {.fd = pfd, .events = POLLIN};
-	struct timespec start, now;
-	int r;
+	struct timespec start;
+	pid_t w;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (pfd >= 0) {
-		long left;
+	for (;;) {
+		long left = timeout_s * 1000L - ms_since(&start);
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = timeout_s * 1000L - ((now.tv_sec - start.tv_sec) * 1000L +
-					    (now.tv_nsec - start.tv_nsec) / 1000000L);
+		w = waitpid(pid, ret_status, WNOHANG);
+		if (w == pid)
+			return 0;
+		if (w < 0 && errno != EINTR)
+			return -errno;
 		if (left <= 0) {
 			kill(pid, SIGKILL);
 			break;
 		}
-		r = poll(&p, 1, (int)left);
-		if (r > 0 || (r < 0 && errno != EINTR))
-			break;
+		if (pfd < 0 || poll(&p, 1, (int)left) < 0)
+			poll(NULL, 0, (int)(left < REAP_POLL_MS ? left : REAP_POLL_MS));
 	}
 	while (waitpid(pid, ret_status, 0) < 0)
 		if (errno != EINTR)
@@ -129,7 +165,7 @@ exec_runner(struct job *j, size_t n_runs, struct al_err *err)
 {
 	char parent[24];
 	char *argv[] = {"airlock", "runner", "--job", j->dir, "--parent", parent, NULL};
-	int timeout = (int)(al_policy_timeout_s(j->repo->policy) * (n_runs + 1)) + 120;
+	int timeout = (int)(al_policy_timeout_s(j->repo->policy) * (n_runs + 1)) + RUNNER_SLACK_S;
 	int status = 0, r;
 	double t0;
 	pid_t pid;
@@ -145,21 +181,21 @@ exec_runner(struct job *j, size_t n_runs, struct al_err *err)
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
-	pthread_mutex_lock(&j->srv->mu);
+	pthread_mutex_lock(&j->srv->sched->mu);
 	r = j->slot->cancelled ? ECANCELED
 			       : posix_spawn(&pid, j->srv->self_exe, NULL, &attr, argv, environ);
 	if (r == 0)
 		j->slot->runner = pid;
-	pthread_mutex_unlock(&j->srv->mu);
+	pthread_mutex_unlock(&j->srv->sched->mu);
 	posix_spawnattr_destroy(&attr);
 	if (r != 0)
 		return al_err_set(err, -r, "cannot start runner: %s", strerror(r));
 	t0 = al_metrics_now();
 	r = wait_deadline(pid, timeout, &status);
 	al_metrics_observe(AL_H_RUNNER, al_metrics_now() - t0);
-	pthread_mutex_lock(&j->srv->mu);
+	pthread_mutex_lock(&j->srv->sched->mu);
 	j->slot->runner = 0;
-	pthread_mutex_unlock(&j->srv->mu);
+	pthread_mutex_unlock(&j->srv->sched->mu);
 	if (r < 0)
 		return al_err_set(err, r, "waiting for runner: %s", strerror(-r));
 	if (WIFSIGNALED(status))
@@ -286,9 +322,9 @@ finish(struct job *j, const char *state, const char *error)
 	    .policy_digest = j->repo ? j->repo->policy_digest : NULL,
 	};
 
-	pthread_mutex_lock(&j->srv->mu);
+	pthread_mutex_lock(&j->srv->sched->mu);
 	r = j->slot->requeued;
-	pthread_mutex_unlock(&j->srv->mu);
+	pthread_mutex_unlock(&j->srv->sched->mu);
 	if (r) {
 		al_log("info", "job.left_for_restart", "id=%s", j->p->id);
 		return -ECANCELED;
@@ -396,15 +432,27 @@ struct worker_arg {
 static int
 claim(struct al_server *srv, struct al_running *slot, char id[33], struct al_err *err)
 {
+	struct al_sched *s = srv->sched;
 	int r = al_store_claim_next(srv->store, id, err);
 
 	if (r == 0) {
-		pthread_mutex_lock(&srv->mu);
+		pthread_mutex_lock(&s->mu);
 		*slot = (struct al_running){0};
 		memcpy(slot->id, id, sizeof(slot->id));
-		pthread_mutex_unlock(&srv->mu);
+		pthread_mutex_unlock(&s->mu);
 	}
 	return r;
+}
+
+static int
+stopping(struct al_sched *s)
+{
+	int stop;
+
+	pthread_mutex_lock(&s->mu);
+	stop = s->stopping;
+	pthread_mutex_unlock(&s->mu);
+	return stop;
 }
 
 static void *
@@ -412,131 +460,180 @@ worker(void *arg)
 {
 	struct al_server *srv = ((struct worker_arg *)arg)->srv;
 	struct al_running *slot = ((struct worker_arg *)arg)->slot;
+	struct al_sched *s = srv->sched;
 	char id[33];
 	struct al_err err;
 
 	free(arg);
-	for (;;) {
-		pthread_mutex_lock(&srv->mu);
-		if (srv->stopping) {
-			pthread_mutex_unlock(&srv->mu);
-			return NULL;
-		}
-		pthread_mutex_unlock(&srv->mu);
+	while (!stopping(s)) {
 		memset(&err, 0, sizeof(err));
 		int r = claim(srv, slot, id, &err);
 		if (r == 0) {
 			run_job(srv, slot, id);
-			pthread_mutex_lock(&srv->mu);
+			pthread_mutex_lock(&s->mu);
 			*slot = (struct al_running){0};
-			pthread_mutex_unlock(&srv->mu);
+			pthread_mutex_unlock(&s->mu);
 			continue;
 		}
 		if (r != -ENOENT)
 			al_log("error", "sched.claim_failed", "error=%s",
 			       al_log_q(al_err_msg(&err)));
-		pthread_mutex_lock(&srv->mu);
-		if (!srv->stopping) {
+		pthread_mutex_lock(&s->mu);
+		if (!s->stopping) {
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 2;
-			pthread_cond_timedwait(&srv->cv, &srv->mu, &ts);
+			ts.tv_sec += POLL_S;
+			pthread_cond_timedwait(&s->cv, &s->mu, &ts);
 		}
-		pthread_mutex_unlock(&srv->mu);
+		pthread_mutex_unlock(&s->mu);
 	}
+	return NULL;
+}
+
+int
+al_sched_new(struct al_sched **ret)
+{
+	struct al_sched *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	*ret = s;
+	return 0;
+}
+
+void
+al_sched_free(struct al_sched *s)
+{
+	if (!s)
+		return;
+	free(s->workers);
+	free(s->running);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
 }
 
 void
 al_sched_cancel(struct al_server *srv, const char *id)
 {
-	pthread_mutex_lock(&srv->mu);
-	for (unsigned i = 0; srv->running && i < srv->n_workers; i++) {
-		struct al_running *s = &srv->running[i];
+	struct al_sched *s = srv->sched;
 
-		if (strcmp(s->id, id))
+	pthread_mutex_lock(&s->mu);
+	for (unsigned i = 0; s->running && i < s->n_workers; i++) {
+		struct al_running *r = &s->running[i];
+
+		if (strcmp(r->id, id))
 			continue;
-		s->cancelled = 1;
-		if (s->runner > 0)
-			kill(s->runner, SIGKILL);
-		al_log("info", "job.cancelled", "id=%s runner=%d", id, (int)s->runner);
+		r->cancelled = 1;
+		if (r->runner > 0)
+			kill(r->runner, SIGKILL);
+		al_log("info", "job.cancelled", "id=%s runner=%d", id, (int)r->runner);
 	}
-	pthread_mutex_unlock(&srv->mu);
+	pthread_mutex_unlock(&s->mu);
 }
 
 void
 al_sched_kick(struct al_server *srv)
 {
-	pthread_mutex_lock(&srv->mu);
-	pthread_cond_signal(&srv->cv);
-	pthread_mutex_unlock(&srv->mu);
+	struct al_sched *s = srv->sched;
+
+	pthread_mutex_lock(&s->mu);
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Workspaces a stop left behind: no job runs yet, so none is in use (their runners died
+ * with the server: PR_SET_PDEATHSIG; their cgroups go at the next run's sweep). */
+static void
+clear_workspaces(const char *data)
+{
+	_cleanup_free_ char *jobs = al_path_join(data, "jobs");
+
+	if (jobs && access(jobs, F_OK) == 0 && al_rm_rf(jobs) == 0)
+		al_log("info", "sched.workspaces_cleared", "dir=%s", al_log_q(jobs));
 }
 
 int
 al_sched_start(struct al_server *srv, struct al_err *err)
 {
-	_cleanup_free_ char *jobs = al_path_join(srv->cfg->data, "jobs");
+	struct al_sched *s = srv->sched;
+	struct al_config *cfg = al_live_config(srv);
+	unsigned n = cfg->workers;
 	int r = al_store_requeue_running(srv->store, AL_MAX_ATTEMPTS, err);
 
-	if (r < 0)
-		return r;
 	if (r > 0)
 		al_log("info", "sched.requeued", "count=%d", r);
-	/* workspaces a stop left behind: no job runs yet, so none is in use (their runners
-	 * died with the server: PR_SET_PDEATHSIG; their cgroups go at the next run's sweep) */
-	if (jobs && access(jobs, F_OK) == 0 && al_rm_rf(jobs) == 0)
-		al_log("info", "sched.workspaces_cleared", "dir=%s", al_log_q(jobs));
-	srv->workers = calloc(srv->cfg->workers, sizeof(*srv->workers));
-	srv->running = calloc(srv->cfg->workers, sizeof(*srv->running));
-	if (!srv->workers || !srv->running)
+	if (r >= 0)
+		clear_workspaces(cfg->data);
+	al_live_config_put(srv, cfg);
+	if (r < 0)
+		return r;
+	s->workers = calloc(n, sizeof(*s->workers));
+	s->running = calloc(n, sizeof(*s->running));
+	if (!s->workers || !s->running)
 		return al_err_set(err, -ENOMEM, "out of memory");
-	for (unsigned i = 0; i < srv->cfg->workers; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		struct worker_arg *a = malloc(sizeof(*a));
 
 		if (!a)
 			return al_err_set(err, -ENOMEM, "out of memory");
-		*a = (struct worker_arg){srv, &srv->running[i]};
-		r = pthread_create(&srv->workers[i], NULL, worker, a);
+		*a = (struct worker_arg){srv, &s->running[i]};
+		r = pthread_create(&s->workers[i], NULL, worker, a);
 		if (r != 0) {
 			free(a);
 			return al_err_set(err, -r, "cannot start worker: %s", strerror(r));
 		}
-		pthread_mutex_lock(&srv->mu);
-		srv->n_workers++;
-		pthread_mutex_unlock(&srv->mu);
+		pthread_mutex_lock(&s->mu);
+		s->n_workers++;
+		pthread_mutex_unlock(&s->mu);
 	}
 	return 0;
+}
+
+/* The grace is over: what still runs is killed and goes back to the queue.  How many. */
+static int
+kill_late(struct al_sched *s)
+{
+	int late = 0;
+
+	pthread_mutex_lock(&s->mu);
+	for (unsigned i = 0; i < s->n_workers; i++) {
+		if (!s->running[i].id[0])
+			continue;
+		s->running[i].requeued = 1;
+		if (s->running[i].runner > 0)
+			kill(s->running[i].runner, SIGKILL);
+		late++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return late;
 }
 
 void
 al_sched_stop(struct al_server *srv)
 {
+	struct al_sched *s = srv->sched;
+	struct al_config *cfg = al_live_config(srv);
 	struct timespec deadline;
 	unsigned joined = 0;
-	int late = 0;
 
-	pthread_mutex_lock(&srv->mu);
-	srv->stopping = 1;
-	pthread_cond_broadcast(&srv->cv);
+	pthread_mutex_lock(&s->mu);
+	s->stopping = 1;
+	pthread_cond_broadcast(&s->cv);
 	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += srv->cfg ? srv->cfg->limits.shutdown_grace_s : 0;
-	pthread_mutex_unlock(&srv->mu);
-	while (joined < srv->n_workers &&
-	       pthread_timedjoin_np(srv->workers[joined], NULL, &deadline) == 0)
+	deadline.tv_sec += cfg ? cfg->limits.shutdown_grace_s : 0;
+	pthread_mutex_unlock(&s->mu);
+	al_live_config_put(srv, cfg);
+	while (joined < s->n_workers &&
+	       pthread_timedjoin_np(s->workers[joined], NULL, &deadline) == 0)
 		joined++;
-	if (joined < srv->n_workers) {
-		/* the grace is over: what still runs is killed and goes back to the queue */
-		pthread_mutex_lock(&srv->mu);
-		for (unsigned i = 0; i < srv->n_workers; i++) {
-			if (!srv->running[i].id[0])
-				continue;
-			srv->running[i].requeued = 1;
-			if (srv->running[i].runner > 0)
-				kill(srv->running[i].runner, SIGKILL);
-			late++;
-		}
-		pthread_mutex_unlock(&srv->mu);
-		for (unsigned i = joined; i < srv->n_workers; i++)
-			pthread_join(srv->workers[i], NULL);
+	if (joined < s->n_workers) {
+		int late = kill_late(s);
+
+		for (unsigned i = joined; i < s->n_workers; i++)
+			pthread_join(s->workers[i], NULL);
 		if (late > 0) {
 			struct al_err err = {0};
 			int n = al_store_requeue_running(srv->store, INT_MAX, &err);
@@ -545,11 +642,7 @@ al_sched_stop(struct al_server *srv)
 			       al_log_q(n < 0 ? al_err_msg(&err) : ""));
 		}
 	}
-	pthread_mutex_lock(&srv->mu);
-	free(srv->workers);
-	free(srv->running);
-	srv->workers = NULL;
-	srv->running = NULL;
-	srv->n_workers = 0;
-	pthread_mutex_unlock(&srv->mu);
+	pthread_mutex_lock(&s->mu);
+	s->n_workers = 0;
+	pthread_mutex_unlock(&s->mu);
 }

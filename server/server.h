@@ -30,22 +30,12 @@ struct al_server {
 	char self_exe[PATH_MAX];
 	char binary_sha256[65];
 	char kernel[128];
-	pthread_mutex_t mu;
-	pthread_mutex_t decide_mu; /* one reviewer decision at a time */
-	pthread_cond_t cv;
-	int stopping;
-	int draining;	    /* under mu: SIGTERM came; reads are served, submissions get 503 */
-	pthread_t *workers; /* owned */
-	unsigned n_workers;
-	struct al_running *running; /* owned, one per worker, under mu: the job it runs */
-	struct al_bucket {
-		char name[65];
-		double tokens, at;
-	} buckets[256];		  /* under mu: submissions per principal (a token bucket each) */
-	pthread_cond_t github_cv; /* with mu: the status poster's wake-up; made at start */
-	pthread_t github_thread;
-	int github_kicked;
-	int github_started;
+	pthread_mutex_t mu;	   /* guards cfg, signer, keyring, draining, config_gen */
+	pthread_mutex_t decide_mu; /* one reviewer decision or promotion at a time */
+	int draining;		/* under mu: SIGTERM came; reads are served, submissions get 503 */
+	struct al_sched *sched; /* owned: workers and their jobs (server/sched.c) */
+	struct al_github *github; /* owned: the commit-status poster (server/github.c) */
+	struct al_rate *rate;	  /* owned: submissions per principal (server/admit.c) */
 	unsigned long config_gen; /* under mu: one more at each reload */
 	struct al_views views;	  /* rendered proposal views (server/views.c) */
 };
@@ -53,13 +43,11 @@ struct al_server {
 /* API routing (server/api.c). */
 void al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *resp);
 
-/* Scheduler (server/sched.c). */
-struct al_running {
-	char id[33];   /* "" when idle */
-	pid_t runner;  /* 0 before it starts */
-	int cancelled; /* the proposal moved on: nothing of this run is written */
-	int requeued;  /* the server stops: the run is left to the next start */
-};
+/* Scheduler (server/sched.c): its workers and what each runs, made before any thread
+ * starts (a store change may wake it first). */
+struct al_sched;
+int al_sched_new(struct al_sched **ret);
+void al_sched_free(struct al_sched *s);
 int al_sched_start(struct al_server *srv, struct al_err *err);
 void al_sched_kick(struct al_server *srv);
 /* Stops the job running proposal id, if any (it moved on: superseded, cancelled): its
@@ -110,6 +98,10 @@ struct al_webhook_req {
  * or -errno and why. */
 int al_webhook_github(struct al_server *srv, const struct al_webhook_req *req, int *ret_status,
 		      json_t **ret_answer, struct al_refusal *why);
+/* The poster's state, made before any thread starts (al_github_kick may come first). */
+struct al_github;
+int al_github_new(struct al_github **ret);
+void al_github_free(struct al_github *g);
 int al_github_start(struct al_server *srv, struct al_err *err);
 void al_github_stop(struct al_server *srv);
 void al_github_kick(struct al_server *srv);

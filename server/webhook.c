@@ -88,30 +88,20 @@ struct delivery {
 	struct al_refusal why;
 };
 
-/* Fetches the pull request, builds its proposal and stores it with the delivery. */
+/* The pull request's head and the base branch fetched, and its own change (from where it
+ * branched) split into sp's patch and test patch. */
 static int
-pull_request(struct delivery *in, json_t **ret)
+fetch_change(struct delivery *in, struct split *sp, char base_commit[41])
 {
 	const struct al_github_event *ev = &in->ev;
-	const char *head = ev->head, *login = ev->login;
+	const char *head = ev->head;
 	long long number = ev->number;
-	_cleanup_free_ char *ftp_text = NULL, *prov_text = NULL;
-	_cleanup_(al_json_decrefp) json_t *prov = NULL;
 	char spec_head[96], spec_base[600], ref_head[64], ref_base[256];
-	char fetched[41], base_commit[41], merge_base[41], target[300], pr_name[200];
+	char fetched[41], merge_base[41];
 	const char *specs[2] = {spec_head, spec_base};
-	struct split sp = {.policy = in->repo->policy};
-	struct al_proposal p = {0};
-	struct al_pull_request row = {0};
-	struct al_pr_ended ended = {0};
 	struct al_err err = {0};
 	int r;
 
-	if ((long long)json_array_size(ev->fail_to_pass) > in->lim->max_fail_to_pass)
-		return al_reply_refuse(&in->why, 400,
-				       "fail_to_pass block: more than %lld test ids "
-				       "(limits.max_fail_to_pass)",
-				       in->lim->max_fail_to_pass);
 	snprintf(ref_base, sizeof(ref_base), "refs/heads/%s", ev->base_ref);
 	if (!al_policy_is_branch(in->repo->policy, ref_base))
 		return al_reply_refuse(
@@ -142,12 +132,12 @@ pull_request(struct delivery *in, json_t **ret)
 	 * applied onto the base branch's tip, which is the grant's base, as merge queues do. */
 	if (al_git_merge_base(in->repo->path, base_commit, head, merge_base, &err) < 0)
 		return al_reply_refuse(&in->why, 422, "%s", al_err_msg(&err));
-	al_buf_init(&sp.patch, (size_t)in->lim->max_patch_bytes);
-	al_buf_init(&sp.test, (size_t)in->lim->max_patch_bytes);
-	r = al_git_diff_files(in->repo->path, merge_base, head, split_file, &sp, &err);
+	al_buf_init(&sp->patch, (size_t)in->lim->max_patch_bytes);
+	al_buf_init(&sp->test, (size_t)in->lim->max_patch_bytes);
+	r = al_git_diff_files(in->repo->path, merge_base, head, split_file, sp, &err);
 	if (r < 0) {
-		al_buf_free(&sp.patch);
-		al_buf_free(&sp.test);
+		al_buf_free(&sp->patch);
+		al_buf_free(&sp->test);
 		if (r == -E2BIG)
 			return al_reply_refuse(&in->why, 413,
 					       "the pull request's diff is larger than %lld bytes "
@@ -155,6 +145,33 @@ pull_request(struct delivery *in, json_t **ret)
 					       in->lim->max_patch_bytes);
 		return al_reply_refuse(&in->why, 422, "%s", al_err_msg(&err));
 	}
+	return 0;
+}
+
+/* Fetches the pull request, builds its proposal and stores it with the delivery. */
+static int
+pull_request(struct delivery *in, json_t **ret)
+{
+	const struct al_github_event *ev = &in->ev;
+	const char *head = ev->head, *login = ev->login;
+	long long number = ev->number;
+	_cleanup_free_ char *ftp_text = NULL, *prov_text = NULL;
+	_cleanup_(al_json_decrefp) json_t *prov = NULL;
+	char base_commit[41], target[300], pr_name[200];
+	struct split sp = {.policy = in->repo->policy};
+	struct al_proposal p = {0};
+	struct al_pull_request row = {0};
+	struct al_pr_ended ended = {0};
+	struct al_err err = {0};
+	int r;
+
+	if ((long long)json_array_size(ev->fail_to_pass) > in->lim->max_fail_to_pass)
+		return al_reply_refuse(&in->why, 400,
+				       "fail_to_pass block: more than %lld test ids "
+				       "(limits.max_fail_to_pass)",
+				       in->lim->max_fail_to_pass);
+	if ((r = fetch_change(in, &sp, base_commit)) < 0)
+		return r;
 	snprintf(pr_name, sizeof(pr_name), "%s#%lld", in->repo->github->full_name,
 		 (long long)number);
 	ftp_text = json_dumps(ev->fail_to_pass, JSON_COMPACT);
