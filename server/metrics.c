@@ -97,10 +97,19 @@ is_id(const char *s, size_t n)
 static void
 route_of(const char *path, char out[40])
 {
-	static const char *const fixed[] = {
-	    "/",	  "/app.js",   "/app.css",	     "/healthz",
-	    "/metrics",	  "/v1/keys",  "/v1/proposals",	     "/v1/session",
-	    "/v1/events", "/v1/audit", "/v1/webhooks/github"};
+	static const char *const fixed[] = {"/",
+					    "/app.js",
+					    "/dom.js",
+					    "/diff.js",
+					    "/app.css",
+					    "/healthz",
+					    "/metrics",
+					    "/v1/keys",
+					    "/v1/proposals",
+					    "/v1/session",
+					    "/v1/events",
+					    "/v1/audit",
+					    "/v1/webhooks/github"};
 	static const char *const sub[] = {"approve", "reject", "revisions",
 					  "grant",   "patch",  "promote"};
 	const char *rest, *slash;

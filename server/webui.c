@@ -11,11 +11,14 @@
 	"_end\n.hidden " sym "_end\n" sym "_end:\n"
 
 __asm__(".section .rodata\n.balign 16\n" EMBED("al_webui_index", "webui/index.html")
-	    EMBED("al_webui_js", "webui/app.js")
-		EMBED("al_webui_css", "webui/app.css") ".previous\n");
+	    EMBED("al_webui_js", "webui/app.js") EMBED("al_webui_dom_js", "webui/dom.js")
+		EMBED("al_webui_diff_js", "webui/diff.js")
+		    EMBED("al_webui_css", "webui/app.css") ".previous\n");
 
 extern const char al_webui_index[], al_webui_index_end[];
 extern const char al_webui_js[], al_webui_js_end[];
+extern const char al_webui_dom_js[], al_webui_dom_js_end[];
+extern const char al_webui_diff_js[], al_webui_diff_js_end[];
 extern const char al_webui_css[], al_webui_css_end[];
 
 int
@@ -27,6 +30,8 @@ al_webui_file(const char *path, struct al_webui_file *ret)
 	    {"/", "text/html; charset=utf-8", al_webui_index, al_webui_index_end},
 	    {"/index.html", "text/html; charset=utf-8", al_webui_index, al_webui_index_end},
 	    {"/app.js", "text/javascript; charset=utf-8", al_webui_js, al_webui_js_end},
+	    {"/dom.js", "text/javascript; charset=utf-8", al_webui_dom_js, al_webui_dom_js_end},
+	    {"/diff.js", "text/javascript; charset=utf-8", al_webui_diff_js, al_webui_diff_js_end},
 	    {"/app.css", "text/css; charset=utf-8", al_webui_css, al_webui_css_end},
 	};
 

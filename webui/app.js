@@ -1,7 +1,12 @@
 // The reviewers' page. Everything the API returns is rendered as text (textContent, text
 // nodes, data-* attributes); no HTML is ever built from strings. See README.md.
 
-const ID_RE = /^[0-9a-f]{32}$/;
+import {
+  $, ID_RE, age, api, arr, asText, coalesced, el, isObj, isoTime, mono, notice, num,
+  parseJSON, setApiHooks, setHashLink, show, stateBadge, str, tierText, timeNode,
+} from './dom.js';
+import { scanDiff } from './diff.js';
+
 const TREE_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const DIFF_LINE_CAP = 5000;
 const COMMENT_MAX_BYTES = 1000;
@@ -12,8 +17,6 @@ const GRANT_STATES = {
   invalidated: 'invalidated (can no longer be used)',
 };
 
-const $ = (id) => document.getElementById(id);
-
 let session = null; // {name, role, csrf, expires}
 let proposals = [];
 const reposSeen = new Set();
@@ -21,134 +24,6 @@ let detail = { id: null, view: null, patchKey: null, focus: false };
 let events = null;
 let reconnectTimer = 0;
 let queueScroll = 0;
-
-// ---- small helpers ---------------------------------------------------------------------
-
-const NO_ATTR = /^(?:on|href$|src$|style$|srcdoc$|action$|formaction$)/i;
-
-// el('li', {class: 'x', 'data-id': id}, 'text', childNode, [more]) -> element.
-// Strings become text nodes; null/undefined/false children and attributes are skipped.
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (NO_ATTR.test(k)) throw new Error(`el: attribute ${k} is not allowed`);
-    if (v === null || v === undefined || v === false) continue;
-    node.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat(Infinity)) {
-    if (c === null || c === undefined || c === false) continue;
-    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return node;
-}
-
-const str = (v, dflt = '') =>
-  typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : dflt;
-const arr = (v) => (Array.isArray(v) ? v : []);
-const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
-const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-const tierText = (t) => (Number.isInteger(t) ? `tier ${t}` : '—');
-const mono = (v) => el('span', { class: 'mono' }, str(v) || '—');
-const asText = (v) => (typeof v === 'string' ? v : v === null || v === undefined ? '' : JSON.stringify(v));
-
-function setHashLink(a, id) {
-  if (ID_RE.test(id)) a.setAttribute('href', `#/p/${id}`);
-  return a;
-}
-
-function stateBadge(s) {
-  return el('span', { class: 'state', 'data-state': str(s) }, str(s) || 'unknown');
-}
-
-function age(sec) {
-  if (typeof sec !== 'number' || !Number.isFinite(sec)) return '—';
-  const d = Math.floor(Date.now() / 1000 - sec);
-  if (d < 10) return 'just now';
-  if (d < 60) return `${d}s ago`;
-  if (d < 3600) return `${Math.floor(d / 60)}m ago`;
-  if (d < 86400) return `${Math.floor(d / 3600)}h ago`;
-  return `${Math.floor(d / 86400)}d ago`;
-}
-
-function isoTime(sec) {
-  if (typeof sec !== 'number' || !Number.isFinite(sec)) return '';
-  const d = new Date(sec * 1000);
-  return Number.isNaN(d.getTime()) ? '' : d.toISOString();
-}
-
-// <time> with the local date and the relative age; the ISO time in its title.
-function timeNode(sec, withAge = true) {
-  const iso = isoTime(sec);
-  if (!iso) return el('span', { class: 'muted' }, '—');
-  const local = new Date(sec * 1000).toLocaleString();
-  return el('time', { datetime: iso, title: iso }, withAge ? `${local} (${age(sec)})` : local);
-}
-
-function show(node, text) {
-  node.textContent = text || '';
-  node.hidden = !text;
-}
-
-function notice(text) {
-  show($('notice'), text);
-}
-
-// ---- API -------------------------------------------------------------------------------
-
-// api('GET', '/v1/proposals') -> parsed JSON. Throws Error with .status (0 when the
-// server did not answer) and .detail. A 401 ends the session unless opts.quiet401.
-async function api(method, path, body, opts = {}) {
-  const init = { method, credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } };
-  if (method !== 'GET') {
-    init.headers['Content-Type'] = 'application/json';
-    if (session && session.csrf) init.headers['X-CSRF-Token'] = session.csrf;
-    init.body = JSON.stringify(body ?? {});
-  }
-  const res = await fetch(path, init).catch(() => null);
-  if (!res) throw apiError('the server did not answer', 0, '');
-  const data = parseJSON(await res.text().catch(() => ''));
-  if (!res.ok) {
-    const detailText = isObj(data) ? str(data.detail) : '';
-    const err = apiError(detailText || (isObj(data) && str(data.error)) || `HTTP ${res.status}`, res.status, detailText);
-    if (res.status === 401 && !opts.quiet401 && session) sessionEnded('Your session ended; sign in again.');
-    throw err;
-  }
-  if (!isObj(data)) throw apiError('the server sent an answer that is not a JSON object', res.status, '');
-  return data;
-}
-
-function apiError(message, status, detailText) {
-  return Object.assign(new Error(message), { status, detail: detailText });
-}
-
-function parseJSON(text) {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-}
-
-// Runs fn at most once at a time; calls made meanwhile cause one more run afterwards.
-function coalesced(fn) {
-  let busy = false;
-  let again = false;
-  return async function run() {
-    if (busy) {
-      again = true;
-      return;
-    }
-    busy = true;
-    try {
-      do {
-        again = false;
-        await fn();
-      } while (again);
-    } finally {
-      busy = false;
-    }
-  };
-}
 
 // ---- session ---------------------------------------------------------------------------
 
@@ -196,6 +71,14 @@ function sessionEnded(message) {
   notice('');
   renderSignin(message);
 }
+
+// What the API client needs of the session: its CSRF token, and that a 401 ends it.
+setApiHooks({
+  csrf: () => (session ? session.csrf : ''),
+  unauthorized: () => {
+    if (session) sessionEnded('Your session ended; sign in again.');
+  },
+});
 
 async function onSignin(ev) {
   ev.preventDefault();
@@ -742,112 +625,6 @@ async function loadAudit(id) {
 }
 
 // ---- patch -----------------------------------------------------------------------------
-
-// A C-style quoted git path ("a/caf\303\251") -> [text, rest after the closing quote].
-function readQuoted(s) {
-  const esc = { a: 7, b: 8, t: 9, n: 10, v: 11, f: 12, r: 13, '"': 34, '\\': 92 };
-  const bytes = [];
-  const enc = new TextEncoder();
-  let i = 1;
-  while (i < s.length && s[i] !== '"') {
-    if (s[i] === '\\' && i + 1 < s.length) {
-      const c = s[i + 1];
-      if (/^[0-7]{3}$/.test(s.slice(i + 1, i + 4))) {
-        bytes.push(parseInt(s.slice(i + 1, i + 4), 8) & 255);
-        i += 4;
-      } else {
-        bytes.push(esc[c] ?? c.charCodeAt(0) & 255);
-        i += 2;
-      }
-      continue;
-    }
-    const ch = String.fromCodePoint(s.codePointAt(i));
-    bytes.push(...enc.encode(ch));
-    i += ch.length;
-  }
-  return [new TextDecoder().decode(new Uint8Array(bytes)), s.slice(i + 1)];
-}
-
-const stripPrefix = (p) => (/^[ab]\//.test(p) ? p.slice(2) : p);
-
-// The path of a "--- " or "+++ " line; null for /dev/null.
-function headerPath(s) {
-  const p = s.startsWith('"') ? readQuoted(s)[0] : s.split('\t')[0];
-  return p === '/dev/null' ? null : stripPrefix(p);
-}
-
-// The new path of "diff --git a/X b/Y" (rest = "a/X b/Y").
-function gitHeaderPath(rest) {
-  if (rest.startsWith('"') || /^a\/.* "b\//.test(rest)) {
-    const [first, after] = rest.startsWith('"') ? readQuoted(rest) : [null, rest.slice(rest.indexOf(' "b/'))];
-    const second = after.trim();
-    return stripPrefix(second.startsWith('"') ? readQuoted(second)[0] : second || first || '');
-  }
-  const n = (rest.length - 1) / 2;
-  if (Number.isInteger(n) && rest[n] === ' ' && rest.startsWith('a/') && rest.slice(n + 1).startsWith('b/') &&
-      rest.slice(2, n) === rest.slice(n + 3)) return rest.slice(2, n);
-  const m = /^a\/(.*) b\/(.*)$/.exec(rest);
-  return m ? m[2] : rest;
-}
-
-// One pass over a unified diff: a kind per line (add, del, ctx, hunk, meta) and the files
-// with their added and deleted line counts. Hunk lengths decide what is inside a hunk, so a
-// deleted line starting with "-- " is not taken for a header.
-function scanDiff(text) {
-  const lines = text.split('\n');
-  if (lines.length && lines[lines.length - 1] === '') lines.pop();
-  const kinds = new Array(lines.length);
-  const files = [];
-  let file = null;
-  let pendingGit = false; // a "diff --git" file whose ---/+++ lines have not come yet
-  let oldLeft = 0;
-  let newLeft = 0;
-  const start = (path) => {
-    file = { path, add: 0, del: 0, binary: false };
-    files.push(file);
-  };
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i];
-    if (oldLeft > 0 || newLeft > 0) {
-      const c = l[0];
-      if (c === '+') { kinds[i] = 'add'; newLeft--; file.add++; continue; }
-      if (c === '-') { kinds[i] = 'del'; oldLeft--; file.del++; continue; }
-      if (c === ' ' || l === '') { kinds[i] = 'ctx'; oldLeft--; newLeft--; continue; }
-      if (c === '\\') { kinds[i] = 'meta'; continue; }
-      oldLeft = newLeft = 0; // a short hunk: read the line as a header
-    }
-    const h = /^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@/.exec(l);
-    if (h) {
-      kinds[i] = 'hunk';
-      oldLeft = h[1] === undefined ? 1 : Number(h[1]);
-      newLeft = h[2] === undefined ? 1 : Number(h[2]);
-      if (!file) start('(unknown file)');
-      pendingGit = false;
-      continue;
-    }
-    kinds[i] = 'meta';
-    const hl = l.replace(/\r$/, ''); // header lines of a diff with CRLF line ends
-    if (hl.startsWith('diff --git ')) {
-      start(gitHeaderPath(hl.slice(11)));
-      pendingGit = true;
-    } else if (hl.startsWith('--- ') && i + 1 < lines.length && lines[i + 1].startsWith('+++ ')) {
-      const p = headerPath(lines[i + 1].slice(4).replace(/\r$/, '')) ?? headerPath(hl.slice(4)) ?? '(unknown file)';
-      if (pendingGit) file.path = p;
-      else start(p);
-      pendingGit = false;
-    } else if (pendingGit && hl.startsWith('rename to ')) {
-      const p = hl.slice(10);
-      file.path = p.startsWith('"') ? readQuoted(p)[0] : p;
-    } else if (file && (hl.startsWith('Binary files ') || hl === 'GIT binary patch')) {
-      file.binary = true;
-    }
-  }
-  return { lines, kinds, files };
-}
-
-function parseDiffFiles(text) {
-  return typeof text === 'string' ? scanDiff(text).files : [];
-}
 
 async function loadPatch(id, v) {
   const key = `${id}:${str(v.revision)}`;

@@ -41,6 +41,17 @@ expect "the page: nosniff, DENY, no-referrer" \
 	"nosniff DENY no-referrer"
 code=$(curl -sS -D "$TMP/h" -o /dev/null -w '%{http_code}' "$URL/app.js")
 expect "GET /app.js is JavaScript" "$code $(hdr Content-Type)" "200 text/javascript; charset=utf-8"
+# the modules app.js imports: each served as JavaScript, under the same CSP, and each import
+# relative, so the browser fetches it from this origin
+for m in dom.js diff.js; do
+	code=$(curl -sS -D "$TMP/h" -o "$TMP/module" -w '%{http_code}' "$URL/$m")
+	expect "GET /$m is JavaScript" "$code $(hdr Content-Type)" "200 text/javascript; charset=utf-8"
+	expect "GET /$m: the same CSP" "$(hdr Content-Security-Policy)" \
+		"default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	expect "GET /$m: the bytes of webui/$m" "$(sha256sum <"$TMP/module")" \
+		"$(sha256sum <"$ROOT/webui/$m")"
+	expect_match "app.js imports ./$m" "$(curl -sS "$URL/app.js")" "from '\./$m';"
+done
 code=$(curl -sS -D "$TMP/h" -o /dev/null -w '%{http_code}' "$URL/app.css")
 expect "GET /app.css is CSS" "$code $(hdr Content-Type)" "200 text/css; charset=utf-8"
 expect_match "an unknown path is a JSON 404" "$(http GET /app.js.map "")" '^404 .*"not found"'
