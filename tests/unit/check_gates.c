@@ -10,6 +10,7 @@
 
 #include "gates/gates.h"
 #include "gates/internal.h"
+#include "gates/judge.h"
 
 #define WHERE "repos.example.policy"
 
@@ -3537,6 +3538,352 @@ START_TEST(test_authority_bad)
 }
 END_TEST
 
+/* ---- judge: verdicts of a gate run and of a reviewer's decision ---- */
+
+#define RULE(name, result, reason)                                              \
+	"{\"rule\":\"" name "\",\"result\":\"" result "\",\"reason\":\"" reason \
+	"\",\"evidence\":{}}"
+#define OK_RULE(name) RULE(name, "SATISFIED", name " ok")
+#define JUDGE_ID "5b0c7e"
+#define PLAIN_PATCH DIFF("src/a.c")
+#define RUNS(decision, rules) "{\"decision\":\"" decision "\",\"rules\":[" rules "]}"
+
+static const struct {
+	const char *rules, *more, *want;
+} judge_merges[] = {
+    /* a rule seen twice keeps the worse result, whichever side saw it fail */
+    {"[" OK_RULE("binary") "]", "[" RULE("binary", "UNSATISFIED", "binary file") "]",
+     "[" RULE("binary", "UNSATISFIED", "binary file") "]"},
+    {"[" RULE("binary", "UNSATISFIED", "binary file") "]", "[" OK_RULE("binary") "]",
+     "[" RULE("binary", "UNSATISFIED", "binary file") "]"},
+    {"[" RULE("binary", "ERROR", "could not read") "]", "[" OK_RULE("binary") "]",
+     "[" RULE("binary", "ERROR", "could not read") "]"},
+    {"[" RULE("paths", "NOT_APPLICABLE", "none") "]", "[" RULE("paths", "ERROR", "broken") "]",
+     "[" RULE("paths", "ERROR", "broken") "]"},
+    {"[" OK_RULE("binary") "]", "[" RULE("binary", "NOT_APPLICABLE", "none") "]",
+     "[" OK_RULE("binary") "]"},
+    /* a rule seen once is added, in order */
+    {"[" OK_RULE("binary") "]",
+     "[" OK_RULE("reproduce") "," RULE("contract", "UNSATISFIED", "x") "]",
+     "[" OK_RULE("binary") "," OK_RULE("reproduce") "," RULE("contract", "UNSATISFIED", "x") "]"},
+    {"[]", "[" OK_RULE("binary") "]", "[" OK_RULE("binary") "]"},
+    {"[" OK_RULE("binary") "]", "[]", "[" OK_RULE("binary") "]"},
+};
+
+START_TEST(test_judge_merge)
+{
+	json_t *rules = load(judge_merges[_i].rules), *more = load(judge_merges[_i].more);
+
+	al_judge_merge(rules, more);
+	assert_json(rules, judge_merges[_i].want);
+	json_decref(rules);
+	json_decref(more);
+}
+END_TEST
+
+static const struct {
+	const char *rules;
+	const char *failure; /* the rule al_judge_first_failure names; NULL: none */
+	const char *reason;  /* of the rejection */
+} judge_failures[] = {
+    {"[]", NULL, "rejected"},
+    {"[" OK_RULE("binary") "," RULE("paths", "NOT_APPLICABLE", "none") "]", NULL, "rejected"},
+    {"[" OK_RULE("binary") "," RULE("paths", "UNSATISFIED",
+				    "touches x") "," RULE("contract", "ERROR", "broke") "]",
+     "paths", "touches x"},
+    {"[" RULE("contract", "ERROR", "runner crashed") "]", "contract", "runner crashed"},
+    /* a result the gates do not know, or none at all, is a failure */
+    {"[" RULE("contract", "MAYBE", "who knows") "]", "contract", "who knows"},
+    {"[{\"rule\":\"contract\",\"reason\":\"no result\"}]", "contract", "no result"},
+    {"[{\"rule\":\"contract\",\"result\":\"SATISFIED \",\"reason\":\"spaced\"}]", "contract",
+     "spaced"},
+    /* a failing rule without a reason still rejects */
+    {"[{\"rule\":\"contract\",\"result\":\"UNSATISFIED\"}]", "contract", "rejected"},
+};
+
+START_TEST(test_judge_rejection)
+{
+	json_t *rules = load(judge_failures[_i].rules), *v;
+	const json_t *f = al_judge_first_failure(rules);
+
+	if (judge_failures[_i].failure)
+		ck_assert_str_eq(json_string_value(json_object_get(f, "rule")),
+				 judge_failures[_i].failure);
+	else
+		ck_assert_ptr_null(f);
+	v = al_judge_rejection(rules);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "decision")), "rejected");
+	ck_assert_str_eq(json_string_value(json_object_get(v, "reason")),
+			 judge_failures[_i].reason);
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "tier")), 0);
+	ck_assert_ptr_null(json_object_get(v, "authority"));
+	assert_json(json_object_get(v, "rules"), judge_failures[_i].rules);
+	json_decref(v);
+	json_decref(rules);
+}
+END_TEST
+
+#define JUDGE_TIERS_POLICY                                                              \
+	"{\"contract\":[{\"name\":\"unit\",\"command\":[\"make\"]}],\"tiers\":{\"1\":{" \
+	"\"authority\":\"none\"}}}"
+
+static const struct {
+	const char *policy;
+	const char *patch;	  /* NULL: PLAIN_PATCH */
+	const char *runner_files; /* NULL: none */
+	const char *static_rules;
+	const char *run_verdict; /* NULL: none */
+	const char *decision, *reason;
+	int tier;
+	const char *authority, *ref; /* NULL: no authority in the verdict */
+	const char *approval;	     /* the approval rule's result; NULL: none judged */
+} judge_runs[] = {
+    {CONTRACT_POLICY, NULL, NULL, "[" OK_RULE("binary") "]", RUNS("granted", OK_RULE("contract")),
+     "granted", "all gates satisfied", 1, "write", "refs/heads/airlock/" JUDGE_ID,
+     "NOT_APPLICABLE"},
+    {JUDGE_TIERS_POLICY, NULL, NULL, "[" OK_RULE("binary") "]",
+     RUNS("granted", OK_RULE("contract")), "granted", "all gates satisfied", 1, "none", NULL,
+     "NOT_APPLICABLE"},
+    /* a failing static rule is never rescued by passing runs */
+    {CONTRACT_POLICY, NULL, NULL, "[" RULE("binary", "UNSATISFIED", "binary file bin/x") "]",
+     RUNS("granted", OK_RULE("contract") "," OK_RULE("binary")), "rejected", "binary file bin/x", 0,
+     NULL, NULL, NULL},
+    /* a runs verdict that says granted with a failing rule inside */
+    {CONTRACT_POLICY, NULL, NULL, "[" OK_RULE("binary") "]",
+     RUNS("granted", RULE("contract", "UNSATISFIED", "unit failed on the candidate")), "rejected",
+     "unit failed on the candidate", 0, NULL, NULL, NULL},
+    {CONTRACT_POLICY, NULL, NULL, "[" OK_RULE("binary") "]",
+     RUNS("granted", OK_RULE("contract") "," RULE("binary", "UNSATISFIED", "seen by libgit2")),
+     "rejected", "seen by libgit2", 0, NULL, NULL, NULL},
+    /* an ERROR rejects, from either side */
+    {CONTRACT_POLICY, NULL, NULL, "[" OK_RULE("binary") "]",
+     RUNS("granted", RULE("contract", "ERROR", "the runner crashed")), "rejected",
+     "the runner crashed", 0, NULL, NULL, NULL},
+    {CONTRACT_POLICY, NULL, NULL,
+     "[" OK_RULE("binary") "," RULE("secrets", "ERROR", "scan failed") "]",
+     RUNS("granted", OK_RULE("contract")), "rejected", "scan failed", 0, NULL, NULL, NULL},
+    /* the runs' own rejection stands even with no failing rule to name */
+    {CONTRACT_POLICY, NULL, NULL, "[" OK_RULE("binary") "]", RUNS("rejected", OK_RULE("contract")),
+     "rejected", "rejected", 0, NULL, NULL, NULL},
+    {CONTRACT_POLICY, NULL, NULL, "[" OK_RULE("binary") "]", "{\"rules\":[]}", "rejected",
+     "rejected", 0, NULL, NULL, NULL},
+    {CONTRACT_POLICY, NULL, NULL, "[" OK_RULE("binary") "]", NULL, "rejected", "rejected", 0, NULL,
+     NULL, NULL},
+    {CONTRACT_POLICY, NULL, NULL, "[" OK_RULE("binary") "]", RUNS("GRANTED", OK_RULE("contract")),
+     "rejected", "rejected", 0, NULL, NULL, NULL},
+    /* every gate satisfied: the approval rule decides between tier 1 and a wait */
+    {APPROVALS_POLICY(1), NULL, NULL, "[" OK_RULE("binary") "]",
+     RUNS("granted", OK_RULE("contract")), "awaiting_approval",
+     "0 of 1 approvals; policy requires 1", 1, NULL, NULL, "UNSATISFIED"},
+    {CONTRACT_POLICY, DIFF(CI), NULL, "[" OK_RULE("binary") "]",
+     RUNS("granted", OK_RULE("contract")), "awaiting_approval",
+     "0 of 1 approvals; touches protected path " CI, 1, NULL, NULL, "UNSATISFIED"},
+    /* what libgit2 saw counts even when the patch text hides it */
+    {CONTRACT_POLICY, NULL, "{\"patch\":[{\"path\":\"" CI "\"}],\"test_patch\":[]}",
+     "[" OK_RULE("binary") "]", RUNS("granted", OK_RULE("contract")), "awaiting_approval",
+     "0 of 1 approvals; touches protected path " CI, 1, NULL, NULL, "UNSATISFIED"},
+    {CHANGED_POLICY, DELETED(TX), NULL, "[" OK_RULE("binary") "]",
+     RUNS("granted", OK_RULE("contract")), "awaiting_approval",
+     "0 of 1 approvals; changes existing tests: " TX " (deleted)", 1, NULL, NULL, "UNSATISFIED"},
+};
+
+START_TEST(test_judge_run)
+{
+	struct al_policy *p = policy(judge_runs[_i].policy);
+	const char *patch = judge_runs[_i].patch ? judge_runs[_i].patch : PLAIN_PATCH;
+	json_t *files = judge_runs[_i].runner_files ? load(judge_runs[_i].runner_files) : NULL;
+	json_t *runs = judge_runs[_i].run_verdict ? load(judge_runs[_i].run_verdict) : NULL;
+	json_t *rules = load(judge_runs[_i].static_rules), *v = NULL;
+	struct al_judge_job job = {.id = JUDGE_ID,
+				   .base = "main",
+				   .proposer = "alice",
+				   .patch = patch,
+				   .patch_len = strlen(patch),
+				   .runner_files = files};
+	struct al_err err = {0};
+	int tier = -1;
+
+	ck_assert_msg(al_judge_run(p, &job, rules, runs, &v, &tier, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "decision")),
+			 judge_runs[_i].decision);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "reason")), judge_runs[_i].reason);
+	ck_assert_int_eq(tier, judge_runs[_i].tier);
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "tier")), judge_runs[_i].tier);
+	if (judge_runs[_i].authority)
+		ck_assert_str_eq(json_string_value(json_object_get(v, "authority")),
+				 judge_runs[_i].authority);
+	else
+		ck_assert_ptr_null(json_object_get(v, "authority"));
+	/* no ref: none, or null */
+	if (judge_runs[_i].ref)
+		ck_assert_str_eq(json_string_value(json_object_get(v, "ref")), judge_runs[_i].ref);
+	else
+		ck_assert(!json_is_string(json_object_get(v, "ref")));
+	/* the verdict shows every rule: the static ones, the runs' and the approval rule */
+	assert_rules_have_evidence(json_object_get(v, "rules"));
+	rule_of(json_object_get(v, "rules"), "binary");
+	if (judge_runs[_i].approval)
+		assert_rule(json_object_get(v, "rules"), "approval", judge_runs[_i].approval, NULL);
+	json_decref(v);
+	json_decref(runs);
+	json_decref(files);
+	al_policy_free(p);
+}
+END_TEST
+
+/* A static rule that fails on either parse stays failed once the runs' rules are in. */
+START_TEST(test_judge_run_static_twice)
+{
+	struct al_policy *p = policy(CONTRACT_POLICY);
+	json_t *rules = load("[" OK_RULE("binary") "," RULE("binary", "UNSATISFIED", "hidden") "]");
+	json_t *runs = load(RUNS("granted", OK_RULE("binary") "," OK_RULE("contract")));
+	struct al_judge_job job = {.id = JUDGE_ID,
+				   .base = "main",
+				   .proposer = "alice",
+				   .patch = PLAIN_PATCH,
+				   .patch_len = strlen(PLAIN_PATCH)};
+	struct al_err err = {0};
+	json_t *v = NULL;
+	int tier = -1;
+
+	ck_assert_int_eq(al_judge_run(p, &job, rules, runs, &v, &tier, &err), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "decision")), "rejected");
+	ck_assert_str_eq(json_string_value(json_object_get(v, "reason")), "hidden");
+	ck_assert_int_eq(tier, 0);
+	json_decref(v);
+	json_decref(runs);
+	al_policy_free(p);
+}
+END_TEST
+
+#define DEC(who, tree, rev, what)                                              \
+	"{\"reviewer\":\"" who "\",\"decision\":\"" what "\",\"tree\":\"" tree \
+	"\",\"revision\":" #rev ",\"created\":1}"
+#define YES(who) DEC(who, TREE, 2, "approve")
+#define STORED_VERDICT(protected)                                                                  \
+	"{\"decision\":\"awaiting_approval\",\"reason\":\"waiting\",\"tier\":1,\"rules\":"         \
+	"[" OK_RULE(                                                                               \
+	    "binary") ",{\"rule\":\"approval\",\"result\":\"UNSATISFIED\",\"reason\":\"waiting\"," \
+		      "\"evidence\":{\"required\":1,\"approved_by\":[],\"ignored\":[],"            \
+		      "\"protected_paths\":" protected ",\"changed_tests\":[]}}]}"
+
+static const struct {
+	const char *policy;
+	const char *protected; /* the stored approval rule's protected paths */
+	const char *approvals; /* every recorded decision, this one last */
+	const char *reviewer, *decision, *comment;
+	const char *state, *reason;
+	int tier;
+	const char *counted;	     /* NULL: no grant */
+	const char *authority, *ref; /* of a grant */
+} judge_decisions[] = {
+    {APPROVALS_POLICY(1), "[]", "[" YES("bob") "]", "bob", "approve", NULL, "granted",
+     "all gates satisfied and approved", 2, "[" YES("bob") "]", "write",
+     "refs/heads/airlock/" JUDGE_ID},
+    {APPROVALS_POLICY(2), "[]", "[" YES("bob") "]", "bob", "approve", NULL, "awaiting_approval",
+     "1 of 2 approvals; policy requires 2", 1, NULL, NULL, NULL},
+    {APPROVALS_POLICY(2), "[]", "[" YES("bob") "," YES("carol") "]", "carol", "approve", "lgtm",
+     "granted", "all gates satisfied and approved", 2, "[" YES("bob") "," YES("carol") "]", "write",
+     "refs/heads/airlock/" JUDGE_ID},
+    /* a reject always rejects, however many approvals are in */
+    {APPROVALS_POLICY(1), "[]", "[" YES("bob") "," DEC("carol", TREE, 2, "reject") "]", "carol",
+     "reject", "breaks the build", "rejected", "rejected by carol: breaks the build", 0, NULL, NULL,
+     NULL},
+    {APPROVALS_POLICY(0), "[]", "[" DEC("carol", TREE, 2, "reject") "]", "carol", "reject", NULL,
+     "rejected", "rejected by carol", 0, NULL, NULL, NULL},
+    /* approvals for another revision or tree do not count */
+    {APPROVALS_POLICY(2), "[]", "[" DEC("carol", TREE, 1, "approve") "," YES("bob") "]", "bob",
+     "approve", NULL, "awaiting_approval", "1 of 2 approvals; policy requires 2", 1, NULL, NULL,
+     NULL},
+    {APPROVALS_POLICY(2), "[]", "[" DEC("carol", OTHER_TREE, 2, "approve") "," YES("bob") "]",
+     "bob", "approve", NULL, "awaiting_approval", "1 of 2 approvals; policy requires 2", 1, NULL,
+     NULL, NULL},
+    /* the proposer's own approval does not count */
+    {APPROVALS_POLICY(1), "[]", "[" YES("alice") "]", "alice", "approve", NULL, "awaiting_approval",
+     "0 of 1 approvals; policy requires 1", 1, NULL, NULL, NULL},
+    {REVIEWERS_POLICY, "[]", "[" YES("mallory") "]", "mallory", "approve", NULL,
+     "awaiting_approval", "0 of 1 approvals; policy requires 1", 1, NULL, NULL, NULL},
+    /* one reviewer, one approval */
+    {APPROVALS_POLICY(2), "[]", "[" YES("bob") "," YES("bob") "]", "bob", "approve", NULL,
+     "awaiting_approval", "1 of 2 approvals; policy requires 2", 1, NULL, NULL, NULL},
+    /* a grant carries exactly the counted approvals: not the stale, own or other ones */
+    {APPROVALS_POLICY(2), "[]",
+     "[" DEC("bob", TREE, 1, "approve") "," YES("alice") "," DEC(
+	 "dave", OTHER_TREE, 2, "approve") "," YES("bob") "," DEC("erin", TREE, 2,
+								  "comment") "," YES("carol") "]",
+     "carol", "approve", NULL, "granted", "all gates satisfied and approved", 2,
+     "[" YES("bob") "," YES("carol") "]", "write", "refs/heads/airlock/" JUDGE_ID},
+    /* a protected path the gates found needs a human even under a policy that asks none */
+    {CONTRACT_POLICY, "[\"" CI "\"]", "[" YES("alice") "]", "alice", "approve", NULL,
+     "awaiting_approval", "0 of 1 approvals; touches protected path " CI, 1, NULL, NULL, NULL},
+    {CONTRACT_POLICY, "[\"" CI "\"]", "[" YES("bob") "]", "bob", "approve", NULL, "granted",
+     "all gates satisfied and approved", 2, "[" YES("bob") "]", "write",
+     "refs/heads/airlock/" JUDGE_ID},
+    /* tier 2's own authority */
+    {AUTHORITY_POLICY, "[\"" CI "\"]", "[" YES("bob") "]", "bob", "approve", NULL, "granted",
+     "all gates satisfied and approved", 2, "[" YES("bob") "]", "merge", "refs/heads/main"},
+};
+
+START_TEST(test_judge_decision)
+{
+	struct al_policy *p = policy(judge_decisions[_i].policy);
+	json_t *verdict, *recorded = load(judge_decisions[_i].approvals), *v = NULL,
+			 *counted = NULL;
+	struct al_judge_decision in = {.id = JUDGE_ID,
+				       .base = "main",
+				       .proposer = "alice",
+				       .tree = TREE,
+				       .revision = 2,
+				       .approvals = recorded,
+				       .reviewer = judge_decisions[_i].reviewer,
+				       .decision = judge_decisions[_i].decision,
+				       .comment = judge_decisions[_i].comment};
+	const char *state = NULL;
+	struct al_err err = {0};
+	char text[1024];
+	int tier = -1;
+
+	/* the stored approval rule names what the gates found needs a human */
+	snprintf(text, sizeof(text), STORED_VERDICT("%s"), judge_decisions[_i].protected);
+	verdict = load(text);
+	in.verdict = verdict;
+	ck_assert_msg(al_judge_decision(p, &in, &v, &state, &tier, &counted, &err) == 0, "%s",
+		      err.msg);
+	ck_assert_str_eq(state, judge_decisions[_i].state);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "decision")),
+			 judge_decisions[_i].state);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "reason")),
+			 judge_decisions[_i].reason);
+	ck_assert_int_eq(tier, judge_decisions[_i].tier);
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "tier")), judge_decisions[_i].tier);
+	if (judge_decisions[_i].counted)
+		assert_json(counted, judge_decisions[_i].counted);
+	else
+		ck_assert_ptr_null(counted);
+	if (judge_decisions[_i].authority) {
+		ck_assert_str_eq(json_string_value(json_object_get(v, "authority")),
+				 judge_decisions[_i].authority);
+		ck_assert_str_eq(json_string_value(json_object_get(v, "ref")),
+				 judge_decisions[_i].ref);
+	} else {
+		ck_assert_ptr_null(json_object_get(v, "authority"));
+	}
+	/* the approval rule is replaced, the others kept as they were */
+	ck_assert_uint_eq(json_array_size(json_object_get(v, "rules")), 2);
+	assert_rule(json_object_get(v, "rules"), "binary", "SATISFIED", "binary ok");
+	assert_rule(json_object_get(v, "rules"), "approval",
+		    !strcmp(judge_decisions[_i].state, "granted") ? "SATISFIED" : "UNSATISFIED",
+		    NULL);
+	/* the stored verdict is not changed */
+	assert_rule(json_object_get(verdict, "rules"), "approval", "UNSATISFIED", "waiting");
+	json_decref(counted);
+	json_decref(v);
+	json_decref(recorded);
+	json_decref(verdict);
+	al_policy_free(p);
+}
+END_TEST
+
 static Suite *
 gates_suite(void)
 {
@@ -3623,6 +3970,17 @@ gates_suite(void)
 	tcase_add_loop_test(tc, test_authority, 0, sizeof(authorities) / sizeof(authorities[0]));
 	tcase_add_test(tc, test_authority_bad);
 	tcase_add_test(tc, test_promotion_flags);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("judge");
+	tcase_add_loop_test(tc, test_judge_merge, 0,
+			    sizeof(judge_merges) / sizeof(judge_merges[0]));
+	tcase_add_loop_test(tc, test_judge_rejection, 0,
+			    sizeof(judge_failures) / sizeof(judge_failures[0]));
+	tcase_add_loop_test(tc, test_judge_run, 0, sizeof(judge_runs) / sizeof(judge_runs[0]));
+	tcase_add_test(tc, test_judge_run_static_twice);
+	tcase_add_loop_test(tc, test_judge_decision, 0,
+			    sizeof(judge_decisions) / sizeof(judge_decisions[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }
