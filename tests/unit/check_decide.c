@@ -45,7 +45,7 @@ static struct {
 	const char *earlier; /* JSON array of recorded decisions */
 	int get_r, approvals_r, issue_r, decide_r;
 	/* seen */
-	int gets, issues, decides, notes, configs, puts;
+	int loads, issues, decides, notes, configs, puts;
 	int issue_tier;
 	char *issue_approvals; /* JSON */
 	struct {
@@ -104,7 +104,7 @@ al_store_proposal_get(struct al_store *s, const char *id, struct al_proposal **r
 	struct al_proposal *p;
 
 	(void)s;
-	fake.gets++;
+	fake.loads++;
 	ck_assert_str_eq(id, ID);
 	if (fake.get_r < 0)
 		return al_err_set(err, fake.get_r, "store says no");
@@ -333,7 +333,7 @@ START_TEST(test_refused)
 	ck_assert_int_eq(fake.notes, 0);
 	/* a malformed body never reaches the store */
 	if (refusals[_i].status == 400)
-		ck_assert_int_eq(fake.gets, 0);
+		ck_assert_int_eq(fake.loads, 0);
 	teardown();
 }
 END_TEST
