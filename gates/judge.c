@@ -62,6 +62,23 @@ al_judge_merge(json_t *rules, const json_t *more)
 	}
 }
 
+/* A grant rests on what was judged: with no rule SATISFIED (all of them not applicable,
+ * or none at all) nothing shows that the change works. */
+static int
+any_satisfied(const json_t *rules)
+{
+	const char *res;
+	size_t i;
+	json_t *r;
+
+	json_array_foreach (rules, i, r) {
+		res = json_string_value(json_object_get(r, "result"));
+		if (res && !strcmp(res, AL_RULE_SATISFIED))
+			return 1;
+	}
+	return 0;
+}
+
 json_t *
 al_judge_rejection(const json_t *rules)
 {
@@ -160,6 +177,13 @@ al_judge_run(const struct al_policy *p, const struct al_judge_job *job, json_t *
 
 	/* static rules first, then what the runs showed; the decision needs all of them */
 	al_judge_merge(rules, json_object_get(run_verdict, "rules"));
+	if (!any_satisfied(rules))
+		json_array_append_new(
+		    rules,
+		    json_pack("{s:s, s:s, s:s, s:{s:I}}", "rule", "verdict", "result",
+			      AL_RULE_ERROR, "reason",
+			      "no rule was satisfied: nothing shows the change works", "evidence",
+			      "rules_judged", (json_int_t)json_array_size(rules)));
 	if (decision && !strcmp(decision, "granted") && !al_judge_first_failure(rules)) {
 		r = tier(p, job, rules, &v, err);
 		*ret_tier = 1;
@@ -259,6 +283,7 @@ rejected(const struct al_judge_decision *in, int *ret_tier)
 			 rules_with(in->verdict, rule), "tier", 0);
 }
 
+/* Anything but "approve" counts as a rejection: an unknown word never approves. */
 int
 al_judge_decision(const struct al_policy *p, const struct al_judge_decision *in,
 		  json_t **ret_verdict, const char **ret_state, int *ret_tier, json_t **ret_counted,
@@ -284,7 +309,7 @@ al_judge_decision(const struct al_policy *p, const struct al_judge_decision *in,
 		return r;
 	}
 	*ret_counted = NULL;
-	if (!strcmp(in->decision, "reject")) {
+	if (strcmp(in->decision, "approve")) {
 		json_decref(rule);
 		v = rejected(in, ret_tier);
 		*ret_state = "rejected";

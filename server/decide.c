@@ -224,7 +224,10 @@ al_decide_record(struct al_server *srv, const char *id, const char *reviewer, co
 	/* one decision at a time: two approvals racing must not both miss the count */
 	pthread_mutex_lock(&srv->decide_mu);
 	d.cfg = al_live_config(srv);
-	r = parse_body(&d, body, len);
+	if (strcmp(decision, "approve") && strcmp(decision, "reject"))
+		r = al_reply_refuse(&d.why, 400, "decision: expected approve or reject");
+	else
+		r = parse_body(&d, body, len);
 	if (r == 0)
 		r = decide(&d, id, &err);
 	pthread_mutex_unlock(&srv->decide_mu);

@@ -59,8 +59,10 @@ load(struct promotion *m, const char *id)
 		return al_reply_refuse(&m->why, 404, "no such proposal");
 	if (r < 0)
 		return al_reply_refuse(&m->why, 500, "could not read the proposal");
-	if (strcmp(m->p->state, "granted") || !m->p->grant)
+	if (strcmp(m->p->state, "granted"))
 		return al_reply_refuse(&m->why, 409, "proposal is %s, not granted", m->p->state);
+	if (!m->p->grant)
+		return al_reply_refuse(&m->why, 409, "proposal has no stored grant");
 	if (m->p->grant_state && !strcmp(m->p->grant_state, "spent"))
 		return al_reply_refuse(&m->why, 409, "grant already used");
 	if (m->p->grant_state)

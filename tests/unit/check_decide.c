@@ -365,6 +365,23 @@ START_TEST(test_comment_cap)
 }
 END_TEST
 
+/* A decision word that is neither approve nor reject is refused before anything is read. */
+START_TEST(test_decision_word)
+{
+	static const char *const words[] = {"Approve", "approved", "", "accept"};
+	struct al_refusal why = {0};
+
+	setup(P_TWO);
+	ck_assert_int_lt(al_decide_record(&srv, ID, "bob", words[_i], "", 0, &why), 0);
+	ck_assert_int_eq(why.status, 400);
+	ck_assert_str_eq(why.detail, "decision: expected approve or reject");
+	ck_assert_int_eq(fake.loads, 0);
+	ck_assert_int_eq(fake.decides, 0);
+	ck_assert_int_eq(fake.issues, 0);
+	teardown();
+}
+END_TEST
+
 /* ---- decisions recorded ---- */
 
 static const struct {
@@ -461,6 +478,7 @@ decide_suite(void)
 
 	tcase_add_loop_test(tc, test_refused, 0, sizeof(refusals) / sizeof(refusals[0]));
 	tcase_add_loop_test(tc, test_comment_cap, 0, 2);
+	tcase_add_loop_test(tc, test_decision_word, 0, 4);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("decided");
 	tcase_add_loop_test(tc, test_decided, 0, sizeof(decisions) / sizeof(decisions[0]));

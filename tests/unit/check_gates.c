@@ -3671,6 +3671,10 @@ static const struct {
      NULL, NULL},
     {CONTRACT_POLICY, NULL, NULL, "[" OK_RULE("binary") "]", RUNS("GRANTED", OK_RULE("contract")),
      "rejected", "rejected", 0, NULL, NULL, NULL},
+    /* nothing satisfied (every rule not applicable): nothing shows the change works */
+    {CONTRACT_POLICY, NULL, NULL, "[" RULE("binary", "NOT_APPLICABLE", "no binary") "]",
+     RUNS("granted", RULE("contract", "NOT_APPLICABLE", "no contract ran")), "rejected",
+     "no rule was satisfied: nothing shows the change works", 0, NULL, NULL, NULL},
     /* every gate satisfied: the approval rule decides between tier 1 and a wait */
     {APPROVALS_POLICY(1), NULL, NULL, "[" OK_RULE("binary") "]",
      RUNS("granted", OK_RULE("contract")), "awaiting_approval",
@@ -3791,6 +3795,9 @@ static const struct {
      NULL},
     {APPROVALS_POLICY(0), "[]", "[" DEC("carol", TREE, 2, "reject") "]", "carol", "reject", NULL,
      "rejected", "rejected by carol", 0, NULL, NULL, NULL},
+    /* a word that is not "approve" never approves */
+    {APPROVALS_POLICY(1), "[]", "[" DEC("bob", TREE, 2, "Approve") "]", "bob", "Approve", NULL,
+     "rejected", "rejected by bob", 0, NULL, NULL, NULL},
     /* approvals for another revision or tree do not count */
     {APPROVALS_POLICY(2), "[]", "[" DEC("carol", TREE, 1, "approve") "," YES("bob") "]", "bob",
      "approve", NULL, "awaiting_approval", "1 of 2 approvals; policy requires 2", 1, NULL, NULL,

@@ -260,7 +260,7 @@ static const struct {
     {POLICY, "rejected", NULL, NULL, NULL, MERGE, 0, 0, 0, 0, 0, 0, 0, 409,
      "proposal is rejected, not granted", ""},
     {POLICY, "granted", NO_GRANT, NULL, NULL, MERGE, 0, 0, 0, 0, 0, 0, 0, 409,
-     "proposal is granted, not granted", ""},
+     "proposal has no stored grant", ""},
     {POLICY, NULL, NULL, "spent", NULL, MERGE, 0, 0, 0, 0, 0, 0, 0, 409, "grant already used", ""},
     {POLICY, NULL, NULL, "invalidated", NULL, MERGE, 0, 0, 0, 0, 0, 0, 0, 409,
      "grant was invalidated: the base moved", ""},
