@@ -18,21 +18,18 @@
 #include "gates/judge.h"
 #include "lib/fileio.h"
 #include "lib/log.h"
+#include "lib/proc.h"
 #include "lib/macros.h"
 #include "server/bases.h"
 #include "server/grant.h"
+#include "server/job.h"
 #include "server/metrics.h"
 #include "server/server.h"
 
-#define RESULT_MAX_BYTES (256u << 20)
 /* A job the server stopped under this many times ends in error instead of a fourth run. */
 #define AL_MAX_ATTEMPTS 3
-/* The runner's own time on top of its runs' timeouts: checkout, trees, reports. */
-#define RUNNER_SLACK_S 120
 /* An idle worker looks at the queue this often even when nothing wakes it. */
 #define POLL_S 2
-/* How often a wait without a pidfd looks at the runner. */
-#define REAP_POLL_MS 50
 
 /* A worker's job, read and changed under the scheduler's mu. */
 struct al_running {
@@ -89,7 +86,6 @@ write_job_files(struct job *j, const json_t *plan, struct al_err *err)
 	_cleanup_free_ char *tpatch = al_path_join(j->dir, "test_patch.diff");
 	_cleanup_free_ char *spec = al_path_join(j->dir, "job.json");
 	_cleanup_free_ char *text = NULL;
-	struct al_run_limits lim;
 	json_t *o, *tips = NULL;
 	int r;
 
@@ -103,14 +99,7 @@ write_job_files(struct job *j, const json_t *plan, struct al_err *err)
 		r = al_bases_tips(j->repo, &tips, err);
 	if (r < 0)
 		return r;
-	al_policy_limits(j->repo->policy, &lim);
-	o = json_pack("{s:s, s:s, s:s, s:s?, s:O, s:I, s:I, s:I, s:I, s:s, s:I, s:o}", "repo_path",
-		      j->repo->path, "base", j->p->base, "patch_file", "patch.diff",
-		      "test_patch_file", j->p->test_patch ? "test_patch.diff" : NULL, "plan", plan,
-		      "timeout_s", (json_int_t)lim.timeout_s, "output_cap",
-		      (json_int_t)lim.output_bytes, "memory_bytes", (json_int_t)lim.memory_bytes,
-		      "pids", (json_int_t)lim.pids, "message", "airlock candidate", "commit_time",
-		      (json_int_t)j->p->created, "branch_tips", tips);
+	o = al_job_spec(j->p, j->repo->path, j->repo->policy, plan, tips);
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!text)
@@ -118,54 +107,13 @@ write_job_files(struct job *j, const json_t *plan, struct al_err *err)
 	return al_file_write_atomic(spec, text, strlen(text), 0600, err);
 }
 
-static long
-ms_since(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - start->tv_sec) * 1000L + (now.tv_nsec - start->tv_nsec) / 1000000L;
-}
-
-/* Reaps pid, killing it once timeout_s is over.  The runner's exit is watched through a
- * pidfd; without one (an old kernel, or pidfd_open refused) it is looked at every
- * REAP_POLL_MS, so the deadline holds on every path. */
-static int
-wait_deadline(pid_t pid, int timeout_s, int *ret_status)
-{
-	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	struct pollfd p = {.fd = pfd, .events = POLLIN};
-	struct timespec start;
-	pid_t w;
-
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		long left = timeout_s * 1000L - ms_since(&start);
-
-		w = waitpid(pid, ret_status, WNOHANG);
-		if (w == pid)
-			return 0;
-		if (w < 0 && errno != EINTR)
-			return -errno;
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (pfd < 0 || poll(&p, 1, (int)left) < 0)
-			poll(NULL, 0, (int)(left < REAP_POLL_MS ? left : REAP_POLL_MS));
-	}
-	while (waitpid(pid, ret_status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return 0;
-}
-
 static int
 exec_runner(struct job *j, size_t n_runs, struct al_err *err)
 {
 	char parent[24];
 	char *argv[] = {"airlock", "runner", "--job", j->dir, "--parent", parent, NULL};
-	int timeout = (int)(al_policy_timeout_s(j->repo->policy) * (n_runs + 1)) + RUNNER_SLACK_S;
+	int timeout = al_job_timeout_s(j->repo->policy, n_runs);
+	_cleanup_close_ int pfd = -1;
 	int status = 0, r;
 	double t0;
 	pid_t pid;
@@ -191,13 +139,17 @@ exec_runner(struct job *j, size_t n_runs, struct al_err *err)
 	if (r != 0)
 		return al_err_set(err, -r, "cannot start runner: %s", strerror(r));
 	t0 = al_metrics_now();
-	r = wait_deadline(pid, timeout, &status);
+	pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	r = al_proc_wait_deadline(pid, pfd, timeout * 1000L, &status);
 	al_metrics_observe(AL_H_RUNNER, al_metrics_now() - t0);
 	pthread_mutex_lock(&j->srv->sched->mu);
 	j->slot->runner = 0;
 	pthread_mutex_unlock(&j->srv->sched->mu);
 	if (r < 0)
 		return al_err_set(err, r, "waiting for runner: %s", strerror(-r));
+	if (r == 1)
+		return al_err_set(err, -ETIMEDOUT, "runner passed its deadline of %d s: killed",
+				  timeout);
 	if (WIFSIGNALED(status))
 		return al_err_set(err, -EIO, "runner killed by signal %d", WTERMSIG(status));
 	if (WEXITSTATUS(status) != 0)
@@ -231,19 +183,17 @@ load_result(struct job *j, struct al_err *err)
 {
 	_cleanup_free_ char *path = al_path_join(j->dir, "result.json");
 	_cleanup_free_ char *text = NULL;
-	json_error_t jerr;
 	size_t len;
 	int r;
 
 	if (!path)
 		return al_err_set(err, -ENOMEM, "out of memory");
-	r = al_file_read(path, RESULT_MAX_BYTES, &text, &len, err);
+	r = al_file_read(path, AL_JOB_RESULT_MAX_BYTES, &text, &len, err);
 	if (r < 0)
 		return al_err_prefix(err, "runner result");
-	j->result = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(j->result))
-		return al_err_set(err, -EBADMSG, "runner result is not a JSON object: %s",
-				  jerr.text);
+	r = al_job_result_parse(text, len, &j->result, err);
+	if (r < 0)
+		return r;
 	observe_runs(json_object_get(j->result, "runs"));
 	return 0;
 }

@@ -1,9 +1,13 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/buf.h"
@@ -11,6 +15,7 @@
 #include "lib/fileio.h"
 #include "lib/hex.h"
 #include "lib/macros.h"
+#include "lib/proc.h"
 #include "lib/utf8.h"
 
 START_TEST(buf_respects_cap)
@@ -160,6 +165,45 @@ START_TEST(files_capped_atomic_and_rm_rf)
 }
 END_TEST
 
+/* The deadline holds with a pidfd (_i 0) and without one (_i 1): a child that outlives it
+ * is killed and reported so; one that ends first keeps its own status. */
+START_TEST(proc_wait_deadline)
+{
+	struct timespec t0, t1;
+	int status = 0, pfd;
+	long ms;
+	pid_t pid;
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		sleep(30);
+		_exit(0);
+	}
+	pfd = _i ? -1 : (int)syscall(SYS_pidfd_open, pid, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(al_proc_wait_deadline(pid, pfd, 200, &status), 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
+	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	ck_assert_msg(ms >= 200 && ms < 10000, "waited %ld ms", ms);
+	if (pfd >= 0)
+		close(pfd);
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(3);
+	pfd = _i ? -1 : (int)syscall(SYS_pidfd_open, pid, 0);
+	ck_assert_int_eq(al_proc_wait_deadline(pid, pfd, 30000, &status), 0);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	if (pfd >= 0)
+		close(pfd);
+	/* not a child of ours: an error, not a hang */
+	ck_assert_int_eq(al_proc_wait_deadline(pid, -1, 100, &status), -ECHILD);
+}
+END_TEST
+
 static Suite *
 lib_suite(void)
 {
@@ -171,6 +215,7 @@ lib_suite(void)
 	tcase_add_loop_test(t, hex_roundtrip, 0, (int)AL_ARRAY_SIZE(hex_cases));
 	tcase_add_loop_test(t, utf8_sanitize, 0, (int)AL_ARRAY_SIZE(utf8_cases));
 	tcase_add_test(t, err_keeps_first_and_prefixes);
+	tcase_add_loop_test(t, proc_wait_deadline, 0, 2);
 	tcase_add_test(t, path_join);
 	tcase_add_test(t, files_capped_atomic_and_rm_rf);
 	suite_add_tcase(s, t);

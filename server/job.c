@@ -1,0 +1,47 @@
+/* The runner's job file and its result, as JSON.  The runner is trusted no more than it
+ * must be: its result is parsed here with duplicate keys refused, and judged by gates/. */
+#include <errno.h>
+
+#include "server/job.h"
+
+json_t *
+al_job_spec(const struct al_proposal *p, const char *repo_path, const struct al_policy *policy,
+	    const json_t *plan, json_t *tips)
+{
+	struct al_run_limits lim;
+
+	al_policy_limits(policy, &lim);
+	return json_pack("{s:s, s:s, s:s, s:s?, s:O, s:I, s:I, s:I, s:I, s:s, s:I, s:o}",
+			 "repo_path", repo_path, "base", p->base, "patch_file", "patch.diff",
+			 "test_patch_file", p->test_patch ? "test_patch.diff" : NULL, "plan", plan,
+			 "timeout_s", (json_int_t)lim.timeout_s, "output_cap",
+			 (json_int_t)lim.output_bytes, "memory_bytes", (json_int_t)lim.memory_bytes,
+			 "pids", (json_int_t)lim.pids, "message", "airlock candidate",
+			 "commit_time", (json_int_t)p->created, "branch_tips", tips);
+}
+
+int
+al_job_timeout_s(const struct al_policy *policy, size_t n_runs)
+{
+	return (int)(al_policy_timeout_s(policy) * (n_runs + 1)) + AL_JOB_RUNNER_SLACK_S;
+}
+
+int
+al_job_result_parse(const char *text, size_t len, json_t **ret, struct al_err *err)
+{
+	json_error_t jerr;
+	json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	const json_t *runs = json_object_get(o, "runs");
+
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return al_err_set(err, -EBADMSG, "runner result is not a JSON object: %s",
+				  jerr.text);
+	}
+	if (runs && !json_is_array(runs)) {
+		json_decref(o);
+		return al_err_set(err, -EBADMSG, "runner result: runs: expected an array");
+	}
+	*ret = o;
+	return 0;
+}
