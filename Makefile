@@ -22,9 +22,11 @@ LDFLAGS := -pie -Wl,-z,relro,-z,now $(SAN)
 LIB_SRC := $(wildcard lib/*.c)
 GATES_SRC := $(wildcard gates/*.c)
 RUNNER_SRC := $(filter-out runner/main.c runner/front.c,$(wildcard runner/*.c))
+# The runner's libgit2 files: the checkout and the server's repository operations.
+GIT_SRC := runner/checkout.c runner/apply.c runner/tree.c runner/libgit.c runner/git.c
 # What the lean `airlock` front needs: the sandbox and its command line, no libgit2 and
 # no libxml2.
-FRONT_SRC := runner/front.c $(filter-out runner/checkout.c runner/git.c runner/report.c,$(RUNNER_SRC))
+FRONT_SRC := runner/front.c $(filter-out $(GIT_SRC) runner/report.c,$(RUNNER_SRC))
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c server/store/*.c))
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -42,7 +44,7 @@ UNIT_BIN := $(addprefix $(BUILD)/check_,$(UNIT))
 UNIT_OBJ_lib :=
 UNIT_OBJ_gates := $(GATES_OBJ)
 UNIT_OBJ_sandbox := $(call obj,runner/sandbox.c runner/seccomp.c runner/cgroup.c)
-UNIT_OBJ_checkout := $(call obj,$(wildcard runner/checkout.c runner/git.c) runner/hunks.c)
+UNIT_OBJ_checkout := $(call obj,$(GIT_SRC) runner/hunks.c)
 UNIT_OBJ_hunks := $(call obj,runner/hunks.c)
 UNIT_OBJ_store := $(call obj,$(wildcard server/store.c server/store/*.c))
 UNIT_OBJ_sign := $(call obj,server/sign.c server/grant.c server/keys.c)

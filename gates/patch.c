@@ -669,7 +669,8 @@ start_hunk(struct parser *ps)
 	return 0;
 }
 
-/* An empty line is an empty context line (some tools drop the space). */
+/* The visitor sees the line without its marker; a removed line has no number in the new
+ * file. */
 static int
 visit_line(struct parser *ps, char c)
 {
@@ -683,6 +684,7 @@ visit_line(struct parser *ps, char c)
 	return r < 0 ? al_err_set(ps->err, r, "out of memory") : 0;
 }
 
+/* One line of a hunk. An empty line is an empty context line (some tools drop the space). */
 static int
 hunk_line(struct parser *ps)
 {

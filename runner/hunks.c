@@ -1,4 +1,4 @@
-/* Hunk placement as git apply does it (apply.c's find_pos and match_fragment, with its
+/* Hunk placement as git apply does it (git's own apply.c: find_pos and match_fragment, with its
  * default of no fuzz), over plain text.
  *
  * A position is tried by comparing a hash of the hunk's old lines with a hash of the file's

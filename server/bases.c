@@ -6,7 +6,7 @@
 
 #include "gates/gates.h"
 #include "lib/macros.h"
-#include "runner/checkout.h"
+#include "runner/git.h"
 
 #define AL_BASES_MAX_TIPS 256
 

@@ -6,7 +6,7 @@
 
 #include "lib/log.h"
 #include "lib/macros.h"
-#include "runner/checkout.h"
+#include "runner/git.h"
 #include "server/grant.h"
 #include "server/server.h"
 

@@ -39,7 +39,7 @@
 #include "lib/log.h"
 #include "lib/macros.h"
 #include "runner/cgroup.h"
-#include "runner/checkout.h"
+#include "runner/git.h"
 #include "runner/runner.h"
 #include "server/cli.h"
 #include "server/grant.h"

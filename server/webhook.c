@@ -14,7 +14,7 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/macros.h"
-#include "runner/checkout.h"
+#include "runner/git.h"
 #include "server/server.h"
 
 #define SECRET_MAX 4096

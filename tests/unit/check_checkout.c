@@ -1,4 +1,5 @@
-/* runner/checkout.c against real repositories and patches made by the real git CLI. Where
+/* The runner's checkout (runner/checkout.c, apply.c, tree.c) and the base resolution of
+ * runner/git.c against real repositories and patches made by the real git CLI. Where
  * both apply, the tree libgit2 produced must be the tree `git apply --cached` produces;
  * where airlock refuses, `git apply --check` must refuse too. */
 #include <check.h>
@@ -18,6 +19,7 @@
 #include "lib/fileio.h"
 #include "lib/macros.h"
 #include "runner/checkout.h"
+#include "runner/git.h"
 
 #define OUT_CAP (16u << 20)
 #define COMMIT_TIME 1700000000LL

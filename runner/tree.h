@@ -1,0 +1,15 @@
+/* What a tree puts on disk, for the runner's libgit2 files: trees written byte for byte, and
+ * the .gitattributes that would make a checkout write other bytes. */
+#pragma once
+
+#include <git2.h>
+
+#include "lib/err.h"
+
+/* Creates dir (which must not exist) and writes tree into it. *created tells the caller
+ * whether there is something to remove on failure. */
+int al_tree_write(git_repository *repo, git_tree *tree, const char *dir, int *created,
+		  struct al_err *err);
+/* Every tree a run may get is written byte for byte; one whose attributes would make a
+ * checkout differ is refused (-EMEDIUMTYPE) rather than tested in a form nobody will run. */
+int al_tree_check_attributes(git_repository *repo, git_tree *tree, struct al_err *err);
