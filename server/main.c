@@ -346,6 +346,9 @@ cmd_serve(int argc, char **argv)
 		return fputs(usage, stderr), 2;
 	if (al_sign_init() < 0)
 		return die("serve", &(struct al_err){.msg = "libsodium failed to start"});
+	/* libgit2 held open for the server's life: its caches outlive each request */
+	if (al_git_init() < 0)
+		return die("serve", &(struct al_err){.msg = "libgit2 failed to start"});
 	r = al_config_load(config, listen, data, &srv.cfg, &err);
 	if (r < 0)
 		return die("config", &err);
@@ -365,6 +368,7 @@ cmd_serve(int argc, char **argv)
 	else
 		r = serve_run(&srv, &err);
 	server_free(&srv);
+	al_git_shutdown();
 	return r < 0 ? die("serve", &err) : 0;
 }
 
