@@ -16,7 +16,7 @@
 #include "lib/macros.h"
 #include "server/client.h"
 #include "server/grant.h"
-#include "server/keys.h"
+#include "server/keyring.h"
 #include "server/server.h"
 #include "server/sign.h"
 

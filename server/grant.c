@@ -9,7 +9,7 @@
 #include "server/sign.h"
 
 int
-al_time_format(time_t t, char out[32])
+al_grant_time_format(time_t t, char out[32])
 {
 	struct tm tm;
 
@@ -163,8 +163,9 @@ al_grant_statement(const struct al_grant_input *in, char **ret, struct al_err *e
 	json_t *approvals = in->approvals ? json_deep_copy(in->approvals) : json_array();
 	char *text;
 
-	if (!approvals || al_time_format(in->issued_at, issued) < 0 ||
-	    al_time_format(in->issued_at + in->lifetime_s, not_after) < 0 || !gates || !subj) {
+	if (!approvals || al_grant_time_format(in->issued_at, issued) < 0 ||
+	    al_grant_time_format(in->issued_at + in->lifetime_s, not_after) < 0 || !gates ||
+	    !subj) {
 		json_decref(gates);
 		json_decref(subj);
 		json_decref(approvals);

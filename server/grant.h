@@ -51,4 +51,4 @@ int al_grant_statement(const struct al_grant_input *in, char **ret, struct al_er
  * valid, the parsed statement. */
 int al_grant_check(const char *payload, size_t len, time_t now, const struct al_grant_binding *b,
 		   json_t **ret_statement, struct al_err *err);
-int al_time_format(time_t t, char out[32]);
+int al_grant_time_format(time_t t, char out[32]);

@@ -424,7 +424,7 @@ al_intake_github(const char *event, const char *body, size_t len, const char *fu
 		 struct al_github_event *ret, struct al_err *err)
 {
 	_cleanup_(al_json_decrefp) json_t *ev = NULL;
-	_cleanup_(al_github_event_clear) struct al_github_event out = {0};
+	_cleanup_(al_intake_event_clear) struct al_github_event out = {0};
 	const char *full;
 	int r;
 
@@ -459,7 +459,7 @@ al_intake_github(const char *event, const char *body, size_t len, const char *fu
 }
 
 void
-al_github_event_clear(struct al_github_event *ev)
+al_intake_event_clear(struct al_github_event *ev)
 {
 	json_decref(ev->fail_to_pass);
 	ev->fail_to_pass = NULL;

@@ -57,14 +57,14 @@ struct al_github_event {
 	char before[41], after[41];	     /* AL_GITHUB_PUSH */
 };
 
-void al_github_event_clear(struct al_github_event *ev);
+void al_intake_event_clear(struct al_github_event *ev);
 
 /* The X-GitHub-Event and X-GitHub-Delivery headers: 0 when both are short tokens, or
  * -EINVAL with err set. */
 int al_intake_github_headers(const char *event, const char *delivery, struct al_err *err);
 
 /* A delivery of event for the repository full_name: 0 and ret filled (clear it with
- * al_github_event_clear); -EBADMSG when the body is not a JSON object ("malformed JSON");
+ * al_intake_event_clear); -EBADMSG when the body is not a JSON object ("malformed JSON");
  * -EINVAL when it is a bad request (err: one line).  ret is untouched on failure. */
 int al_intake_github(const char *event, const char *body, size_t len, const char *full_name,
 		     struct al_github_event *ret, struct al_err *err);

@@ -12,7 +12,7 @@
  *   decide.c    a reviewer's approve or reject          promote.c  a grant's ref move
  *   webhook.c   GitHub deliveries                        github.c   the commit-status poster
  *   sched.c     workers: one `airlock runner` per job, its result judged by gates/judge.c
- *   issue.c     signs a grant (grant.c builds the statement, sign.c and keys.c the DSSE
+ *   issue.c     signs a grant (grant.c builds the statement, sign.c and keyring.c the DSSE
  *               envelope and the keyring)
  *   store/      the only SQLite code (store.h)          events.c   live updates (SSE)
  *   live.c      the configuration in force and its reload; bases.c the base check;
@@ -506,7 +506,7 @@ print_entry(const json_t *e)
 	char at[32] = "";
 	const char *detail = json_string_value(json_object_get(e, "detail"));
 
-	al_time_format((time_t)json_integer_value(json_object_get(e, "at")), at);
+	al_grant_time_format((time_t)json_integer_value(json_object_get(e, "at")), at);
 	printf("%6lld  %s  %-12s %-24s %s\n",
 	       (long long)json_integer_value(json_object_get(e, "seq")), at,
 	       json_string_value(json_object_get(e, "actor")),
@@ -594,7 +594,7 @@ cmd_key(int argc, char **argv)
 		char until[32] = "";
 
 		if (kr->keys[i].verify_until)
-			al_time_format(kr->keys[i].verify_until, until);
+			al_grant_time_format(kr->keys[i].verify_until, until);
 		printf("%s %-8s %s\n", kr->keys[i].keyid, kr->keys[i].status, until);
 	}
 	al_signer_free(s);

@@ -8,7 +8,7 @@
 #include "server/events.h"
 #include "server/http.h"
 #include "server/intake.h"
-#include "server/keys.h"
+#include "server/keyring.h"
 #include "server/reply.h"
 #include "server/sign.h"
 #include "server/store.h"

@@ -296,7 +296,7 @@ regate(struct delivery *in, const char *branch)
 			      json_string_value(json_object_get(answer, "proposal")), "refused",
 			      r < 0 ? sub.why.detail : NULL));
 		json_decref(answer);
-		al_github_event_clear(&sub.ev);
+		al_intake_event_clear(&sub.ev);
 	}
 	json_decref(rows);
 	return out;
@@ -414,7 +414,7 @@ al_webhook_github(struct al_server *srv, const struct al_webhook_req *req, int *
 		*ret_answer = steal_pointer(&answer);
 	}
 	json_decref(answer);
-	al_github_event_clear(&in.ev);
+	al_intake_event_clear(&in.ev);
 	al_live_config_put(srv, cfg);
 	return r;
 }

@@ -176,7 +176,7 @@ check_crlf(const char *event, json_t *delivery, int r, const struct al_github_ev
 	} else {
 		CHECK(!strcmp(err2.msg, err->msg));
 	}
-	al_github_event_clear(&ev2);
+	al_intake_event_clear(&ev2);
 	free(text);
 }
 
@@ -206,7 +206,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (json_is_object(delivery))
 		check_crlf(event, delivery, r, &ev, &err);
-	al_github_event_clear(&ev);
+	al_intake_event_clear(&ev);
 	json_decref(delivery);
 	return 0;
 }

@@ -158,7 +158,7 @@ START_TEST(github_delivery)
 		ck_assert_str_eq(ev.head, SHA2);
 		ck_assert_int_eq(ev.number, 7);
 	}
-	al_github_event_clear(&ev);
+	al_intake_event_clear(&ev);
 }
 END_TEST
 
@@ -204,7 +204,7 @@ START_TEST(pull_request_title)
 	n = strlen(ev.title);
 	ck_assert_uint_eq(n, titles[_i].len);
 	ck_assert_str_eq(ev.title + n - strlen(titles[_i].tail), titles[_i].tail);
-	al_github_event_clear(&ev);
+	al_intake_event_clear(&ev);
 }
 END_TEST
 

@@ -11,7 +11,7 @@
 #include "lib/hex.h"
 #include "lib/macros.h"
 #include "server/grant.h"
-#include "server/keys.h"
+#include "server/keyring.h"
 #include "server/sign.h"
 
 /* RFC 8032 section 7.1, test 1. */

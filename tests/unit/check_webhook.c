@@ -159,7 +159,7 @@ al_intake_github(const char *event, const char *body, size_t len, const char *fu
 }
 
 void
-al_github_event_clear(struct al_github_event *ev)
+al_intake_event_clear(struct al_github_event *ev)
 {
 	json_decref(ev->fail_to_pass);
 	ev->fail_to_pass = NULL;

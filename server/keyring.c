@@ -2,7 +2,7 @@
  * retired still verifies until its date; revoked never verifies.  DATA/keys.json holds
  * the public halves only; the one private key is DATA/signing.key (mode 0600), and a key
  * that is retired loses its private half at once, so it can sign nothing again. */
-#include "keys.h"
+#include "server/keyring.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -128,7 +128,7 @@ al_keyring_json(const struct al_keyring *kr)
 		json_t *o;
 
 		if (k->verify_until)
-			al_time_format(k->verify_until, until);
+			al_grant_time_format(k->verify_until, until);
 		o = pem && b64
 			? json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "keyid", k->keyid,
 				    "algorithm", "ed25519", "status", k->status, "public_key", b64,
@@ -246,7 +246,7 @@ al_keyring_verify(const struct al_keyring *kr, const char *envelope, size_t len,
 		r = al_err_set(err, -EKEYREVOKED, "signed by key %.16s, which is revoked",
 			       kr->keys[i].keyid);
 	else if (!strcmp(kr->keys[i].status, "retired") && now > kr->keys[i].verify_until) {
-		al_time_format(kr->keys[i].verify_until, until);
+		al_grant_time_format(kr->keys[i].verify_until, until);
 		r = al_err_set(err, -EKEYEXPIRED,
 			       "signed by key %.16s, retired and trusted only "
 			       "until %s",
