@@ -907,7 +907,7 @@ START_TEST(upgrades_a_version_5_database)
 				      "INSERT INTO audit(at, actor, action) VALUES (1, 'a', 'x'),"
 				      " (2, 'b', 'y');"
 				      "PRAGMA writable_schema = ON;"
-				      "UPDATE sqlite_schema SET sql = replace(sql, ',   "
+				      "UPDATE sqlite_schema SET sql = replace(sql, ',"
 				      "''superseded'',''cancelled''', '') WHERE name = 'proposals';"
 				      "PRAGMA writable_schema = OFF; PRAGMA user_version = 5;",
 				      NULL, NULL, NULL),
