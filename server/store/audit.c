@@ -26,7 +26,7 @@ al_store_audit_outcome(struct al_store *s, const char *actor, const char *id, co
 	r = al_store_audit_append(s, actor, action, id, detail, err);
 	if (r == 0 && grant) {
 		unsigned char md[crypto_hash_sha256_BYTES];
-		char hex[STORE_HASH_SIZE];
+		char hex[AL_STORE_HASH_SIZE];
 
 		crypto_hash_sha256(md, (const unsigned char *)grant, strlen(grant));
 		sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
@@ -42,7 +42,7 @@ al_store_audit_outcome(struct al_store *s, const char *actor, const char *id, co
  * that no field can bleed into the next. */
 static void
 audit_hash(const char *prev, long long seq, long long at, const char *actor, const char *action,
-	   const char *proposal, const char *detail, char out[STORE_HASH_SIZE])
+	   const char *proposal, const char *detail, char out[AL_STORE_HASH_SIZE])
 {
 	static const char tag[] = "airlock-audit-v1\n";
 	crypto_hash_sha256_state st;
@@ -54,7 +54,7 @@ audit_hash(const char *prev, long long seq, long long at, const char *actor, con
 	snprintf(num[1], sizeof(num[1]), "%lld", at);
 	crypto_hash_sha256_init(&st);
 	crypto_hash_sha256_update(&st, (const unsigned char *)tag, sizeof(tag) - 1);
-	crypto_hash_sha256_update(&st, (const unsigned char *)prev, STORE_HASH_HEX);
+	crypto_hash_sha256_update(&st, (const unsigned char *)prev, AL_STORE_HASH_HEX);
 	for (size_t i = 0; i < AL_ARRAY_SIZE(f); i++) {
 		char len[24];
 		int n = f[i] ? snprintf(len, sizeof(len), "%zu:", strlen(f[i]))
@@ -67,28 +67,28 @@ audit_hash(const char *prev, long long seq, long long at, const char *actor, con
 		}
 	}
 	crypto_hash_sha256_final(&st, md);
-	sodium_bin2hex(out, STORE_HASH_SIZE, md, sizeof(md));
+	sodium_bin2hex(out, AL_STORE_HASH_SIZE, md, sizeof(md));
 }
 
-static const char audit_genesis[STORE_HASH_SIZE] =
+static const char audit_genesis[AL_STORE_HASH_SIZE] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
 /* The chain's head (the last entry's seq and hash), or seq 0 and the genesis hash. */
 static int
-audit_head(struct al_store *s, long long *seq, char hash[STORE_HASH_SIZE])
+audit_head(struct al_store *s, long long *seq, char hash[AL_STORE_HASH_SIZE])
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int q;
 
 	*seq = 0;
-	memcpy(hash, audit_genesis, STORE_HASH_SIZE);
+	memcpy(hash, audit_genesis, AL_STORE_HASH_SIZE);
 	if (sqlite3_prepare_v2(s->db, "SELECT seq, hash FROM audit_head WHERE id = 1", -1, &st,
 			       NULL) != SQLITE_OK)
 		return -EIO;
 	q = sqlite3_step(st);
-	if (q == SQLITE_ROW && sqlite3_column_bytes(st, 1) == STORE_HASH_HEX) {
+	if (q == SQLITE_ROW && sqlite3_column_bytes(st, 1) == AL_STORE_HASH_HEX) {
 		*seq = sqlite3_column_int64(st, 0);
-		memcpy(hash, sqlite3_column_text(st, 1), STORE_HASH_SIZE);
+		memcpy(hash, sqlite3_column_text(st, 1), AL_STORE_HASH_SIZE);
 	}
 	return q == SQLITE_ROW || q == SQLITE_DONE ? 0 : -EIO;
 }
@@ -111,11 +111,11 @@ int
 al_store_audit_rechain(struct al_store *s)
 {
 	_cleanup_stmt_ sqlite3_stmt *sel = NULL, *up = NULL;
-	char prev[STORE_HASH_SIZE], h[STORE_HASH_SIZE];
+	char prev[AL_STORE_HASH_SIZE], h[AL_STORE_HASH_SIZE];
 	long long seq = 0;
 	int q;
 
-	memcpy(prev, audit_genesis, STORE_HASH_SIZE);
+	memcpy(prev, audit_genesis, AL_STORE_HASH_SIZE);
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT seq, at, actor, action, proposal, detail FROM audit"
 			       " ORDER BY seq",
@@ -136,7 +136,7 @@ al_store_audit_rechain(struct al_store *s)
 		sqlite3_bind_int64(up, 2, seq);
 		if (sqlite3_step(up) != SQLITE_DONE)
 			return -EIO;
-		memcpy(prev, h, STORE_HASH_SIZE);
+		memcpy(prev, h, AL_STORE_HASH_SIZE);
 	}
 	if (q != SQLITE_DONE)
 		return -EIO;
@@ -149,7 +149,7 @@ al_store_audit_append(struct al_store *s, const char *actor, const char *action,
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	long long seq, at = now_s();
-	char prev[STORE_HASH_SIZE], h[STORE_HASH_SIZE];
+	char prev[AL_STORE_HASH_SIZE], h[AL_STORE_HASH_SIZE];
 
 	if (audit_head(s, &seq, prev) < 0)
 		return al_store_db_err(s, err, "audit");
@@ -198,7 +198,7 @@ static int
 next_chains_to(struct al_store *s, long long seq, const char *prev)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	char h[STORE_HASH_SIZE];
+	char h[AL_STORE_HASH_SIZE];
 
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT at, actor, action, proposal, detail, hash FROM audit"
@@ -215,6 +215,61 @@ next_chains_to(struct al_store *s, long long seq, const char *prev)
 	return !strcmp(h, (const char *)sqlite3_column_text(st, 5));
 }
 
+/* An entry as the walk reads it: seq, at, actor, action, proposal, detail, hash. */
+struct audit_entry {
+	long long seq, at;
+	const char *actor, *action, *proposal, *detail, *stored;
+};
+
+/* Where a walk along the chain stands: the last two good hashes, the last good seq and
+ * the head the chain records. */
+struct audit_walk {
+	char prev[AL_STORE_HASH_SIZE], prev2[AL_STORE_HASH_SIZE];
+	long long prev_seq, head_seq;
+};
+
+static void
+audit_entry_read(sqlite3_stmt *st, struct audit_entry *e)
+{
+	e->seq = sqlite3_column_int64(st, 0);
+	e->at = sqlite3_column_int64(st, 1);
+	e->actor = (const char *)sqlite3_column_text(st, 2);
+	e->action = (const char *)sqlite3_column_text(st, 3);
+	e->proposal = (const char *)sqlite3_column_text(st, 4);
+	e->detail = (const char *)sqlite3_column_text(st, 5);
+	e->stored = (const char *)sqlite3_column_text(st, 6);
+}
+
+/* What happened at e, the first entry that does not chain to the walk's last good one. */
+static void
+audit_fault(struct al_store *s, const struct audit_walk *w, const struct audit_entry *e,
+	    struct al_audit_report *ret)
+{
+	char alt[AL_STORE_HASH_SIZE];
+
+	ret->broken = true;
+	ret->seq = e->seq;
+	if (e->seq > w->head_seq) {
+		snprintf(ret->what, sizeof(ret->what), "inserted after the chain's head");
+	} else if (e->seq != w->prev_seq + 1) {
+		ret->seq = w->prev_seq + 1;
+		snprintf(ret->what, sizeof(ret->what),
+			 "deleted (the chain jumps from %lld to %lld)", w->prev_seq, e->seq);
+	} else if (e->stored && w->prev_seq > 0 &&
+		   (audit_hash(w->prev2, e->seq - 1, e->at, e->actor, e->action, e->proposal,
+			       e->detail, alt),
+		    !strcmp(e->stored, alt))) {
+		/* it still chains to the entry before the one before it, under its old
+		 * number: that one slipped in (and the rest were renumbered) */
+		ret->seq = w->prev_seq;
+		snprintf(ret->what, sizeof(ret->what), "inserted");
+	} else if (next_chains_to(s, e->seq, w->prev)) {
+		snprintf(ret->what, sizeof(ret->what), "inserted");
+	} else {
+		snprintf(ret->what, sizeof(ret->what), "modified");
+	}
+}
+
 /* The first break in the chain, walking from the first entry: an entry whose hash does
  * not cover its content and the entry before it (modified), one the next entry skips
  * over (inserted), a gap in seq (deleted), or a chain that ends before its recorded head
@@ -223,16 +278,16 @@ int
 al_store_audit_verify(struct al_store *s, struct al_audit_report *ret, struct al_err *err)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	char prev[STORE_HASH_SIZE], prev2[STORE_HASH_SIZE], h[STORE_HASH_SIZE],
-	    alt[STORE_HASH_SIZE], head_hash[STORE_HASH_SIZE];
-	long long prev_seq = 0, head_seq = 0;
+	struct audit_walk w = {.prev_seq = 0};
+	struct audit_entry e;
+	char h[AL_STORE_HASH_SIZE], head_hash[AL_STORE_HASH_SIZE];
 	int q, r = 0;
 
 	memset(ret, 0, sizeof(*ret));
-	memcpy(prev, audit_genesis, STORE_HASH_SIZE);
-	memcpy(prev2, audit_genesis, STORE_HASH_SIZE);
+	memcpy(w.prev, audit_genesis, AL_STORE_HASH_SIZE);
+	memcpy(w.prev2, audit_genesis, AL_STORE_HASH_SIZE);
 	pthread_mutex_lock(&s->lock);
-	if (audit_head(s, &head_seq, head_hash) < 0 ||
+	if (audit_head(s, &w.head_seq, head_hash) < 0 ||
 	    sqlite3_prepare_v2(s->db,
 			       "SELECT seq, at, actor, action, proposal, detail, hash FROM audit"
 			       " ORDER BY seq",
@@ -241,56 +296,30 @@ al_store_audit_verify(struct al_store *s, struct al_audit_report *ret, struct al
 		goto out;
 	}
 	while ((q = sqlite3_step(st)) == SQLITE_ROW) {
-		long long seq = sqlite3_column_int64(st, 0), at = sqlite3_column_int64(st, 1);
-		const char *actor = (const char *)sqlite3_column_text(st, 2);
-		const char *action = (const char *)sqlite3_column_text(st, 3);
-		const char *proposal = (const char *)sqlite3_column_text(st, 4);
-		const char *detail = (const char *)sqlite3_column_text(st, 5);
-		const char *stored = (const char *)sqlite3_column_text(st, 6);
-
+		audit_entry_read(st, &e);
 		ret->entries++;
-		audit_hash(prev, seq, at, actor, action, proposal, detail, h);
-		if (stored && !strcmp(stored, h) && seq == prev_seq + 1) {
-			memcpy(prev2, prev, STORE_HASH_SIZE);
-			memcpy(prev, h, STORE_HASH_SIZE);
-			prev_seq = seq;
-			continue;
+		audit_hash(w.prev, e.seq, e.at, e.actor, e.action, e.proposal, e.detail, h);
+		if (!e.stored || strcmp(e.stored, h) || e.seq != w.prev_seq + 1) {
+			audit_fault(s, &w, &e, ret);
+			goto out;
 		}
-		ret->broken = true;
-		ret->seq = seq;
-		if (seq > head_seq) {
-			snprintf(ret->what, sizeof(ret->what), "inserted after the chain's head");
-		} else if (seq != prev_seq + 1) {
-			ret->seq = prev_seq + 1;
-			snprintf(ret->what, sizeof(ret->what),
-				 "deleted (the chain jumps from %lld to %lld)", prev_seq, seq);
-		} else if (stored && prev_seq > 0 &&
-			   (audit_hash(prev2, seq - 1, at, actor, action, proposal, detail, alt),
-			    !strcmp(stored, alt))) {
-			/* it still chains to the entry before the one before it, under its old
-			 * number: that one slipped in (and the rest were renumbered) */
-			ret->seq = prev_seq;
-			snprintf(ret->what, sizeof(ret->what), "inserted");
-		} else if (next_chains_to(s, seq, prev)) {
-			snprintf(ret->what, sizeof(ret->what), "inserted");
-		} else {
-			snprintf(ret->what, sizeof(ret->what), "modified");
-		}
-		goto out;
+		memcpy(w.prev2, w.prev, AL_STORE_HASH_SIZE);
+		memcpy(w.prev, h, AL_STORE_HASH_SIZE);
+		w.prev_seq = e.seq;
 	}
 	if (q != SQLITE_DONE) {
 		r = al_store_db_err(s, err, "audit verify");
 		goto out;
 	}
-	if (prev_seq != head_seq || strcmp(prev, head_hash)) {
+	if (w.prev_seq != w.head_seq || strcmp(w.prev, head_hash)) {
 		ret->broken = true;
-		ret->seq = prev_seq + 1;
+		ret->seq = w.prev_seq + 1;
 		snprintf(ret->what, sizeof(ret->what),
-			 "deleted (the chain ends at %lld; its head is at %lld)", prev_seq,
-			 head_seq);
+			 "deleted (the chain ends at %lld; its head is at %lld)", w.prev_seq,
+			 w.head_seq);
 		goto out;
 	}
-	memcpy(ret->head, prev, STORE_HASH_SIZE);
+	memcpy(ret->head, w.prev, AL_STORE_HASH_SIZE);
 out:
 	pthread_mutex_unlock(&s->lock);
 	return r;

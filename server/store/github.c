@@ -471,32 +471,24 @@ al_store_status_due(struct al_store *s, long long now, json_t **ret, struct al_e
 	/* GitHub keeps one airlock/gate status per commit: only the newest for a commit
 	 * matters, older ones still waiting are dropped (a cancelled proposal's error never
 	 * lands over the verdict of the reopened pull request on the same head) */
-	if (sqlite3_prepare_v2(
-		s->db,
-		"UPDATE status_outbox SET done = " AL_STRINGIFY(
-		    STATUS_DROPPED) " WHERE done = " AL_STRINGIFY(STATUS_WAITING) " AND seq <"
-										  " (SELECT "
-										  "max(seq) FROM "
-										  "status_outbox o "
-										  "WHERE "
-										  "o.full_name ="
-										  " status_outbox."
-										  "full_name AND "
-										  "o.sha = "
-										  "status_outbox."
-										  "sha)",
-		-1, &old, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE status_outbox SET done = ?1 WHERE done = ?2 AND seq <"
+			       " (SELECT max(seq) FROM status_outbox o WHERE o.full_name ="
+			       " status_outbox.full_name AND o.sha = status_outbox.sha)",
+			       -1, &old, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int(old, 1, STATUS_DROPPED) != SQLITE_OK ||
+	    sqlite3_bind_int(old, 2, STATUS_WAITING) != SQLITE_OK ||
 	    sqlite3_step(old) != SQLITE_DONE ||
 	    sqlite3_prepare_v2(s->db,
 			       "SELECT seq, proposal, full_name, sha, state, description,"
-			       " target_url, attempts FROM status_outbox WHERE done "
-			       "= " AL_STRINGIFY(STATUS_WAITING) " AND next_at <= ? ORDER BY seq "
-								 "LIMIT " AL_STRINGIFY(
-								     AL_STORE_STATUS_BATCH),
+			       " target_url, attempts FROM status_outbox WHERE done = ?1 AND"
+			       " next_at <= ?2 ORDER BY seq LIMIT ?3",
 			       -1, &st, NULL) != SQLITE_OK) {
 		r = al_store_db_err(s, err, "status due");
 	} else {
-		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int(st, 1, STATUS_WAITING);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int(st, 3, AL_STORE_STATUS_BATCH);
 		r = al_store_collect_rows(s, st, status_row, "status due", ret, err);
 	}
 	pthread_mutex_unlock(&s->lock);

@@ -22,8 +22,8 @@ struct al_store {
 };
 
 /* A SHA-256 in hex, with its NUL: the audit chain's hashes, token and session hashes. */
-#define STORE_HASH_HEX 64
-#define STORE_HASH_SIZE (STORE_HASH_HEX + 1)
+#define AL_STORE_HASH_HEX 64
+#define AL_STORE_HASH_SIZE (AL_STORE_HASH_HEX + 1)
 
 /* The body of a transaction: runs locked, inside BEGIN IMMEDIATE ... COMMIT. */
 typedef int (*al_store_body_fn)(struct al_store *s, const void *ctx, struct al_err *err);

@@ -1,4 +1,4 @@
-/* The store's tables: the schema a new database gets, and the upgrades that bring every
+/* The store's tables: the schema of a new database and the upgrades that bring every
  * older version to it in one transaction. */
 #include <errno.h>
 
