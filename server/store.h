@@ -12,17 +12,20 @@
 struct al_store;
 
 /* A proposal's states, written once: the schema's CHECK, enum al_proposal_state and
- * al_store_state_name() all come from this list.  X(ID, "name") for each, SEP between
- * two.  superseded and cancelled end a pull request's proposal (a newer push, the pull
- * request closed). */
-#define AL_PROPOSAL_STATES(X, SEP)                                                     \
-	X(QUEUED, "queued")                                                            \
-	SEP X(RUNNING, "running") SEP X(AWAITING_APPROVAL, "awaiting_approval") SEP X( \
-	    REJECTED, "rejected") SEP                                                  \
-	X(GRANTED, "granted") SEP                                                      \
-	X(ERROR, "error") SEP                                                          \
-	X(SUPERSEDED, "superseded") SEP                                                \
+ * al_store_state_name() all come from this list.  X(ID, "name") for each, SEP between two
+ * (an SQL list takes no trailing comma).  superseded and cancelled end a pull request's
+ * proposal (a newer push, the pull request closed). */
+/* clang-format off */
+#define AL_PROPOSAL_STATES(X, SEP)                      \
+	X(QUEUED, "queued") SEP                         \
+	X(RUNNING, "running") SEP                       \
+	X(AWAITING_APPROVAL, "awaiting_approval") SEP   \
+	X(REJECTED, "rejected") SEP                     \
+	X(GRANTED, "granted") SEP                       \
+	X(ERROR, "error") SEP                           \
+	X(SUPERSEDED, "superseded") SEP                 \
 	X(CANCELLED, "cancelled")
+/* clang-format on */
 
 #define AL_PROPOSAL_STATE_ENUM_(id, name) AL_PROPOSAL_##id,
 enum al_proposal_state { AL_PROPOSAL_STATES(AL_PROPOSAL_STATE_ENUM_, ) AL_PROPOSAL_STATE_N };
@@ -200,8 +203,8 @@ int al_store_delivery_record(struct al_store *s, const char *id, const char *eve
 int al_store_delivery_seen(struct al_store *s, const char *id);
 /* Queues a commit status for the proposal's pull request head; -ENOENT when the proposal
  * did not come from a pull request, 0 and nothing queued when a newer proposal speaks for
- * that head.  told: "STATE/GRANT_STATE" of the proposal the status
- * was made from, kept with the pull request in the same transaction. */
+ * that head.  told: "STATE/GRANT_STATE" of the proposal the status was made from, kept
+ * with the pull request in the same transaction. */
 int al_store_status_enqueue(struct al_store *s, const char *proposal, const char *state,
 			    const char *description, const char *target_url, const char *told,
 			    struct al_err *err);
@@ -209,10 +212,10 @@ int al_store_status_enqueue(struct al_store *s, const char *proposal, const char
  * the move and the status): [["id", "state"], …], the newest proposal of each head only,
  * none running. */
 int al_store_status_untold(struct al_store *s, json_t **ret, struct al_err *err);
+#define AL_STORE_STATUS_BATCH 32
 /* Statuses due at now, oldest first, at most AL_STORE_STATUS_BATCH (each commit's newest
  * only; older waiting ones are dropped): [{"seq","proposal","full_name","sha","state",
  * "description","target_url"?,"attempts"}]. */
-#define AL_STORE_STATUS_BATCH 32
 int al_store_status_due(struct al_store *s, long long now, json_t **ret, struct al_err *err);
 /* After a post: delivered, or tried again at next_at, with the error kept. */
 int al_store_status_settle(struct al_store *s, long long seq, bool delivered, long long next_at,
@@ -225,8 +228,8 @@ int al_store_proposal_get_unpatched(struct al_store *s, const char *id, struct a
 				    struct al_err *err);
 void al_proposal_free(struct al_proposal *p);
 /* Summaries {"id","repo","base","state","proposer","created","updated","revision","tier",
- * "title"} (tier and title null when none), newest first, at most limit, of the proposals in state
- * (all when NULL); -EINVAL when state is none of AL_PROPOSAL_STATES. */
+ * "title"} (tier and title null when none), newest first, at most limit, of the proposals
+ * in state (all when NULL); -EINVAL when state is none of AL_PROPOSAL_STATES. */
 int al_store_proposal_list(struct al_store *s, const char *state, unsigned limit, json_t **ret,
 			   struct al_err *err);
 /* How many proposals wait in the queue (an index range), or -1. */

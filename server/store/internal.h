@@ -21,7 +21,7 @@ struct al_store {
 	sqlite3_stmt *token_find;
 };
 
-/* A SHA-256 in hex, with its NUL: the audit chain's hashes, token and session hashes. */
+/* A SHA-256 in hex, and with its NUL: the audit chain's hashes. */
 #define AL_STORE_HASH_HEX 64
 #define AL_STORE_HASH_SIZE (AL_STORE_HASH_HEX + 1)
 
