@@ -202,9 +202,6 @@ render_hist(struct al_buf *b, enum al_hist h, const struct hist *v)
 char *
 al_metrics_render(struct al_store *s, struct al_views *views, size_t *ret_len)
 {
-	static const char *const states[] = {"queued",	   "running",  "awaiting_approval",
-					     "rejected",   "granted",  "error",
-					     "superseded", "cancelled"};
 	json_t *counts = NULL;
 	struct al_buf b;
 	struct hist h[AL_H_N];
@@ -214,10 +211,13 @@ al_metrics_render(struct al_store *s, struct al_views *views, size_t *ret_len)
 	if (al_store_state_counts(s, &counts, NULL) == 0) {
 		al_buf_printf(&b, "# HELP airlock_proposals Proposals by state.\n"
 				  "# TYPE airlock_proposals gauge\n");
-		for (size_t i = 0; i < AL_ARRAY_SIZE(states); i++)
+		for (int i = 0; i < AL_PROPOSAL_STATE_N; i++) {
+			const char *state = al_store_state_name(i);
+
 			al_buf_printf(
-			    &b, "airlock_proposals{state=\"%s\"} %lld\n", states[i],
-			    (long long)json_integer_value(json_object_get(counts, states[i])));
+			    &b, "airlock_proposals{state=\"%s\"} %lld\n", state,
+			    (long long)json_integer_value(json_object_get(counts, state)));
+		}
 		al_buf_printf(&b,
 			      "# HELP airlock_queue_depth Proposals waiting for a runner.\n"
 			      "# TYPE airlock_queue_depth gauge\nairlock_queue_depth %lld\n",

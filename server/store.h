@@ -1,4 +1,6 @@
-/* Durable state in SQLite (the only file that includes sqlite3.h). */
+/* Durable state: proposals and their grants, reviewers' decisions, tokens and sessions,
+ * the audit chain and the GitHub tables.  The calls speak the project's types; the engine
+ * (SQLite, the only one that includes sqlite3.h) sits behind them in server/store/. */
 #pragma once
 
 #include <jansson.h>
@@ -9,12 +11,39 @@
 
 struct al_store;
 
+/* A proposal's states, written once: the schema's CHECK, enum al_proposal_state and
+ * al_store_state_name() all come from this list.  X(ID, "name") for each, SEP between two
+ * (an SQL list takes no trailing comma).  superseded and cancelled end a pull request's
+ * proposal (a newer push, the pull request closed). */
+/* clang-format off */
+#define AL_PROPOSAL_STATES(X, SEP)                      \
+	X(QUEUED, "queued") SEP                         \
+	X(RUNNING, "running") SEP                       \
+	X(AWAITING_APPROVAL, "awaiting_approval") SEP   \
+	X(REJECTED, "rejected") SEP                     \
+	X(GRANTED, "granted") SEP                       \
+	X(ERROR, "error") SEP                           \
+	X(SUPERSEDED, "superseded") SEP                 \
+	X(CANCELLED, "cancelled")
+/* clang-format on */
+
+#define AL_PROPOSAL_STATE_ENUM_(id, name) AL_PROPOSAL_##id,
+enum al_proposal_state { AL_PROPOSAL_STATES(AL_PROPOSAL_STATE_ENUM_, ) AL_PROPOSAL_STATE_N };
+#undef AL_PROPOSAL_STATE_ENUM_
+
+/* The name of state st ("awaiting_approval"), or NULL when st is none. */
+const char *al_store_state_name(enum al_proposal_state st);
+/* Whether name is a proposal's state. */
+bool al_store_state_valid(const char *name);
+
+/* A proposal's id: 32 hex digits and the NUL. */
+#define AL_PROPOSAL_ID_SIZE 33
+
 struct al_proposal {
-	char id[33];
+	char id[AL_PROPOSAL_ID_SIZE];
 	char *repo;	/* owned */
 	char *base;	/* owned */
-	char *state;	/* owned: queued, running, awaiting_approval, rejected, granted, error,
-			 * superseded, cancelled */
+	char *state;	/* owned: one of AL_PROPOSAL_STATES */
 	char *proposer; /* owned */
 	char *patch;	/* owned */
 	size_t patch_len;
@@ -86,17 +115,19 @@ void al_store_close(struct al_store *s);
 /* Set once, before any other thread uses the store. */
 void al_store_set_notify(struct al_store *s, al_store_notify_fn fn, void *ctx);
 
-int al_store_token_add(struct al_store *s, const char *name, const char *role, const char *hash_hex,
-		       struct al_err *err);
-/* -ENOENT when no token has this hash. */
 /* Where the database stands: every row written through this store, and every commit by
  * another connection (another process: the CLI), moves it.  Two equal generations read
  * the same data. */
 struct al_store_gen {
 	long long own;	  /* rows changed through this connection */
-	long long others; /* PRAGMA data_version: commits by other connections */
+	long long others; /* commits by other connections */
 };
 int al_store_generation(struct al_store *s, struct al_store_gen *ret);
+
+/* A token under the SHA-256 (hex) of its secret; -EEXIST when that hash is there. */
+int al_store_token_add(struct al_store *s, const char *name, const char *role, const char *hash_hex,
+		       struct al_err *err);
+/* The token's name and role (owned by the caller); -ENOENT when no token has this hash. */
 int al_store_token_find(struct al_store *s, const char *hash_hex, char **ret_name, char **ret_role);
 
 /* Opens a session (name and role of ss name the audit entry; token_hash, csrf and
@@ -127,6 +158,7 @@ struct al_audit_report {
 };
 int al_store_audit_verify(struct al_store *s, struct al_audit_report *ret, struct al_err *err);
 
+/* p as a new queued proposal, with its audit entry; -EEXIST when its id is taken. */
 int al_store_proposal_insert(struct al_store *s, const struct al_proposal *p, struct al_err *err);
 
 /* A pull request behind a proposal (GitHub intake). */
@@ -145,14 +177,14 @@ struct al_pr_ended {
 	json_t *invalidated;
 };
 void al_pr_ended_clear(struct al_pr_ended *e);
-/* In one transaction: the delivery (-EEXIST when seen before: nothing is written), the
- * proposal, the pull request, a pending commit status to post, and the pull request's
- * earlier proposals superseded (open ones) or their unspent grants invalidated. */
 /* The pull requests whose newest proposal is open or granted on the commit base (as the
  * proposal's base names it): [{"number","head","author","fail_to_pass" (JSON text),
  * "title"?,"proposal"}], oldest first. */
 int al_store_prs_on_base(struct al_store *s, const char *repo, const char *base, json_t **ret,
 			 struct al_err *err);
+/* In one transaction: the delivery (-EEXIST when seen before: nothing is written), the
+ * proposal, the pull request, a pending commit status to post, and the pull request's
+ * earlier proposals superseded (open ones) or their unspent grants invalidated. */
 int al_store_pull_request_insert(struct al_store *s, const struct al_proposal *p,
 				 const struct al_pull_request *pr, struct al_pr_ended *ret,
 				 struct al_err *err);
@@ -167,10 +199,12 @@ int al_store_base_moved(struct al_store *s, const char *delivery, const char *re
 /* A delivery handled without a proposal (ping, ignored events); -EEXIST when seen. */
 int al_store_delivery_record(struct al_store *s, const char *id, const char *event,
 			     const char *outcome, struct al_err *err);
+/* 1 when delivery id was recorded, 0 when not (or it cannot be read). */
 int al_store_delivery_seen(struct al_store *s, const char *id);
 /* Queues a commit status for the proposal's pull request head; -ENOENT when the proposal
- * did not come from a pull request.  told: "STATE/GRANT_STATE" of the proposal the status
- * was made from, kept with the pull request in the same transaction. */
+ * did not come from a pull request, 0 and nothing queued when a newer proposal speaks for
+ * that head.  told: "STATE/GRANT_STATE" of the proposal the status was made from, kept
+ * with the pull request in the same transaction. */
 int al_store_status_enqueue(struct al_store *s, const char *proposal, const char *state,
 			    const char *description, const char *target_url, const char *told,
 			    struct al_err *err);
@@ -178,9 +212,10 @@ int al_store_status_enqueue(struct al_store *s, const char *proposal, const char
  * the move and the status): [["id", "state"], …], the newest proposal of each head only,
  * none running. */
 int al_store_status_untold(struct al_store *s, json_t **ret, struct al_err *err);
-/* Statuses due at now, oldest first (each proposal's newest only; older waiting ones are
- * dropped): [{"seq","proposal","full_name","sha","state","description","target_url"?,
- * "attempts"}]. */
+#define AL_STORE_STATUS_BATCH 32
+/* Statuses due at now, oldest first, at most AL_STORE_STATUS_BATCH (each commit's newest
+ * only; older waiting ones are dropped): [{"seq","proposal","full_name","sha","state",
+ * "description","target_url"?,"attempts"}]. */
 int al_store_status_due(struct al_store *s, long long now, json_t **ret, struct al_err *err);
 /* After a post: delivered, or tried again at next_at, with the error kept. */
 int al_store_status_settle(struct al_store *s, long long seq, bool delivered, long long next_at,
@@ -193,7 +228,8 @@ int al_store_proposal_get_unpatched(struct al_store *s, const char *id, struct a
 				    struct al_err *err);
 void al_proposal_free(struct al_proposal *p);
 /* Summaries {"id","repo","base","state","proposer","created","updated","revision","tier",
- * "title" (null when none)}, newest first. */
+ * "title"} (tier and title null when none), newest first, at most limit, of the proposals
+ * in state (all when NULL); -EINVAL when state is none of AL_PROPOSAL_STATES. */
 int al_store_proposal_list(struct al_store *s, const char *state, unsigned limit, json_t **ret,
 			   struct al_err *err);
 /* How many proposals wait in the queue (an index range), or -1. */
@@ -201,7 +237,7 @@ long long al_store_count_queued(struct al_store *s);
 /* {"STATE": count} of the proposals in each state there is. */
 int al_store_state_counts(struct al_store *s, json_t **ret, struct al_err *err);
 /* Moves the oldest queued proposal to running; -ENOENT when none is queued. */
-int al_store_claim_next(struct al_store *s, char ret_id[33], struct al_err *err);
+int al_store_claim_next(struct al_store *s, char ret_id[AL_PROPOSAL_ID_SIZE], struct al_err *err);
 /* Finishes a running proposal; -ESTALE when it was not running. */
 int al_store_finish(struct al_store *s, const char *id, const struct al_outcome *o,
 		    struct al_err *err);
@@ -224,7 +260,8 @@ int al_store_grant_spend(struct al_store *s, const char *id, const char *nonce, 
  * or with unspend and grant_state NULL, the spend undone (the ref did not move). */
 int al_store_grant_settle(struct al_store *s, const char *id, const char *grant_state,
 			  const char *promotion, bool unspend, struct al_err *err);
-/* An invalidated grant's proposal back in the queue under the next revision. */
+/* An invalidated grant's proposal back in the queue under the next revision; -ESTALE when
+ * it is not one. */
 int al_store_regate(struct al_store *s, const char *id, struct al_err *err);
 /* Puts proposals a crash left running back in the queue, or in error once they were
  * started max_attempts times; returns how many it moved. */

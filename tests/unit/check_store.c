@@ -907,7 +907,7 @@ START_TEST(upgrades_a_version_5_database)
 				      "INSERT INTO audit(at, actor, action) VALUES (1, 'a', 'x'),"
 				      " (2, 'b', 'y');"
 				      "PRAGMA writable_schema = ON;"
-				      "UPDATE sqlite_schema SET sql = replace(sql, ',   "
+				      "UPDATE sqlite_schema SET sql = replace(sql, ',"
 				      "''superseded'',''cancelled''', '') WHERE name = 'proposals';"
 				      "PRAGMA writable_schema = OFF; PRAGMA user_version = 5;",
 				      NULL, NULL, NULL),
@@ -1000,6 +1000,114 @@ START_TEST(the_generation_moves_with_every_write)
 }
 END_TEST
 
+/* The names between the parentheses of the proposals table's "state IN (...)" CHECK, as
+ * the database keeps it: a JSON array of strings. */
+static json_t *
+schema_states(void)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	json_t *names = json_array();
+	const char *sql, *p, *end;
+
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+					    "SELECT sql FROM sqlite_schema WHERE type = 'table'"
+					    " AND name = 'proposals'",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	sql = (const char *)sqlite3_column_text(st, 0);
+	p = strstr(sql, "state IN (");
+	ck_assert_ptr_nonnull(p);
+	p += strlen("state IN (");
+	end = strchr(p, ')');
+	ck_assert_ptr_nonnull(end);
+	while (p < end) {
+		const char *q;
+
+		p = strchr(p, '\'');
+		ck_assert(p && p < end);
+		q = strchr(++p, '\'');
+		ck_assert(q && q < end);
+		json_array_append_new(names, json_stringn(p, (size_t)(q - p)));
+		p = q + 1;
+		while (p < end && (*p == ',' || *p == ' '))
+			p++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return names;
+}
+
+/* The one list of states and the schema's CHECK are the same set: each state of the list
+ * is in the CHECK and a proposal can be put in it; each name in the CHECK is a state. */
+START_TEST(the_schema_allows_exactly_the_listed_states)
+{
+	_cleanup_(json_decrefp) json_t *names = schema_states();
+	const char *name = al_store_state_name((enum al_proposal_state)_i);
+	_cleanup_free_ char *sql = NULL;
+	struct al_proposal *p = NULL;
+	bool in_schema = false;
+	sqlite3 *db = NULL;
+	size_t i;
+	json_t *v;
+
+	ck_assert_ptr_nonnull(name);
+	ck_assert(al_store_state_valid(name));
+	ck_assert_uint_eq(json_array_size(names), AL_PROPOSAL_STATE_N);
+	json_array_foreach (names, i, v) {
+		ck_assert(al_store_state_valid(json_string_value(v)));
+		in_schema |= !strcmp(json_string_value(v), name);
+	}
+	ck_assert(in_schema);
+	insert("s1", 1, "x", 1);
+	ck_assert_int_ge(asprintf(&sql,
+				  "UPDATE proposals SET state = '%s', candidate_tree = 't1'"
+				  " WHERE id = 's1'",
+				  name),
+			 0);
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(al_store_proposal_get_unpatched(store, "s1", &p, NULL), 0);
+	ck_assert_str_eq(p->state, name);
+	al_proposal_free(p);
+}
+END_TEST
+
+/* A name outside the list: no state, refused by the schema and by the list filter. */
+START_TEST(a_name_outside_the_list_is_no_state)
+{
+	static const char *const bogus[] = {"", "Queued", "queued ", "merged", "granted'"};
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	json_t *list = NULL;
+	struct al_err err = {0};
+
+	ck_assert_ptr_null(al_store_state_name(AL_PROPOSAL_STATE_N));
+	ck_assert_ptr_null(al_store_state_name((enum al_proposal_state) - 1));
+	ck_assert(!al_store_state_valid(NULL));
+	insert("s1", 1, "x", 1);
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_prepare_v2(db, "UPDATE proposals SET state = ? WHERE id = 's1'", -1, &st, NULL),
+	    SQLITE_OK);
+	for (size_t i = 0; i < AL_ARRAY_SIZE(bogus); i++) {
+		ck_assert(!al_store_state_valid(bogus[i]));
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, bogus[i], -1, SQLITE_STATIC);
+		ck_assert_int_eq(sqlite3_step(st), SQLITE_CONSTRAINT);
+		ck_assert_int_eq(al_store_proposal_list(store, bogus[i], 10, &list, &err), -EINVAL);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	ck_assert_int_eq(al_store_proposal_list(store, "queued", 10, &list, NULL), 0);
+	ck_assert_uint_eq(json_array_size(list), 1);
+	json_decref(list);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1031,6 +1139,8 @@ store_suite(void)
 	tcase_add_test(t, upgrades_a_version_5_database);
 	tcase_add_test(t, the_audit_chain_names_the_first_entry_at_fault);
 	tcase_add_test(t, the_generation_moves_with_every_write);
+	tcase_add_loop_test(t, the_schema_allows_exactly_the_listed_states, 0, AL_PROPOSAL_STATE_N);
+	tcase_add_test(t, a_name_outside_the_list_is_no_state);
 	suite_add_tcase(s, t);
 	return s;
 }
