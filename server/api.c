@@ -301,24 +301,15 @@ get_proposal(struct al_server *srv, const char *id, enum proposal_part part,
 static void
 list_proposals(struct al_server *srv, const struct al_http_req *req, struct al_http_resp *resp)
 {
-	static const char *const states[] = {"queued",	   "running",  "awaiting_approval",
-					     "rejected",   "granted",  "error",
-					     "superseded", "cancelled"};
 	const char *state = al_http_query(req, "state");
 	struct al_err err = {0};
 	json_t *list;
-	size_t i;
 
-	if (state) {
-		for (i = 0; i < AL_ARRAY_SIZE(states) && strcmp(state, states[i]); i++)
-			;
-		if (i == AL_ARRAY_SIZE(states)) {
-			al_reply_error(
-			    resp, 400, "invalid state",
-			    "state must be queued, running, awaiting_approval, rejected, "
-			    "granted or error");
-			return;
-		}
+	if (state && !al_store_state_valid(state)) {
+		al_reply_error(resp, 400, "invalid state",
+			       "state must be queued, running, awaiting_approval, rejected, "
+			       "granted, error, superseded or cancelled");
+		return;
 	}
 	if (al_store_proposal_list(srv->store, state, LIST_LIMIT, &list, &err) < 0) {
 		al_reply_error(resp, 500, "internal", "could not list proposals");
