@@ -1,4 +1,13 @@
-/* Policy, static patch checks, run plans and verdicts.  Pure functions: no I/O. */
+/* Policy, static patch checks, run plans and verdicts.  Pure functions: no I/O.
+ *
+ * gates/ is one module: its public names are al_gates_* and al_policy_* (this header),
+ * al_judge_* (judge.h); each file opens with what it judges:
+ *   policy.c (top-level keys, defaults, canonical form, getters), schema.c (the key-table
+ *   walker), contracts.c (reproduce and contract), tiers.c (approvals and tiers);
+ *   patch.c (the diff parser), static.c, content.c, glob.c, text.c (the static rules and
+ *   their helpers); plan.c (what runs), verdict.c (what the runs showed), tests.c
+ *   (per-test reports); approval.c (who may approve, what needs a human) and judge.c (the
+ *   verdict: static and run rules, tier, approvals). */
 #pragma once
 
 #include <jansson.h>
