@@ -11,6 +11,7 @@
 
 #include "lib/log.h"
 #include "server/server.h"
+#include "tests/unit/fake_live.h"
 
 #define ID "5b0c7e0123456789abcdef0123456789"
 #define TREE "0123456789abcdef0123456789abcdef01234567"
@@ -45,7 +46,7 @@ static struct {
 	const char *earlier; /* JSON array of recorded decisions */
 	int get_r, approvals_r, issue_r, decide_r;
 	/* seen */
-	int loads, issues, decides, notes, configs, puts;
+	int loads, issues, decides, notes;
 	int issue_tier;
 	char *issue_approvals; /* JSON */
 	struct {
@@ -57,33 +58,7 @@ static struct {
 	char note_commit[41], note_envelope[256];
 } fake;
 
-static struct al_config cfg;
 static struct al_repo_conf repo_conf;
-
-struct al_config *
-al_live_config(struct al_server *srv)
-{
-	(void)srv;
-	fake.configs++;
-	return &cfg;
-}
-
-void
-al_live_config_put(struct al_server *srv, struct al_config *c)
-{
-	(void)srv;
-	ck_assert_ptr_eq(c, &cfg);
-	fake.puts++;
-}
-
-const struct al_repo_conf *
-al_config_repo(const struct al_config *c, const char *name)
-{
-	for (size_t i = 0; i < c->n_repos; i++)
-		if (!strcmp(c->repos[i].name, name))
-			return &c->repos[i];
-	return NULL;
-}
 
 int
 al_intake_json_error(const json_error_t *jerr, struct al_err *err)
@@ -221,6 +196,7 @@ setup(const char *policy_json)
 
 	ck_assert_ptr_nonnull(j);
 	memset(&fake, 0, sizeof(fake));
+	memset(&live, 0, sizeof(live));
 	memset(&srv, 0, sizeof(srv));
 	pthread_mutex_init(&srv.decide_mu, NULL);
 	repo_conf = (struct al_repo_conf){.name = "example", .path = "/srv/git/example"};
@@ -236,8 +212,7 @@ static void
 teardown(void)
 {
 	/* every reference to the configuration taken is given back */
-	ck_assert_int_eq(fake.configs, 1);
-	ck_assert_int_eq(fake.puts, 1);
+	live_balanced();
 	al_policy_free(repo_conf.policy);
 	free(fake.issue_approvals);
 }

@@ -11,9 +11,10 @@
 #include <string.h>
 
 #include "lib/log.h"
-#include "runner/checkout.h"
+#include "runner/git.h"
 #include "server/grant.h"
 #include "server/server.h"
+#include "tests/unit/fake_live.h"
 
 #define ID "5b0c7e0123456789abcdef0123456789"
 #define COMMIT "89abcdef0123456789abcdef0123456789abcdef"
@@ -48,10 +49,8 @@ static struct {
 	char cas_ref[256], cas_new[41], cas_old[41];
 	int cas_old_null;
 	char promotion[1024];
-	int configs, puts;
 } fake;
 
-static struct al_config cfg;
 static struct al_repo_conf repo_conf;
 static struct al_server srv;
 
@@ -68,31 +67,6 @@ trace(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(fake.trace + n, sizeof(fake.trace) - n, fmt, ap);
 	va_end(ap);
-}
-
-struct al_config *
-al_live_config(struct al_server *s)
-{
-	(void)s;
-	fake.configs++;
-	return &cfg;
-}
-
-void
-al_live_config_put(struct al_server *s, struct al_config *c)
-{
-	(void)s;
-	ck_assert_ptr_eq(c, &cfg);
-	fake.puts++;
-}
-
-const struct al_repo_conf *
-al_config_repo(const struct al_config *c, const char *name)
-{
-	for (size_t i = 0; i < c->n_repos; i++)
-		if (!strcmp(c->repos[i].name, name))
-			return &c->repos[i];
-	return NULL;
 }
 
 int
@@ -219,6 +193,7 @@ setup(const char *policy_json)
 
 	ck_assert_ptr_nonnull(j);
 	memset(&fake, 0, sizeof(fake));
+	memset(&live, 0, sizeof(live));
 	memset(&srv, 0, sizeof(srv));
 	pthread_mutex_init(&srv.mu, NULL);
 	pthread_mutex_init(&srv.decide_mu, NULL);
@@ -234,8 +209,7 @@ setup(const char *policy_json)
 static void
 teardown(void)
 {
-	ck_assert_int_eq(fake.configs, 1);
-	ck_assert_int_eq(fake.puts, 1);
+	live_balanced();
 	al_policy_free(repo_conf.policy);
 }
 

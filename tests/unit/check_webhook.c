@@ -14,8 +14,9 @@
 #include <unistd.h>
 
 #include "lib/log.h"
-#include "runner/checkout.h"
+#include "runner/git.h"
 #include "server/server.h"
+#include "tests/unit/fake_live.h"
 
 #define HEAD "1111111111111111111111111111111111111111"
 #define MOVED "2222222222222222222222222222222222222222"
@@ -53,7 +54,6 @@ static struct {
 	char ftp_text[256], proposer[64], base[41], target[128], full_name[64], pr_full_name[64];
 	int has_test_patch;
 	long long number;
-	int configs, puts;
 } fake;
 
 static const char *const pr_files[] = {"src/a.c",
@@ -82,27 +82,10 @@ trace(const char *fmt, ...)
 	va_end(ap);
 }
 
-static struct al_config cfg;
 static struct al_repo_conf repos[2];
 static struct al_github_repo gh[2];
 static struct al_server srv;
 static char secret_files[2][64];
-
-struct al_config *
-al_live_config(struct al_server *s)
-{
-	(void)s;
-	fake.configs++;
-	return &cfg;
-}
-
-void
-al_live_config_put(struct al_server *s, struct al_config *c)
-{
-	(void)s;
-	ck_assert_ptr_eq(c, &cfg);
-	fake.puts++;
-}
 
 int
 al_intake_github_headers(const char *event, const char *delivery, struct al_err *err)
@@ -364,6 +347,7 @@ setup(void)
 	struct al_err err = {0};
 
 	memset(&fake, 0, sizeof(fake));
+	memset(&live, 0, sizeof(live));
 	memset(&srv, 0, sizeof(srv));
 	fake.base_ref = "main";
 	fake.fetched = HEAD;
@@ -391,8 +375,7 @@ setup(void)
 static void
 teardown(void)
 {
-	ck_assert_int_eq(fake.configs, 1);
-	ck_assert_int_eq(fake.puts, 1);
+	live_balanced();
 	for (size_t i = 0; i < 2; i++) {
 		al_policy_free(repos[i].policy);
 		unlink(secret_files[i]);
