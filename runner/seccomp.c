@@ -541,7 +541,7 @@ al_seccomp_load(struct al_err *err)
 	return 0;
 }
 
-/* ---- probing the host (al_sandbox_doctor) ---- */
+/* ---- probing the host (al_doctor_run) ---- */
 
 static int
 wait_exit(pid_t pid)

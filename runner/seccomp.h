@@ -38,7 +38,7 @@ int al_seccomp_answer(int listener, const char **ret_name);
 /* Prepares, sets no_new_privs and installs the plain program in the calling thread. */
 int al_seccomp_load(struct al_err *err);
 
-/* For al_sandbox_doctor: in test children, whether a filter denies (*ret_filter) and
+/* For al_doctor_run: in test children, whether a filter denies (*ret_filter) and
  * whether user notification reaches a supervisor (*ret_notify); why holds the reason
  * for the first thing missing. -ENOTSUP when no filter works at all. */
 int al_seccomp_probe(int *ret_filter, int *ret_notify, char *why, size_t size);
