@@ -187,8 +187,8 @@ doctor_run(struct al_host_support *h, size_t *len)
 	if (r < 0)
 		problem(h, len, "sandbox: /bin/true could not start: %s\n", al_err_msg(&e));
 	else if (!h->sandbox_ran)
-		problem(h, len, "sandbox: /bin/true ended %s %s\n", al_runrec_status_name(rec.status),
-			rec.detail);
+		problem(h, len, "sandbox: /bin/true ended %s %s\n",
+			al_runrec_status_name(rec.status), rec.detail);
 	al_sandbox_record_clear(&rec);
 	al_rm_rf(ws);
 }

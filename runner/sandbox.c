@@ -22,7 +22,9 @@
  *   capture.c      stdout and stderr kept as head and tail within the cap
  *   profile.c      the plan spelled out as the profile text digested into grants
  *   doctor.c       what this host supports, for `airlock doctor`
- *   seccomp.c      the syscall filter and the counting of denied calls
+ *   seccomp.c      the syscall filter: loading the stored programs, counting denials
+ *   seccomp-rules.c  the filter's one rule table, which gen/ compiles with libseccomp
+ *   gen/           build-time only: the generator of the stored BPF programs
  *   cgroup.c       per-run control groups: memory, pids and CPU caps
  *   record.c       a run record as JSON (field names and statuses: lib/runrec.h)
  *   cli.c, front.c `airlock sandbox` and `airlock doctor`, and the static front binary

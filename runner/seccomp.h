@@ -1,16 +1,24 @@
-/* The sandbox's syscall filter: BPF built from one rule table. */
+/* The sandbox's syscall filter: BPF that libseccomp built from one rule table
+ * (runner/seccomp-rules.c) while airlock was built, loaded here. */
 #pragma once
 
+#include <linux/filter.h>
 #include <stddef.h>
 
 #include "lib/err.h"
+#include "runner/seccomp-rules.h"
 
 /* Compiled BPF programs; opaque outside runner/seccomp.c. */
 struct al_seccomp_prog;
 
-/* Compiles the deny-list filter once per process and hands out the shared, immutable
- * programs (never freed). Call it before forking: installing must not allocate. */
+/* Hands out the stored programs (immutable, never freed), having checked once per process
+ * whether the kernel can notify. Call it before forking: installing must not allocate. */
 int al_seccomp_prepare(const struct al_seccomp_prog **ret_prog, struct al_err *err);
+
+/* The program a variant installs (the counting one has len 0 when the kernel cannot
+ * notify), for tests that hold it against libseccomp's. */
+void al_seccomp_program(const struct al_seccomp_prog *prog, enum al_seccomp_variant v,
+			const struct sock_filter **ret_insns, size_t *ret_len);
 
 /* NULL when denials can be counted (user notification works); else why not. */
 const char *al_seccomp_uncounted_reason(const struct al_seccomp_prog *prog);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <linux/personality.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -28,6 +29,7 @@
 #include "lib/fileio.h"
 #include "lib/macros.h"
 #include "runner/cgroup.h"
+#include "runner/gen/filter.h"
 #include "runner/sandbox.h"
 #include "runner/seccomp.h"
 
@@ -959,6 +961,42 @@ START_TEST(seccomp_counted_variant)
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == (_i == 0 ? 20 : 21), "status %#x", st);
 	ck_assert_int_eq(al_seccomp_recv_listener(sv[0], &listener), -EPIPE);
 	close(sv[0]);
+}
+END_TEST
+
+/* What the runner loads is what libseccomp builds from the same rule table, byte for
+ * byte: the stored programs are not stale, and nothing rewrote them on the way in. */
+START_TEST(seccomp_programs_are_libseccomps)
+{
+	const struct al_seccomp_prog *prog;
+	const struct sock_filter *loaded;
+	struct sock_filter *built = NULL;
+	struct al_err err = {0};
+	size_t n_loaded, n_built;
+
+	ck_assert_int_eq(al_seccomp_prepare(&prog, NULL), 0);
+	ck_assert_ptr_null(al_seccomp_uncounted_reason(prog));
+	al_seccomp_program(prog, (enum al_seccomp_variant)_i, &loaded, &n_loaded);
+	ck_assert_msg(al_filter_build((enum al_seccomp_variant)_i, &built, &n_built, &err) == 0,
+		      "%s", al_err_msg(&err));
+	ck_assert_uint_gt(n_built, 8);
+	ck_assert_uint_eq(n_loaded, n_built);
+	ck_assert_int_eq(memcmp(loaded, built, n_built * sizeof(*built)), 0);
+	/* the variants differ exactly where an EPERM became a notification */
+	if (_i == AL_SECCOMP_COUNTED) {
+		size_t notify = 0;
+
+		ck_assert_uint_eq(al_seccomp_bpf_plain_len, n_built);
+		for (size_t i = 0; i < n_built; i++) {
+			if (!memcmp(&built[i], &al_seccomp_bpf_plain[i], sizeof(built[i])))
+				continue;
+			ck_assert_uint_eq(built[i].k, SECCOMP_RET_USER_NOTIF);
+			ck_assert_uint_eq(al_seccomp_bpf_plain[i].k, SECCOMP_RET_ERRNO | EPERM);
+			notify++;
+		}
+		ck_assert_uint_gt(notify, 0);
+	}
+	free(built);
 }
 END_TEST
 
@@ -2064,6 +2102,8 @@ sandbox_suite(void)
 	tcase_add_loop_test(f, seccomp_denies, 0, (int)AL_ARRAY_SIZE(filtered));
 	tcase_add_loop_test(f, seccomp_allows, 0, (int)AL_ARRAY_SIZE(allowed));
 	tcase_add_loop_test(f, seccomp_counted_variant, 0, 2);
+	tcase_add_loop_test(f, seccomp_programs_are_libseccomps, AL_SECCOMP_PLAIN,
+			    AL_SECCOMP_COUNTED + 1);
 	tcase_add_test(f, seccomp_allows_fork_and_threads);
 #if defined(__x86_64__)
 	tcase_add_loop_test(f, seccomp_kills_other_arch, 0, other_arch_cases);
