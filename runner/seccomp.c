@@ -17,11 +17,9 @@
 #include "runner/seccomp.h"
 
 #include <assert.h>
-#include <endian.h>
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
-#include <linux/personality.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
@@ -33,7 +31,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -65,8 +62,8 @@ struct al_seccomp_prog {
 #error "the seccomp filter knows x86_64 and aarch64"
 #endif
 
-static struct al_seccomp_prog compiled;
-static pthread_once_t compile_once = PTHREAD_ONCE_INIT;
+static struct al_seccomp_prog progs;
+static pthread_once_t prepare_once = PTHREAD_ONCE_INIT;
 
 static int
 first_rule_of(size_t i)
@@ -77,7 +74,7 @@ first_rule_of(size_t i)
 	return 1;
 }
 
-/* The calls the counting variant reports, by number; filled at compile time. */
+/* The calls the counting variant reports, by number; filled once per process. */
 static struct {
 	int nr;
 	const char *name;
@@ -123,24 +120,24 @@ notify_usable(char *why, size_t size)
 }
 
 static void
-compile_now(void)
+prepare_now(void)
 {
 	fill_counted();
-	compiled.plain.insns = al_seccomp_bpf_plain;
-	compiled.plain.len = al_seccomp_bpf_plain_len;
-	if (!notify_usable(compiled.why_plain, sizeof(compiled.why_plain)))
+	progs.plain.insns = al_seccomp_bpf_plain;
+	progs.plain.len = al_seccomp_bpf_plain_len;
+	if (!notify_usable(progs.why_plain, sizeof(progs.why_plain)))
 		return;
-	compiled.notify.insns = al_seccomp_bpf_counted;
-	compiled.notify.len = al_seccomp_bpf_counted_len;
+	progs.notify.insns = al_seccomp_bpf_counted;
+	progs.notify.len = al_seccomp_bpf_counted_len;
 }
 
 int
 al_seccomp_prepare(const struct al_seccomp_prog **ret_prog, struct al_err *err)
 {
-	pthread_once(&compile_once, compile_now);
-	if (!compiled.plain.len) /* a broken build: fail closed */
+	pthread_once(&prepare_once, prepare_now);
+	if (!progs.plain.len) /* a broken build: fail closed */
 		return al_err_set(err, -ENOEXEC, "seccomp: no filter program was built in");
-	*ret_prog = &compiled;
+	*ret_prog = &progs;
 	return 0;
 }
 

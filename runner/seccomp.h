@@ -8,7 +8,7 @@
 #include "lib/err.h"
 #include "runner/seccomp-rules.h"
 
-/* Compiled BPF programs; opaque outside runner/seccomp.c. */
+/* The stored BPF programs; opaque outside runner/seccomp.c. */
 struct al_seccomp_prog;
 
 /* Hands out the stored programs (immutable, never freed), having checked once per process
