@@ -37,13 +37,24 @@ SERVER_OBJ := $(call obj,$(SERVER_SRC))
 MAIN_OBJ := $(call obj,server/main.c runner/main.c)
 FRONT_OBJ := $(call obj,$(FRONT_SRC)) $(LIB_OBJ)
 
+# The seccomp filter is compiled with libseccomp while airlock is built: runner/gen/
+# turns runner/seccomp-rules.c into BPF programs in a generated source, which the
+# binaries link and only load (no libseccomp in them).
+SECCOMP_LIBS = $(shell pkg-config --libs libseccomp 2>/dev/null)
+SECCOMP_GEN_OBJ := $(call obj,runner/gen/main.c runner/gen/filter.c runner/seccomp-rules.c \
+	lib/err.c)
+SECCOMP_BPF_OBJ := $(BUILD)/gen/runner/seccomp-bpf.o
+RUNNER_OBJ += $(SECCOMP_BPF_OBJ)
+FRONT_OBJ += $(SECCOMP_BPF_OBJ)
+
 # Each unit-test binary links only its module and lib/ (and gates/ where the module
 # sits above it), which keeps the layering honest.
 UNIT := $(patsubst tests/unit/check_%.c,%,$(wildcard tests/unit/check_*.c))
 UNIT_BIN := $(addprefix $(BUILD)/check_,$(UNIT))
 UNIT_OBJ_lib :=
 UNIT_OBJ_gates := $(GATES_OBJ)
-UNIT_OBJ_sandbox := $(call obj,runner/sandbox.c runner/seccomp.c runner/cgroup.c)
+UNIT_OBJ_sandbox := $(call obj,$(addprefix runner/,sandbox.c mounts.c child.c capture.c profile.c \
+	doctor.c seccomp.c seccomp-rules.c gen/filter.c cgroup.c)) $(SECCOMP_BPF_OBJ)
 UNIT_OBJ_checkout := $(call obj,$(GIT_SRC) runner/hunks.c)
 UNIT_OBJ_hunks := $(call obj,runner/hunks.c)
 UNIT_OBJ_store := $(call obj,$(wildcard server/store/*.c))
@@ -87,6 +98,19 @@ $(BUILD)/%.o: %.c
 
 # The page is embedded (server/webui.c): its object follows the files.
 $(BUILD)/server/webui.o: $(wildcard webui/*.html webui/*.js webui/*.css)
+
+$(BUILD)/seccomp-gen: $(SECCOMP_GEN_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SECCOMP_LIBS)
+
+$(BUILD)/gen/runner/seccomp-bpf.c: $(BUILD)/seccomp-gen
+	@mkdir -p $(dir $@)
+	$(BUILD)/seccomp-gen $@
+
+$(SECCOMP_BPF_OBJ): $(BUILD)/gen/runner/seccomp-bpf.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# check_sandbox holds the stored programs against libseccomp's.
+$(BUILD)/check_sandbox: PKG_LIBS += $(SECCOMP_LIBS)
 
 # Keep objects of test binaries: no "rm" after the totals line.
 .SECONDARY:

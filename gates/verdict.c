@@ -7,6 +7,7 @@
 
 #include "gates/internal.h"
 #include "lib/macros.h"
+#include "lib/runrec.h"
 
 struct verdict {
 	const struct al_policy *p;
@@ -19,20 +20,11 @@ struct verdict {
 	const char *blocked;
 };
 
-enum run_status { RUN_OK, RUN_RE, RUN_SG, RUN_TO, RUN_OOM, RUN_XX, RUN_UNKNOWN };
-
-static const char *const status_names[] = {"OK", "RE", "SG", "TO", "OOM", "XX"};
-
-static enum run_status
+/* An enum al_run_status, or -EINVAL for what is none (index_run lets no such run in). */
+static int
 run_status(const json_t *run)
 {
-	const char *s = json_string_value(json_object_get(run, "status"));
-	size_t i;
-
-	for (i = 0; s && i < AL_ARRAY_SIZE(status_names); i++)
-		if (strcmp(s, status_names[i]) == 0)
-			return (enum run_status)i;
-	return RUN_UNKNOWN;
+	return al_runrec_status_parse(json_string_value(json_object_get(run, AL_RUNREC_STATUS)));
 }
 
 /* "exit 1", "signal 9", "timeout": how a run that did not pass ended. */
@@ -43,25 +35,25 @@ how_failed(const json_t *run, char *buf, size_t n)
 	const json_t *sig = json_object_get(run, "signal");
 
 	switch (run_status(run)) {
-	case RUN_RE:
+	case AL_RUN_RE:
 		if (json_is_integer(code))
 			snprintf(buf, n, "exit %lld", (long long)json_integer_value(code));
 		else
 			snprintf(buf, n, "exit status unknown");
 		break;
-	case RUN_SG:
+	case AL_RUN_SG:
 		if (json_is_integer(sig))
 			snprintf(buf, n, "signal %lld", (long long)json_integer_value(sig));
 		else
 			snprintf(buf, n, "signal unknown");
 		break;
-	case RUN_TO:
+	case AL_RUN_TO:
 		snprintf(buf, n, "timeout");
 		break;
-	case RUN_OOM:
+	case AL_RUN_OOM:
 		snprintf(buf, n, "out of memory");
 		break;
-	case RUN_OK:
+	case AL_RUN_OK:
 		snprintf(buf, n, "passed");
 		break;
 	default:
@@ -312,6 +304,7 @@ index_run(struct verdict *v, size_t i, json_t *run)
 {
 	const json_t *idv = json_object_get(run, "id"), *planned;
 	const char *id = json_string_value(idv), *key;
+	struct al_err e = {0};
 
 	if (!json_is_object(run) || !clean_string(idv) ||
 	    !json_is_string(json_object_get(run, "status")))
@@ -323,9 +316,12 @@ index_run(struct verdict *v, size_t i, json_t *run)
 	planned = planned_run(v, id);
 	if (!planned)
 		return al_gates_rule_add(v->rules, "runs", AL_RULE_ERROR, "unexpected run %s", id);
-	if (run_status(run) == RUN_UNKNOWN)
+	if (run_status(run) < 0)
 		return al_gates_rule_add(v->rules, "runs", AL_RULE_ERROR,
 					 "run %s has an unknown status", id);
+	if (al_runrec_check(run, &e) < 0)
+		return al_gates_rule_add(v->rules, "runs", AL_RULE_ERROR, "run %s: %s", id,
+					 al_err_msg(&e));
 	key = plan_mismatch(run, planned);
 	if (key)
 		return al_gates_rule_add(v->rules, "runs", AL_RULE_ERROR,
@@ -415,7 +411,7 @@ side_collect(const struct verdict *v, const char *test, const char *side, struct
 	unsigned k, first = v->p->repeat > 1 ? 1 : 0, last = v->p->repeat > 1 ? v->p->repeat : 0;
 	char id[AL_TEST_ID_MAX + 64];
 	const json_t *run;
-	enum run_status st;
+	int st;
 	bool pass;
 
 	memset(s, 0, sizeof(*s));
@@ -432,16 +428,16 @@ side_collect(const struct verdict *v, const char *test, const char *side, struct
 		s->n++;
 		if (!s->first)
 			s->first = run;
-		if (st != RUN_OK && st != RUN_RE && st != RUN_SG && !s->odd)
+		if (st != AL_RUN_OK && st != AL_RUN_RE && st != AL_RUN_SG && !s->odd)
 			s->odd = run;
-		s->xx |= st == RUN_XX;
-		pass = st == RUN_OK;
+		s->xx |= st == AL_RUN_XX;
+		pass = st == AL_RUN_OK;
 		/* with a report the test's own outcome counts. On the candidate a pass needs a
 		 * clean exit too; on base a test the report says passed passed, whatever the
 		 * exit: a failure elsewhere in the run is no reproduction */
-		if (v->p->report && (st == RUN_OK || st == RUN_RE || st == RUN_SG) &&
+		if (v->p->report && (st == AL_RUN_OK || st == AL_RUN_RE || st == AL_RUN_SG) &&
 		    reported_pass(run, test, s, &pass) && !strcmp(side, "candidate"))
-			pass = pass && st == RUN_OK;
+			pass = pass && st == AL_RUN_OK;
 		if (pass)
 			s->passed++;
 		else if (!s->failed)
@@ -475,7 +471,7 @@ reproduce_evidence(const struct verdict *v, const char *test)
 static void
 how_failed_side(const struct side_runs *s, const json_t *run, char *buf, size_t n)
 {
-	if (run_status(run) == RUN_OK && s->outcome)
+	if (run_status(run) == AL_RUN_OK && s->outcome)
 		snprintf(buf, n, "%s in the report, exit 0", s->outcome);
 	else
 		how_failed(run, buf, n);
@@ -518,7 +514,7 @@ rule_reproduce(struct verdict *v, const char *test)
 	if (b.odd)
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
 					    "%s on base: %s, inconclusive", test,
-					    status_names[run_status(b.odd)]);
+					    al_runrec_status_name(run_status(b.odd)));
 	if (c.xx)
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
 					    "%s on candidate: XX, inconclusive", test);
@@ -545,9 +541,9 @@ rule_reproduce(struct verdict *v, const char *test)
 static bool
 run_failed(const json_t *run)
 {
-	enum run_status st = run_status(run);
+	int st = run_status(run);
 
-	return st == RUN_RE || st == RUN_SG || st == RUN_TO || st == RUN_OOM;
+	return st == AL_RUN_RE || st == AL_RUN_SG || st == AL_RUN_TO || st == AL_RUN_OOM;
 }
 
 /* The contract's entry in the policy. */
@@ -581,7 +577,7 @@ contract_by_tests(struct verdict *v, const char *rule, const char *name, const j
 					    "contract %s on base: %s", name, why);
 	how_failed(c, how, sizeof(how));
 	/* a candidate killed before it wrote its report still regressed from a clean base */
-	if (al_gates_report_tests(c, &ct, why, sizeof(why)) < 0 && run_status(b) == RUN_OK &&
+	if (al_gates_report_tests(c, &ct, why, sizeof(why)) < 0 && run_status(b) == AL_RUN_OK &&
 	    run_failed(c))
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
 					    "contract %s passes on base but fails on candidate "
@@ -612,7 +608,7 @@ contract_by_tests(struct verdict *v, const char *rule, const char *name, const j
 		    v->rules, rule, AL_RULE_UNSATISFIED, ev,
 		    "contract %s: new test %s fails on candidate (%zu failing)", name,
 		    json_string_value(json_array_get(d.new_failing, 0)), d.n_new_failing);
-	else if (run_status(b) == RUN_OK && run_status(c) != RUN_OK)
+	else if (run_status(b) == AL_RUN_OK && run_status(c) != AL_RUN_OK)
 		r = al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
 					 "contract %s passes on base but fails on candidate (%s) "
 					 "although no test regressed: a regression",
@@ -660,21 +656,21 @@ rule_contract(struct verdict *v, const char *name)
 		return -ENOMEM;
 	how_failed(c, how, sizeof(how));
 	how_failed(b, bhow, sizeof(bhow));
-	if (run_status(c) != RUN_OK && !run_failed(c))
+	if (run_status(c) != AL_RUN_OK && !run_failed(c))
 		return al_gates_rule_add_ev(
 		    v->rules, rule, AL_RULE_ERROR, ev,
 		    "contract %s: sandbox failure on candidate, inconclusive", name);
 	/* base must have run to an end: what it showed is the yardstick */
-	if (run_status(b) != RUN_OK && run_status(b) != RUN_RE && run_status(b) != RUN_SG)
+	if (run_status(b) != AL_RUN_OK && run_status(b) != AL_RUN_RE && run_status(b) != AL_RUN_SG)
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_ERROR, ev,
 					    "contract %s on base: %s, inconclusive", name, bhow);
 	if (json_object_get(conf, "report"))
 		return contract_by_tests(v, rule, name, c, b, ev);
-	if (run_status(c) == RUN_OK)
+	if (run_status(c) == AL_RUN_OK)
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_SATISFIED, ev,
 					    "contract %s passed on candidate%s", name,
 					    run_failed(b) ? " (it failed on base)" : "");
-	if (run_status(b) == RUN_OK)
+	if (run_status(b) == AL_RUN_OK)
 		return al_gates_rule_add_ev(v->rules, rule, AL_RULE_UNSATISFIED, ev,
 					    "contract %s passes on base but fails on candidate "
 					    "(%s): a regression",

@@ -263,7 +263,7 @@ al_sandbox_main(int argc, char **argv)
 	status = exit_status(&rec);
 	if (c.record && write_record(c.record, &rec) < 0)
 		status = EXIT_SANDBOX_FAILED;
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 	return status;
 }
 
@@ -278,7 +278,7 @@ al_doctor_main(int argc, char **argv)
 		fprintf(stderr, "usage: airlock doctor\n");
 		return EXIT_USAGE;
 	}
-	r = al_sandbox_doctor(&h);
+	r = al_doctor_run(&h);
 	printf("user namespaces: %s\n", h.user_namespaces ? "yes" : "no");
 	if (h.cgroup_version)
 		printf("cgroups: v%d (%s)\n", h.cgroup_version, h.cgroup_controllers);

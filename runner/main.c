@@ -357,10 +357,10 @@ run_one(struct job *j, const json_t *item, json_t *runs, struct al_err *err)
 	}
 	al_log("info", "runner.ran", "id=%s status=%s exit=%d signal=%d wall_ms=%ld tests=%zu",
 	       al_log_q(json_string_value(json_object_get(item, "id"))),
-	       al_run_status_name(rec.status), rec.exit_code, rec.signal, rec.wall_ms,
+	       al_runrec_status_name(rec.status), rec.exit_code, rec.signal, rec.wall_ms,
 	       json_array_size(json_object_get(record, "tests")));
 	json_array_append_new(runs, record);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 	return 0;
 }
 
@@ -450,9 +450,8 @@ al_runner_main(int argc, char **argv)
 		return 1;
 	}
 	al_sandbox_default_ids(&j.uid, &j.gid);
-	j.result =
-	    json_pack("{s:s, s:{s:s, s:s}}", "version", "1", "runner", "sandbox_profile",
-		      al_sandbox_profile(), "kernel", uname(&u) == 0 ? u.release : "unknown");
+	j.result = json_pack("{s:s, s:{s:s, s:s}}", "version", "1", "runner", "sandbox_profile",
+			     al_profile_text(), "kernel", uname(&u) == 0 ? u.release : "unknown");
 	if (!j.result)
 		return 1;
 	r = job_load(&j, &err);

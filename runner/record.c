@@ -20,11 +20,13 @@ denied_json(const struct al_run_record *r)
 	json_t *a = json_array();
 
 	for (size_t i = 0; a && i < r->n_denied && i < AL_DENIED_MAX; i++)
-		json_array_append_new(a, json_pack("{s:s, s:i}", "syscall", r->denied[i].name,
-						   "count", (int)r->denied[i].count));
+		json_array_append_new(a, json_pack("{s:s, s:i}", AL_RUNREC_DENIED_SYSCALL,
+						   r->denied[i].name, AL_RUNREC_DENIED_COUNT,
+						   (int)r->denied[i].count));
 	if (a && r->denied_other)
-		json_array_append_new(a, json_pack("{s:s, s:i}", "syscall", "(other)", "count",
-						   (int)r->denied_other));
+		json_array_append_new(a,
+				      json_pack("{s:s, s:i}", AL_RUNREC_DENIED_SYSCALL, "(other)",
+						AL_RUNREC_DENIED_COUNT, (int)r->denied_other));
 	return a;
 }
 
@@ -35,25 +37,25 @@ al_run_record_json(const struct al_run_record *r, int with_output, json_t *into)
 
 	if (!o)
 		return NULL;
-	json_object_set_new(o, "status", json_string(al_run_status_name(r->status)));
-	json_object_set_new(o, "exit_code", json_integer(r->exit_code));
-	json_object_set_new(o, "signal", json_integer(r->signal));
-	json_object_set_new(o, "killed", json_boolean(r->killed));
-	json_object_set_new(o, "wall_ms", json_integer(r->wall_ms));
+	json_object_set_new(o, AL_RUNREC_STATUS, json_string(al_runrec_status_name(r->status)));
+	json_object_set_new(o, AL_RUNREC_EXIT_CODE, json_integer(r->exit_code));
+	json_object_set_new(o, AL_RUNREC_SIGNAL, json_integer(r->signal));
+	json_object_set_new(o, AL_RUNREC_KILLED, json_boolean(r->killed));
+	json_object_set_new(o, AL_RUNREC_WALL_MS, json_integer(r->wall_ms));
 	if (r->spawn_us >= 0)
-		json_object_set_new(o, "spawn_us", json_integer(r->spawn_us));
-	json_object_set_new(o, "cpu_ms", json_integer(r->cpu_ms));
-	json_object_set_new(o, "max_rss_kb", json_integer(r->max_rss_kb));
-	json_object_set_new(o, "stdout_bytes", json_integer((json_int_t)r->out_len));
-	json_object_set_new(o, "stdout_dropped", json_integer((json_int_t)r->out_dropped));
-	json_object_set_new(o, "stderr_bytes", json_integer((json_int_t)r->err_len));
-	json_object_set_new(o, "stderr_dropped", json_integer((json_int_t)r->err_dropped));
-	json_object_set_new(o, "denied", denied_json(r));
+		json_object_set_new(o, AL_RUNREC_SPAWN_US, json_integer(r->spawn_us));
+	json_object_set_new(o, AL_RUNREC_CPU_MS, json_integer(r->cpu_ms));
+	json_object_set_new(o, AL_RUNREC_MAX_RSS_KB, json_integer(r->max_rss_kb));
+	json_object_set_new(o, AL_RUNREC_STDOUT_BYTES, json_integer((json_int_t)r->out_len));
+	json_object_set_new(o, AL_RUNREC_STDOUT_DROPPED, json_integer((json_int_t)r->out_dropped));
+	json_object_set_new(o, AL_RUNREC_STDERR_BYTES, json_integer((json_int_t)r->err_len));
+	json_object_set_new(o, AL_RUNREC_STDERR_DROPPED, json_integer((json_int_t)r->err_dropped));
+	json_object_set_new(o, AL_RUNREC_DENIED, denied_json(r));
 	if (r->status == AL_RUN_XX)
-		json_object_set_new(o, "detail", json_string(r->detail));
+		json_object_set_new(o, AL_RUNREC_DETAIL, json_string(r->detail));
 	if (with_output) {
-		json_object_set_new(o, "stdout", output_json(r->out, r->out_len));
-		json_object_set_new(o, "stderr", output_json(r->err, r->err_len));
+		json_object_set_new(o, AL_RUNREC_STDOUT, output_json(r->out, r->out_len));
+		json_object_set_new(o, AL_RUNREC_STDERR, output_json(r->err, r->err_len));
 	}
 	return o;
 }

@@ -5,8 +5,7 @@
 
 #include "runner/sandbox.h"
 
-/* {"status","exit_code","signal","killed","wall_ms","cpu_ms","max_rss_kb","stdout_bytes",
- * "stdout_dropped","stderr_bytes","stderr_dropped","denied":[{"syscall","count"}],
- * "detail"?}; with_output adds "stdout" and "stderr" (bytes that are not UTF-8 become
- * U+FFFD). Fields are added to into when it is non-NULL, else to a new object. */
+/* The record's fields as lib/runrec.h names them (al_runrec_check accepts what this
+ * writes); with_output adds stdout and stderr (bytes that are not UTF-8 become U+FFFD).
+ * Fields are added to into when it is non-NULL, else to a new object. */
 json_t *al_run_record_json(const struct al_run_record *r, int with_output, json_t *into);

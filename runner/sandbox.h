@@ -5,15 +5,7 @@
 #include <sys/types.h>
 
 #include "lib/err.h"
-
-enum al_run_status {
-	AL_RUN_OK,  /* exited 0 */
-	AL_RUN_RE,  /* exited non-zero */
-	AL_RUN_SG,  /* killed by a signal it did not ask for from us */
-	AL_RUN_TO,  /* wall-clock timeout, whole tree killed */
-	AL_RUN_OOM, /* memory cap reached */
-	AL_RUN_XX,  /* the sandbox itself failed; never the command's fault */
-};
+#include "lib/runrec.h" /* enum al_run_status */
 
 /* An extra bind of a host path into the sandbox. */
 struct al_bind {
@@ -71,7 +63,7 @@ struct al_run_record {
 	unsigned denied_other; /* denials past AL_DENIED_MAX distinct calls */
 };
 
-/* What this host supports; al_sandbox_doctor fills it by probing, including one real
+/* What this host supports; al_doctor_run fills it by probing, including one real
  * sandbox run. */
 struct al_host_support {
 	int user_namespaces;	      /* 1 when a user namespace with an id map can be made */
@@ -90,10 +82,12 @@ void al_sandbox_default_ids(uid_t *ret_uid, gid_t *ret_gid);
  * sandbox could not be started at all. Safe to call from any thread, but the process
  * must not ignore SIGCHLD nor reap children it did not start (waitpid(-1)). */
 int al_sandbox_run(const struct al_sandbox_opts *o, struct al_run_record *ret, struct al_err *err);
-void al_run_record_clear(struct al_run_record *r);
-const char *al_run_status_name(enum al_run_status s);
-/* 0 when every isolation feature works; -ENOTSUP with ret->problems filled otherwise. */
-int al_sandbox_doctor(struct al_host_support *ret);
-/* A canonical text describing namespaces, mounts, limits and filter; its digest goes
- * into grants as the sandbox profile. */
-const char *al_sandbox_profile(void);
+void al_sandbox_record_clear(struct al_run_record *r);
+
+/* doctor.c: 0 when every isolation feature works; -ENOTSUP with ret->problems filled
+ * otherwise. */
+int al_doctor_run(struct al_host_support *ret);
+
+/* profile.c: a canonical text describing namespaces, mounts, limits and filter; its
+ * digest goes into grants as the sandbox profile. */
+const char *al_profile_text(void);

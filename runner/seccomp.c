@@ -1,31 +1,25 @@
-/* The sandbox's syscall filter. It is a deny-list: everything the native architecture
- * offers is allowed except what lets a process leave or attack the sandbox (mounts,
- * namespaces, tracing, kernel keyrings, io_uring, BPF, modules, reboot, the clock, exotic
- * socket families...). Any other architecture (i386 via int 0x80, x32) kills the process.
+/* The sandbox's syscall filter at run time. The rules are in seccomp-rules.c; libseccomp
+ * compiles them into two BPF programs while airlock is built (runner/gen/), and this file
+ * loads the stored programs: running libseccomp's compiler cost about a millisecond in
+ * every short-lived runner and `airlock sandbox`. libseccomp's program checks the
+ * architecture (any other, and x32's numbers on x86_64, kill the process), then each
+ * denied syscall and its arguments in their low 32 bits, which is all the kernel reads of
+ * an int argument; two tests keep the programs honest: every rule is tried against the
+ * kernel, with a control run without the filter, and the stored programs are held against
+ * what libseccomp builds from the same table.
  *
- * The BPF is generated here from the rule table, in microseconds, once per process; it
- * used to come from libseccomp, whose compile cost about a millisecond in every
- * short-lived runner and `airlock sandbox`. The shape is libseccomp's: check the
- * architecture, then one comparison per denied syscall, each followed by its small body.
- * Arguments are compared in their low 32 bits, which is all the kernel reads of an int
- * argument (ioctl's cmd, socket's family, personality's persona, clone's namespace
- * flags); two tests keep the generated program honest: every rule is tried against the
- * kernel, with a control run without the filter.
- *
- * Two variants come from the same rules. The counting one returns
- * SECCOMP_RET_USER_NOTIF for every EPERM rule: the kernel parks the call and the runner,
- * holding the listener fd, counts it and answers EPERM. Should the runner be gone, the
- * kernel fails the call with ENOSYS: still denied. The plain one returns EPERM directly;
- * it serves kernels without user notification and al_seccomp_load. The program is
- * installed in the sandboxed child with a bare syscall so the child never allocates. */
+ * Of the two variants, the counting one returns SECCOMP_RET_USER_NOTIF for every EPERM
+ * rule: the kernel parks the call and the runner, holding the listener fd, counts it and
+ * answers EPERM. Should the runner be gone, the kernel fails the call with ENOSYS: still
+ * denied. The plain one returns EPERM directly; it serves kernels without user
+ * notification and al_seccomp_load. The program is installed in the sandboxed child with
+ * a bare syscall so the child never allocates. */
 #include "runner/seccomp.h"
 
 #include <assert.h>
-#include <endian.h>
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
-#include <linux/personality.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
@@ -37,7 +31,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -46,10 +39,11 @@
 
 #include "lib/buf.h"
 #include "lib/macros.h"
+#include "runner/seccomp-rules.h"
 
 struct program {
 	unsigned short len;
-	struct sock_filter *insns; /* owned, for the life of the process */
+	const struct sock_filter *insns; /* the stored program */
 };
 
 struct al_seccomp_prog {
@@ -58,123 +52,9 @@ struct al_seccomp_prog {
 	char why_plain[160];   /* why notify is empty */
 };
 
-enum deny_when {
-	DENY_ALWAYS,
-	DENY_HAS_FLAG, /* (arg & value) != 0 */
-	DENY_EQUALS32, /* (arg & 0xffffffff) == value: the kernel reads this arg as 32 bits */
-	DENY_OUTSIDE,  /* arg is none of allowed[] (sorted; the kernel reads it as 32 bits) */
-};
-
-struct deny_rule {
-	const char *syscall;
-	int nr;
-	int error;
-	enum deny_when when;
-	unsigned arg;
-	unsigned long long value;
-	const char *value_name;
-	const unsigned long long *allowed; /* DENY_OUTSIDE */
-	size_t n_allowed;
-};
-
-#define DENY(name)                                                                      \
-	{                                                                               \
-		.syscall = #name, .nr = SYS_##name, .error = EPERM, .when = DENY_ALWAYS \
-	}
-#define DENY_FLAG(name, n, flag)                                                           \
-	{                                                                                  \
-		.syscall = #name, .nr = SYS_##name, .error = EPERM, .when = DENY_HAS_FLAG, \
-		.arg = n, .value = flag, .value_name = #flag                               \
-	}
-#define DENY_EQ32(name, n, v)                                                              \
-	{                                                                                  \
-		.syscall = #name, .nr = SYS_##name, .error = EPERM, .when = DENY_EQUALS32, \
-		.arg = n, .value = v, .value_name = #v                                     \
-	}
-#define DENY_OUTSIDE_OF(name, n, list)                                                           \
-	{                                                                                        \
-		.syscall = #name, .nr = SYS_##name, .error = EPERM, .when = DENY_OUTSIDE,        \
-		.arg = n, .value_name = #list, .allowed = list, .n_allowed = AL_ARRAY_SIZE(list) \
-	}
-
-/* Socket families a build or a test suite needs; the rest (netlink, packet, vsock,
- * bluetooth, alg...) is kernel attack surface with no use without a network. */
-static const unsigned long long socket_families[] = {AF_UNIX, AF_INET, AF_INET6};
-/* PER_LINUX, and the query that changes nothing */
-static const unsigned long long personas[] = {PER_LINUX, 0xffffffffULL};
-
-static const struct deny_rule deny_rules[] = {
-    /* other processes' memory */
-    DENY(ptrace),
-    DENY(process_vm_readv),
-    DENY(process_vm_writev),
-    DENY(pidfd_getfd),
-    /* kernel keyrings are not namespaced */
-    DENY(keyctl),
-    DENY(add_key),
-    DENY(request_key),
-    /* large kernel attack surface */
-    DENY(io_uring_setup),
-    DENY(io_uring_enter),
-    DENY(io_uring_register),
-    DENY(userfaultfd),
-    DENY(perf_event_open),
-    DENY(bpf),
-    /* the mount table is built before exec and stays as built */
-    DENY(mount),
-    DENY(umount2),
-    DENY(pivot_root),
-    DENY(move_mount),
-    DENY(open_tree),
-    DENY(fsopen),
-    DENY(fsmount),
-    DENY(fsconfig),
-    DENY(fspick),
-    DENY(mount_setattr),
-    /* no new namespaces, no joining others */
-    DENY(unshare),
-    DENY(setns),
-    DENY_FLAG(clone, 0, CLONE_NEWNS),
-    DENY_FLAG(clone, 0, CLONE_NEWCGROUP),
-    DENY_FLAG(clone, 0, CLONE_NEWUTS),
-    DENY_FLAG(clone, 0, CLONE_NEWIPC),
-    DENY_FLAG(clone, 0, CLONE_NEWUSER),
-    DENY_FLAG(clone, 0, CLONE_NEWPID),
-    DENY_FLAG(clone, 0, CLONE_NEWNET),
-    /* clone3 passes its flags in memory a filter cannot read: make libc fall back */
-    {.syscall = "clone3", .nr = SYS_clone3, .error = ENOSYS, .when = DENY_ALWAYS},
-    /* the machine itself */
-    DENY(kexec_load),
-    DENY(kexec_file_load),
-    DENY(init_module),
-    DENY(finit_module),
-    DENY(delete_module),
-    DENY(reboot),
-    DENY(swapon),
-    DENY(swapoff),
-    DENY(acct),
-    DENY(syslog),
-    DENY(quotactl),
-    DENY(open_by_handle_at),
-    DENY(lookup_dcookie),
-    /* the clock is the host's */
-    DENY(settimeofday),
-    DENY(clock_settime),
-    DENY(clock_adjtime),
-    DENY(adjtimex),
-    /* other personalities turn off ASLR or change the syscall ABI's details */
-    DENY_OUTSIDE_OF(personality, 0, personas),
-    DENY_OUTSIDE_OF(socket, 0, socket_families),
-    DENY_OUTSIDE_OF(socketpair, 0, socket_families),
-    /* typing into a terminal the sandbox does not own */
-    DENY_EQ32(ioctl, 1, TIOCSTI),
-    DENY_EQ32(ioctl, 1, TIOCLINUX),
-};
-
 #if defined(__x86_64__)
 #define NATIVE_ARCH "x86_64"
 #define AUDIT_ARCH_NATIVE AUDIT_ARCH_X86_64
-#define X32_SYSCALL_BIT 0x40000000u
 #elif defined(__aarch64__)
 #define NATIVE_ARCH "aarch64"
 #define AUDIT_ARCH_NATIVE AUDIT_ARCH_AARCH64
@@ -182,154 +62,34 @@ static const struct deny_rule deny_rules[] = {
 #error "the seccomp filter knows x86_64 and aarch64"
 #endif
 
-#define MAX_INSNS 1024
-#define ARG_LOW(i)                                                      \
-	(offsetof(struct seccomp_data, args) + (i) * sizeof(uint64_t) + \
-	 (__BYTE_ORDER == __LITTLE_ENDIAN ? 0 : sizeof(uint32_t)))
-
-static struct al_seccomp_prog compiled;
-static struct al_err compile_err;
-static int compile_rc;
-static pthread_once_t compile_once = PTHREAD_ONCE_INIT;
-
-struct builder {
-	struct sock_filter insns[MAX_INSNS];
-	size_t n;
-	int overflow; /* a bug in the table or here, never an input */
-};
-
-static void
-emit(struct builder *b, uint16_t code, size_t jt, size_t jf, uint32_t k)
-{
-	if (b->n == MAX_INSNS || jt > 255 || jf > 255) {
-		b->overflow = 1;
-		return;
-	}
-	b->insns[b->n++] = (struct sock_filter)BPF_JUMP(code, k, (uint8_t)jt, (uint8_t)jf);
-}
-
-static void
-ret(struct builder *b, uint32_t action)
-{
-	emit(b, BPF_RET | BPF_K, 0, 0, action);
-}
-
-static uint32_t
-deny_action(const struct deny_rule *d)
-{
-	return SECCOMP_RET_ERRNO | ((uint32_t)d->error & SECCOMP_RET_DATA);
-}
-
-/* One rule's test, after which it denies; a rule that does not match falls through. */
-static void
-emit_rule(struct builder *b, const struct deny_rule *d)
-{
-	if (d->when != DENY_ALWAYS)
-		emit(b, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)ARG_LOW(d->arg));
-	switch (d->when) {
-	case DENY_ALWAYS:
-		break;
-	case DENY_HAS_FLAG:
-		assert(d->value <= 0xffffffffULL);
-		emit(b, BPF_JMP | BPF_JSET | BPF_K, 0, 1, (uint32_t)d->value);
-		break;
-	case DENY_EQUALS32:
-		emit(b, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, (uint32_t)d->value);
-		break;
-	case DENY_OUTSIDE:
-		/* an allowed value jumps over the deny */
-		for (size_t k = 0; k < d->n_allowed; k++) {
-			assert(d->allowed[k] <= 0xffffffffULL);
-			emit(b, BPF_JMP | BPF_JEQ | BPF_K, d->n_allowed - k, 0,
-			     (uint32_t)d->allowed[k]);
-		}
-		break;
-	}
-	ret(b, deny_action(d));
-}
-
-/* "if nr == X: every rule of X in turn, then allow"; the body comes first into its own
- * builder so the skip over it is known. */
-static void
-emit_syscall(struct builder *b, int nr, struct builder *body)
-{
-	int unconditional = 0;
-
-	body->n = 0;
-	for (size_t i = 0; i < AL_ARRAY_SIZE(deny_rules) && !unconditional; i++) {
-		if (deny_rules[i].nr != nr)
-			continue;
-		emit_rule(body, &deny_rules[i]);
-		unconditional = deny_rules[i].when == DENY_ALWAYS;
-	}
-	if (!unconditional)
-		ret(body, SECCOMP_RET_ALLOW);
-	b->overflow |= body->overflow;
-	emit(b, BPF_JMP | BPF_JEQ | BPF_K, 0, body->n, (uint32_t)nr);
-	for (size_t i = 0; i < body->n; i++)
-		emit(b, body->insns[i].code, body->insns[i].jt, body->insns[i].jf,
-		     body->insns[i].k);
-}
+static struct al_seccomp_prog progs;
+static pthread_once_t prepare_once = PTHREAD_ONCE_INIT;
 
 static int
 first_rule_of(size_t i)
 {
 	for (size_t j = 0; j < i; j++)
-		if (deny_rules[j].nr == deny_rules[i].nr)
+		if (al_seccomp_rules[j].nr == al_seccomp_rules[i].nr)
 			return 0;
 	return 1;
 }
 
-/* libseccomp's layout: a foreign architecture, or x32's numbers on x86_64 (but not -1,
- * which is how a tracer skips a call), kill the process. */
-static int
-compile(struct program *ret_prog, struct al_err *err)
-{
-	_cleanup_free_ struct builder *b = calloc(1, sizeof(*b));
-	_cleanup_free_ struct builder *body = calloc(1, sizeof(*body));
-	struct sock_filter *insns;
-
-	if (!b || !body)
-		return al_err_set(err, -ENOMEM, "out of memory");
-	emit(b, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, arch));
-	emit(b, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, AUDIT_ARCH_NATIVE);
-	ret(b, SECCOMP_RET_KILL_PROCESS);
-	emit(b, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr));
-#ifdef X32_SYSCALL_BIT
-	emit(b, BPF_JMP | BPF_JGE | BPF_K, 0, 2, X32_SYSCALL_BIT);
-	emit(b, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 0xffffffffu);
-	ret(b, SECCOMP_RET_KILL_PROCESS);
-#endif
-	for (size_t i = 0; i < AL_ARRAY_SIZE(deny_rules); i++)
-		if (first_rule_of(i))
-			emit_syscall(b, deny_rules[i].nr, body);
-	ret(b, SECCOMP_RET_ALLOW);
-	if (b->overflow)
-		return al_err_set(err, -E2BIG, "seccomp: the rule table does not fit a program");
-	insns = malloc(b->n * sizeof(*insns));
-	if (!insns)
-		return al_err_set(err, -ENOMEM, "out of memory");
-	memcpy(insns, b->insns, b->n * sizeof(*insns));
-	ret_prog->insns = insns;
-	ret_prog->len = (unsigned short)b->n;
-	return 0;
-}
-
-/* The calls the counting variant reports, by number; filled at compile time. */
+/* The calls the counting variant reports, by number; filled once per process. */
 static struct {
 	int nr;
 	const char *name;
-} counted[AL_ARRAY_SIZE(deny_rules)];
+} counted[64];
 static size_t n_counted;
 
 static void
 fill_counted(void)
 {
-	for (size_t i = 0; i < AL_ARRAY_SIZE(deny_rules); i++) {
-		if (deny_rules[i].error != EPERM || !first_rule_of(i))
+	for (size_t i = 0; i < al_seccomp_rules_len; i++) {
+		if (al_seccomp_rules[i].error != EPERM || !first_rule_of(i))
 			continue;
-		counted[n_counted].nr = deny_rules[i].nr;
-		counted[n_counted++].name = deny_rules[i].syscall;
+		assert(n_counted < AL_ARRAY_SIZE(counted));
+		counted[n_counted].nr = al_seccomp_rules[i].nr;
+		counted[n_counted++].name = al_seccomp_rules[i].syscall;
 	}
 }
 
@@ -359,47 +119,36 @@ notify_usable(char *why, size_t size)
 	return 1;
 }
 
-/* The counting variant is the plain one with each EPERM return turned into a
- * notification (clone3's ENOSYS stays as it is). */
-static int
-derive_notify(const struct program *plain, struct program *ret, struct al_err *err)
-{
-	size_t size = plain->len * sizeof(struct sock_filter);
-	struct sock_filter *insns = malloc(size);
-
-	if (!insns)
-		return al_err_set(err, -ENOMEM, "out of memory");
-	memcpy(insns, plain->insns, size);
-	for (size_t i = 0; i < plain->len; i++)
-		if (insns[i].code == (BPF_RET | BPF_K) &&
-		    insns[i].k == (SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)))
-			insns[i].k = SECCOMP_RET_USER_NOTIF;
-	ret->insns = insns;
-	ret->len = plain->len;
-	return 0;
-}
-
 static void
-compile_now(void)
+prepare_now(void)
 {
-	struct al_err err = {0};
-
 	fill_counted();
-	compile_rc = compile(&compiled.plain, &compile_err);
-	if (compile_rc < 0 || !notify_usable(compiled.why_plain, sizeof(compiled.why_plain)))
+	progs.plain.insns = al_seccomp_bpf_plain;
+	progs.plain.len = al_seccomp_bpf_plain_len;
+	if (!notify_usable(progs.why_plain, sizeof(progs.why_plain)))
 		return;
-	if (derive_notify(&compiled.plain, &compiled.notify, &err) < 0)
-		snprintf(compiled.why_plain, sizeof(compiled.why_plain), "%s", al_err_msg(&err));
+	progs.notify.insns = al_seccomp_bpf_counted;
+	progs.notify.len = al_seccomp_bpf_counted_len;
 }
 
 int
 al_seccomp_prepare(const struct al_seccomp_prog **ret_prog, struct al_err *err)
 {
-	pthread_once(&compile_once, compile_now);
-	if (compile_rc < 0)
-		return al_err_set(err, compile_rc, "%s", al_err_msg(&compile_err));
-	*ret_prog = &compiled;
+	pthread_once(&prepare_once, prepare_now);
+	if (!progs.plain.len) /* a broken build: fail closed */
+		return al_err_set(err, -ENOEXEC, "seccomp: no filter program was built in");
+	*ret_prog = &progs;
 	return 0;
+}
+
+void
+al_seccomp_program(const struct al_seccomp_prog *prog, enum al_seccomp_variant v,
+		   const struct sock_filter **ret_insns, size_t *ret_len)
+{
+	const struct program *p = v == AL_SECCOMP_COUNTED ? &prog->notify : &prog->plain;
+
+	*ret_insns = p->insns;
+	*ret_len = p->len;
 }
 
 const char *
@@ -411,7 +160,9 @@ al_seccomp_uncounted_reason(const struct al_seccomp_prog *prog)
 int
 al_seccomp_install(const struct al_seccomp_prog *prog)
 {
-	struct sock_fprog fprog = {.len = prog->plain.len, .filter = prog->plain.insns};
+	/* the kernel only reads the program */
+	struct sock_fprog fprog = {.len = prog->plain.len,
+				   .filter = (struct sock_filter *)prog->plain.insns};
 
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) < 0)
 		return -errno;
@@ -421,7 +172,8 @@ al_seccomp_install(const struct al_seccomp_prog *prog)
 int
 al_seccomp_install_counted(const struct al_seccomp_prog *prog, int *ret_listener)
 {
-	struct sock_fprog fprog = {.len = prog->notify.len, .filter = prog->notify.insns};
+	struct sock_fprog fprog = {.len = prog->notify.len,
+				   .filter = (struct sock_filter *)prog->notify.insns};
 	long fd;
 
 	*ret_listener = -1;
@@ -541,7 +293,7 @@ al_seccomp_load(struct al_err *err)
 	return 0;
 }
 
-/* ---- probing the host (al_sandbox_doctor) ---- */
+/* ---- probing the host (for runner/doctor.c) ---- */
 
 static int
 wait_exit(pid_t pid)
@@ -633,16 +385,16 @@ al_seccomp_probe(int *ret_filter, int *ret_notify, char *why, size_t size)
 static char profile_text[8192];
 
 static void
-profile_rule(size_t *len, const struct deny_rule *d)
+profile_rule(size_t *len, const struct al_seccomp_rule *d)
 {
 	const char *e = strerrorname_np(d->error);
 
 	switch (d->when) {
-	case DENY_ALWAYS:
+	case AL_SECCOMP_ALWAYS:
 		al_fixed_printf(profile_text, sizeof(profile_text), len,
 				"seccomp deny %s errno=%s\n", d->syscall, e);
 		break;
-	case DENY_OUTSIDE:
+	case AL_SECCOMP_OUTSIDE:
 		al_fixed_printf(profile_text, sizeof(profile_text), len,
 				"seccomp deny %s if arg%u not in %s (", d->syscall, d->arg,
 				d->value_name);
@@ -654,7 +406,7 @@ profile_rule(size_t *len, const struct deny_rule *d)
 	default:
 		al_fixed_printf(profile_text, sizeof(profile_text), len,
 				"seccomp deny %s if arg%u %s %s errno=%s\n", d->syscall, d->arg,
-				d->when == DENY_HAS_FLAG ? "has" : "==", d->value_name, e);
+				d->when == AL_SECCOMP_HAS_FLAG ? "has" : "==", d->value_name, e);
 	}
 }
 
@@ -670,8 +422,8 @@ profile_build(void)
 			"seccomp errno=EPERM denials are counted per call through user "
 			"notification where the kernel has it (answered EPERM)\n",
 			NATIVE_ARCH);
-	for (size_t i = 0; i < AL_ARRAY_SIZE(deny_rules); i++)
-		profile_rule(&len, &deny_rules[i]);
+	for (size_t i = 0; i < al_seccomp_rules_len; i++)
+		profile_rule(&len, &al_seccomp_rules[i]);
 }
 
 const char *

@@ -1,16 +1,24 @@
-/* The sandbox's syscall filter: BPF built from one rule table. */
+/* The sandbox's syscall filter: BPF that libseccomp built from one rule table
+ * (runner/seccomp-rules.c) while airlock was built, loaded here. */
 #pragma once
 
+#include <linux/filter.h>
 #include <stddef.h>
 
 #include "lib/err.h"
+#include "runner/seccomp-rules.h"
 
-/* Compiled BPF programs; opaque outside runner/seccomp.c. */
+/* The stored BPF programs; opaque outside runner/seccomp.c. */
 struct al_seccomp_prog;
 
-/* Compiles the deny-list filter once per process and hands out the shared, immutable
- * programs (never freed). Call it before forking: installing must not allocate. */
+/* Hands out the stored programs (immutable, never freed), having checked once per process
+ * whether the kernel can notify. Call it before forking: installing must not allocate. */
 int al_seccomp_prepare(const struct al_seccomp_prog **ret_prog, struct al_err *err);
+
+/* The program a variant installs (the counting one has len 0 when the kernel cannot
+ * notify), for tests that hold it against libseccomp's. */
+void al_seccomp_program(const struct al_seccomp_prog *prog, enum al_seccomp_variant v,
+			const struct sock_filter **ret_insns, size_t *ret_len);
 
 /* NULL when denials can be counted (user notification works); else why not. */
 const char *al_seccomp_uncounted_reason(const struct al_seccomp_prog *prog);
@@ -38,7 +46,7 @@ int al_seccomp_answer(int listener, const char **ret_name);
 /* Prepares, sets no_new_privs and installs the plain program in the calling thread. */
 int al_seccomp_load(struct al_err *err);
 
-/* For al_sandbox_doctor: in test children, whether a filter denies (*ret_filter) and
+/* For al_doctor_run: in test children, whether a filter denies (*ret_filter) and
  * whether user notification reaches a supervisor (*ret_notify); why holds the reason
  * for the first thing missing. -ENOTSUP when no filter works at all. */
 int al_seccomp_probe(int *ret_filter, int *ret_notify, char *why, size_t size);

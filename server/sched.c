@@ -20,6 +20,7 @@
 #include "lib/log.h"
 #include "lib/proc.h"
 #include "lib/macros.h"
+#include "lib/runrec.h"
 #include "server/bases.h"
 #include "server/grant.h"
 #include "server/job.h"
@@ -165,16 +166,20 @@ observe_runs(const json_t *runs)
 	json_t *run, *d;
 
 	json_array_foreach (runs, i, run) {
-		json_t *wall = json_object_get(run, "wall_ms");
-		json_t *spawn = json_object_get(run, "spawn_us");
+		json_t *wall = json_object_get(run, AL_RUNREC_WALL_MS);
+		json_t *spawn = json_object_get(run, AL_RUNREC_SPAWN_US);
 
+		/* a malformed record counts for nothing here; the verdict rejects it */
+		if (al_runrec_check(run, NULL) < 0)
+			continue;
 		if (json_is_integer(wall))
 			al_metrics_observe(AL_H_SANDBOX, (double)json_integer_value(wall) / 1000.0);
 		if (json_is_integer(spawn))
 			al_metrics_observe(AL_H_SPAWN, (double)json_integer_value(spawn) / 1e6);
-		json_array_foreach (json_object_get(run, "denied"), k, d)
-			al_metrics_denied(json_string_value(json_object_get(d, "syscall")) ?: "",
-					  json_integer_value(json_object_get(d, "count")));
+		json_array_foreach (json_object_get(run, AL_RUNREC_DENIED), k, d)
+			al_metrics_denied(
+			    json_string_value(json_object_get(d, AL_RUNREC_DENIED_SYSCALL)),
+			    json_integer_value(json_object_get(d, AL_RUNREC_DENIED_COUNT)));
 	}
 }
 

@@ -1,14 +1,10 @@
-/* The SQLite store's connection: opening and closing it, the generation it is at, and the
- * helpers every other file of the store runs its statements and transactions through. */
+/* The helpers every file of the store runs its statements and transactions through, and
+ * the generation the store is at.  Opening the store is server/store/schema.c's. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "server/store/internal.h"
-
-/* How long a statement waits for another connection's write lock (the CLI's) before it
- * fails with -EBUSY. */
-#define STORE_BUSY_TIMEOUT_MS 5000
 
 /* An extended result code's primary code (SQLITE_CONSTRAINT for SQLITE_CONSTRAINT_CHECK). */
 #define PRIMARY_CODE(code) ((code)&0xff)
@@ -66,49 +62,6 @@ int
 al_store_exec(struct al_store *s, const char *sql)
 {
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
-}
-
-int
-al_store_open(const char *path, struct al_store **ret, struct al_err *err)
-{
-	struct al_store *s = calloc(1, sizeof(*s));
-	int r;
-
-	if (!s)
-		return al_err_set(err, -ENOMEM, "out of memory");
-	pthread_mutex_init(&s->lock, NULL);
-	if (sqlite3_open_v2(path, &s->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK) {
-		r = al_err_set(err, -EIO, "store: %s: %s", path,
-			       s->db ? sqlite3_errmsg(s->db) : "cannot open");
-		goto fail;
-	}
-	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
-	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
-			 NULL) != SQLITE_OK ||
-	    al_store_schema_install(s) < 0 ||
-	    sqlite3_exec(s->db, "PRAGMA foreign_keys=ON;", NULL, NULL, NULL) != SQLITE_OK) {
-		r = al_store_db_err(s, err, path);
-		goto fail;
-	}
-	*ret = s;
-	return 0;
-fail:
-	al_store_close(s);
-	return r;
-}
-
-void
-al_store_close(struct al_store *s)
-{
-	if (!s)
-		return;
-	sqlite3_finalize(s->data_version);
-	sqlite3_finalize(s->token_find);
-	sqlite3_close(s->db);
-	pthread_mutex_destroy(&s->lock);
-	free(s);
 }
 
 char *

@@ -84,6 +84,11 @@ make_result(const json_t *plan)
 		json_object_set_new(run, "status", json_string(fail ? "RE" : "OK"));
 		json_object_set_new(run, "exit_code", json_integer(fail));
 		json_object_set_new(run, "signal", json_integer(0));
+		json_object_update_missing_new(
+		    run, json_pack("{s:b, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:[]}", "killed", 0,
+				   "wall_ms", 10, "cpu_ms", 5, "max_rss_kb", 900, "stdout_bytes", 0,
+				   "stdout_dropped", 0, "stderr_bytes", 0, "stderr_dropped", 0,
+				   "denied"));
 		json_array_append_new(runs, run);
 	}
 	return json_pack("{s:s, s:s, s:s, s:{s:o, s:[{s:s, s:s, s:s, s:i, s:i, s:b}]}, s:o}",

@@ -1675,7 +1675,11 @@ END_TEST
 #define CU "contract:unit:candidate"
 #define CB "contract:unit:base"
 #define HEX40 "0123456789abcdef0123456789abcdef01234567"
-#define RUN_TAIL "\"wall_ms\":10,\"cpu_ms\":5,\"max_rss_kb\":900,\"killed\":false,\"stdout\":\"\""
+/* the rest of a run record (lib/runrec.h) */
+#define RUN_TAIL                                                                           \
+	"\"wall_ms\":10,\"cpu_ms\":5,\"max_rss_kb\":900,\"killed\":false,\"stdout\":\"\"," \
+	"\"stdout_bytes\":0,\"stdout_dropped\":0,\"stderr_bytes\":0,\"stderr_dropped\":0," \
+	"\"denied\":[]"
 
 static const char good_result[] =
     "{\"base_commit\":\"" HEX40 "\",\"candidate_commit\":\"" HEX40 "\",\"candidate_tree\":\"" HEX40
@@ -1696,12 +1700,24 @@ static const char good_result[] =
     "\"tree\":\"base\",\"argv\":["
     "\"make\",\"check\"],\"status\":\"OK\",\"exit_code\":0,\"signal\":0," RUN_TAIL "}]}";
 
+/* run, completed with RUN_TAIL's fields where it has none of its own */
+static json_t *
+with_tail(json_t *run)
+{
+	json_t *tail = load("{" RUN_TAIL "}");
+
+	ck_assert_int_eq(json_object_update_missing(run, tail), 0);
+	json_decref(tail);
+	return run;
+}
+
 struct eval_case {
-	const char *set;     /* merged into the result's top level */
-	const char *drop;    /* a top-level key removed */
-	const char *run_id;  /* a run to change */
-	const char *run_set; /* merged into that run; NULL removes the run */
-	const char *append;  /* a run added at the end */
+	const char *set;      /* merged into the result's top level */
+	const char *drop;     /* a top-level key removed */
+	const char *run_id;   /* a run to change */
+	const char *run_set;  /* merged into that run; NULL removes the run */
+	const char *run_drop; /* instead of run_set: a key removed from that run */
+	const char *append;   /* a run added at the end */
 	const char *decision, *reason;
 };
 
@@ -1745,11 +1761,29 @@ static const struct eval_case evals[] = {
     {.run_id = RC,
      .run_set = "{\"status\":\"RE\",\"exit_code\":\"2\"}",
      .decision = "rejected",
-     .reason = T " still fails on candidate (exit status unknown)"},
+     .reason = "run " RC ": run record: exit_code: expected an integer"},
     {.run_id = RC,
      .run_set = "{\"status\":\"XX\"}",
      .decision = "rejected",
      .reason = T " on candidate: XX, inconclusive"},
+    /* a run record the runner would never write fails closed (lib/runrec.h) */
+    {.run_id = RC,
+     .run_drop = "exit_code",
+     .decision = "rejected",
+     .reason = "run " RC ": run record: exit_code missing"},
+    {.run_id = CU,
+     .run_drop = "denied",
+     .decision = "rejected",
+     .reason = "run " CU ": run record: denied missing"},
+    {.run_id = RB,
+     .run_set = "{\"killed\":\"no\"}",
+     .decision = "rejected",
+     .reason = "run " RB ": run record: killed: expected a boolean"},
+    {.run_id = CB,
+     .run_set = "{\"denied\":[{\"syscall\":\"ptrace\",\"count\":\"1\"}]}",
+     .decision = "rejected",
+     .reason = "run " CB ": run record: denied[0]: expected an object with string syscall and "
+	       "integer count"},
     {.run_id = CU,
      .run_set = "{\"status\":\"RE\",\"exit_code\":2}",
      .decision = "rejected",
@@ -1913,7 +1947,9 @@ eval_result(const struct eval_case *c)
 	json_array_foreach (runs, i, run) {
 		if (!c->run_id || strcmp(json_string_value(json_object_get(run, "id")), c->run_id))
 			continue;
-		if (c->run_set) {
+		if (c->run_drop) {
+			json_object_del(run, c->run_drop);
+		} else if (c->run_set) {
 			json_t *s = load(c->run_set);
 
 			json_object_update(run, s);
@@ -2142,7 +2178,7 @@ repeat_add_runs(json_t *runs, const char *side, const char *statuses, const char
 				"reproduce", "test", T, "side", side, "argv", "pytest", T, "status",
 				st, "exit_code", exit_of(st), "signal",
 				strcmp(st, "SG") == 0 ? 11 : 0);
-		if (!run || json_array_append_new(runs, run) < 0)
+		if (!run || json_array_append_new(runs, with_tail(run)) < 0)
 			return -1;
 	}
 	return 0;
@@ -2566,11 +2602,11 @@ START_TEST(test_reproduce_report_repeat)
 		json_t *run;
 
 		snprintf(id, sizeof(id), "reproduce:%s:base:%u", T, k);
-		run = load(base[k - 1]);
+		run = with_tail(load(base[k - 1]));
 		json_object_set_new(run, "id", json_string(id));
 		json_array_append_new(runs, run);
 		snprintf(id, sizeof(id), "reproduce:%s:candidate:%u", T, k);
-		run = load(WITH(S_OK, TP(T)));
+		run = with_tail(load(WITH(S_OK, TP(T))));
 		json_object_set_new(run, "id", json_string(id));
 		json_array_append_new(runs, run);
 	}

@@ -16,6 +16,7 @@
 #include "lib/hex.h"
 #include "lib/macros.h"
 #include "lib/proc.h"
+#include "lib/runrec.h"
 #include "lib/utf8.h"
 
 START_TEST(buf_respects_cap)
@@ -204,6 +205,112 @@ START_TEST(proc_wait_deadline)
 }
 END_TEST
 
+/* A record as runner/record.c writes it. */
+#define REC_FIELDS                                                                        \
+	"\"status\":\"RE\",\"exit_code\":1,\"signal\":0,\"killed\":false,\"wall_ms\":12," \
+	"\"cpu_ms\":3,\"max_rss_kb\":900,\"stdout_bytes\":4,\"stdout_dropped\":0,"        \
+	"\"stderr_bytes\":0,\"stderr_dropped\":0,\"denied\":[{\"syscall\":\"ptrace\","    \
+	"\"count\":2}]"
+
+static const struct {
+	const char *drop; /* a field removed from REC_FIELDS */
+	const char *set;  /* merged in */
+	const char *msg;  /* NULL: accepted */
+} runrec_cases[] = {
+    {NULL, NULL, NULL},
+    {NULL, "{\"spawn_us\":700,\"detail\":\"x\",\"stdout\":\"out\",\"stderr\":\"\"}", NULL},
+    {NULL, "{\"status\":\"OOM\",\"tests\":[],\"id\":\"r\"}", NULL}, /* other keys: the caller's */
+    {NULL, "{\"denied\":[]}", NULL},
+    {"status", NULL, "run record: status missing"},
+    {"exit_code", NULL, "run record: exit_code missing"},
+    {"signal", NULL, "run record: signal missing"},
+    {"killed", NULL, "run record: killed missing"},
+    {"wall_ms", NULL, "run record: wall_ms missing"},
+    {"cpu_ms", NULL, "run record: cpu_ms missing"},
+    {"max_rss_kb", NULL, "run record: max_rss_kb missing"},
+    {"stdout_bytes", NULL, "run record: stdout_bytes missing"},
+    {"stdout_dropped", NULL, "run record: stdout_dropped missing"},
+    {"stderr_bytes", NULL, "run record: stderr_bytes missing"},
+    {"stderr_dropped", NULL, "run record: stderr_dropped missing"},
+    {"denied", NULL, "run record: denied missing"},
+    {NULL, "{\"status\":7}", "run record: status: expected a string"},
+    {NULL, "{\"status\":null}", "run record: status: expected a string"},
+    {NULL, "{\"exit_code\":\"1\"}", "run record: exit_code: expected an integer"},
+    {NULL, "{\"exit_code\":1.0}", "run record: exit_code: expected an integer"},
+    {NULL, "{\"killed\":0}", "run record: killed: expected a boolean"},
+    {NULL, "{\"denied\":{}}", "run record: denied: expected an array"},
+    {NULL, "{\"spawn_us\":\"fast\"}", "run record: spawn_us: expected an integer"},
+    {NULL, "{\"detail\":[]}", "run record: detail: expected a string"},
+    {NULL, "{\"stdout\":1}", "run record: stdout: expected a string"},
+    {NULL, "{\"status\":\"ok\"}", "run record: status 'ok' is not a run status"},
+    {NULL, "{\"status\":\"XXX\"}", "run record: status 'XXX' is not a run status"},
+    {NULL, "{\"status\":\"OK\\u0000\"}", "run record: status 'OK' is not a run status"},
+    {NULL, "{\"status\":\"\"}", "run record: status '' is not a run status"},
+    {NULL, "{\"denied\":[1]}",
+     "run record: denied[0]: expected an object with string syscall and integer count"},
+    {NULL, "{\"denied\":[{\"syscall\":\"bpf\",\"count\":1},{\"syscall\":\"bpf\"}]}",
+     "run record: denied[1]: expected an object with string syscall and integer count"},
+    {NULL, "{\"denied\":[{\"syscall\":1,\"count\":1}]}",
+     "run record: denied[0]: expected an object with string syscall and integer count"},
+};
+
+START_TEST(runrec_check)
+{
+	json_t *rec = json_loads("{" REC_FIELDS "}", 0, NULL);
+	struct al_err err = {0};
+	int r;
+
+	ck_assert_ptr_nonnull(rec);
+	if (runrec_cases[_i].drop)
+		ck_assert_int_eq(json_object_del(rec, runrec_cases[_i].drop), 0);
+	if (runrec_cases[_i].set) {
+		json_t *set = json_loads(runrec_cases[_i].set, JSON_ALLOW_NUL, NULL);
+
+		ck_assert_ptr_nonnull(set);
+		json_object_update(rec, set);
+		json_decref(set);
+	}
+	r = al_runrec_check(rec, &err);
+	if (!runrec_cases[_i].msg) {
+		ck_assert_msg(r == 0, "rejected: %s", al_err_msg(&err));
+	} else {
+		ck_assert_int_eq(r, -EBADMSG);
+		ck_assert_str_eq(al_err_msg(&err), runrec_cases[_i].msg);
+	}
+	json_decref(rec);
+}
+END_TEST
+
+START_TEST(runrec_not_an_object)
+{
+	struct al_err err = {0};
+	json_t *a = json_array();
+
+	ck_assert_int_eq(al_runrec_check(NULL, NULL), -EBADMSG);
+	ck_assert_int_eq(al_runrec_check(a, &err), -EBADMSG);
+	ck_assert_str_eq(al_err_msg(&err), "run record: expected an object");
+	json_decref(a);
+}
+END_TEST
+
+/* The names are the record's wire format: they must not move. */
+START_TEST(runrec_status_names)
+{
+	static const char *const names[] = {"OK", "RE", "SG", "TO", "OOM", "XX"};
+
+	for (int s = AL_RUN_OK; s <= AL_RUN_XX; s++) {
+		ck_assert_str_eq(al_runrec_status_name((enum al_run_status)s), names[s]);
+		ck_assert_int_eq(al_runrec_status_parse(names[s]), s);
+	}
+	ck_assert_int_eq(AL_RUN_XX, (int)AL_ARRAY_SIZE(names) - 1);
+	ck_assert_str_eq(al_runrec_status_name((enum al_run_status)42), "??");
+	ck_assert_str_eq(al_runrec_status_name((enum al_run_status)AL_ARRAY_SIZE(names)), "??");
+	ck_assert_int_eq(al_runrec_status_parse("??"), -EINVAL);
+	ck_assert_int_eq(al_runrec_status_parse("oom"), -EINVAL);
+	ck_assert_int_eq(al_runrec_status_parse(NULL), -EINVAL);
+}
+END_TEST
+
 static Suite *
 lib_suite(void)
 {
@@ -218,6 +325,9 @@ lib_suite(void)
 	tcase_add_loop_test(t, proc_wait_deadline, 0, 2);
 	tcase_add_test(t, path_join);
 	tcase_add_test(t, files_capped_atomic_and_rm_rf);
+	tcase_add_loop_test(t, runrec_check, 0, (int)AL_ARRAY_SIZE(runrec_cases));
+	tcase_add_test(t, runrec_not_an_object);
+	tcase_add_test(t, runrec_status_names);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <linux/personality.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -28,6 +29,7 @@
 #include "lib/fileio.h"
 #include "lib/macros.h"
 #include "runner/cgroup.h"
+#include "runner/gen/filter.h"
 #include "runner/sandbox.h"
 #include "runner/seccomp.h"
 
@@ -145,7 +147,7 @@ static void
 assert_ok(const struct al_run_record *rec)
 {
 	ck_assert_msg(rec->status == AL_RUN_OK, "status %s exit %d signal %d detail '%s' err '%s'",
-		      al_run_status_name(rec->status), rec->exit_code, rec->signal, rec->detail,
+		      al_runrec_status_name(rec->status), rec->exit_code, rec->signal, rec->detail,
 		      rec->err);
 }
 
@@ -177,7 +179,7 @@ START_TEST(echo_captured)
 	ck_assert_int_gt(rec.spawn_us, 0);
 	ck_assert_int_lt(rec.spawn_us, 10 * 1000 * 1000);
 	ck_assert_int_gt(rec.max_rss_kb, 0);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 	ck_assert_ptr_null(rec.out);
 }
 END_TEST
@@ -204,14 +206,14 @@ START_TEST(outcomes)
 
 	run(outcome_cases[_i].argv, 0, 0, &rec);
 	ck_assert_msg(rec.status == outcome_cases[_i].status, "case %d: status %s detail '%s'", _i,
-		      al_run_status_name(rec.status), rec.detail);
+		      al_runrec_status_name(rec.status), rec.detail);
 	ck_assert_int_eq(rec.exit_code, outcome_cases[_i].exit_code);
 	ck_assert_int_eq(rec.signal, outcome_cases[_i].signal);
 	ck_assert_int_eq(rec.killed, 0);
 	ck_assert_str_eq(rec.detail, "");
 	ck_assert_msg(strstr(rec.err, outcome_cases[_i].err_has), "case %d: stderr '%s'", _i,
 		      rec.err);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -223,7 +225,7 @@ START_TEST(streams_separate)
 	assert_ok(&rec);
 	ck_assert_str_eq(rec.out, "out\nout2\n");
 	ck_assert_str_eq(rec.err, "err\n");
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -236,7 +238,7 @@ START_TEST(timeout_kills)
 	ck_assert_int_eq(rec.killed, 1);
 	ck_assert_int_ge(rec.wall_ms, 300);
 	ck_assert_int_lt(rec.wall_ms, 3000);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -253,7 +255,7 @@ START_TEST(setup_failure_is_xx)
 	ck_assert_int_eq(rec.status, AL_RUN_XX);
 	ck_assert_int_eq(rec.exit_code, -1);
 	ck_assert_msg(strstr(rec.detail, "chdir /work"), "detail '%s'", rec.detail);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -276,7 +278,7 @@ START_TEST(workspace_below_private_dir)
 	run_in(inner, SH("echo hi > /work/f && cat /work/f && ls /work"), 0, 0, NULL, &rec);
 	assert_ok(&rec);
 	ck_assert_str_eq(rec.out, "hi\nf\n");
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -384,7 +386,7 @@ START_TEST(timeout_kills_orphans)
 	/* ...and none of them outlives the run */
 	ck_assert_int_eq(count_marker(marker), 0);
 	assert_no_children();
-	al_run_record_clear(&b.rec);
+	al_sandbox_record_clear(&b.rec);
 }
 END_TEST
 
@@ -416,7 +418,7 @@ START_TEST(parallel_runs)
 		ck_assert_int_eq(runs[i].b.rc, 0);
 		assert_ok(&runs[i].b.rec);
 		ck_assert_str_eq(runs[i].b.rec.out, want);
-		al_run_record_clear(&runs[i].b.rec);
+		al_sandbox_record_clear(&runs[i].b.rec);
 	}
 	assert_no_children();
 }
@@ -431,12 +433,12 @@ START_TEST(network_absent)
 	run((char *const[]){"bash", "-c", "echo > /dev/tcp/127.0.0.1/80", NULL}, 0, 0, &rec);
 	ck_assert_int_eq(rec.status, AL_RUN_RE);
 	ck_assert_msg(strstr(rec.err, "Network is unreachable"), "err '%s'", rec.err);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 	/* the interfaces of this network namespace: loopback only */
 	run(SH("tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"), 0, 0, &rec);
 	assert_ok(&rec);
 	ck_assert_str_eq(rec.out, "lo\n");
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -462,7 +464,7 @@ START_TEST(host_fs_hidden)
 			known |= !strcmp(line, root_entries[i]);
 		ck_assert_msg(known, "unexpected /%s in the sandbox", line);
 	}
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -490,7 +492,7 @@ START_TEST(identity_and_privileges)
 	ck_assert_str_eq(rec.out, want);
 	if (geteuid() == 0)
 		ck_assert_uint_eq(uid, 65534);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -505,7 +507,7 @@ START_TEST(mounts_read_only_where_expected)
 	assert_ok(&rec);
 	ck_assert_str_eq(rec.out, "/x ro\n/usr/x ro\n/etc/x ro\n/dev/x ro\n/tmp/x rw\n/work/x rw\n"
 				  "devnull-ok\n");
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -517,7 +519,7 @@ START_TEST(tmp_is_capped)
 	assert_ok(&rec);
 	ck_assert_msg(strncmp(rec.out, "1\n", 2) == 0, "out '%s'", rec.out);
 	ck_assert_msg(strstr(rec.err, "No space left"), "err '%s'", rec.err);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -529,7 +531,7 @@ START_TEST(limits_applied)
 	run(SH("ulimit -c; ulimit -n; ulimit -f; ulimit -Hn; ulimit -s; ulimit -Hs"), 0, 0, &rec);
 	assert_ok(&rec);
 	ck_assert_str_eq(rec.out, "0\n1024\n524288\n1024\n8192\n8192\n");
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -544,7 +546,7 @@ START_TEST(fds_closed_stdin_null)
 	assert_ok(&rec);
 	/* ls's own directory fd is 3; nothing of ours */
 	ck_assert_str_eq(rec.out, "0\n1\n2\n3\n/dev/null\n");
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -569,7 +571,7 @@ START_TEST(workspace_shared)
 	al_sandbox_default_ids(&uid, &gid);
 	ck_assert_uint_eq(st.st_uid, uid);
 	ck_assert_uint_eq(st.st_gid, gid);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -585,7 +587,7 @@ START_TEST(environment_allowlist)
 	ck_assert_msg(!strstr(rec.out, "AIRLOCK_CANARY"), "out '%s'", rec.out);
 	ck_assert_str_eq(rec.out, "PATH=/usr/local/bin:/usr/bin:/bin\nHOME=/tmp\nTERM=dumb\n"
 				  "FOO=bar\nLANG=C\n");
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -609,7 +611,7 @@ START_TEST(signals_default)
 	syscall(SYS_rt_sigaction, 33, &dfl, NULL, sizeof(dfl.mask));
 	assert_ok(&rec);
 	ck_assert_str_eq(rec.out, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -643,7 +645,7 @@ START_TEST(output_cap_head_tail)
 	ck_assert_uint_eq(rec.out_len, strlen(cap_cases[_i].out));
 	ck_assert_uint_eq(rec.out_dropped, cap_cases[_i].dropped);
 	ck_assert_uint_le(rec.out_len, cap_cases[_i].cap + AL_SANDBOX_MARKER_MAX);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -664,7 +666,7 @@ START_TEST(flood_to_eof_is_capped)
 	ck_assert_int_lt(rec.wall_ms, 10000);
 	/* the runner kept a bounded amount: two 1 MiB streams, not 40 MiB */
 	ck_assert_int_lt(max_rss_kb() - rss, 16 * 1024);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -681,7 +683,7 @@ START_TEST(endless_flood_times_out)
 	ck_assert_int_eq(strncmp(rec.out, "y\ny\n", 4), 0);
 	ck_assert_int_lt(rec.wall_ms, 3000);
 	ck_assert_int_lt(max_rss_kb() - rss, 16 * 1024);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -708,8 +710,9 @@ START_TEST(probe_blocked_inside)
 	run((char *const[]){path, NULL}, 10000, 0, &rec);
 	ck_assert_msg(rec.status == AL_RUN_OK && strstr(rec.out, want),
 		      "%s: status %s exit %d out '%s' err '%s' detail '%s'", probes[_i],
-		      al_run_status_name(rec.status), rec.exit_code, rec.out, rec.err, rec.detail);
-	al_run_record_clear(&rec);
+		      al_runrec_status_name(rec.status), rec.exit_code, rec.out, rec.err,
+		      rec.detail);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -961,6 +964,42 @@ START_TEST(seccomp_counted_variant)
 }
 END_TEST
 
+/* What the runner loads is what libseccomp builds from the same rule table, byte for
+ * byte: the stored programs are not stale, and nothing rewrote them on the way in. */
+START_TEST(seccomp_programs_are_libseccomps)
+{
+	const struct al_seccomp_prog *prog;
+	const struct sock_filter *loaded;
+	struct sock_filter *built = NULL;
+	struct al_err err = {0};
+	size_t n_loaded, n_built;
+
+	ck_assert_int_eq(al_seccomp_prepare(&prog, NULL), 0);
+	ck_assert_ptr_null(al_seccomp_uncounted_reason(prog));
+	al_seccomp_program(prog, (enum al_seccomp_variant)_i, &loaded, &n_loaded);
+	ck_assert_msg(al_filter_build((enum al_seccomp_variant)_i, &built, &n_built, &err) == 0,
+		      "%s", al_err_msg(&err));
+	ck_assert_uint_gt(n_built, 8);
+	ck_assert_uint_eq(n_loaded, n_built);
+	ck_assert_int_eq(memcmp(loaded, built, n_built * sizeof(*built)), 0);
+	/* the variants differ exactly where an EPERM became a notification */
+	if (_i == AL_SECCOMP_COUNTED) {
+		size_t notify = 0;
+
+		ck_assert_uint_eq(al_seccomp_bpf_plain_len, n_built);
+		for (size_t i = 0; i < n_built; i++) {
+			if (!memcmp(&built[i], &al_seccomp_bpf_plain[i], sizeof(built[i])))
+				continue;
+			ck_assert_uint_eq(built[i].k, SECCOMP_RET_USER_NOTIF);
+			ck_assert_uint_eq(al_seccomp_bpf_plain[i].k, SECCOMP_RET_ERRNO | EPERM);
+			notify++;
+		}
+		ck_assert_uint_gt(notify, 0);
+	}
+	free(built);
+}
+END_TEST
+
 static void *
 thread_main(void *p)
 {
@@ -1073,15 +1112,15 @@ START_TEST(memory_cap_is_oom)
 	run_capped(PERL("$x = 'a' x (200 << 20); print length $x"), (size_t)64 << 20, 0, 0, 20000,
 		   &rec);
 	ck_assert_msg(rec.status == AL_RUN_OOM, "status %s exit %d signal %d err '%s'",
-		      al_run_status_name(rec.status), rec.exit_code, rec.signal, rec.err);
-	ck_assert_str_eq(al_run_status_name(rec.status), "OOM");
+		      al_runrec_status_name(rec.status), rec.exit_code, rec.signal, rec.err);
+	ck_assert_str_eq(al_runrec_status_name(rec.status), "OOM");
 	ck_assert_int_eq(rec.signal, SIGKILL);
 	ck_assert_int_eq(rec.exit_code, -1);
 	ck_assert_int_eq(rec.killed, 0);
 	ck_assert_str_eq(rec.out, "");
 	/* rusage also counts mapped pages the group was not charged for */
 	ck_assert_int_le(rec.max_rss_kb, 96 * 1024);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -1092,14 +1131,14 @@ START_TEST(memory_cap_child_killed)
 
 	run_capped(SH("perl -e '$x = \"a\" x (200 << 20)'; exit $?"), (size_t)64 << 20, 0, 0, 20000,
 		   &rec);
-	ck_assert_msg(rec.status == AL_RUN_OOM, "status %s", al_run_status_name(rec.status));
+	ck_assert_msg(rec.status == AL_RUN_OOM, "status %s", al_runrec_status_name(rec.status));
 	ck_assert_int_eq(rec.exit_code, 137);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 	run_capped(SH("perl -e '$x = \"a\" x (200 << 20)'; echo coped $?"), (size_t)64 << 20, 0, 0,
 		   20000, &rec);
 	assert_ok(&rec);
 	ck_assert_str_eq(rec.out, "coped 137\n");
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -1114,7 +1153,7 @@ START_TEST(memory_within_cap)
 	/* the group's peak: the string and perl itself */
 	ck_assert_int_ge(rec.max_rss_kb, 24 * 1024);
 	ck_assert_int_le(rec.max_rss_kb, 64 * 1024);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -1130,8 +1169,8 @@ START_TEST(pids_cap_stops_fork_bomb)
 	snprintf(script, sizeof(script),
 		 "n=0; while [ $n -lt 200 ]; do sleep %s & n=$((n+1)); echo $n; done", marker);
 	run_capped(SH(script), 0, 32, 0, 10000, &rec);
-	ck_assert_msg(rec.status == AL_RUN_RE, "status %s err '%s'", al_run_status_name(rec.status),
-		      rec.err);
+	ck_assert_msg(rec.status == AL_RUN_RE, "status %s err '%s'",
+		      al_runrec_status_name(rec.status), rec.err);
 	ck_assert_msg(strstr(rec.err, "fork"), "err '%s'", rec.err);
 	last = strrchr(rec.out, '\n');
 	while (last && last > rec.out && last[-1] != '\n')
@@ -1141,7 +1180,7 @@ START_TEST(pids_cap_stops_fork_bomb)
 	ck_assert_msg(n >= 20 && n <= 30, "forks that worked: %ld", n);
 	ck_assert_int_lt(rec.wall_ms, 10000);
 	ck_assert_int_eq(count_marker(marker), 0);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -1161,8 +1200,8 @@ START_TEST(cpu_quota)
 	assert_ok(&full);
 	ck_assert_msg(full.cpu_ms >= 2 * slow.cpu_ms, "100%%: cpu %ld ms, 20%%: %ld ms",
 		      full.cpu_ms, slow.cpu_ms);
-	al_run_record_clear(&slow);
-	al_run_record_clear(&full);
+	al_sandbox_record_clear(&slow);
+	al_sandbox_record_clear(&full);
 }
 END_TEST
 
@@ -1285,7 +1324,7 @@ START_TEST(run_group_has_the_caps)
 	for (char *l = b.rec.out; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
 		ck_assert_msg(strncmp(strchrnul(l, '\n') - 2, ":/", 2) == 0, "out '%s'", b.rec.out);
 	ck_assert_int_eq(groups_left(), 0);
-	al_run_record_clear(&b.rec);
+	al_sandbox_record_clear(&b.rec);
 }
 END_TEST
 
@@ -1297,19 +1336,19 @@ START_TEST(no_group_left_behind)
 	ck_assert_int_eq(groups_left(), 0);
 	run_capped((char *const[]){"true", NULL}, 0, 0, 0, 0, &rec);
 	assert_ok(&rec);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 	run_capped(SH("sleep 30 & sleep 31"), 0, 0, 0, 300, &rec);
 	ck_assert_int_eq(rec.status, AL_RUN_TO);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 	run_capped(PERL("$x = 'a' x (200 << 20)"), (size_t)32 << 20, 0, 0, 20000, &rec);
 	ck_assert_int_eq(rec.status, AL_RUN_OOM);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 	if (geteuid() == 0) {
 		ck_assert_int_eq(chown(ws, 0, 0), 0);
 		ck_assert_int_eq(chmod(ws, 0700), 0);
 		run_capped((char *const[]){"true", NULL}, 0, 0, 0, 0, &rec);
 		ck_assert_int_eq(rec.status, AL_RUN_XX);
-		al_run_record_clear(&rec);
+		al_sandbox_record_clear(&rec);
 	}
 }
 END_TEST
@@ -1349,7 +1388,7 @@ START_TEST(tmp_bytes_cap)
 	ck_assert_msg(strncmp(rec.out, "small-ok\n1\n", 11) == 0, "out '%s'", rec.out);
 	ck_assert_msg(strstr(rec.out, " 1024 "), "df: '%s'", rec.out);
 	ck_assert_msg(strstr(rec.err, "No space left"), "err '%s'", rec.err);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -1392,7 +1431,7 @@ START_TEST(binds_ro_and_rw)
 	ck_assert_int_eq(access(rog, F_OK), -1);
 	ck_assert_int_eq(al_file_read(rwf, 64, &data, &len, NULL), 0);
 	ck_assert_str_eq(data, "made\n");
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -1481,7 +1520,7 @@ START_TEST(workspace_none_is_tmpfs)
 	assert_no_children();
 	ck_assert_int_eq(count_fds(), fds);
 	ck_assert_int_eq(groups_left(), 0);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -1492,7 +1531,7 @@ START_TEST(sandbox_user_named)
 	run(SH("id -un; id -gn; getent passwd 0 | cut -d: -f1,6"), 0, 0, &rec);
 	assert_ok(&rec);
 	ck_assert_str_eq(rec.out, "root\nroot\nroot:/tmp\n");
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -1524,7 +1563,7 @@ START_TEST(denied_calls_counted)
 	ck_assert_uint_eq(denied_count(&rec, "keyctl"), 3);
 	ck_assert_uint_eq(denied_count(&rec, "ptrace"), 1);
 	ck_assert_uint_eq(rec.denied_other, 0);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -1541,7 +1580,7 @@ START_TEST(nothing_denied_nothing_counted)
 	ck_assert_str_eq(rec.out, "fine");
 	ck_assert_uint_eq(rec.n_denied, 0);
 	ck_assert_uint_eq(rec.denied_other, 0);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -1560,7 +1599,7 @@ START_TEST(denied_calls_overflow)
 	ck_assert_uint_eq(denied_count(&rec, "clone3"), 0);
 	for (size_t i = 0; i < rec.n_denied; i++)
 		ck_assert_uint_ge(rec.denied[i].count, 1);
-	al_run_record_clear(&rec);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -1873,7 +1912,7 @@ START_TEST(doctor_on_this_host)
 
 	if (geteuid() != 0)
 		return; /* v1 hierarchies are root's here */
-	r = al_sandbox_doctor(&h);
+	r = al_doctor_run(&h);
 	ck_assert_msg(r == 0, "doctor: %d problems '%s'", r, h.problems);
 	ck_assert_int_eq(h.user_namespaces, 1);
 	ck_assert_int_eq(h.cgroup_version, 1);
@@ -1930,9 +1969,9 @@ START_TEST(status_names)
 	static const char *const names[] = {"OK", "RE", "SG", "TO", "OOM", "XX"};
 
 	for (int s = AL_RUN_OK; s <= AL_RUN_XX; s++)
-		ck_assert_str_eq(al_run_status_name((enum al_run_status)s), names[s]);
-	ck_assert_str_eq(al_run_status_name((enum al_run_status)42), "??");
-	al_run_record_clear(NULL);
+		ck_assert_str_eq(al_runrec_status_name((enum al_run_status)s), names[s]);
+	ck_assert_str_eq(al_runrec_status_name((enum al_run_status)42), "??");
+	al_sandbox_record_clear(NULL);
 }
 END_TEST
 
@@ -1971,12 +2010,12 @@ static const char *const profile_lines[] = {
 
 START_TEST(profile_text)
 {
-	const char *p = al_sandbox_profile();
+	const char *p = al_profile_text();
 	const char *f = al_seccomp_profile();
 	size_t lp = strlen(p), lf = strlen(f);
 
 	ck_assert_msg(strstr(p, profile_lines[_i]), "profile lacks '%s'", profile_lines[_i]);
-	ck_assert_ptr_eq(p, al_sandbox_profile());
+	ck_assert_ptr_eq(p, al_profile_text());
 	ck_assert_uint_gt(lf, 0);
 	ck_assert_uint_gt(lp, lf);
 	ck_assert_str_eq(p + lp - lf, f);
@@ -2063,6 +2102,8 @@ sandbox_suite(void)
 	tcase_add_loop_test(f, seccomp_denies, 0, (int)AL_ARRAY_SIZE(filtered));
 	tcase_add_loop_test(f, seccomp_allows, 0, (int)AL_ARRAY_SIZE(allowed));
 	tcase_add_loop_test(f, seccomp_counted_variant, 0, 2);
+	tcase_add_loop_test(f, seccomp_programs_are_libseccomps, AL_SECCOMP_PLAIN,
+			    AL_SECCOMP_COUNTED + 1);
 	tcase_add_test(f, seccomp_allows_fork_and_threads);
 #if defined(__x86_64__)
 	tcase_add_loop_test(f, seccomp_kills_other_arch, 0, other_arch_cases);

@@ -1,0 +1,331 @@
+/* The sandbox's two children: the init (pid 1 of the new pid namespace), which builds the
+ * root (mounts.c), waits for its cgroups, forks the command and reaps, and the command
+ * (pid 2), which drops every privilege, loads the seccomp filter last and execs. Both run
+ * between a raw clone and exec in a possibly multi-threaded runner's copy: nothing here
+ * allocates or takes a libc lock, and credential changes use raw syscalls. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/macros.h"
+#include "runner/sandbox-int.h"
+
+extern char **environ;
+
+const struct al_rlimit_step al_child_rlimits[] = {
+    {RLIMIT_CORE, "core", 0},
+    {RLIMIT_FSIZE, "fsize", (rlim_t)256 << 20},
+    {RLIMIT_NOFILE, "nofile", 1024},
+    {RLIMIT_STACK, "stack", (rlim_t)8 << 20},
+};
+
+const size_t al_child_rlimits_len = AL_ARRAY_SIZE(al_child_rlimits);
+
+_Noreturn void
+al_child_fail(int report_fd, int code, const char *fmt, ...)
+{
+	struct al_setup_report rep = {.code = code};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rep.what, sizeof(rep.what), fmt, ap);
+	va_end(ap);
+	if (write(report_fd, &rep, sizeof(rep)) < 0) {
+		/* nothing left to tell; the runner sees a missing status */
+	}
+	_exit(127);
+}
+
+/* Closes every fd above 2 except the n in keep (which it sorts). */
+static int
+close_all_except(int *keep, size_t n)
+{
+	unsigned start = 3;
+
+	/* a handful of fds: insertion sort, nothing that might allocate */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < (int)start)
+			continue;
+		if ((unsigned)keep[i] > start && close_range(start, (unsigned)keep[i] - 1, 0) < 0)
+			return -errno;
+		start = (unsigned)keep[i] + 1;
+	}
+	return close_range(start, ~0U, 0) < 0 ? -errno : 0;
+}
+
+/* The kernel's struct sigaction, for the raw syscall below. */
+struct kernel_sigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	unsigned long mask;
+};
+
+/* The runner may ignore SIGPIPE or block signals; the sandbox starts from defaults.
+ * The raw syscall reaches every signal: glibc's sigaction refuses the two real-time
+ * signals it keeps for itself, which a parent may still have left ignored. */
+static void
+reset_signals(void)
+{
+	struct kernel_sigaction sa = {.handler = SIG_DFL};
+	sigset_t none;
+
+	for (int sig = 1; sig <= 64; sig++) /* fails harmlessly for SIGKILL and SIGSTOP */
+		syscall(SYS_rt_sigaction, sig, &sa, NULL, sizeof(sa.mask));
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Waits for the runner's go: once our id maps are written, once we are in the run's
+ * cgroups. */
+static void
+wait_for_runner(const struct al_child_ctx *c)
+{
+	char byte;
+	ssize_t n;
+
+	do
+		n = read(c->sync_fd, &byte, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(127); /* the runner gave up and knows why */
+}
+
+/* Takes uid/gid 0 inside and arranges to die with the runner. Setting the parent-death
+ * signal after the uid change (which clears it) leaves a window, closed by checking that
+ * the runner still holds the sync pipe. */
+static void
+become_root(const struct al_child_ctx *c)
+{
+	struct pollfd pfd = {.fd = c->sync_fd, .events = POLLIN};
+
+	if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
+		al_child_fail(c->report_fd, -errno, "setresuid 0");
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		al_child_fail(c->report_fd, -errno, "PR_SET_PDEATHSIG");
+	if (poll(&pfd, 1, 0) < 0 || (pfd.revents & (POLLHUP | POLLERR)))
+		_exit(127);
+}
+
+static int
+set_rlimits(void)
+{
+	for (size_t i = 0; i < al_child_rlimits_len; i++) {
+		struct rlimit rl;
+
+		if (getrlimit(al_child_rlimits[i].resource, &rl) < 0)
+			return -errno;
+		/* raising a hard limit needs privilege outside the namespace */
+		if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > al_child_rlimits[i].value)
+			rl.rlim_max = al_child_rlimits[i].value;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(al_child_rlimits[i].resource, &rl) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* The bounding set has to go first: dropping from it needs CAP_SETPCAP. With an empty
+ * bounding set and NOROOT, exec as uid 0 grants nothing back. */
+static int
+drop_caps(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0) < 0)
+		return -errno;
+	for (unsigned long cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			return -errno;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		return -errno;
+	memset(data, 0, sizeof(data));
+	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+}
+
+static int
+attach_stdio(const struct al_child_ctx *c)
+{
+	if (dup2(c->out_fd, STDOUT_FILENO) < 0 || dup2(c->err_fd, STDERR_FILENO) < 0)
+		return -errno;
+	return 0;
+}
+
+/* pid 2. Every step before exec reports to the runner as a sandbox failure; a failed exec
+ * is the command's own outcome (127, like a shell). */
+static _Noreturn void
+run_command(const struct al_child_ctx *c)
+{
+	int keep[] = {c->report_fd, c->notify_fd};
+	char msg[256];
+	int listener, r;
+
+	if (chdir("/work") < 0)
+		al_child_fail(c->report_fd, -errno, "chdir /work");
+	if (setsid() < 0)
+		al_child_fail(c->report_fd, -errno, "setsid");
+	if ((r = attach_stdio(c)) < 0)
+		al_child_fail(c->report_fd, r, "stdout/stderr");
+	environ = c->envp;
+	if ((r = close_all_except(keep, AL_ARRAY_SIZE(keep))) < 0)
+		al_child_fail(c->report_fd, r, "close_range");
+	if ((r = set_rlimits()) < 0)
+		al_child_fail(c->report_fd, r, "setrlimit");
+	if ((r = drop_caps()) < 0)
+		al_child_fail(c->report_fd, r, "drop capabilities");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		al_child_fail(c->report_fd, -errno, "no_new_privs");
+	/* last: only sendmsg, close and execve run under the filter before the command */
+	if ((r = al_seccomp_install_counted(c->filter, &listener)) < 0)
+		al_child_fail(c->report_fd, r, "seccomp");
+	if (listener >= 0 && (r = al_seccomp_send_listener(c->notify_fd, listener)) < 0)
+		al_child_fail(c->report_fd, r, "seccomp listener");
+	if (listener >= 0)
+		close(listener);
+	execvp(c->argv[0], c->argv);
+	r = errno;
+	snprintf(msg, sizeof(msg), "airlock: cannot run %s: %s\n", c->argv[0], strerrorname_np(r));
+	if (write(STDERR_FILENO, msg, strlen(msg)) < 0) {
+		/* stderr is gone; the exit code still says it */
+	}
+	_exit(r == ENOENT ? 127 : 126);
+}
+
+static int
+command_main(void *c)
+{
+	run_command(c);
+}
+
+/* init's own stdio is /dev/null: nothing of the runner's terminal stays inside. */
+static int
+init_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	for (int i = 0; i <= STDERR_FILENO; i++) {
+		if (fd == i ? fcntl(fd, F_SETFD, 0) < 0 : dup2(fd, i) < 0)
+			return -errno;
+	}
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return 0;
+}
+
+/* Reaps every process that lands on pid 1; reports the command's status when it ends.
+ * Keeping its capabilities and turning off dumpable keeps the command (same uid) from
+ * reaching into init through /proc or ptrace. */
+static _Noreturn void
+reap(const struct al_child_ctx *c, pid_t cmd)
+{
+	close(c->out_fd);
+	close(c->err_fd);
+	close(c->notify_fd);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		al_child_fail(c->report_fd, -errno, "PR_SET_DUMPABLE");
+	for (;;) {
+		int st;
+		pid_t p = waitpid(-1, &st, __WALL);
+
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0)
+			al_child_fail(c->report_fd, -errno, "waitpid");
+		if (p != cmd)
+			continue;
+		if (write(c->status_fd, &st, sizeof(st)) != (ssize_t)sizeof(st))
+			al_child_fail(c->report_fd, -errno, "writing status");
+		_exit(0);
+	}
+}
+
+/* Opened between the first wait_for_runner and become_root. Our credentials are still the runner's,
+ * so root-owned ancestors only the runner may search (the data dir is 0700) let us through
+ * by their owner bits; after the switch the sandbox user could not reach the workspace.
+ * With the maps written, our capabilities also cover ancestors the sandbox user owns;
+ * before, they would not (an unmapped owner), and whether we got in would race with the
+ * runner writing the maps. */
+static int
+open_workspace(const struct al_child_ctx *c)
+{
+	int fd;
+
+	if (!c->workspace)
+		return -1;
+	fd = open(c->workspace, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		al_child_fail(c->report_fd, -errno, "open workspace");
+	return fd;
+}
+
+/* The extra binds' sources, opened for the same reason as the workspace. */
+static void
+open_binds(const struct al_child_ctx *c, int *fds)
+{
+	for (size_t i = 0; i < c->n_binds; i++) {
+		fds[i] = open(c->binds[i].src, O_PATH | O_CLOEXEC);
+		if (fds[i] < 0)
+			al_child_fail(c->report_fd, -errno, "open bind source %s", c->binds[i].src);
+	}
+}
+
+enum { KEEP_FIXED = 7 };
+
+_Noreturn void
+al_child_init(const struct al_child_ctx *c)
+{
+	int ws_fd, keep[KEEP_FIXED + AL_SANDBOX_MAX_BINDS], bind_fds[AL_SANDBOX_MAX_BINDS];
+	pid_t cmd;
+	int r;
+
+	wait_for_runner(c);
+	ws_fd = open_workspace(c);
+	open_binds(c, bind_fds);
+	memcpy(keep,
+	       (int[]){c->sync_fd, c->report_fd, c->status_fd, c->out_fd, c->err_fd, c->notify_fd,
+		       ws_fd},
+	       KEEP_FIXED * sizeof(int));
+	memcpy(keep + KEEP_FIXED, bind_fds, c->n_binds * sizeof(int));
+
+	if ((r = close_all_except(keep, KEEP_FIXED + c->n_binds)) < 0)
+		al_child_fail(c->report_fd, r, "close_range");
+	reset_signals();
+	become_root(c);
+	al_mounts_build_root(c, ws_fd, bind_fds);
+	if (sethostname(AL_SANDBOX_HOSTNAME, strlen(AL_SANDBOX_HOSTNAME)) < 0)
+		al_child_fail(c->report_fd, -errno, "sethostname");
+	if ((r = init_stdio()) < 0)
+		al_child_fail(c->report_fd, r, "stdin /dev/null");
+	wait_for_runner(c);
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		al_child_fail(c->report_fd, -errno, "cgroup namespace");
+	/* posix_spawn's way: the command shares our memory until it execs (we wait), so no
+	 * page tables are copied and nothing is faulted in or torn down for a process about
+	 * to exec anyway. Our errno and environ may change under us; we never read them. */
+	cmd = clone(command_main, c->cmd_stack_top, CLONE_VM | CLONE_VFORK | SIGCHLD, (void *)c);
+	if (cmd < 0)
+		al_child_fail(c->report_fd, -errno, "fork command");
+	reap(c, cmd);
+}

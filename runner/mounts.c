@@ -1,0 +1,331 @@
+/* The sandbox's mount plan and the init's building of the new root from it: one table
+ * of operations (al_mounts_plan), applied in order by one loop here and spelled out by
+ * profile.c, so the mounts and the profile digested into every grant cannot drift apart.
+ * Everything here runs in the sandbox init between clone and exec: no allocation. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lib/macros.h"
+#include "runner/sandbox-int.h"
+
+static const char *const op_names[] = {
+    [AL_MOUNT_RO_BIND] = "ro-bind",
+    [AL_MOUNT_DEV_BIND] = "dev-bind",
+    [AL_MOUNT_HOST_LINK] = "host-link",
+    [AL_MOUNT_WORKSPACE] = "rw-bind",
+    [AL_MOUNT_TMPFS] = "tmpfs",
+    [AL_MOUNT_TMP] = "tmpfs",
+    [AL_MOUNT_PROC] = "proc",
+    [AL_MOUNT_SYMLINK] = "symlink",
+    [AL_MOUNT_FILE] = "file",
+    [AL_MOUNT_BINDS] = "binds",
+    [AL_MOUNT_REMOUNT_RO] = "remount-ro",
+};
+
+const char *
+al_mounts_op_name(enum al_mount_op op)
+{
+	return op_names[op];
+}
+
+static const char passwd_text[] = "root:x:0:0:sandbox:/tmp:/bin/sh\n"
+				  "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+static const char group_text[] = "root:x:0:\nnogroup:x:65534:\n";
+
+const struct al_mount_step al_mounts_plan[] = {
+    {AL_MOUNT_RO_BIND, "/usr", "/usr", 0},
+    {AL_MOUNT_HOST_LINK, "/bin", "/bin", AL_MOUNT_OPTIONAL},
+    {AL_MOUNT_HOST_LINK, "/sbin", "/sbin", AL_MOUNT_OPTIONAL},
+    {AL_MOUNT_HOST_LINK, "/lib", "/lib", AL_MOUNT_OPTIONAL},
+    {AL_MOUNT_HOST_LINK, "/lib32", "/lib32", AL_MOUNT_OPTIONAL},
+    {AL_MOUNT_HOST_LINK, "/lib64", "/lib64", AL_MOUNT_OPTIONAL},
+    {AL_MOUNT_HOST_LINK, "/libx32", "/libx32", AL_MOUNT_OPTIONAL},
+    {AL_MOUNT_FILE, passwd_text, "/etc/passwd", 0},
+    {AL_MOUNT_FILE, group_text, "/etc/group", 0},
+    {AL_MOUNT_RO_BIND, "/etc/ld.so.cache", "/etc/ld.so.cache", AL_MOUNT_OPTIONAL},
+    {AL_MOUNT_RO_BIND, "/etc/alternatives", "/etc/alternatives", AL_MOUNT_OPTIONAL},
+    {AL_MOUNT_WORKSPACE, NULL, "/work", 0},
+    {AL_MOUNT_TMP, "mode=1777", "/tmp", 0},
+    {AL_MOUNT_TMPFS, "size=64k,mode=0755", "/dev", 0},
+    {AL_MOUNT_DEV_BIND, "/dev/null", "/dev/null", 0},
+    {AL_MOUNT_DEV_BIND, "/dev/zero", "/dev/zero", 0},
+    {AL_MOUNT_DEV_BIND, "/dev/full", "/dev/full", 0},
+    {AL_MOUNT_DEV_BIND, "/dev/random", "/dev/random", 0},
+    {AL_MOUNT_DEV_BIND, "/dev/urandom", "/dev/urandom", 0},
+    {AL_MOUNT_SYMLINK, "/proc/self/fd", "/dev/fd", 0},
+    {AL_MOUNT_SYMLINK, "/proc/self/fd/0", "/dev/stdin", 0},
+    {AL_MOUNT_SYMLINK, "/proc/self/fd/1", "/dev/stdout", 0},
+    {AL_MOUNT_SYMLINK, "/proc/self/fd/2", "/dev/stderr", 0},
+    /* the run's own binds may land below /dev */
+    {AL_MOUNT_BINDS, NULL, NULL, 0},
+    {AL_MOUNT_REMOUNT_RO, NULL, "/dev", 0},
+    /* proc can only be mounted while the host's proc is still visible: before pivot */
+    {AL_MOUNT_PROC, NULL, "/proc", 0},
+};
+
+const size_t al_mounts_plan_len = AL_ARRAY_SIZE(al_mounts_plan);
+
+/* statvfs flags a bind remount must carry over: the kernel refuses to clear the ones it
+ * locked when the mount namespace was copied into our user namespace. */
+static const struct {
+	unsigned long st, ms;
+} kept_flags[] = {
+    {ST_RDONLY, MS_RDONLY},	{ST_NOSUID, MS_NOSUID},	  {ST_NODEV, MS_NODEV},
+    {ST_NOEXEC, MS_NOEXEC},	{ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME},
+    {ST_RELATIME, MS_RELATIME},
+};
+
+static int
+root_path(char *buf, size_t size, const char *dest)
+{
+	int n = snprintf(buf, size, "%s%s", AL_SANDBOX_NEWROOT, dest);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* mkdir -p of everything above path's last component. */
+static int
+make_parents(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (char *s = buf + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	return 0;
+}
+
+static int
+make_mountpoint(const char *path, int is_dir)
+{
+	int fd;
+
+	if (is_dir)
+		return mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0444);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+static unsigned long
+flags_to_keep(const char *path)
+{
+	struct statvfs sv;
+	unsigned long ms = 0;
+
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	for (size_t i = 0; i < AL_ARRAY_SIZE(kept_flags); i++)
+		if (sv.f_flag & kept_flags[i].st)
+			ms |= kept_flags[i].ms;
+	return ms;
+}
+
+static int
+remount(const char *path, unsigned long add)
+{
+	unsigned long fl = MS_REMOUNT | MS_BIND | add | flags_to_keep(path);
+
+	return mount(NULL, path, NULL, fl, NULL) < 0 ? -errno : 0;
+}
+
+static int
+bind_path(const char *src, const char *dest, unsigned long add, unsigned step_flags)
+{
+	struct stat st;
+	int r;
+
+	if (stat(src, &st) < 0)
+		return errno == ENOENT && (step_flags & AL_MOUNT_OPTIONAL) ? 0 : -errno;
+	r = make_mountpoint(dest, S_ISDIR(st.st_mode));
+	if (r < 0)
+		return r;
+	if (mount(src, dest, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -errno;
+	return remount(dest, add);
+}
+
+static int
+host_link(const struct al_mount_step *s, const char *dest)
+{
+	char target[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	if (lstat(s->src, &st) < 0)
+		return errno == ENOENT && (s->flags & AL_MOUNT_OPTIONAL) ? 0 : -errno;
+	if (!S_ISLNK(st.st_mode))
+		return bind_path(s->src, dest, MS_RDONLY | MS_NOSUID | MS_NODEV, s->flags);
+	n = readlink(s->src, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	return symlink(target, dest) < 0 ? -errno : 0;
+}
+
+static int
+write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	size_t len = strlen(text);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, len);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+static int
+mount_fs(const char *type, const char *dest, unsigned long flags, const char *data)
+{
+	if (mkdir(dest, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return mount(type, dest, type, flags, data) < 0 ? -errno : 0;
+}
+
+/* One of the run's extra binds; its source was opened as fd like the workspace. */
+static int
+apply_bind(const struct al_bind *b, int fd)
+{
+	char dest[PATH_MAX], src[64];
+	int r = root_path(dest, sizeof(dest), b->dst ? b->dst : b->src);
+
+	if (r == 0)
+		r = make_parents(dest);
+	if (r < 0)
+		return r;
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+	return bind_path(src, dest, MS_NOSUID | MS_NODEV | (b->writable ? 0 : MS_RDONLY), 0);
+}
+
+static void
+apply_binds(const struct al_child_ctx *c, const int *bind_fds)
+{
+	for (size_t i = 0; i < c->n_binds; i++) {
+		const struct al_bind *b = &c->binds[i];
+		int r = apply_bind(b, bind_fds[i]);
+
+		if (r < 0)
+			al_child_fail(c->report_fd, r, "bind %s", b->dst ? b->dst : b->src);
+		close(bind_fds[i]);
+	}
+}
+
+/* -errno when a step fails; the run's binds report their own failure, naming the bind. */
+static int
+apply_step(const struct al_mount_step *s, const struct al_child_ctx *c, int ws_fd,
+	   const int *bind_fds)
+{
+	char dest[PATH_MAX], src[64];
+	int r;
+
+	if (s->op == AL_MOUNT_BINDS) {
+		apply_binds(c, bind_fds);
+		return 0;
+	}
+	r = root_path(dest, sizeof(dest), s->dest);
+	if (r == 0)
+		r = make_parents(dest);
+	if (r < 0)
+		return r;
+	switch (s->op) {
+	case AL_MOUNT_RO_BIND:
+		return bind_path(s->src, dest, MS_RDONLY | MS_NOSUID | MS_NODEV, s->flags);
+	case AL_MOUNT_DEV_BIND:
+		return bind_path(s->src, dest, MS_NOSUID | MS_NOEXEC, s->flags);
+	case AL_MOUNT_HOST_LINK:
+		return host_link(s, dest);
+	case AL_MOUNT_WORKSPACE:
+		if (ws_fd < 0) /* none given: an empty one of its own */
+			return mount_fs("tmpfs", dest, MS_NOSUID | MS_NODEV, c->work_opts);
+		snprintf(src, sizeof(src), "/proc/self/fd/%d", ws_fd);
+		return bind_path(src, dest, MS_NOSUID | MS_NODEV, 0);
+	case AL_MOUNT_TMPFS:
+		return mount_fs("tmpfs", dest, MS_NOSUID | MS_NODEV, s->src);
+	case AL_MOUNT_TMP:
+		return mount_fs("tmpfs", dest, MS_NOSUID | MS_NODEV, c->tmp_opts);
+	case AL_MOUNT_PROC:
+		return mount_fs("proc", dest, MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	case AL_MOUNT_SYMLINK:
+		return symlink(s->src, dest) < 0 ? -errno : 0;
+	case AL_MOUNT_FILE:
+		return write_file(dest, s->src);
+	case AL_MOUNT_REMOUNT_RO:
+		return remount(dest, MS_RDONLY);
+	case AL_MOUNT_BINDS:
+		break;
+	}
+	return -EINVAL;
+}
+
+static int
+enter_root(void)
+{
+	if (chdir(AL_SANDBOX_NEWROOT) < 0 || mkdir(AL_SANDBOX_OLDROOT, 0700) < 0)
+		return -errno;
+	if (syscall(SYS_pivot_root, ".", AL_SANDBOX_OLDROOT) < 0 || chdir("/") < 0)
+		return -errno;
+	if (umount2("/" AL_SANDBOX_OLDROOT, MNT_DETACH) < 0 || rmdir("/" AL_SANDBOX_OLDROOT) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The one loop over the plan. */
+static void
+apply_plan(const struct al_child_ctx *c, int ws_fd, const int *bind_fds)
+{
+	for (size_t i = 0; i < al_mounts_plan_len; i++) {
+		const struct al_mount_step *s = &al_mounts_plan[i];
+		int r = apply_step(s, c, ws_fd, bind_fds);
+
+		if (r < 0)
+			al_child_fail(c->report_fd, r, "%s %s", op_names[s->op], s->dest);
+	}
+}
+
+/* ws_fd is the workspace, opened in our own mount namespace (a bind source must belong to
+ * it) before the new root hides the host's /tmp; see open_workspace in child.c. bind_fds
+ * likewise. */
+void
+al_mounts_build_root(const struct al_child_ctx *c, int ws_fd, const int *bind_fds)
+{
+	int r;
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		al_child_fail(c->report_fd, -errno, "make / rslave");
+	if (mount("tmpfs", AL_SANDBOX_NEWROOT, "tmpfs", MS_NOSUID | MS_NODEV,
+		  AL_SANDBOX_NEWROOT_OPTS) < 0)
+		al_child_fail(c->report_fd, -errno, "mount root tmpfs");
+	apply_plan(c, ws_fd, bind_fds);
+	if (ws_fd >= 0)
+		close(ws_fd);
+	r = enter_root();
+	if (r < 0)
+		al_child_fail(c->report_fd, r, "pivot_root");
+	r = remount("/", MS_RDONLY);
+	if (r < 0)
+		al_child_fail(c->report_fd, r, "remount / read-only");
+}
