@@ -235,7 +235,7 @@ cli_clear(struct sandbox_cli *c)
 }
 
 int
-al_sandbox_main(int argc, char **argv)
+al_cli_sandbox(int argc, char **argv)
 {
 	struct sandbox_cli c = {0};
 	struct al_run_record rec = {0};
@@ -268,7 +268,7 @@ al_sandbox_main(int argc, char **argv)
 }
 
 int
-al_doctor_main(int argc, char **argv)
+al_cli_doctor(int argc, char **argv)
 {
 	struct al_host_support h = {0};
 	int r;

@@ -34,8 +34,8 @@ int
 main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "sandbox"))
-		return al_sandbox_main(argc - 1, argv + 1);
+		return al_cli_sandbox(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "doctor"))
-		return al_doctor_main(argc - 1, argv + 1);
+		return al_cli_doctor(argc - 1, argv + 1);
 	return exec_core(argv);
 }

@@ -620,9 +620,9 @@ main(int argc, char **argv)
 	if (!strcmp(argv[1], "approve") || !strcmp(argv[1], "reject"))
 		return al_cli_decide(argc - 1, argv + 1, argv[1]);
 	if (!strcmp(argv[1], "sandbox"))
-		return al_sandbox_main(argc - 1, argv + 1);
+		return al_cli_sandbox(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "doctor"))
-		return al_doctor_main(argc - 1, argv + 1);
+		return al_cli_doctor(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "key"))
 		return cmd_key(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "audit"))
