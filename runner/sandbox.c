@@ -29,7 +29,9 @@
  *   record.c       a run record as JSON (field names and statuses: lib/runrec.h)
  *   cli.c, front.c `airlock sandbox` and `airlock doctor`, and the static front binary
  *   main.c         `airlock runner --job DIR`: checkout, plan, result.json
- *   checkout.c     the libgit2 adapter; hunks.c placement as git apply does it
+ *   checkout.c     the job's trees with libgit2: apply.c (a patch as git apply would),
+ *                  tree.c (trees written byte for byte), hunks.c, libgit.c (shared)
+ *   git.c          the server's repository operations (refs, notes, fetch, diffs)
  *   report.c       per-test reports (JUnit XML, TAP), parsed outside the sandbox
  */
 #include "runner/sandbox.h"
