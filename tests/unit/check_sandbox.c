@@ -1195,9 +1195,16 @@ START_TEST(cpu_quota)
 	ck_assert_int_ge(slow.wall_ms, 1000);
 	ck_assert_msg(slow.cpu_ms * 10 <= slow.wall_ms * 4, "20%%: cpu %ld ms in %ld ms",
 		      slow.cpu_ms, slow.wall_ms);
-	/* the control: without the quota the same loop burns far more */
-	run_capped(PERL(BUSY_1S), 0, 0, 100, 20000, &full);
-	assert_ok(&full);
+	/* the control: without the quota the same loop burns far more.  A loaded machine can
+	 * starve one try of the control (never the capped run: load only lowers its share), so
+	 * it has three. */
+	for (int i = 0; i < 3; i++) {
+		al_sandbox_record_clear(&full);
+		run_capped(PERL(BUSY_1S), 0, 0, 100, 20000, &full);
+		assert_ok(&full);
+		if (full.cpu_ms >= 2 * slow.cpu_ms)
+			break;
+	}
 	ck_assert_msg(full.cpu_ms >= 2 * slow.cpu_ms, "100%%: cpu %ld ms, 20%%: %ld ms",
 		      full.cpu_ms, slow.cpu_ms);
 	al_sandbox_record_clear(&slow);
