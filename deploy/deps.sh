@@ -1,8 +1,8 @@
 #!/bin/sh
 # Installs what airlock needs to build and run on Debian 12, only when it is missing.
 # With --test, also what the test suite needs: Debian's Chromium, Node.js and npm, and
-# playwright-core (tests/e2e/browser, from its package-lock.json); and wrk for
-# tests/bench/load.sh.
+# playwright-core (tests/e2e/browser, from its package-lock.json); wrk for
+# tests/bench/load.sh; clang, libFuzzer and clang-format for make fuzz and format-check.
 set -eu
 cd "$(dirname "$0")/.."
 tests=0
@@ -44,6 +44,13 @@ if [ $tests -eq 1 ]; then
 	# the e2e gates run pytest and unittest (xmlrunner) with Debian's /usr/bin/python3
 	/usr/bin/python3 -c 'import pytest' 2>/dev/null || pkgs="$pkgs python3-pytest"
 	/usr/bin/python3 -c 'import xmlrunner' 2>/dev/null || pkgs="$pkgs python3-xmlrunner"
+	# make lint (the call graph: nm, python3), make format-check, make fuzz (libFuzzer)
+	need_cmd python3 python3
+	need_cmd nm binutils
+	need_cmd clang-format clang-format
+	need_cmd clang clang
+	ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
+		pkgs="$pkgs libclang-rt-14-dev"
 fi
 
 if [ -n "$pkgs" ]; then
