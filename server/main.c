@@ -36,6 +36,7 @@
 
 #include "lib/fileio.h"
 #include "lib/hex.h"
+#include "lib/lockfile.h"
 #include "lib/log.h"
 #include "lib/macros.h"
 #include "runner/cgroup.h"
@@ -80,6 +81,28 @@ data_dir_ready(const char *dir, struct al_err *err)
 	if (al_mkdir_p(dir, 0700) < 0)
 		return al_err_set(err, -errno, "%s: %s", dir, strerror(errno));
 	return 0;
+}
+
+/* One server a data directory: DATA/airlock.lock is held for the server's life, taken
+ * before anything in the directory is read or changed. */
+static int
+data_dir_lock(const char *dir, int *ret_fd, struct al_err *err)
+{
+	_cleanup_free_ char *path = al_path_join(dir, "airlock.lock");
+	long holder = 0;
+	int r;
+
+	if (!path)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	r = data_dir_ready(dir, err);
+	if (r == 0)
+		r = al_lockfile_take(path, ret_fd, &holder, err);
+	if (r == -EBUSY)
+		return al_err_reset(err, -EBUSY,
+				    "%s is in use by another airlock serve (pid %ld): nothing was "
+				    "changed; stop that one first, or give this one its own --data",
+				    dir, holder);
+	return r;
 }
 
 static int
@@ -281,8 +304,7 @@ serve_run(struct al_server *srv, struct al_err *err)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if ((r = data_dir_ready(srv->cfg->data, err)) < 0 ||
-	    (r = open_store(srv->cfg->data, &srv->store, err)) < 0 ||
+	if ((r = open_store(srv->cfg->data, &srv->store, err)) < 0 ||
 	    (r = al_events_new(&srv->events, err)) < 0 ||
 	    (r = al_live_keys_open(srv->cfg->data, &srv->signer, &srv->keyring, err)) < 0 ||
 	    (r = write_pubkey(srv->cfg->data, srv->signer, err)) < 0 ||
@@ -290,11 +312,12 @@ serve_run(struct al_server *srv, struct al_err *err)
 	    (r = isolation_ready(srv->self_exe, err)) < 0)
 		return r;
 	al_store_set_notify(srv->store, on_store_change, srv);
-	if ((r = al_sched_start(srv, err)) < 0)
+	/* the port before any recovery: a server that cannot serve changes nothing */
+	if ((r = http_start(srv, err)) < 0 || (r = al_sched_start(srv, err)) < 0)
 		return r;
 	/* before the poster starts: a move a crash kept from its pull request is told now */
 	(void)al_github_reconcile(srv);
-	if ((r = al_github_start(srv, err)) < 0 || (r = http_start(srv, err)) < 0)
+	if ((r = al_github_start(srv, err)) < 0)
 		return r;
 	al_log("info", "serve.started", "listen=%s data=%s", al_log_q(al_http_listen(srv->http)),
 	       al_log_q(srv->cfg->data));
@@ -330,7 +353,7 @@ cmd_serve(int argc, char **argv)
 	const char *listen = NULL, *data = NULL, *config = NULL;
 	struct al_server srv = {0};
 	struct al_err err = {0};
-	int c, r;
+	int c, r, lock_fd = -1;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'l')
@@ -365,9 +388,11 @@ cmd_serve(int argc, char **argv)
 	if (al_sched_new(&srv.sched) < 0 || al_github_new(&srv.github) < 0 ||
 	    al_admit_rate_new(&srv.rate) < 0)
 		r = al_err_set(&err, -ENOMEM, "out of memory");
-	else
+	else if ((r = data_dir_lock(srv.cfg->data, &lock_fd, &err)) == 0)
 		r = serve_run(&srv, &err);
 	server_free(&srv);
+	if (lock_fd >= 0)
+		close(lock_fd); /* after the last job and write: the next server may start */
 	al_git_shutdown();
 	return r < 0 ? die("serve", &err) : 0;
 }

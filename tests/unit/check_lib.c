@@ -14,6 +14,7 @@
 #include "lib/err.h"
 #include "lib/fileio.h"
 #include "lib/hex.h"
+#include "lib/lockfile.h"
 #include "lib/macros.h"
 #include "lib/proc.h"
 #include "lib/runrec.h"
@@ -311,6 +312,33 @@ START_TEST(runrec_status_names)
 }
 END_TEST
 
+/* One holder at a time: a second taker is told who holds it, and takes it once it is
+ * let go; a link planted at the path is not followed. */
+START_TEST(lockfile_one_holder)
+{
+	char dir[] = "/tmp/airlock-lock.XXXXXX", path[64], link_path[64];
+	struct al_err err = {0};
+	int fd = -1, fd2 = -1;
+	long holder = -1;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/airlock.lock", dir);
+	ck_assert_int_eq(al_lockfile_take(path, &fd, &holder, &err), 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(al_lockfile_take(path, &fd2, &holder, &err), -EBUSY);
+	ck_assert_int_eq(fd2, -1);
+	ck_assert_int_eq(holder, (long)getpid());
+	ck_assert_msg(strstr(al_err_msg(&err), "held by process"), "%s", al_err_msg(&err));
+	close(fd);
+	ck_assert_int_eq(al_lockfile_take(path, &fd2, &holder, &err), 0);
+	close(fd2);
+	snprintf(link_path, sizeof(link_path), "%s/planted.lock", dir);
+	ck_assert_int_eq(symlink(path, link_path), 0);
+	ck_assert_int_eq(al_lockfile_take(link_path, &fd, &holder, &err), -ELOOP);
+	ck_assert_int_eq(al_rm_rf(dir), 0);
+}
+END_TEST
+
 static Suite *
 lib_suite(void)
 {
@@ -323,6 +351,7 @@ lib_suite(void)
 	tcase_add_loop_test(t, utf8_sanitize, 0, (int)AL_ARRAY_SIZE(utf8_cases));
 	tcase_add_test(t, err_keeps_first_and_prefixes);
 	tcase_add_loop_test(t, proc_wait_deadline, 0, 2);
+	tcase_add_test(t, lockfile_one_holder);
 	tcase_add_test(t, path_join);
 	tcase_add_test(t, files_capped_atomic_and_rm_rf);
 	tcase_add_loop_test(t, runrec_check, 0, (int)AL_ARRAY_SIZE(runrec_cases));
