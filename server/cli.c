@@ -23,10 +23,16 @@
 #define KEY_MAX 16384
 #define GRANT_MAX (16u << 20)
 #define EXIT_USAGE 64
+
+#define SUBMIT_USAGE                                                                               \
+	"usage: airlock submit --server URL (--token T | --token-file F) --repo NAME --base REF\n" \
+	"         --patch FILE [--test-patch FILE] [--fail-to-pass ID]... [--title TEXT]\n"        \
+	"         [--agent NAME] [--model NAME] [--prompt-sha256 HEX]\n"                           \
+	"         [--wait [--wait-timeout S] [--out FILE]]\n"
 #define EXIT_AWAITING 3
 
 struct submit_opts {
-	const char *server, *token, *token_file, *repo, *base, *patch, *test_patch, *out;
+	const char *server, *token, *token_file, *repo, *base, *patch, *test_patch, *out, *title;
 	const char *agent, *model, *prompt_sha256;
 	json_t *ftp; /* owned */
 	int wait;
@@ -48,6 +54,37 @@ fail(const char *fmt, ...)
 	return 1;
 }
 
+/* The first thing a submission lacks, named as the user fixes it; NULL when complete. */
+static const char *
+submit_lack(const struct submit_opts *o, int argc)
+{
+	if (!o->server)
+		return "missing --server URL";
+	if (!(o->token || o->token_file || getenv("AIRLOCK_TOKEN")))
+		return "missing --token, --token-file or AIRLOCK_TOKEN";
+	if (!o->repo)
+		return "missing --repo NAME";
+	if (!o->base)
+		return "missing --base REF";
+	if (!o->patch)
+		return "missing --patch FILE";
+	if (optind != argc)
+		return "unexpected arguments after the options";
+	if (o->wait_timeout_s <= 0)
+		return "--wait-timeout: expected a number of seconds";
+	return NULL;
+}
+
+static int
+submit_missing(const struct submit_opts *o, int argc)
+{
+	const char *lack = submit_lack(o, argc);
+
+	if (lack)
+		fprintf(stderr, "airlock: submit: %s\n", lack);
+	return lack != NULL;
+}
+
 static int
 submit_parse(int argc, char **argv, struct submit_opts *o)
 {
@@ -65,6 +102,8 @@ submit_parse(int argc, char **argv, struct submit_opts *o)
 					     {"model", required_argument, NULL, 'm'},
 					     {"prompt-sha256", required_argument, NULL, 'h'},
 					     {"wait-timeout", required_argument, NULL, 'W'},
+					     {"title", required_argument, NULL, 'i'},
+					     {"help", no_argument, NULL, 'H'},
 					     {NULL, 0, NULL, 0}};
 	int c;
 
@@ -114,14 +153,16 @@ submit_parse(int argc, char **argv, struct submit_opts *o)
 		case 'W':
 			o->wait_timeout_s = strtol(optarg, NULL, 10);
 			break;
+		case 'i':
+			o->title = optarg;
+			break;
+		case 'H':
+			return 1;
 		default:
 			return -EINVAL;
 		}
 	}
-	if (!o->server || !(o->token || o->token_file || getenv("AIRLOCK_TOKEN")) || !o->repo ||
-	    !o->base || !o->patch || optind != argc || o->wait_timeout_s <= 0)
-		return -EINVAL;
-	return 0;
+	return submit_missing(o, argc) ? -EINVAL : 0;
 }
 
 static char *
@@ -168,8 +209,10 @@ submit_body(const struct submit_opts *o, struct al_err *err)
 		json_object_set_new(prov, "model", json_string(o->model));
 	if (o->prompt_sha256)
 		json_object_set_new(prov, "prompt_sha256", json_string(o->prompt_sha256));
-	b = json_pack("{s:s, s:s, s:s, s:s?, s:O, s:o}", "repo", o->repo, "base", o->base, "patch",
-		      patch, "test_patch", tpatch, "fail_to_pass", o->ftp, "provenance", prov);
+	/* no test patch: no key at all (null is not a patch) */
+	b = json_pack("{s:s, s:s, s:s, s:s*, s:s*, s:O, s:o}", "repo", o->repo, "base", o->base,
+		      "patch", patch, "test_patch", tpatch, "title", o->title, "fail_to_pass",
+		      o->ftp, "provenance", prov);
 	if (!b)
 		al_err_set(err, -EINVAL, "patch files must be UTF-8 text");
 	return b;
@@ -334,13 +377,11 @@ al_cli_submit(int argc, char **argv)
 	json_t *body = NULL, *answer;
 	int r;
 
-	if (submit_parse(argc, argv, &o) < 0) {
+	r = submit_parse(argc, argv, &o);
+	if (r != 0) {
 		json_decref(o.ftp);
-		fprintf(stderr,
-			"usage: airlock submit --server URL (--token T | --token-file F) --repo "
-			"NAME --base REF --patch FILE [--test-patch FILE] [--fail-to-pass ID]... "
-			"[--wait] [--out FILE]\n");
-		return EXIT_USAGE;
+		fputs(SUBMIT_USAGE, r > 0 ? stdout : stderr);
+		return r > 0 ? 0 : EXIT_USAGE;
 	}
 	token = read_token(&o, &err);
 	if (token)

@@ -153,6 +153,21 @@ expect "the grant is a note on the candidate commit" \
 	"$(git -C "$TMP/repo" notes --ref=airlock show "$(http GET "/v1/proposals/$GOOD" "$AGENT" | cut -d" " -f2- | jq -r .candidate.commit)" | jq -cS .)" \
 	"$(jq -cS . "$TMP/good.grant")"
 
+# --- the CLI: no test patch, a title, a missing flag named --------------------------------
+out=$(cd "$TMP" && "$AIRLOCK" submit --server "$URL" --token "$AGENT" --repo example --base main \
+	--patch "$EX/fix.patch" --fail-to-pass "$ID" --title "fix add" 2>&1)
+expect "submit without --test-patch is taken (exit 0)" "$?" "0"
+cli_id=$(sed -n 's/^proposal \([0-9a-f]*\)$/\1/p' <<<"$out")
+expect "its title is kept" "$(http GET "/v1/proposals/$cli_id" "$AGENT" | sed 's/^200 //' | jq -r .title)" "fix add"
+expect "it carries no test patch" \
+	"$(http GET "/v1/proposals/$cli_id/patch" "$AGENT" | sed 's/^200 //' | jq -r .test_patch)" "null"
+out=$("$AIRLOCK" submit --server "$URL" --token "$AGENT" --base main --patch "$EX/fix.patch" 2>&1)
+expect "a missing --repo: usage exit 64" "$?" "64"
+expect_match "the error names the flag" "$out" "^airlock: submit: missing --repo NAME"
+out=$("$AIRLOCK" submit --help)
+expect "submit --help: exit 0" "$?" "0"
+expect_match "submit --help prints the usage and --title" "$out" "--title TEXT"
+
 # --- every error status, with a JSON body naming the problem -------------------------------
 jq -n --rawfile p "$EX/fix.patch" --arg id "$ID" \
 	'{repo: "example", base: "main", patch: $p, fail_to_pass: [$id]}' >"$TMP/body.json"
@@ -209,8 +224,9 @@ r=$(http DELETE /v1/proposals/$GOOD "$AGENT")
 expect "wrong method: 405" "${r%% *}" "405"
 r=$(http GET /v1/nothing "")
 expect "unknown route: 404" "${r%% *}" "404"
+# seven submitted by `submit --wait` above and the one without a test patch
 count=$(curl -s -H "Authorization: Bearer $AGENT" "$URL/v1/proposals" | jq '.proposals | length')
-expect "rejected requests left no proposal behind" "$count" "7"
+expect "rejected requests left no proposal behind" "$count" "8"
 expect "the data dir still keeps no token in clear" "$(grep -rlF -e "$AGENT" -e "$REVIEWER" "$DATA" | wc -l)" "0"
 
 # --- a bad config is refused at start, naming the key ---------------------------------
