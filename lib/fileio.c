@@ -123,47 +123,118 @@ al_mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/* Opens the directory name below at, making it searchable first when it is not (a tree a
+ * sandboxed test chmod-ed); -errno. */
 static int
-rm_at(int at, const char *name)
+open_dir_at(int at, const char *name)
 {
-	struct stat st;
-	int r = 0;
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (S_ISDIR(st.st_mode)) {
-		int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		DIR *d;
-		struct dirent *de;
+	if (fd < 0 && errno == EACCES && fchmodat(at, name, 0700, 0) == 0)
+		fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
 
-		if (fd < 0)
+/* Moves the directory name below from up into top under a name of its own. */
+static int
+hoist(int from, const char *name, int top, unsigned long *serial)
+{
+	char fresh[48];
+
+	for (;;) {
+		snprintf(fresh, sizeof(fresh), ".airlock-rm-%lu", (*serial)++);
+		if (renameat2(from, name, top, fresh, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno != EEXIST)
 			return -errno;
-		d = fdopendir(fd);
-		if (!d) {
-			close(fd);
-			return -errno;
-		}
-		while ((de = readdir(d))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			int q = rm_at(dirfd(d), de->d_name);
-			if (q < 0 && r == 0)
-				r = q;
-		}
-		closedir(d);
-		if (unlinkat(at, name, AT_REMOVEDIR) < 0 && r == 0)
-			r = -errno;
+	}
+}
+
+/* Empties the directory name below top: its files go, its directories move up into top
+ * (so no walk ever goes deeper than one level), then it goes. */
+static int
+flatten(int top, const char *name, unsigned long *serial)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0;
+
+	if (unlinkat(top, name, AT_REMOVEDIR) == 0)
+		return 0;
+	if (errno != ENOTEMPTY && errno != EEXIST && errno != EACCES)
+		return -errno;
+	fd = open_dir_at(top, name);
+	if (fd < 0)
+		return fd;
+	d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
 		return r;
 	}
-	if (unlinkat(at, name, 0) < 0)
-		return -errno;
-	return 0;
+	while (r >= 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			continue;
+		r = errno == EISDIR || errno == EPERM ? hoist(dirfd(d), de->d_name, top, serial)
+						      : -errno;
+	}
+	closedir(d);
+	if (r < 0)
+		return r;
+	return unlinkat(top, name, AT_REMOVEDIR) < 0 ? -errno : 0;
+}
+
+/* Empties the directory open as top (taken), pass after pass until a pass finds nothing: a
+ * tree of any depth goes while two descriptors at most are open. */
+static int
+empty_dir(int top)
+{
+	unsigned long serial = 0;
+	DIR *d = fdopendir(top);
+	struct dirent *de;
+	int r = 0, seen;
+
+	if (!d) {
+		r = -errno;
+		close(top);
+		return r;
+	}
+	do {
+		seen = 0;
+		rewinddir(d);
+		while (r >= 0 && (de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			seen = 1;
+			if (unlinkat(top, de->d_name, 0) == 0)
+				continue;
+			r = errno == EISDIR || errno == EPERM ? flatten(top, de->d_name, &serial)
+							      : -errno;
+		}
+	} while (r >= 0 && seen);
+	closedir(d);
+	return r;
 }
 
 int
 al_rm_rf(const char *path)
 {
-	return rm_at(AT_FDCWD, path);
+	struct stat st;
+	int fd, r;
+
+	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) < 0 ? -errno : 0;
+	fd = open_dir_at(AT_FDCWD, path);
+	if (fd < 0)
+		return fd;
+	r = empty_dir(fd);
+	if (r == 0 && rmdir(path) < 0)
+		r = -errno;
+	return r;
 }
 
 char *

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -312,6 +313,45 @@ START_TEST(runrec_status_names)
 }
 END_TEST
 
+/* A tree far deeper than the open-file limit, with a directory its owner made unreadable
+ * and a link out of it, goes whole; what the link points at stays. */
+START_TEST(rm_rf_any_depth)
+{
+	char dir[] = "/tmp/airlock-deep.XXXXXX", root[64], outside[64], path[96];
+	struct rlimit few = {64, 64};
+	struct stat st;
+	int fd, next;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(root, sizeof(root), "%s/tree", dir);
+	snprintf(outside, sizeof(outside), "%s/outside", dir);
+	ck_assert_int_eq(mkdir(outside, 0700), 0);
+	snprintf(path, sizeof(path), "%s/keep", outside);
+	ck_assert_int_eq(al_file_write_atomic(path, "x", 1, 0600, NULL), 0);
+	ck_assert_int_eq(mkdir(root, 0700), 0);
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (int i = 0; i < 3000; i++) {
+		ck_assert_int_eq(mkdirat(fd, "d", 0700), 0);
+		if (i % 500 == 0) {
+			ck_assert_int_eq(symlinkat(outside, fd, "out"), 0);
+			close(openat(fd, "f", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+		}
+		next = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ck_assert_int_ge(next, 0);
+		if (i == 1500)
+			ck_assert_int_eq(fchmodat(fd, "d", 0, 0), 0);
+		close(fd);
+		fd = next;
+	}
+	close(fd);
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &few), 0);
+	ck_assert_int_eq(al_rm_rf(root), 0);
+	ck_assert_int_eq(lstat(root, &st), -1);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(al_rm_rf(dir), 0);
+}
+END_TEST
+
 /* One holder at a time: a second taker is told who holds it, and takes it once it is
  * let go; a link planted at the path is not followed. */
 START_TEST(lockfile_one_holder)
@@ -352,6 +392,7 @@ lib_suite(void)
 	tcase_add_test(t, err_keeps_first_and_prefixes);
 	tcase_add_loop_test(t, proc_wait_deadline, 0, 2);
 	tcase_add_test(t, lockfile_one_holder);
+	tcase_add_test(t, rm_rf_any_depth);
 	tcase_add_test(t, path_join);
 	tcase_add_test(t, files_capped_atomic_and_rm_rf);
 	tcase_add_loop_test(t, runrec_check, 0, (int)AL_ARRAY_SIZE(runrec_cases));
