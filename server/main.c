@@ -48,6 +48,8 @@
 #include "server/server.h"
 
 #define BINARY_MAX (512u << 20)
+/* A command line that cannot be run (EX_USAGE of sysexits.h). */
+#define EXIT_USAGE 64
 
 extern char **environ;
 
@@ -55,6 +57,8 @@ static const char usage[] =
     "usage: airlock <command> [options]\n"
     "  serve [--listen ADDR:PORT] [--data DIR] [--config FILE]\n"
     "  token add --data DIR --name NAME --role agent|reviewer|admin\n"
+    "  token list --data DIR\n"
+    "  token revoke --data DIR NAME\n"
     "  submit --server URL (--token T | --token-file F) --repo NAME --base REF --patch FILE\n"
     "         [--test-patch FILE] [--fail-to-pass ID]... [--title TEXT]\n"
     "         [--agent NAME] [--model NAME] [--prompt-sha256 HEX] [--wait [--out FILE]]\n"
@@ -407,6 +411,64 @@ name_valid(const char *s)
 	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@-") == n;
 }
 
+static void
+print_tokens(const json_t *list)
+{
+	const json_t *t;
+	char when[32];
+	size_t i;
+
+	json_array_foreach (list, i, t) {
+		time_t at = (time_t)json_integer_value(json_object_get(t, "created"));
+		struct tm tm;
+
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&at, &tm));
+		printf("%-24s %-8s %s  %s\n", json_string_value(json_object_get(t, "name")),
+		       json_string_value(json_object_get(t, "role")),
+		       json_string_value(json_object_get(t, "id")), when);
+	}
+}
+
+/* `token list --data DIR`: each token's name, role, short id and creation (never the
+ * secret); `token revoke --data DIR NAME`: every token of that name goes, with the
+ * sessions opened with them, at once for a running server too. */
+static int
+cmd_token_use(int argc, char **argv, int revoke)
+{
+	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
+					     {NULL, 0, NULL, 0}};
+	const char *data = NULL, *what = revoke ? "token revoke" : "token list";
+	struct al_store *store = NULL;
+	struct al_err err = {0};
+	json_t *list = NULL;
+	int c, r, n = 0;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'd')
+			return fputs(usage, stderr), EXIT_USAGE;
+		data = optarg;
+	}
+	if (!data)
+		return fprintf(stderr, "airlock: %s: missing --data DIR\n", what), EXIT_USAGE;
+	if (optind != argc - revoke)
+		return fprintf(stderr, "airlock: %s: %s\n", what,
+			       revoke ? "expected one token NAME" : "unexpected arguments"),
+		       EXIT_USAGE;
+	if (open_store(data, &store, &err) < 0)
+		return die(what, &err);
+	r = revoke ? al_store_token_revoke(store, argv[optind], &n, &err)
+		   : al_store_token_list(store, &list, &err);
+	al_store_close(store);
+	if (r < 0)
+		return die(what, &err);
+	if (revoke)
+		printf("revoked %d token%s named %s\n", n, n == 1 ? "" : "s", argv[optind]);
+	else
+		print_tokens(list);
+	json_decref(list);
+	return 0;
+}
+
 static int
 cmd_token_add(int argc, char **argv)
 {
@@ -657,6 +719,9 @@ main(int argc, char **argv)
 		return cmd_keygen(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "token") && argc > 2 && !strcmp(argv[2], "add"))
 		return cmd_token_add(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "token") && argc > 2 &&
+	    (!strcmp(argv[2], "list") || !strcmp(argv[2], "revoke")))
+		return cmd_token_use(argc - 2, argv + 2, !strcmp(argv[2], "revoke"));
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
 		return fputs(usage, stdout), 0;
 	fprintf(stderr, "airlock: unknown command '%s'\n%s", argv[1], usage);

@@ -124,9 +124,15 @@ struct al_store_gen {
 };
 int al_store_generation(struct al_store *s, struct al_store_gen *ret);
 
-/* A token under the SHA-256 (hex) of its secret; -EEXIST when that hash is there. */
+/* A token under the SHA-256 (hex) of its secret, audited (name, role, a short id; never
+ * the secret); -EEXIST when that hash is there. */
 int al_store_token_add(struct al_store *s, const char *name, const char *role, const char *hash_hex,
 		       struct al_err *err);
+/* [{"name", "role", "id" (the hash's first 12 hex digits), "created"}], by name. */
+int al_store_token_list(struct al_store *s, json_t **ret, struct al_err *err);
+/* Deletes every token named name and the sessions opened with them, audited; how many in
+ * *ret_count, or -ENOENT when there is none. */
+int al_store_token_revoke(struct al_store *s, const char *name, int *ret_count, struct al_err *err);
 /* The token's name and role (owned by the caller); -ENOENT when no token has this hash. */
 int al_store_token_find(struct al_store *s, const char *hash_hex, char **ret_name, char **ret_role);
 

@@ -7,29 +7,101 @@
 
 #include "server/store/internal.h"
 
+struct token_args {
+	const char *name, *role, *hash;
+	int *ret_count;
+};
+
+static int
+token_add_body(struct al_store *s, const void *ctx, struct al_err *err)
+{
+	const struct token_args *a = ctx;
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	char detail[160];
+
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO tokens(hash, name, role, created) VALUES (?,?,?,?)", -1,
+			       &st, NULL) != SQLITE_OK)
+		return al_store_db_err(s, err, "token add");
+	bind_text(st, 1, a->hash);
+	bind_text(st, 2, a->name);
+	bind_text(st, 3, a->role);
+	sqlite3_bind_int64(st, 4, now_s());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return al_store_db_err(s, err, "token add");
+	/* never the secret, nor its hash: the name, the role and a short id to tell tokens of
+	 * one name apart */
+	snprintf(detail, sizeof(detail), "name=%s role=%s id=%.12s", a->name, a->role, a->hash);
+	return al_store_audit_append(s, "cli", "token.add", NULL, detail, err);
+}
+
 int
 al_store_token_add(struct al_store *s, const char *name, const char *role, const char *hash_hex,
 		   struct al_err *err)
 {
+	return al_store_transact(s, "token add", token_add_body,
+				 &(struct token_args){.name = name, .role = role, .hash = hash_hex},
+				 err);
+}
+
+static json_t *
+token_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:s, s:s, s:s, s:I}", "name", sqlite3_column_text(st, 0), "role",
+			 sqlite3_column_text(st, 1), "id", sqlite3_column_text(st, 2), "created",
+			 (json_int_t)sqlite3_column_int64(st, 3));
+}
+
+int
+al_store_token_list(struct al_store *s, json_t **ret, struct al_err *err)
+{
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = 0;
+	int r;
 
 	pthread_mutex_lock(&s->lock);
 	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO tokens(hash, name, role, created) VALUES (?,?,?,?)", -1,
-			       &st, NULL) != SQLITE_OK) {
-		r = al_store_db_err(s, err, "token add");
-		goto out;
-	}
-	bind_text(st, 1, hash_hex);
-	bind_text(st, 2, name);
-	bind_text(st, 3, role);
-	sqlite3_bind_int64(st, 4, now_s());
-	if (sqlite3_step(st) != SQLITE_DONE)
-		r = al_store_db_err(s, err, "token add");
-out:
+			       "SELECT name, role, substr(hash, 1, 12), created FROM tokens"
+			       " ORDER BY name, created",
+			       -1, &st, NULL) != SQLITE_OK)
+		r = al_store_db_err(s, err, "token list");
+	else
+		r = al_store_collect_rows(s, st, token_row, "token list", ret, err);
 	pthread_mutex_unlock(&s->lock);
 	return r;
+}
+
+static int
+token_revoke_body(struct al_store *s, const void *ctx, struct al_err *err)
+{
+	const struct token_args *a = ctx;
+	_cleanup_stmt_ sqlite3_stmt *del = NULL, *orphans = NULL;
+	char detail[160];
+	int n;
+
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM tokens WHERE name = ?", -1, &del, NULL) !=
+		SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+			       "DELETE FROM sessions WHERE token NOT IN (SELECT hash FROM tokens)",
+			       -1, &orphans, NULL) != SQLITE_OK)
+		return al_store_db_err(s, err, "token revoke");
+	bind_text(del, 1, a->name);
+	if (sqlite3_step(del) != SQLITE_DONE)
+		return al_store_db_err(s, err, "token revoke");
+	n = sqlite3_changes(s->db);
+	if (n == 0)
+		return al_err_set(err, -ENOENT, "no token is named %s", a->name);
+	if (sqlite3_step(orphans) != SQLITE_DONE)
+		return al_store_db_err(s, err, "token revoke");
+	*a->ret_count = n;
+	snprintf(detail, sizeof(detail), "name=%s tokens=%d", a->name, n);
+	return al_store_audit_append(s, "cli", "token.revoke", NULL, detail, err);
+}
+
+int
+al_store_token_revoke(struct al_store *s, const char *name, int *ret_count, struct al_err *err)
+{
+	return al_store_transact(s, "token revoke", token_revoke_body,
+				 &(struct token_args){.name = name, .ret_count = ret_count}, err);
 }
 
 int

@@ -241,6 +241,22 @@ jq '.repos.example.path = "/nonexistent"' "$TMP/config.json" >"$TMP/bad3.json"
 out=$("$AIRLOCK" serve --config "$TMP/bad3.json" --data "$TMP/d3" 2>&1)
 expect_match "missing repository path: named" "$out" 'repos\.example\.path'
 
+# --- a token revoked while the server runs stops working at once --------------------------
+TEMP=$("$AIRLOCK" token add --data "$DATA" --name temp-1 --role agent)
+expect "a fresh token reads" "$(http GET /v1/proposals "$TEMP" | cut -c1-3)" "200"
+expect_match "token list names it, never its secret" "$("$AIRLOCK" token list --data "$DATA")" \
+	"^temp-1 +agent +[0-9a-f]{12}  [0-9-]+T"
+expect "token list shows no secret" "$("$AIRLOCK" token list --data "$DATA" | grep -cF "${TEMP#alk_}")" "0"
+expect "token revoke says what went" "$("$AIRLOCK" token revoke --data "$DATA" temp-1)" \
+	"revoked 1 token named temp-1"
+expect "the revoked token is refused: 401" "$(http GET /v1/proposals "$TEMP" | cut -c1-3)" "401"
+"$AIRLOCK" token revoke --data "$DATA" temp-1 2>"$TMP/revoke.err"
+expect "revoking it again: exit 1" "$?" "1"
+expect "and says why" "$(cat "$TMP/revoke.err")" "airlock: token revoke: no token is named temp-1"
+expect "both are in the audit chain" \
+	"$(sqlite3 "$DATA/airlock.db" "SELECT group_concat(action) FROM audit WHERE detail LIKE 'name=temp-1%'")" \
+	"token.add,token.revoke"
+
 # --- the signing key is private --------------------------------------------------------
 expect "signing key has mode 0600" "$(stat -c %a "$DATA/signing.key")" "600"
 [ -e "$DATA/airlock.db-wal" ] && ok "database is in WAL mode" || not_ok "database is in WAL mode" "no $DATA/airlock.db-wal"

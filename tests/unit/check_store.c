@@ -436,6 +436,47 @@ START_TEST(sessions_live_with_their_token_and_until_they_expire)
 }
 END_TEST
 
+/* A revoked name loses every token it had and the sessions they opened, at once; the add
+ * and the revocation are audited with a short id, never the secret or its whole hash. */
+START_TEST(tokens_revoked_with_their_sessions)
+{
+	struct al_session ss = session("th", (long long)time(NULL) + 60), got;
+	struct al_audit_report rep = {0};
+	json_t *list = NULL, *audit = NULL;
+	char *name = NULL, *role = NULL, *text;
+	struct al_err e = {0};
+	int n = 0;
+
+	ck_assert_int_eq(al_store_token_add(store, "alice", "reviewer", "th", NULL), 0);
+	ck_assert_int_eq(al_store_token_add(store, "alice", "agent", "th2", NULL), 0);
+	ck_assert_int_eq(al_store_token_add(store, "bob", "agent", "tb", NULL), 0);
+	ck_assert_int_eq(al_store_session_add(store, "s1", &ss, NULL), 0);
+	ck_assert_int_eq(al_store_token_list(store, &list, NULL), 0);
+	ck_assert_uint_eq(json_array_size(list), 3);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 2), "name")),
+			 "bob");
+	json_decref(list);
+	ck_assert_int_eq(al_store_token_revoke(store, "alice", &n, NULL), 0);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(al_store_token_find(store, "th", &name, &role), -ENOENT);
+	ck_assert_int_eq(al_store_token_find(store, "th2", &name, &role), -ENOENT);
+	ck_assert_int_eq(al_store_session_find(store, "s1", &got), -ENOENT);
+	ck_assert_int_eq(al_store_token_find(store, "tb", &name, &role), 0);
+	free(name);
+	free(role);
+	ck_assert_int_eq(al_store_token_revoke(store, "alice", &n, &e), -ENOENT);
+	ck_assert_str_eq(al_err_msg(&e), "no token is named alice");
+	ck_assert_int_eq(al_store_audit_list(store, NULL, 100, &audit, NULL), 0);
+	text = json_dumps(audit, JSON_COMPACT);
+	ck_assert_ptr_nonnull(strstr(text, "\"token.add\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"name=alice tokens=2\""));
+	free(text);
+	json_decref(audit);
+	ck_assert_int_eq(al_store_audit_verify(store, &rep, NULL), 0);
+	ck_assert(!rep.broken);
+}
+END_TEST
+
 START_TEST(decisions_and_sessions_are_audited_append_only)
 {
 	struct al_decision d = decision("rev-1", "awaiting_approval", NULL);
@@ -1129,6 +1170,7 @@ store_suite(void)
 	tcase_add_test(t, upgrades_a_version_1_database);
 	tcase_add_test(t, grant_spent_once_then_invalidated_and_regated);
 	tcase_add_test(t, sessions_live_with_their_token_and_until_they_expire);
+	tcase_add_test(t, tokens_revoked_with_their_sessions);
 	tcase_add_test(t, decisions_and_sessions_are_audited_append_only);
 	tcase_add_test(t, every_committed_move_is_told_and_titles_are_kept);
 	tcase_add_test(t, upgrades_a_version_3_database);
