@@ -242,6 +242,8 @@ al_cli_sandbox(int argc, char **argv)
 	struct al_err err = {0};
 	int r, status;
 
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return fputs(sandbox_usage, stdout), 0;
 	al_sandbox_default_ids(&c.o.host_uid, &c.o.host_gid);
 	if (sandbox_parse(argc, argv, &c) < 0) {
 		cli_clear(&c);
@@ -273,7 +275,8 @@ al_cli_doctor(int argc, char **argv)
 	struct al_host_support h = {0};
 	int r;
 
-	(void)argv;
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return fputs("usage: airlock doctor\n", stdout), 0;
 	if (argc != 1) {
 		fprintf(stderr, "usage: airlock doctor\n");
 		return EXIT_USAGE;

@@ -71,7 +71,14 @@ static const char usage[] =
     "  key list --data DIR\n"
     "  key revoke --data DIR KEYID\n"
     "  audit verify --data DIR\n"
-    "  audit show --data DIR ID\n";
+    "  audit show --data DIR ID\n"
+    "  sandbox [--timeout S] [--memory BYTES] [--pids N] [--cpu PERCENT] [--tmp-size BYTES]\n"
+    "         [--ro-bind SRC[:DST]]... [--bind SRC[:DST]]... [--workdir DIR]\n"
+    "         [--env NAME=VALUE]... [--record FILE] -- CMD [ARG]...\n"
+    "  doctor\n"
+    "  help [CMD]\n"
+    "exit status: 0 done (submit --wait: granted), 1 failed or rejected, 2 refused by the\n"
+    "server, 3 awaiting a human approval, 64 usage, 125 the sandbox itself failed\n";
 
 static int
 die(const char *what, const struct al_err *err)
@@ -368,10 +375,10 @@ cmd_serve(int argc, char **argv)
 		else if (c == 'c')
 			config = optarg;
 		else
-			return fputs(usage, stderr), 2;
+			return fputs(usage, stderr), EXIT_USAGE;
 	}
 	if (optind != argc)
-		return fputs(usage, stderr), 2;
+		return fputs(usage, stderr), EXIT_USAGE;
 	if (al_sign_init() < 0)
 		return die("serve", &(struct al_err){.msg = "libsodium failed to start"});
 	/* libgit2 held open for the server's life: its caches outlive each request */
@@ -490,10 +497,10 @@ cmd_token_add(int argc, char **argv)
 		else if (c == 'r')
 			role = optarg;
 		else
-			return fputs(usage, stderr), 2;
+			return fputs(usage, stderr), EXIT_USAGE;
 	}
 	if (!data || !name || !role || optind != argc)
-		return fputs(usage, stderr), 2;
+		return fputs(usage, stderr), EXIT_USAGE;
 	if (!name_valid(name))
 		return fprintf(stderr,
 			       "airlock: token add: invalid --name (letters, digits, _.@-)\n"),
@@ -545,11 +552,11 @@ cmd_keygen(int argc, char **argv)
 					       "airlock: keygen: --retire-days: 1 to 3650\n"),
 				       2;
 		} else {
-			return fputs(usage, stderr), 2;
+			return fputs(usage, stderr), EXIT_USAGE;
 		}
 	}
 	if (!data || optind != argc)
-		return fputs(usage, stderr), 2;
+		return fputs(usage, stderr), EXIT_USAGE;
 	if (al_sign_init() < 0 || data_dir_ready(data, &err) < 0 ||
 	    !(key = al_path_join(data, "signing.key")))
 		return die("keygen", &err);
@@ -616,10 +623,10 @@ cmd_audit(int argc, char **argv)
 	int r;
 
 	if (verb_data(argc, argv, &data) < 0)
-		return fputs(usage, stderr), 2;
+		return fputs(usage, stderr), EXIT_USAGE;
 	if (!data || ((strcmp(verb, "verify") || optind != argc) &&
 		      (strcmp(verb, "show") || optind != argc - 1)))
-		return fputs(usage, stderr), 2;
+		return fputs(usage, stderr), EXIT_USAGE;
 	if (access(data, F_OK) < 0)
 		return fprintf(stderr, "airlock: audit: %s: %s\n", data, strerror(errno)), 1;
 	if (al_sign_init() < 0 || open_store(data, &store, &err) < 0)
@@ -665,9 +672,9 @@ cmd_key(int argc, char **argv)
 	int r;
 
 	if (verb_data(argc, argv, &data) < 0)
-		return fputs(usage, stderr), 2;
+		return fputs(usage, stderr), EXIT_USAGE;
 	if (!data || al_sign_init() < 0)
-		return fputs(usage, stderr), 2;
+		return fputs(usage, stderr), EXIT_USAGE;
 	if (!strcmp(verb, "revoke") && optind == argc - 1) {
 		r = al_keys_revoke(data, argv[optind], &err);
 		if (r < 0)
@@ -676,7 +683,7 @@ cmd_key(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(verb, "list") || optind != argc)
-		return fputs(usage, stderr), 2;
+		return fputs(usage, stderr), EXIT_USAGE;
 	r = al_live_keys_open(data, &s, &kr, &err);
 	for (size_t i = 0; r == 0 && i < kr->n; i++) {
 		char until[32] = "";
@@ -690,11 +697,64 @@ cmd_key(int argc, char **argv)
 	return r < 0 ? die("key list", &err) : 0;
 }
 
+/* The usage lines of cmd (an entry of usage whose first word, or one of its |-separated
+ * words, is cmd, with its continuation lines). */
+static int
+help(const char *cmd)
+{
+	const char *line = usage, *end;
+	size_t n = strlen(cmd);
+	int in = 0, found = 0;
+
+	for (; *line; line = end + 1) {
+		end = strchr(line, '\n');
+		if (!end)
+			break;
+		if (line[0] != ' ' || line[1] != ' ') {
+			in = 0; /* not an entry: the heading, the exit statuses */
+		} else if (line[2] != ' ') {
+			const char *w = line + 2, *we = w + strcspn(w, " \n");
+
+			in = 0;
+			while (w < we && !in) {
+				const char *bar = memchr(w, '|', (size_t)(we - w));
+				const char *e = bar ? bar : we;
+
+				in = (size_t)(e - w) == n && !strncmp(w, cmd, n);
+				w = e + 1;
+			}
+			found |= in;
+			if (in) {
+				printf("usage: airlock %.*s\n", (int)(end - line - 2), line + 2);
+				continue;
+			}
+		}
+		if (in)
+			printf("%.*s\n", (int)(end - line), line);
+	}
+	if (!found)
+		return fprintf(stderr, "airlock: help: no command '%s'\n%s", cmd, usage),
+		       EXIT_USAGE;
+	return 0;
+}
+
+/* CMD ... --help (before any "--", after which the words are a sandboxed command's). */
+static int
+wants_help(int argc, char **argv)
+{
+	for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc < 2)
-		return fputs(usage, stderr), 2;
+		return fputs(usage, stderr), EXIT_USAGE;
+	if (strcmp(argv[1], "runner") && wants_help(argc, argv))
+		return help(argv[1]);
 	if (!strcmp(argv[1], "serve"))
 		return cmd_serve(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "runner"))
@@ -723,7 +783,7 @@ main(int argc, char **argv)
 	    (!strcmp(argv[2], "list") || !strcmp(argv[2], "revoke")))
 		return cmd_token_use(argc - 2, argv + 2, !strcmp(argv[2], "revoke"));
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
-		return fputs(usage, stdout), 0;
+		return argc > 2 ? help(argv[2]) : (fputs(usage, stdout), 0);
 	fprintf(stderr, "airlock: unknown command '%s'\n%s", argv[1], usage);
-	return 2;
+	return EXIT_USAGE;
 }

@@ -167,6 +167,20 @@ expect_match "the error names the flag" "$out" "^airlock: submit: missing --repo
 out=$("$AIRLOCK" submit --help)
 expect "submit --help: exit 0" "$?" "0"
 expect_match "submit --help prints the usage and --title" "$out" "--title TEXT"
+for cmd in "help status" "token add --help" "key list --help" "audit --help" "sandbox --help" \
+	"doctor --help" "verify --help" "approve --help"; do
+	out=$("$AIRLOCK" $cmd 2>&1)
+	rc=$?
+	expect "airlock $cmd: exit 0" "$rc" "0"
+	name=${cmd#help }
+	expect_match "airlock $cmd: prints the usage" "$out" "^usage: airlock ${name%% *}"
+done
+"$AIRLOCK" frob >/dev/null 2>&1
+expect "an unknown command: exit 64" "$?" "64"
+"$AIRLOCK" serve --bogus >/dev/null 2>&1
+expect "an unknown option: exit 64" "$?" "64"
+"$AIRLOCK" token add --data "$TMP/x" --name n >/dev/null 2>&1
+expect "token add without --role: exit 64" "$?" "64"
 
 # --- every error status, with a JSON body naming the problem -------------------------------
 jq -n --rawfile p "$EX/fix.patch" --arg id "$ID" \
