@@ -10,6 +10,7 @@
 #include "lib/macros.h"
 #include "server/admit.h"
 #include "server/metrics.h"
+#include "server/pause.h"
 #include "server/server.h"
 
 /* Principals remembered at once; the one seen longest ago gives its bucket up. */
@@ -222,6 +223,13 @@ al_admit_draining(struct al_server *srv)
 int
 al_admit_refuse_draining(struct al_server *srv, struct al_http_resp *resp)
 {
+	char reason[AL_PAUSE_REASON_MAX], detail[AL_PAUSE_REASON_MAX + 64];
+
+	if (al_pause_on(srv, reason)) {
+		snprintf(detail, sizeof(detail), "paused: %s", reason);
+		al_reply_error(resp, 503, "paused", detail);
+		return -EAGAIN;
+	}
 	if (!al_admit_draining(srv))
 		return 0;
 	al_reply_error(resp, 503, "unavailable",

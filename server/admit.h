@@ -21,7 +21,8 @@ json_t *al_admit_body(const struct al_http_req *req, const struct al_limits *lim
 		      al_admit_intake intake, const char *error, struct al_http_resp *resp);
 /* 1 while the server stops (SIGTERM came). */
 int al_admit_draining(struct al_server *srv);
-/* 0, or -EAGAIN with 503 and Retry-After written while the server stops. */
+/* 0, or -EAGAIN with 503 written while the server is paused ("paused: REASON") or stops
+ * (with Retry-After). */
 int al_admit_refuse_draining(struct al_server *srv, struct al_http_resp *resp);
 /* 0 when principal may submit now; -EAGAIN with 503 while the server stops, or 429 with
  * Retry-After when the queue is full or the principal is over its rate. */

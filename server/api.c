@@ -17,6 +17,7 @@
 #include "server/bases.h"
 #include "server/grant.h"
 #include "server/metrics.h"
+#include "server/pause.h"
 #include "server/server.h"
 #include "server/webui.h"
 
@@ -514,6 +515,78 @@ out:
 	al_auth_caller_clear(&c);
 }
 
+/* {"reason": TEXT}: one line of printable text. */
+static int
+pause_reason(const struct al_http_req *req, char reason[AL_PAUSE_REASON_MAX])
+{
+	size_t len;
+	const char *body = al_http_body(req, &len);
+	json_t *b = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	const json_t *t = json_object_get(b, "reason");
+	const char *s = json_string_value(t);
+	size_t n = json_string_length(t);
+	int ok = json_is_object(b) && json_object_size(b) == 1 && s && n > 0 &&
+		 n < AL_PAUSE_REASON_MAX && strlen(s) == n;
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (unsigned char)s[i] >= 0x20 && s[i] != 0x7f;
+	if (ok)
+		memcpy(reason, s, n + 1);
+	json_decref(b);
+	return ok ? 0 : -EINVAL;
+}
+
+/* POST /v1/admin/pause {"reason"} and POST /v1/admin/resume (admin), GET /v1/admin/pause
+ * (anyone signed in): the kill switch. */
+static void
+route_admin(struct al_server *srv, const struct al_http_req *req, const char *path,
+	    struct al_http_resp *resp)
+{
+	char reason[AL_PAUSE_REASON_MAX];
+	struct al_caller c = {0};
+	struct al_err err = {0};
+	int pause = !strcmp(path, "/v1/admin/pause"), r, n = 0;
+	json_t *state;
+
+	if (al_auth_caller(srv, req, resp, &c) < 0)
+		goto out;
+	if (pause && !strcmp(al_http_method(req), "GET")) {
+		al_reply_json(resp, 200, al_pause_json(srv));
+		goto out;
+	}
+	if (!method_is(req, "POST", resp) || al_auth_require_role(&c, "admin", resp) < 0)
+		goto out;
+	if (pause && pause_reason(req, reason) < 0) {
+		al_reply_error(resp, 400, "bad request",
+			       "expected {\"reason\": TEXT}: one line, at most 299 bytes");
+		goto out;
+	}
+	r = pause ? al_pause_set(srv, reason, c.name, &err) : al_pause_clear(srv, c.name, &err);
+	if (r == -EALREADY) {
+		al_reply_error(resp, 409, "conflict", al_err_msg(&err));
+		goto out;
+	}
+	if (r < 0) {
+		al_log("error", pause ? "server.pause_failed" : "server.resume_failed", "error=%s",
+		       al_log_q(al_err_msg(&err)));
+		al_reply_error(resp, 500, "internal", al_err_msg(&err));
+		goto out;
+	}
+	/* paused on record first, then what runs is stopped; resumed, the queue is looked at */
+	if (pause)
+		n = al_sched_requeue_all(srv);
+	else
+		al_sched_kick(srv);
+	al_log("info", pause ? "server.paused" : "server.resumed", "by=%s reason=%s stopped=%d",
+	       al_log_q(c.name), al_log_q(pause ? reason : ""), n);
+	state = al_pause_json(srv);
+	if (pause)
+		json_object_set_new(state, "stopped", json_integer(n));
+	al_reply_json(resp, 200, state);
+out:
+	al_auth_caller_clear(&c);
+}
+
 /* The embedded page: the same bytes for everyone, no data in them. */
 static void
 serve_page(const struct al_webui_file *f, const struct al_http_req *req, struct al_http_resp *resp)
@@ -594,6 +667,8 @@ al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *res
 			webhook(srv, req, resp);
 	} else if (!strcmp(path, "/v1/session")) {
 		al_auth_session(srv, req, resp);
+	} else if (!strcmp(path, "/v1/admin/pause") || !strcmp(path, "/v1/admin/resume")) {
+		route_admin(srv, req, path, resp);
 	} else if (!strcmp(path, "/v1/events") || !strcmp(path, "/v1/audit")) {
 		route_signed_in(srv, req, path, resp);
 	} else if (al_webui_file(path, &page) == 0) {

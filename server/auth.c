@@ -10,6 +10,7 @@
 #include "lib/log.h"
 #include "lib/macros.h"
 #include "server/auth.h"
+#include "server/pause.h"
 #include "server/server.h"
 
 /* Over TLS the cookie takes the __Host- prefix: Secure, Path=/, no Domain, or no cookie. */
@@ -177,12 +178,13 @@ session_cookie(const struct al_http_req *req, const char *value, long long max_a
 	return strdup(buf);
 }
 
+/* Who is signed in, and whether the server is paused (the page shows it as a banner). */
 static json_t *
-session_json(const struct al_caller *c)
+session_json(struct al_server *srv, const struct al_caller *c)
 {
-	return json_pack("{s:s, s:s, s:s*, s:o*}", "name", c->name, "role", c->role, "csrf",
+	return json_pack("{s:s, s:s, s:s*, s:o*, s:o}", "name", c->name, "role", c->role, "csrf",
 			 c->session ? c->csrf : NULL, "expires",
-			 c->session ? json_integer(c->expires) : NULL);
+			 c->session ? json_integer(c->expires) : NULL, "pause", al_pause_json(srv));
 }
 
 /* POST /v1/session {"token": T}: a reviewer's (or admin's) token for a session cookie. */
@@ -238,7 +240,7 @@ sign_in(struct al_server *srv, const struct al_http_req *req, struct al_http_res
 	c.session = true;
 	c.expires = ss.expires;
 	memcpy(c.csrf, ss.csrf, sizeof(c.csrf));
-	al_reply_json(resp, 200, session_json(&c));
+	al_reply_json(resp, 200, session_json(srv, &c));
 out:
 	explicit_bzero(cookie, sizeof(cookie));
 	json_decref(b);
@@ -263,7 +265,7 @@ al_auth_session(struct al_server *srv, const struct al_http_req *req, struct al_
 	if (al_auth_caller(srv, req, resp, &c) < 0)
 		return;
 	if (!strcmp(m, "GET")) {
-		al_reply_json(resp, 200, session_json(&c));
+		al_reply_json(resp, 200, session_json(srv, &c));
 	} else if (!c.session) {
 		al_reply_error(resp, 400, "bad request", "no session to end: none was used");
 	} else if (al_store_session_end(srv->store, c.session_hash, c.name, &err) < 0) {

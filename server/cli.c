@@ -650,3 +650,61 @@ al_cli_decide(int argc, char **argv, const char *decision)
 	json_decref(p);
 	return 0;
 }
+
+/* `airlock pause --reason TEXT` / `airlock resume`: the kill switch, over the API (admin). */
+int
+al_cli_pause(int argc, char **argv, bool pause)
+{
+	static const struct option opts[] = {{"server", required_argument, NULL, 's'},
+					     {"token", required_argument, NULL, 't'},
+					     {"token-file", required_argument, NULL, 'T'},
+					     {"reason", required_argument, NULL, 'r'},
+					     {NULL, 0, NULL, 0}};
+	const char *what = pause ? "pause" : "resume", *reason = NULL;
+	struct submit_opts conn = {.server = "http://127.0.0.1:8080"};
+	_cleanup_free_ char *token = NULL, *req = NULL, *body = NULL;
+	struct al_err err = {0};
+	char url[512];
+	long status = 0;
+	json_t *b;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 's')
+			conn.server = optarg;
+		else if (c == 't')
+			conn.token = optarg;
+		else if (c == 'T')
+			conn.token_file = optarg;
+		else if (c == 'r' && pause)
+			reason = optarg;
+		else
+			return fprintf(stderr, "airlock: %s: unknown option\n", what), EXIT_USAGE;
+	}
+	if (optind != argc || (pause && !reason))
+		return fprintf(stderr, "airlock: %s: %s\n", what,
+			       optind != argc ? "unexpected arguments" : "missing --reason TEXT"),
+		       EXIT_USAGE;
+	token = read_token(&conn, &err);
+	if (!token)
+		return fail("%s: %s", what, al_err_msg(&err));
+	b = pause ? json_pack("{s:s}", "reason", reason) : json_object();
+	req = b ? json_dumps(b, JSON_COMPACT) : NULL;
+	json_decref(b);
+	if (!req)
+		return fail("%s: the reason must be UTF-8 text", what);
+	snprintf(url, sizeof(url), "%s/v1/admin/%s", conn.server, what);
+	if (al_client_request("POST", url, token, req, &status, &body, &err) < 0)
+		return fail("%s: %s", what, al_err_msg(&err));
+	explicit_bzero(token, strlen(token));
+	if (status != 200)
+		return report_http_error(status, body);
+	b = json_loads(body, 0, NULL);
+	if (pause)
+		printf("paused: %s (%lld running job(s) stopped and queued again)\n", reason,
+		       (long long)json_integer_value(json_object_get(b, "stopped")));
+	else
+		printf("resumed\n");
+	json_decref(b);
+	return 0;
+}

@@ -11,6 +11,7 @@
 #include "lib/log.h"
 #include "gates/judge.h"
 #include "lib/macros.h"
+#include "server/pause.h"
 #include "server/server.h"
 
 #define COMMENT_MAX 1000
@@ -218,9 +219,14 @@ al_decide_record(struct al_server *srv, const char *id, const char *reviewer, co
 		 const char *body, size_t len, struct al_refusal *why)
 {
 	struct decision d = {.srv = srv, .reviewer = reviewer, .decision = decision};
+	char paused[AL_PAUSE_REASON_MAX];
 	struct al_err err = {0};
 	int r;
 
+	if (al_pause_on(srv, paused)) {
+		why->error = "paused";
+		return al_reply_refuse(why, 503, "paused: %s", paused);
+	}
 	/* one decision at a time: two approvals racing must not both miss the count */
 	pthread_mutex_lock(&srv->decide_mu);
 	d.cfg = al_live_config(srv);

@@ -8,6 +8,7 @@
 #include "lib/macros.h"
 #include "runner/git.h"
 #include "server/grant.h"
+#include "server/pause.h"
 #include "server/server.h"
 
 /* Only what a verifier needs of each approval: who, for which revision and tree, when. */
@@ -44,8 +45,14 @@ al_issue_grant(struct al_server *srv, const struct al_repo_conf *repo, const str
 	json_t *appr = approvals_json(approvals);
 	struct al_authority auth;
 	struct al_grant_input in = {0};
+	char paused[AL_PAUSE_REASON_MAX];
 	int r;
 
+	if (al_pause_on(srv, paused)) {
+		json_decref(prov);
+		json_decref(appr);
+		return al_err_set(err, -ECANCELED, "paused: %s: no grant is signed", paused);
+	}
 	al_sha256_hex(p->patch, p->patch_len, patch_sha);
 	if (p->test_patch)
 		al_sha256_hex(p->test_patch, p->test_patch_len, tpatch_sha);

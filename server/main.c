@@ -8,6 +8,7 @@
  *               refusal and the router writes it
  *   auth.c      bearer tokens, sessions, CSRF and same-origin checks
  *   admit.c     body caps, queue cap, submission rate, draining
+ *   pause.c     the kill switch: no job starts, no grant is signed, no ref moves
  *   intake.c    the proposal and webhook parsers (pure)
  *   decide.c    a reviewer's approve or reject          promote.c  a grant's ref move
  *   webhook.c   GitHub deliveries                        github.c   the commit-status poster
@@ -45,6 +46,7 @@
 #include "server/cli.h"
 #include "server/grant.h"
 #include "server/admit.h"
+#include "server/pause.h"
 #include "server/server.h"
 
 #define BINARY_MAX (512u << 20)
@@ -65,6 +67,8 @@ static const char usage[] =
     "  status [--server URL] (--token T | --token-file F) ID\n"
     "  approve|reject [--server URL] (--token T | --token-file F) [--comment TEXT]\n"
     "         [--tree TREE_ID] ID\n"
+    "  pause [--server URL] (--token T | --token-file F) --reason TEXT\n"
+    "  resume [--server URL] (--token T | --token-file F)\n"
     "  verify (--key FILE | --keys-url URL) --repo R [--ref REF] [--commit SHA]\n"
     "         [--old SHA] GRANT_FILE\n"
     "  keygen --data DIR [--retire-days N]\n"
@@ -230,6 +234,7 @@ server_free(struct al_server *srv)
 	al_sched_free(srv->sched);
 	al_github_free(srv->github);
 	al_admit_rate_free(srv->rate);
+	al_pause_free(srv->pause);
 }
 
 static void
@@ -316,7 +321,8 @@ serve_run(struct al_server *srv, struct al_err *err)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if ((r = open_store(srv->cfg->data, &srv->store, err)) < 0 ||
+	if ((r = al_pause_load(srv->pause, srv->cfg->data, err)) < 0 ||
+	    (r = open_store(srv->cfg->data, &srv->store, err)) < 0 ||
 	    (r = al_events_new(&srv->events, err)) < 0 ||
 	    (r = al_live_keys_open(srv->cfg->data, &srv->signer, &srv->keyring, err)) < 0 ||
 	    (r = write_pubkey(srv->cfg->data, srv->signer, err)) < 0 ||
@@ -398,7 +404,7 @@ cmd_serve(int argc, char **argv)
 	/* before any thread: the store's change hook wakes both, the start-up reconcile kicks
 	 * the poster before it runs */
 	if (al_sched_new(&srv.sched) < 0 || al_github_new(&srv.github) < 0 ||
-	    al_admit_rate_new(&srv.rate) < 0)
+	    al_admit_rate_new(&srv.rate) < 0 || al_pause_new(&srv.pause) < 0)
 		r = al_err_set(&err, -ENOMEM, "out of memory");
 	else if ((r = data_dir_lock(srv.cfg->data, &lock_fd, &err)) == 0)
 		r = serve_run(&srv, &err);
@@ -767,6 +773,8 @@ main(int argc, char **argv)
 		return al_cli_status(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "approve") || !strcmp(argv[1], "reject"))
 		return al_cli_decide(argc - 1, argv + 1, argv[1]);
+	if (!strcmp(argv[1], "pause") || !strcmp(argv[1], "resume"))
+		return al_cli_pause(argc - 1, argv + 1, !strcmp(argv[1], "pause"));
 	if (!strcmp(argv[1], "sandbox"))
 		return al_cli_sandbox(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "doctor"))

@@ -12,6 +12,7 @@
 #include "lib/macros.h"
 #include "runner/git.h"
 #include "server/grant.h"
+#include "server/pause.h"
 #include "server/server.h"
 
 struct promotion {
@@ -157,8 +158,13 @@ al_promote_grant(struct al_server *srv, const char *id, const char *actor, json_
 		 struct al_refusal *refusal)
 {
 	struct promotion m = {.srv = srv, .actor = actor};
+	char paused[AL_PAUSE_REASON_MAX];
 	int r;
 
+	if (al_pause_on(srv, paused)) {
+		refusal->error = "paused";
+		return al_reply_refuse(refusal, 503, "paused: %s", paused);
+	}
 	/* one decision or promotion at a time */
 	pthread_mutex_lock(&srv->decide_mu);
 	m.cfg = al_live_config(srv);

@@ -25,6 +25,7 @@
 #include "server/grant.h"
 #include "server/job.h"
 #include "server/metrics.h"
+#include "server/pause.h"
 #include "server/server.h"
 
 /* A job the server stopped under this many times ends in error instead of a fourth run. */
@@ -131,8 +132,9 @@ exec_runner(struct job *j, size_t n_runs, struct al_err *err)
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
 	pthread_mutex_lock(&j->srv->sched->mu);
-	r = j->slot->cancelled ? ECANCELED
-			       : posix_spawn(&pid, j->srv->self_exe, NULL, &attr, argv, environ);
+	r = j->slot->cancelled || j->slot->requeued
+		? ECANCELED
+		: posix_spawn(&pid, j->srv->self_exe, NULL, &attr, argv, environ);
 	if (r == 0)
 		j->slot->runner = pid;
 	pthread_mutex_unlock(&j->srv->sched->mu);
@@ -394,9 +396,23 @@ claim(struct al_server *srv, struct al_running *slot, char id[33], struct al_err
 		pthread_mutex_lock(&s->mu);
 		*slot = (struct al_running){0};
 		memcpy(slot->id, id, sizeof(slot->id));
+		/* paused between the look and the claim: the job goes straight back */
+		slot->requeued = al_pause_on(srv, NULL);
 		pthread_mutex_unlock(&s->mu);
 	}
 	return r;
+}
+
+/* A job the kill switch stopped goes back to the queue (with any other the switch stopped:
+ * nothing else runs while paused).  At shutdown al_sched_stop does it instead. */
+static void
+requeue_after_pause(struct al_server *srv)
+{
+	struct al_err err = {0};
+	int n = al_store_requeue_running(srv->store, INT_MAX, &err);
+
+	al_log(n < 0 ? "error" : "info", "sched.requeued_at_pause", "count=%d error=%s", n,
+	       al_log_q(n < 0 ? al_err_msg(&err) : ""));
 }
 
 static int
@@ -421,13 +437,21 @@ worker(void *arg)
 
 	free(arg);
 	while (!stopping(s)) {
+		int r = -ENOENT;
+
 		memset(&err, 0, sizeof(err));
-		int r = claim(srv, slot, id, &err);
+		if (!al_pause_on(srv, NULL))
+			r = claim(srv, slot, id, &err);
 		if (r == 0) {
+			int requeued;
+
 			run_job(srv, slot, id);
 			pthread_mutex_lock(&s->mu);
+			requeued = slot->requeued && !s->stopping;
 			*slot = (struct al_running){0};
 			pthread_mutex_unlock(&s->mu);
+			if (requeued)
+				requeue_after_pause(srv);
 			continue;
 		}
 		if (r != -ENOENT)
@@ -487,6 +511,28 @@ al_sched_cancel(struct al_server *srv, const char *id)
 		al_log("info", "job.cancelled", "id=%s runner=%d", id, (int)r->runner);
 	}
 	pthread_mutex_unlock(&s->mu);
+}
+
+int
+al_sched_requeue_all(struct al_server *srv)
+{
+	struct al_sched *s = srv->sched;
+	int n = 0;
+
+	pthread_mutex_lock(&s->mu);
+	for (unsigned i = 0; s->running && i < s->n_workers; i++) {
+		struct al_running *r = &s->running[i];
+
+		if (!r->id[0])
+			continue;
+		r->requeued = 1;
+		if (r->runner > 0)
+			kill(r->runner, SIGKILL);
+		al_log("info", "job.paused", "id=%s runner=%d", r->id, (int)r->runner);
+		n++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return n;
 }
 
 void

@@ -35,6 +35,7 @@ struct al_server {
 	int draining;		/* under mu: SIGTERM came; reads are served, submissions get 503 */
 	struct al_sched *sched; /* owned: workers and their jobs (server/sched.c) */
 	struct al_github *github; /* owned: the commit-status poster (server/github.c) */
+	struct al_pause *pause;	  /* owned: the kill switch (server/pause.c) */
 	struct al_rate *rate;	  /* owned: submissions per principal (server/admit.c) */
 	unsigned long config_gen; /* under mu: one more at each reload */
 	struct al_views views;	  /* rendered proposal views (server/views.c) */
@@ -56,6 +57,9 @@ void al_sched_cancel(struct al_server *srv, const char *id);
 /* Stops taking jobs, lets running ones finish for shutdown_grace_s, then kills the rest
  * and puts them back in the queue. */
 void al_sched_stop(struct al_server *srv);
+/* The kill switch pulled: every running job's runner is killed and the job goes back to the
+ * queue (its worker queues it again); how many were running. */
+int al_sched_requeue_all(struct al_server *srv);
 
 /* The configuration in force, with a reference the caller gives back with
  * al_live_config_put; a reload never frees a snapshot still in use. */

@@ -40,6 +40,12 @@ function setSession(s) {
   $('whoami').textContent = `${session.name} (${session.role})`;
   const iso = isoTime(session.expires);
   if (iso) $('whoami').setAttribute('title', `session expires ${new Date(session.expires * 1000).toLocaleString()}`);
+  // the kill switch: shown while pulled, as text
+  const p = isObj(s.pause) && s.pause.paused === true ? s.pause : null;
+  $('paused').textContent = p
+    ? `Paused by ${str(p.by) || 'an admin'}: ${str(p.reason)}. No job starts and nothing is granted or promoted until an admin resumes.`
+    : '';
+  $('paused').hidden = !p;
 }
 
 function renderSignin(message) {

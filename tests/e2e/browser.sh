@@ -33,8 +33,9 @@ jq -n --arg tmp "$TMP" '{repos: {gated: {path: "\($tmp)/gated", policy: {
 tok() { "$AIRLOCK" token add --data "$TMP/data" --name "$1" --role "$2"; }
 jq -n --arg a1 "$(tok agent-1 agent)" --arg a2 "$(tok agent-2 agent)" \
 	--arg a1r "$(tok agent-1 reviewer)" --arg alice "$(tok alice reviewer)" \
-	--arg bob "$(tok bob reviewer)" \
-	'{"agent-1": $a1, "agent-2": $a2, "agent-1-reviewer": $a1r, alice: $alice, bob: $bob}' \
+	--arg bob "$(tok bob reviewer)" --arg ops "$(tok ops admin)" \
+	'{"agent-1": $a1, "agent-2": $a2, "agent-1-reviewer": $a1r, alice: $alice, bob: $bob,
+	  ops: $ops}' \
 	>"$TMP/tokens.json"
 
 # the hostile patch: the real fix, plus a file whose name and text are markup

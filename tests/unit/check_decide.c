@@ -357,6 +357,26 @@ START_TEST(test_decision_word)
 }
 END_TEST
 
+/* The kill switch pulled: no decision is taken (none could sign), nothing is read. */
+START_TEST(test_paused)
+{
+	struct al_refusal why = {0};
+
+	setup(P_TWO);
+	paused_reason = "incident 42";
+	ck_assert_int_lt(al_decide_record(&srv, ID, "bob", "approve", "", 0, &why), 0);
+	paused_reason = NULL;
+	ck_assert_int_eq(why.status, 503);
+	ck_assert_str_eq(why.error, "paused");
+	ck_assert_str_eq(why.detail, "paused: incident 42");
+	ck_assert_int_eq(fake.loads, 0);
+	ck_assert_int_eq(fake.decides, 0);
+	ck_assert_int_eq(fake.issues, 0);
+	ck_assert_int_eq(live.configs, 0);
+	al_policy_free(repo_conf.policy);
+}
+END_TEST
+
 /* ---- decisions recorded ---- */
 
 static const struct {
@@ -454,6 +474,7 @@ decide_suite(void)
 	tcase_add_loop_test(tc, test_refused, 0, sizeof(refusals) / sizeof(refusals[0]));
 	tcase_add_loop_test(tc, test_comment_cap, 0, 2);
 	tcase_add_loop_test(tc, test_decision_word, 0, 4);
+	tcase_add_test(tc, test_paused);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("decided");
 	tcase_add_loop_test(tc, test_decided, 0, sizeof(decisions) / sizeof(decisions[0]));

@@ -326,6 +326,26 @@ START_TEST(test_refused)
 }
 END_TEST
 
+/* The kill switch pulled: nothing is read, verified, spent or moved. */
+START_TEST(test_paused)
+{
+	struct al_refusal why = {0};
+	json_t *answer = NULL;
+
+	setup(POLICY);
+	paused_reason = "incident 42";
+	ck_assert_int_lt(al_promote_grant(&srv, ID, "bob", &answer, &why), 0);
+	paused_reason = NULL;
+	ck_assert_ptr_null(answer);
+	ck_assert_int_eq(why.status, 503);
+	ck_assert_str_eq(why.error, "paused");
+	ck_assert_str_eq(why.detail, "paused: incident 42");
+	ck_assert_str_eq(fake.trace, "");
+	ck_assert_int_eq(live.configs, 0);
+	al_policy_free(repo_conf.policy);
+}
+END_TEST
+
 /* ---- promotions ---- */
 
 static const struct {
@@ -401,6 +421,7 @@ promote_suite(void)
 	tc = tcase_create("promoted");
 	tcase_add_loop_test(tc, test_promoted, 0, sizeof(promotions) / sizeof(promotions[0]));
 	tcase_add_test(tc, test_promoted_unrecorded);
+	tcase_add_test(tc, test_paused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,12 +1,14 @@
-/* The live configuration faked for the unit tests of server modules (decide, promote,
- * webhook), which link neither server/live.c nor server/config.c: one configuration, its
- * takes and gives back counted so a test can show that none leaks.  Include it in the one
- * test file of a binary. */
+/* The live configuration and the kill switch faked for the unit tests of server modules
+ * (decide, promote, webhook), which link neither server/live.c, server/config.c nor
+ * server/pause.c: one configuration, its takes and gives back counted so a test can show
+ * that none leaks.  Include it in the one test file of a binary. */
 #pragma once
 
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "server/pause.h"
 #include "server/server.h"
 
 static struct al_config cfg;
@@ -37,6 +39,18 @@ al_config_repo(const struct al_config *c, const char *name)
 		if (!strcmp(c->repos[i].name, name))
 			return &c->repos[i];
 	return NULL;
+}
+
+/* The kill switch, faked: pulled while paused_reason is set. */
+static const char *paused_reason;
+
+bool
+al_pause_on(struct al_server *s, char reason[AL_PAUSE_REASON_MAX])
+{
+	(void)s;
+	if (paused_reason && reason)
+		snprintf(reason, AL_PAUSE_REASON_MAX, "%s", paused_reason);
+	return paused_reason != NULL;
 }
 
 /* Each configuration taken was given back exactly once. */

@@ -438,6 +438,21 @@ try {
 		if (v.state !== 'awaiting_approval' || v.approvals.length !== 0) throw new Error(JSON.stringify(v));
 	});
 
+	await step('a pause shows as a banner, as text, and goes with resume', async () => {
+		const p = await api('POST', '/v1/admin/pause', TOKENS.ops, { reason: 'incident <b>42</b>' });
+		if (p.status !== 200) throw new Error(`pause: ${p.status} ${p.text}`);
+		await page.reload();
+		await page.waitForSelector('#paused:not([hidden])');
+		const t = await page.textContent('#paused');
+		if (!t.includes('Paused by ops: incident <b>42</b>')) throw new Error(`banner: ${t}`);
+		if (await page.$('#paused b')) throw new Error('the reason was rendered as markup');
+		const r = await api('POST', '/v1/admin/resume', TOKENS.ops);
+		if (r.status !== 200) throw new Error(`resume: ${r.status} ${r.text}`);
+		await page.reload();
+		await page.waitForSelector('#whoami');
+		await page.waitForFunction(() => document.querySelector('#paused')?.hidden === true);
+	});
+
 	expect('no script error on the page', pageErrors.length === 0, pageErrors.join('; '));
 	expect('no dialog opened all along', dialogs.length === 0, dialogs.join('; '));
 
