@@ -403,16 +403,17 @@ claim(struct al_server *srv, struct al_running *slot, char id[33], struct al_err
 	return r;
 }
 
-/* A job the kill switch stopped goes back to the queue (with any other the switch stopped:
- * nothing else runs while paused).  At shutdown al_sched_stop does it instead. */
+/* A job the kill switch stopped goes back to the queue.  At shutdown al_sched_stop does it
+ * instead. */
 static void
-requeue_after_pause(struct al_server *srv)
+requeue_after_pause(struct al_server *srv, const char *id)
 {
 	struct al_err err = {0};
-	int n = al_store_requeue_running(srv->store, INT_MAX, &err);
+	int r = al_store_requeue(srv->store, id,
+				 "the server was paused while its job ran: queued again", &err);
 
-	al_log(n < 0 ? "error" : "info", "sched.requeued_at_pause", "count=%d error=%s", n,
-	       al_log_q(n < 0 ? al_err_msg(&err) : ""));
+	al_log(r < 0 ? "error" : "info", "sched.requeued_at_pause", "id=%s error=%s", id,
+	       al_log_q(r < 0 ? al_err_msg(&err) : ""));
 }
 
 static int
@@ -451,7 +452,7 @@ worker(void *arg)
 			*slot = (struct al_running){0};
 			pthread_mutex_unlock(&s->mu);
 			if (requeued)
-				requeue_after_pause(srv);
+				requeue_after_pause(srv, id);
 			continue;
 		}
 		if (r != -ENOENT)

@@ -272,6 +272,9 @@ int al_store_regate(struct al_store *s, const char *id, struct al_err *err);
 /* Puts proposals a crash left running back in the queue, or in error once they were
  * started max_attempts times; returns how many it moved. */
 int al_store_requeue_running(struct al_store *s, int max_attempts, struct al_err *err);
+/* One running proposal back to the queue (its job was stopped, not failed), audited with
+ * why; -ESTALE when it is not running. */
+int al_store_requeue(struct al_store *s, const char *id, const char *why, struct al_err *err);
 
 static inline void
 al_proposal_freep(struct al_proposal **p)

@@ -480,3 +480,38 @@ al_store_revise(struct al_store *s, const struct al_proposal *p, long long *ret_
 		al_store_tell(s, p->id, "queued");
 	return r;
 }
+
+struct requeue_one_args {
+	const char *id, *why;
+};
+
+static int
+requeue_one_body(struct al_store *s, const void *ctx, struct al_err *err)
+{
+	const struct requeue_one_args *a = ctx;
+	_cleanup_stmt_ sqlite3_stmt *up = NULL;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE proposals SET state = 'queued', updated = ?2"
+			       " WHERE id = ?1 AND state = 'running'",
+			       -1, &up, NULL) != SQLITE_OK)
+		return al_store_db_err(s, err, "requeue");
+	bind_text(up, 1, a->id);
+	sqlite3_bind_int64(up, 2, now_s());
+	if (sqlite3_step(up) != SQLITE_DONE)
+		return al_store_db_err(s, err, "requeue");
+	if (sqlite3_changes(s->db) == 0)
+		return al_err_set(err, -ESTALE, "proposal %s is not running", a->id);
+	return al_store_audit_append(s, "recovery", "job.requeued", a->id, a->why, err);
+}
+
+int
+al_store_requeue(struct al_store *s, const char *id, const char *why, struct al_err *err)
+{
+	int r = al_store_transact(s, "requeue", requeue_one_body,
+				  &(struct requeue_one_args){id, why}, err);
+
+	if (r == 0)
+		al_store_tell(s, id, "queued");
+	return r;
+}

@@ -436,6 +436,32 @@ START_TEST(sessions_live_with_their_token_and_until_they_expire)
 }
 END_TEST
 
+/* A job the kill switch stopped goes back to the queue, audited; only a running one. */
+START_TEST(requeue_one)
+{
+	struct al_proposal *p = NULL;
+	struct al_err e = {0};
+	json_t *audit = NULL;
+	char id[33];
+
+	insert("p1", 10, "x", 1);
+	insert("p2", 20, "x", 1);
+	ck_assert_int_eq(al_store_claim_next(store, id, NULL), 0);
+	ck_assert_str_eq(id, "p1");
+	ck_assert_int_eq(al_store_requeue(store, "p2", "paused", &e), -ESTALE);
+	ck_assert_int_eq(al_store_requeue(store, "p1", "paused", NULL), 0);
+	ck_assert_int_eq(al_store_proposal_get(store, "p1", &p, NULL), 0);
+	ck_assert_str_eq(p->state, "queued");
+	al_proposal_free(p);
+	ck_assert_int_eq(al_store_requeue(store, "p1", "paused", NULL), -ESTALE);
+	ck_assert_int_eq(al_store_audit_list(store, "p1", 10, &audit, NULL), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_array_get(audit, json_array_size(audit) - 1), "action")),
+			 "job.requeued");
+	json_decref(audit);
+}
+END_TEST
+
 /* A revoked name loses every token it had and the sessions they opened, at once; the add
  * and the revocation are audited with a short id, never the secret or its whole hash. */
 START_TEST(tokens_revoked_with_their_sessions)
@@ -1170,6 +1196,7 @@ store_suite(void)
 	tcase_add_test(t, upgrades_a_version_1_database);
 	tcase_add_test(t, grant_spent_once_then_invalidated_and_regated);
 	tcase_add_test(t, sessions_live_with_their_token_and_until_they_expire);
+	tcase_add_test(t, requeue_one);
 	tcase_add_test(t, tokens_revoked_with_their_sessions);
 	tcase_add_test(t, decisions_and_sessions_are_audited_append_only);
 	tcase_add_test(t, every_committed_move_is_told_and_titles_are_kept);
