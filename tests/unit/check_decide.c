@@ -100,23 +100,6 @@ al_store_proposal_get(struct al_store *s, const char *id, struct al_proposal **r
 	return 0;
 }
 
-void
-al_proposal_free(struct al_proposal *p)
-{
-	if (!p)
-		return;
-	free(p->repo);
-	free(p->base);
-	free(p->state);
-	free(p->proposer);
-	free(p->candidate_tree);
-	free(p->candidate_commit);
-	free(p->policy_digest);
-	free(p->verdict);
-	free(p->result);
-	free(p);
-}
-
 int
 al_store_approvals(struct al_store *s, const char *id, json_t **ret, struct al_err *err)
 {

@@ -89,18 +89,6 @@ al_store_proposal_get(struct al_store *s, const char *id, struct al_proposal **r
 	return 0;
 }
 
-void
-al_proposal_free(struct al_proposal *p)
-{
-	if (!p)
-		return;
-	free(p->repo);
-	free(p->state);
-	free(p->grant);
-	free(p->grant_state);
-	free(p);
-}
-
 int
 al_keyring_verify(const struct al_keyring *kr, const char *envelope, size_t len, time_t now,
 		  char **ret_payload, size_t *ret_len, const struct al_key **ret_key,

@@ -6,6 +6,7 @@
 
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/pause.h"
@@ -39,6 +40,23 @@ al_config_repo(const struct al_config *c, const char *name)
 		if (!strcmp(c->repos[i].name, name))
 			return &c->repos[i];
 	return NULL;
+}
+
+/* A proposal a fake of the store handed out: every owned field, as the store frees it. */
+void
+al_proposal_free(struct al_proposal *p)
+{
+	if (!p)
+		return;
+	char *owned[] = {
+	    p->repo,	       p->base,		p->state,      p->proposer,    p->patch,
+	    p->test_patch,     p->fail_to_pass, p->provenance, p->base_commit, p->candidate_commit,
+	    p->candidate_tree, p->result,	p->verdict,    p->grant,       p->error,
+	    p->policy_digest,  p->grant_state,	p->promotion,  p->title};
+
+	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+		free(owned[i]);
+	free(p);
 }
 
 /* The kill switch, faked: pulled while paused_reason is set. */
