@@ -35,6 +35,8 @@ FIRST=$SERVER_PID
 ID=$(http POST /v1/proposals "$AGENT" "$TMP/body.json" | sed 's/^202 //' | jq -r .id)
 for i in $(seq 1 100); do [ "$(state "$ID")" = running ] && break; sleep 0.1; done
 expect "the job is running in the first server" "$(state "$ID")" "running"
+# the workspace comes a moment after the claim
+for i in $(seq 1 100); do [ -d "$DATA/jobs/$ID" ] && break; sleep 0.1; done
 [ -d "$DATA/jobs/$ID" ] && ok "its workspace is there" || not_ok "its workspace is there"
 
 # --- a second server on the same data directory ------------------------------------------
