@@ -21,6 +21,7 @@
 #include "lib/log.h"
 #include "lib/macros.h"
 #include "runner/checkout.h"
+#include "runner/confine.h"
 #include "runner/record.h"
 #include "runner/report.h"
 #include "runner/sandbox.h"
@@ -186,7 +187,7 @@ chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 static int
 hand_over(const char *dir, uid_t uid, gid_t gid, struct al_err *err)
 {
-	if (geteuid() != 0)
+	if (uid == geteuid() && gid == getegid())
 		return 0;
 	chown_uid = uid;
 	chown_gid = gid;
@@ -268,7 +269,7 @@ report_prepare(struct job *j, const json_t *item, const char *run_dir, struct re
 		return al_err_set(err, -ENOMEM, "out of memory");
 	if (mkdir(rp->dir, 0700) < 0)
 		return al_err_set(err, -errno, "%s: %s", rp->dir, strerror(errno));
-	if (geteuid() == 0 && chown(rp->dir, j->uid, j->gid) < 0)
+	if ((j->uid != geteuid() || j->gid != getegid()) && chown(rp->dir, j->uid, j->gid) < 0)
 		return al_err_set(err, -errno, "%s: cannot hand over", rp->dir);
 	snprintf(rp->env, sizeof(rp->env), "AIRLOCK_REPORT=" REPORT_DIR "/%s", rp->file);
 	rp->env_list[0] = rp->env;
@@ -405,6 +406,34 @@ job_load(struct job *j, struct al_err *err)
 	return 0;
 }
 
+/* Before any untrusted byte is parsed: the runner's own namespaces, which cover what the
+ * server named (runner/confine.c). A job without that list does not run. */
+static int
+confine(struct job *j, struct al_err *err)
+{
+	const json_t *hide = json_object_get(json_object_get(j->spec, "confine"), "hide");
+	const char *paths[64];
+	struct al_confine c = {.hide = paths, .job_dir = j->dir, .repo = j->repo_path};
+	size_t i;
+	json_t *v;
+	int r;
+
+	if (!json_is_array(hide) || json_array_size(hide) > AL_ARRAY_SIZE(paths))
+		return al_err_set(err, -EINVAL, "job: no confinement (confine.hide)");
+	json_array_foreach (hide, i, v) {
+		if (!(paths[i] = json_string_value(v)))
+			return al_err_set(err, -EINVAL, "job: confine.hide: expected strings");
+	}
+	c.n_hide = json_array_size(hide);
+	if ((r = al_confine_enter(&c, err)) < 0)
+		return r;
+	j->uid = c.sandbox_uid;
+	j->gid = c.sandbox_gid;
+	al_log("info", "runner.confined", "hidden=%zu sandbox_uid=%u", c.n_hide,
+	       (unsigned)c.sandbox_uid);
+	return 0;
+}
+
 static int
 write_result(struct job *j, struct al_err *err)
 {
@@ -449,12 +478,13 @@ al_runner_main(int argc, char **argv)
 		fprintf(stderr, "airlock runner: the server that started this job is gone\n");
 		return 1;
 	}
-	al_sandbox_default_ids(&j.uid, &j.gid);
 	j.result = json_pack("{s:s, s:{s:s, s:s}}", "version", "1", "runner", "sandbox_profile",
 			     al_profile_text(), "kernel", uname(&u) == 0 ? u.release : "unknown");
 	if (!j.result)
 		return 1;
 	r = job_load(&j, &err);
+	if (r == 0)
+		r = confine(&j, &err);
 	if (r == 0)
 		r = checkout(&j, &err);
 	if (r == 0)

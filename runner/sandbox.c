@@ -674,8 +674,8 @@ check_opts(const struct al_sandbox_opts *o, uid_t *uid, gid_t *gid, struct al_er
 		return al_err_set(err, -EINVAL, "sandbox: no command");
 	if ((r = check_binds(o, err)) < 0)
 		return r;
-	if (geteuid() != 0) {
-		/* without privilege only our own ids can be mapped */
+	if (geteuid() != 0 && o->host_uid == 0 && o->host_gid == 0) {
+		/* none given: without privilege, our own ids are the ones we can map */
 		*uid = geteuid();
 		*gid = getegid();
 		return 0;

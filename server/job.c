@@ -45,3 +45,29 @@ al_job_result_parse(const char *text, size_t len, json_t **ret, struct al_err *e
 	*ret = o;
 	return 0;
 }
+
+static void
+add_path(json_t *a, const char *path)
+{
+	if (path && path[0])
+		json_array_append_new(a, json_string(path));
+}
+
+json_t *
+al_job_hide(const struct al_config *c, const char *config_path)
+{
+	json_t *a = json_array();
+
+	if (!a)
+		return NULL;
+	add_path(a, c->data);
+	add_path(a, config_path);
+	add_path(a, c->tls_key);
+	add_path(a, c->github_token_file);
+	for (size_t i = 0; i < c->n_repos; i++) {
+		add_path(a, c->repos[i].path);
+		if (c->repos[i].github)
+			add_path(a, c->repos[i].github->secret_file);
+	}
+	return a;
+}

@@ -6,6 +6,7 @@
 
 #include "gates/gates.h"
 #include "lib/err.h"
+#include "server/config.h"
 #include "server/store.h"
 
 /* The runner's own time on top of its runs' timeouts: checkout, trees, reports. */
@@ -24,3 +25,8 @@ int al_job_timeout_s(const struct al_policy *policy, size_t n_runs);
 /* result.json as the runner wrote it: a JSON object without duplicate keys whose "runs",
  * when there, is an array.  0 and the object, or -EBADMSG. */
 int al_job_result_parse(const char *text, size_t len, json_t **ret, struct al_err *err);
+
+/* What the runner must not see (runner/confine.c): the data directory, the configuration
+ * and the secret files it names, and every repository (the job's own is put back). A
+ * missing one is skipped by the runner. */
+json_t *al_job_hide(const struct al_config *c, const char *config_path);

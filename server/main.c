@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -385,6 +386,10 @@ cmd_serve(int argc, char **argv)
 	}
 	if (optind != argc)
 		return fputs(usage, stderr), EXIT_USAGE;
+	/* The runners run as this user too: not dumpable, our /proc/PID (root, fd, mem) is
+	 * closed to them (runner/confine.c). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return die("serve", &(struct al_err){.msg = "cannot make the server undumpable"});
 	if (al_sign_init() < 0)
 		return die("serve", &(struct al_err){.msg = "libsodium failed to start"});
 	/* libgit2 held open for the server's life: its caches outlive each request */
