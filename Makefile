@@ -26,7 +26,7 @@ RUNNER_SRC := $(filter-out runner/main.c runner/front.c,$(wildcard runner/*.c))
 GIT_SRC := runner/checkout.c runner/apply.c runner/tree.c runner/libgit.c runner/git.c
 # What the lean `airlock` front needs: the sandbox and its command line, no libgit2 and
 # no libxml2.
-FRONT_SRC := runner/front.c $(filter-out $(GIT_SRC) runner/report.c runner/confine.c,$(RUNNER_SRC))
+FRONT_SRC := runner/front.c $(filter-out $(GIT_SRC) runner/report.c,$(RUNNER_SRC))
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c server/store/*.c))
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -54,7 +54,7 @@ UNIT_BIN := $(addprefix $(BUILD)/check_,$(UNIT))
 UNIT_OBJ_lib :=
 UNIT_OBJ_gates := $(GATES_OBJ)
 UNIT_OBJ_sandbox := $(call obj,$(addprefix runner/,sandbox.c mounts.c child.c capture.c profile.c \
-	doctor.c seccomp.c seccomp-rules.c gen/filter.c cgroup.c)) $(SECCOMP_BPF_OBJ)
+	doctor.c seccomp.c seccomp-rules.c gen/filter.c cgroup.c confine.c)) $(SECCOMP_BPF_OBJ)
 UNIT_OBJ_checkout := $(call obj,$(GIT_SRC) runner/hunks.c)
 UNIT_OBJ_hunks := $(call obj,runner/hunks.c)
 UNIT_OBJ_confine := $(call obj,runner/confine.c)

@@ -20,6 +20,8 @@ need_cmd curl curl
 need_cmd jq jq
 need_cmd openssl openssl
 need_cmd xxd xxd
+# the runner maps the sandbox to a subordinate id when airlock is not root
+need_cmd newuidmap uidmap
 if command -v pkg-config >/dev/null 2>&1; then
 	need_pc libgit2 libgit2-dev
 	need_pc libmicrohttpd libmicrohttpd-dev
@@ -67,4 +69,10 @@ browser=tests/e2e/browser
 if [ $tests -eq 1 ] && [ ! -f $browser/node_modules/playwright-core/package.json ]; then
 	echo "deps: installing playwright-core (npm ci in $browser)" >&2
 	npm ci --prefix $browser --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
+# The e2e suite runs the server as an unprivileged user with its own subordinate ids, as
+# deploy/airlock.service does in production (tests/as-user.sh).
+if [ $tests -eq 1 ] && [ "$(id -u)" -eq 0 ]; then
+	./deploy/user.sh airlock-test
 fi

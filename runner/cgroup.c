@@ -346,8 +346,9 @@ v1_usable(struct al_cgroup_host *h, struct found *f)
 		if (access(h->base[c], W_OK) < 0) {
 			al_buf_printf(
 			    &f->why,
-			    "cgroups: v1: cannot create groups in %s (%s); run airlock as "
-			    "root or give its user that directory\n",
+			    "cgroups: v1: cannot create groups in %s (%s); hand airlock's user "
+			    "a subtree (systemd: Delegate=memory pids cpu; or mkdir and chown "
+			    "one and start airlock in it: docs/operations.md)\n",
 			    h->base[c], strerror(errno));
 			return 0;
 		}

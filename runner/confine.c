@@ -23,7 +23,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/capability.h>
-#include <pwd.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,11 +81,36 @@ subid_first(const char *file, const char *name, unsigned long own, unsigned long
 	return r;
 }
 
+/* The name /etc/passwd gives uid, as newuidmap reads /etc/subuid by it; the decimal uid
+ * when there is none (the files may name the uid too). Read directly: `airlock doctor`
+ * runs this in a static binary, where NSS is not to be had. */
+static void
+user_name(uid_t uid, char *buf, size_t size)
+{
+	FILE *f = fopen("/etc/passwd", "re");
+	char line[512];
+
+	snprintf(buf, size, "%u", (unsigned)uid);
+	while (f && fgets(line, sizeof(line), f)) {
+		char *name = line, *p = strchr(line, ':'), *q;
+
+		if (!p || !(p = strchr(p + 1, ':')))
+			continue;
+		if (strtoul(p + 1, &q, 10) != uid || *q != ':' || q == p + 1)
+			continue;
+		*strchr(line, ':') = '\0';
+		if (strlen(name) < size)
+			memcpy(buf, name, strlen(name) + 1);
+		break;
+	}
+	if (f)
+		fclose(f);
+}
+
 int
 al_confine_ids(uid_t *ret_uid, gid_t *ret_gid, struct al_err *err)
 {
-	struct passwd pw, *pwp = NULL;
-	char buf[1024];
+	char name[256];
 	unsigned long u, g;
 	int r;
 
@@ -95,19 +119,17 @@ al_confine_ids(uid_t *ret_uid, gid_t *ret_gid, struct al_err *err)
 		*ret_gid = SANDBOX_ROOT_ID;
 		return 0;
 	}
-	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &pwp) != 0 || !pwp)
-		return al_err_set(err, -ENOENT, "user %u has no passwd entry",
-				  (unsigned)geteuid());
-	r = subid_first("/etc/subuid", pw.pw_name, geteuid(), &u);
+	user_name(geteuid(), name, sizeof(name));
+	r = subid_first("/etc/subuid", name, geteuid(), &u);
 	if (r < 0)
 		return al_err_set(err, r,
-				  "/etc/subuid gives %s no subordinate ids: the sandbox would run "
-				  "as %s itself (see airlock doctor)",
-				  pw.pw_name, pw.pw_name);
-	r = subid_first("/etc/subgid", pw.pw_name, getegid(), &g);
+				  "/etc/subuid gives %s no subordinate ids, so the sandbox cannot "
+				  "run as an id that owns nothing (deploy/user.sh)",
+				  name);
+	r = subid_first("/etc/subgid", name, getegid(), &g);
 	if (r < 0)
-		return al_err_set(err, r, "/etc/subgid gives %s no subordinate ids (see airlock doctor)",
-				  pw.pw_name);
+		return al_err_set(err, r,
+				  "/etc/subgid gives %s no subordinate ids (deploy/user.sh)", name);
 	*ret_uid = (uid_t)u;
 	*ret_gid = (gid_t)g;
 	return 0;

@@ -17,6 +17,7 @@
 #include "lib/fileio.h"
 #include "lib/macros.h"
 #include "runner/cgroup.h"
+#include "runner/confine.h"
 #include "runner/sandbox-int.h"
 
 static void __attribute__((format(printf, 3, 4)))
@@ -193,6 +194,50 @@ doctor_run(struct al_host_support *h, size_t *len)
 	al_rm_rf(ws);
 }
 
+/* The runner's confinement, tried whole in a child: its ids mapped (newuidmap and
+ * /etc/subuid when not root), a secret covered that then cannot be read. */
+static void
+doctor_confine(struct al_host_support *h, size_t *len)
+{
+	char dir[] = "/tmp/airlock-doctor-XXXXXX", secret[64], job[64], msg[256] = "";
+	int fds[2], st;
+	pid_t pid;
+
+	if (!mkdtemp(dir) || pipe2(fds, O_CLOEXEC) < 0) {
+		problem(h, len, "runner: cannot try its confinement: %s\n", strerror(errno));
+		return;
+	}
+	snprintf(secret, sizeof(secret), "%s/secret", dir);
+	snprintf(job, sizeof(job), "%s/job", dir);
+	if (mkdir(secret, 0700) < 0 || mkdir(job, 0700) < 0 || (pid = fork()) < 0) {
+		problem(h, len, "runner: cannot try its confinement: %s\n", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		al_rm_rf(dir);
+		return;
+	}
+	if (pid == 0) {
+		const char *hide[] = {secret};
+		struct al_confine c = {.hide = hide, .n_hide = 1, .job_dir = job};
+		struct al_err e = {0};
+		int r = al_confine_enter(&c, &e);
+
+		if (r < 0 && write(fds[1], al_err_msg(&e), strlen(al_err_msg(&e))) < 0)
+			_exit(2);
+		_exit(r < 0);
+	}
+	close(fds[1]);
+	if (read(fds[0], msg, sizeof(msg) - 1) < 0)
+		msg[0] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	h->runner_confined = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	if (!h->runner_confined)
+		problem(h, len, "runner: %s\n", msg[0] ? msg : "its confinement failed");
+	al_rm_rf(dir);
+}
+
 int
 al_doctor_run(struct al_host_support *ret)
 {
@@ -203,8 +248,10 @@ al_doctor_run(struct al_host_support *ret)
 	doctor_cgroups(&h, &len);
 	doctor_seccomp(&h, &len);
 	doctor_run(&h, &len);
+	doctor_confine(&h, &len);
 	*ret = h;
-	return h.user_namespaces && h.cgroup_version && h.seccomp && h.pivot_root && h.sandbox_ran
+	return h.user_namespaces && h.cgroup_version && h.seccomp && h.pivot_root &&
+			       h.sandbox_ran && h.runner_confined
 		   ? 0
 		   : -ENOTSUP;
 }

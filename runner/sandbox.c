@@ -496,10 +496,12 @@ start(struct run *r, const struct al_sandbox_opts *o, const struct al_cgroup_hos
 		close_fd(&r->fds[i][1]);
 	close_fd(&r->notify[1]);
 	ret = al_sandbox_write_id_maps(r->pid, uid, gid, err);
-	if (ret == 0)
-		ret = signal_init(r, err);
+	/* into the run's groups while the init still has our ids: cgroup v1 lets a user
+	 * other than root move only its own processes */
 	if (ret == 0)
 		ret = al_cgroup_run_attach(r->cg, r->pid, err);
+	if (ret == 0)
+		ret = signal_init(r, err);
 	if (ret == 0)
 		ret = signal_init(r, err);
 	if (ret < 0)

@@ -73,6 +73,7 @@ struct al_host_support {
 	int seccomp_notify;	      /* user notification works (denied-call counting) */
 	int pivot_root;		      /* a tmpfs root can be entered */
 	int sandbox_ran;	      /* /bin/true ran in a full sandbox */
+	int runner_confined;	      /* the runner's own namespaces hid a secret */
 	char problems[1024];	      /* what is missing and how to fix it, one line each */
 };
 

@@ -60,11 +60,25 @@ suite() {
 	fi
 }
 
+# As root, the e2e suites run the server as an unprivileged user (tests/as-user.sh).
 export AIRLOCK BUILD
+runas=()
+# shellcheck source=tests/as-user.sh
+. tests/as-user.sh
+if as_user_setup; then
+	export AL_TEST_USER AL_HOME=$as_user_home
+	runas=(as_user)
+	echo "== e2e suites run as $AL_TEST_USER"
+elif [ "$(id -u)" -eq 0 ]; then
+	echo "as-user: cannot run the e2e suites unprivileged"
+	failed=$((failed + 1))
+	suites_failed+=("as-user")
+fi
 for t in tests/e2e/*.sh; do
 	[ "$(basename "$t")" = lib.sh ] && continue
-	suite "e2e: $(basename "$t" .sh)" "$t"
+	suite "e2e: $(basename "$t" .sh)" "${runas[@]}" "$t"
 done
+as_user_cleanup
 [ -x tests/probes/run.sh ] && suite "probes" tests/probes/run.sh
 
 echo
