@@ -26,7 +26,7 @@ RUNNER_SRC := $(filter-out runner/main.c runner/front.c,$(wildcard runner/*.c))
 GIT_SRC := runner/checkout.c runner/apply.c runner/tree.c runner/libgit.c runner/git.c
 # What the lean `airlock` front needs: the sandbox and its command line, no libgit2 and
 # no libxml2.
-FRONT_SRC := runner/front.c $(filter-out $(GIT_SRC) runner/report.c,$(RUNNER_SRC))
+FRONT_SRC := runner/front.c $(filter-out $(GIT_SRC) runner/report.c runner/pull.c,$(RUNNER_SRC))
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c server/store/*.c))
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -67,7 +67,7 @@ UNIT_OBJ_report := $(call obj,runner/report.c) $(GATES_OBJ)
 UNIT_OBJ_job := $(call obj,server/job.c) $(GATES_OBJ)
 UNIT_OBJ_decide := $(call obj,server/decide.c) $(GATES_OBJ)
 UNIT_OBJ_promote := $(call obj,server/promote.c) $(GATES_OBJ)
-UNIT_OBJ_webhook := $(call obj,server/webhook.c) $(GATES_OBJ)
+UNIT_OBJ_webhook := $(call obj,server/webhook.c runner/pull.c runner/confine.c) $(GATES_OBJ)
 
 FUZZ := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 PROBES := $(patsubst tests/probes/%.c,$(BUILD)/probes/%,$(wildcard tests/probes/*.c))

@@ -291,8 +291,8 @@ al_cli_doctor(int argc, char **argv)
 	       h.seccomp_notify ? "yes" : "no");
 	printf("pivot_root: %s\n", h.pivot_root ? "yes" : "no");
 	printf("sandbox: %s\n", h.sandbox_ran ? "/bin/true ran isolated" : "could not run");
-	printf("runner: %s\n", h.runner_confined ? "confined (secrets covered, ids mapped)"
-						: "cannot be confined");
+	printf("runner: %s\n",
+	       h.runner_confined ? "confined (secrets covered, ids mapped)" : "cannot be confined");
 	if (h.problems[0])
 		printf("%s%s", h.problems, h.problems[strlen(h.problems) - 1] == '\n' ? "" : "\n");
 	if (r < 0) {

@@ -34,6 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/fileio.h"
 #include "lib/macros.h"
 
 #define SANDBOX_ROOT_ID 65534
@@ -281,13 +282,20 @@ keep_clone(struct keep *k, struct al_err *err)
 	return 0;
 }
 
+/* Where a kept tree goes back: made while the covers are still writable. */
 static int
-keep_place(const struct keep *k, struct al_err *err)
+keep_mountpoint(const struct keep *k, struct al_err *err)
 {
 	int r = mkdir_p(k->path);
 
 	if (r < 0)
 		return al_err_set(err, r, "confine: %s: %s", k->path, strerror(-r));
+	return 0;
+}
+
+static int
+keep_place(const struct keep *k, struct al_err *err)
+{
 	if (move_mount(k->fd, "", AT_FDCWD, k->path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return al_err_set(err, -errno, "confine: %s: %s", k->path, strerror(errno));
 	return 0;
@@ -301,8 +309,9 @@ cover(const char *path, int *covered, struct al_err *err)
 
 	*covered = 0;
 	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : al_err_set(err, -errno, "confine: %s: %s", path,
-							 strerror(errno));
+		return errno == ENOENT
+			   ? 0
+			   : al_err_set(err, -errno, "confine: %s: %s", path, strerror(errno));
 	if (S_ISDIR(st.st_mode)) {
 		if (mount("airlock-cover", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			  COVER_OPTS) < 0)
@@ -321,8 +330,7 @@ seal(const char *path, struct al_err *err)
 	struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
 
 	if (mount_setattr(AT_FDCWD, path, 0, &a, sizeof(a)) < 0)
-		return al_err_set(err, -errno, "confine: %s: read-only: %s", path,
-				  strerror(errno));
+		return al_err_set(err, -errno, "confine: %s: read-only: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -334,8 +342,7 @@ drop_sys_admin(struct al_err *err)
 	const unsigned bit = 1u << (CAP_SYS_ADMIN % 32);
 	const int i = CAP_SYS_ADMIN / 32;
 
-	if (prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) < 0 ||
-	    syscall(SYS_capget, &h, d) < 0)
+	if (prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) < 0 || syscall(SYS_capget, &h, d) < 0)
 		return al_err_set(err, -errno, "confine: capabilities: %s", strerror(errno));
 	d[i].effective &= ~bit;
 	d[i].permitted &= ~bit;
@@ -407,8 +414,9 @@ confine_mounts(const struct al_confine *c, char **hide, struct keep *keeps, size
 	if ((r = cover_all(hide, c->n_hide, covered, err)) < 0)
 		return r;
 	for (size_t i = 0; i < n_keeps; i++)
-		if ((r = keep_place(&keeps[i], err)) < 0)
+		if ((r = keep_mountpoint(&keeps[i], err)) < 0)
 			return r;
+	/* sealed before the kept trees go on top, which would otherwise be what is sealed */
 	for (size_t i = 0; i < c->n_hide; i++) {
 		struct stat st;
 
@@ -416,6 +424,9 @@ confine_mounts(const struct al_confine *c, char **hide, struct keep *keeps, size
 		    (r = seal(hide[i], err)) < 0)
 			return r;
 	}
+	for (size_t i = 0; i < n_keeps; i++)
+		if ((r = keep_place(&keeps[i], err)) < 0)
+			return r;
 	if ((r = drop_sys_admin(err)) < 0)
 		return r;
 	for (size_t i = 0; i < c->n_hide; i++)
@@ -462,18 +473,19 @@ al_confine_enter(struct al_confine *c, struct al_err *err)
 	r = al_confine_ids(&c->sandbox_uid, &c->sandbox_gid, err);
 	for (size_t i = 0; r == 0 && i < c->n_hide; i++)
 		r = resolve(c->hide[i], &hide[i], err);
-	if (r == 0 && !(job = realpath(c->job_dir, NULL)))
+	if (r == 0 && c->job_dir && !(job = realpath(c->job_dir, NULL)))
 		r = al_err_set(err, -errno, "confine: %s: %s", c->job_dir, strerror(errno));
 	if (r == 0 && c->repo && !(repo = realpath(c->repo, NULL)))
 		r = al_err_set(err, -errno, "confine: %s: %s", c->repo, strerror(errno));
-	if (r == 0 && repo && !(objects = objects_dir(repo)))
+	if (r == 0 && repo && !c->repo_writable && !(objects = objects_dir(repo)))
 		r = al_err_set(err, -ENOENT, "confine: %s has no objects directory", repo);
 	if (r == 0) {
-		if (repo) {
-			keeps[n_keeps++] = (struct keep){repo, -1, 1};
+		if (repo)
+			keeps[n_keeps++] = (struct keep){repo, -1, !c->repo_writable};
+		if (objects)
 			keeps[n_keeps++] = (struct keep){objects, -1, 0};
-		}
-		keeps[n_keeps++] = (struct keep){job, -1, 0};
+		if (job)
+			keeps[n_keeps++] = (struct keep){job, -1, 0};
 		r = enter_namespaces(c, err);
 	}
 	if (r == 0)
@@ -485,5 +497,18 @@ al_confine_enter(struct al_confine *c, struct al_err *err)
 	free(job);
 	free(repo);
 	free(objects);
+	return r;
+}
+
+int
+al_confine_remove(const char *dir, struct al_err *err)
+{
+	struct al_confine c = {0};
+	int r = al_confine_ids(&c.sandbox_uid, &c.sandbox_gid, err);
+
+	if (r == 0)
+		r = enter_namespaces(&c, err);
+	if (r == 0 && (r = al_rm_rf(dir)) < 0)
+		al_err_set(err, r, "%s: cannot remove: %s", dir, strerror(-r));
 	return r;
 }

@@ -10,8 +10,9 @@
 struct al_confine {
 	const char *const *hide; /* absolute paths, directories or files: covered */
 	size_t n_hide;
-	const char *job_dir; /* kept, read-write */
+	const char *job_dir; /* kept, read-write; may be NULL */
 	const char *repo;    /* kept read-only, with its objects/ read-write; may be NULL */
+	int repo_writable;   /* keep the whole repository read-write (a fetch moves refs) */
 	/* out: the host ids the sandbox maps its root to, mapped in the runner's namespace */
 	uid_t sandbox_uid;
 	gid_t sandbox_gid;
@@ -27,3 +28,8 @@ int al_confine_ids(uid_t *ret_uid, gid_t *ret_gid, struct al_err *err);
  * the repository are put back, CAP_SYS_ADMIN is given up, and the result is checked; on
  * any failure the runner must not go on. Call it single-threaded. */
 int al_confine_enter(struct al_confine *c, struct al_err *err);
+
+/* Removes dir from a user namespace in which the sandbox's ids are mapped too: what a
+ * sandbox made under an unprivileged airlock is owned by a subordinate id the user itself
+ * cannot remove. Call it single-threaded (`airlock runner --remove DIR`). */
+int al_confine_remove(const char *dir, struct al_err *err);

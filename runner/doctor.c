@@ -251,7 +251,7 @@ al_doctor_run(struct al_host_support *ret)
 	doctor_confine(&h, &len);
 	*ret = h;
 	return h.user_namespaces && h.cgroup_version && h.seccomp && h.pivot_root &&
-			       h.sandbox_ran && h.runner_confined
+		       h.sandbox_ran && h.runner_confined
 		   ? 0
 		   : -ENOTSUP;
 }

@@ -462,10 +462,19 @@ al_runner_main(int argc, char **argv)
 	struct utsname u;
 	int r;
 
+	if (argc == 2 && !strcmp(argv[1], "--pull-request"))
+		return al_runner_pull();
+	if (argc == 3 && !strcmp(argv[1], "--remove")) {
+		if (al_confine_remove(argv[2], &err) < 0) {
+			fprintf(stderr, "airlock runner: %s\n", al_err_msg(&err));
+			return 1;
+		}
+		return 0;
+	}
 	if ((argc != 3 && argc != 5) || strcmp(argv[1], "--job") ||
 	    (argc == 5 && strcmp(argv[3], "--parent"))) {
-		fprintf(stderr,
-			"usage: airlock runner --job DIR [--parent PID] (run by the server)\n");
+		fprintf(stderr, "usage: airlock runner --job DIR [--parent PID] | --remove DIR | "
+				"--pull-request (run by the server)\n");
 		return 64;
 	}
 	j.dir = argv[2];

@@ -102,15 +102,35 @@ write_job_files(struct job *j, const json_t *plan, struct al_err *err)
 	if (r < 0)
 		return r;
 	o = al_job_spec(j->p, j->repo->path, j->repo->policy, plan, tips);
-	if (o && json_object_set_new(o, "confine",
-				     json_pack("{s:o}", "hide",
-					       al_job_hide(j->cfg, j->srv->config_path))) < 0)
+	if (o && json_object_set_new(
+		     o, "confine",
+		     json_pack("{s:o}", "hide", al_job_hide(j->cfg, j->srv->config_path))) < 0)
 		json_decref(o), o = NULL;
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!text)
 		return al_err_set(err, -ENOMEM, "out of memory");
 	return al_file_write_atomic(spec, text, strlen(text), 0600, err);
+}
+
+/* A job's directory, whatever its runs left there: what a sandbox wrote under an
+ * unprivileged airlock belongs to a subordinate id, which only a runner's namespace can
+ * remove (runner/confine.c). */
+static int
+remove_tree(const struct al_server *srv, const char *dir)
+{
+	char *argv[] = {"airlock", "runner", "--remove", (char *)dir, NULL};
+	int r = al_rm_rf(dir), st;
+	pid_t pid;
+
+	if (r == 0 || geteuid() == 0 || access(dir, F_OK) < 0)
+		return r;
+	if (posix_spawn(&pid, srv->self_exe, NULL, NULL, argv, environ) != 0)
+		return r;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return r;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : r;
 }
 
 static int
@@ -363,7 +383,7 @@ run_job(struct al_server *srv, struct al_running *slot, const char *id)
 		goto out;
 	}
 	if (r == 0) {
-		al_rm_rf(j.dir);
+		remove_tree(srv, j.dir);
 		r = run_gates(&j, &err);
 	}
 	if (r == 0 && !strcmp(json_string_value(json_object_get(j.verdict, "decision")), "granted"))
@@ -375,7 +395,7 @@ run_job(struct al_server *srv, struct al_running *slot, const char *id)
 		after_grant(&j);
 out:
 	if (j.dir)
-		al_rm_rf(j.dir);
+		remove_tree(srv, j.dir);
 	al_metrics_observe(AL_H_GATE, al_metrics_now() - started);
 	if (j.policy_s > 0)
 		al_metrics_observe(AL_H_POLICY, j.policy_s);
@@ -553,11 +573,11 @@ al_sched_kick(struct al_server *srv)
 /* Workspaces a stop left behind: no job runs yet, so none is in use (their runners died
  * with the server: PR_SET_PDEATHSIG; their cgroups go at the next run's sweep). */
 static void
-clear_workspaces(const char *data)
+clear_workspaces(const struct al_server *srv, const char *data)
 {
 	_cleanup_free_ char *jobs = al_path_join(data, "jobs");
 
-	if (jobs && access(jobs, F_OK) == 0 && al_rm_rf(jobs) == 0)
+	if (jobs && access(jobs, F_OK) == 0 && remove_tree(srv, jobs) == 0)
 		al_log("info", "sched.workspaces_cleared", "dir=%s", al_log_q(jobs));
 }
 
@@ -572,7 +592,7 @@ al_sched_start(struct al_server *srv, struct al_err *err)
 	if (r > 0)
 		al_log("info", "sched.requeued", "count=%d", r);
 	if (r >= 0)
-		clear_workspaces(cfg->data);
+		clear_workspaces(srv, cfg->data);
 	al_live_config_put(srv, cfg);
 	if (r < 0)
 		return r;

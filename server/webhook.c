@@ -14,7 +14,8 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/macros.h"
-#include "runner/git.h"
+#include "server/job.h"
+#include "server/pull.h"
 #include "server/server.h"
 
 #define SECRET_MAX 4096
@@ -81,6 +82,7 @@ split_file(void *ctx, const char *path, const char *text, size_t len)
 /* One signed delivery on its way through: ev is what server/intake.c made of its body. */
 struct delivery {
 	struct al_server *srv;
+	const struct al_config *cfg;
 	const struct al_limits *lim;
 	const struct al_repo_conf *repo;
 	const char *id;
@@ -88,19 +90,57 @@ struct delivery {
 	struct al_refusal why;
 };
 
+/* The confined child's answer, file by file: test files to the test patch. */
+static int
+split_files(struct delivery *in, const json_t *files, struct split *sp)
+{
+	size_t i;
+	json_t *f;
+
+	al_buf_init(&sp->patch, (size_t)in->lim->max_patch_bytes);
+	al_buf_init(&sp->test, (size_t)in->lim->max_patch_bytes);
+	json_array_foreach (files, i, f) {
+		const char *path = json_string_value(json_object_get(f, "path"));
+		const json_t *patch = json_object_get(f, "patch");
+
+		if (!path || !json_is_string(patch))
+			return al_reply_refuse(&in->why, 502,
+					       "the pull request's diff is malformed");
+		if (split_file(sp, path, json_string_value(patch), json_string_length(patch)) < 0)
+			return al_reply_refuse(&in->why, 413,
+					       "the pull request's diff is larger than %lld bytes "
+					       "(limits.max_patch_bytes)",
+					       in->lim->max_patch_bytes);
+	}
+	return 0;
+}
+
+static int
+fetch_refused(struct delivery *in, const char *stage, const char *why)
+{
+	if (!strcmp(stage, "too_big"))
+		return al_reply_refuse(&in->why, 413,
+				       "the pull request's diff is larger than %lld bytes "
+				       "(limits.max_patch_bytes)",
+				       in->lim->max_patch_bytes);
+	if (!strcmp(stage, "merge_base") || !strcmp(stage, "diff"))
+		return al_reply_refuse(&in->why, 422, "%s", why);
+	al_log("error", "webhook.fetch_failed", "delivery=%s error=%s", in->id, al_log_q(why));
+	return al_reply_refuse(&in->why, 502, "could not fetch the pull request: %s", why);
+}
+
 /* The pull request's head and the base branch fetched, and its own change (from where it
- * branched) split into sp's patch and test patch. */
+ * branched) split into sp's patch and test patch: fetched and diffed in a confined child
+ * (server/pull.c), never parsed here. */
 static int
 fetch_change(struct delivery *in, struct split *sp, char base_commit[41])
 {
 	const struct al_github_event *ev = &in->ev;
-	const char *head = ev->head;
-	long long number = ev->number;
-	char spec_head[96], spec_base[600], ref_head[64], ref_base[256];
-	char fetched[41], merge_base[41];
-	const char *specs[2] = {spec_head, spec_base};
+	_cleanup_(al_json_decrefp) json_t *req = NULL, *res = NULL;
+	long long max = in->lim->max_patch_bytes;
+	const char *fetched, *base, *stage;
+	char ref_base[256];
 	struct al_err err = {0};
-	int r;
 
 	snprintf(ref_base, sizeof(ref_base), "refs/heads/%s", ev->base_ref);
 	if (!al_policy_is_branch(in->repo->policy, ref_base))
@@ -109,43 +149,33 @@ fetch_change(struct delivery *in, struct split *sp, char base_commit[41])
 		    ref_base);
 	/* The base branch as GitHub has it now goes to refs/airlock/upstream/heads/<branch>,
 	 * which counts as that branch for the base check (server/bases.c). */
-	snprintf(ref_head, sizeof(ref_head), "refs/airlock/pull/%lld/head", (long long)number);
-	snprintf(ref_base, sizeof(ref_base), "refs/airlock/upstream/heads/%s", ev->base_ref);
-	snprintf(spec_head, sizeof(spec_head), "+refs/pull/%lld/head:%s", (long long)number,
-		 ref_head);
-	snprintf(spec_base, sizeof(spec_base), "+refs/heads/%s:%s", ev->base_ref, ref_base);
-	if (al_git_fetch(in->repo->path, in->repo->github->remote, specs, 2, &err) < 0 ||
-	    al_git_ref_commit(in->repo->path, ref_head, fetched, &err) < 0 ||
-	    al_git_ref_commit(in->repo->path, ref_base, base_commit, &err) < 0) {
-		al_log("error", "webhook.fetch_failed", "delivery=%s error=%s", in->id,
-		       al_log_q(al_err_msg(&err)));
-		return al_reply_refuse(&in->why, 502, "could not fetch the pull request: %s",
-				       al_err_msg(&err));
-	}
-	if (strcmp(fetched, head))
+	req = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I, s:o}", "repo", in->repo->path, "remote",
+			in->repo->github->remote, "number", (json_int_t)ev->number, "base_branch",
+			ev->base_ref, "head", ev->head, "max_bytes", (json_int_t)(2 * max), "hide",
+			al_job_hide(in->cfg, in->srv->config_path));
+	if (!req)
+		return al_reply_refuse(&in->why, 500, "out of memory");
+	if (al_pull_fetch(in->srv->self_exe, req, (size_t)(12 * max) + (1u << 20), &res, &err) < 0)
+		return fetch_refused(in, "fetch", al_err_msg(&err));
+	if ((stage = json_string_value(json_object_get(res, "stage"))))
+		return fetch_refused(in, stage,
+				     json_string_value(json_object_get(res, "error")) ?: "");
+	fetched = json_string_value(json_object_get(res, "head"));
+	base = json_string_value(json_object_get(res, "base"));
+	if (!fetched || !base || strlen(base) != 40)
+		return fetch_refused(in, "fetch", "the runner's answer is malformed");
+	if (strcmp(fetched, ev->head))
 		return al_reply_refuse(
 		    &in->why, 409,
 		    "the pull request's head is now %s, not %s: a later delivery "
 		    "gates it",
-		    fetched, head);
+		    fetched, ev->head);
+	if (!json_is_array(json_object_get(res, "files")))
+		return fetch_refused(in, "fetch", "the runner's answer is malformed");
 	/* The pull request's own change (from where it branched) is judged as it would merge:
 	 * applied onto the base branch's tip, which is the grant's base, as merge queues do. */
-	if (al_git_merge_base(in->repo->path, base_commit, head, merge_base, &err) < 0)
-		return al_reply_refuse(&in->why, 422, "%s", al_err_msg(&err));
-	al_buf_init(&sp->patch, (size_t)in->lim->max_patch_bytes);
-	al_buf_init(&sp->test, (size_t)in->lim->max_patch_bytes);
-	r = al_git_diff_files(in->repo->path, merge_base, head, split_file, sp, &err);
-	if (r < 0) {
-		al_buf_free(&sp->patch);
-		al_buf_free(&sp->test);
-		if (r == -E2BIG)
-			return al_reply_refuse(&in->why, 413,
-					       "the pull request's diff is larger than %lld bytes "
-					       "(limits.max_patch_bytes)",
-					       in->lim->max_patch_bytes);
-		return al_reply_refuse(&in->why, 422, "%s", al_err_msg(&err));
-	}
-	return 0;
+	memcpy(base_commit, base, 41);
+	return split_files(in, json_object_get(res, "files"), sp);
 }
 
 /* Fetches the pull request, builds its proposal and stores it with the delivery. */
@@ -264,7 +294,8 @@ regate(struct delivery *in, const char *branch)
 		return out;
 	}
 	json_array_foreach (rows, i, row) {
-		struct delivery sub = {.srv = in->srv, .lim = in->lim, .repo = in->repo};
+		struct delivery sub = {
+		    .srv = in->srv, .cfg = in->cfg, .lim = in->lim, .repo = in->repo};
 		char id[160];
 		json_t *answer = NULL;
 		int r;
@@ -392,6 +423,7 @@ al_webhook_github(struct al_server *srv, const struct al_webhook_req *req, int *
 	const char *status;
 	int r;
 
+	in.cfg = cfg;
 	in.lim = &cfg->limits;
 	in.repo = signed_by(cfg, req->signature, req->body, req->len);
 	if (!in.repo) {

@@ -34,7 +34,9 @@ as_user_setup() {
 	id "$AL_TEST_USER" >/dev/null 2>&1 || { echo "as-user: no user $AL_TEST_USER (deploy/user.sh)"; return 1; }
 	command -v newuidmap >/dev/null || { echo "as-user: newuidmap missing (uidmap)"; return 1; }
 	as_user_home=$(mktemp -d /tmp/airlock-home.XXXXXX)
-	chown "$AL_TEST_USER:" "$as_user_home"
+	# an identity for the suites' own commits and notes, as a developer's machine has
+	printf '[user]\n\tname = airlock e2e\n\temail = e2e@airlock.test\n' >"$as_user_home/.gitconfig"
+	chown -R "$AL_TEST_USER:" "$as_user_home"
 	# the tree and the binaries must be readable by the user: a clone under /root is not
 	if ! setpriv --reuid="$AL_TEST_USER" --regid="$AL_TEST_USER" --init-groups \
 		test -r tests/e2e/lib.sh -a -x "$AIRLOCK"; then
@@ -47,6 +49,8 @@ as_user_setup() {
 		AIRLOCK=$dir/${AIRLOCK#"$src"/}
 		export AIRLOCK
 	fi
+	# where the browser suite leaves its screenshots
+	mkdir -p tests/e2e/out && chown -R "$AL_TEST_USER:" tests/e2e/out || return 1
 	while read -r mnt own; do
 		dir=$mnt${own%/}/airlock-e2e-$$
 		mkdir -p "$dir" || return 1

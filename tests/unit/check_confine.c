@@ -47,8 +47,7 @@ put(const char *dir, const char *name, const char *text)
 	struct al_err err = {0};
 
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	ck_assert_msg(al_file_write_atomic(p, text, strlen(text), 0600, &err) == 0, "%s",
-		      err.msg);
+	ck_assert_msg(al_file_write_atomic(p, text, strlen(text), 0600, &err) == 0, "%s", err.msg);
 }
 
 static void
