@@ -164,4 +164,6 @@ expect_match "a kept-alive connection trickling its next request is cut at the d
 	"$ka" '^[0-9]+\.[0-9]+$'
 expect "within header_timeout_s plus slack" \
 	"$(awk -v d=$DEADLINE -v t="$ka" 'BEGIN { print (t >= d - 0.5 && t <= d + 8) ? "yes" : t }')" "yes"
+stop_server
+expect "the server, its connections and their watch stop cleanly" "$?" "0"
 summary
