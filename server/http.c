@@ -331,7 +331,7 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 		return;
 	}
 	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (!info)
+	if (!info) /* not for a connection MHD accepted itself */
 		return;
 	*socket_context = al_conn_watch_add(h->watch, info->connect_fd, al_conn_watch_now());
 	if (!*socket_context)
@@ -378,18 +378,12 @@ al_http_listen(const struct al_http *h)
 	return h->listen;
 }
 
-/* A cut connection is counted by the reaper, on its own thread. */
-static void
-on_cut(unsigned n)
-{
-	al_metrics_conn_cut(n);
-}
-
-/* The watch on connections' headers, running. */
+/* The watch on connections' headers, running; its reaper counts what it cuts. */
 static int
 watch_start(struct al_http *h, unsigned header_timeout_s, struct al_err *err)
 {
-	int r = al_conn_watch_new(header_timeout_s ? header_timeout_s : 10u, on_cut, &h->watch);
+	int r = al_conn_watch_new(header_timeout_s ? header_timeout_s : 10u, al_metrics_conn_cut,
+				  &h->watch);
 
 	if (r == 0 && (r = al_conn_watch_start(h->watch)) < 0) {
 		al_conn_watch_free(h->watch);
