@@ -255,7 +255,9 @@ static const struct int_key {
     {"submit_burst", 1, 10000, offsetof(struct al_limits, submit_burst)},
     {"shutdown_grace_s", 0, 3600, offsetof(struct al_limits, shutdown_grace_s)},
     {"connection_timeout_s", 1, 3600, offsetof(struct al_limits, conn_timeout_s)},
+    {"header_timeout_s", 1, 3600, offsetof(struct al_limits, header_timeout_s)},
     {"max_connections", 4, 4096, offsetof(struct al_limits, max_connections)},
+    {"max_connections_per_address", 1, 2048, offsetof(struct al_limits, max_per_address)},
     {"max_header_bytes", 8192, 1 << 20, offsetof(struct al_limits, max_header_bytes)},
     {"max_json_depth", 2, 64, offsetof(struct al_limits, max_json_depth)},
     {"max_json_string_bytes", 64, 1 << 20, offsetof(struct al_limits, max_json_string)},
@@ -286,6 +288,12 @@ parse_limits(struct al_config *c, const json_t *v, struct al_err *err)
 					  key, int_keys[i].min, int_keys[i].max);
 		*(long long *)((char *)&c->limits + int_keys[i].off) = json_integer_value(n);
 	}
+	/* one address, however busy, leaves at least as many connections to the others */
+	if (c->limits.max_per_address > c->limits.max_connections / 2)
+		return al_err_set(err, -EINVAL,
+				  "limits.max_connections_per_address: at most half of "
+				  "max_connections (%lld)",
+				  c->limits.max_connections / 2);
 	return 0;
 }
 
@@ -385,6 +393,7 @@ config_new(void)
 				       .submit_burst = 30,
 				       .shutdown_grace_s = 30,
 				       .conn_timeout_s = 30,
+				       .header_timeout_s = 10,
 				       .max_connections = 256,
 				       .max_header_bytes = 64 * 1024,
 				       .max_json_depth = 16,

@@ -37,8 +37,10 @@ struct al_config {
 		long long submit_per_minute; /* per principal; 0: no limit */
 		long long submit_burst;	     /* per principal, at once */
 		long long shutdown_grace_s;  /* SIGTERM: how long running jobs may finish */
-		long long conn_timeout_s;    /* idle or slow connection */
+		long long conn_timeout_s;    /* idle connection */
+		long long header_timeout_s;  /* a request's headers, however trickled */
 		long long max_connections;
+		long long max_per_address;  /* 0: a quarter of max_connections */
 		long long max_header_bytes; /* request line and headers, per connection */
 		long long max_json_depth;
 		long long max_json_string;  /* bytes, any string but a patch */

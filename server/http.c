@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "lib/buf.h"
-#include "server/metrics.h"
 #include "lib/macros.h"
+#include "server/conn.h"
+#include "server/metrics.h"
 
 struct al_http {
 	struct MHD_Daemon *d;
@@ -20,7 +22,8 @@ struct al_http {
 	int tls;
 	al_http_handler handler;
 	void *ctx;
-	char listen[64]; /* ADDR:PORT as bound: for port 0, the port the kernel chose */
+	char listen[64];	     /* ADDR:PORT as bound: for port 0, the port the kernel chose */
+	struct al_conn_watch *watch; /* owned: the header deadline */
 };
 
 struct al_http_stream {
@@ -227,6 +230,26 @@ declared_too_big(struct MHD_Connection *conn, size_t max)
 	return errno != 0 || *end != '\0' || n > max;
 }
 
+/* The watched connection behind conn; NULL if it is not watched. */
+static struct al_conn *
+watched(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return info ? info->socket_context : NULL;
+}
+
+/* The access handler's first call for a request: its headers are all in. */
+static void
+headers_in(struct al_http *h, struct MHD_Connection *conn)
+{
+	struct al_conn *c = watched(conn);
+
+	if (c)
+		al_conn_watch_headers_in(h->watch, c);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 	   const char *version, const char *upload, size_t *upload_size, void **con_cls)
@@ -240,6 +263,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		size_t max = h->webhook_path && !strcmp(url, h->webhook_path) ? h->webhook_max_body
 									      : h->max_body;
 
+		headers_in(h, conn);
 		if (declared_too_big(conn, max)) {
 			al_metrics_http(url, 413, 0);
 			return send_static(conn, h->tls, 413, too_big_body);
@@ -275,16 +299,43 @@ static void
 on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	     enum MHD_RequestTerminationCode toe)
 {
+	struct al_http *h = cls;
 	struct al_http_req *req = *con_cls;
+	struct al_conn *c = watched(conn);
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	/* a kept-alive connection has the deadline again for its next request's headers */
+	if (c)
+		al_conn_watch_rearm(h->watch, c, al_conn_watch_now());
 	if (!req)
 		return;
 	al_buf_free(&req->body);
 	free(req);
 	*con_cls = NULL;
+}
+
+/* Each connection is watched from its start until it is closed; one that cannot be is
+ * shut down at once (fail closed: an unwatched connection could be held for ever). */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+	      enum MHD_ConnectionNotificationCode code)
+{
+	struct al_http *h = cls;
+	const union MHD_ConnectionInfo *info;
+
+	if (code != MHD_CONNECTION_NOTIFY_STARTED) {
+		/* MHD closes the socket after this returns: the watch lets it go first */
+		if (*socket_context)
+			al_conn_watch_remove(h->watch, *socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!info) /* not for a connection MHD accepted itself */
+		return;
+	*socket_context = al_conn_watch_add(h->watch, info->connect_fd, al_conn_watch_now());
+	if (!*socket_context)
+		shutdown(info->connect_fd, SHUT_RDWR);
 }
 
 static int
@@ -327,12 +378,55 @@ al_http_listen(const struct al_http *h)
 	return h->listen;
 }
 
+/* The watch on connections' headers, running; its reaper counts what it cuts. */
+static int
+watch_start(struct al_http *h, unsigned header_timeout_s, struct al_err *err)
+{
+	int r = al_conn_watch_new(header_timeout_s ? header_timeout_s : 10u, al_metrics_conn_cut,
+				  &h->watch);
+
+	if (r == 0 && (r = al_conn_watch_start(h->watch)) < 0) {
+		al_conn_watch_free(h->watch);
+		h->watch = NULL;
+	}
+	return r < 0 ? al_err_set(err, r, "cannot start the header deadline's thread") : 0;
+}
+
+static void
+http_free(struct al_http *h)
+{
+	if (h->d)
+		MHD_stop_daemon(h->d);
+	/* after the daemon: its last connections are let go as it stops */
+	al_conn_watch_free(h->watch);
+	free(h);
+}
+
+/* One address may hold at most per_address of max connections: the rest stay for others. */
+static struct MHD_Daemon *
+daemon_start(struct al_http *h, const struct al_http_opts *o, const struct sockaddr_in *sa)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME | (h->tls ? MHD_USE_TLS : 0);
+	unsigned max = o->max_connections ? o->max_connections : 256u;
+	unsigned per_address = o->max_per_address ? o->max_per_address : (max + 3) / 4;
+
+	/* the TLS options come last: without a certificate they end the list */
+	return MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)sa,
+	    MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_LIMIT, max,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address, MHD_OPTION_CONNECTION_TIMEOUT,
+	    o->conn_timeout_s ? o->conn_timeout_s : 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    o->max_header_bytes ? o->max_header_bytes : (size_t)(64 * 1024),
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION,
+	    on_connection, h, h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, o->tls_cert_pem,
+	    MHD_OPTION_HTTPS_MEM_KEY, o->tls_key_pem, MHD_OPTION_END);
+}
+
 int
 al_http_start(const struct al_http_opts *o, al_http_handler handler, void *ctx,
 	      struct al_http **ret, struct al_err *err)
 {
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-			 MHD_ALLOW_SUSPEND_RESUME;
 	struct sockaddr_in sa;
 	struct al_http *h;
 	int r = parse_listen(o->listen, &sa, err);
@@ -352,24 +446,18 @@ al_http_start(const struct al_http_opts *o, al_http_handler handler, void *ctx,
 	h->tls = o->tls_cert_pem != NULL;
 	h->handler = handler;
 	h->ctx = ctx;
-	/* the TLS options come last: without a certificate they end the list */
-	h->d = MHD_start_daemon(
-	    flags | (h->tls ? MHD_USE_TLS : 0), 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
-	    (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, 4u, MHD_OPTION_CONNECTION_LIMIT,
-	    o->max_connections ? o->max_connections : 256u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    o->max_connections ? (o->max_connections + 3) / 4 : 64u, MHD_OPTION_CONNECTION_TIMEOUT,
-	    o->conn_timeout_s ? o->conn_timeout_s : 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    o->max_header_bytes ? o->max_header_bytes : (size_t)(64 * 1024),
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-	    h->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, o->tls_cert_pem,
-	    MHD_OPTION_HTTPS_MEM_KEY, o->tls_key_pem, MHD_OPTION_END);
+	if ((r = watch_start(h, o->header_timeout_s, err)) < 0) {
+		http_free(h);
+		return r;
+	}
+	h->d = daemon_start(h, o, &sa);
 	if (!h->d) {
-		free(h);
+		http_free(h);
 		return al_err_set(err, -EADDRINUSE, "cannot listen on %s%s", o->listen,
 				  o->tls_cert_pem ? " with this certificate and key" : "");
 	}
 	if ((r = bound_address(h, &sa, err)) < 0) {
-		al_http_stop(h);
+		http_free(h);
 		return r;
 	}
 	*ret = h;
@@ -379,8 +467,6 @@ al_http_start(const struct al_http_opts *o, al_http_handler handler, void *ctx,
 void
 al_http_stop(struct al_http *h)
 {
-	if (!h)
-		return;
-	MHD_stop_daemon(h->d);
-	free(h);
+	if (h)
+		http_free(h);
 }

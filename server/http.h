@@ -57,8 +57,10 @@ struct al_http_opts {
 	const char *webhook_path; /* may be NULL: the one path with its own body cap */
 	size_t webhook_max_body;
 	const char *tls_cert_pem, *tls_key_pem; /* both or neither: serve HTTPS */
-	unsigned conn_timeout_s;		/* an idle or trickling connection is closed */
-	unsigned max_connections;		/* a quarter of them per client address */
+	unsigned conn_timeout_s;		/* an idle connection is closed */
+	unsigned header_timeout_s;		/* a request's headers must be in by then */
+	unsigned max_connections;		/* 0: 256 */
+	unsigned max_per_address;		/* 0: a quarter of max_connections */
 	size_t max_header_bytes;		/* request line and headers of a connection */
 };
 

@@ -69,7 +69,9 @@ needs_restart(const struct al_config *old, const struct al_config *c)
 	if (old->max_body != c->max_body)
 		return "max_body";
 	if (old->limits.conn_timeout_s != c->limits.conn_timeout_s ||
+	    old->limits.header_timeout_s != c->limits.header_timeout_s ||
 	    old->limits.max_connections != c->limits.max_connections ||
+	    old->limits.max_per_address != c->limits.max_per_address ||
 	    old->limits.max_header_bytes != c->limits.max_header_bytes)
 		return "limits (connections)";
 	if (!old->tls_cert != !c->tls_cert || (c->tls_cert && (strcmp(old->tls_cert, c->tls_cert) ||

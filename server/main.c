@@ -279,7 +279,9 @@ http_start(struct al_server *srv, struct al_err *err)
 				 .webhook_path = "/v1/webhooks/github",
 				 .webhook_max_body = AL_WEBHOOK_MAX_BODY,
 				 .conn_timeout_s = (unsigned)srv->cfg->limits.conn_timeout_s,
+				 .header_timeout_s = (unsigned)srv->cfg->limits.header_timeout_s,
 				 .max_connections = (unsigned)srv->cfg->limits.max_connections,
+				 .max_per_address = (unsigned)srv->cfg->limits.max_per_address,
 				 .max_header_bytes = (size_t)srv->cfg->limits.max_header_bytes};
 	size_t len;
 	int r;

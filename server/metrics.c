@@ -60,6 +60,7 @@ static struct {
 		unsigned long long n;
 	} denied[MAX_DENIED];
 	size_t n_denied;
+	unsigned long long header_timeouts;
 } m = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 double
@@ -182,6 +183,14 @@ al_metrics_denied(const char *syscall, long long count)
 	pthread_mutex_unlock(&m.mu);
 }
 
+void
+al_metrics_conn_cut(unsigned n)
+{
+	pthread_mutex_lock(&m.mu);
+	m.header_timeouts += n;
+	pthread_mutex_unlock(&m.mu);
+}
+
 static void
 render_hist(struct al_buf *b, enum al_hist h, const struct hist *v)
 {
@@ -241,6 +250,12 @@ al_metrics_render(struct al_store *s, struct al_views *views, size_t *ret_len)
 	for (size_t i = 0; i < m.n_denied; i++)
 		al_buf_printf(&b, "airlock_seccomp_denied_total{syscall=\"%s\"} %llu\n",
 			      m.denied[i].name, m.denied[i].n);
+	al_buf_printf(&b,
+		      "# HELP airlock_http_header_timeouts_total Connections cut for not sending "
+		      "a request's headers within limits.header_timeout_s.\n"
+		      "# TYPE airlock_http_header_timeouts_total counter\n"
+		      "airlock_http_header_timeouts_total %llu\n",
+		      m.header_timeouts);
 	pthread_mutex_unlock(&m.mu);
 	for (int i = 0; i < AL_H_N; i++)
 		render_hist(&b, (enum al_hist)i, &h[i]);

@@ -22,6 +22,8 @@ enum al_hist {
 void al_metrics_http(const char *path, int status, double seconds);
 void al_metrics_observe(enum al_hist h, double seconds);
 void al_metrics_denied(const char *syscall, long long count);
+/* n connections were cut for not sending a request's headers in time. */
+void al_metrics_conn_cut(unsigned n);
 /* The whole exposition, proposals by state read from the store; NULL when out of memory.
  * The caller frees it. */
 char *al_metrics_render(struct al_store *s, struct al_views *views, size_t *ret_len);

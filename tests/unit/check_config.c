@@ -29,6 +29,15 @@ static const struct {
     {"{\"limits\": {\"max_json_depth\": 1}}", "limits.max_json_depth: expected"},
     {"{\"limits\": {\"connection_timeout_s\": \"30\"}}", "limits.connection_timeout_s: expected"},
     {"{\"limits\": {\"max_header_bytes\": 1024}}", "limits.max_header_bytes: expected"},
+    {"{\"limits\": {\"header_timeout_s\": 0}}",
+     "limits.header_timeout_s: expected an integer 1..3600"},
+    {"{\"limits\": {\"max_connections_per_address\": 0}}",
+     "limits.max_connections_per_address: expected an integer 1..2048"},
+    /* one address may not take the connections the others need */
+    {"{\"limits\": {\"max_connections_per_address\": 129}}",
+     "limits.max_connections_per_address: at most half of max_connections (128)"},
+    {"{\"limits\": {\"max_connections\": 10, \"max_connections_per_address\": 6}}",
+     "limits.max_connections_per_address: at most half of max_connections (5)"},
     {"{\"limits\": {\"max_patch_bytes\": 4194305}}",
      "limits.max_patch_bytes: expected an integer 1024..4194304"},
     {"{\"limits\": {\"max_fail_to_pass\": 65}}",
@@ -99,6 +108,8 @@ START_TEST(good_config_and_defaults)
 	ck_assert_int_eq(c->limits.max_queued, 256);
 	ck_assert_int_eq(c->limits.max_patch_bytes, 4 << 20);
 	ck_assert_int_eq(c->limits.max_fail_to_pass, 64);
+	ck_assert_int_eq(c->limits.header_timeout_s, 10);
+	ck_assert_int_eq(c->limits.max_per_address, 0); /* a quarter of max_connections */
 	al_config_free(c);
 }
 END_TEST
@@ -106,7 +117,8 @@ END_TEST
 START_TEST(limits_are_read)
 {
 	static const char j[] = "{\"limits\": {\"max_patch_bytes\": 2048, \"max_fail_to_pass\": 3,"
-				" \"max_queued\": 9}}";
+				" \"max_queued\": 9, \"header_timeout_s\": 5,"
+				" \"max_connections_per_address\": 128}}";
 	struct al_config *c = NULL;
 	struct al_err e = {0};
 
@@ -114,6 +126,8 @@ START_TEST(limits_are_read)
 	ck_assert_int_eq(c->limits.max_patch_bytes, 2048);
 	ck_assert_int_eq(c->limits.max_fail_to_pass, 3);
 	ck_assert_int_eq(c->limits.max_queued, 9);
+	ck_assert_int_eq(c->limits.header_timeout_s, 5);
+	ck_assert_int_eq(c->limits.max_per_address, 128);
 	ck_assert_int_eq(c->limits.max_json_depth, 16); /* the rest keep their defaults */
 	al_config_free(c);
 }
