@@ -26,6 +26,7 @@
 #include "server/job.h"
 #include "server/metrics.h"
 #include "server/pause.h"
+#include "server/quarantine.h"
 #include "server/server.h"
 
 /* A job the server stopped under this many times ends in error instead of a fourth run. */
@@ -258,6 +259,23 @@ run_gates(struct job *j, struct al_err *err)
 	return r;
 }
 
+/* A finished job counted against its proposer, who may be quarantined by it. */
+static void
+count_anomalies(struct job *j, const char *state)
+{
+	char reason[AL_QUARANTINE_REASON_MAX];
+	struct al_err err = {0};
+	int r = al_quarantine_observe(j->srv, j->repo ? j->repo->policy : NULL, j->p->proposer,
+				      j->p->id, j->result, j->verdict, state, reason, &err);
+
+	if (r < 0)
+		al_log("error", "quarantine.count_failed", "id=%s error=%s", j->p->id,
+		       al_log_q(al_err_msg(&err)));
+	else if (r == 1)
+		al_log("warn", "token.quarantined", "name=%s id=%s reason=%s",
+		       al_log_q(j->p->proposer), j->p->id, al_log_q(reason));
+}
+
 static int
 finish(struct job *j, const char *state, const char *error)
 {
@@ -297,6 +315,8 @@ finish(struct job *j, const char *state, const char *error)
 		al_log("info", "job.finished", "id=%s state=%s reason=%s", j->p->id, state,
 		       al_log_q(error ? error
 				      : json_string_value(json_object_get(j->verdict, "reason"))));
+	if (r == 0)
+		count_anomalies(j, state);
 	return r;
 }
 
