@@ -16,7 +16,7 @@ struct al_policy;
 	X(ESCAPE, "escape_jobs", 3, "job(s) whose sandbox denied an escape-class syscall") \
 	X(STATIC, "static_hits", 3, "job(s) rejected by the secrets or path rules")       \
 	X(KILL, "kill_jobs", 5, "job(s) with a run killed at its time or memory cap")     \
-	X(REJECTED, "rejected", 10, "proposal(s) rejected by the gates")
+	X(REJECTED, "rejected", 20, "proposal(s) rejected by the gates")
 /* clang-format on */
 
 #define AL_ANOMALY_ENUM_(id, key, def, what) AL_ANOMALY_##id,
@@ -47,7 +47,8 @@ const char *al_gates_anomaly_key(enum al_anomaly_kind k);
 const char *al_gates_anomaly_what(enum al_anomaly_kind k);
 /* Whether the sandbox denying this call (a name from the run record) is an attempt to
  * leave it: tracing, other processes' memory, keyrings, BPF, perf, mounts, namespaces,
- * kernel modules, kexec, reboot, swap, file handles.  docs/policy.md lists them. */
+ * kernel modules, kexec, reboot, swap, file handles; and "(other)", the calls a record
+ * had no room to name.  docs/policy.md lists them. */
 bool al_gates_escape_syscall(const char *name);
 /* What a job that ended in state, with the runner's result and the verdict (either may be
  * NULL), counts for.  A malformed run record counts for nothing here. */

@@ -331,6 +331,13 @@ after_grant(struct job *j)
 	al_issue_note(j->repo, j->p->id, commit, j->grant);
 	if (!al_policy_auto_promote(j->repo->policy))
 		return;
+	/* the job that quarantined its proposer (or one that finished since) moves no ref by
+	 * itself: the grant waits for a person (unreadable: the same) */
+	if (al_store_quarantine_get(j->srv->store, j->p->proposer, NULL) != 0) {
+		al_log("info", "proposal.auto_promote_held", "id=%s proposer=%s", j->p->id,
+		       al_log_q(j->p->proposer));
+		return;
+	}
 	if (al_promote_grant(j->srv, j->p->id, "auto", &answer, &why) < 0)
 		al_log("error", "proposal.auto_promote_failed", "id=%s status=%d detail=%s",
 		       j->p->id, why.status, al_log_q(why.detail));

@@ -47,7 +47,7 @@ al_store_token_add(struct al_store *s, const char *name, const char *role, const
 static json_t *
 token_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:s, s:I, s:s?}", "name", sqlite3_column_text(st, 0), "role",
+	return json_pack("{s:s, s:s, s:s, s:I, s:s*}", "name", sqlite3_column_text(st, 0), "role",
 			 sqlite3_column_text(st, 1), "id", sqlite3_column_text(st, 2), "created",
 			 (json_int_t)sqlite3_column_int64(st, 3), "quarantined",
 			 (const char *)sqlite3_column_text(st, 4));
