@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "gates/quarantine.h"
 #include "lib/err.h"
 
 struct al_store;
@@ -140,7 +141,6 @@ int al_store_token_find(struct al_store *s, const char *hash_hex, char **ret_nam
 /* Automatic quarantine (server/store/quarantine.c): what a finished job of proposer name
  * counted for, kept only when it counted for something, entries past the longest window
  * dropped. */
-struct al_anomaly;
 int al_store_anomaly_add(struct al_store *s, const char *name, const char *proposal,
 			 const struct al_anomaly *a, struct al_err *err);
 /* How many of name's jobs counted for each kind since `since` (and after its last release),
@@ -156,7 +156,8 @@ int al_store_quarantine_set(struct al_store *s, const char *name, const char *re
 int al_store_quarantine_release(struct al_store *s, const char *name, const char *actor,
 				struct al_err *err);
 /* 1 with why in reason (may be NULL) while name is quarantined, 0 when not, -EIO. */
-int al_store_quarantine_get(struct al_store *s, const char *name, char reason[300]);
+int al_store_quarantine_get(struct al_store *s, const char *name,
+			    char reason[AL_QUARANTINE_REASON_MAX]);
 /* The names quarantined (only name's when not NULL): [{"name","reason","at","by"}]. */
 int al_store_quarantine_list(struct al_store *s, const char *name, json_t **ret,
 			     struct al_err *err);
