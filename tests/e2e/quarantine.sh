@@ -111,8 +111,13 @@ r=$(http POST /v1/admin/tokens/agent-evil/release "")
 expect "nor anyone unsigned: 401" "${r%% *}" "401"
 r=$(http GET /v1/admin/tokens/agent-evil/release "$ADMIN")
 expect "a GET changes nothing: 405" "${r%% *}" "405"
+# an admin quarantined (as the scheduler records one) cannot lift it itself; another can
+sqlite3 "$DATA/airlock.db" "INSERT INTO quarantines(name, reason, at, by) VALUES ('ops-1', 'test', strftime('%s', 'now'), 'scheduler')"
 r=$(http POST /v1/admin/tokens/ops-1/release "$ADMIN")
-expect "an admin cannot release itself: 403" "${r%% *}" "403"
+expect "a quarantined admin cannot release itself: 403" "${r%% *}" "403"
+expect "and is told why" "$(sed 's/^403 //' <<<"$r" | jq -r .detail)" "ops-1 cannot release its own quarantine"
+r=$(http POST /v1/admin/tokens/ops-1/release "$ADMIN2")
+expect "another admin can: 200" "${r%% *}" "200"
 r=$(http POST /v1/admin/tokens/agent-good/release "$ADMIN")
 expect "a name not quarantined: 409" "${r%% *}" "409"
 r=$(http POST /v1/admin/tokens/nobody/release "$ADMIN")
@@ -133,8 +138,8 @@ r=$(http POST /v1/proposals "$EVIL" "$TMP/clean.json")
 expect "its submissions are accepted again: 202" "${r%% *}" "202"
 expect "the agent stays released (what was forgiven does not count again)" \
 	"$(sqlite3 "$DATA/airlock.db" "SELECT count(*) FROM quarantines WHERE released IS NULL")" "0"
-expect_match "metrics count the release" "$(curl -sS "$URL/metrics")" \
-	'^airlock_quarantine_events_total\{event="release"\} 1$'
+expect_match "metrics count the releases (this one and the admin's)" "$(curl -sS "$URL/metrics")" \
+	'^airlock_quarantine_events_total\{event="release"\} 2$'
 
 # --- again, and released by the operator's CLI this time ------------------------------------
 E3=$(submit "$EVIL" "$TMP/escape.json")
@@ -152,7 +157,7 @@ expect "token release of a name not quarantined: exit 1" "$?" "1"
 r=$(http POST /v1/proposals "$EVIL" "$TMP/clean.json")
 expect "accepted once the operator released it: 202" "${r%% *}" "202"
 expect "each step is audited, by whom" \
-	"$(sqlite3 "$DATA/airlock.db" "SELECT group_concat(actor || ':' || action || ':' || substr(detail, 1, 15), ',') FROM audit WHERE action IN ('token.quarantine', 'token.release')")" \
+	"$(sqlite3 "$DATA/airlock.db" "SELECT group_concat(actor || ':' || action || ':' || substr(detail, 1, 15), ',') FROM audit WHERE action IN ('token.quarantine', 'token.release') AND detail LIKE 'name=agent-evil%'")" \
 	"scheduler:token.quarantine:name=agent-evil,ops-1:token.release:name=agent-evil,scheduler:token.quarantine:name=agent-evil,cli:token.release:name=agent-evil"
 stop_server && ok "the server stops cleanly" || not_ok "the server stops cleanly"
 summary
