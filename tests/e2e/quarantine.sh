@@ -2,7 +2,7 @@
 # End-to-end: automatic quarantine.  An agent whose test tries ptrace, mount and unshare in
 # two jobs (the policy's escape_jobs limit) is quarantined: its next submission and
 # revision get 403 "quarantined: REASON", its queued proposal is held while another agent's
-# runs, an admin releases it, and its proposals run and are accepted again.  Attacks that
+# runs, the grant of the job that tipped it is not auto-promoted, an admin releases it, and its proposals run and are accepted again.  Attacks that
 # must fail: the agent (or another agent, or a reviewer) releasing it, an admin releasing
 # itself, one agent's escapes counted against another, a name that is no token.
 set -u
@@ -22,7 +22,7 @@ make_example_repo "$TMP/repo"
 # one worker: jobs run in the order they were queued, so the quarantine lands before the
 # next of the agent's proposals is looked at
 jq --arg repo "$TMP/repo" '{workers: 1, repos: {example: {path: $repo,
-	policy: (.repos.example.policy + {approvals: {required: 0},
+	policy: (.repos.example.policy + {approvals: {required: 0}, auto_promote: true,
 		quarantine: {window_minutes: 10, escape_jobs: 2}})}}}' \
 	"$ROOT/examples/airlock.json" >"$TMP/config.json"
 EVIL=$("$AIRLOCK" token add --data "$DATA" --name agent-evil --role agent)
@@ -72,6 +72,11 @@ expect "the escaping test's syscalls were denied and counted" \
 	'["mount","ptrace","unshare"]'
 wait_state "$G1" 180 granted rejected error
 expect "another agent's proposal queued after it still runs" "$(state "$G1")" "granted"
+# (one worker: G1 ran after E2's job was done, auto-promotion included)
+ref() { git -C "$TMP/repo" rev-parse -q --verify "refs/heads/airlock/$1" >/dev/null && echo moved || echo none; }
+expect "a grant before the quarantine is auto-promoted; the one that tipped it is not" \
+	"$(ref "$E1")/$(ref "$E2")/$(state "$E2")" "moved/none/granted"
+expect "and the log says why" "$(grep -c "event=proposal.auto_promote_held id=$E2" "$DATA.log")" "1"
 expect "the agent's queued proposal is held" "$(state "$HELD")" "queued"
 expect "the other agent, with one escaping job, is not quarantined" \
 	"$(sqlite3 "$DATA/airlock.db" "SELECT count(*) FROM quarantines WHERE name = 'agent-good'")" "0"
