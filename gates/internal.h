@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "gates/gates.h"
+#include "gates/quarantine.h"
 
 /* Caps on trusted policy input (config mistakes should fail loudly, not exhaust memory). */
 #define AL_POLICY_MAX_ARGV 64
@@ -80,7 +81,12 @@ struct al_policy {
 	size_t memory_mb, pids, output_bytes;
 	size_t approvals;	 /* required by policy (protected paths raise it to at least 1) */
 	struct al_tier tiers[3]; /* [1] validated, [2] approved; [0] unused */
+	struct al_quarantine_rules quarantine; /* not digested: it judges the proposer */
 };
+
+/* The policy's "quarantine" object (gates/quarantine.c), and its defaults. */
+int al_gates_quarantine_parse(void *ctx, const json_t *v, const char *path, struct al_err *err);
+void al_gates_quarantine_defaults(struct al_quarantine_rules *q);
 
 /* 1 when path matches glob ("**" whole segments, "*" and "?" within one), else 0. */
 int al_gates_glob_match(const char *glob, const char *path);

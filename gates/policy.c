@@ -304,6 +304,7 @@ static const struct al_schema_key policy_keys[] = {
     {"regate_on_base_change", AL_SCHEMA_BOOLEAN, false, policy_regate},
     {"auto_promote", AL_SCHEMA_BOOLEAN, false, policy_auto_promote},
     {"branches", AL_SCHEMA_ARRAY, false, policy_branches},
+    {"quarantine", AL_SCHEMA_OBJECT, false, al_gates_quarantine_parse},
 };
 
 static int
@@ -325,6 +326,7 @@ policy_defaults(struct al_policy *p)
 	p->memory_mb = AL_POLICY_MEMORY_MB_DEFAULT;
 	p->pids = AL_POLICY_PIDS_DEFAULT;
 	p->output_bytes = AL_POLICY_OUTPUT_DEFAULT;
+	al_gates_quarantine_defaults(&p->quarantine);
 	if (!p->contracts || !p->test_paths || !p->executable_paths || !p->protected_paths ||
 	    !p->reviewers || !p->branches || !p->test_config_paths)
 		return -ENOMEM;
@@ -394,7 +396,8 @@ al_policy_free(struct al_policy *p)
 	free(p);
 }
 
-/* Every setting, defaults included, so that two policies that behave alike digest alike. */
+/* Every setting, defaults included, so that two policies that behave alike digest alike.
+ * Quarantine limits are left out: they judge the proposer, not the patch a grant is for. */
 static json_t *
 canonical_object(const struct al_policy *p)
 {

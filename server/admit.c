@@ -11,6 +11,7 @@
 #include "server/admit.h"
 #include "server/metrics.h"
 #include "server/pause.h"
+#include "server/quarantine.h"
 #include "server/server.h"
 
 /* Principals remembered at once; the one seen longest ago gives its bucket up. */
@@ -238,8 +239,8 @@ al_admit_refuse_draining(struct al_server *srv, struct al_http_resp *resp)
 	return -EAGAIN;
 }
 
-/* 503 while the server stops; 429 with Retry-After when the queue is full or the
- * principal is over its rate. */
+/* 503 while the server stops; 403 while the principal is quarantined; 429 with
+ * Retry-After when the queue is full or the principal is over its rate. */
 int
 al_admit_submission(struct al_server *srv, const struct al_limits *lim, const char *principal,
 		    struct al_http_resp *resp)
@@ -250,6 +251,9 @@ al_admit_submission(struct al_server *srv, const struct al_limits *lim, const ch
 
 	if (al_admit_refuse_draining(srv, resp) < 0)
 		return -EAGAIN;
+	/* before the rate: a quarantined token's refusals do not use up its allowance */
+	if (al_quarantine_refuse(srv, principal, resp) < 0)
+		return -EPERM;
 	queued = al_store_count_queued(srv->store);
 	if (queued >= lim->max_queued) {
 		snprintf(detail, sizeof(detail), "the queue is full (%lld proposals wait)", queued);

@@ -24,7 +24,8 @@ int al_admit_draining(struct al_server *srv);
 /* 0, or -EAGAIN with 503 written while the server is paused ("paused: REASON") or stops
  * (with Retry-After). */
 int al_admit_refuse_draining(struct al_server *srv, struct al_http_resp *resp);
-/* 0 when principal may submit now; -EAGAIN with 503 while the server stops, or 429 with
+/* 0 when principal may submit now; -EAGAIN with 503 while the server stops, -EPERM with
+ * 403 "quarantined: REASON" while principal is quarantined, or -EAGAIN with 429 and
  * Retry-After when the queue is full or the principal is over its rate. */
 int al_admit_submission(struct al_server *srv, const struct al_limits *lim, const char *principal,
 			struct al_http_resp *resp);

@@ -18,6 +18,7 @@
 #include "server/grant.h"
 #include "server/metrics.h"
 #include "server/pause.h"
+#include "server/quarantine.h"
 #include "server/server.h"
 #include "server/webui.h"
 
@@ -348,7 +349,8 @@ post_revision(struct al_server *srv, const char *id, const struct al_http_req *r
 	char msg[160];
 	int r;
 
-	if (al_admit_refuse_draining(srv, resp) == 0)
+	if (al_admit_refuse_draining(srv, resp) == 0 &&
+	    al_quarantine_refuse(srv, c->name, resp) == 0)
 		b = al_admit_body(req, &cfg->limits, al_intake_revision, "invalid revision", resp);
 	al_live_config_put(srv, cfg);
 	if (!b)
@@ -587,6 +589,69 @@ out:
 	al_auth_caller_clear(&c);
 }
 
+/* NAME of /v1/admin/tokens/NAME/release: a token name's characters, 1 to 64 of them. */
+static bool
+release_name(const char *path, char name[65])
+{
+	static const char prefix[] = "/v1/admin/tokens/", suffix[] = "/release";
+	const char *rest = path + sizeof(prefix) - 1;
+	size_t n;
+
+	if (strncmp(path, prefix, sizeof(prefix) - 1))
+		return false;
+	n = strcspn(rest, "/");
+	if (n == 0 || n > 64 || strcmp(rest + n, suffix) ||
+	    strspn(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.@-") < n)
+		return false;
+	memcpy(name, rest, n);
+	name[n] = '\0';
+	return true;
+}
+
+/* POST /v1/admin/tokens/NAME/release (admin, not NAME itself): NAME's quarantine lifted;
+ * its held proposals are claimed again. */
+static void
+route_release(struct al_server *srv, const struct al_http_req *req, const char *path,
+	      struct al_http_resp *resp)
+{
+	struct al_caller c = {0};
+	struct al_err err = {0};
+	char name[65];
+	int r;
+
+	if (!release_name(path, name)) {
+		al_reply_error(resp, 404, "not found", "expected /v1/admin/tokens/NAME/release");
+		return;
+	}
+	if (al_auth_caller(srv, req, resp, &c) < 0)
+		goto out;
+	if (!method_is(req, "POST", resp) || al_auth_require_role(&c, "admin", resp) < 0)
+		goto out;
+	r = al_quarantine_release(srv, name, c.name, &err);
+	if (r == -EPERM || r == -EALREADY || r == -ENOENT) {
+		al_reply_error(resp,
+			       r == -EPERM    ? 403
+			       : r == -ENOENT ? 404
+					      : 409,
+			       r == -EPERM    ? "forbidden"
+			       : r == -ENOENT ? "not found"
+					      : "conflict",
+			       al_err_msg(&err));
+		goto out;
+	}
+	if (r < 0) {
+		al_log("error", "token.release_failed", "name=%s error=%s", al_log_q(name),
+		       al_log_q(al_err_msg(&err)));
+		al_reply_error(resp, 500, "internal", al_err_msg(&err));
+		goto out;
+	}
+	al_sched_kick(srv);
+	al_log("info", "token.released", "name=%s by=%s", al_log_q(name), al_log_q(c.name));
+	al_reply_json(resp, 200, json_pack("{s:s, s:b}", "name", name, "quarantined", 0));
+out:
+	al_auth_caller_clear(&c);
+}
+
 /* The embedded page: the same bytes for everyone, no data in them. */
 static void
 serve_page(const struct al_webui_file *f, const struct al_http_req *req, struct al_http_resp *resp)
@@ -669,6 +734,8 @@ al_api_handle(void *ctx, const struct al_http_req *req, struct al_http_resp *res
 		al_auth_session(srv, req, resp);
 	} else if (!strcmp(path, "/v1/admin/pause") || !strcmp(path, "/v1/admin/resume")) {
 		route_admin(srv, req, path, resp);
+	} else if (!strncmp(path, "/v1/admin/tokens/", 17)) {
+		route_release(srv, req, path, resp);
 	} else if (!strcmp(path, "/v1/events") || !strcmp(path, "/v1/audit")) {
 		route_signed_in(srv, req, path, resp);
 	} else if (al_webui_file(path, &page) == 0) {

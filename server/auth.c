@@ -11,6 +11,7 @@
 #include "lib/macros.h"
 #include "server/auth.h"
 #include "server/pause.h"
+#include "server/quarantine.h"
 #include "server/server.h"
 
 /* Over TLS the cookie takes the __Host- prefix: Secure, Path=/, no Domain, or no cookie. */
@@ -178,13 +179,15 @@ session_cookie(const struct al_http_req *req, const char *value, long long max_a
 	return strdup(buf);
 }
 
-/* Who is signed in, and whether the server is paused (the page shows it as a banner). */
+/* Who is signed in, whether the server is paused and which tokens are quarantined (the
+ * page shows both as banners). */
 static json_t *
 session_json(struct al_server *srv, const struct al_caller *c)
 {
-	return json_pack("{s:s, s:s, s:s*, s:o*, s:o}", "name", c->name, "role", c->role, "csrf",
-			 c->session ? c->csrf : NULL, "expires",
-			 c->session ? json_integer(c->expires) : NULL, "pause", al_pause_json(srv));
+	return json_pack("{s:s, s:s, s:s*, s:o*, s:o, s:o*}", "name", c->name, "role", c->role,
+			 "csrf", c->session ? c->csrf : NULL, "expires",
+			 c->session ? json_integer(c->expires) : NULL, "pause", al_pause_json(srv),
+			 "quarantined", al_quarantine_json(srv, c->name, c->role));
 }
 
 /* POST /v1/session {"token": T}: a reviewer's (or admin's) token for a session cookie. */

@@ -62,6 +62,7 @@ static const char usage[] =
     "  token add --data DIR --name NAME --role agent|reviewer|admin\n"
     "  token list --data DIR\n"
     "  token revoke --data DIR NAME\n"
+    "  token release --data DIR NAME\n"
     "  submit --server URL (--token T | --token-file F) --repo NAME --base REF --patch FILE\n"
     "         [--test-patch FILE] [--fail-to-pass ID]... [--title TEXT]\n"
     "         [--agent NAME] [--model NAME] [--prompt-sha256 HEX] [--wait [--out FILE]]\n"
@@ -441,28 +442,35 @@ print_tokens(const json_t *list)
 	json_array_foreach (list, i, t) {
 		time_t at = (time_t)json_integer_value(json_object_get(t, "created"));
 		struct tm tm;
+		const char *q = json_string_value(json_object_get(t, "quarantined"));
 
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&at, &tm));
-		printf("%-24s %-8s %s  %s\n", json_string_value(json_object_get(t, "name")),
+		printf("%-24s %-8s %s  %s%s%s\n", json_string_value(json_object_get(t, "name")),
 		       json_string_value(json_object_get(t, "role")),
-		       json_string_value(json_object_get(t, "id")), when);
+		       json_string_value(json_object_get(t, "id")), when,
+		       q ? "  quarantined: " : "", q ? q : "");
 	}
 }
 
 /* `token list --data DIR`: each token's name, role, short id and creation (never the
- * secret); `token revoke --data DIR NAME`: every token of that name goes, with the
- * sessions opened with them, at once for a running server too. */
+ * secret) and its quarantine; `token revoke --data DIR NAME`: every token of that name
+ * goes, with the sessions opened with them, at once for a running server too; `token
+ * release --data DIR NAME`: the name's quarantine lifted (its queued proposals run). */
 static int
-cmd_token_use(int argc, char **argv, int revoke)
+cmd_token_use(int argc, char **argv, const char *verb)
 {
 	static const struct option opts[] = {{"data", required_argument, NULL, 'd'},
 					     {NULL, 0, NULL, 0}};
-	const char *data = NULL, *what = revoke ? "token revoke" : "token list";
+	int revoke = !strcmp(verb, "revoke"), release = !strcmp(verb, "release");
+	int named = revoke || release;
+	const char *data = NULL;
+	char what[32];
 	struct al_store *store = NULL;
 	struct al_err err = {0};
 	json_t *list = NULL;
 	int c, r, n = 0;
 
+	snprintf(what, sizeof(what), "token %s", verb);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'd')
 			return fputs(usage, stderr), EXIT_USAGE;
@@ -470,19 +478,23 @@ cmd_token_use(int argc, char **argv, int revoke)
 	}
 	if (!data)
 		return fprintf(stderr, "airlock: %s: missing --data DIR\n", what), EXIT_USAGE;
-	if (optind != argc - revoke)
+	if (optind != argc - named)
 		return fprintf(stderr, "airlock: %s: %s\n", what,
-			       revoke ? "expected one token NAME" : "unexpected arguments"),
+			       named ? "expected one token NAME" : "unexpected arguments"),
 		       EXIT_USAGE;
 	if (open_store(data, &store, &err) < 0)
 		return die(what, &err);
-	r = revoke ? al_store_token_revoke(store, argv[optind], &n, &err)
-		   : al_store_token_list(store, &list, &err);
+	/* the operator, at the machine: "cli" in the audit log, as for revoke */
+	r = revoke    ? al_store_token_revoke(store, argv[optind], &n, &err)
+	    : release ? al_store_quarantine_release(store, argv[optind], "cli", &err)
+		      : al_store_token_list(store, &list, &err);
 	al_store_close(store);
 	if (r < 0)
 		return die(what, &err);
 	if (revoke)
 		printf("revoked %d token%s named %s\n", n, n == 1 ? "" : "s", argv[optind]);
+	else if (release)
+		printf("released %s: its queued proposals run again\n", argv[optind]);
 	else
 		print_tokens(list);
 	json_decref(list);
@@ -795,8 +807,8 @@ main(int argc, char **argv)
 	if (!strcmp(argv[1], "token") && argc > 2 && !strcmp(argv[2], "add"))
 		return cmd_token_add(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "token") && argc > 2 &&
-	    (!strcmp(argv[2], "list") || !strcmp(argv[2], "revoke")))
-		return cmd_token_use(argc - 2, argv + 2, !strcmp(argv[2], "revoke"));
+	    (!strcmp(argv[2], "list") || !strcmp(argv[2], "revoke") || !strcmp(argv[2], "release")))
+		return cmd_token_use(argc - 2, argv + 2, argv[2]);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
 		return argc > 2 ? help(argv[2]) : (fputs(usage, stdout), 0);
 	fprintf(stderr, "airlock: unknown command '%s'\n%s", argv[1], usage);

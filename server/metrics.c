@@ -61,6 +61,7 @@ static struct {
 	} denied[MAX_DENIED];
 	size_t n_denied;
 	unsigned long long header_timeouts;
+	unsigned long long quarantined, released;
 } m = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 double
@@ -191,6 +192,41 @@ al_metrics_conn_cut(unsigned n)
 	pthread_mutex_unlock(&m.mu);
 }
 
+void
+al_metrics_quarantine(bool release)
+{
+	pthread_mutex_lock(&m.mu);
+	if (release)
+		m.released++;
+	else
+		m.quarantined++;
+	pthread_mutex_unlock(&m.mu);
+}
+
+/* The names quarantined now (read from the store, so a release by the CLI shows), and the
+ * steps this server took. */
+static void
+render_quarantine(struct al_buf *b, struct al_store *s, unsigned long long q,
+		  unsigned long long rel)
+{
+	json_t *list = NULL;
+
+	if (al_store_quarantine_list(s, NULL, &list, NULL) == 0)
+		al_buf_printf(b,
+			      "# HELP airlock_quarantined_tokens Token names quarantined now.\n"
+			      "# TYPE airlock_quarantined_tokens gauge\n"
+			      "airlock_quarantined_tokens %zu\n",
+			      json_array_size(list));
+	json_decref(list);
+	al_buf_printf(b,
+		      "# HELP airlock_quarantine_events_total Tokens quarantined, and released"
+		      " over the API.\n"
+		      "# TYPE airlock_quarantine_events_total counter\n"
+		      "airlock_quarantine_events_total{event=\"quarantine\"} %llu\n"
+		      "airlock_quarantine_events_total{event=\"release\"} %llu\n",
+		      q, rel);
+}
+
 static void
 render_hist(struct al_buf *b, enum al_hist h, const struct hist *v)
 {
@@ -214,7 +250,7 @@ al_metrics_render(struct al_store *s, struct al_views *views, size_t *ret_len)
 	json_t *counts = NULL;
 	struct al_buf b;
 	struct hist h[AL_H_N];
-	unsigned long long hits, misses;
+	unsigned long long hits, misses, quarantined, released;
 
 	al_buf_init(&b, 1u << 20);
 	if (al_store_state_counts(s, &counts, NULL) == 0) {
@@ -256,7 +292,10 @@ al_metrics_render(struct al_store *s, struct al_views *views, size_t *ret_len)
 		      "# TYPE airlock_http_header_timeouts_total counter\n"
 		      "airlock_http_header_timeouts_total %llu\n",
 		      m.header_timeouts);
+	quarantined = m.quarantined;
+	released = m.released;
 	pthread_mutex_unlock(&m.mu);
+	render_quarantine(&b, s, quarantined, released);
 	for (int i = 0; i < AL_H_N; i++)
 		render_hist(&b, (enum al_hist)i, &h[i]);
 	al_views_counts(views, &hits, &misses);

@@ -1,6 +1,7 @@
 /* Counters and histograms for GET /metrics (Prometheus text format 0.0.4). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "server/views.h"
@@ -24,6 +25,8 @@ void al_metrics_observe(enum al_hist h, double seconds);
 void al_metrics_denied(const char *syscall, long long count);
 /* n connections were cut for not sending a request's headers in time. */
 void al_metrics_conn_cut(unsigned n);
+/* A token quarantined (false) or released over the API (true). */
+void al_metrics_quarantine(bool release);
 /* The whole exposition, proposals by state read from the store; NULL when out of memory.
  * The caller frees it. */
 char *al_metrics_render(struct al_store *s, struct al_views *views, size_t *ret_len);

@@ -26,6 +26,7 @@
 #include "server/job.h"
 #include "server/metrics.h"
 #include "server/pause.h"
+#include "server/quarantine.h"
 #include "server/server.h"
 
 /* A job the server stopped under this many times ends in error instead of a fourth run. */
@@ -282,6 +283,23 @@ run_gates(struct job *j, struct al_err *err)
 	return r;
 }
 
+/* A finished job counted against its proposer, who may be quarantined by it. */
+static void
+count_anomalies(struct job *j, const char *state)
+{
+	char reason[AL_QUARANTINE_REASON_MAX];
+	struct al_err err = {0};
+	int r = al_quarantine_observe(j->srv, j->repo ? j->repo->policy : NULL, j->p->proposer,
+				      j->p->id, j->result, j->verdict, state, reason, &err);
+
+	if (r < 0)
+		al_log("error", "quarantine.count_failed", "id=%s error=%s", j->p->id,
+		       al_log_q(al_err_msg(&err)));
+	else if (r == 1)
+		al_log("warn", "token.quarantined", "name=%s id=%s reason=%s",
+		       al_log_q(j->p->proposer), j->p->id, al_log_q(reason));
+}
+
 static int
 finish(struct job *j, const char *state, const char *error)
 {
@@ -321,6 +339,8 @@ finish(struct job *j, const char *state, const char *error)
 		al_log("info", "job.finished", "id=%s state=%s reason=%s", j->p->id, state,
 		       al_log_q(error ? error
 				      : json_string_value(json_object_get(j->verdict, "reason"))));
+	if (r == 0)
+		count_anomalies(j, state);
 	return r;
 }
 
@@ -335,6 +355,13 @@ after_grant(struct job *j)
 	al_issue_note(j->repo, j->p->id, commit, j->grant);
 	if (!al_policy_auto_promote(j->repo->policy))
 		return;
+	/* the job that quarantined its proposer (or one that finished since) moves no ref by
+	 * itself: the grant waits for a person (unreadable: the same) */
+	if (al_store_quarantine_get(j->srv->store, j->p->proposer, NULL) != 0) {
+		al_log("info", "proposal.auto_promote_held", "id=%s proposer=%s", j->p->id,
+		       al_log_q(j->p->proposer));
+		return;
+	}
 	if (al_promote_grant(j->srv, j->p->id, "auto", &answer, &why) < 0)
 		al_log("error", "proposal.auto_promote_failed", "id=%s status=%d detail=%s",
 		       j->p->id, why.status, al_log_q(why.detail));

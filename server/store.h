@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "gates/quarantine.h"
 #include "lib/err.h"
 
 struct al_store;
@@ -128,13 +129,38 @@ int al_store_generation(struct al_store *s, struct al_store_gen *ret);
  * the secret); -EEXIST when that hash is there. */
 int al_store_token_add(struct al_store *s, const char *name, const char *role, const char *hash_hex,
 		       struct al_err *err);
-/* [{"name", "role", "id" (the hash's first 12 hex digits), "created"}], by name. */
+/* [{"name", "role", "id" (the hash's first 12 hex digits), "created", "quarantined"?
+ * (why, while its name is quarantined)}], by name. */
 int al_store_token_list(struct al_store *s, json_t **ret, struct al_err *err);
 /* Deletes every token named name and the sessions opened with them, audited; how many in
  * *ret_count, or -ENOENT when there is none. */
 int al_store_token_revoke(struct al_store *s, const char *name, int *ret_count, struct al_err *err);
 /* The token's name and role (owned by the caller); -ENOENT when no token has this hash. */
 int al_store_token_find(struct al_store *s, const char *hash_hex, char **ret_name, char **ret_role);
+
+/* Automatic quarantine (server/store/quarantine.c): what a finished job of proposer name
+ * counted for, kept only when it counted for something, entries past the longest window
+ * dropped. */
+int al_store_anomaly_add(struct al_store *s, const char *name, const char *proposal,
+			 const struct al_anomaly *a, struct al_err *err);
+/* How many of name's jobs counted for each kind since `since` (and after its last release),
+ * with the escape-class calls of the newest that had any. */
+int al_store_anomaly_sum(struct al_store *s, const char *name, long long since,
+			 struct al_anomaly *ret, struct al_err *err);
+/* Quarantines name (its queued proposals are no longer claimed), audited by actor with the
+ * proposal that tipped it; -EALREADY when it is. */
+int al_store_quarantine_set(struct al_store *s, const char *name, const char *reason,
+			    const char *actor, const char *proposal, struct al_err *err);
+/* Lifts name's quarantine, audited; what its jobs counted for until now no longer counts.
+ * -EALREADY when it is not quarantined, -ENOENT when no token or quarantine has that name. */
+int al_store_quarantine_release(struct al_store *s, const char *name, const char *actor,
+				struct al_err *err);
+/* 1 with why in reason (may be NULL) while name is quarantined, 0 when not, -EIO. */
+int al_store_quarantine_get(struct al_store *s, const char *name,
+			    char reason[AL_QUARANTINE_REASON_MAX]);
+/* The names quarantined (only name's when not NULL): [{"name","reason","at","by"}]. */
+int al_store_quarantine_list(struct al_store *s, const char *name, json_t **ret,
+			     struct al_err *err);
 
 /* Opens a session (name and role of ss name the audit entry; token_hash, csrf and
  * expires are stored) and drops expired ones. */

@@ -24,6 +24,7 @@ let detail = { id: null, view: null, patchKey: null, focus: false };
 let events = null;
 let reconnectTimer = 0;
 let queueScroll = 0;
+let held = new Set(); // names quarantined, from the session
 
 // ---- session ---------------------------------------------------------------------------
 
@@ -46,6 +47,14 @@ function setSession(s) {
     ? `Paused by ${str(p.by) || 'an admin'}: ${str(p.reason)}. No job starts and nothing is granted or promoted until an admin resumes.`
     : '';
   $('paused').hidden = !p;
+  // automatic quarantine: the names held, as text (an agent sees only its own)
+  held = new Set();
+  const q = Array.isArray(s.quarantined) ? s.quarantined.filter((e) => isObj(e) && str(e.name)) : [];
+  for (const e of q) held.add(str(e.name));
+  $('quarantined').textContent = q.length
+    ? `Quarantined (new proposals refused, queued ones held until an admin releases them): ${q.map((e) => `${str(e.name)}: ${str(e.reason)}`).join('; ')}.`
+    : '';
+  $('quarantined').hidden = !q.length;
 }
 
 function renderSignin(message) {
@@ -266,7 +275,7 @@ function queueRow(p) {
       setHashLink(el('a', { class: str(p.title) ? null : 'untitled' }, title), p.id),
       el('span', { class: 'sub mono' }, p.id.slice(0, 12))),
     el('td', { 'data-label': 'Repository' }, str(p.repo)),
-    el('td', { 'data-label': 'Proposer' }, str(p.proposer)),
+    el('td', { 'data-label': 'Proposer' }, held.has(str(p.proposer)) ? `${str(p.proposer)} (quarantined)` : str(p.proposer)),
     el('td', { 'data-label': 'State' }, stateBadge(p.state)),
     el('td', { 'data-label': 'Tier' }, tierText(p.tier)),
     el('td', { 'data-label': 'Age', title: isoTime(p.created) || null }, age(p.created)));

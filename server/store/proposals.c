@@ -225,6 +225,9 @@ claim_body(struct al_store *s, const void *ctx, struct al_err *err)
 			       "UPDATE proposals SET state = 'running', updated = ?1,"
 			       " attempts = attempts + 1"
 			       " WHERE id = (SELECT id FROM proposals WHERE state = 'queued'"
+			       /* a quarantined proposer's proposals wait, queued, for a release */
+			       " AND proposer NOT IN (SELECT name FROM quarantines"
+			       " WHERE released IS NULL)"
 			       " ORDER BY created, rowid LIMIT 1) RETURNING id, revision, attempts",
 			       -1, &st, NULL) != SQLITE_OK)
 		return al_store_db_err(s, err, "claim");

@@ -3,9 +3,13 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "gates/quarantine.h"
 #include "server/store/internal.h"
 
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
+
+/* an anomaly's count columns, one for each kind, named as the policy's keys */
+#define ANOMALY_COL_SQL(id, key, def, what) " " key " INTEGER NOT NULL,"
 
 /* 'queued','running',…: the states a proposal may be in, from the one list (store.h). */
 #define STATE_SQL(id, name) "'" name "'"
@@ -76,7 +80,20 @@ static const char schema[] =
     "  ('pending','success','failure','error')), description TEXT NOT NULL,"
     " target_url TEXT, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,"
     " done INTEGER NOT NULL DEFAULT 0, last_error TEXT);"
-    "CREATE INDEX IF NOT EXISTS status_due ON status_outbox(done, next_at);";
+    "CREATE INDEX IF NOT EXISTS status_due ON status_outbox(done, next_at);"
+    /* automatic quarantine (new in version 8): what each finished job counted for against its
+     * proposer, and the names quarantined (released ones keep their row: released_seq is the last
+     * anomaly an admin forgave) */
+    "CREATE TABLE IF NOT EXISTS anomalies ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, at INTEGER NOT NULL,"
+    " proposal TEXT," AL_ANOMALY_KINDS(
+	ANOMALY_COL_SQL) " calls TEXT);"
+			 "CREATE INDEX IF NOT EXISTS anomalies_name ON anomalies(name, at);"
+			 "CREATE TABLE IF NOT EXISTS quarantines ("
+			 " name TEXT PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL, by "
+			 "TEXT NOT NULL,"
+			 " released INTEGER, released_by TEXT, released_seq INTEGER NOT NULL "
+			 "DEFAULT 0);";
 
 /* Versions 5 and 6 did not keep which state a pull request's last status told: taken to
  * be the state it is in (it was told before the upgrade). */

@@ -47,9 +47,10 @@ al_store_token_add(struct al_store *s, const char *name, const char *role, const
 static json_t *
 token_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:s, s:I}", "name", sqlite3_column_text(st, 0), "role",
+	return json_pack("{s:s, s:s, s:s, s:I, s:s*}", "name", sqlite3_column_text(st, 0), "role",
 			 sqlite3_column_text(st, 1), "id", sqlite3_column_text(st, 2), "created",
-			 (json_int_t)sqlite3_column_int64(st, 3));
+			 (json_int_t)sqlite3_column_int64(st, 3), "quarantined",
+			 (const char *)sqlite3_column_text(st, 4));
 }
 
 int
@@ -60,8 +61,9 @@ al_store_token_list(struct al_store *s, json_t **ret, struct al_err *err)
 
 	pthread_mutex_lock(&s->lock);
 	if (sqlite3_prepare_v2(s->db,
-			       "SELECT name, role, substr(hash, 1, 12), created FROM tokens"
-			       " ORDER BY name, created",
+			       "SELECT t.name, t.role, substr(t.hash, 1, 12), t.created, q.reason"
+			       " FROM tokens t LEFT JOIN quarantines q ON q.name = t.name AND"
+			       " q.released IS NULL ORDER BY t.name, t.created",
 			       -1, &st, NULL) != SQLITE_OK)
 		r = al_store_db_err(s, err, "token list");
 	else

@@ -83,7 +83,7 @@ expect_match "sign-in refuses another origin" \
 	"$(signin "{\"token\":\"$ALICE\"}" -H 'Origin: http://evil.example')" \
 	'^403 .*cross-origin request refused'
 out=$(signin "{\"token\":\"$ALICE\"}")
-expect_match "a reviewer signs in" "$out" '^200 \{"name":"alice","role":"reviewer","csrf":"[0-9a-f]{64}","expires":[0-9]+,"pause":\{"paused":false\}\}'
+expect_match "a reviewer signs in" "$out" '^200 \{"name":"alice","role":"reviewer","csrf":"[0-9a-f]{64}","expires":[0-9]+,"pause":\{"paused":false\},"quarantined":\[\]\}'
 CSRF=$(sed 's/^200 //' <<<"$out" | jq -r .csrf)
 COOKIE_LINE=$(hdr Set-Cookie)
 expect_match "the cookie is HttpOnly, SameSite=Strict, Path=/ and expires (8 h by default)" \
@@ -103,7 +103,7 @@ cookie() {
 expect_match "the session reads back, with its CSRF token" "$(cookie GET /v1/session)" \
 	"^200 .*\"csrf\":\"$CSRF\""
 expect_match "a bearer caller has no CSRF token" \
-	"$(http GET /v1/session "$ALICE")" '^200 \{"name":"alice","role":"reviewer","pause":\{"paused":false\}\}$'
+	"$(http GET /v1/session "$ALICE")" '^200 \{"name":"alice","role":"reviewer","pause":\{"paused":false\},"quarantined":\[\]\}$'
 expect_match "a made-up session cookie is refused" \
 	"$(curl -sS -w ' %{http_code}' -b "airlock_session=$(printf '%064d' 0)" "$URL/v1/proposals")" \
 	'sign in again.* 401$'

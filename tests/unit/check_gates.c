@@ -11,6 +11,7 @@
 #include "gates/gates.h"
 #include "gates/internal.h"
 #include "gates/judge.h"
+#include "gates/quarantine.h"
 
 #define WHERE "repos.example.policy"
 
@@ -3927,6 +3928,263 @@ START_TEST(test_judge_decision)
 }
 END_TEST
 
+/* ---- automatic quarantine (gates/quarantine.c) ---- */
+
+static const struct {
+	const char *name;
+	bool escape;
+} escape_names[] = {
+    {"ptrace", true},
+    {"mount", true},
+    {"unshare", true},
+    {"setns", true},
+    {"bpf", true},
+    {"keyctl", true},
+    {"pivot_root", true},
+    {"umount2", true},
+    {"init_module", true},
+    {"kexec_load", true},
+    {"perf_event_open", true},
+    {"process_vm_readv", true},
+    {"clone", true},
+    /* the record's overflow: filling its named slots first must not hide an escape */
+    {"(other)", true},
+    /* denied, but a runtime may probe them on its own */
+    {"io_uring_setup", false},
+    {"socket", false},
+    {"personality", false},
+    {"ioctl", false},
+    {"clock_settime", false},
+    {"syslog", false},
+    /* near misses */
+    {"", false},
+    {"ptrace ", false},
+    {"PTRACE", false},
+    {"mount2", false},
+};
+
+START_TEST(test_escape_syscall)
+{
+	ck_assert_msg(al_gates_escape_syscall(escape_names[_i].name) == escape_names[_i].escape,
+		      "%s", escape_names[_i].name);
+	ck_assert(!al_gates_escape_syscall(NULL));
+}
+END_TEST
+
+#define QRUN(status, denied)                                                                   \
+	"{\"status\":\"" status "\",\"exit_code\":0,\"signal\":0,\"wall_ms\":10,\"cpu_ms\":5," \
+	"\"max_rss_kb\":900,\"killed\":false,\"stdout_bytes\":0,\"stdout_dropped\":0,"         \
+	"\"stderr_bytes\":0,\"stderr_dropped\":0,\"denied\":[" denied "]}"
+#define QDENY(name, n) "{\"syscall\":\"" name "\",\"count\":" #n "}"
+#define QRULE(rule, result) "{\"rule\":\"" rule "\",\"result\":\"" result "\",\"reason\":\"x\"}"
+
+static const struct {
+	const char *result, *verdict, *state;
+	unsigned escape, stat, kill, rejected;
+	const char *calls;
+} anomalies[] = {
+    /* a clean job counts for nothing */
+    {"{\"runs\":[" QRUN("OK", "") "]}", "{\"rules\":[" QRULE("static.secrets", "SATISFIED") "]}",
+     "granted", 0, 0, 0, 0, ""},
+    /* escape-class calls, named once each whatever the runs */
+    {"{\"runs\":[" QRUN("OK", QDENY("ptrace", 3) "," QDENY("mount", 1)) "," QRUN(
+	 "RE", QDENY("unshare", 2) "," QDENY("ptrace", 1)) "]}",
+     NULL, "granted", 1, 0, 0, 0, "ptrace,mount,unshare"},
+    /* denied calls that are no escape */
+    {"{\"runs\":[" QRUN("OK", QDENY("socket", 9) "," QDENY("io_uring_setup", 1)) "]}", NULL,
+     "granted", 0, 0, 0, 0, ""},
+    /* a count of 0 is no denial */
+    {"{\"runs\":[" QRUN("OK", QDENY("ptrace", 0)) "]}", NULL, "granted", 0, 0, 0, 0, ""},
+    {"{\"runs\":[" QRUN("OK", QDENY("(other)", 4)) "]}", NULL, "granted", 1, 0, 0, 0, "(other)"},
+    /* killed at its time or memory cap; a plain failure or signal is not */
+    {"{\"runs\":[" QRUN("TO", "") "]}", NULL, "rejected", 0, 0, 1, 1, ""},
+    {"{\"runs\":[" QRUN("OOM", "") "]}", NULL, "rejected", 0, 0, 1, 1, ""},
+    {"{\"runs\":[" QRUN("RE", "") "," QRUN("SG", "") "]}", NULL, "rejected", 0, 0, 0, 1, ""},
+    /* a malformed run record counts for nothing here (the verdict rejects it) */
+    {"{\"runs\":[{\"status\":\"OOM\",\"denied\":[" QDENY("ptrace", 1) "]}]}", NULL, "rejected", 0,
+     0, 0, 1, ""},
+    {"{\"runs\":{}}", NULL, "error", 0, 0, 0, 0, ""},
+    /* the static rules that count: secrets, paths (.git/, .., absolute), symlinks */
+    {NULL, "{\"rules\":[" QRULE("static.secrets", "UNSATISFIED") "]}", "rejected", 0, 1, 0, 1, ""},
+    {NULL, "{\"rules\":[" QRULE("static.paths", "UNSATISFIED") "]}", "rejected", 0, 1, 0, 1, ""},
+    {NULL, "{\"rules\":[" QRULE("static.symlinks", "UNSATISFIED") "]}", "rejected", 0, 1, 0, 1, ""},
+    /* ones that do not: other rules, or these satisfied */
+    {NULL,
+     "{\"rules\":[" QRULE("static.limits", "UNSATISFIED") "," QRULE("static.paths",
+								    "SATISFIED") "]}",
+     "rejected", 0, 0, 0, 1, ""},
+    {NULL, NULL, NULL, 0, 0, 0, 0, ""},
+    {NULL, NULL, "awaiting_approval", 0, 0, 0, 0, ""},
+};
+
+START_TEST(test_anomaly)
+{
+	json_t *result = anomalies[_i].result ? load(anomalies[_i].result) : NULL;
+	json_t *verdict = anomalies[_i].verdict ? load(anomalies[_i].verdict) : NULL;
+	struct al_anomaly a;
+
+	memset(&a, 0xa5, sizeof(a));
+	al_gates_anomaly(result, verdict, anomalies[_i].state, &a);
+	ck_assert_uint_eq(a.n[AL_ANOMALY_ESCAPE], anomalies[_i].escape);
+	ck_assert_uint_eq(a.n[AL_ANOMALY_STATIC], anomalies[_i].stat);
+	ck_assert_uint_eq(a.n[AL_ANOMALY_KILL], anomalies[_i].kill);
+	ck_assert_uint_eq(a.n[AL_ANOMALY_REJECTED], anomalies[_i].rejected);
+	ck_assert_str_eq(a.calls, anomalies[_i].calls);
+	json_decref(result);
+	json_decref(verdict);
+}
+END_TEST
+
+/* A record naming every escape call several times over: the list stays within its size. */
+START_TEST(test_anomaly_calls_cap)
+{
+	static const char *const names[] = {
+	    "ptrace",	    "process_vm_readv", "process_vm_writev", "pidfd_getfd",
+	    "keyctl",	    "add_key",		"request_key",	     "perf_event_open",
+	    "userfaultfd",  "mount_setattr",	"kexec_file_load",   "open_by_handle_at",
+	    "finit_module", "delete_module",	"move_mount",	     "open_tree"};
+	json_t *runs = json_array(), *result = json_pack("{s:o}", "runs", runs);
+	struct al_anomaly a;
+
+	for (int k = 0; k < 4; k++) {
+		json_t *run = load(QRUN("OK", "")), *denied = json_object_get(run, "denied");
+
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			json_array_append_new(
+			    denied, json_pack("{s:s, s:i}", "syscall", names[i], "count", 1));
+		json_array_append_new(runs, run);
+	}
+	al_gates_anomaly(result, NULL, "granted", &a);
+	ck_assert_uint_eq(a.n[AL_ANOMALY_ESCAPE], 1);
+	ck_assert_uint_lt(strlen(a.calls), sizeof(a.calls));
+	ck_assert_str_eq(strstr(a.calls, "ptrace,process_vm_readv") == a.calls ? "first" : "",
+			 "first");
+	json_decref(result);
+}
+END_TEST
+
+static const struct {
+	const char *policy; /* the "quarantine" object, or NULL for none */
+	int ok;
+	unsigned window_s, escape, stat, kill, rejected;
+} qpolicies[] = {
+    {NULL, 0, 3600, 3, 3, 5, 20},
+    {"{}", 0, 3600, 3, 3, 5, 20},
+    {"{\"window_minutes\":10,\"escape_jobs\":2}", 0, 600, 2, 3, 5, 20},
+    {"{\"static_hits\":0,\"kill_jobs\":1,\"rejected\":1000}", 0, 3600, 3, 0, 1, 1000},
+    {"{\"window_minutes\":10080}", 0, 604800, 3, 3, 5, 20},
+    {"{\"window_minutes\":0}", -EINVAL, 0, 0, 0, 0, 0},
+    {"{\"window_minutes\":10081}", -EINVAL, 0, 0, 0, 0, 0},
+    {"{\"escape_jobs\":-1}", -EINVAL, 0, 0, 0, 0, 0},
+    {"{\"escape_jobs\":1001}", -EINVAL, 0, 0, 0, 0, 0},
+    {"{\"escape_jobs\":\"2\"}", -EINVAL, 0, 0, 0, 0, 0},
+    {"{\"escape_jobz\":2}", -EINVAL, 0, 0, 0, 0, 0},
+    {"[]", -EINVAL, 0, 0, 0, 0, 0},
+    {"true", -EINVAL, 0, 0, 0, 0, 0},
+};
+
+START_TEST(test_quarantine_policy)
+{
+	char text[512];
+	struct al_err err = {0};
+	struct al_policy *p = NULL;
+	struct al_quarantine_rules q;
+	json_t *j;
+
+	snprintf(text, sizeof(text),
+		 "{\"contract\":[{\"name\":\"unit\",\"command\":[\"make\",\"check\"]}]%s%s}",
+		 qpolicies[_i].policy ? ",\"quarantine\":" : "",
+		 qpolicies[_i].policy ? qpolicies[_i].policy : "");
+	j = load(text);
+	ck_assert_int_eq(al_policy_parse(j, WHERE, &p, &err), qpolicies[_i].ok);
+	json_decref(j);
+	if (qpolicies[_i].ok < 0) {
+		ck_assert_msg(strstr(err.msg, WHERE ".quarantine") != NULL, "%s", err.msg);
+		return;
+	}
+	al_policy_quarantine(p, &q);
+	ck_assert_uint_eq(q.window_s, qpolicies[_i].window_s);
+	ck_assert_uint_eq(q.limit[AL_ANOMALY_ESCAPE], qpolicies[_i].escape);
+	ck_assert_uint_eq(q.limit[AL_ANOMALY_STATIC], qpolicies[_i].stat);
+	ck_assert_uint_eq(q.limit[AL_ANOMALY_KILL], qpolicies[_i].kill);
+	ck_assert_uint_eq(q.limit[AL_ANOMALY_REJECTED], qpolicies[_i].rejected);
+	al_policy_free(p);
+}
+END_TEST
+
+/* The limits judge the proposer, not the patch: they leave the digest alone. */
+START_TEST(test_quarantine_not_digested)
+{
+	struct al_policy *a = policy("{\"contract\":[{\"name\":\"u\",\"command\":[\"true\"]}]}");
+	struct al_policy *b = policy("{\"contract\":[{\"name\":\"u\",\"command\":[\"true\"]}],"
+				     "\"quarantine\":{\"escape_jobs\":1}}");
+	char *ca = al_policy_canonical(a), *cb = al_policy_canonical(b);
+
+	ck_assert_str_eq(ca, cb);
+	free(ca);
+	free(cb);
+	al_policy_free(a);
+	al_policy_free(b);
+}
+END_TEST
+
+static const struct {
+	unsigned window_min, limit[AL_ANOMALY_N], count[AL_ANOMALY_N];
+	int due;
+	const char *reason;
+} dues[] = {
+    /* under every limit */
+    {60, {3, 3, 5, 20}, {2, 2, 4, 19}, -1, ""},
+    /* a limit reached, not only passed */
+    {60,
+     {3, 3, 5, 20},
+     {3, 0, 0, 0},
+     AL_ANOMALY_ESCAPE,
+     "3 job(s) whose sandbox denied an escape-class syscall in 60 min (ptrace,mount)"},
+    {10,
+     {3, 3, 5, 20},
+     {0, 4, 0, 0},
+     AL_ANOMALY_STATIC,
+     "4 job(s) rejected by the secrets or path rules in 10 min"},
+    {60,
+     {3, 3, 5, 20},
+     {0, 0, 5, 0},
+     AL_ANOMALY_KILL,
+     "5 job(s) with a run killed at its time or memory cap in 60 min"},
+    {60,
+     {3, 3, 5, 20},
+     {0, 0, 0, 20},
+     AL_ANOMALY_REJECTED,
+     "20 proposal(s) rejected by the gates in 60 min"},
+    /* a limit of 0 counts nothing, however many */
+    {60, {0, 0, 0, 0}, {100, 100, 100, 100}, -1, ""},
+    /* two reached: the first in the list speaks */
+    {60,
+     {1, 1, 0, 0},
+     {0, 1, 0, 0},
+     AL_ANOMALY_STATIC,
+     "1 job(s) rejected by the secrets or path rules in 60 min"},
+    {60,
+     {1, 1, 0, 0},
+     {1, 1, 0, 0},
+     AL_ANOMALY_ESCAPE,
+     "1 job(s) whose sandbox denied an escape-class syscall in 60 min (ptrace,mount)"},
+};
+
+START_TEST(test_quarantine_due)
+{
+	struct al_quarantine_rules q = {.window_s = dues[_i].window_min * 60};
+	struct al_anomaly counts = {.calls = "ptrace,mount"};
+	char reason[AL_QUARANTINE_REASON_MAX] = "";
+
+	memcpy(q.limit, dues[_i].limit, sizeof(q.limit));
+	memcpy(counts.n, dues[_i].count, sizeof(counts.n));
+	ck_assert_int_eq(al_gates_quarantine_due(&q, &counts, reason, sizeof(reason)),
+			 dues[_i].due);
+	ck_assert_str_eq(reason, dues[_i].reason);
+}
+END_TEST
+
 static Suite *
 gates_suite(void)
 {
@@ -4024,6 +4282,17 @@ gates_suite(void)
 	tcase_add_test(tc, test_judge_run_static_twice);
 	tcase_add_loop_test(tc, test_judge_decision, 0,
 			    sizeof(judge_decisions) / sizeof(judge_decisions[0]));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("quarantine");
+	tcase_add_loop_test(tc, test_escape_syscall, 0,
+			    sizeof(escape_names) / sizeof(escape_names[0]));
+	tcase_add_loop_test(tc, test_anomaly, 0, sizeof(anomalies) / sizeof(anomalies[0]));
+	tcase_add_test(tc, test_anomaly_calls_cap);
+	tcase_add_loop_test(tc, test_quarantine_policy, 0,
+			    sizeof(qpolicies) / sizeof(qpolicies[0]));
+	tcase_add_test(tc, test_quarantine_not_digested);
+	tcase_add_loop_test(tc, test_quarantine_due, 0, sizeof(dues) / sizeof(dues[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

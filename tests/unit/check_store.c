@@ -10,6 +10,7 @@
 
 #include "lib/fileio.h"
 #include "lib/macros.h"
+#include "gates/quarantine.h"
 #include "server/store.h"
 
 static char dir[64];
@@ -728,7 +729,7 @@ START_TEST(upgrades_a_version_3_database)
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 7);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 8);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
@@ -1018,8 +1019,15 @@ START_TEST(upgrades_a_version_5_database)
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 7);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 8);
 	sqlite3_finalize(st);
+	/* version 8's quarantine tables */
+	ck_assert_int_eq(sqlite3_exec(db,
+				      "SELECT name, released_seq FROM quarantines;"
+				      "SELECT escape_jobs, static_hits, kill_jobs, rejected"
+				      " FROM anomalies",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL),
 			 SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
@@ -1069,6 +1077,127 @@ END_TEST
 
 /* The names between the parentheses of the proposals table's "state IN (...)" CHECK, as
  * the database keeps it: a JSON array of strings. */
+static void
+insert_as(const char *id, long long created, const char *proposer)
+{
+	struct al_proposal p = {0};
+
+	snprintf(p.id, sizeof(p.id), "%s", id);
+	p.repo = "example";
+	p.base = "main";
+	p.proposer = (char *)proposer;
+	p.patch = "x";
+	p.patch_len = 1;
+	p.fail_to_pass = "[\"t1\"]";
+	p.provenance = "{}";
+	p.created = created;
+	ck_assert_int_eq(al_store_proposal_insert(store, &p, NULL), 0);
+}
+
+START_TEST(a_quarantined_name_is_held_until_released)
+{
+	char id[33], reason[300] = "";
+	struct al_err e = {0};
+	json_t *list = NULL;
+	char *text;
+
+	ck_assert_int_eq(al_store_token_add(store, "agent-1", "agent", "h1", NULL), 0);
+	ck_assert_int_eq(al_store_token_add(store, "agent-2", "agent", "h2", NULL), 0);
+	insert_as("a1", 10, "agent-1");
+	insert_as("b1", 20, "agent-2");
+	ck_assert_int_eq(al_store_quarantine_get(store, "agent-1", reason), 0);
+	ck_assert_int_eq(
+	    al_store_quarantine_set(store, "agent-1", "3 escapes", "scheduler", "a1", NULL), 0);
+	ck_assert_int_eq(al_store_quarantine_set(store, "agent-1", "again", "scheduler", "a1", &e),
+			 -EALREADY);
+	ck_assert_int_eq(al_store_quarantine_get(store, "agent-1", reason), 1);
+	ck_assert_str_eq(reason, "3 escapes");
+	ck_assert_int_eq(al_store_quarantine_get(store, "agent-2", NULL), 0);
+	/* the older proposal waits; the other name's runs */
+	ck_assert_int_eq(al_store_claim_next(store, id, NULL), 0);
+	ck_assert_str_eq(id, "b1");
+	ck_assert_int_eq(al_store_claim_next(store, id, NULL), -ENOENT);
+	ck_assert_int_eq(al_store_token_list(store, &list, NULL), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "quarantined")),
+			 "3 escapes");
+	ck_assert_ptr_null(json_object_get(json_array_get(list, 1), "quarantined"));
+	json_decref(list);
+	ck_assert_int_eq(al_store_quarantine_list(store, NULL, &list, NULL), 0);
+	ck_assert_uint_eq(json_array_size(list), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(list, 0), "by")),
+			 "scheduler");
+	json_decref(list);
+	ck_assert_int_eq(al_store_quarantine_list(store, "agent-2", &list, NULL), 0);
+	ck_assert_uint_eq(json_array_size(list), 0);
+	json_decref(list);
+	/* released: the held proposal is claimed */
+	ck_assert_int_eq(al_store_quarantine_release(store, "agent-2", "ops-1", &e), -EALREADY);
+	e = (struct al_err){0};
+	ck_assert_int_eq(al_store_quarantine_release(store, "nobody", "ops-1", &e), -ENOENT);
+	ck_assert_str_eq(al_err_msg(&e), "no token is named nobody");
+	ck_assert_int_eq(al_store_quarantine_release(store, "agent-1", "ops-1", NULL), 0);
+	ck_assert_int_eq(al_store_quarantine_release(store, "agent-1", "ops-1", &e), -EALREADY);
+	ck_assert_int_eq(al_store_quarantine_get(store, "agent-1", NULL), 0);
+	ck_assert_int_eq(al_store_claim_next(store, id, NULL), 0);
+	ck_assert_str_eq(id, "a1");
+	/* and a released name can be quarantined again */
+	ck_assert_int_eq(al_store_quarantine_set(store, "agent-1", "more", "scheduler", NULL, NULL),
+			 0);
+	ck_assert_int_eq(al_store_quarantine_get(store, "agent-1", reason), 1);
+	ck_assert_str_eq(reason, "more");
+	ck_assert_int_eq(al_store_audit_list(store, NULL, 100, &list, NULL), 0);
+	text = json_dumps(list, JSON_COMPACT);
+	ck_assert_ptr_nonnull(strstr(
+	    text, "\"actor\":\"scheduler\",\"action\":\"token.quarantine\",\"proposal\":\"a1\","
+		  "\"detail\":\"name=agent-1 reason=3 escapes\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"actor\":\"ops-1\",\"action\":\"token.release\","
+					   "\"proposal\":null,\"detail\":\"name=agent-1\""));
+	free(text);
+	json_decref(list);
+}
+END_TEST
+
+START_TEST(anomalies_count_per_name_in_the_window_and_after_a_release)
+{
+	struct al_anomaly esc = {.n = {[AL_ANOMALY_ESCAPE] = 1}, .calls = "ptrace"};
+	struct al_anomaly kill = {.n = {[AL_ANOMALY_KILL] = 1, [AL_ANOMALY_REJECTED] = 1}};
+	struct al_anomaly none = {0}, sum;
+	long long now = (long long)time(NULL);
+
+	ck_assert_int_eq(al_store_token_add(store, "agent-1", "agent", "h1", NULL), 0);
+	ck_assert_int_eq(al_store_anomaly_add(store, "agent-1", "a1", &esc, NULL), 0);
+	ck_assert_int_eq(al_store_anomaly_add(store, "agent-1", "a2", &kill, NULL), 0);
+	ck_assert_int_eq(al_store_anomaly_add(store, "agent-1", "a3", &none, NULL), 0);
+	ck_assert_int_eq(al_store_anomaly_add(store, "agent-2", "b1", &esc, NULL), 0);
+	ck_assert_int_eq(al_store_anomaly_sum(store, "agent-1", now - 60, &sum, NULL), 0);
+	ck_assert_uint_eq(sum.n[AL_ANOMALY_ESCAPE], 1);
+	ck_assert_uint_eq(sum.n[AL_ANOMALY_STATIC], 0);
+	ck_assert_uint_eq(sum.n[AL_ANOMALY_KILL], 1);
+	ck_assert_uint_eq(sum.n[AL_ANOMALY_REJECTED], 1);
+	ck_assert_str_eq(sum.calls, "ptrace");
+	/* a job that counted for nothing left no entry */
+	ck_assert_int_eq(al_store_anomaly_add(store, "agent-3", "c1", &none, NULL), 0);
+	ck_assert_int_eq(al_store_anomaly_sum(store, "agent-3", now - 60, &sum, NULL), 0);
+	ck_assert_uint_eq(sum.n[AL_ANOMALY_ESCAPE] + sum.n[AL_ANOMALY_KILL], 0);
+	ck_assert_str_eq(sum.calls, "");
+	/* outside the window */
+	ck_assert_int_eq(al_store_anomaly_sum(store, "agent-1", now + 60, &sum, NULL), 0);
+	ck_assert_uint_eq(sum.n[AL_ANOMALY_ESCAPE], 0);
+	/* released: what came before is forgiven, what comes after counts */
+	ck_assert_int_eq(al_store_quarantine_set(store, "agent-1", "x", "scheduler", NULL, NULL),
+			 0);
+	ck_assert_int_eq(al_store_quarantine_release(store, "agent-1", "ops-1", NULL), 0);
+	ck_assert_int_eq(al_store_anomaly_sum(store, "agent-1", now - 60, &sum, NULL), 0);
+	ck_assert_uint_eq(sum.n[AL_ANOMALY_ESCAPE] + sum.n[AL_ANOMALY_KILL], 0);
+	ck_assert_int_eq(al_store_anomaly_add(store, "agent-1", "a4", &esc, NULL), 0);
+	ck_assert_int_eq(al_store_anomaly_sum(store, "agent-1", now - 60, &sum, NULL), 0);
+	ck_assert_uint_eq(sum.n[AL_ANOMALY_ESCAPE], 1);
+	/* another name's release forgives nothing of this one's */
+	ck_assert_int_eq(al_store_anomaly_sum(store, "agent-2", now - 60, &sum, NULL), 0);
+	ck_assert_uint_eq(sum.n[AL_ANOMALY_ESCAPE], 1);
+}
+END_TEST
+
 static json_t *
 schema_states(void)
 {
@@ -1198,6 +1327,8 @@ store_suite(void)
 	tcase_add_test(t, sessions_live_with_their_token_and_until_they_expire);
 	tcase_add_test(t, requeue_one);
 	tcase_add_test(t, tokens_revoked_with_their_sessions);
+	tcase_add_test(t, a_quarantined_name_is_held_until_released);
+	tcase_add_test(t, anomalies_count_per_name_in_the_window_and_after_a_release);
 	tcase_add_test(t, decisions_and_sessions_are_audited_append_only);
 	tcase_add_test(t, every_committed_move_is_told_and_titles_are_kept);
 	tcase_add_test(t, upgrades_a_version_3_database);

@@ -3,7 +3,7 @@
 // the proposer refused as reviewer, hostile titles, paths and diffs rendered as text, and
 // cross-site requests refused.  tests/e2e/browser.sh prepares the repository, the
 // configuration, the tokens and the patches; this file starts (and restarts) the server.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { chromium } from 'playwright-core';
@@ -451,6 +451,28 @@ try {
 		await page.reload();
 		await page.waitForSelector('#whoami');
 		await page.waitForFunction(() => document.querySelector('#paused')?.hidden === true);
+	});
+
+	await step('a quarantined token shows as a banner, as text, and on its proposals, and goes with release', async () => {
+		// as the scheduler records one (tests/e2e/quarantine.sh makes a real one)
+		execFileSync('sqlite3', [`${TMP}/data/airlock.db`,
+			"INSERT INTO quarantines(name, reason, at, by) VALUES ('agent-2', 'probe <b>x</b>', strftime('%s', 'now'), 'scheduler')"]);
+		await page.goto(`${URL_}/`);
+		await page.reload();
+		await page.waitForSelector('#quarantined:not([hidden])');
+		const t = await page.textContent('#quarantined');
+		if (!t.includes('agent-2: probe <b>x</b>')) throw new Error(`banner: ${t}`);
+		if (await page.$('#quarantined b')) throw new Error('the reason was rendered as markup');
+		await page.waitForSelector('#queue-view:not([hidden]) tr.proposal');
+		await page.selectOption('#filter-state', '');
+		const who = await page.$$eval('tr.proposal td[data-label="Proposer"]', (tds) => tds.map((td) => td.textContent));
+		if (!who.includes('agent-2 (quarantined)') || who.some((w) => w.startsWith('agent-1 ')))
+			throw new Error(`proposers: ${who.join(', ')}`);
+		const r = await api('POST', '/v1/admin/tokens/agent-2/release', TOKENS.ops);
+		if (r.status !== 200) throw new Error(`release: ${r.status} ${r.text}`);
+		await page.reload();
+		await page.waitForSelector('#whoami');
+		await page.waitForFunction(() => document.querySelector('#quarantined')?.hidden === true);
 	});
 
 	expect('no script error on the page', pageErrors.length === 0, pageErrors.join('; '));
