@@ -298,7 +298,7 @@ END_TEST
 /* The names are the record's wire format: they must not move. */
 START_TEST(runrec_status_names)
 {
-	static const char *const names[] = {"OK", "RE", "SG", "TO", "OOM", "XX"};
+	static const char *const names[] = {"OK", "RE", "SG", "TO", "OOM", "DISK", "XX"};
 
 	for (int s = AL_RUN_OK; s <= AL_RUN_XX; s++) {
 		ck_assert_str_eq(al_runrec_status_name((enum al_run_status)s), names[s]);
