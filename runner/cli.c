@@ -223,10 +223,11 @@ exit_status(const struct al_run_record *rec)
 	case AL_RUN_OK:
 	case AL_RUN_RE:
 		return rec->exit_code;
+	case AL_RUN_DISK: /* the command's own end, with its disk full */
+		return rec->exit_code >= 0 ? rec->exit_code : 128 + rec->signal;
 	case AL_RUN_SG:
 	case AL_RUN_TO:
 	case AL_RUN_OOM:
-	case AL_RUN_DISK:
 		return 128 + (rec->signal ? rec->signal : 9);
 	case AL_RUN_XX:
 		break;

@@ -22,7 +22,9 @@ enum al_hist {
 void al_metrics_http(const char *path, int status, double seconds);
 void al_metrics_observe(enum al_hist h, double seconds);
 void al_metrics_denied(const char *syscall, long long count);
-/* The whole exposition, proposals by state read from the store; NULL when out of memory.
- * The caller frees it. */
-char *al_metrics_render(struct al_store *s, struct al_views *views, size_t *ret_len);
+/* The whole exposition, proposals by state read from the store and the bytes under
+ * jobs_dir (the runners' directories, walked now); NULL when out of memory. The caller
+ * frees it. */
+char *al_metrics_render(struct al_store *s, struct al_views *views, const char *jobs_dir,
+			size_t *ret_len);
 double al_metrics_now(void);
