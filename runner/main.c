@@ -284,6 +284,8 @@ report_collect(const struct report_place *rp, const struct al_run_record *run, j
 	else if (r == -EFBIG || r == -EIO)
 		al_err_set(&err, r, "the report cannot be read: %s",
 			   r == -EFBIG ? "larger than the cap" : strerror(-r));
+	else if (r == -ECHILD)
+		al_err_set(&err, r, "no report: the run was stopped before it ended");
 	else if (r < 0)
 		al_err_set(&err, r, "no report was written (%s)", strerror(-r));
 	else
