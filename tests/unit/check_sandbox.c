@@ -1498,6 +1498,23 @@ START_TEST(disk_full_is_disk)
 }
 END_TEST
 
+/* The disk is tmpfs: its pages are the run's memory, so a disk larger than the memory cap
+ * ends at the memory cap (docs/operations.md, Disk caps). */
+START_TEST(disk_counts_against_memory)
+{
+	struct al_sandbox_opts o = {
+	    .argv = SH("head -c 48M /dev/zero > /tmp/f"),
+	    .memory_bytes = (size_t)32 << 20,
+	    .disk_bytes = (size_t)64 << 20,
+	};
+	struct al_run_record rec = {0};
+
+	run_with(&o, &rec);
+	ck_assert_msg(rec.status == AL_RUN_OOM, "status %s", al_runrec_status_name(rec.status));
+	al_sandbox_record_clear(&rec);
+}
+END_TEST
+
 static const struct {
 	const char *script;
 	int error;
@@ -2229,6 +2246,7 @@ sandbox_suite(void)
 	tcase_add_test(l, overlay_keeps_the_workspace);
 	tcase_add_test(l, overlay_counts_against_the_disk);
 	tcase_add_test(l, disk_full_is_disk);
+	tcase_add_test(l, disk_counts_against_memory);
 	tcase_add_loop_test(l, report_copied_out, 0, (int)AL_ARRAY_SIZE(report_cases));
 	tcase_add_test(l, binds_ro_and_rw);
 	tcase_add_loop_test(l, binds_refused, 0, (int)AL_ARRAY_SIZE(bad_binds));
