@@ -32,6 +32,7 @@ struct al_run_limits {
 	size_t memory_bytes;
 	unsigned pids;
 	size_t output_bytes; /* per stream */
+	size_t disk_bytes;   /* everything a run may write: /work's changes, /tmp, its report */
 };
 void al_policy_limits(const struct al_policy *p, struct al_run_limits *ret);
 bool al_policy_regate_on_base_change(const struct al_policy *p);

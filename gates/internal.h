@@ -23,6 +23,9 @@
 #define AL_POLICY_REPEAT_MAX 10
 #define AL_POLICY_MEMORY_MB_DEFAULT 1024
 #define AL_POLICY_MEMORY_MB_MAX 65536
+/* below the memory default: the disk is tmpfs, charged to the run's memory */
+#define AL_POLICY_DISK_MB_DEFAULT 512
+#define AL_POLICY_DISK_MB_MAX 65536
 #define AL_POLICY_PIDS_DEFAULT 256
 #define AL_POLICY_PIDS_MAX 65536
 #define AL_POLICY_OUTPUT_DEFAULT 1048576
@@ -78,7 +81,7 @@ struct al_policy {
 	bool regate_on_base_change; /* a grant whose base moved sends the proposal round again */
 	bool auto_promote;	    /* a grant is exercised as soon as it is issued */
 	size_t max_patch_bytes, max_files;
-	size_t memory_mb, pids, output_bytes;
+	size_t memory_mb, disk_mb, pids, output_bytes;
 	size_t approvals;	 /* required by policy (protected paths raise it to at least 1) */
 	struct al_tier tiers[3]; /* [1] validated, [2] approved; [0] unused */
 	struct al_quarantine_rules quarantine; /* not digested: it judges the proposer */

@@ -150,6 +150,14 @@ limits_memory(void *ctx, const json_t *v, const char *path, struct al_err *err)
 }
 
 static int
+limits_disk(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+
+	return al_schema_int_range(v, 1, AL_POLICY_DISK_MB_MAX, path, &p->disk_mb, err);
+}
+
+static int
 limits_pids(void *ctx, const json_t *v, const char *path, struct al_err *err)
 {
 	struct al_policy *p = ctx;
@@ -170,6 +178,7 @@ static const struct al_schema_key limits_keys[] = {
     {"max_files", AL_SCHEMA_INTEGER, false, limits_files},
     {"timeout_s", AL_SCHEMA_INTEGER, false, policy_timeout},
     {"memory_mb", AL_SCHEMA_INTEGER, false, limits_memory},
+    {"disk_mb", AL_SCHEMA_INTEGER, false, limits_disk},
     {"pids", AL_SCHEMA_INTEGER, false, limits_pids},
     {"output_bytes", AL_SCHEMA_INTEGER, false, limits_output},
 };
@@ -324,6 +333,7 @@ policy_defaults(struct al_policy *p)
 	p->max_patch_bytes = AL_POLICY_MAX_PATCH_BYTES_DEFAULT;
 	p->max_files = AL_POLICY_MAX_FILES_DEFAULT;
 	p->memory_mb = AL_POLICY_MEMORY_MB_DEFAULT;
+	p->disk_mb = AL_POLICY_DISK_MB_DEFAULT;
 	p->pids = AL_POLICY_PIDS_DEFAULT;
 	p->output_bytes = AL_POLICY_OUTPUT_DEFAULT;
 	al_gates_quarantine_defaults(&p->quarantine);
@@ -401,18 +411,18 @@ al_policy_free(struct al_policy *p)
 static json_t *
 canonical_object(const struct al_policy *p)
 {
-	json_t *o = json_pack("{s:O, s:O, s:b, s:O, s:O, s:s, s:{s:I, s:O}, s:{s:o?, s:o?},"
-			      " s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
-			      "contract", p->contracts, "test_paths", p->test_paths, "allow_binary",
-			      (int)p->allow_binary, "executable_paths", p->executable_paths,
-			      "protected_paths", p->protected_paths, "contract_preexisting",
-			      p->block_preexisting ? "block" : "allow", "approvals", "required",
-			      (json_int_t)p->approvals, "reviewers", p->reviewers, "tiers", "1",
-			      al_tiers_json(&p->tiers[1]), "2", al_tiers_json(&p->tiers[2]),
-			      "limits", "max_files", (json_int_t)p->max_files, "max_patch_bytes",
-			      (json_int_t)p->max_patch_bytes, "timeout_s", (json_int_t)p->timeout_s,
-			      "memory_mb", (json_int_t)p->memory_mb, "pids", (json_int_t)p->pids,
-			      "output_bytes", (json_int_t)p->output_bytes);
+	json_t *o = json_pack(
+	    "{s:O, s:O, s:b, s:O, s:O, s:s, s:{s:I, s:O}, s:{s:o?, s:o?},"
+	    " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
+	    "contract", p->contracts, "test_paths", p->test_paths, "allow_binary",
+	    (int)p->allow_binary, "executable_paths", p->executable_paths, "protected_paths",
+	    p->protected_paths, "contract_preexisting", p->block_preexisting ? "block" : "allow",
+	    "approvals", "required", (json_int_t)p->approvals, "reviewers", p->reviewers, "tiers",
+	    "1", al_tiers_json(&p->tiers[1]), "2", al_tiers_json(&p->tiers[2]), "limits",
+	    "max_files", (json_int_t)p->max_files, "max_patch_bytes",
+	    (json_int_t)p->max_patch_bytes, "timeout_s", (json_int_t)p->timeout_s, "memory_mb",
+	    (json_int_t)p->memory_mb, "disk_mb", (json_int_t)p->disk_mb, "pids",
+	    (json_int_t)p->pids, "output_bytes", (json_int_t)p->output_bytes);
 
 	if (o && (json_object_set_new(o, "regate_on_base_change",
 				      json_boolean(p->regate_on_base_change)) < 0 ||
@@ -456,6 +466,7 @@ al_policy_limits(const struct al_policy *p, struct al_run_limits *ret)
 {
 	ret->timeout_s = p->timeout_s;
 	ret->memory_bytes = p->memory_mb << 20;
+	ret->disk_bytes = p->disk_mb << 20;
 	ret->pids = (unsigned)p->pids;
 	ret->output_bytes = p->output_bytes;
 }

@@ -53,6 +53,9 @@ how_failed(const json_t *run, char *buf, size_t n)
 	case AL_RUN_OOM:
 		snprintf(buf, n, "out of memory");
 		break;
+	case AL_RUN_DISK:
+		snprintf(buf, n, "disk full");
+		break;
 	case AL_RUN_OK:
 		snprintf(buf, n, "passed");
 		break;
@@ -367,7 +370,7 @@ missing_run(struct verdict *v, const char *rule, const char *id)
 struct side_runs {
 	const json_t *first;  /* the first run present */
 	const json_t *failed; /* the first run that did not pass */
-	const json_t *odd;    /* the first run that neither passed nor failed (TO, OOM, XX) */
+	const json_t *odd;    /* the first run that neither passed nor failed (TO, OOM, DISK, XX) */
 	bool xx;	      /* some run was a sandbox failure */
 	unsigned passed, n;
 	char missing[AL_TEST_ID_MAX + 64]; /* the first missing run's id; "" when none is */
@@ -543,7 +546,8 @@ run_failed(const json_t *run)
 {
 	int st = run_status(run);
 
-	return st == AL_RUN_RE || st == AL_RUN_SG || st == AL_RUN_TO || st == AL_RUN_OOM;
+	return st == AL_RUN_RE || st == AL_RUN_SG || st == AL_RUN_TO || st == AL_RUN_OOM ||
+	       st == AL_RUN_DISK;
 }
 
 /* The contract's entry in the policy. */

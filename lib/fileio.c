@@ -251,3 +251,105 @@ al_path_join(const char *a, const char *b)
 		return NULL;
 	return out;
 }
+
+/* One directory the walk went down through: where its listing stood, and who it is, so
+ * that climbing back by ".." can tell it arrived where it came from. */
+struct du_level {
+	long pos;
+	dev_t dev;
+	ino_t ino;
+};
+
+/* Goes back up from d to the level below it; the old stream is closed either way. */
+static int
+du_up(DIR **d, const struct du_level *lv)
+{
+	int fd = openat(dirfd(*d), "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+
+	closedir(*d);
+	*d = NULL;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || st.st_dev != lv->dev || st.st_ino != lv->ino) {
+		close(fd);
+		return -ESTALE; /* moved while we were below it */
+	}
+	if (!(*d = fdopendir(fd))) {
+		close(fd);
+		return -errno;
+	}
+	seekdir(*d, lv->pos);
+	return 0;
+}
+
+/* Goes down into name below d; -ENOENT and -EACCES leave d as it was (nothing counted). */
+static int
+du_down(DIR **d, const char *name, struct du_level **stack, size_t *n, size_t *alloc)
+{
+	int fd = openat(dirfd(*d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	DIR *sub;
+
+	if (fd < 0)
+		return errno == ENOENT || errno == EACCES || errno == ENOTDIR ? 0 : -errno;
+	if (*n == *alloc) {
+		size_t grown = *alloc ? *alloc * 2 : 64;
+		struct du_level *p = realloc(*stack, grown * sizeof(**stack));
+
+		if (!p) {
+			close(fd);
+			return -ENOMEM;
+		}
+		*stack = p;
+		*alloc = grown;
+	}
+	if (fstat(dirfd(*d), &st) < 0 || !(sub = fdopendir(fd))) {
+		close(fd);
+		return -errno;
+	}
+	(*stack)[(*n)++] =
+	    (struct du_level){.pos = telldir(*d), .dev = st.st_dev, .ino = st.st_ino};
+	closedir(*d);
+	*d = sub;
+	return 0;
+}
+
+int
+al_du(const char *path, unsigned long long *ret_bytes)
+{
+	_cleanup_free_ struct du_level *stack = NULL;
+	size_t n = 0, alloc = 0;
+	unsigned long long bytes = 0;
+	struct dirent *de;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), r = 0;
+	DIR *d;
+
+	if (fd < 0)
+		return -errno;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (r == 0) {
+		if (!(de = readdir(d))) {
+			if (n == 0)
+				break;
+			r = du_up(&d, &stack[--n]);
+			continue;
+		}
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue; /* gone meanwhile */
+		bytes += (unsigned long long)st.st_blocks * 512;
+		if (S_ISDIR(st.st_mode))
+			r = du_down(&d, de->d_name, &stack, &n, &alloc);
+	}
+	if (d)
+		closedir(d);
+	if (r == 0)
+		*ret_bytes = bytes;
+	return r;
+}

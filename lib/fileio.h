@@ -17,5 +17,8 @@ int al_file_write_atomic(const char *path, const void *p, size_t n, mode_t mode,
 int al_mkdir_p(const char *path, mode_t mode);
 /* Removes a tree without following symlinks; a missing path is success. */
 int al_rm_rf(const char *path);
+/* Bytes a tree takes on disk (its blocks, links not followed), walked at any depth with two
+ * descriptors at most; -ESTALE when a directory moved during the walk. */
+int al_du(const char *path, unsigned long long *ret_bytes);
 /* Joins a and b with one slash; caller frees. */
 char *al_path_join(const char *a, const char *b);

@@ -8,12 +8,13 @@
 #include "lib/err.h"
 
 /* X(status, meaning): the run statuses, in enum order; a status's name is its suffix. */
-#define AL_RUN_STATUSES(X)                                     \
-	X(OK, "exited 0")                                      \
-	X(RE, "exited non-zero")                               \
-	X(SG, "killed by a signal it did not ask for from us") \
-	X(TO, "wall-clock timeout, whole tree killed")         \
-	X(OOM, "memory cap reached")                           \
+#define AL_RUN_STATUSES(X)                                      \
+	X(OK, "exited 0")                                       \
+	X(RE, "exited non-zero")                                \
+	X(SG, "killed by a signal it did not ask for from us")  \
+	X(TO, "wall-clock timeout, whole tree killed")          \
+	X(OOM, "memory cap reached")                            \
+	X(DISK, "disk cap reached (writes failed with ENOSPC)") \
 	X(XX, "the sandbox itself failed; never the command's fault")
 
 #define AL_RUN_STATUS_ENUM_(s, meaning) AL_RUN_##s,
@@ -35,10 +36,11 @@ enum al_run_status { AL_RUN_STATUSES(AL_RUN_STATUS_ENUM_) };
 #define AL_RUNREC_DENIED "denied" /* array of {"syscall": string, "count": integer} */
 #define AL_RUNREC_DENIED_SYSCALL "syscall"
 #define AL_RUNREC_DENIED_COUNT "count"
-#define AL_RUNREC_SPAWN_US "spawn_us" /* integer: set-up to exec, when known */
-#define AL_RUNREC_DETAIL "detail"     /* string: for XX, the set-up step that failed */
-#define AL_RUNREC_STDOUT "stdout"     /* string: the output kept (not UTF-8: U+FFFD) */
-#define AL_RUNREC_STDERR "stderr"     /* string */
+#define AL_RUNREC_SPAWN_US "spawn_us"	  /* integer: set-up to exec, when known */
+#define AL_RUNREC_DETAIL "detail"	  /* string: for XX, the set-up step that failed */
+#define AL_RUNREC_DISK_BYTES "disk_bytes" /* integer: the run's disk in use at its end */
+#define AL_RUNREC_STDOUT "stdout"	  /* string: the output kept (not UTF-8: U+FFFD) */
+#define AL_RUNREC_STDERR "stderr"	  /* string */
 
 /* "OK", "RE", ...; "??" for a value that is no status. */
 const char *al_runrec_status_name(enum al_run_status s);

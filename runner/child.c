@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -15,6 +16,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -234,12 +237,69 @@ init_stdio(void)
 	return 0;
 }
 
+/* The report the command left, copied into the runner's memfd while the disk still
+ * exists: without following a link, blocking on a FIFO, or taking more than the cap. */
+static int
+copy_report(const struct al_child_ctx *c)
+{
+	char path[PATH_MAX], buf[16384];
+	size_t total = 0;
+	struct stat st;
+	int fd, r = 0;
+
+	if (!c->report_name || c->report_copy_fd < 0)
+		return -ECHILD;
+	if (snprintf(path, sizeof(path), "%s/%s", AL_SANDBOX_REPORT_DIR, c->report_name) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		r = -EINVAL;
+	while (r == 0) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -EIO : 0;
+			break;
+		}
+		total += (size_t)n;
+		if (total > c->report_max)
+			r = -EFBIG;
+		else if (write(c->report_copy_fd, buf, (size_t)n) != n)
+			r = -EIO;
+	}
+	close(fd);
+	return r;
+}
+
+/* What the command left behind: its disk's use and its report. */
+static void
+final_status(const struct al_child_ctx *c, int wait_status, struct al_init_status *ret)
+{
+	struct statvfs sv;
+
+	ret->wait_status = wait_status;
+	ret->disk_used = ret->disk_free = -1;
+	/* /tmp is a directory of the disk: its statistics are the disk's */
+	if (statvfs("/tmp", &sv) == 0) {
+		ret->disk_used = (long long)((sv.f_blocks - sv.f_bfree) * sv.f_frsize);
+		ret->disk_free = (long long)(sv.f_bavail * sv.f_frsize);
+	}
+	ret->report_error = copy_report(c);
+}
+
 /* Reaps every process that lands on pid 1; reports the command's status when it ends.
  * Keeping its capabilities and turning off dumpable keeps the command (same uid) from
  * reaching into init through /proc or ptrace. */
 static _Noreturn void
 reap(const struct al_child_ctx *c, pid_t cmd)
 {
+	struct al_init_status fin;
+
 	close(c->out_fd);
 	close(c->err_fd);
 	close(c->notify_fd);
@@ -255,7 +315,8 @@ reap(const struct al_child_ctx *c, pid_t cmd)
 			al_child_fail(c->report_fd, -errno, "waitpid");
 		if (p != cmd)
 			continue;
-		if (write(c->status_fd, &st, sizeof(st)) != (ssize_t)sizeof(st))
+		final_status(c, st, &fin);
+		if (write(c->status_fd, &fin, sizeof(fin)) != (ssize_t)sizeof(fin))
 			al_child_fail(c->report_fd, -errno, "writing status");
 		_exit(0);
 	}
@@ -291,7 +352,7 @@ open_binds(const struct al_child_ctx *c, int *fds)
 	}
 }
 
-enum { KEEP_FIXED = 7 };
+enum { KEEP_FIXED = 8 };
 
 _Noreturn void
 al_child_init(const struct al_child_ctx *c)
@@ -305,7 +366,7 @@ al_child_init(const struct al_child_ctx *c)
 	open_binds(c, bind_fds);
 	memcpy(keep,
 	       (int[]){c->sync_fd, c->report_fd, c->status_fd, c->out_fd, c->err_fd, c->notify_fd,
-		       ws_fd},
+		       ws_fd, c->report_copy_fd},
 	       KEEP_FIXED * sizeof(int));
 	memcpy(keep + KEEP_FIXED, bind_fds, c->n_binds * sizeof(int));
 

@@ -24,8 +24,9 @@
 
 static const char sandbox_usage[] =
     "usage: airlock sandbox [--timeout S] [--memory BYTES] [--pids N] [--cpu PERCENT]\n"
-    "         [--tmp-size BYTES] [--ro-bind SRC[:DST]]... [--bind SRC[:DST]]...\n"
-    "         [--workdir DIR] [--env NAME=VALUE]... [--record FILE] -- CMD [ARG]...\n";
+    "         [--disk-size BYTES] [--ro-bind SRC[:DST]]... [--bind SRC[:DST]]...\n"
+    "         [--workdir DIR [--overlay]] [--env NAME=VALUE]... [--record FILE]\n"
+    "         -- CMD [ARG]...\n";
 
 struct sandbox_cli {
 	struct al_sandbox_opts o;
@@ -142,7 +143,10 @@ sandbox_parse(int argc, char **argv, struct sandbox_cli *c)
 					     {"memory", required_argument, NULL, 'm'},
 					     {"pids", required_argument, NULL, 'p'},
 					     {"cpu", required_argument, NULL, 'c'},
+					     {"disk-size", required_argument, NULL, 's'},
+					     /* the name it had when the cap was /tmp's alone */
 					     {"tmp-size", required_argument, NULL, 's'},
+					     {"overlay", no_argument, NULL, 'O'},
 					     {"ro-bind", required_argument, NULL, 'r'},
 					     {"bind", required_argument, NULL, 'b'},
 					     {"workdir", required_argument, NULL, 'w'},
@@ -169,9 +173,11 @@ sandbox_parse(int argc, char **argv, struct sandbox_cli *c)
 				? usage_error("bad --cpu", optarg)
 				: 0;
 		else if (ch == 's')
-			r = parse_size(optarg, &c->o.tmp_bytes)
-				? usage_error("bad --tmp-size", optarg)
+			r = parse_size(optarg, &c->o.disk_bytes)
+				? usage_error("bad --disk-size", optarg)
 				: 0;
+		else if (ch == 'O')
+			c->o.workspace_overlay = 1;
 		else if (ch == 'r' || ch == 'b')
 			r = add_bind(c, optarg, ch == 'b');
 		else if (ch == 'w')
@@ -217,6 +223,8 @@ exit_status(const struct al_run_record *rec)
 	case AL_RUN_OK:
 	case AL_RUN_RE:
 		return rec->exit_code;
+	case AL_RUN_DISK: /* the command's own end, with its disk full */
+		return rec->exit_code >= 0 ? rec->exit_code : 128 + rec->signal;
 	case AL_RUN_SG:
 	case AL_RUN_TO:
 	case AL_RUN_OOM:

@@ -165,7 +165,8 @@ doctor_run(struct al_host_support *h, size_t *len)
 	    .memory_bytes = (size_t)256 << 20,
 	    .pids_max = 64,
 	    .cpu_percent = 100,
-	    .tmp_bytes = (size_t)16 << 20,
+	    .disk_bytes = (size_t)16 << 20,
+	    .workspace_overlay = 1,
 	    .binds = &bind,
 	    .n_binds = 1,
 	};

@@ -239,71 +239,58 @@ sandbox_limits(const struct job *j, struct al_sandbox_opts *o)
 	/* absent or 0: the sandbox's defaults */
 	o->memory_bytes = (size_t)json_integer_value(json_object_get(j->spec, "memory_bytes"));
 	o->pids_max = (unsigned)json_integer_value(json_object_get(j->spec, "pids"));
+	o->disk_bytes = (size_t)json_integer_value(json_object_get(j->spec, "disk_bytes"));
+	/* the checkout stays as written: the run's changes live in its disk, which the
+	 * sandbox caps and which vanishes with it */
+	o->workspace_overlay = 1;
 	o->host_uid = j->uid;
 	o->host_gid = j->gid;
 }
 
-/* Where a command writes its report: a directory of its own outside the workspace, so
- * that the report of one run is never the tree of another. */
-#define REPORT_DIR "/airlock-report"
-
+/* Where a command writes its report: a directory of its own outside the workspace
+ * (AL_SANDBOX_REPORT_DIR, in the run's disk), so that the report of one run is never the
+ * tree of another. The sandbox copies the file out before the disk goes. */
 struct report_place {
 	enum al_report_format format;
-	const char *file;    /* the file name in REPORT_DIR */
-	char *dir;	     /* owned; the host side, DIR/run-N/report */
-	char env[64];	     /* AIRLOCK_REPORT=... */
-	char *env_list[2];   /* {env, NULL} */
-	struct al_bind bind; /* the host side at REPORT_DIR, writable */
+	const char *file;  /* the file name in AL_SANDBOX_REPORT_DIR */
+	char env[64];	   /* AIRLOCK_REPORT=... */
+	char *env_list[2]; /* {env, NULL} */
 };
 
 static int
-report_prepare(struct job *j, const json_t *item, const char *run_dir, struct report_place *rp,
-	       struct al_err *err)
+report_prepare(const json_t *item, struct report_place *rp, struct al_err *err)
 {
 	const char *name = json_string_value(json_object_get(item, "report"));
 
 	if (al_report_format_parse(name, &rp->format) < 0)
 		return al_err_set(err, -EINVAL, "job: unknown report format");
 	rp->file = rp->format == AL_REPORT_JUNIT ? "report.xml" : "report.tap";
-	if (!(rp->dir = al_path_join(run_dir, "report")))
-		return al_err_set(err, -ENOMEM, "out of memory");
-	if (mkdir(rp->dir, 0700) < 0)
-		return al_err_set(err, -errno, "%s: %s", rp->dir, strerror(errno));
-	if ((j->uid != geteuid() || j->gid != getegid()) && chown(rp->dir, j->uid, j->gid) < 0)
-		return al_err_set(err, -errno, "%s: cannot hand over", rp->dir);
-	snprintf(rp->env, sizeof(rp->env), "AIRLOCK_REPORT=" REPORT_DIR "/%s", rp->file);
+	snprintf(rp->env, sizeof(rp->env), "AIRLOCK_REPORT=" AL_SANDBOX_REPORT_DIR "/%s", rp->file);
 	rp->env_list[0] = rp->env;
-	rp->bind = (struct al_bind){.src = rp->dir, .dst = REPORT_DIR, .writable = 1};
 	return 0;
 }
 
-/* The report as the command left it, read without following links or blocking on a FIFO
- * it may have put there, and parsed here, outside the sandbox. The outcome goes into the
- * run record: "tests", or "report_error" saying why there are none. */
+/* The report as the command left it (the sandbox copied it without following links or
+ * blocking on a FIFO), parsed here, outside the sandbox. The outcome goes into the run
+ * record: "tests", or "report_error" saying why there are none. */
 static int
-report_collect(const struct report_place *rp, json_t *rec)
+report_collect(const struct report_place *rp, const struct al_run_record *run, json_t *rec)
 {
-	_cleanup_close_ int dfd = open(rp->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *data = NULL;
 	struct al_err err = {0};
 	json_t *tests = NULL;
-	struct stat st;
-	size_t len;
-	int r;
+	int r = run->report_error;
 
-	if (dfd >= 0)
-		fd = openat(dfd, rp->file,
-			    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		r = al_err_set(&err, -errno, "no report was written (%s)", strerror(errno));
-	else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		r = al_err_set(&err, -EINVAL, "the report is not a regular file");
-	else if ((r = al_fd_read_all(fd, AL_REPORT_MAX_BYTES, &data, &len)) < 0)
+	if (r == -EINVAL)
+		al_err_set(&err, r, "the report is not a regular file");
+	else if (r == -EFBIG || r == -EIO)
 		al_err_set(&err, r, "the report cannot be read: %s",
 			   r == -EFBIG ? "larger than the cap" : strerror(-r));
+	else if (r == -ECHILD)
+		al_err_set(&err, r, "no report: the run was stopped before it ended");
+	else if (r < 0)
+		al_err_set(&err, r, "no report was written (%s)", strerror(-r));
 	else
-		r = al_report_parse(rp->format, data, len, &tests, &err);
+		r = al_report_parse(rp->format, run->report, run->report_len, &tests, &err);
 	if (r < 0)
 		return json_object_set_new(rec, "report_error", json_string(al_err_msg(&err)));
 	return json_object_set_new(rec, "tests", tests);
@@ -335,22 +322,21 @@ run_one(struct job *j, const json_t *item, json_t *runs, struct al_err *err)
 	if (r == 0)
 		r = hand_over(work, j->uid, j->gid, err);
 	if (r == 0 && report)
-		r = report_prepare(j, item, dir, &rp, err);
+		r = report_prepare(item, &rp, err);
 	if (r == 0) {
 		sandbox_limits(j, &o);
 		o.workspace = work;
 		o.argv = argv;
 		if (report) {
 			o.env_extra = rp.env_list;
-			o.binds = &rp.bind;
-			o.n_binds = 1;
+			o.report_name = rp.file;
+			o.report_max = AL_REPORT_MAX_BYTES;
 		}
 		r = al_sandbox_run(&o, &rec, err);
 	}
 	record = r == 0 ? record_json(item, &rec) : NULL;
-	if (record && report && report_collect(&rp, record) < 0)
+	if (record && report && report_collect(&rp, &rec, record) < 0)
 		r = al_err_set(err, -ENOMEM, "out of memory");
-	free(rp.dir);
 	al_rm_rf(dir);
 	if (r < 0) {
 		json_decref(record);

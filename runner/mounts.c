@@ -20,9 +20,11 @@ static const char *const op_names[] = {
     [AL_MOUNT_RO_BIND] = "ro-bind",
     [AL_MOUNT_DEV_BIND] = "dev-bind",
     [AL_MOUNT_HOST_LINK] = "host-link",
-    [AL_MOUNT_WORKSPACE] = "rw-bind",
+    [AL_MOUNT_DISK] = "disk",
+    [AL_MOUNT_WORKSPACE] = "workspace",
+    [AL_MOUNT_DISK_DIR] = "disk-dir",
+    [AL_MOUNT_DISK_HIDE] = "disk-hide",
     [AL_MOUNT_TMPFS] = "tmpfs",
-    [AL_MOUNT_TMP] = "tmpfs",
     [AL_MOUNT_PROC] = "proc",
     [AL_MOUNT_SYMLINK] = "symlink",
     [AL_MOUNT_FILE] = "file",
@@ -52,8 +54,12 @@ const struct al_mount_step al_mounts_plan[] = {
     {AL_MOUNT_FILE, group_text, "/etc/group", 0},
     {AL_MOUNT_RO_BIND, "/etc/ld.so.cache", "/etc/ld.so.cache", AL_MOUNT_OPTIONAL},
     {AL_MOUNT_RO_BIND, "/etc/alternatives", "/etc/alternatives", AL_MOUNT_OPTIONAL},
+    /* everything the run may write lives in its disk: one cap, gone with the namespace */
+    {AL_MOUNT_DISK, "mode=0755", AL_SANDBOX_DISK, 0},
     {AL_MOUNT_WORKSPACE, NULL, "/work", 0},
-    {AL_MOUNT_TMP, "mode=1777", "/tmp", 0},
+    {AL_MOUNT_DISK_DIR, "tmp", "/tmp", AL_MOUNT_STICKY},
+    {AL_MOUNT_DISK_DIR, "report", AL_SANDBOX_REPORT_DIR, 0},
+    {AL_MOUNT_DISK_HIDE, NULL, AL_SANDBOX_DISK, 0},
     {AL_MOUNT_TMPFS, "size=64k,mode=0755", "/dev", 0},
     {AL_MOUNT_DEV_BIND, "/dev/null", "/dev/null", 0},
     {AL_MOUNT_DEV_BIND, "/dev/zero", "/dev/zero", 0},
@@ -206,6 +212,83 @@ mount_fs(const char *type, const char *dest, unsigned long flags, const char *da
 	return mount(type, dest, type, flags, data) < 0 ? -errno : 0;
 }
 
+/* NEWROOT/.disk/name, made with mode. */
+static int
+disk_path(char *buf, size_t size, const char *name, mode_t mode)
+{
+	int n = snprintf(buf, size, "%s%s/%s", AL_SANDBOX_NEWROOT, AL_SANDBOX_DISK, name);
+
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	/* the umask must not take the sticky /tmp's bits */
+	return chmod(buf, mode) < 0 ? -errno : 0;
+}
+
+static int
+disk_dir(const char *name, const char *dest, unsigned step_flags)
+{
+	char src[PATH_MAX];
+	int r = disk_path(src, sizeof(src), name, step_flags & AL_MOUNT_STICKY ? 01777 : 0755);
+
+	return r < 0 ? r : bind_path(src, dest, MS_NOSUID | MS_NODEV, 0);
+}
+
+static int
+mount_disk(const struct al_child_ctx *c, const struct al_mount_step *s, const char *dest)
+{
+	char opts[128];
+	int n = snprintf(opts, sizeof(opts), "%s,%s", c->disk_opts, s->src);
+
+	if (n < 0 || (size_t)n >= sizeof(opts))
+		return -EINVAL;
+	return mount_fs("tmpfs", dest, MS_NOSUID | MS_NODEV, opts);
+}
+
+static int
+hide_disk(const char *dest)
+{
+	if (umount2(dest, MNT_DETACH) < 0)
+		return -errno;
+	return rmdir(dest) < 0 ? -errno : 0;
+}
+
+/* The workspace as the lower layer of an overlay, its changes in the disk. userxattr: in a
+ * user namespace the overlay keeps its own marks in user.* attributes. */
+static int
+overlay_workspace(int ws_fd, const char *dest)
+{
+	char upper[PATH_MAX], work[PATH_MAX], opts[3 * PATH_MAX];
+	int r = disk_path(upper, sizeof(upper), "upper", 0755), n;
+
+	if (r == 0)
+		r = disk_path(work, sizeof(work), "overlay-work", 0755);
+	if (r < 0)
+		return r;
+	n = snprintf(opts, sizeof(opts),
+		     "lowerdir=/proc/self/fd/%d,upperdir=%s,workdir=%s,userxattr", ws_fd, upper,
+		     work);
+	if (n < 0 || (size_t)n >= sizeof(opts))
+		return -ENAMETOOLONG;
+	if (mkdir(dest, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return mount("overlay", dest, "overlay", MS_NOSUID | MS_NODEV, opts) < 0 ? -errno : 0;
+}
+
+static int
+workspace(const struct al_child_ctx *c, int ws_fd, const char *dest)
+{
+	char src[64];
+
+	if (ws_fd < 0) /* none given: an empty one of its own */
+		return disk_dir("work", dest, 0);
+	if (c->workspace_overlay)
+		return overlay_workspace(ws_fd, dest);
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", ws_fd);
+	return bind_path(src, dest, MS_NOSUID | MS_NODEV, 0);
+}
+
 /* One of the run's extra binds; its source was opened as fd like the workspace. */
 static int
 apply_bind(const struct al_bind *b, int fd)
@@ -239,7 +322,7 @@ static int
 apply_step(const struct al_mount_step *s, const struct al_child_ctx *c, int ws_fd,
 	   const int *bind_fds)
 {
-	char dest[PATH_MAX], src[64];
+	char dest[PATH_MAX];
 	int r;
 
 	if (s->op == AL_MOUNT_BINDS) {
@@ -258,15 +341,16 @@ apply_step(const struct al_mount_step *s, const struct al_child_ctx *c, int ws_f
 		return bind_path(s->src, dest, MS_NOSUID | MS_NOEXEC, s->flags);
 	case AL_MOUNT_HOST_LINK:
 		return host_link(s, dest);
+	case AL_MOUNT_DISK:
+		return mount_disk(c, s, dest);
 	case AL_MOUNT_WORKSPACE:
-		if (ws_fd < 0) /* none given: an empty one of its own */
-			return mount_fs("tmpfs", dest, MS_NOSUID | MS_NODEV, c->work_opts);
-		snprintf(src, sizeof(src), "/proc/self/fd/%d", ws_fd);
-		return bind_path(src, dest, MS_NOSUID | MS_NODEV, 0);
+		return workspace(c, ws_fd, dest);
+	case AL_MOUNT_DISK_DIR:
+		return disk_dir(s->src, dest, s->flags);
+	case AL_MOUNT_DISK_HIDE:
+		return hide_disk(dest);
 	case AL_MOUNT_TMPFS:
 		return mount_fs("tmpfs", dest, MS_NOSUID | MS_NODEV, s->src);
-	case AL_MOUNT_TMP:
-		return mount_fs("tmpfs", dest, MS_NOSUID | MS_NODEV, c->tmp_opts);
 	case AL_MOUNT_PROC:
 		return mount_fs("proc", dest, MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	case AL_MOUNT_SYMLINK:

@@ -32,14 +32,21 @@ profile_step(size_t *len, const struct al_mount_step *s)
 			al_fixed_printf(profile_text, sizeof(profile_text), len,
 					*p == '\n' ? "\\n" : "%c", *p);
 		al_fixed_printf(profile_text, sizeof(profile_text), len, "\"\n");
+	} else if (s->op == AL_MOUNT_DISK) {
+		al_fixed_printf(profile_text, sizeof(profile_text), len,
+				" tmpfs size=<disk_bytes, default %zu> %s nosuid nodev; every "
+				"write of the run counts against it\n",
+				AL_SANDBOX_DEFAULT_DISK, s->src);
 	} else if (s->op == AL_MOUNT_WORKSPACE) {
 		al_fixed_printf(profile_text, sizeof(profile_text), len,
-				" from <workspace>\n"
-				"mount tmpfs /work size=<tmp_bytes> mode=0755 when no workspace\n");
-	} else if (s->op == AL_MOUNT_TMP) {
+				" overlay lowerdir=<workspace> upperdir,workdir in the disk "
+				"userxattr nosuid nodev\n"
+				"mount workspace /work rw-bind from <workspace> when not layered\n"
+				"mount workspace /work disk-dir work when no workspace\n");
+	} else if (s->op == AL_MOUNT_DISK_DIR) {
 		al_fixed_printf(profile_text, sizeof(profile_text), len,
-				" size=<tmp_bytes, default %zu> %s\n", AL_SANDBOX_DEFAULT_TMP,
-				s->src);
+				" from the disk's %s mode=%s nosuid nodev\n", s->src,
+				s->flags & AL_MOUNT_STICKY ? "1777" : "0755");
 	} else {
 		al_fixed_printf(profile_text, sizeof(profile_text), len, "%s%s%s\n",
 				s->src ? " from " : "", s->src ? s->src : "", opt);

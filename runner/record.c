@@ -51,6 +51,8 @@ al_run_record_json(const struct al_run_record *r, int with_output, json_t *into)
 	json_object_set_new(o, AL_RUNREC_STDERR_BYTES, json_integer((json_int_t)r->err_len));
 	json_object_set_new(o, AL_RUNREC_STDERR_DROPPED, json_integer((json_int_t)r->err_dropped));
 	json_object_set_new(o, AL_RUNREC_DENIED, denied_json(r));
+	if (r->disk_bytes >= 0)
+		json_object_set_new(o, AL_RUNREC_DISK_BYTES, json_integer(r->disk_bytes));
 	if (r->status == AL_RUN_XX)
 		json_object_set_new(o, AL_RUNREC_DETAIL, json_string(r->detail));
 	if (with_output) {

@@ -16,7 +16,8 @@
 #define AL_SANDBOX_DEFAULT_MEMORY ((size_t)1 << 30)
 #define AL_SANDBOX_DEFAULT_PIDS 256u
 #define AL_SANDBOX_DEFAULT_CPU_PERCENT 100u
-#define AL_SANDBOX_DEFAULT_TMP ((size_t)64 << 20)
+#define AL_SANDBOX_DEFAULT_DISK ((size_t)512 << 20)
+#define AL_SANDBOX_DEFAULT_REPORT_MAX ((size_t)8 << 20)
 #define AL_SANDBOX_MAX_BINDS 16
 #define AL_SANDBOX_HOSTNAME "airlock"
 /* The new root is a tmpfs mounted over this host path inside the new mount namespace.
@@ -24,6 +25,8 @@
 #define AL_SANDBOX_NEWROOT "/tmp"
 #define AL_SANDBOX_NEWROOT_OPTS "size=4m,mode=0755"
 #define AL_SANDBOX_OLDROOT ".oldroot"
+/* Where the run's disk is mounted while the root is built; detached before the command. */
+#define AL_SANDBOX_DISK "/.disk"
 
 /* ---- the plan: tables that both the setup and the profile text read ---- */
 
@@ -31,9 +34,12 @@ enum al_mount_op {
 	AL_MOUNT_RO_BIND,    /* host path, read-only, nosuid, nodev */
 	AL_MOUNT_DEV_BIND,   /* host device node, nosuid, noexec */
 	AL_MOUNT_HOST_LINK,  /* a symlink when the host has one (usrmerge), else a ro bind */
-	AL_MOUNT_WORKSPACE,  /* the run's workspace, read-write, nosuid, nodev */
+	AL_MOUNT_DISK,	     /* the run's disk: a tmpfs of disk_bytes; src holds the options */
+	AL_MOUNT_WORKSPACE,  /* the workspace: an overlay with its upper layer in the disk, or
+			      * bound read-write; without one, a directory of the disk */
+	AL_MOUNT_DISK_DIR,   /* a directory of the disk (src: its name and mode) bound here */
+	AL_MOUNT_DISK_HIDE,  /* the disk's own mount detached: only its binds stay */
 	AL_MOUNT_TMPFS,	     /* src holds the options; always nosuid, nodev */
-	AL_MOUNT_TMP,	     /* a tmpfs of the run's tmp_bytes; src holds the other options */
 	AL_MOUNT_PROC,	     /* a proc for the new pid namespace */
 	AL_MOUNT_SYMLINK,    /* src is the target */
 	AL_MOUNT_FILE,	     /* src is the contents */
@@ -42,6 +48,7 @@ enum al_mount_op {
 };
 
 #define AL_MOUNT_OPTIONAL 1u /* skipped when the host path does not exist */
+#define AL_MOUNT_STICKY 2u   /* a disk directory of mode 1777 (else 0755) */
 
 struct al_mount_step {
 	enum al_mount_op op;
@@ -76,10 +83,18 @@ struct al_setup_report {
 	char what[120];
 };
 
+/* What the init reports once the command has ended. */
+struct al_init_status {
+	int wait_status;     /* the command's raw wait status */
+	int report_error;    /* 0 when the report was copied out, else -errno */
+	long long disk_used; /* bytes of the run's disk in use; -1 unknown */
+	long long disk_free; /* bytes still free */
+};
+
 struct al_child_ctx {
 	int sync_fd;   /* read: a byte once the id maps are written, another once in cgroups */
 	int report_fd; /* write: struct al_setup_report on failure */
-	int status_fd; /* write: the command's raw wait status */
+	int status_fd; /* write: struct al_init_status once the command has ended */
 	int out_fd;    /* write: the command's stdout */
 	int err_fd;    /* write: the command's stderr */
 	int notify_fd; /* unix socket: the command sends its filter's listener */
@@ -87,8 +102,11 @@ struct al_child_ctx {
 	char *const *argv;
 	char **envp;
 	const struct al_seccomp_prog *filter;
-	char tmp_opts[64];
-	char work_opts[64]; /* the tmpfs /work when there is no workspace */
+	int workspace_overlay;
+	char disk_opts[64];	 /* the disk tmpfs's size and mode */
+	const char *report_name; /* see al_sandbox_opts */
+	size_t report_max;
+	int report_copy_fd; /* write: the report, copied out by the init (a memfd) */
 	const struct al_bind *binds;
 	size_t n_binds;
 	char *cmd_stack_top; /* the command's stack until exec; mapped by the runner */

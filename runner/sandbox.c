@@ -91,8 +91,9 @@ struct run {
 	long long start_ms, deadline_ms, killed_ms;
 	long long spawn_t0_us, spawn_us; /* set-up begun; the listener came -1: not yet */
 	int killed;
-	int status;
+	struct al_init_status fin; /* what the init reported when the command ended */
 	size_t status_got;
+	int report_copy; /* memfd the init copies the report into; -1 without one */
 	struct al_capture out, err;
 	struct rusage ru;
 	struct al_setup_report report;
@@ -142,6 +143,7 @@ run_free(struct run *r)
 	close_fd(&r->notify[0]);
 	close_fd(&r->notify[1]);
 	close_fd(&r->listener);
+	close_fd(&r->report_copy);
 	if (r->cmd_stack)
 		munmap(r->cmd_stack, r->cmd_stack_size);
 	free(r->envp);
@@ -303,16 +305,16 @@ static void
 read_status(struct run *r)
 {
 	int *fd = &r->fds[P_STATUS][0];
-	char buf[16];
+	char buf[sizeof(r->fin)];
 	ssize_t n = read(*fd, buf, sizeof(buf));
 
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n > 0) {
-		size_t want = sizeof(r->status) - r->status_got;
+		size_t want = sizeof(r->fin) - r->status_got;
 		size_t take = (size_t)n < want ? (size_t)n : want;
 
-		memcpy((char *)&r->status + r->status_got, buf, take);
+		memcpy((char *)&r->fin + r->status_got, buf, take);
 		r->status_got += take;
 		return;
 	}
@@ -466,14 +468,16 @@ start(struct run *r, const struct al_sandbox_opts *o, const struct al_cgroup_hos
 	    .envp = r->envp,
 	    .binds = o->binds,
 	    .n_binds = o->n_binds,
+	    .workspace_overlay = o->workspace_overlay,
+	    .report_name = o->report_name,
+	    .report_max = o->report_max ? o->report_max : AL_SANDBOX_DEFAULT_REPORT_MAX,
+	    .report_copy_fd = r->report_copy,
 	};
 	int ret;
 
 	r->spawn_t0_us = now_us();
-	snprintf(c.tmp_opts, sizeof(c.tmp_opts), "size=%zu,mode=1777",
-		 o->tmp_bytes ? o->tmp_bytes : AL_SANDBOX_DEFAULT_TMP);
-	snprintf(c.work_opts, sizeof(c.work_opts), "size=%zu,mode=0755",
-		 o->tmp_bytes ? o->tmp_bytes : AL_SANDBOX_DEFAULT_TMP);
+	snprintf(c.disk_opts, sizeof(c.disk_opts), "size=%zu",
+		 o->disk_bytes ? o->disk_bytes : AL_SANDBOX_DEFAULT_DISK);
 	ret = al_seccomp_prepare(&c.filter, err);
 	if (ret == 0)
 		ret = open_notify(r, c.filter, err);
@@ -533,19 +537,19 @@ oom_killed(const struct run *r)
 
 	if (s->oom_kills_known)
 		return s->oom_kills > 0;
-	return s->failcnt > 0 && r->status_got == sizeof(r->status) && WIFSIGNALED(r->status) &&
-	       WTERMSIG(r->status) == SIGKILL;
+	return s->failcnt > 0 && r->status_got == sizeof(r->fin) &&
+	       WIFSIGNALED(r->fin.wait_status) && WTERMSIG(r->fin.wait_status) == SIGKILL;
 }
 
 /* A command that exits 0 after one of its processes was killed at the cap coped with it. */
 static void
 classify(const struct run *r, struct al_run_record *rec)
 {
-	int have = r->status_got == sizeof(r->status);
-	int exited = have && WIFEXITED(r->status), signaled = have && WIFSIGNALED(r->status);
+	int have = r->status_got == sizeof(r->fin), st = r->fin.wait_status;
+	int exited = have && WIFEXITED(st), signaled = have && WIFSIGNALED(st);
 
-	rec->exit_code = exited ? WEXITSTATUS(r->status) : -1;
-	rec->signal = signaled ? WTERMSIG(r->status) : 0;
+	rec->exit_code = exited ? WEXITSTATUS(st) : -1;
+	rec->signal = signaled ? WTERMSIG(st) : 0;
 	if (r->killed) {
 		rec->status = AL_RUN_TO;
 		rec->killed = 1;
@@ -561,6 +565,8 @@ classify(const struct run *r, struct al_run_record *rec)
 							    : "truncated report");
 	} else if (oom_killed(r) && !(exited && rec->exit_code == 0)) {
 		rec->status = AL_RUN_OOM;
+	} else if (rec->disk_full && !(exited && rec->exit_code == 0)) {
+		rec->status = AL_RUN_DISK;
 	} else if (exited) {
 		rec->status = rec->exit_code == 0 ? AL_RUN_OK : AL_RUN_RE;
 	} else if (signaled) {
@@ -569,11 +575,44 @@ classify(const struct run *r, struct al_run_record *rec)
 		rec->status = AL_RUN_XX;
 		if (have)
 			snprintf(rec->detail, sizeof(rec->detail), "unexpected wait status %#x",
-				 r->status);
+				 st);
 		else
 			snprintf(rec->detail, sizeof(rec->detail),
 				 "sandbox init ended without a status");
 	}
+}
+
+/* The disk as the init found it when the command ended; unknown after a kill. */
+static void
+disk_outcome(const struct run *r, struct al_run_record *rec)
+{
+	int have = r->status_got == sizeof(r->fin);
+
+	rec->disk_bytes = have ? r->fin.disk_used : -1;
+	rec->disk_full = have && r->fin.disk_free >= 0 &&
+			 r->fin.disk_free < (long long)AL_SANDBOX_DISK_FULL_SLACK;
+}
+
+/* The report the init copied out; -ENOMEM only when it cannot be kept. */
+static int
+report_outcome(struct run *r, struct al_run_record *rec)
+{
+	struct stat st;
+	int ret;
+
+	rec->report_error = r->status_got == sizeof(r->fin) ? r->fin.report_error : -ECHILD;
+	if (r->report_copy < 0 || rec->report_error < 0)
+		return 0;
+	if (fstat(r->report_copy, &st) < 0 || lseek(r->report_copy, 0, SEEK_SET) < 0) {
+		rec->report_error = -EIO;
+		return 0;
+	}
+	ret =
+	    al_fd_read_all(r->report_copy, (size_t)st.st_size + 1, &rec->report, &rec->report_len);
+	if (ret == -ENOMEM)
+		return ret;
+	rec->report_error = ret < 0 ? -EIO : 0;
+	return 0;
 }
 
 static int
@@ -582,6 +621,7 @@ finish(struct run *r, struct al_run_record *rec)
 	long peak_kb = (long)(r->cg_stats.peak_bytes / 1024);
 	int ret;
 
+	disk_outcome(r, rec);
 	classify(r, rec);
 	rec->wall_ms = now_ms() - r->start_ms;
 	rec->spawn_us = r->spawn_us;
@@ -595,6 +635,8 @@ finish(struct run *r, struct al_run_record *rec)
 	ret = al_capture_finish(&r->out, &rec->out, &rec->out_len, &rec->out_dropped);
 	if (ret == 0)
 		ret = al_capture_finish(&r->err, &rec->err, &rec->err_len, &rec->err_dropped);
+	if (ret == 0)
+		ret = report_outcome(r, rec);
 	return ret;
 }
 
@@ -705,6 +747,21 @@ cgroup_host(const struct al_cgroup_host **ret, struct al_err *err)
 	return 0;
 }
 
+/* The report's name is a file name in AL_SANDBOX_REPORT_DIR, nothing more. */
+static int
+open_report_copy(struct run *r, const char *name, struct al_err *err)
+{
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..") ||
+	    strlen(name) > NAME_MAX)
+		return al_err_set(err, -EINVAL, "sandbox: report '%s' is not a file name", name);
+	r->report_copy = memfd_create("airlock-report", MFD_CLOEXEC);
+	if (r->report_copy < 0)
+		return al_err_set(err, -errno, "memfd_create: %s", strerror(errno));
+	return fd_above_stdio(&r->report_copy) < 0
+		   ? al_err_set(err, -errno, "fcntl: %s", strerror(errno))
+		   : 0;
+}
+
 static int
 prepare(struct run *r, const struct al_sandbox_opts *o, const struct al_cgroup_host **ret_host,
 	struct al_err *err)
@@ -722,6 +779,8 @@ prepare(struct run *r, const struct al_sandbox_opts *o, const struct al_cgroup_h
 	ret = build_env(o->env_extra, &r->envp, err);
 	if (ret == 0)
 		ret = open_pipes(r, err);
+	if (ret == 0 && o->report_name)
+		ret = open_report_copy(r, o->report_name, err);
 	if (ret < 0)
 		return ret;
 	al_capture_init(&r->out, steal_fd(&r->fds[P_OUT][0]), cap);
@@ -761,7 +820,8 @@ run_one(struct run *r, const struct al_sandbox_opts *o, struct al_run_record *re
 int
 al_sandbox_run(const struct al_sandbox_opts *o, struct al_run_record *ret, struct al_err *err)
 {
-	struct run r = {.pid = -1, .notify = {-1, -1}, .listener = -1, .spawn_us = -1};
+	struct run r = {
+	    .pid = -1, .notify = {-1, -1}, .listener = -1, .spawn_us = -1, .report_copy = -1};
 	struct al_run_record rec = {0};
 	int rc, rc_cg;
 
@@ -800,5 +860,6 @@ al_sandbox_record_clear(struct al_run_record *r)
 		return;
 	free(r->out);
 	free(r->err);
+	free(r->report);
 	memset(r, 0, sizeof(*r));
 }

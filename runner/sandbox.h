@@ -15,21 +15,34 @@ struct al_bind {
 };
 
 struct al_sandbox_opts {
-	const char *workspace;	/* host directory, bound read-write at /work; NULL: an empty
-				 * tmpfs of tmp_bytes there, gone with the run */
-	char *const *argv;	/* argv[0] looked up in PATH inside the sandbox */
-	char *const *env_extra; /* extra "K=V" on top of the allowlist; NULL-terminated or NULL */
-	unsigned timeout_ms;	/* wall clock; 0 means the default (60 s) */
-	size_t output_cap;	/* per stream; 0 means 1 MiB */
-	uid_t host_uid;		/* host id the sandbox user maps to; when running as root */
-	gid_t host_gid;		/* this must not be 0 (see al_sandbox_default_ids) */
-	size_t memory_bytes;	/* cgroup memory cap; 0 means the default (1 GiB) */
-	unsigned pids_max;	/* cgroup pids cap; 0 means the default (256) */
-	unsigned cpu_percent;	/* cgroup CPU quota, % of one core; 0 means the default (100) */
-	size_t tmp_bytes;	/* size of the /tmp tmpfs; 0 means the default (64 MiB) */
+	const char *workspace;	 /* host directory at /work, see workspace_overlay; NULL: an
+				  * empty directory of the run's disk there */
+	int workspace_overlay;	 /* 1: the workspace is the read-only lower layer of an overlay
+				  * whose changes live in the run's disk and vanish with it;
+				  * 0: it is bound read-write and writes reach the host */
+	char *const *argv;	 /* argv[0] looked up in PATH inside the sandbox */
+	char *const *env_extra;	 /* extra "K=V" on top of the allowlist; NULL-terminated or NULL */
+	unsigned timeout_ms;	 /* wall clock; 0 means the default (60 s) */
+	size_t output_cap;	 /* per stream; 0 means 1 MiB */
+	uid_t host_uid;		 /* host id the sandbox user maps to; when running as root */
+	gid_t host_gid;		 /* this must not be 0 (see al_sandbox_default_ids) */
+	size_t memory_bytes;	 /* cgroup memory cap; 0 means the default (1 GiB) */
+	unsigned pids_max;	 /* cgroup pids cap; 0 means the default (256) */
+	unsigned cpu_percent;	 /* cgroup CPU quota, % of one core; 0 means the default (100) */
+	size_t disk_bytes;	 /* the run's disk: one tmpfs holding /tmp, the report directory,
+				  * /work without a workspace and /work's changes under the overlay;
+				  * writes past it fail with ENOSPC; 0 means the default (512 MiB) */
+	const char *report_name; /* a file the command may leave in AL_SANDBOX_REPORT_DIR,
+				  * copied out before the disk goes (al_run_record.report) */
+	size_t report_max;	 /* a larger report is refused (-EFBIG); 0 means 8 MiB */
 	const struct al_bind *binds; /* extra binds, applied after the standard ones */
 	size_t n_binds;
 };
+
+/* A directory of the run's disk for what the command reports (see report_name). */
+#define AL_SANDBOX_REPORT_DIR "/airlock-report"
+/* A disk with less free than this when the command ended was full. */
+#define AL_SANDBOX_DISK_FULL_SLACK ((size_t)64 << 10)
 
 /* One denied syscall and how often the command tried it. */
 struct al_denied_syscall {
@@ -61,6 +74,12 @@ struct al_run_record {
 	struct al_denied_syscall denied[AL_DENIED_MAX]; /* distinct calls the filter denied */
 	size_t n_denied;
 	unsigned denied_other; /* denials past AL_DENIED_MAX distinct calls */
+	long long disk_bytes;  /* what the run's disk held when the command ended; -1 unknown */
+	int disk_full;	       /* it was full then (less than AL_SANDBOX_DISK_FULL_SLACK free) */
+	char *report;	       /* owned; report_name's contents when report_error is 0 */
+	size_t report_len;
+	int report_error; /* -errno: no such file (or -ELOOP...), -EINVAL not a regular file,
+			   * -EFBIG over report_max, -EIO unreadable, -ECHILD not collected */
 };
 
 /* What this host supports; al_doctor_run fills it by probing, including one real

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "gates/gates.h"
+#include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/macros.h"
 #include "server/admit.h"
@@ -674,9 +675,12 @@ serve_page(const struct al_webui_file *f, const struct al_http_req *req, struct 
 static void
 reply_metrics(struct al_server *srv, struct al_http_resp *resp)
 {
+	struct al_config *cfg = al_live_config(srv);
+	_cleanup_free_ char *jobs = al_path_join(cfg->data, "jobs");
 	size_t len = 0;
-	char *text = al_metrics_render(srv->store, &srv->views, &len);
+	char *text = jobs ? al_metrics_render(srv->store, &srv->views, jobs, &len) : NULL;
 
+	al_live_config_put(srv, cfg);
 	if (!text) {
 		al_reply_error(resp, 500, "internal", "out of memory");
 		return;

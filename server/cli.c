@@ -708,3 +708,27 @@ al_cli_pause(int argc, char **argv, bool pause)
 	json_decref(b);
 	return 0;
 }
+
+/* ---- shared with the proposal commands (cli-change.c) ---- */
+
+char *
+al_cli_token(const char *token, const char *token_file, struct al_err *err)
+{
+	struct submit_opts o = {.token = token, .token_file = token_file};
+
+	return read_token(&o, err);
+}
+
+int
+al_cli_refused(long status, const char *body)
+{
+	return report_http_error(status, body);
+}
+
+int
+al_cli_wait(const char *server, const char *out, long timeout_s, const char *id, const char *token)
+{
+	struct submit_opts o = {.server = server, .out = out, .wait_timeout_s = timeout_s};
+
+	return wait_verdict(&o, id, token);
+}

@@ -11,13 +11,14 @@ al_job_spec(const struct al_proposal *p, const char *repo_path, const struct al_
 	struct al_run_limits lim;
 
 	al_policy_limits(policy, &lim);
-	return json_pack("{s:s, s:s, s:s, s:s?, s:O, s:I, s:I, s:I, s:I, s:s, s:I, s:o}",
+	return json_pack("{s:s, s:s, s:s, s:s?, s:O, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:o}",
 			 "repo_path", repo_path, "base", p->base, "patch_file", "patch.diff",
 			 "test_patch_file", p->test_patch ? "test_patch.diff" : NULL, "plan", plan,
 			 "timeout_s", (json_int_t)lim.timeout_s, "output_cap",
 			 (json_int_t)lim.output_bytes, "memory_bytes", (json_int_t)lim.memory_bytes,
-			 "pids", (json_int_t)lim.pids, "message", "airlock candidate",
-			 "commit_time", (json_int_t)p->created, "branch_tips", tips);
+			 "disk_bytes", (json_int_t)lim.disk_bytes, "pids", (json_int_t)lim.pids,
+			 "message", "airlock candidate", "commit_time", (json_int_t)p->created,
+			 "branch_tips", tips);
 }
 
 int

@@ -67,8 +67,11 @@ static const char usage[] =
     "         [--test-patch FILE] [--fail-to-pass ID]... [--title TEXT]\n"
     "         [--agent NAME] [--model NAME] [--prompt-sha256 HEX] [--wait [--out FILE]]\n"
     "  status [--server URL] (--token T | --token-file F) ID\n"
+    "  revise [--server URL] (--token T | --token-file F) --patch FILE [--test-patch FILE]\n"
+    "         [--fail-to-pass ID]... [--wait [--wait-timeout S] [--out FILE]] ID\n"
     "  approve|reject [--server URL] (--token T | --token-file F) [--comment TEXT]\n"
     "         [--tree TREE_ID] ID\n"
+    "  promote [--server URL] (--token T | --token-file F) ID\n"
     "  pause [--server URL] (--token T | --token-file F) --reason TEXT\n"
     "  resume [--server URL] (--token T | --token-file F)\n"
     "  verify (--key FILE | --keys-url URL) --repo R [--ref REF] [--commit SHA]\n"
@@ -78,8 +81,8 @@ static const char usage[] =
     "  key revoke --data DIR KEYID\n"
     "  audit verify --data DIR\n"
     "  audit show --data DIR ID\n"
-    "  sandbox [--timeout S] [--memory BYTES] [--pids N] [--cpu PERCENT] [--tmp-size BYTES]\n"
-    "         [--ro-bind SRC[:DST]]... [--bind SRC[:DST]]... [--workdir DIR]\n"
+    "  sandbox [--timeout S] [--memory BYTES] [--pids N] [--cpu PERCENT] [--disk-size BYTES]\n"
+    "         [--ro-bind SRC[:DST]]... [--bind SRC[:DST]]... [--workdir DIR [--overlay]]\n"
     "         [--env NAME=VALUE]... [--record FILE] -- CMD [ARG]...\n"
     "  doctor\n"
     "  help [CMD]\n"
@@ -790,6 +793,10 @@ main(int argc, char **argv)
 		return al_cli_verify(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "status"))
 		return al_cli_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "revise"))
+		return al_cli_revise(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "promote"))
+		return al_cli_promote(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "approve") || !strcmp(argv[1], "reject"))
 		return al_cli_decide(argc - 1, argv + 1, argv[1]);
 	if (!strcmp(argv[1], "pause") || !strcmp(argv[1], "resume"))

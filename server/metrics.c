@@ -1,6 +1,7 @@
 /* Metrics: a handful of fixed series under one lock, rendered on each scrape. */
 #include "metrics.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 
 #include "lib/buf.h"
+#include "lib/fileio.h"
 #include "lib/macros.h"
 #include "server/store.h"
 
@@ -244,8 +246,28 @@ render_hist(struct al_buf *b, enum al_hist h, const struct hist *v)
 		      v->count);
 }
 
+/* What the running jobs' checkouts hold on the data dir's disk; the runs' own writes never
+ * land there (their disk is a tmpfs inside the sandbox). A walk that meets a directory
+ * being removed starts over; one that keeps failing leaves the gauge out. */
+static void
+render_jobs_disk(struct al_buf *b, const char *jobs_dir)
+{
+	unsigned long long bytes = 0;
+	int r = -ESTALE;
+
+	for (int tries = 0; r == -ESTALE && tries < 3; tries++)
+		r = al_du(jobs_dir, &bytes);
+	if (r < 0 && r != -ENOENT) /* none: no job has run yet */
+		return;
+	al_buf_printf(b,
+		      "# HELP airlock_jobs_disk_bytes Bytes the job directories (DATA/jobs) take "
+		      "on disk.\n"
+		      "# TYPE airlock_jobs_disk_bytes gauge\nairlock_jobs_disk_bytes %llu\n",
+		      bytes);
+}
+
 char *
-al_metrics_render(struct al_store *s, struct al_views *views, size_t *ret_len)
+al_metrics_render(struct al_store *s, struct al_views *views, const char *jobs_dir, size_t *ret_len)
 {
 	json_t *counts = NULL;
 	struct al_buf b;
@@ -298,6 +320,7 @@ al_metrics_render(struct al_store *s, struct al_views *views, size_t *ret_len)
 	render_quarantine(&b, s, quarantined, released);
 	for (int i = 0; i < AL_H_N; i++)
 		render_hist(&b, (enum al_hist)i, &h[i]);
+	render_jobs_disk(&b, jobs_dir);
 	al_views_counts(views, &hits, &misses);
 	al_buf_printf(&b,
 		      "# HELP airlock_view_cache_total Proposal view reads served from the cache "

@@ -27,7 +27,9 @@ void al_metrics_denied(const char *syscall, long long count);
 void al_metrics_conn_cut(unsigned n);
 /* A token quarantined (false) or released over the API (true). */
 void al_metrics_quarantine(bool release);
-/* The whole exposition, proposals by state read from the store; NULL when out of memory.
- * The caller frees it. */
-char *al_metrics_render(struct al_store *s, struct al_views *views, size_t *ret_len);
+/* The whole exposition, proposals by state read from the store and the bytes under
+ * jobs_dir (the runners' directories, walked now); NULL when out of memory. The caller
+ * frees it. */
+char *al_metrics_render(struct al_store *s, struct al_views *views, const char *jobs_dir,
+			size_t *ret_len);
 double al_metrics_now(void);

@@ -593,6 +593,7 @@ function renderRuns(v) {
       str(r.test) && `test ${r.test}`,
       str(r.name) && `name ${r.name}`,
       typeof r.cpu_ms === 'number' && `cpu ${r.cpu_ms} ms`,
+      typeof r.disk_bytes === 'number' && `disk ${mib(r.disk_bytes / 1024)}`,
       num(r.signal) > 0 && `signal ${r.signal}`,
       r.killed === true && 'killed',
     ].filter(Boolean);

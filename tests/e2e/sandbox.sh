@@ -47,7 +47,11 @@ rc=$?
 expect_match "pids cap: the shell could not fork" "$out" 'Cannot fork'
 expect "pids cap: no sleeper survives" "$(pgrep -fc "^sleep 3\\.$S\$" || true)" "0"
 out=$("${SB[@]}" --tmp-size 1M -- sh -c 'head -c 2000000 /dev/zero > /tmp/f; echo $?' 2>/dev/null)
-expect "tmp cap: writing past it fails" "$out" "1"
+expect "tmp cap (--tmp-size, the old name): writing past it fails" "$out" "1"
+out=$("${SB[@]}" --disk-size 2M --record "$TMP/disk.json" -- sh -c 'head -c 1500000 /dev/zero > /tmp/f; head -c 1500000 /dev/zero > /work/g' 2>&1)
+expect "disk cap: /tmp and /work share it, past it ENOSPC (exit 1)" "$?" "1"
+expect_match "disk cap: the command saw ENOSPC" "$out" 'No space left on device'
+expect "disk cap: record DISK" "$(jq -r .status "$TMP/disk.json")" "DISK"
 
 mkdir -p "$TMP/w" "$TMP/ro"
 chown "$owner:$owner" "$TMP/w"
@@ -55,6 +59,9 @@ echo data >"$TMP/ro/f"
 "${SB[@]}" --workdir "$TMP/w" -- sh -c 'pwd > where; echo made > made' >/dev/null
 expect "workdir: is /work inside" "$(cat "$TMP/w/where")" "/work"
 expect "workdir: writes reach the host" "$(cat "$TMP/w/made")" "made"
+out=$("${SB[@]}" --workdir "$TMP/w" --overlay --disk-size 1M -- sh -c 'cat made; echo changed > made; rm where; echo new > new; ls; head -c 2000000 /dev/zero > big; echo $?' 2>/dev/null)
+expect "workdir --overlay: the command sees its changes" "$out" "$(printf 'made\nmade\nnew\n1')"
+expect "workdir --overlay: none reach the host" "$(cat "$TMP/w/made"; ls "$TMP/w")" "$(printf 'made\nmade\nwhere')"
 out=$("${SB[@]}" --ro-bind "$TMP/ro:/data" -- sh -c 'cat /data/f; touch /data/g 2>/dev/null && echo wrote || echo refused')
 expect "ro-bind: readable, not writable" "$out" "$(printf 'data\nrefused')"
 [ -e "$TMP/ro/g" ] && not_ok "ro-bind: nothing written" || ok "ro-bind: nothing written"

@@ -105,9 +105,11 @@ assert_rules_have_evidence(const json_t *rules)
 	"config.toml\","                                                                       \
 	"\"**/.rspec\",\"**/phpunit.xml\",\"**/phpunit.xml.dist\""
 #define C_TEST_CONFIG C_TEST_CONFIG_OPEN "]"
-#define C_LIMITS(files, bytes, mem, out, pids, t)                                      \
-	"{\"max_files\":" #files ",\"max_patch_bytes\":" #bytes ",\"memory_mb\":" #mem \
-	",\"output_bytes\":" #out ",\"pids\":" #pids ",\"timeout_s\":" #t "}"
+#define C_LIMITS(files, bytes, mem, out, pids, t) C_LIMITS_D(512, files, bytes, mem, out, pids, t)
+#define C_LIMITS_D(disk, files, bytes, mem, out, pids, t)                                        \
+	"{\"disk_mb\":" #disk ",\"max_files\":" #files ",\"max_patch_bytes\":" #bytes            \
+	",\"memory_mb\":" #mem ",\"output_bytes\":" #out ",\"pids\":" #pids ",\"timeout_s\":" #t \
+	"}"
 #define C_LIMITS_T(t) C_LIMITS(200, 1048576, 1024, 1048576, 256, t)
 #define C_TIER(auth, life, refs) \
 	"{\"authority\":\"" auth "\",\"lifetime_s\":" #life ",\"refs\":[" refs "]}"
@@ -167,6 +169,10 @@ static const struct {
      CANON_D("[]", C_LIMITS(200, 1048576, 16, 1024, 8, 60), C_REPRO_T)},
     {"{" P_REPRO_T ",\"limits\":{\"memory_mb\":65536,\"pids\":65536,\"output_bytes\":67108864}}",
      CANON_D("[]", C_LIMITS(200, 1048576, 65536, 67108864, 65536, 60), C_REPRO_T)},
+    {"{" P_REPRO_T ",\"limits\":{\"disk_mb\":1}}",
+     CANON_D("[]", C_LIMITS_D(1, 200, 1048576, 1024, 1048576, 256, 60), C_REPRO_T)},
+    {"{" P_REPRO_T ",\"limits\":{\"disk_mb\":65536}}",
+     CANON_D("[]", C_LIMITS_D(65536, 200, 1048576, 1024, 1048576, 256, 60), C_REPRO_T)},
     /* contract_preexisting */
     {"{" P_REPRO_T ",\"contract_preexisting\":\"block\"}",
      CANON("false", C_APPROVALS, "[]", "block", "[]", C_LIMITS_T(60), C_PROTECTED "]", C_REPRO_T,
@@ -352,6 +358,12 @@ static const struct {
      WHERE ".limits.memory_mb: expected an integer from 16 to 65536"},
     {"{" CONTRACT ", \"limits\": {\"memory_mb\": 1.5}}",
      WHERE ".limits.memory_mb: expected an integer"},
+    {"{" CONTRACT ", \"limits\": {\"disk_mb\": 0}}",
+     WHERE ".limits.disk_mb: expected an integer from 1 to 65536"},
+    {"{" CONTRACT ", \"limits\": {\"disk_mb\": 65537}}",
+     WHERE ".limits.disk_mb: expected an integer from 1 to 65536"},
+    {"{" CONTRACT ", \"limits\": {\"disk_mb\": \"512\"}}",
+     WHERE ".limits.disk_mb: expected an integer"},
     {"{" CONTRACT ", \"limits\": {\"pids\": 7}}",
      WHERE ".limits.pids: expected an integer from 8 to 65536"},
     {"{" CONTRACT ", \"limits\": {\"pids\": 65537}}",
@@ -686,14 +698,14 @@ static const struct {
 	const char *in;
 	struct al_run_limits want;
 } run_limits[] = {
-    {"{" CONTRACT "}", {60, 1024UL << 20, 256, 1048576}},
-    {"{" CONTRACT ", \"timeout_s\": 90}", {90, 1024UL << 20, 256, 1048576}},
+    {"{" CONTRACT "}", {60, 1024UL << 20, 256, 1048576, 512UL << 20}},
+    {"{" CONTRACT ", \"timeout_s\": 90}", {90, 1024UL << 20, 256, 1048576, 512UL << 20}},
     {"{" CONTRACT ", \"limits\": {\"timeout_s\": 5, \"memory_mb\": 16, \"pids\": 8, "
-     "\"output_bytes\": 1024}}",
-     {5, 16UL << 20, 8, 1024}},
+     "\"output_bytes\": 1024, \"disk_mb\": 1}}",
+     {5, 16UL << 20, 8, 1024, 1UL << 20}},
     {"{" CONTRACT ", \"limits\": {\"memory_mb\": 65536, \"pids\": 65536, \"output_bytes\": "
-     "67108864}}",
-     {60, (size_t)65536 << 20, 65536, 67108864}},
+     "67108864, \"disk_mb\": 65536}}",
+     {60, (size_t)65536 << 20, 65536, 67108864, (size_t)65536 << 20}},
 };
 
 START_TEST(test_policy_limits)
@@ -707,6 +719,7 @@ START_TEST(test_policy_limits)
 	ck_assert_uint_eq(got.memory_bytes, run_limits[_i].want.memory_bytes);
 	ck_assert_uint_eq(got.pids, run_limits[_i].want.pids);
 	ck_assert_uint_eq(got.output_bytes, run_limits[_i].want.output_bytes);
+	ck_assert_uint_eq(got.disk_bytes, run_limits[_i].want.disk_bytes);
 	ck_assert_uint_eq(al_policy_timeout_s(p), run_limits[_i].want.timeout_s);
 	al_policy_free(p);
 }
@@ -1760,6 +1773,14 @@ static const struct eval_case evals[] = {
      .decision = "rejected",
      .reason = T " still fails on candidate (out of memory)"},
     {.run_id = RC,
+     .run_set = "{\"status\":\"DISK\",\"exit_code\":1}",
+     .decision = "rejected",
+     .reason = T " still fails on candidate (disk full)"},
+    {.run_id = RC,
+     .run_set = "{\"disk_bytes\":\"1\"}",
+     .decision = "rejected",
+     .reason = "run " RC ": run record: disk_bytes: expected an integer"},
+    {.run_id = RC,
      .run_set = "{\"status\":\"RE\",\"exit_code\":\"2\"}",
      .decision = "rejected",
      .reason = "run " RC ": run record: exit_code: expected an integer"},
@@ -2248,6 +2269,7 @@ END_TEST
 #define ST_SG9 "{\"status\":\"SG\",\"exit_code\":-1,\"signal\":9}"
 #define ST_TO "{\"status\":\"TO\",\"killed\":true}"
 #define ST_OOM "{\"status\":\"OOM\",\"killed\":true}"
+#define ST_DISK "{\"status\":\"DISK\",\"exit_code\":1,\"disk_bytes\":1048576}"
 #define ST_XX "{\"status\":\"XX\"}"
 
 static const struct {
@@ -2264,6 +2286,7 @@ static const struct {
     /* a base that did not run to its end is no yardstick, even for a passing candidate */
     {EVAL_POLICY, ST_OK, ST_TO, "ERROR", "contract unit on base: timeout, inconclusive"},
     {EVAL_POLICY, ST_OK, ST_OOM, "ERROR", "contract unit on base: out of memory, inconclusive"},
+    {EVAL_POLICY, ST_OK, ST_DISK, "ERROR", "contract unit on base: disk full, inconclusive"},
     {EVAL_POLICY, ST_OK, ST_XX, "ERROR", "contract unit on base: sandbox failure, inconclusive"},
     /* regressions: passes on base, fails on candidate */
     {EVAL_POLICY, ST_RE2, ST_OK, "UNSATISFIED",
@@ -2274,6 +2297,8 @@ static const struct {
      "contract unit passes on base but fails on candidate (timeout): a regression"},
     {EVAL_POLICY_BLOCK, ST_OOM, ST_OK, "UNSATISFIED",
      "contract unit passes on base but fails on candidate (out of memory): a regression"},
+    {EVAL_POLICY, ST_DISK, ST_OK, "UNSATISFIED",
+     "contract unit passes on base but fails on candidate (disk full): a regression"},
     {EVAL_POLICY_EXIT, ST_RE2, ST_OK, "UNSATISFIED",
      "contract unit passes on base but fails on candidate (exit 2): a regression"},
     /* failing on both sides: without a per-test report nothing tells a regression from a

@@ -298,7 +298,7 @@ END_TEST
 /* The names are the record's wire format: they must not move. */
 START_TEST(runrec_status_names)
 {
-	static const char *const names[] = {"OK", "RE", "SG", "TO", "OOM", "XX"};
+	static const char *const names[] = {"OK", "RE", "SG", "TO", "OOM", "DISK", "XX"};
 
 	for (int s = AL_RUN_OK; s <= AL_RUN_XX; s++) {
 		ck_assert_str_eq(al_runrec_status_name((enum al_run_status)s), names[s]);
@@ -352,6 +352,54 @@ START_TEST(rm_rf_any_depth)
 }
 END_TEST
 
+/* A tree far deeper than the open-file limit is measured whole, as du measures it (less
+ * the top directory's own blocks), without following a link out of it. */
+START_TEST(du_any_depth)
+{
+	char dir[] = "/tmp/airlock-du.XXXXXX", root[64], cmd[128], big[4096];
+	struct rlimit few = {64, 64};
+	unsigned long long got = 0, want = 0;
+	struct stat st;
+	FILE *p;
+	int fd, next;
+
+	memset(big, 'x', sizeof(big));
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(root, sizeof(root), "%s/tree", dir);
+	ck_assert_int_eq(mkdir(root, 0700), 0);
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (int i = 0; i < 3000; i++) {
+		ck_assert_int_eq(mkdirat(fd, "d", 0700), 0);
+		if (i % 500 == 0) {
+			int f = openat(fd, "f", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+
+			ck_assert_int_eq(write(f, big, sizeof(big)), sizeof(big));
+			ck_assert_int_eq(fsync(f), 0);
+			close(f);
+			ck_assert_int_eq(symlinkat("/usr", fd, "out"), 0);
+		}
+		next = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ck_assert_int_ge(next, 0);
+		close(fd);
+		fd = next;
+	}
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "du -s -B1 %s", root);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(fscanf(p, "%llu", &want), 1);
+	pclose(p);
+	ck_assert_int_eq(stat(root, &st), 0);
+	want -= (unsigned long long)st.st_blocks * 512;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &few), 0);
+	ck_assert_int_eq(al_du(root, &got), 0);
+	ck_assert_uint_eq(got, want);
+	ck_assert_uint_ge(got, 6 * sizeof(big));
+	ck_assert_int_eq(al_du("/nonexistent-airlock-du", &got), -ENOENT);
+	ck_assert_int_eq(al_rm_rf(dir), 0);
+}
+END_TEST
+
 /* One holder at a time: a second taker is told who holds it, and takes it once it is
  * let go; a link planted at the path is not followed. */
 START_TEST(lockfile_one_holder)
@@ -398,6 +446,7 @@ lib_suite(void)
 	tcase_add_loop_test(t, runrec_check, 0, (int)AL_ARRAY_SIZE(runrec_cases));
 	tcase_add_test(t, runrec_not_an_object);
 	tcase_add_test(t, runrec_status_names);
+	tcase_add_test(t, du_any_depth);
 	suite_add_tcase(s, t);
 	return s;
 }

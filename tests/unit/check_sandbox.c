@@ -105,6 +105,21 @@ groups_left(void)
 	return n;
 }
 
+/* Entries of a host directory, . and .. aside. */
+static int
+count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return n;
+}
+
 /* Every run, whatever its outcome: nothing of it survives, no process, fd or group. */
 static void
 run_with(struct al_sandbox_opts *o, struct al_run_record *rec)
@@ -443,7 +458,8 @@ START_TEST(network_absent)
 END_TEST
 
 static const char *const root_entries[] = {
-    "bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "tmp", "usr", "work",
+    "airlock-report", "bin",  "dev",  "etc", "lib", "lib32", "lib64",
+    "libx32",	      "proc", "sbin", "tmp", "usr", "work",
 };
 
 START_TEST(host_fs_hidden)
@@ -513,9 +529,13 @@ END_TEST
 
 START_TEST(tmp_is_capped)
 {
+	struct al_sandbox_opts o = {
+	    .argv = SH("head -c 70M /dev/zero > /tmp/big; echo $?; ls -s /tmp/big"),
+	    .disk_bytes = (size_t)64 << 20,
+	};
 	struct al_run_record rec = {0};
 
-	run(SH("head -c 70M /dev/zero > /tmp/big; echo $?; ls -s /tmp/big"), 0, 0, &rec);
+	run_with(&o, &rec);
 	assert_ok(&rec);
 	ck_assert_msg(strncmp(rec.out, "1\n", 2) == 0, "out '%s'", rec.out);
 	ck_assert_msg(strstr(rec.err, "No space left"), "err '%s'", rec.err);
@@ -1379,14 +1399,14 @@ START_TEST(bad_limits)
 }
 END_TEST
 
-/* ---- /tmp size and extra binds ---- */
+/* ---- the run's disk and extra binds ---- */
 
-START_TEST(tmp_bytes_cap)
+START_TEST(disk_bytes_cap)
 {
 	struct al_sandbox_opts o = {
 	    .argv = SH("head -c 600K /dev/zero > /tmp/a && echo small-ok; "
 		       "head -c 2M /dev/zero > /tmp/b; echo $?; df -k /tmp | tail -1"),
-	    .tmp_bytes = (size_t)1 << 20,
+	    .disk_bytes = (size_t)1 << 20,
 	};
 	struct al_run_record rec = {0};
 
@@ -1395,6 +1415,144 @@ START_TEST(tmp_bytes_cap)
 	ck_assert_msg(strncmp(rec.out, "small-ok\n1\n", 11) == 0, "out '%s'", rec.out);
 	ck_assert_msg(strstr(rec.out, " 1024 "), "df: '%s'", rec.out);
 	ck_assert_msg(strstr(rec.err, "No space left"), "err '%s'", rec.err);
+	al_sandbox_record_clear(&rec);
+}
+END_TEST
+
+/* The runner's way: the checkout stays as written, whatever the command does to /work. */
+START_TEST(overlay_keeps_the_workspace)
+{
+	_cleanup_free_ char *f = al_path_join(ws, "f"), *g = al_path_join(ws, "g");
+	_cleanup_free_ char *data = NULL;
+	struct al_sandbox_opts o = {
+	    .argv = SH("cat f; echo changed > f; rm g; echo new > h; mkdir d; ls; "
+		       "grep ' /work ' /proc/self/mounts | cut -d' ' -f3; "
+		       "test -e /.disk && echo disk-visible; cat f"),
+	    .workspace_overlay = 1,
+	};
+	struct al_run_record rec = {0};
+	uid_t uid;
+	gid_t gid;
+	size_t len;
+
+	ck_assert_int_eq(al_file_write_atomic(f, "orig\n", 5, 0644, NULL), 0);
+	ck_assert_int_eq(al_file_write_atomic(g, "gone\n", 5, 0644, NULL), 0);
+	al_sandbox_default_ids(&uid, &gid);
+	ck_assert_int_eq(chown(f, uid, gid), 0);
+	run_with(&o, &rec);
+	assert_ok(&rec);
+	ck_assert_str_eq(rec.out, "orig\nd\nf\nh\noverlay\nchanged\n");
+	ck_assert_int_eq(al_file_read(f, 64, &data, &len, NULL), 0);
+	ck_assert_str_eq(data, "orig\n");
+	ck_assert_int_eq(access(g, F_OK), 0);
+	ck_assert_int_eq(count_entries(ws), 2);
+	al_sandbox_record_clear(&rec);
+}
+END_TEST
+
+/* /work's changes and /tmp share one cap. */
+START_TEST(overlay_counts_against_the_disk)
+{
+	struct al_sandbox_opts o = {
+	    .argv = SH("head -c 1M /dev/zero > /tmp/a && echo tmp-ok; "
+		       "head -c 1M /dev/zero > /work/b; echo $?; df -k /work | tail -1"),
+	    .workspace_overlay = 1,
+	    .disk_bytes = (size_t)3 << 19,
+	};
+	struct al_run_record rec = {0};
+
+	run_with(&o, &rec);
+	ck_assert_int_eq(rec.status, AL_RUN_OK);
+	ck_assert_msg(strncmp(rec.out, "tmp-ok\n1\n", 9) == 0, "out '%s'", rec.out);
+	ck_assert_msg(strstr(rec.err, "No space left"), "err '%s'", rec.err);
+	ck_assert_int_eq(count_entries(ws), 0);
+	al_sandbox_record_clear(&rec);
+}
+END_TEST
+
+/* A command that fails on a full disk is DISK; the record says how much it held. */
+START_TEST(disk_full_is_disk)
+{
+	struct al_sandbox_opts o = {
+	    .argv = SH("head -c 3M /dev/zero > /work/big"),
+	    .workspace_overlay = 1,
+	    .disk_bytes = (size_t)2 << 20,
+	};
+	struct al_run_record rec = {0};
+
+	run_with(&o, &rec);
+	ck_assert_int_eq(rec.status, AL_RUN_DISK);
+	ck_assert_int_eq(rec.exit_code, 1);
+	ck_assert_int_eq(rec.disk_full, 1);
+	ck_assert_int_ge(rec.disk_bytes, (long long)(2 << 20) - (64 << 10));
+	ck_assert_msg(strstr(rec.err, "No space left"), "err '%s'", rec.err);
+	al_sandbox_record_clear(&rec);
+	/* one that still has room is not, whatever its exit */
+	o.argv = SH("head -c 100K /dev/zero > /work/small; exit 3");
+	run_with(&o, &rec);
+	ck_assert_int_eq(rec.status, AL_RUN_RE);
+	ck_assert_int_eq(rec.disk_full, 0);
+	ck_assert_int_ge(rec.disk_bytes, 100 << 10);
+	ck_assert_int_lt(rec.disk_bytes, 1 << 20);
+	al_sandbox_record_clear(&rec);
+}
+END_TEST
+
+/* The disk is tmpfs: its pages are the run's memory, so a disk larger than the memory cap
+ * ends at the memory cap (docs/operations.md, Disk caps). */
+START_TEST(disk_counts_against_memory)
+{
+	struct al_sandbox_opts o = {
+	    .argv = SH("head -c 48M /dev/zero > /tmp/f"),
+	    .memory_bytes = (size_t)32 << 20,
+	    .disk_bytes = (size_t)64 << 20,
+	};
+	struct al_run_record rec = {0};
+
+	run_with(&o, &rec);
+	ck_assert_msg(rec.status == AL_RUN_OOM, "status %s", al_runrec_status_name(rec.status));
+	al_sandbox_record_clear(&rec);
+}
+END_TEST
+
+static const struct {
+	const char *script;
+	int error;
+	const char *data;
+} report_cases[] = {
+    {"printf 'a\\nb' > /airlock-report/r", 0, "a\nb"},
+    {": > /airlock-report/r", 0, ""},
+    {"true", -ENOENT, NULL},
+    {"ln -s /etc/passwd /airlock-report/r", -ELOOP, NULL},
+    {"mkfifo /airlock-report/r", -EINVAL, NULL},
+    {"mkdir /airlock-report/r", -EINVAL, NULL},
+    {"head -c 5000 /dev/zero > /airlock-report/r", -EFBIG, NULL},
+    /* what a process left running writes after the command ends is not waited for */
+    {"echo early > /airlock-report/r; (sleep 1; echo late >> /airlock-report/r) &", 0, "early\n"},
+};
+
+/* The report is copied out of the disk before it goes: never through a link or a FIFO,
+ * never past its cap. */
+START_TEST(report_copied_out)
+{
+	struct al_sandbox_opts o = {
+	    .argv = SH((char *)report_cases[_i].script),
+	    .workspace_overlay = 1,
+	    .report_name = "r",
+	    .report_max = 4096,
+	};
+	struct al_run_record rec = {0};
+
+	run_with(&o, &rec);
+	assert_ok(&rec);
+	ck_assert_int_eq(rec.report_error, report_cases[_i].error);
+	if (report_cases[_i].data) {
+		ck_assert_uint_eq(rec.report_len, strlen(report_cases[_i].data));
+		ck_assert_mem_eq(rec.report, report_cases[_i].data, rec.report_len);
+	} else {
+		ck_assert_ptr_null(rec.report);
+	}
+	ck_assert_int_eq(count_entries(ws), 0);
 	al_sandbox_record_clear(&rec);
 }
 END_TEST
@@ -1506,13 +1664,13 @@ START_TEST(too_many_binds)
 }
 END_TEST
 
-/* No workspace: /work is an empty tmpfs of tmp_bytes that the sandbox user owns. */
+/* No workspace: /work is an empty directory of the run's disk that the sandbox user owns. */
 START_TEST(workspace_none_is_tmpfs)
 {
 	struct al_sandbox_opts o = {
 	    .argv = SH("ls -A /work; echo hi > /work/f && cat /work/f; stat -c '%u %a' /work; "
 		       "grep ' /work ' /proc/self/mounts | cut -d' ' -f1,3; df -k /work | tail -1"),
-	    .tmp_bytes = (size_t)2 << 20,
+	    .disk_bytes = (size_t)2 << 20,
 	};
 	struct al_run_record rec = {0};
 	struct al_err e = {0};
@@ -1973,7 +2131,7 @@ END_TEST
 
 START_TEST(status_names)
 {
-	static const char *const names[] = {"OK", "RE", "SG", "TO", "OOM", "XX"};
+	static const char *const names[] = {"OK", "RE", "SG", "TO", "OOM", "DISK", "XX"};
 
 	for (int s = AL_RUN_OK; s <= AL_RUN_XX; s++)
 		ck_assert_str_eq(al_runrec_status_name((enum al_run_status)s), names[s]);
@@ -1985,9 +2143,15 @@ END_TEST
 static const char *const profile_lines[] = {
     "namespaces user pid mount net ipc uts cgroup\n",
     "mount ro-bind /usr from /usr\n",
-    "mount rw-bind /work from <workspace>\n",
-    "mount tmpfs /work size=<tmp_bytes> mode=0755 when no workspace\n",
-    "mount tmpfs /tmp size=<tmp_bytes, default 67108864> mode=1777\n",
+    "mount disk /.disk tmpfs size=<disk_bytes, default 536870912> mode=0755 nosuid nodev; "
+    "every write of the run counts against it\n",
+    "mount workspace /work overlay lowerdir=<workspace> upperdir,workdir in the disk userxattr "
+    "nosuid nodev\n",
+    "mount workspace /work rw-bind from <workspace> when not layered\n",
+    "mount workspace /work disk-dir work when no workspace\n",
+    "mount disk-dir /tmp from the disk's tmp mode=1777 nosuid nodev\n",
+    "mount disk-dir /airlock-report from the disk's report mode=0755 nosuid nodev\n",
+    "mount disk-hide /.disk\n",
     "mount the run's binds (at most 16), ro or rw, nosuid nodev, at absolute paths outside "
     "/proc\n",
     "rlimit stack 8388608\n",
@@ -2078,7 +2242,12 @@ sandbox_suite(void)
 	tcase_add_test(l, run_group_has_the_caps);
 	tcase_add_test(l, no_group_left_behind);
 	tcase_add_test(l, bad_limits);
-	tcase_add_test(l, tmp_bytes_cap);
+	tcase_add_test(l, disk_bytes_cap);
+	tcase_add_test(l, overlay_keeps_the_workspace);
+	tcase_add_test(l, overlay_counts_against_the_disk);
+	tcase_add_test(l, disk_full_is_disk);
+	tcase_add_test(l, disk_counts_against_memory);
+	tcase_add_loop_test(l, report_copied_out, 0, (int)AL_ARRAY_SIZE(report_cases));
 	tcase_add_test(l, binds_ro_and_rw);
 	tcase_add_loop_test(l, binds_refused, 0, (int)AL_ARRAY_SIZE(bad_binds));
 	tcase_add_test(l, too_many_binds);
