@@ -74,7 +74,7 @@ revise_option(struct change_opts *o, int c)
 	return -EINVAL;
 }
 
-/* The first thing the command line lacks or gets wrong, named as the user fixes it. */
+/* The first thing the command line lacks or has wrong, named as the user fixes it. */
 static const char *
 change_lack(const struct change_opts *o, int argc, char **argv)
 {
