@@ -43,11 +43,17 @@ as_user_setup() {
 		src=$PWD
 		dir=$(mktemp -d /var/tmp/airlock-e2e.XXXXXX)
 		echo "as-user: $AL_TEST_USER cannot read $src; the suites run from a copy in $dir"
-		tar -C "$src" --exclude=./.git --exclude='./build-*' -cf - . | tar -C "$dir" -xf -
+		local skip=() b
+		for b in build build-*; do
+			[ "$b" = "${BUILD:-build}" ] || skip+=(--exclude="./$b")
+		done
+		tar -C "$src" --exclude=./.git "${skip[@]}" -cf - . | tar -C "$dir" -xf -
 		chmod 755 "$dir"
 		cd "$dir" || return 1
 		AIRLOCK=$dir/${AIRLOCK#"$src"/}
 		export AIRLOCK
+		# the sanitizers' suppressions, read by the user's processes
+		[ -n "${LSAN_OPTIONS:-}" ] && export LSAN_OPTIONS=${LSAN_OPTIONS//"$src"/"$dir"}
 	fi
 	# where the browser suite leaves its screenshots
 	mkdir -p tests/e2e/out && chown -R "$AL_TEST_USER:" tests/e2e/out || return 1
