@@ -392,6 +392,28 @@ job_load(struct job *j, struct al_err *err)
 	return 0;
 }
 
+/* The files the server names as its secrets (the signing key, the database), tried the
+ * way code running here would try them: any byte read fails the job. The count tried. */
+static int
+secrets_closed(const json_t *secrets, struct al_err *err)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach (secrets, i, v) {
+		const char *path = json_string_value(v);
+		int fd = path ? open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC) : -1;
+		char byte;
+		ssize_t n = fd >= 0 ? read(fd, &byte, 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		if (n > 0)
+			return al_err_set(err, -EPERM, "confine: %s can still be read", path);
+	}
+	return (int)json_array_size(secrets);
+}
+
 /* Before any untrusted byte is parsed: the runner's own namespaces, which cover what the
  * server named (runner/confine.c). A job without that list does not run. */
 static int
@@ -415,8 +437,11 @@ confine(struct job *j, struct al_err *err)
 		return r;
 	j->uid = c.sandbox_uid;
 	j->gid = c.sandbox_gid;
-	al_log("info", "runner.confined", "hidden=%zu sandbox_uid=%u", c.n_hide,
-	       (unsigned)c.sandbox_uid);
+	if ((r = secrets_closed(json_object_get(json_object_get(j->spec, "confine"), "secrets"),
+				err)) < 0)
+		return r;
+	al_log("info", "runner.confined", "hidden=%zu secrets_unreadable=%d sandbox_uid=%u",
+	       c.n_hide, r, (unsigned)c.sandbox_uid);
 	return 0;
 }
 

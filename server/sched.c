@@ -103,9 +103,11 @@ write_job_files(struct job *j, const json_t *plan, struct al_err *err)
 	if (r < 0)
 		return r;
 	o = al_job_spec(j->p, j->repo->path, j->repo->policy, plan, tips);
-	if (o && json_object_set_new(
-		     o, "confine",
-		     json_pack("{s:o}", "hide", al_job_hide(j->cfg, j->srv->config_path))) < 0)
+	if (o && json_object_set_new(o, "confine",
+				     json_pack("{s:o, s:[s+, s+]}", "hide",
+					       al_job_hide(j->cfg, j->srv->config_path), "secrets",
+					       j->cfg->data, "/signing.key", j->cfg->data,
+					       "/airlock.db")) < 0)
 		json_decref(o), o = NULL;
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);

@@ -38,6 +38,17 @@ proposal_id() { sed -n 's/^proposal \([0-9a-f]*\)$/\1/p' "$TMP/$1.out"; }
 rc=$(submit good "$EX/test.patch" "$EX/fix.patch")
 expect "correct fix: submit exits 0" "$rc" "0"
 expect_match "correct fix: verdict printed" "$(cat "$TMP/good.out")" '^verdict: granted'
+# the runner, confined, tried the signing key and the database and could read neither
+expect_match "the runner confined itself and could not read the key or the database" \
+	"$(grep 'event=runner.confined' "$DATA.log" | head -1)" 'hidden=[1-9][0-9]* secrets_unreadable=2 '
+# a job that does not say what to hide is not run at all
+mkdir -p "$TMP/bare-job"
+printf 'diff --git a/x b/x\n' >"$TMP/bare-job/patch.diff"
+printf '{"repo_path":"%s","base":"main","patch_file":"patch.diff","plan":[]}' "$TMP/repo" \
+	>"$TMP/bare-job/job.json"
+"$AIRLOCK" runner --job "$TMP/bare-job" 2>/dev/null
+expect "a job without confinement: the runner refuses it" \
+	"$(jq -r .error "$TMP/bare-job/result.json")" "job: no confinement (confine.hide)"
 GOOD=$(proposal_id good)
 out=$("$AIRLOCK" verify --key "$DATA/signing.pub" --repo example "$TMP/good.grant" 2>&1)
 expect "verify accepts the grant" "$?" "0"
