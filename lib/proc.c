@@ -49,3 +49,21 @@ al_proc_wait_deadline(pid_t pid, int pidfd, long timeout_ms, int *ret_status)
 			return -errno;
 	return killed;
 }
+
+long long
+al_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+double
+al_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

@@ -1,4 +1,5 @@
-/* Waiting for a child process under a deadline. */
+/* Waiting for a child process under a deadline, and the monotonic clock deadlines are
+ * kept on. */
 #pragma once
 
 #include <sys/types.h>
@@ -8,3 +9,7 @@
  * then the child is looked at every few milliseconds, so the deadline holds either way.
  * 0 when it ended by itself, 1 when the deadline killed it, or -errno. */
 int al_proc_wait_deadline(pid_t pid, int pidfd, long timeout_ms, int *ret_status);
+
+/* CLOCK_MONOTONIC in milliseconds, and in seconds with its fraction. */
+long long al_now_ms(void);
+double al_now_s(void);

@@ -237,31 +237,6 @@ enter_namespaces(const struct al_confine *c, struct al_err *err)
 	return r;
 }
 
-static int
-mkdir_p(const char *path)
-{
-	char p[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(p))
-		return -ENAMETOOLONG;
-	memcpy(p, path, n + 1);
-	for (char *s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-
-		struct stat st;
-
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)))
-			return -errno;
-		if (c == '\0')
-			return 0;
-		*s = c;
-	}
-}
-
 struct keep {
 	const char *path;
 	int fd;
@@ -286,7 +261,7 @@ keep_clone(struct keep *k, struct al_err *err)
 static int
 keep_mountpoint(const struct keep *k, struct al_err *err)
 {
-	int r = mkdir_p(k->path);
+	int r = al_mkdir_p(k->path, 0755);
 
 	if (r < 0)
 		return al_err_set(err, r, "confine: %s: %s", k->path, strerror(-r));

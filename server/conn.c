@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "lib/proc.h"
+
 struct al_conn {
 	struct al_conn *prev, *next;
 	int fd;	      /* borrowed: the listener owns and closes it */
@@ -29,10 +31,7 @@ struct al_conn_watch {
 double
 al_conn_watch_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return al_now_s();
 }
 
 int

@@ -13,6 +13,7 @@
 #include "lib/buf.h"
 #include "lib/fileio.h"
 #include "lib/macros.h"
+#include "lib/proc.h"
 #include "server/store.h"
 
 #define MAX_SERIES 96
@@ -69,10 +70,7 @@ static struct {
 double
 al_metrics_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return al_now_s();
 }
 
 void

@@ -22,15 +22,6 @@
 
 extern char **environ;
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The child's whole stdout, or -ETIMEDOUT / -EFBIG. */
 static int
 read_answer(int fd, size_t cap, long long deadline, struct al_buf *out)
@@ -39,7 +30,7 @@ read_answer(int fd, size_t cap, long long deadline, struct al_buf *out)
 
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		long long left = deadline - now_ms();
+		long long left = deadline - al_now_ms();
 		ssize_t n;
 		int r;
 
@@ -88,7 +79,7 @@ exchange(pid_t pid, int to, int from, const char *req, size_t cap, json_t **ret,
 		return al_err_set(err, r, "pull request: cannot hand the request over: %s",
 				  strerror(-r));
 	al_buf_init(&answer, cap);
-	r = read_answer(from, cap, now_ms() + AL_PULL_TIMEOUT_S * 1000LL, &answer);
+	r = read_answer(from, cap, al_now_ms() + AL_PULL_TIMEOUT_S * 1000LL, &answer);
 	if (r == 0)
 		*ret = json_loadb(answer.data ? answer.data : "", answer.len,
 				  JSON_REJECT_DUPLICATES, &jerr);
