@@ -11,6 +11,8 @@
 AL_TEST_USER=${AL_TEST_USER:-airlock-test}
 as_user_groups=()
 as_user_home=
+as_user_copy=
+as_user_src=
 
 # Controller hierarchies this process is in: "MOUNTPOINT OWN-PATH" per line (v1 memory,
 # pids, cpu; or the v2 unified one).
@@ -42,6 +44,8 @@ as_user_setup() {
 		test -r tests/e2e/lib.sh -a -x "$AIRLOCK"; then
 		src=$PWD
 		dir=$(mktemp -d /var/tmp/airlock-e2e.XXXXXX)
+		as_user_src=$src
+		as_user_copy=$dir
 		echo "as-user: $AL_TEST_USER cannot read $src; the suites run from a copy in $dir"
 		local skip=() b
 		for b in build build-*; do
@@ -87,4 +91,9 @@ as_user_cleanup() {
 		find "$g" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
 	[ -n "$as_user_home" ] && rm -rf "$as_user_home"
+	if [ -n "$as_user_copy" ]; then
+		cd "$as_user_src" && rm -rf "$as_user_copy"
+		AIRLOCK=$as_user_src/${AIRLOCK#"$as_user_copy"/}
+	fi
+	return 0
 }
