@@ -24,6 +24,7 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,9 @@ enter_namespaces(const struct al_confine *c, struct al_err *err)
 		return al_err_set(err, r, "confine: fork: %s", strerror(-r));
 	}
 	if (pid == 0) {
+		/* it dies with the runner, whatever the runner is doing */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != self)
+			_exit(1);
 		close(ready[1]);
 		_exit(map_ids(self, ready[0], c));
 	}
