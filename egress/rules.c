@@ -27,6 +27,16 @@ struct al_egress_rules {
 	size_t nports;
 };
 
+/* Text from the rules as a message may quote it: one line, no control characters. */
+static const char *
+shown(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return "(unprintable)";
+	return s;
+}
+
 static void
 plist_free(struct plist *l)
 {
@@ -195,7 +205,7 @@ list_parse(const json_t *a, const json_t *bundles, const char *key, struct plist
 		bundle = bundles ? json_object_get(bundles, s + 1) : NULL;
 		if (!bundle)
 			return al_err_set(err, -EINVAL, "%s: no bundle named \"%.64s\"", path,
-					  s + 1);
+					  shown(s + 1));
 		json_array_foreach (bundle, j, b) {
 			snprintf(src, sizeof(src), "%.65s (%.253s)", s, json_string_value(b));
 			if (rc == 0)
@@ -246,7 +256,8 @@ rules_from_json(const json_t *root, struct al_egress_rules *r, struct al_err *er
 		while (k < AL_ARRAY_SIZE(keys) && strcmp(key, keys[k]) != 0)
 			k++;
 		if (k == AL_ARRAY_SIZE(keys))
-			return al_err_set(err, -EINVAL, "egress: unknown key \"%.64s\"", key);
+			return al_err_set(err, -EINVAL, "egress: unknown key \"%.64s\"",
+					  shown(key));
 	}
 	rc = bundles ? bundles_check(bundles, err) : 0;
 	if (rc == 0 && (v = json_object_get(root, "allow")))
@@ -274,7 +285,8 @@ al_egress_rules_parse(const char *text, size_t len, struct al_egress_rules **ret
 				  AL_EGRESS_RULES_TEXT_MAX);
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
-		return al_err_set(err, -EINVAL, "egress: not JSON: %s", jerr.text);
+		return al_err_set(err, -EINVAL, "egress: not JSON (line %d, column %d)", jerr.line,
+				  jerr.column);
 	r = calloc(1, sizeof(*r));
 	rc = r ? rules_from_json(root, r, err) : al_err_set(err, -ENOMEM, "out of memory");
 	json_decref(root);
