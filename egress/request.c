@@ -198,6 +198,33 @@ named(const struct al_egress_header *h, const char *name)
 	return h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0;
 }
 
+/* A Connection option naming a framing header: a hop that honours it drops the header
+ * the proxy framed the request by. */
+static const char *
+connection_options(const struct al_egress_header *h)
+{
+	static const char *const framing[] = {"content-length", "transfer-encoding", "host"};
+	size_t i = 0;
+
+	while (i < h->value_len) {
+		size_t start, end;
+
+		while (i < h->value_len && (h->value[i] == ' ' || h->value[i] == '\t'))
+			i++;
+		start = i;
+		while (i < h->value_len && h->value[i] != ',')
+			i++;
+		end = i++;
+		while (end > start && (h->value[end - 1] == ' ' || h->value[end - 1] == '\t'))
+			end--;
+		for (size_t k = 0; k < sizeof(framing) / sizeof(framing[0]); k++)
+			if (end - start == strlen(framing[k]) &&
+			    strncasecmp(h->value + start, framing[k], end - start) == 0)
+				return "Connection names a framing header";
+	}
+	return NULL;
+}
+
 /* The headers whose meaning the proxy depends on. */
 static const char *
 known_header(const struct al_egress_header *h, struct head_state *st, struct al_egress_request *r)
@@ -217,6 +244,8 @@ known_header(const struct al_egress_header *h, struct head_state *st, struct al_
 		st->host = h;
 	} else if (named(h, "Upgrade")) {
 		return "Upgrade refused";
+	} else if (named(h, "Connection")) {
+		return connection_options(h);
 	}
 	return NULL;
 }
