@@ -710,6 +710,41 @@ START_TEST(defaults_allow_nothing_and_port_443_only)
 }
 END_TEST
 
+/* A CONNECT the parser accepts is still decided by the rules: addresses never pass, even
+ * under a rule that would allow everything below them. */
+static const struct {
+	const char *head, *why;
+} connects[] = {
+    {"CONNECT 127.0.0.1:443 HTTP/1.1\r\n\r\n", "host refused: IPv4 literal"},
+    {"CONNECT 2130706433:443 HTTP/1.1\r\n\r\n", "host refused: IPv4 literal"},
+    {"CONNECT 0x7f000001:443 HTTP/1.1\r\n\r\n", "host refused: IPv4 literal"},
+    {"CONNECT 0x7f.0.0.1:443 HTTP/1.1\r\n\r\n", "host refused: IPv4 literal"},
+    {"CONNECT 0177.0.0.1:443 HTTP/1.1\r\n\r\n", "host refused: IPv4 literal"},
+    {"CONNECT 169.254.169.254:443 HTTP/1.1\r\n\r\n", "host refused: IPv4 literal"},
+    {"CONNECT 10.0.0.1.pythonhosted.org.1:443 HTTP/1.1\r\n\r\n", "host refused: final label"},
+    {"CONNECT PyPI.org.:443 HTTP/1.1\r\n\r\n", "allowed by rule"},
+    {"CONNECT xn--pi-kmcm.org:443 HTTP/1.1\r\n\r\n", "not listed"},
+    {"CONNECT pypi.org:80 HTTP/1.1\r\n\r\n", "port not allowed"},
+    {"CONNECT evil.pythonhosted.org:443 HTTP/1.1\r\n\r\n", "denied by rule"},
+};
+
+START_TEST(parsed_connects_are_decided)
+{
+	_cleanup_(al_egress_rules_freep) struct al_egress_rules *r = NULL;
+	struct al_egress_request q;
+	struct al_egress_verdict v;
+	const char *why = NULL;
+
+	ck_assert_int_eq(al_egress_rules_parse(rules_json, strlen(rules_json), &r, NULL), 0);
+	ck_assert_msg(
+	    al_egress_request_parse(connects[_i].head, strlen(connects[_i].head), P, &q, &why) == 0,
+	    "%s: %s", connects[_i].head, why);
+	al_egress_rules_match(r, q.host, strlen(q.host), q.port, &v);
+	ck_assert_msg(strstr(v.reason, connects[_i].why), "%s: %s", q.host, v.reason);
+	ck_assert(v.allow == (strncmp(v.reason, "allowed", 7) == 0));
+}
+END_TEST
+
 static Suite *
 egress_suite(void)
 {
@@ -730,6 +765,7 @@ egress_suite(void)
 	tcase_add_loop_test(r, bad_rules_are_refused, 0, (int)AL_ARRAY_SIZE(bad_rules));
 	tcase_add_loop_test(r, hosts_are_matched, 0, (int)AL_ARRAY_SIZE(matches));
 	tcase_add_test(r, defaults_allow_nothing_and_port_443_only);
+	tcase_add_loop_test(r, parsed_connects_are_decided, 0, (int)AL_ARRAY_SIZE(connects));
 	suite_add_tcase(s, r);
 	return s;
 }
