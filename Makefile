@@ -3,7 +3,7 @@
 
 CC ?= cc
 comma := ,
-PKGS := libgit2 libmicrohttpd sqlite3 jansson libsodium libcurl libxml-2.0
+PKGS := libgit2 libmicrohttpd sqlite3 jansson libsodium libcurl libxml-2.0 libidn2
 BUILD := build
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
@@ -21,6 +21,8 @@ LDFLAGS := -pie -Wl,-z,relro,-z,now $(SAN)
 
 LIB_SRC := $(wildcard lib/*.c)
 GATES_SRC := $(wildcard gates/*.c)
+# The egress proxy's checks (egress/egress.h maps the files).
+EGRESS_SRC := $(wildcard egress/*.c)
 RUNNER_SRC := $(filter-out runner/main.c runner/front.c,$(wildcard runner/*.c))
 # The runner's libgit2 files: the checkout and the server's repository operations.
 GIT_SRC := runner/checkout.c runner/apply.c runner/tree.c runner/libgit.c runner/git.c
@@ -32,6 +34,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 LIB_OBJ := $(call obj,$(LIB_SRC))
 GATES_OBJ := $(call obj,$(GATES_SRC))
+EGRESS_OBJ := $(call obj,$(EGRESS_SRC))
 RUNNER_OBJ := $(call obj,$(RUNNER_SRC))
 SERVER_OBJ := $(call obj,$(SERVER_SRC))
 MAIN_OBJ := $(call obj,server/main.c runner/main.c)
@@ -53,6 +56,7 @@ UNIT := $(patsubst tests/unit/check_%.c,%,$(wildcard tests/unit/check_*.c))
 UNIT_BIN := $(addprefix $(BUILD)/check_,$(UNIT))
 UNIT_OBJ_lib :=
 UNIT_OBJ_gates := $(GATES_OBJ)
+UNIT_OBJ_egress := $(EGRESS_OBJ)
 UNIT_OBJ_sandbox := $(call obj,$(addprefix runner/,sandbox.c mounts.c child.c capture.c profile.c \
 	doctor.c seccomp.c seccomp-rules.c gen/filter.c cgroup.c confine.c)) $(SECCOMP_BPF_OBJ)
 UNIT_OBJ_checkout := $(call obj,$(GIT_SRC) runner/hunks.c)
@@ -85,7 +89,7 @@ all: $(BIN) $(CORE)
 deps:
 	@./deploy/deps.sh
 
-$(CORE): $(LIB_OBJ) $(GATES_OBJ) $(RUNNER_OBJ) $(SERVER_OBJ) $(MAIN_OBJ)
+$(CORE): $(LIB_OBJ) $(GATES_OBJ) $(EGRESS_OBJ) $(RUNNER_OBJ) $(SERVER_OBJ) $(MAIN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Static: no dynamic loader at start-up (about 1.4 ms of `airlock sandbox -- /bin/true`).
@@ -129,8 +133,10 @@ $(BUILD)/probes/%: tests/probes/%.c $(wildcard tests/probes/*.h)
 
 # Parsers of untrusted input: the diff and policy parsers (gates/), the grant envelope
 # and statement (server/sign.c, server/grant.c), the proposal and webhook intake
-# (server/intake.c), the test reports (runner/report.c).
-FUZZ_SRC := server/sign.c server/grant.c server/intake.c runner/report.c
+# (server/intake.c), the test reports (runner/report.c), the egress proxy's request head
+# and host names (egress/).
+FUZZ_SRC := server/sign.c server/grant.c server/intake.c runner/report.c \
+	egress/request.c egress/host.c egress/rules.c
 FUZZ_OBJ := $(GATES_OBJ) $(call obj,$(FUZZ_SRC)) $(LIB_OBJ)
 $(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(FUZZ_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
