@@ -3,7 +3,7 @@
 
 CC ?= cc
 comma := ,
-PKGS := libgit2 libmicrohttpd sqlite3 jansson libsodium libcurl libxml-2.0
+PKGS := libgit2 libmicrohttpd sqlite3 jansson libsodium libcurl libxml-2.0 openssl
 BUILD := build
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
@@ -27,6 +27,8 @@ GIT_SRC := runner/checkout.c runner/apply.c runner/tree.c runner/libgit.c runner
 # What the lean `airlock` front needs: the sandbox and its command line, no libgit2 and
 # no libxml2.
 FRONT_SRC := runner/front.c $(filter-out $(GIT_SRC) runner/report.c runner/pull.c,$(RUNNER_SRC))
+# The egress proxy's pieces (OpenSSL lives only here).
+EGRESS_SRC := $(wildcard egress/*.c)
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c server/store/*.c))
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -34,6 +36,7 @@ LIB_OBJ := $(call obj,$(LIB_SRC))
 GATES_OBJ := $(call obj,$(GATES_SRC))
 RUNNER_OBJ := $(call obj,$(RUNNER_SRC))
 SERVER_OBJ := $(call obj,$(SERVER_SRC))
+EGRESS_OBJ := $(call obj,$(EGRESS_SRC))
 MAIN_OBJ := $(call obj,server/main.c runner/main.c)
 FRONT_OBJ := $(call obj,$(FRONT_SRC)) $(LIB_OBJ)
 
@@ -68,6 +71,7 @@ UNIT_OBJ_report := $(call obj,runner/report.c) $(GATES_OBJ)
 UNIT_OBJ_job := $(call obj,server/job.c) $(GATES_OBJ)
 UNIT_OBJ_decide := $(call obj,server/decide.c) $(GATES_OBJ)
 UNIT_OBJ_promote := $(call obj,server/promote.c) $(GATES_OBJ)
+UNIT_OBJ_tls := $(call obj,egress/ca.c egress/tls.c)
 UNIT_OBJ_webhook := $(call obj,server/webhook.c runner/pull.c runner/confine.c) $(GATES_OBJ)
 
 FUZZ := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -85,7 +89,7 @@ all: $(BIN) $(CORE)
 deps:
 	@./deploy/deps.sh
 
-$(CORE): $(LIB_OBJ) $(GATES_OBJ) $(RUNNER_OBJ) $(SERVER_OBJ) $(MAIN_OBJ)
+$(CORE): $(LIB_OBJ) $(GATES_OBJ) $(EGRESS_OBJ) $(RUNNER_OBJ) $(SERVER_OBJ) $(MAIN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Static: no dynamic loader at start-up (about 1.4 ms of `airlock sandbox -- /bin/true`).
