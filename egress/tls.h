@@ -22,7 +22,7 @@ const char *al_tls_server_reason(SSL *ssl);
 /* al_tls_server_ssl and a blocking handshake on fd; on failure err names the reason. */
 int al_tls_server_accept(SSL_CTX *ctx, int fd, const char *expect, SSL **ret, struct al_err *err);
 
-/* The upstream leg's context: chains are verified against the system's roots, or only
+/* The upstream leg's context: chains are verified against OpenSSL's default roots, or only
  * against the PEM file ca_file when it is not NULL (tests). */
 int al_tls_client_ctx_new(const char *ca_file, SSL_CTX **ret, struct al_err *err);
 

@@ -243,12 +243,42 @@ START_TEST(leaf_verifies_against_ca_pem)
 			 0);
 	ck_assert_int_le(ASN1_TIME_compare(X509_get0_notAfter(leaf), X509_get0_notAfter(ca_cert)),
 			 0);
-	/* Cached: the second request gets the same certificate. */
+	/* Cached: the second request is given the same certificate. */
 	ck_assert_int_eq(al_ca_leaf(ca, "a.example.test", &again, &key2, &err), 0);
 	ck_assert_ptr_eq(again, leaf);
 	X509_free(again);
 	EVP_PKEY_free(key2);
 	X509_free(leaf);
+	EVP_PKEY_free(key);
+}
+END_TEST
+
+/* The cache is bounded: past AL_CA_CACHE hosts the oldest leaf is dropped and made
+ * afresh when asked for again. Leaves never carry the CA's own key. */
+START_TEST(leaf_cache_is_bounded)
+{
+	_cleanup_(al_ca_freep) struct al_ca *ca = NULL;
+	struct al_err err = {0};
+	X509 *first, *x, *again;
+	EVP_PKEY *key;
+	char host[32];
+
+	ck_assert_int_eq(al_ca_new("run-1", NULL, 0, &ca, &err), 0);
+	ck_assert_int_eq(al_ca_leaf(ca, "h0.test", &first, &key, &err), 0);
+	ck_assert_int_ne(EVP_PKEY_eq(key, X509_get0_pubkey(al_ca_cert(ca))), 1);
+	EVP_PKEY_free(key);
+	for (int i = 1; i <= AL_CA_CACHE; i++) {
+		snprintf(host, sizeof(host), "h%d.test", i);
+		ck_assert_int_eq(al_ca_leaf(ca, host, &x, &key, &err), 0);
+		X509_free(x);
+		EVP_PKEY_free(key);
+	}
+	ck_assert_int_eq(al_ca_leaf(ca, "h0.test", &again, &key, &err), 0);
+	ck_assert_ptr_ne(again, first);
+	ck_assert_int_eq(verify_leaf(al_ca_pem(ca), again, "h0.test"), 0);
+	ck_assert_int_eq(verify_leaf(al_ca_pem(ca), first, "h0.test"), 0);
+	X509_free(again);
+	X509_free(first);
 	EVP_PKEY_free(key);
 }
 END_TEST
@@ -668,6 +698,7 @@ main(void)
 	tcase_set_timeout(t, 20);
 	tcase_add_test(t, leaf_verifies_against_ca_pem);
 	tcase_add_test(t, ca_pem_is_a_certificate_only);
+	tcase_add_test(t, leaf_cache_is_bounded);
 	tcase_add_loop_test(t, no_leaf_for_what_is_not_a_dns_name, 0,
 			    (int)AL_ARRAY_SIZE(bad_hosts));
 	tcase_add_test(t, good_names_and_limits);
