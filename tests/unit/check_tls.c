@@ -283,6 +283,49 @@ START_TEST(leaf_cache_is_bounded)
 }
 END_TEST
 
+/* Several connections ask for leaves at once while the cache turns over: each caller's
+ * reference stays valid after its slot is reused. */
+static void *
+leaf_worker(void *arg)
+{
+	struct al_ca *ca = arg;
+	struct al_err err = {0};
+	X509 *x;
+	EVP_PKEY *key;
+	char host[32];
+	long bad = 0;
+
+	for (int i = 0; i < 2 * AL_CA_CACHE; i++) {
+		snprintf(host, sizeof(host), "w%d.test", (i * 7) % (AL_CA_CACHE + 40));
+		if (al_ca_leaf(ca, host, &x, &key, &err) < 0) {
+			bad++;
+			continue;
+		}
+		if (X509_check_host(x, host, 0, 0, NULL) != 1)
+			bad++;
+		X509_free(x);
+		EVP_PKEY_free(key);
+	}
+	return (void *)bad;
+}
+
+START_TEST(leaves_from_several_threads)
+{
+	_cleanup_(al_ca_freep) struct al_ca *ca = NULL;
+	struct al_err err = {0};
+	pthread_t t[4];
+	void *bad;
+
+	ck_assert_int_eq(al_ca_new("run-1", NULL, 0, &ca, &err), 0);
+	for (size_t i = 0; i < AL_ARRAY_SIZE(t); i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, leaf_worker, ca), 0);
+	for (size_t i = 0; i < AL_ARRAY_SIZE(t); i++) {
+		pthread_join(t[i], &bad);
+		ck_assert_ptr_null(bad);
+	}
+}
+END_TEST
+
 static int
 ext_critical(X509 *x, int nid)
 {
@@ -699,6 +742,7 @@ main(void)
 	tcase_add_test(t, leaf_verifies_against_ca_pem);
 	tcase_add_test(t, ca_pem_is_a_certificate_only);
 	tcase_add_test(t, leaf_cache_is_bounded);
+	tcase_add_test(t, leaves_from_several_threads);
 	tcase_add_loop_test(t, no_leaf_for_what_is_not_a_dns_name, 0,
 			    (int)AL_ARRAY_SIZE(bad_hosts));
 	tcase_add_test(t, good_names_and_limits);
