@@ -3,7 +3,7 @@
 
 CC ?= cc
 comma := ,
-PKGS := libgit2 libmicrohttpd sqlite3 jansson libsodium libcurl libxml-2.0 libidn2
+PKGS := libgit2 libmicrohttpd sqlite3 jansson libsodium libcurl libxml-2.0 libidn2 openssl
 BUILD := build
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
@@ -21,7 +21,8 @@ LDFLAGS := -pie -Wl,-z,relro,-z,now $(SAN)
 
 LIB_SRC := $(wildcard lib/*.c)
 GATES_SRC := $(wildcard gates/*.c)
-# The egress proxy's checks (egress/egress.h maps the files).
+# The egress proxy's checks and its TLS (egress/egress.h maps the files; OpenSSL lives
+# only there).
 EGRESS_SRC := $(wildcard egress/*.c)
 RUNNER_SRC := $(filter-out runner/main.c runner/front.c,$(wildcard runner/*.c))
 # The runner's libgit2 files: the checkout and the server's repository operations.
@@ -56,7 +57,7 @@ UNIT := $(patsubst tests/unit/check_%.c,%,$(wildcard tests/unit/check_*.c))
 UNIT_BIN := $(addprefix $(BUILD)/check_,$(UNIT))
 UNIT_OBJ_lib :=
 UNIT_OBJ_gates := $(GATES_OBJ)
-UNIT_OBJ_egress := $(EGRESS_OBJ)
+UNIT_OBJ_egress := $(call obj,egress/request.c egress/host.c egress/rules.c)
 UNIT_OBJ_sandbox := $(call obj,$(addprefix runner/,sandbox.c mounts.c child.c capture.c profile.c \
 	doctor.c seccomp.c seccomp-rules.c gen/filter.c cgroup.c confine.c)) $(SECCOMP_BPF_OBJ)
 UNIT_OBJ_checkout := $(call obj,$(GIT_SRC) runner/hunks.c)
@@ -72,6 +73,7 @@ UNIT_OBJ_report := $(call obj,runner/report.c) $(GATES_OBJ)
 UNIT_OBJ_job := $(call obj,server/job.c) $(GATES_OBJ)
 UNIT_OBJ_decide := $(call obj,server/decide.c) $(GATES_OBJ)
 UNIT_OBJ_promote := $(call obj,server/promote.c) $(GATES_OBJ)
+UNIT_OBJ_tls := $(call obj,egress/ca.c egress/tls.c)
 UNIT_OBJ_webhook := $(call obj,server/webhook.c runner/pull.c runner/confine.c) $(GATES_OBJ)
 
 FUZZ := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

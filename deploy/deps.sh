@@ -33,9 +33,10 @@ if command -v pkg-config >/dev/null 2>&1; then
 	need_pc libcurl libcurl4-openssl-dev
 	need_pc libxml-2.0 libxml2-dev
 	need_pc libidn2 libidn2-dev
+	need_pc openssl libssl-dev
 else
 	pkgs="$pkgs libgit2-dev libmicrohttpd-dev libseccomp-dev libsqlite3-dev libjansson-dev"
-	pkgs="$pkgs check libsodium-dev libcurl4-openssl-dev libxml2-dev"
+	pkgs="$pkgs check libsodium-dev libcurl4-openssl-dev libxml2-dev libssl-dev"
 fi
 
 if [ $tests -eq 1 ]; then
