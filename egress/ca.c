@@ -35,8 +35,8 @@ struct al_ca {
 	size_t next;
 };
 
-static int
-ossl_err(struct al_err *err, int code, const char *what)
+int
+al_ossl_err(struct al_err *err, int code, const char *what)
 {
 	unsigned long e = ERR_get_error();
 	char buf[256] = "";
@@ -44,7 +44,7 @@ ossl_err(struct al_err *err, int code, const char *what)
 	if (e)
 		ERR_error_string_n(e, buf, sizeof(buf));
 	ERR_clear_error();
-	return al_err_set(err, code, "%s failed%s%s", what, buf[0] ? ": " : "", buf);
+	return al_err_set(err, code, "%s%s%s", what, buf[0] ? ": " : "", buf);
 }
 
 static int
@@ -211,7 +211,7 @@ ca_cert_make(struct al_ca *ca, const char *run, struct al_err *err)
 	    !X509_gmtime_adj(X509_getm_notAfter(ca->cert), AL_CA_LIFETIME) ||
 	    !X509_set_pubkey(ca->cert, ca->key) || !ca_extensions(ca) ||
 	    !X509_sign(ca->cert, ca->key, EVP_sha256()))
-		return ossl_err(err, -EIO, "making the CA certificate");
+		return al_ossl_err(err, -EIO, "making the CA certificate failed");
 	return 0;
 }
 
@@ -224,7 +224,7 @@ pem_make(struct al_ca *ca, struct al_err *err)
 
 	if (!b || !PEM_write_bio_X509(b, ca->cert)) {
 		BIO_free(b);
-		return ossl_err(err, -EIO, "writing the CA certificate");
+		return al_ossl_err(err, -EIO, "writing the CA certificate failed");
 	}
 	n = BIO_get_mem_data(b, &data);
 	ca->pem = n > 0 ? strndup(data, (size_t)n) : NULL;
@@ -288,7 +288,7 @@ al_ca_new(const char *run, const char *const *permit, size_t n_permit, struct al
 	ca->key = EVP_EC_gen("P-256");
 	ca->leaf_key = EVP_EC_gen("P-256");
 	if (!ca->key || !ca->leaf_key)
-		return ossl_err(err, -EIO, "making a P-256 key");
+		return al_ossl_err(err, -EIO, "making a P-256 key failed");
 	r = ca_cert_make(ca, run, err);
 	if (r < 0)
 		return r;
@@ -399,7 +399,7 @@ al_ca_leaf(struct al_ca *ca, const char *host, X509 **ret_cert, EVP_PKEY **ret_k
 		X509_up_ref(x);
 	pthread_mutex_unlock(&ca->mu);
 	if (!x)
-		return ossl_err(err, -EIO, "making a leaf certificate");
+		return al_ossl_err(err, -EIO, "making a leaf certificate failed");
 	EVP_PKEY_up_ref(ca->leaf_key);
 	*ret_cert = x;
 	*ret_key = ca->leaf_key;

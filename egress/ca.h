@@ -17,6 +17,10 @@
 
 struct al_ca;
 
+/* Sets err to what, then OpenSSL's first queued error if any (the queue is cleared);
+ * returns code. */
+int al_ossl_err(struct al_err *err, int code, const char *what);
+
 /* 0 when host is a DNS name the CA may issue for: lower-case letters, digits and hyphens,
  * labels of 1..63 characters that neither start nor end with a hyphen, at most 253
  * characters, no trailing dot, a last label that does not start with a digit (so no IP

@@ -37,18 +37,6 @@ conn_idx_init(void)
 }
 
 static int
-ossl_err(struct al_err *err, int code, const char *what)
-{
-	unsigned long e = ERR_get_error();
-	char buf[256] = "";
-
-	if (e)
-		ERR_error_string_n(e, buf, sizeof(buf));
-	ERR_clear_error();
-	return al_err_set(err, code, "%s%s%s", what, buf[0] ? ": " : "", buf);
-}
-
-static int
 refuse(SSL *ssl, struct conn *c, int *alert, int code, const char *reason)
 {
 	(void)ssl;
@@ -127,13 +115,13 @@ al_tls_server_ctx_new(struct al_ca *ca, SSL_CTX **ret, struct al_err *err)
 
 	pthread_once(&conn_once, conn_idx_init);
 	if (conn_idx < 0)
-		return ossl_err(err, -ENOMEM, "no SSL ex_data index");
+		return al_ossl_err(err, -ENOMEM, "no SSL ex_data index");
 	ctx = SSL_CTX_new(TLS_server_method());
 	if (!ctx)
-		return ossl_err(err, -ENOMEM, "making the client leg's TLS context");
+		return al_ossl_err(err, -ENOMEM, "making the client leg's TLS context");
 	if (!server_ctx_setup(ctx, ca)) {
 		SSL_CTX_free(ctx);
-		return ossl_err(err, -EIO, "setting up the client leg's TLS context");
+		return al_ossl_err(err, -EIO, "setting up the client leg's TLS context");
 	}
 	*ret = ctx;
 	return 0;
@@ -155,7 +143,7 @@ al_tls_server_ssl(SSL_CTX *ctx, const char *expect, SSL **ret, struct al_err *er
 	if (!ssl || !SSL_set_ex_data(ssl, conn_idx, c)) {
 		free(c);
 		SSL_free(ssl);
-		return ossl_err(err, -ENOMEM, "making a TLS connection");
+		return al_ossl_err(err, -ENOMEM, "making a TLS connection");
 	}
 	*ret = ssl;
 	return 0;
@@ -185,7 +173,7 @@ al_tls_server_accept(SSL_CTX *ctx, int fd, const char *expect, SSL **ret, struct
 			ERR_clear_error();
 			r = al_err_set(err, -EPROTO, "TLS from the sandbox refused: %s", why);
 		} else {
-			r = ossl_err(err, -EPROTO, "TLS from the sandbox failed");
+			r = al_ossl_err(err, -EPROTO, "TLS from the sandbox failed");
 		}
 		SSL_free(ssl);
 		return r;
@@ -201,7 +189,7 @@ al_tls_client_ctx_new(const char *ca_file, SSL_CTX **ret, struct al_err *err)
 	int ok;
 
 	if (!ctx)
-		return ossl_err(err, -ENOMEM, "making the upstream TLS context");
+		return al_ossl_err(err, -ENOMEM, "making the upstream TLS context");
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
 	ok = SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) == 1 &&
@@ -211,9 +199,9 @@ al_tls_client_ctx_new(const char *ca_file, SSL_CTX **ret, struct al_err *err)
 			     : SSL_CTX_set_default_verify_paths(ctx) == 1;
 	if (!ok) {
 		SSL_CTX_free(ctx);
-		return ossl_err(err, -EIO,
-				ca_file ? "loading the upstream CA file"
-					: "setting up the upstream TLS context");
+		return al_ossl_err(err, -EIO,
+				   ca_file ? "loading the upstream CA file"
+					   : "setting up the upstream TLS context");
 	}
 	*ret = ctx;
 	return 0;
@@ -228,11 +216,11 @@ al_tls_client_ssl(SSL_CTX *ctx, const char *host, SSL **ret, struct al_err *err)
 		return al_err_set(err, -EINVAL, "upstream host is not a DNS name");
 	ssl = SSL_new(ctx);
 	if (!ssl)
-		return ossl_err(err, -ENOMEM, "making an upstream TLS connection");
+		return al_ossl_err(err, -ENOMEM, "making an upstream TLS connection");
 	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	if (SSL_set_tlsext_host_name(ssl, host) != 1 || SSL_set1_host(ssl, host) != 1) {
 		SSL_free(ssl);
-		return ossl_err(err, -EIO, "setting the upstream host name");
+		return al_ossl_err(err, -EIO, "setting the upstream host name");
 	}
 	*ret = ssl;
 	return 0;
@@ -255,7 +243,7 @@ al_tls_client_connect(SSL_CTX *ctx, int fd, const char *host, SSL **ret, struct 
 			r = al_err_set(err, -EPERM, "upstream certificate for %s refused: %s", host,
 				       X509_verify_cert_error_string(v));
 		} else {
-			r = ossl_err(err, -EPROTO, "TLS to the upstream failed");
+			r = al_ossl_err(err, -EPROTO, "TLS to the upstream failed");
 		}
 		SSL_free(ssl);
 		return r;
