@@ -361,6 +361,9 @@ al_child_init(const struct al_child_ctx *c)
 	pid_t cmd;
 	int r;
 
+	/* Our copy of the runner's end: held, a runner killed before its first byte would
+	 * leave us waiting for ever, pid 1 of a namespace nothing else kills. */
+	close(c->sync_wr_fd);
 	wait_for_runner(c);
 	ws_fd = open_workspace(c);
 	open_binds(c, bind_fds);

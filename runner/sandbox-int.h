@@ -92,12 +92,13 @@ struct al_init_status {
 };
 
 struct al_child_ctx {
-	int sync_fd;   /* read: a byte once the id maps are written, another once in cgroups */
-	int report_fd; /* write: struct al_setup_report on failure */
-	int status_fd; /* write: struct al_init_status once the command has ended */
-	int out_fd;    /* write: the command's stdout */
-	int err_fd;    /* write: the command's stderr */
-	int notify_fd; /* unix socket: the command sends its filter's listener */
+	int sync_fd;	/* read: a byte once the id maps are written, another once in cgroups */
+	int sync_wr_fd; /* the runner's end, closed first so that its death reads as EOF */
+	int report_fd;	/* write: struct al_setup_report on failure */
+	int status_fd;	/* write: struct al_init_status once the command has ended */
+	int out_fd;	/* write: the command's stdout */
+	int err_fd;	/* write: the command's stderr */
+	int notify_fd;	/* unix socket: the command sends its filter's listener */
 	const char *workspace;
 	char *const *argv;
 	char **envp;

@@ -459,6 +459,7 @@ start(struct run *r, const struct al_sandbox_opts *o, const struct al_cgroup_hos
 {
 	struct al_child_ctx c = {
 	    .sync_fd = r->fds[P_SYNC][0],
+	    .sync_wr_fd = r->fds[P_SYNC][1],
 	    .report_fd = r->fds[P_REPORT][1],
 	    .status_fd = r->fds[P_STATUS][1],
 	    .out_fd = r->fds[P_OUT][1],
