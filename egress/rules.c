@@ -13,6 +13,7 @@
 struct pattern {
 	char host[AL_EGRESS_HOST_MAX + 1]; /* the name, or the suffix after "*." */
 	bool wildcard;
+	char norm[AL_EGRESS_HOST_MAX + 3]; /* "host" or "*.suffix", normalised */
 	char *src; /* owned: the rule as the operator wrote it, for reasons */
 };
 
@@ -79,6 +80,7 @@ pattern_parse(const char *s, struct pattern *p, const char *path, struct al_err 
 		return al_err_set(err, -EINVAL, "%s: not a host name: %s", path,
 				  why ? why : "out of memory");
 	}
+	snprintf(p->norm, sizeof(p->norm), "%s%s", p->wildcard ? "*." : "", p->host);
 	return 0;
 }
 
@@ -347,4 +349,12 @@ al_egress_rules_match(const struct al_egress_rules *r, const char *host, size_t 
 	}
 	ret->allow = true;
 	snprintf(ret->reason, sizeof(ret->reason), "allowed by rule %s", p->src);
+}
+
+size_t
+al_egress_rules_allowed(const struct al_egress_rules *r, size_t i, const char **ret)
+{
+	if (i < r->allow.n)
+		*ret = r->allow.v[i].norm;
+	return r->allow.n;
 }

@@ -30,6 +30,10 @@ al_egress_rules_freep(struct al_egress_rules **r)
 	al_egress_rules_free(*r);
 }
 
+/* The allow patterns, normalised ("host" or "*.suffix", bundles expanded): the run CA's
+ * name constraints: how many there are; *ret is the i-th (borrowed) when i is below. */
+size_t al_egress_rules_allowed(const struct al_egress_rules *r, size_t i, const char **ret);
+
 struct al_egress_verdict {
 	bool allow;
 	/* "allowed by rule X", "denied by rule X", "not listed", "port not allowed", or why

@@ -8,6 +8,11 @@
 #include <linux/capability.h>
 #include <linux/securebits.h>
 #include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -23,6 +28,7 @@
 #include <unistd.h>
 
 #include "lib/macros.h"
+#include "runner/egress.h"
 #include "runner/sandbox-int.h"
 
 extern char **environ;
@@ -352,7 +358,37 @@ open_binds(const struct al_child_ctx *c, int *fds)
 	}
 }
 
-enum { KEEP_FIXED = 8 };
+/* The path out, when the run has one: loopback up, a listener bound before the command
+ * exists (so it never races the command for the port), handed to the proxy outside; our
+ * copy of the control socket goes, so the command never holds it. */
+static void
+egress_listen(const struct al_child_ctx *c)
+{
+	struct ifreq ifr = {.ifr_name = "lo"};
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons(AL_SANDBOX_PROXY_PORT),
+				 .sin_addr.s_addr = htonl(AL_SANDBOX_PROXY_ADDR)};
+	int s, l, r;
+
+	if (c->egress_fd < 0)
+		return;
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		al_child_fail(c->report_fd, -errno, "loopback");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		al_child_fail(c->report_fd, -errno, "loopback up");
+	close(s);
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 128) < 0)
+		al_child_fail(c->report_fd, -errno, "egress listener");
+	if ((r = al_egress_send_listener(c->egress_fd, c->egress_label, l)) < 0)
+		al_child_fail(c->report_fd, r, "egress listener to the proxy");
+	close(l);
+	close(c->egress_fd);
+}
+
+enum { KEEP_FIXED = 9 };
 
 _Noreturn void
 al_child_init(const struct al_child_ctx *c)
@@ -369,7 +405,7 @@ al_child_init(const struct al_child_ctx *c)
 	open_binds(c, bind_fds);
 	memcpy(keep,
 	       (int[]){c->sync_fd, c->report_fd, c->status_fd, c->out_fd, c->err_fd, c->notify_fd,
-		       ws_fd, c->report_copy_fd},
+		       ws_fd, c->report_copy_fd, c->egress_fd},
 	       KEEP_FIXED * sizeof(int));
 	memcpy(keep + KEEP_FIXED, bind_fds, c->n_binds * sizeof(int));
 
@@ -377,6 +413,7 @@ al_child_init(const struct al_child_ctx *c)
 		al_child_fail(c->report_fd, r, "close_range");
 	reset_signals();
 	become_root(c);
+	egress_listen(c);
 	al_mounts_build_root(c, ws_fd, bind_fds);
 	if (sethostname(AL_SANDBOX_HOSTNAME, strlen(AL_SANDBOX_HOSTNAME)) < 0)
 		al_child_fail(c->report_fd, -errno, "sethostname");

@@ -13,12 +13,14 @@
 
 #include "lib/fileio.h"
 #include "lib/macros.h"
+#include "runner/egress.h"
 #include "runner/record.h"
 #include "runner/runner.h"
 #include "runner/sandbox.h"
 
 #define MAX_BINDS 64
 #define MAX_ENV 64
+#define MAX_ALLOW 64
 #define EXIT_SANDBOX_FAILED 125
 #define EXIT_USAGE 64
 
@@ -26,17 +28,22 @@ static const char sandbox_usage[] =
     "usage: airlock sandbox [--timeout S] [--memory BYTES] [--pids N] [--cpu PERCENT]\n"
     "         [--disk-size BYTES] [--ro-bind SRC[:DST]]... [--bind SRC[:DST]]...\n"
     "         [--workdir DIR [--overlay]] [--env NAME=VALUE]... [--record FILE]\n"
-    "         -- CMD [ARG]...\n";
+    "         [--allow-host HOST]... [--egress FILE] -- CMD [ARG]...\n";
 
 struct sandbox_cli {
 	struct al_sandbox_opts o;
-	struct al_bind binds[MAX_BINDS];
-	char *bind_text[MAX_BINDS]; /* owned copies split at ':' */
+	struct al_bind binds[MAX_BINDS + 1]; /* and the egress trust bundle */
+	char *bind_text[MAX_BINDS];	     /* owned copies split at ':' */
 	size_t n_binds;
-	char *env[MAX_ENV + 1];
+	char *env[MAX_ENV + AL_EGRESS_ENV_MAX + 1];
 	size_t n_env;
 	const char *workdir;
 	const char *record;
+	const char *egress_file; /* the proxy's configuration (docs/egress.md) */
+	const char *allow[MAX_ALLOW];
+	size_t n_allow;
+	struct al_egress_proc egress;
+	char *egress_record; /* the proxy's JSON lines, once it ended */
 };
 
 static int
@@ -152,6 +159,8 @@ sandbox_parse(int argc, char **argv, struct sandbox_cli *c)
 					     {"workdir", required_argument, NULL, 'w'},
 					     {"env", required_argument, NULL, 'e'},
 					     {"record", required_argument, NULL, 'R'},
+					     {"allow-host", required_argument, NULL, 'A'},
+					     {"egress", required_argument, NULL, 'E'},
 					     {NULL, 0, NULL, 0}};
 	int ch, r = 0;
 
@@ -186,6 +195,12 @@ sandbox_parse(int argc, char **argv, struct sandbox_cli *c)
 			r = add_env(c, optarg);
 		else if (ch == 'R')
 			c->record = optarg;
+		else if (ch == 'A' && c->n_allow == MAX_ALLOW)
+			r = usage_error("too many --allow-host", NULL);
+		else if (ch == 'A')
+			c->allow[c->n_allow++] = optarg;
+		else if (ch == 'E')
+			c->egress_file = optarg;
 		else
 			r = usage_error("unknown option", NULL);
 	}
@@ -200,11 +215,135 @@ sandbox_parse(int argc, char **argv, struct sandbox_cli *c)
 	return 0;
 }
 
+/* --egress FILE (or nothing), with each --allow-host added to its allow list. */
+static char *
+egress_conf(const struct sandbox_cli *c)
+{
+	json_error_t je;
+	json_t *root = c->egress_file ? json_load_file(c->egress_file, JSON_REJECT_DUPLICATES, &je)
+				      : json_object();
+	json_t *allow;
+	char *text = NULL;
+
+	if (!root) {
+		fprintf(stderr, "airlock: sandbox: --egress %s: %s\n", c->egress_file, je.text);
+		return NULL;
+	}
+	allow = json_object_get(root, "allow");
+	if (json_is_object(root) && !allow)
+		json_object_set_new(root, "allow", allow = json_array());
+	if (!json_is_array(allow)) {
+		fprintf(stderr,
+			"airlock: sandbox: --egress %s: want an object with an allow array\n",
+			c->egress_file);
+		json_decref(root);
+		return NULL;
+	}
+	for (size_t i = 0; i < c->n_allow; i++)
+		json_array_append_new(allow, json_string(c->allow[i]));
+	json_object_set_new(root, "run", json_string("sandbox"));
+	text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	return text;
+}
+
+/* airlock-core beside this binary (or this binary, when it is airlock-core). */
 static int
-write_record(const char *path, const struct al_run_record *rec)
+core_path(char *buf, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+	char *slash;
+
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	if (!slash || (size_t)(slash - buf) + sizeof("/airlock-core") > size)
+		return -ENAMETOOLONG;
+	memcpy(slash, "/airlock-core", sizeof("/airlock-core"));
+	return 0;
+}
+
+/* The proxy, when the command is given a way out. */
+static int
+egress_begin(struct sandbox_cli *c)
+{
+	char core[PATH_MAX];
+	_cleanup_free_ char *conf = NULL;
+	struct al_err err = {0};
+	int r;
+
+	if (!c->egress_file && c->n_allow == 0)
+		return 0;
+	conf = egress_conf(c);
+	if (!conf)
+		return -EINVAL;
+	if ((r = core_path(core, sizeof(core))) < 0) {
+		fprintf(stderr, "airlock: sandbox: /proc/self/exe: %s\n", strerror(-r));
+		return r;
+	}
+	if ((r = al_egress_start(core, conf, strlen(conf), &c->egress, &err)) < 0) {
+		fprintf(stderr, "airlock: sandbox: %s\n", al_err_msg(&err));
+		return r;
+	}
+	al_egress_sandbox(&c->egress, &c->o, "sandbox", c->binds, &c->n_binds, c->env, &c->n_env);
+	c->o.n_binds = c->n_binds;
+	return 0;
+}
+
+static json_t *
+egress_json(const char *record)
+{
+	json_t *a = json_array();
+	const char *p = record;
+
+	while (a && p && *p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		json_t *j = json_loadb(p, n, 0, NULL);
+
+		if (j)
+			json_array_append_new(a, j);
+		p = nl ? nl + 1 : NULL;
+	}
+	return a;
+}
+
+/* Each refused connection on stderr, so a user sees what to allow. */
+static int
+egress_end(struct sandbox_cli *c)
+{
+	struct al_err err = {0};
+	size_t len = 0, i;
+	json_t *all, *j;
+
+	if (!c->o.egress)
+		return 0;
+	if (al_egress_finish(&c->egress, &c->egress_record, &len, &err) < 0) {
+		fprintf(stderr, "airlock: sandbox: %s\n", al_err_msg(&err));
+		return -EIO;
+	}
+	all = egress_json(c->egress_record);
+	json_array_foreach (all, i, j) {
+		if (strcmp(json_string_value(json_object_get(j, "decision")) ?: "", "denied") == 0)
+			fprintf(stderr, "airlock: egress: denied %s:%lld: %s\n",
+				json_string_value(json_object_get(j, "host")),
+				(long long)json_integer_value(json_object_get(j, "port")),
+				json_string_value(json_object_get(j, "reason")));
+	}
+	json_decref(all);
+	return 0;
+}
+
+static int
+write_record(const char *path, const struct al_run_record *rec, const char *egress)
 {
 	json_t *j = al_run_record_json(rec, 0, NULL);
-	char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	char *text;
+
+	if (j && egress)
+		json_object_set_new(j, "egress", egress_json(egress));
+	text = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	struct al_err err = {0};
 	int r = text ? al_file_write_atomic(path, text, strlen(text), 0644, &err) : -ENOMEM;
 
@@ -238,14 +377,16 @@ exit_status(const struct al_run_record *rec)
 static void
 cli_clear(struct sandbox_cli *c)
 {
-	for (size_t i = 0; i < c->n_binds; i++)
+	for (size_t i = 0; i < c->n_binds && c->bind_text[i]; i++)
 		free(c->bind_text[i]);
+	al_egress_proc_clear(&c->egress);
+	free(c->egress_record);
 }
 
 int
 al_cli_sandbox(int argc, char **argv)
 {
-	struct sandbox_cli c = {0};
+	struct sandbox_cli c = {.egress = {.ctl = -1, .record_fd = -1}};
 	struct al_run_record rec = {0};
 	struct al_err err = {0};
 	int r, status;
@@ -259,9 +400,13 @@ al_cli_sandbox(int argc, char **argv)
 	}
 	/* Without --workdir, /work is an empty tmpfs that goes away with the sandbox. */
 	c.o.workspace = c.workdir;
+	if (egress_begin(&c) < 0) {
+		cli_clear(&c);
+		return EXIT_SANDBOX_FAILED;
+	}
 	r = al_sandbox_run(&c.o, &rec, &err);
-	cli_clear(&c);
 	if (r < 0) {
+		cli_clear(&c);
 		fprintf(stderr, "airlock: sandbox: %s\n", al_err_msg(&err));
 		return EXIT_SANDBOX_FAILED;
 	}
@@ -271,8 +416,11 @@ al_cli_sandbox(int argc, char **argv)
 	if (rec.status == AL_RUN_XX)
 		fprintf(stderr, "airlock: sandbox: %s\n", rec.detail);
 	status = exit_status(&rec);
-	if (c.record && write_record(c.record, &rec) < 0)
+	if (egress_end(&c) < 0)
 		status = EXIT_SANDBOX_FAILED;
+	if (c.record && write_record(c.record, &rec, c.egress_record) < 0)
+		status = EXIT_SANDBOX_FAILED;
+	cli_clear(&c);
 	al_sandbox_record_clear(&rec);
 	return status;
 }

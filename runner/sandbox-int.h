@@ -111,6 +111,8 @@ struct al_child_ctx {
 	const struct al_bind *binds;
 	size_t n_binds;
 	char *cmd_stack_top; /* the command's stack until exec; mapped by the runner */
+	int egress_fd;	     /* -1, or the proxy's control socket (al_sandbox_opts) */
+	char egress_label[32];
 };
 
 /* A fork without libc's atfork machinery, whose locks another runner thread may hold.

@@ -473,10 +473,13 @@ start(struct run *r, const struct al_sandbox_opts *o, const struct al_cgroup_hos
 	    .report_name = o->report_name,
 	    .report_max = o->report_max ? o->report_max : AL_SANDBOX_DEFAULT_REPORT_MAX,
 	    .report_copy_fd = r->report_copy,
+	    .egress_fd = o->egress && o->egress_fd >= 0 ? o->egress_fd : -1,
 	};
 	int ret;
 
 	r->spawn_t0_us = now_us();
+	snprintf(c.egress_label, sizeof(c.egress_label), "%s",
+		 o->egress_label ? o->egress_label : "run");
 	snprintf(c.disk_opts, sizeof(c.disk_opts), "size=%zu",
 		 o->disk_bytes ? o->disk_bytes : AL_SANDBOX_DEFAULT_DISK);
 	ret = al_seccomp_prepare(&c.filter, err);

@@ -37,7 +37,17 @@ struct al_sandbox_opts {
 	size_t report_max;	 /* a larger report is refused (-EFBIG); 0 means 8 MiB */
 	const struct al_bind *binds; /* extra binds, applied after the standard ones */
 	size_t n_binds;
+	/* The path out (egress/proxy.h): when egress_fd >= 0 and egress is set, the init
+	 * brings loopback up, binds a listener on AL_SANDBOX_PROXY_ADDR:PORT and sends it,
+	 * labelled egress_label, over this socket to the proxy before the command starts.
+	 * Without it the sandbox's network namespace has no interface up at all. */
+	int egress;
+	int egress_fd;
+	const char *egress_label;
 };
+
+#define AL_SANDBOX_PROXY_ADDR 0x7f000001u /* 127.0.0.1 */
+#define AL_SANDBOX_PROXY_PORT 3128
 
 /* A directory of the run's disk for what the command reports (see report_name). */
 #define AL_SANDBOX_REPORT_DIR "/airlock-report"

@@ -36,6 +36,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "egress/proxy.h"
 #include "lib/fileio.h"
 #include "lib/hex.h"
 #include "lib/lockfile.h"
@@ -781,6 +782,8 @@ main(int argc, char **argv)
 {
 	if (argc < 2)
 		return fputs(usage, stderr), EXIT_USAGE;
+	if (!strcmp(argv[1], "egress-proxy"))
+		return al_proxy_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "runner") && wants_help(argc, argv))
 		return help(argv[1]);
 	if (!strcmp(argv[1], "serve"))
