@@ -61,7 +61,7 @@ struct al_proxy_conf {
 	 * the only CA the upstream leg trusts */
 	struct al_proxy_override overrides[AL_PROXY_OVERRIDES_MAX];
 	size_t n_overrides;
-	char *upstream_ca; /* owned; NULL: the system's roots */
+	char *upstream_ca; /* owned; NULL: the host's default roots */
 };
 
 /* Parses the configuration (the policy's egress object, see docs/egress.md) and reads each
