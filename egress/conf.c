@@ -256,6 +256,27 @@ done:
 	return 0;
 }
 
+/* "hosts": any address, as a resolver could answer (the proxy checks it). */
+static int
+answer_addr(const char *s, struct al_proxy_override *o)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&o->addr;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&o->addr;
+
+	o->answer = true;
+	if (inet_pton(AF_INET, s, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		o->addr_len = sizeof(*a4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		o->addr_len = sizeof(*a6);
+		return 0;
+	}
+	return -EINVAL;
+}
+
 /* "127.0.0.1:PORT" or "[::1]:PORT": loopback only, the override's whole point. */
 static int
 override_addr(const char *s, struct al_proxy_override *o)
@@ -304,35 +325,53 @@ ends_with(const char *s, const char *suffix)
 }
 
 static int
+test_names(const json_t *map, bool answers, struct al_proxy_conf *c, struct al_err *err)
+{
+	const char *name;
+	json_t *v;
+
+	if (map && !json_is_object(map))
+		return al_err_set(err, -EINVAL, "test: resolve and hosts want objects");
+	json_object_foreach ((json_t *)map, name, v) {
+		struct al_proxy_override *o = &c->overrides[c->n_overrides];
+		const char *why = NULL;
+
+		if (c->n_overrides == AL_PROXY_OVERRIDES_MAX)
+			return al_err_set(err, -EINVAL, "test: too many names");
+		if (al_egress_host_normalize(name, strlen(name), o->host, &why) < 0 ||
+		    !ends_with(o->host, ".test"))
+			return al_err_set(err, -EINVAL, "test: only names under .test");
+		if (answers && (!json_is_string(v) || answer_addr(json_string_value(v), o) < 0))
+			return al_err_set(err, -EINVAL, "test.hosts.%s: want an IP address",
+					  o->host);
+		if (!answers && (!json_is_string(v) || override_addr(json_string_value(v), o) < 0))
+			return al_err_set(err, -EINVAL,
+					  "test.resolve.%s: want 127.0.0.1:PORT or [::1]:PORT",
+					  o->host);
+		c->n_overrides++;
+	}
+	return 0;
+}
+
+static int
 test_part(const json_t *t, struct al_proxy_conf *c, struct al_err *err)
 {
-	const char *env = getenv(AL_PROXY_TEST_ENV), *name, *ca = NULL;
-	json_t *resolve = NULL, *v;
+	const char *env = getenv(AL_PROXY_TEST_ENV), *ca = NULL;
+	json_t *resolve = NULL, *hosts = NULL;
+	int r;
 
 	if (!t)
 		return 0;
 	if (!env || strcmp(env, "1"))
 		return al_err_set(err, -EINVAL, "test: only for tests (%s=1 is not set)",
 				  AL_PROXY_TEST_ENV);
-	if (json_unpack((json_t *)t, "{s?:o, s?:s !}", "resolve", &resolve, "upstream_ca", &ca) <
-		0 ||
-	    (resolve && !json_is_object(resolve)))
-		return al_err_set(err, -EINVAL, "test: want resolve {} and upstream_ca only");
-	json_object_foreach (resolve, name, v) {
-		struct al_proxy_override *o = &c->overrides[c->n_overrides];
-		const char *why = NULL;
-
-		if (c->n_overrides == AL_PROXY_OVERRIDES_MAX)
-			return al_err_set(err, -EINVAL, "test.resolve: too many names");
-		if (al_egress_host_normalize(name, strlen(name), o->host, &why) < 0 ||
-		    !ends_with(o->host, ".test"))
-			return al_err_set(err, -EINVAL, "test.resolve: only names under .test");
-		if (!json_is_string(v) || override_addr(json_string_value(v), o) < 0)
-			return al_err_set(err, -EINVAL,
-					  "test.resolve.%s: want 127.0.0.1:PORT or [::1]:PORT",
-					  o->host);
-		c->n_overrides++;
-	}
+	if (json_unpack((json_t *)t, "{s?:o, s?:o, s?:s !}", "resolve", &resolve, "hosts", &hosts,
+			"upstream_ca", &ca) < 0)
+		return al_err_set(err, -EINVAL,
+				  "test: want resolve {}, hosts {} and upstream_ca only");
+	if ((r = test_names(resolve, false, c, err)) < 0 ||
+	    (r = test_names(hosts, true, c, err)) < 0)
+		return r;
 	if (ca && (ca[0] != '/' || !(c->upstream_ca = strdup(ca))))
 		return al_err_set(err, -EINVAL, "test.upstream_ca: want an absolute path");
 	return 0;

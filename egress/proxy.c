@@ -177,6 +177,26 @@ show_addr(const struct sockaddr *sa, char *buf, size_t size)
 		snprintf(buf, size, "?");
 }
 
+static int
+override_connect(struct al_proxy_conn *k, const struct al_proxy_override *o)
+{
+	struct sockaddr_storage ss = o->addr;
+	struct sockaddr *sa = (struct sockaddr *)&ss;
+	const char *why;
+	int fd;
+
+	show_addr(sa, k->addr, sizeof(k->addr));
+	if (o->answer) {
+		((struct sockaddr_in *)sa)->sin_port = htons(k->port); /* same offset in v6 */
+		if ((why = al_egress_sockaddr_refused(sa, o->addr_len)))
+			return deny(k, "resolves to %s: %s", k->addr, why), -EPERM;
+	}
+	fd = connect_to(sa, o->addr_len);
+	if (fd < 0)
+		deny(k, "connect: %s", strerror(-fd));
+	return fd;
+}
+
 /* The test override, or one lookup whose every address must pass; then a connection to
  * exactly an address that was checked. */
 static int
@@ -187,15 +207,8 @@ resolve_connect(struct al_proxy_conn *k)
 	int fd = -ECONNREFUSED, rc;
 
 	for (size_t i = 0; i < c->n_overrides; i++)
-		if (!strcmp(c->overrides[i].host, k->host)) {
-			const struct sockaddr *sa = (const struct sockaddr *)&c->overrides[i].addr;
-
-			show_addr(sa, k->addr, sizeof(k->addr));
-			fd = connect_to(sa, c->overrides[i].addr_len);
-			if (fd < 0)
-				deny(k, "connect: %s", strerror(-fd));
-			return fd;
-		}
+		if (!strcmp(c->overrides[i].host, k->host))
+			return override_connect(k, &c->overrides[i]);
 	rc = getaddrinfo(k->host, NULL, &hints, &res);
 	if (rc)
 		return deny(k, "cannot resolve: %s", gai_strerror(rc)), -EHOSTUNREACH;

@@ -7,6 +7,7 @@
  * JSON line per connection records the decision. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -43,8 +44,10 @@ struct al_proxy_secret {
 
 struct al_proxy_override {
 	char host[AL_EGRESS_HOST_MAX + 1];
-	struct sockaddr_storage addr; /* with the port to connect to */
+	struct sockaddr_storage addr; /* with the port to connect to (0: the request's) */
 	socklen_t addr_len;
+	bool answer; /* "hosts": stands in for the resolver's answer and is checked like one;
+		      * "resolve": the test upstream itself, not checked */
 };
 
 struct al_proxy_conf {

@@ -158,6 +158,11 @@ parse_request_line(const char *l, size_t n, enum al_egress_where where, struct a
 		return "invalid character in target";
 	if (vlen == 8 && memcmp(version, "HTTP/1.1", 8) == 0)
 		;
+	/* Python's http.client (pip, requests) opens its tunnels with CONNECT ... HTTP/1.0;
+	 * a CONNECT has no body, and what runs inside the tunnel is still HTTP/1.1 only */
+	else if (vlen == 8 && memcmp(version, "HTTP/1.0", 8) == 0 && where == AL_EGRESS_AT_PROXY &&
+		 mlen == 7 && memcmp(l, "CONNECT", 7) == 0)
+		;
 	else if (vlen >= 5 && memcmp(version, "HTTP/", 5) == 0)
 		return "HTTP version is not 1.1";
 	else

@@ -300,7 +300,12 @@ static const struct {
     {"empty header value", "GET / HTTP/1.1\r\nHost: a.org\r\nX-Empty:\r\n\r\n", T, NULL, "a.org",
      0},
     /* versions */
-    {"HTTP/1.0", "CONNECT a.org:443 HTTP/1.0\r\n\r\n", P, "HTTP version is not 1.1", NULL, 0},
+    {"CONNECT HTTP/1.0 (Python's tunnels)", "CONNECT a.org:443 HTTP/1.0\r\n\r\n", P, NULL, "a.org",
+     443},
+    {"GET HTTP/1.0 to the proxy", "GET http://a.org/ HTTP/1.0\r\n\r\n", P,
+     "HTTP version is not 1.1", NULL, 0},
+    {"HTTP/1.0 in a tunnel", "GET / HTTP/1.0\r\nHost: a.org\r\n\r\n", T, "HTTP version is not 1.1",
+     NULL, 0},
     {"HTTP/2", "CONNECT a.org:443 HTTP/2.0\r\n\r\n", P, "HTTP version is not 1.1", NULL, 0},
     {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", P, "HTTP version is not 1.1", NULL, 0},
     {"HTTP/0.9", "GET /\r\n\r\n", T, "malformed request line", NULL, 0},
