@@ -48,6 +48,8 @@ if [ $tests -eq 1 ]; then
 	# the e2e gates run pytest and unittest (xmlrunner) with Debian's /usr/bin/python3
 	/usr/bin/python3 -c 'import pytest' 2>/dev/null || pkgs="$pkgs python3-pytest"
 	/usr/bin/python3 -c 'import xmlrunner' 2>/dev/null || pkgs="$pkgs python3-xmlrunner"
+	# tests/e2e/egress.sh installs from local registries with pip and npm through the proxy
+	/usr/bin/python3 -m pip --version >/dev/null 2>&1 || pkgs="$pkgs python3-pip"
 	# make lint (the call graph: nm, python3), make format-check, make fuzz (libFuzzer)
 	need_cmd python3 python3
 	need_cmd nm binutils

@@ -266,6 +266,10 @@ relay(struct al_proxy_conn *k, SSL *client, SSL *upstream, int upfd, bool check,
 		set_nonblock(k->fd, false);
 		refuse(k, client, 403, "Forbidden");
 	}
+	if (client)
+		SSL_shutdown(client); /* best effort, as a courtesy: nothing more is sent */
+	if (upstream)
+		SSL_shutdown(upstream);
 }
 
 /* CONNECT to a host whose TLS the proxy ends: the client's leg (SNI must be the host),

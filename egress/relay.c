@@ -347,13 +347,6 @@ wait_legs(struct pump *p)
 	return n < 0 ? -1 : 0;
 }
 
-static void
-close_tls(struct al_relay_end *e)
-{
-	if (e->ssl)
-		SSL_shutdown(e->ssl); /* best effort: the socket is non-blocking */
-}
-
 int
 al_relay_run(struct al_relay *r)
 {
@@ -373,8 +366,6 @@ al_relay_run(struct al_relay *r)
 	while ((k = turn(&p)) >= 0)
 		if (k == 0 && wait_legs(&p) < 0)
 			break;
-	close_tls(&r->client);
-	close_tls(&r->upstream);
 out:
 	free(p.in.d);
 	free(p.c2u.d);
