@@ -24,6 +24,8 @@ GATES_SRC := $(wildcard gates/*.c)
 # The egress proxy's checks and its TLS (egress/egress.h maps the files; OpenSSL lives
 # only there).
 EGRESS_SRC := $(wildcard egress/*.c)
+# What policy validation needs of them (no OpenSSL): linked with gates/.
+EGRESS_CHECK_SRC := egress/conf.c egress/rules.c egress/host.c
 RUNNER_SRC := $(filter-out runner/main.c runner/front.c,$(wildcard runner/*.c))
 # The runner's libgit2 files: the checkout and the server's repository operations.
 GIT_SRC := runner/checkout.c runner/apply.c runner/tree.c runner/libgit.c runner/git.c
@@ -34,8 +36,8 @@ SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c server/store/*.c)
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 LIB_OBJ := $(call obj,$(LIB_SRC))
-GATES_OBJ := $(call obj,$(GATES_SRC))
-EGRESS_OBJ := $(call obj,$(EGRESS_SRC))
+GATES_OBJ := $(call obj,$(GATES_SRC) $(EGRESS_CHECK_SRC))
+EGRESS_OBJ := $(call obj,$(filter-out $(EGRESS_CHECK_SRC),$(EGRESS_SRC)))
 RUNNER_OBJ := $(call obj,$(RUNNER_SRC))
 SERVER_OBJ := $(call obj,$(SERVER_SRC))
 MAIN_OBJ := $(call obj,server/main.c runner/main.c)

@@ -25,6 +25,9 @@ void al_policy_free(struct al_policy *p);
 /* Canonical serialisation (sorted keys, compact); its sha256 is the policy digest. */
 char *al_policy_canonical(const struct al_policy *p);
 unsigned al_policy_timeout_s(const struct al_policy *p);
+/* The path out of a phase's runs ("gate"): the egress object as configured (its
+ * format is egress/proxy.h's), or NULL when the phase has none. Borrowed. */
+const json_t *al_policy_egress(const struct al_policy *p, const char *phase);
 
 /* What each sandboxed command may use. */
 struct al_run_limits {

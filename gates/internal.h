@@ -85,6 +85,7 @@ struct al_policy {
 	size_t approvals;	 /* required by policy (protected paths raise it to at least 1) */
 	struct al_tier tiers[3]; /* [1] validated, [2] approved; [0] unused */
 	struct al_quarantine_rules quarantine; /* not digested: it judges the proposer */
+	json_t *egress_gate; /* owned; the gate runs' path out (egress/proxy.h), NULL: none */
 };
 
 /* The policy's "quarantine" object (gates/quarantine.c), and its defaults. */

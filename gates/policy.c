@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gates/contracts.h"
+#include "egress/proxy.h"
 #include "gates/internal.h"
 #include "gates/schema.h"
 #include "gates/tiers.h"
@@ -297,6 +298,35 @@ policy_test_config_paths(void *ctx, const json_t *v, const char *path, struct al
 			       err);
 }
 
+/* {"gate": {...}}: the path out of the gate runs, checked as the proxy will read it (the
+ * secret files are read only by the proxy, when a job runs). */
+static int
+policy_egress(void *ctx, const json_t *v, const char *path, struct al_err *err)
+{
+	struct al_policy *p = ctx;
+	struct al_err e = {0};
+	const char *key;
+	char *text;
+	json_t *phase;
+	int r;
+
+	json_object_foreach ((json_t *)v, key, phase) {
+		if (strcmp(key, "gate"))
+			return al_err_set(err, -EINVAL, "%s.%s: unknown phase (want gate)", path,
+					  key);
+		text = json_dumps(phase, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (!text)
+			return al_err_set(err, -ENOMEM, "%s: out of memory", path);
+		r = al_proxy_conf_check(text, strlen(text), &e);
+		free(text);
+		if (r < 0)
+			return al_err_set(err, r, "%s.gate: %s", path, al_err_msg(&e));
+		json_decref(p->egress_gate);
+		p->egress_gate = json_incref(phase);
+	}
+	return 0;
+}
+
 static const struct al_schema_key policy_keys[] = {
     {"reproduce", AL_SCHEMA_OBJECT, false, al_contracts_parse_reproduce},
     {"contract", AL_SCHEMA_ARRAY, false, al_contracts_parse},
@@ -314,6 +344,7 @@ static const struct al_schema_key policy_keys[] = {
     {"auto_promote", AL_SCHEMA_BOOLEAN, false, policy_auto_promote},
     {"branches", AL_SCHEMA_ARRAY, false, policy_branches},
     {"quarantine", AL_SCHEMA_OBJECT, false, al_gates_quarantine_parse},
+    {"egress", AL_SCHEMA_OBJECT, false, policy_egress},
 };
 
 static int
@@ -403,6 +434,7 @@ al_policy_free(struct al_policy *p)
 	json_decref(p->branches);
 	for (size_t t = 0; t < AL_ARRAY_SIZE(p->tiers); t++)
 		json_decref(p->tiers[t].refs);
+	json_decref(p->egress_gate);
 	free(p);
 }
 
@@ -428,7 +460,10 @@ canonical_object(const struct al_policy *p)
 				      json_boolean(p->regate_on_base_change)) < 0 ||
 		  json_object_set_new(o, "auto_promote", json_boolean(p->auto_promote)) < 0 ||
 		  json_object_set(o, "branches", p->branches) < 0 ||
-		  json_object_set(o, "test_config_paths", p->test_config_paths) < 0)) {
+		  json_object_set(o, "test_config_paths", p->test_config_paths) < 0 ||
+		  json_object_set_new(o, "egress",
+				      p->egress_gate ? json_pack("{s:O}", "gate", p->egress_gate)
+						     : json_object()) < 0)) {
 		json_decref(o);
 		return NULL;
 	}
@@ -453,6 +488,12 @@ al_policy_canonical(const struct al_policy *p)
 	s = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
 	json_decref(o);
 	return s;
+}
+
+const json_t *
+al_policy_egress(const struct al_policy *p, const char *phase)
+{
+	return p && strcmp(phase, "gate") == 0 ? p->egress_gate : NULL;
 }
 
 unsigned

@@ -189,6 +189,26 @@ al_egress_start(const char *core, const char *conf, size_t conf_len, struct al_e
 	return 0;
 }
 
+int
+al_egress_attach(int fd, const char *bundle, struct al_egress_proc *ret)
+{
+	struct stat st;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->ctl = ret->record_fd = -1;
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return -EBADF;
+	if (!bundle || bundle[0] != '/' || strlen(bundle) >= sizeof(ret->bundle))
+		return -EINVAL;
+	memcpy(ret->bundle, bundle, strlen(bundle) + 1);
+	if (make_env(ret) < 0) {
+		al_egress_proc_clear(ret);
+		return -ENOMEM;
+	}
+	ret->ctl = fd;
+	return 0;
+}
+
 void
 al_egress_sandbox(struct al_egress_proc *p, struct al_sandbox_opts *o, const char *label,
 		  struct al_bind *binds, size_t *n_binds, char **env, size_t *n_env)
@@ -263,9 +283,9 @@ al_egress_proc_clear(struct al_egress_proc *p)
 	memset(p->env, 0, sizeof(p->env));
 	free(p->ca_pem);
 	p->ca_pem = NULL;
-	if (p->bundle[0])
+	if (p->dir[0]) { /* ours: attached ones belong to whoever started the proxy */
 		unlink(p->bundle);
-	if (p->dir[0])
 		rmdir(p->dir);
+	}
 	p->bundle[0] = p->dir[0] = '\0';
 }

@@ -31,6 +31,10 @@ struct al_egress_proc {
 int al_egress_start(const char *core, const char *conf, size_t conf_len, struct al_egress_proc *ret,
 		    struct al_err *err);
 
+/* The runner's view of a proxy the server started: its control socket at fd (which ret
+ * then owns) and the bundle the server wrote. -EBADF when fd is not a socket. */
+int al_egress_attach(int fd, const char *bundle, struct al_egress_proc *ret);
+
 /* Points a sandbox's options at the proxy: the listener handoff, the bundle bind (added
  * to binds, which must have room for one more), the variables (added to env, a
  * NULL-terminated array with room for AL_EGRESS_ENV_MAX more). */

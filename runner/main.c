@@ -22,6 +22,7 @@
 #include "lib/macros.h"
 #include "runner/checkout.h"
 #include "runner/confine.h"
+#include "runner/egress.h"
 #include "runner/record.h"
 #include "runner/report.h"
 #include "runner/sandbox.h"
@@ -45,6 +46,7 @@ struct job {
 	unsigned n_run; /* runs so far: run N works in DIR/run-N */
 	uid_t uid;
 	gid_t gid;
+	struct al_egress_proc egress; /* ctl >= 0 when the gate runs have a path out */
 };
 
 static const char *const tree_names[] = {"base", "tested", "candidate"};
@@ -296,6 +298,31 @@ report_collect(const struct report_place *rp, const struct al_run_record *run, j
 	return json_object_set_new(rec, "tests", tests);
 }
 
+/* What a run is handed besides its own settings: the report's variable, and the path out
+ * when the job has one (its listener is labelled run-N, as the proxy's record shows). */
+struct run_egress {
+	struct al_bind binds[1];
+	size_t n_binds;
+	char *env[AL_EGRESS_ENV_MAX + 2];
+	size_t n_env;
+	char label[32];
+};
+
+static void
+with_egress(struct job *j, struct al_sandbox_opts *o, char *report_env, struct run_egress *eg)
+{
+	if (report_env)
+		eg->env[eg->n_env++] = report_env;
+	eg->env[eg->n_env] = NULL;
+	o->env_extra = eg->env;
+	if (j->egress.ctl < 0)
+		return;
+	snprintf(eg->label, sizeof(eg->label), "run-%u", j->n_run);
+	al_egress_sandbox(&j->egress, o, eg->label, eg->binds, &eg->n_binds, eg->env, &eg->n_env);
+	o->binds = eg->binds;
+	o->n_binds = eg->n_binds;
+}
+
 /* One plan item in its own sandbox, on its own fresh copy of its tree (DIR/run-N/work),
  * which is removed afterwards: nothing a run writes reaches a later run. */
 static int
@@ -307,6 +334,7 @@ run_one(struct job *j, const json_t *item, json_t *runs, struct al_err *err)
 	struct al_sandbox_opts o = {0};
 	struct al_run_record rec = {0};
 	struct report_place rp = {0};
+	struct run_egress eg = {0};
 	bool report = json_object_get(item, "report") != NULL;
 	json_t *record;
 	int r;
@@ -328,10 +356,10 @@ run_one(struct job *j, const json_t *item, json_t *runs, struct al_err *err)
 		o.workspace = work;
 		o.argv = argv;
 		if (report) {
-			o.env_extra = rp.env_list;
 			o.report_name = rp.file;
 			o.report_max = AL_REPORT_MAX_BYTES;
 		}
+		with_egress(j, &o, report ? rp.env : NULL, &eg);
 		r = al_sandbox_run(&o, &rec, err);
 	}
 	record = r == 0 ? record_json(item, &rec) : NULL;
@@ -456,9 +484,27 @@ write_result(struct job *j, struct al_err *err)
 	return al_file_write_atomic(path, text, strlen(text), 0600, err);
 }
 
+/* The proxy's control socket the server handed over, when the job's runs have a way out. */
+static int
+egress_load(struct job *j, struct al_err *err)
+{
+	const json_t *e = json_object_get(j->spec, "egress");
+	int r;
+
+	if (!e)
+		return 0;
+	if (json_integer_value(json_object_get(e, "fd")) != 3)
+		return al_err_set(err, -EINVAL, "job: egress.fd: expected 3");
+	r = al_egress_attach(3, json_string_value(json_object_get(e, "bundle")), &j->egress);
+	if (r < 0)
+		return al_err_set(err, r, "job: egress: %s", strerror(-r));
+	return 0;
+}
+
 static void
 job_clear(struct job *j)
 {
+	al_egress_proc_clear(&j->egress);
 	json_decref(j->spec);
 	json_decref(j->result);
 	free(j->patch);
@@ -468,7 +514,7 @@ job_clear(struct job *j)
 int
 al_runner_main(int argc, char **argv)
 {
-	struct job j = {0};
+	struct job j = {.egress = {.ctl = -1, .record_fd = -1}};
 	struct al_err err = {0};
 	struct utsname u;
 	int r;
@@ -503,6 +549,8 @@ al_runner_main(int argc, char **argv)
 	if (!j.result)
 		return 1;
 	r = job_load(&j, &err);
+	if (r == 0)
+		r = egress_load(&j, &err);
 	if (r == 0)
 		r = confine(&j, &err);
 	if (r == 0)

@@ -66,6 +66,12 @@ al_job_hide(const struct al_config *c, const char *config_path)
 	add_path(a, c->tls_key);
 	add_path(a, c->github_token_file);
 	for (size_t i = 0; i < c->n_repos; i++) {
+		json_t *s;
+		size_t k;
+
+		json_array_foreach (
+		    json_object_get(al_policy_egress(c->repos[i].policy, "gate"), "secrets"), k, s)
+			add_path(a, json_string_value(json_object_get(s, "file")));
 		add_path(a, c->repos[i].path);
 		if (c->repos[i].github)
 			add_path(a, c->repos[i].github->secret_file);

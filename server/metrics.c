@@ -18,6 +18,7 @@
 
 #define MAX_SERIES 96
 #define MAX_DENIED 64
+#define MAX_EGRESS 64
 
 static const double bounds[AL_H_N][12] = {
     [AL_H_GATE] = {0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800},
@@ -63,6 +64,12 @@ static struct {
 		unsigned long long n;
 	} denied[MAX_DENIED];
 	size_t n_denied;
+	struct {
+		char host[254]; /* "(other)" once MAX_EGRESS hosts are counted */
+		bool allowed;
+		unsigned long long n;
+	} egress[MAX_EGRESS + 2];
+	size_t n_egress;
 	unsigned long long header_timeouts;
 	unsigned long long quarantined, released;
 } m = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -181,6 +188,36 @@ al_metrics_denied(const char *syscall, long long count)
 	}
 	if (i < m.n_denied)
 		m.denied[i].n += (unsigned long long)count;
+	pthread_mutex_unlock(&m.mu);
+}
+
+void
+al_metrics_egress(const char *host, const char *decision)
+{
+	bool allowed = decision && strcmp(decision, "allowed") == 0;
+	size_t i, n = host ? strlen(host) : 0;
+
+	/* the proxy normalised it: [a-z0-9.-], or "-"; anything else counts as "(other)" */
+	if (n == 0 || n >= sizeof(m.egress[0].host) ||
+	    strspn(host, "abcdefghijklmnopqrstuvwxyz0123456789.-") != n)
+		host = "(other)", n = strlen(host);
+	pthread_mutex_lock(&m.mu);
+	for (i = 0; i < m.n_egress; i++)
+		if (m.egress[i].allowed == allowed && !strcmp(m.egress[i].host, host))
+			break;
+	if (i == m.n_egress && m.n_egress >= MAX_EGRESS && strcmp(host, "(other)")) {
+		host = "(other)", n = strlen(host);
+		for (i = 0; i < m.n_egress; i++)
+			if (m.egress[i].allowed == allowed && !strcmp(m.egress[i].host, host))
+				break;
+	}
+	if (i == m.n_egress && i < AL_ARRAY_SIZE(m.egress)) {
+		memcpy(m.egress[i].host, host, n + 1);
+		m.egress[i].allowed = allowed;
+		m.n_egress++;
+	}
+	if (i < m.n_egress)
+		m.egress[i].n++;
 	pthread_mutex_unlock(&m.mu);
 }
 
@@ -306,6 +343,13 @@ al_metrics_render(struct al_store *s, struct al_views *views, const char *jobs_d
 	for (size_t i = 0; i < m.n_denied; i++)
 		al_buf_printf(&b, "airlock_seccomp_denied_total{syscall=\"%s\"} %llu\n",
 			      m.denied[i].name, m.denied[i].n);
+	al_buf_printf(&b, "# HELP airlock_egress_connections_total Connections out of sandboxes "
+			  "through the egress proxy, by host and decision.\n"
+			  "# TYPE airlock_egress_connections_total counter\n");
+	for (size_t i = 0; i < m.n_egress; i++)
+		al_buf_printf(
+		    &b, "airlock_egress_connections_total{host=\"%s\",decision=\"%s\"} %llu\n",
+		    m.egress[i].host, m.egress[i].allowed ? "allowed" : "denied", m.egress[i].n);
 	al_buf_printf(&b,
 		      "# HELP airlock_http_header_timeouts_total Connections cut for not sending "
 		      "a request's headers within limits.header_timeout_s.\n"

@@ -25,6 +25,8 @@ void al_metrics_observe(enum al_hist h, double seconds);
 void al_metrics_denied(const char *syscall, long long count);
 /* n connections were cut for not sending a request's headers in time. */
 void al_metrics_conn_cut(unsigned n);
+/* One connection through the egress proxy; at most 64 hosts get a series of their own. */
+void al_metrics_egress(const char *host, const char *decision);
 /* A token quarantined (false) or released over the API (true). */
 void al_metrics_quarantine(bool release);
 /* The whole exposition, proposals by state read from the store and the bytes under

@@ -22,6 +22,7 @@
 #include "lib/macros.h"
 #include "lib/runrec.h"
 #include "server/bases.h"
+#include "server/egress.h"
 #include "server/grant.h"
 #include "server/job.h"
 #include "server/metrics.h"
@@ -66,7 +67,9 @@ struct job {
 	json_t *verdict; /* owned */
 	char *grant;	 /* owned */
 	int tier;
-	double policy_s; /* time spent judging, for the metrics */
+	double policy_s;	     /* time spent judging, for the metrics */
+	struct al_job_egress egress; /* the gate runs' path out, when policy gives one */
+	json_t *egress_record;	     /* owned; its connections, once the proxy ended */
 };
 
 static void
@@ -79,6 +82,8 @@ job_clear(struct job *j)
 	json_decref(j->result);
 	json_decref(j->verdict);
 	free(j->grant);
+	al_job_egress_clear(&j->egress);
+	json_decref(j->egress_record);
 	al_live_config_put(j->srv, j->cfg);
 }
 
@@ -108,6 +113,13 @@ write_job_files(struct job *j, const json_t *plan, struct al_err *err)
 					       al_job_hide(j->cfg, j->srv->config_path), "secrets",
 					       j->cfg->data, "/signing.key", j->cfg->data,
 					       "/airlock.db")) < 0)
+		json_decref(o), o = NULL;
+	/* the egress secrets are the proxy's alone: the runner checks it cannot read them */
+	if (o)
+		al_job_egress_secret_files(
+		    j->repo->policy, json_object_get(json_object_get(o, "confine"), "secrets"));
+	if (o && j->egress.on &&
+	    json_object_set_new(o, "egress", al_job_egress_spec(&j->egress)) < 0)
 		json_decref(o), o = NULL;
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
@@ -148,6 +160,7 @@ exec_runner(struct job *j, size_t n_runs, struct al_err *err)
 	pid_t pid;
 
 	posix_spawnattr_t attr;
+	posix_spawn_file_actions_t fa;
 	sigset_t none, all;
 
 	snprintf(parent, sizeof(parent), "%d", (int)getpid());
@@ -158,14 +171,21 @@ exec_runner(struct job *j, size_t n_runs, struct al_err *err)
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawn_file_actions_init(&fa);
+	/* the proxy's control socket, at the fd job.json names (cloexec elsewhere) */
+	if (al_job_egress_fd(&j->egress) >= 0)
+		posix_spawn_file_actions_adddup2(&fa, al_job_egress_fd(&j->egress),
+						 AL_JOB_EGRESS_FD);
 	pthread_mutex_lock(&j->srv->sched->mu);
 	r = j->slot->cancelled || j->slot->requeued
 		? ECANCELED
-		: posix_spawn(&pid, j->srv->self_exe, NULL, &attr, argv, environ);
+		: posix_spawn(&pid, j->srv->self_exe, &fa, &attr, argv, environ);
 	if (r == 0)
 		j->slot->runner = pid;
 	pthread_mutex_unlock(&j->srv->sched->mu);
 	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	al_job_egress_handed(&j->egress);
 	if (r != 0)
 		return al_err_set(err, -r, "cannot start runner: %s", strerror(r));
 	t0 = al_metrics_now();
@@ -259,12 +279,19 @@ run_gates(struct job *j, struct al_err *err)
 	if (r == 0 && al_mkdir_p(j->dir, 0700) < 0)
 		r = al_err_set(err, -errno, "%s: cannot create", j->dir);
 	if (r == 0)
+		r = al_job_egress_start(j->srv->self_exe, j->repo->policy, j->p->id, &j->egress,
+					err);
+	if (r == 0)
 		r = write_job_files(j, plan, err);
 	if (r == 0)
 		r = exec_runner(j, json_array_size(plan), err);
 	json_decref(plan);
 	if (r == 0)
+		r = al_job_egress_finish(&j->egress, &j->egress_record, err);
+	if (r == 0)
 		r = load_result(j, err);
+	if (r == 0 && json_array_size(j->egress_record))
+		json_object_set(j->result, "egress", j->egress_record);
 	t0 = al_metrics_now();
 	if (r == 0)
 		r = al_gates_evaluate(j->repo->policy, j->ftp, j->result, &v, err);
@@ -280,6 +307,8 @@ run_gates(struct job *j, struct al_err *err)
 					   .test_patch_len = j->p->test_patch_len,
 					   .runner_files = json_object_get(j->result, "files")},
 		    steal_pointer(&j->rules), v, &j->verdict, &j->tier, err);
+	if (r == 0 && al_policy_egress(j->repo->policy, "gate"))
+		json_object_set_new(j->verdict, "egress", al_job_egress_summary(j->egress_record));
 	j->policy_s += al_metrics_now() - t0;
 	json_decref(v);
 	return r;

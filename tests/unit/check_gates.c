@@ -117,11 +117,12 @@ assert_rules_have_evidence(const json_t *rules)
 #define C_TIERS "{\"1\":" C_TIER_DEFAULT ",\"2\":" C_TIER_DEFAULT "}"
 #define C_BRANCHES "[\"refs/heads/main\",\"refs/heads/master\"]"
 /* rest: the keys between protected_paths and tiers, each followed by a comma */
-#define CANON(binary, approvals, contract, pre, exec, limits, protected, rest, tiers)            \
-	"{\"allow_binary\":" binary ",\"approvals\":" approvals                                  \
-	",\"auto_promote\":false,\"branches\":" C_BRANCHES ",\"contract\":" contract             \
-	",\"contract_preexisting\":\"" pre "\",\"executable_paths\":" exec ",\"limits\":" limits \
-	",\"protected_paths\":" protected ",\"regate_on_base_change\":false," rest               \
+#define CANON(binary, approvals, contract, pre, exec, limits, protected, rest, tiers)    \
+	"{\"allow_binary\":" binary ",\"approvals\":" approvals                          \
+	",\"auto_promote\":false,\"branches\":" C_BRANCHES ",\"contract\":" contract     \
+	",\"contract_preexisting\":\"" pre "\",\"egress\":{},\"executable_paths\":" exec \
+	",\"limits\":" limits                                                            \
+	",\"protected_paths\":" protected ",\"regate_on_base_change\":false," rest       \
 					  "\"tiers\":" tiers "}"
 #define CANON_D(contract, limits, rest) \
 	CANON("false", C_APPROVALS, contract, "allow", "[]", limits, C_PROTECTED "]", rest, C_TIERS)
@@ -322,6 +323,34 @@ static const struct {
      WHERE ".test_paths[1]: expected a non-empty string"},
     {"{" CONTRACT ", \"test_paths\": [null]}", WHERE ".test_paths[0]: expected a non-empty string"},
     {"{" CONTRACT ", \"extra\": 1}", WHERE ".extra: unknown key"},
+    /* egress: each rule the proxy would refuse, refused when the policy is read */
+    {"{" CONTRACT ", \"egress\": []}", WHERE ".egress: expected an object"},
+    {"{" CONTRACT ", \"egress\": {\"setup\": {}}}",
+     WHERE ".egress.setup: unknown phase (want gate)"},
+    {"{" CONTRACT ", \"egress\": {\"gate\": {\"allow\": [\"*\"]}}}",
+     WHERE ".egress.gate: egress.allow[0]: \"*\" alone would allow every host"},
+    {"{" CONTRACT ", \"egress\": {\"gate\": {\"allow\": [\"10.0.0.1\"]}}}",
+     WHERE ".egress.gate: egress.allow[0]: not a host name: IPv4 literal"},
+    {"{" CONTRACT ", \"egress\": {\"gate\": {\"allow\": [\"a.test\"], \"proxy\": 1}}}",
+     WHERE ".egress.gate: egress: unknown key (want allow, deny, ports, bundles, tunnel, secrets, "
+	   "caps)"},
+    {"{" CONTRACT ", \"egress\": {\"gate\": {\"allow\": [\"a.test\"], \"test\": {}}}}",
+     WHERE ".egress.gate: test: only for tests (AIRLOCK_EGRESS_TEST=1 is not set)"},
+    {"{" CONTRACT ", \"egress\": {\"gate\": {\"allow\": [\"a.test\"], \"caps\": {\"bytes\": 0}}}}",
+     WHERE ".egress.gate: caps.bytes: want an integer of 1..68719476736"},
+    {"{" CONTRACT ", \"egress\": {\"gate\": {\"allow\": [\"a.test\"], \"secrets\": [{\"name\": "
+     "\"T\", \"host\": \"a.test\", \"header\": \"Host\", \"file\": \"/t\"}]}}}",
+     WHERE ".egress.gate: secrets.T.header: Host may not be set"},
+    {"{" CONTRACT ", \"egress\": {\"gate\": {\"allow\": [\"a.test\"], \"secrets\": [{\"name\": "
+     "\"T\", \"host\": \"b.test\", \"header\": \"X-T\", \"file\": \"/t\"}]}}}",
+     WHERE ".egress.gate: secrets.host: b.test is not allowed (not listed)"},
+    {"{" CONTRACT ", \"egress\": {\"gate\": {\"allow\": [\"a.test\"], \"tunnel\": [\"a.test\"], "
+     "\"secrets\": [{\"name\": \"T\", \"host\": \"a.test\", \"header\": \"X-T\", \"file\": "
+     "\"/t\"}]}}}",
+     WHERE ".egress.gate: secrets.T: a.test is an opaque tunnel, nothing can be added"},
+    {"{" CONTRACT ", \"egress\": {\"gate\": {\"allow\": [\"a.test\"], \"secrets\": [{\"name\": "
+     "\"T\", \"host\": \"a.test\", \"header\": \"X-T\", \"file\": \"t\"}]}}}",
+     WHERE ".egress.gate: secrets.T.file: want an absolute path"},
     {"{" CONTRACT ", \"a\\nb\": 1}", WHERE ".a?b: unknown key"},
     {"{" CONTRACT ", \"allow_binary\": 1}", WHERE ".allow_binary: expected a boolean"},
     {"{" CONTRACT ", \"allow_binary\": \"true\"}", WHERE ".allow_binary: expected a boolean"},
