@@ -8,33 +8,14 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 TMP=$(mktemp -d /tmp/airlock-e2e-egress.XXXXXX)
-UP_PID=
-ROGUE_PID=
 cleanup() {
-	[ -n "$UP_PID" ] && kill "$UP_PID" 2>/dev/null
-	[ -n "$ROGUE_PID" ] && kill "$ROGUE_PID" 2>/dev/null
+	egress_upstreams_stop
 	wait 2>/dev/null
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-FX=$TMP/fx
-bash "$ROOT/tests/e2e/egress/mkfixtures.sh" "$FX" >"$TMP/mkfixtures.log" 2>&1 ||
-	{ cat "$TMP/mkfixtures.log"; echo "FAIL - fixtures"; exit 1; }
-
-# up: the test upstream; rogue: the same names under a CA nobody trusts
-start_upstream() { # CERT KEY PORTFILE
-	python3 "$ROOT/tests/e2e/egress/upstream.py" --dir "$FX" --cert "$1" --key "$2" \
-		--port-file "$3" --plain-port-file "$3.plain" --log "$3.log" >/dev/null 2>>"$TMP/upstream.err" &
-	echo $!
-}
-UP_PID=$(start_upstream server.pem server.key "$TMP/up")
-ROGUE_PID=$(start_upstream rogue.pem rogue.key "$TMP/rogue")
-for f in "$TMP/up" "$TMP/up.plain" "$TMP/rogue"; do
-	for _ in $(seq 100); do [ -s "$f" ] && break; sleep 0.1; done
-done
-P=$(cat "$TMP/up")
-PP=$(cat "$TMP/up.plain")
-RP=$(cat "$TMP/rogue")
+# shellcheck source=tests/e2e/egress/start.sh
+. "$ROOT/tests/e2e/egress/start.sh"
 printf 'Bearer-value-%s\n' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$TMP/secret"
 SECRET=$(head -1 "$TMP/secret")
 
