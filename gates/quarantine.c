@@ -165,6 +165,12 @@ al_gates_anomaly(const json_t *result, const json_t *verdict, const char *state,
 		if (static_hit(rule))
 			ret->n[AL_ANOMALY_STATIC] = 1;
 	ret->n[AL_ANOMALY_REJECTED] = state && !strcmp(state, "rejected");
+	json_array_foreach (json_object_get(result, "egress"), i, rule) {
+		const char *d = json_string_value(json_object_get(rule, "decision"));
+
+		if (d && !strcmp(d, "denied"))
+			ret->n[AL_ANOMALY_EGRESS] = 1;
+	}
 }
 
 void

@@ -16,7 +16,8 @@ struct al_policy;
 	X(ESCAPE, "escape_jobs", 3, "job(s) whose sandbox denied an escape-class syscall") \
 	X(STATIC, "static_hits", 3, "job(s) rejected by the secrets or path rules")       \
 	X(KILL, "kill_jobs", 5, "job(s) with a run killed at its time or memory cap")     \
-	X(REJECTED, "rejected", 20, "proposal(s) rejected by the gates")
+	X(REJECTED, "rejected", 20, "proposal(s) rejected by the gates")                  \
+	X(EGRESS, "egress_jobs", 0, "job(s) whose runs tried to reach a host egress denies")
 /* clang-format on */
 
 #define AL_ANOMALY_ENUM_(id, key, def, what) AL_ANOMALY_##id,

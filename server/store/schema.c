@@ -6,7 +6,7 @@
 #include "gates/quarantine.h"
 #include "server/store/internal.h"
 
-#define SCHEMA_VERSION 8
+#define SCHEMA_VERSION 9
 
 /* an anomaly's count columns, one for each kind, named as the policy's keys */
 #define ANOMALY_COL_SQL(id, key, def, what) " " key " INTEGER NOT NULL,"
@@ -97,6 +97,10 @@ static const char schema[] =
 
 /* Versions 5 and 6 did not keep which state a pull request's last status told: taken to
  * be the state it is in (it was told before the upgrade). */
+/* Version 9 counts denied egress: a column more for anomalies made by version 8. */
+static const char migrate_v9[] = "ALTER TABLE anomalies ADD COLUMN egress_jobs INTEGER NOT "
+				 "NULL DEFAULT 0;";
+
 static const char migrate_v7[] =
     "ALTER TABLE github_prs ADD COLUMN told TEXT;"
     "UPDATE github_prs SET told = (SELECT state || '/' || coalesce(grant_state, '')"
@@ -167,10 +171,11 @@ al_store_schema_install(struct al_store *s)
 	if ((old && version == 0 && al_store_exec(s, migrate_v1) < 0) ||
 	    (version == 2 && al_store_exec(s, migrate_v2) < 0) ||
 	    ((version == 2 || version == 3) && al_store_exec(s, migrate_v3) < 0) ||
-	    (old && version >= 2 && al_store_exec(s, migrate_v5) < 0) ||
-	    (old && version >= 4 &&
+	    (old && version >= 2 && version < 8 && al_store_exec(s, migrate_v5) < 0) ||
+	    (old && version >= 4 && version < 8 &&
 	     (al_store_exec(s, migrate_v5_audit) < 0 || al_store_audit_rechain(s) < 0)) ||
-	    (prs && al_store_exec(s, migrate_v7) < 0) || al_store_exec(s, schema) < 0 ||
+	    (prs && al_store_exec(s, migrate_v7) < 0) ||
+	    (version == 8 && al_store_exec(s, migrate_v9) < 0) || al_store_exec(s, schema) < 0 ||
 	    (old && version == 0 && al_store_exec(s, migrate_v1_copy) < 0) ||
 	    al_store_exec(s, "PRAGMA user_version = " AL_STRINGIFY(SCHEMA_VERSION)) < 0 ||
 	    al_store_exec(s, "COMMIT") < 0) {

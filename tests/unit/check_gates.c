@@ -4089,6 +4089,25 @@ START_TEST(test_anomaly)
 }
 END_TEST
 
+/* Denied egress counts once per job, allowed connections never. */
+START_TEST(test_anomaly_egress)
+{
+	json_t *allowed = load("{\"egress\":[{\"host\":\"a.test\",\"decision\":\"allowed\"}]}");
+	json_t *denied = load("{\"egress\":[{\"host\":\"a.test\",\"decision\":\"allowed\"},"
+			      "{\"host\":\"b.test\",\"decision\":\"denied\"},"
+			      "{\"host\":\"c.test\",\"decision\":\"denied\"}]}");
+	struct al_anomaly a;
+
+	al_gates_anomaly(allowed, NULL, "granted", &a);
+	ck_assert_uint_eq(a.n[AL_ANOMALY_EGRESS], 0);
+	al_gates_anomaly(denied, NULL, "granted", &a);
+	ck_assert_uint_eq(a.n[AL_ANOMALY_EGRESS], 1);
+	ck_assert_uint_eq(a.n[AL_ANOMALY_REJECTED], 0);
+	json_decref(allowed);
+	json_decref(denied);
+}
+END_TEST
+
 /* A record naming every escape call several times over: the list stays within its size. */
 START_TEST(test_anomaly_calls_cap)
 {
@@ -4343,6 +4362,7 @@ gates_suite(void)
 			    sizeof(escape_names) / sizeof(escape_names[0]));
 	tcase_add_loop_test(tc, test_anomaly, 0, sizeof(anomalies) / sizeof(anomalies[0]));
 	tcase_add_test(tc, test_anomaly_calls_cap);
+	tcase_add_test(tc, test_anomaly_egress);
 	tcase_add_loop_test(tc, test_quarantine_policy, 0,
 			    sizeof(qpolicies) / sizeof(qpolicies[0]));
 	tcase_add_test(tc, test_quarantine_not_digested);

@@ -729,7 +729,7 @@ START_TEST(upgrades_a_version_3_database)
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 8);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 9);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
@@ -953,6 +953,41 @@ END_TEST
 
 /* Version 5's proposals table had no superseded or cancelled state: it is built again with
  * every row, and the tables that point at it still do. */
+/* Version 8 had no egress count: its anomalies gain the column, old rows counting 0. */
+START_TEST(upgrades_a_version_8_database)
+{
+	_cleanup_free_ char *path = al_path_join(dir, "v8.db");
+	struct al_store *old = NULL;
+	struct al_anomaly sum;
+	sqlite3 *db = NULL;
+
+	ck_assert_int_eq(al_store_open(path, &old, NULL), 0);
+	al_store_close(old);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_exec(db,
+			 "ALTER TABLE anomalies DROP COLUMN egress_jobs;"
+			 "INSERT INTO anomalies(name, at, proposal, escape_jobs, static_hits,"
+			 " kill_jobs, rejected, calls) VALUES ('a', strftime('%s','now'),"
+			 " 'p', 1, 0, 0, 1, 'ptrace');"
+			 "PRAGMA user_version = 8;",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(al_store_open(path, &old, NULL), 0);
+	ck_assert_int_eq(al_store_anomaly_sum(old, "a", 0, &sum, NULL), 0);
+	ck_assert_uint_eq(sum.n[AL_ANOMALY_ESCAPE], 1);
+	ck_assert_uint_eq(sum.n[AL_ANOMALY_REJECTED], 1);
+	ck_assert_uint_eq(sum.n[AL_ANOMALY_EGRESS], 0);
+	ck_assert_int_eq(al_store_anomaly_add(
+			     old, "a", "q", &(struct al_anomaly){.n[AL_ANOMALY_EGRESS] = 1}, NULL),
+			 0);
+	ck_assert_int_eq(al_store_anomaly_sum(old, "a", 0, &sum, NULL), 0);
+	ck_assert_uint_eq(sum.n[AL_ANOMALY_EGRESS], 1);
+	al_store_close(old);
+}
+END_TEST
+
 START_TEST(upgrades_a_version_5_database)
 {
 	_cleanup_free_ char *path = al_path_join(dir, "v5.db");
@@ -1019,15 +1054,16 @@ START_TEST(upgrades_a_version_5_database)
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), 8);
+	ck_assert_int_eq(sqlite3_column_int(st, 0), 9);
 	sqlite3_finalize(st);
-	/* version 8's quarantine tables */
-	ck_assert_int_eq(sqlite3_exec(db,
-				      "SELECT name, released_seq FROM quarantines;"
-				      "SELECT escape_jobs, static_hits, kill_jobs, rejected"
-				      " FROM anomalies",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	/* version 8's quarantine tables, version 9's egress count */
+	ck_assert_int_eq(
+	    sqlite3_exec(db,
+			 "SELECT name, released_seq FROM quarantines;"
+			 "SELECT escape_jobs, static_hits, kill_jobs, rejected, egress_jobs"
+			 " FROM anomalies",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st, NULL),
 			 SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
@@ -1337,6 +1373,7 @@ store_suite(void)
 	tcase_add_test(t, statuses_newest_per_commit);
 	tcase_add_test(t, untold_statuses_are_found);
 	tcase_add_test(t, upgrades_a_version_5_database);
+	tcase_add_test(t, upgrades_a_version_8_database);
 	tcase_add_test(t, the_audit_chain_names_the_first_entry_at_fault);
 	tcase_add_test(t, the_generation_moves_with_every_write);
 	tcase_add_loop_test(t, the_schema_allows_exactly_the_listed_states, 0, AL_PROPOSAL_STATE_N);
