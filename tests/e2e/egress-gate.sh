@@ -33,6 +33,7 @@ NET='curl -fsS -o /dev/null https://up.test/echo && curl -fsS -o /dev/null -H "X
 jq --arg repo "$TMP/repo" --arg repo2 "$TMP/repo2" --arg net "$NET" --arg p "127.0.0.1:$P" \
 	--arg ca "$FX/ca.pem" --arg secret "$TMP/secret" '{workers: 1, repos: {
 	example: {path: $repo, policy: (.repos.example.policy + {approvals: {required: 0},
+		quarantine: {egress_jobs: 1},
 		contract: [{name: "make-check", command: ["make", "check"]},
 			   {name: "net", command: ["sh", "-c", $net], judge: "exit_code"}],
 		egress: {gate: {allow: ["up.test"], caps: {connections: 64},
@@ -44,6 +45,7 @@ jq --arg repo "$TMP/repo" --arg repo2 "$TMP/repo2" --arg net "$NET" --arg p "127
 			    judge: "exit_code"}]})}}}' \
 	"$ROOT/examples/airlock.json" >"$TMP/config.json"
 AGENT=$("$AIRLOCK" token add --data "$DATA" --name agent-1 --role agent)
+AGENT2=$("$AIRLOCK" token add --data "$DATA" --name agent-2 --role agent)
 ADMIN=$("$AIRLOCK" token add --data "$DATA" --name ops-1 --role admin)
 jq -n --rawfile p "$EX/fix.patch" --rawfile t "$EX/test.patch" --arg id "$TID" \
 	'{repo: "example", base: "main", patch: $p, test_patch: $t, fail_to_pass: [$id]}' >"$TMP/p.json"
@@ -85,7 +87,10 @@ M=$(curl -sS -H "Authorization: Bearer $ADMIN" "$URL/metrics")
 expect_match "/metrics: allowed connections by host" "$M" 'airlock_egress_connections_total\{host="up.test",decision="allowed"\} [1-9]'
 expect_match "/metrics: denied connections by host" "$M" 'airlock_egress_connections_total\{host="unlisted.test",decision="denied"\} [1-9]'
 
-C=$(submit "$AGENT" "$TMP/closed.json")
+expect_match "denied egress counts for quarantine (egress_jobs: 1): the agent is held" \
+	"$(http POST /v1/proposals "$AGENT" "$TMP/p.json")" '^403 .*quarantined: 1 job\(s\) whose runs tried to reach a host egress denies'
+
+C=$(submit "$AGENT2" "$TMP/closed.json")
 wait_state "$C" 240 granted rejected error
 expect_match "without egress.gate the same fetch fails on both sides: no network" \
 	"$(col "$C" verdict | jq -r '[.rules[] | select(.rule | test("net")) | "\(.result) \(.reason)"] | join(",")')" \
