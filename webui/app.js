@@ -333,6 +333,7 @@ function renderDetail(v) {
   renderProblem(v);
   renderApproval(v);
   renderVerdict(v);
+  renderEgress(v);
   renderGrant(v);
   renderApprovals(v);
   renderRuns(v);
@@ -474,6 +475,18 @@ function renderVerdict(v) {
           el('summary', {}, 'evidence'),
           el('pre', {}, JSON.stringify(ev, null, 2))));
   }));
+}
+
+// What the gate runs reached through the egress proxy, and what it denied: what to allow.
+function renderEgress(v) {
+  const eg = isObj(v.verdict) && isObj(v.verdict.egress) ? v.verdict.egress : null;
+  $('egress').hidden = !eg;
+  if (!eg) return;
+  const n = Number.isInteger(eg.connections) ? eg.connections : 0;
+  const d = Number.isInteger(eg.denied_count) ? eg.denied_count : 0;
+  $('egress-summary').textContent =
+    `${n} connection(s) through the egress proxy, ${d} denied${d ? ':' : '.'}`;
+  $('egress-denied').replaceChildren(...arr(eg.denied).map((line) => el('li', {}, str(line))));
 }
 
 // The statement inside a DSSE envelope, or null. Display only: the server verifies.

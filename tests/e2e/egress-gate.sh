@@ -47,6 +47,7 @@ jq --arg repo "$TMP/repo" --arg repo2 "$TMP/repo2" --arg net "$NET" --arg p "127
 AGENT=$("$AIRLOCK" token add --data "$DATA" --name agent-1 --role agent)
 AGENT2=$("$AIRLOCK" token add --data "$DATA" --name agent-2 --role agent)
 ADMIN=$("$AIRLOCK" token add --data "$DATA" --name ops-1 --role admin)
+REVIEWER=$("$AIRLOCK" token add --data "$DATA" --name alice --role reviewer)
 jq -n --rawfile p "$EX/fix.patch" --rawfile t "$EX/test.patch" --arg id "$TID" \
 	'{repo: "example", base: "main", patch: $p, test_patch: $t, fail_to_pass: [$id]}' >"$TMP/p.json"
 jq '.repo = "closed"' "$TMP/p.json" >"$TMP/closed.json"
@@ -87,6 +88,16 @@ M=$(curl -sS -H "Authorization: Bearer $ADMIN" "$URL/metrics")
 expect_match "/metrics: allowed connections by host" "$M" 'airlock_egress_connections_total\{host="up.test",decision="allowed"\} [1-9]'
 expect_match "/metrics: denied connections by host" "$M" 'airlock_egress_connections_total\{host="unlisted.test",decision="denied"\} [1-9]'
 
+# the reviewers' page, in Debian's Chromium: what was reached and what to allow
+if [ -x "${CHROMIUM:-/usr/bin/chromium}" ] && [ -d "$ROOT/tests/e2e/browser/node_modules/playwright-core" ]; then
+	PAGE=$(URL=$URL TOKEN=$REVIEWER ID=$ID HOME=$TMP node "$ROOT/tests/e2e/browser/egress.mjs" 2>"$TMP/page.err")
+	expect_match "the page shows the egress summary" "$(jq -r .summary <<<"$PAGE" 2>/dev/null)" \
+		'^[0-9]+ connection\(s\) through the egress proxy, [1-9][0-9]* denied:$'
+	expect "the page lists the denied host to allow" "$(jq -r '.denied | unique | join(",")' <<<"$PAGE" 2>/dev/null)" \
+		"unlisted.test:443: not listed"
+else
+	not_ok "the page check needs Chromium and playwright-core" "run ./deploy/deps.sh --test (make test does)"
+fi
 expect_match "denied egress counts for quarantine (egress_jobs: 1): the agent is held" \
 	"$(http POST /v1/proposals "$AGENT" "$TMP/p.json")" '^403 .*quarantined: 1 job\(s\) whose runs tried to reach a host egress denies'
 
