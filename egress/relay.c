@@ -299,12 +299,18 @@ turn(struct pump *p)
 	int moved = 0, k;
 
 	p->want_c = p->want_u = 0;
-	moved |= pull(&r->client, &p->in, &p->c_eof, &p->want_c);
-	if (p->in.len && (r->refused = filter(p)))
-		return -1;
+	if (!r->refused)
+		moved |= pull(&r->client, &p->in, &p->c_eof, &p->want_c);
+	if (p->in.len && !r->refused && (r->refused = filter(p))) {
+		/* what was checked before the refusal still goes; nothing after it */
+		p->in.len = 0;
+		p->c_eof = true;
+	}
 	if ((k = push(r, &r->upstream, &p->c2u, &r->up, &p->want_u)) < 0)
 		return -1;
 	moved |= k;
+	if (r->refused)
+		return p->c2u.len ? moved : -1;
 	moved |= pull(&r->upstream, &p->u2c, &p->u_eof, &p->want_u);
 	if ((k = push(r, &r->client, &p->u2c, &r->down, &p->want_c)) < 0)
 		return -1;
