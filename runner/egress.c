@@ -1,5 +1,7 @@
 /* The runner's side of the path out: see egress.h. */
 #include <errno.h>
+#include <jansson.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -117,8 +119,21 @@ spawn(const char *core, const char *conf, size_t len, struct al_egress_proc *p, 
 	return first_word(p, err);
 }
 
+/* Only the run's CA, unless some host is an opaque tunnel, whose real certificate the
+ * client checks: then the host's roots too (a client reads them all for every connection,
+ * which costs curl ~50 ms each). */
+static bool
+has_tunnels(const char *conf, size_t len)
+{
+	json_t *j = json_loadb(conf, len, 0, NULL);
+	bool any = json_array_size(json_object_get(j, "tunnel")) > 0;
+
+	json_decref(j);
+	return any;
+}
+
 static int
-write_bundle(struct al_egress_proc *p, struct al_err *err)
+write_bundle(struct al_egress_proc *p, bool host_roots, struct al_err *err)
 {
 	_cleanup_free_ char *host = NULL;
 	struct al_buf b;
@@ -133,8 +148,8 @@ write_bundle(struct al_egress_proc *p, struct al_err *err)
 	if (chmod(p->dir, 0755) < 0)
 		return al_err_set(err, -errno, "egress: chmod: %s", strerror(errno));
 	snprintf(p->bundle, sizeof(p->bundle), "%s/ca-certificates.crt", p->dir);
-	if (al_file_read(HOST_BUNDLE, HOST_BUNDLE_MAX, &host, &len, NULL) < 0)
-		len = 0; /* a host without roots: only the run's CA */
+	if (!host_roots || al_file_read(HOST_BUNDLE, HOST_BUNDLE_MAX, &host, &len, NULL) < 0)
+		len = 0; /* only the run's CA */
 	al_buf_init(&b, HOST_BUNDLE_MAX + 16384);
 	r = al_buf_append(&b, host ? host : "", len);
 	if (r == 0)
@@ -178,7 +193,7 @@ al_egress_start(const char *core, const char *conf, size_t conf_len, struct al_e
 		return al_err_set(err, -errno, "egress: memfd: %s", strerror(errno));
 	r = spawn(core, conf, conf_len, &p, err);
 	if (r == 0)
-		r = write_bundle(&p, err);
+		r = write_bundle(&p, has_tunnels(conf, conf_len), err);
 	if (r == 0 && make_env(&p) < 0)
 		r = al_err_set(err, -ENOMEM, "out of memory");
 	if (r < 0) {

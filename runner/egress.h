@@ -10,7 +10,8 @@
 #include "lib/err.h"
 #include "runner/sandbox.h"
 
-/* The trust bundle inside the sandbox: the host's roots and the run's CA. */
+/* The trust bundle inside the sandbox: the run's CA (and the host's roots when some host is
+ * an opaque tunnel). */
 #define AL_EGRESS_BUNDLE_PATH "/etc/ssl/certs/ca-certificates.crt"
 #define AL_EGRESS_ENV_MAX 16
 #define AL_EGRESS_RECORD_MAX ((size_t)32 << 20)
