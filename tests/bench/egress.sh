@@ -6,10 +6,11 @@
 #     `airlock sandbox --egress` (through the proxy, which ends and re-makes TLS) and curl
 #     on the host; medians of curl's speed_download and their ratio (target >= 0.5);
 #   - added latency per new TLS connection: N sequential requests, each on a new
-#     connection (Connection: close), from ONE curl process, so that neither curl's start
-#     nor the sandbox's and the proxy's start (once per run) is in the figure; back to back
-#     and spaced (curl --rate); medians of time_total each way and the difference
-#     (target <= 5 ms).
+#     connection (Connection: close), from ONE curl process in ONE sandbox run, so that
+#     neither curl's start nor the sandbox's and the proxy's start (once per run) is in the
+#     figure; ROUNDS such runs alternated with the same loop on the host; back to back and
+#     spaced (curl --rate); medians of time_total each way and the difference (target
+#     <= 5 ms).
 # Both sides trust exactly one CA: the host curl the fixtures' test CA, the sandboxed curl
 # the run CA, taken from the sandbox's bundle. Loading a whole system bundle costs curl
 # tens of ms per connection whether a proxy is in the way or not; one line shows it.
@@ -21,6 +22,7 @@ cd "$(dirname "$0")/../.."
 AIRLOCK=${AIRLOCK:-$PWD/${BIN:-airlock}}
 REPS=${REPS:-5}
 N=${N:-31}
+ROUNDS=${ROUNDS:-3}
 SIZE=${SIZE:-104857600}
 RATE=${RATE:-20/s}
 HERE=$PWD/tests/e2e/egress
@@ -89,26 +91,30 @@ LOOP='w=$1 ca=$2
 	shift 2
 	[ "$ca" = run ] && ca=$RUNCA
 	curl -sS -H "Connection: close" --cacert "$ca" -w "$w" "$@" | sed -n "s/^T //p"'
-lat() { # lat NAME CACERT_PROXIED CACERT_DIRECT [CURL_ARG]...: "run" is the run CA alone
-	local name=$1 cap=$2 cad=$3
-	shift 3
-	in_sandbox "$LOOP" "$W" "$cap" "$@" "https://up.test/echo?i=[1-$N]" \
-		>"$TMP/$name.proxied" 2>"$TMP/err" || die "proxied requests: $(cat "$TMP/err")"
-	direct -H 'Connection: close' -w "$W" --cacert "$cad" "$@" \
-		"https://up.test:$PORT/echo?i=[1-$N]" | sed -n 's/^T //p' >"$TMP/$name.direct"
+lat() { # lat NAME ROUNDS CACERT_PROXIED CACERT_DIRECT [CURL_ARG]...: "run": the run CA alone
+	local name=$1 rounds=$2 cap=$3 cad=$4 f
+	shift 4
+	: >"$TMP/$name.proxied"
+	: >"$TMP/$name.direct"
+	for _ in $(seq 1 "$rounds"); do # alternated, so that a change in load hits both
+		in_sandbox "$LOOP" "$W" "$cap" "$@" "https://up.test/echo?i=[1-$N]" \
+			>>"$TMP/$name.proxied" 2>"$TMP/err" || die "proxied requests: $(cat "$TMP/err")"
+		direct -H 'Connection: close' -w "$W" --cacert "$cad" "$@" \
+			"https://up.test:$PORT/echo?i=[1-$N]" | sed -n 's/^T //p' >>"$TMP/$name.direct"
+	done
 	for f in "$TMP/$name.proxied" "$TMP/$name.direct"; do
-		[ "$(wc -l <"$f")" -eq "$N" ] || die "$f: $(wc -l <"$f") answers, want $N"
+		[ "$(wc -l <"$f")" -eq $((N * rounds)) ] || die "$f: $(wc -l <"$f") answers"
 		awk '$1 != 1 {exit 1}' "$f" || die "$f: a request reused a connection"
 	done
 }
-lat b2b run "$TMP/fx/ca.pem"
-lat spaced run "$TMP/fx/ca.pem" --rate "$RATE"
-lat bundle /etc/ssl/certs/ca-certificates.crt "$TMP/bundle.pem"
+lat b2b "$ROUNDS" run "$TMP/fx/ca.pem"
+lat spaced "$ROUNDS" run "$TMP/fx/ca.pem" --rate "$RATE"
+lat bundle 1 /etc/ssl/certs/ca-certificates.crt "$TMP/bundle.pem"
 ms() { awk -v c="$2" '{print $c * 1000}' "$1" | median; }
 
 echo "bench egress: baseline: direct curl to the same upstream on loopback, in the same run;"
 echo "  $(nproc) cores, $(uname -r); re-run: make bench, or AIRLOCK=path/to/airlock $0"
-echo "  (REPS=$REPS downloads each way, N=$N connections each way)"
+echo "  (REPS=$REPS downloads each way; ROUNDS=$ROUNDS x N=$N connections each way)"
 awk -v p="$tp_p" -v d="$tp_d" -v size="$SIZE" 'BEGIN {
 	r = p / d
 	printf "  throughput, %d MiB body, median of speed_download:\n", size / 1048576
