@@ -248,28 +248,30 @@ filter(struct pump *p)
 	return NULL;
 }
 
-/* Reads from one leg into buf; sets *eof at its end. */
+/* Reads from one leg into buf until buf is full or the leg has nothing more, so that the
+ * other leg is handed 64 KiB at a time, not one TLS record per turn; sets *eof at its end. */
 static bool
 pull(struct al_relay_end *e, struct fbuf *buf, bool *eof, short *want)
 {
+	bool moved = false;
 	size_t room;
 	char *t;
 	ssize_t n;
 
-	if (*eof)
-		return false;
-	t = fb_tail(buf, &room);
-	if (room == 0)
-		return false;
-	n = end_io(e, t, room, false, want);
-	if (n == -EAGAIN)
-		return false;
-	if (n <= 0) {
-		*eof = true;
-		return true;
+	while (!*eof) {
+		t = fb_tail(buf, &room);
+		if (room == 0)
+			break;
+		n = end_io(e, t, room, false, want);
+		if (n == -EAGAIN)
+			break;
+		if (n <= 0)
+			*eof = true;
+		else
+			buf->len += (size_t)n;
+		moved = true;
 	}
-	buf->len += (size_t)n;
-	return true;
+	return moved;
 }
 
 /* Writes buf to a leg; -EIO when the leg is gone. */
@@ -369,6 +371,12 @@ al_relay_run(struct al_relay *r)
 	}
 	memcpy(p.in.d, r->initial, r->initial_len);
 	p.in.len = r->initial_len;
+	/* a record's header and body in one read(), not two. A leg is polled for input only
+	 * once SSL_read() said WANT_READ, when OpenSSL holds no whole record of it. */
+	if (r->client.ssl)
+		SSL_set_read_ahead(r->client.ssl, 1);
+	if (r->upstream.ssl)
+		SSL_set_read_ahead(r->upstream.ssl, 1);
 	while ((k = turn(&p)) >= 0)
 		if (k == 0 && wait_legs(&p) < 0)
 			break;
