@@ -272,28 +272,57 @@ relay(struct al_proxy_conn *k, SSL *client, SSL *upstream, int upfd, bool check,
 		SSL_shutdown(upstream);
 }
 
-/* CONNECT to a host whose TLS the proxy ends: the client's leg (SNI must be the host),
- * then the upstream's (verified), then every request. */
+/* The upstream's handshake, on a thread of its own while the client's runs: a new
+ * connection waits for the longer of the two, not for both. */
+struct upstream_leg {
+	struct al_proxy_conn *k;
+	int fd;
+	SSL *ssl;
+	struct al_err err;
+	int r;
+};
+
+static void *
+upstream_main(void *arg)
+{
+	struct upstream_leg *u = arg;
+
+	u->r = al_tls_client_connect(u->k->px->client_ctx, u->fd, u->k->host, &u->ssl, &u->err);
+	return NULL;
+}
+
+/* CONNECT to a host whose TLS the proxy ends: the client's leg (SNI must be the host) and
+ * the upstream's (verified) both up, and only then every request. */
 static void
 terminate(struct al_proxy_conn *k, int upfd)
 {
+	struct upstream_leg u = {.k = k, .fd = upfd};
 	struct al_err err = {0};
-	SSL *client = NULL, *upstream = NULL;
+	SSL *client = NULL;
+	pthread_attr_t attr;
+	pthread_t t;
+	bool threaded;
+	int r;
 
 	k->mode = "tls";
-	if (al_tls_server_accept(k->px->server_ctx, k->fd, k->host, &client, &err) < 0) {
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 << 10);
+	threaded = pthread_create(&t, &attr, upstream_main, &u) == 0;
+	pthread_attr_destroy(&attr);
+	r = al_tls_server_accept(k->px->server_ctx, k->fd, k->host, &client, &err);
+	if (threaded)
+		pthread_join(t, NULL);
+	else
+		upstream_main(&u);
+	if (r < 0)
 		deny(k, "%s", al_err_msg(&err));
-		return;
-	}
-	if (al_tls_client_connect(k->px->client_ctx, upfd, k->host, &upstream, &err) < 0) {
-		deny(k, "%s", al_err_msg(&err));
+	else if (u.r < 0) {
+		deny(k, "%s", al_err_msg(&u.err));
 		refuse(k, client, 502, "Bad Gateway");
-		SSL_free(client);
-		return;
-	}
-	relay(k, client, upstream, upfd, true, false);
+	} else
+		relay(k, client, u.ssl, upfd, true, false);
 	SSL_free(client);
-	SSL_free(upstream);
+	SSL_free(u.ssl);
 }
 
 static void
