@@ -58,15 +58,16 @@ profile_build(void)
 {
 	size_t len = 0;
 
-	al_fixed_printf(profile_text, sizeof(profile_text), &len,
-			"airlock sandbox profile v1\n"
-			"namespaces user pid mount net ipc uts cgroup\n"
-			"ids 0 inside maps to one unprivileged host id; setgroups deny\n"
-			"hostname " AL_SANDBOX_HOSTNAME "\n"
-			"network none (loopback down); with egress (the policy's egress, in its "
-			"digest): loopback up, one listener at 127.0.0.1:3128 handed to the egress "
-			"proxy before the command starts, the proxy variables and its CA's bundle at "
-			"/etc/ssl/certs/ca-certificates.crt\n");
+	al_fixed_printf(
+	    profile_text, sizeof(profile_text), &len,
+	    "airlock sandbox profile v1\n"
+	    "namespaces user pid mount net ipc uts cgroup\n"
+	    "ids 0 inside maps to one unprivileged host id; setgroups deny\n"
+	    "hostname " AL_SANDBOX_HOSTNAME "\n"
+	    "network none (loopback down); with egress (the policy's egress, in its "
+	    "digest): loopback up, one listener at 127.0.0.1:3128 handed to the egress "
+	    "proxy before the command starts, the proxy variables and its CA's bundle at "
+	    "/etc/ssl/certs/ca-certificates.crt\n");
 	al_fixed_printf(profile_text, sizeof(profile_text), &len,
 			"mount root tmpfs %s nosuid nodev, read-only once built\n",
 			AL_SANDBOX_NEWROOT_OPTS);
