@@ -19,6 +19,7 @@
 #include "egress/proxy-int.h"
 #include "egress/relay.h"
 #include "egress/tls.h"
+#include "lib/fdpass.h"
 #include "lib/fileio.h"
 #include "lib/macros.h"
 
@@ -41,29 +42,15 @@ ctl_send(int ctl, const char *kind, const char *text)
 static int
 ctl_recv(int ctl, struct al_proxy_run *run)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = {.iov_base = run->label, .iov_len = sizeof(run->label) - 1};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c;
-	ssize_t n;
+	size_t n = 0;
+	int r;
 
 	memset(run->label, 0, sizeof(run->label));
-	do
-		n = recvmsg(ctl, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return n < 0 ? -errno : 0;
-	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(sizeof(int)) || (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)))
-		return -EPROTO;
-	memcpy(&run->listener, CMSG_DATA(c), sizeof(int));
+	r = al_fd_recv(ctl, run->label, sizeof(run->label) - 1, 0, &n, &run->listener);
+	if (r == -EPIPE)
+		return 0;
+	if (r < 0)
+		return r;
 	for (char *p = run->label; *p; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f || *p == '"')
 			*p = '?';

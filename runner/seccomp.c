@@ -14,6 +14,7 @@
  * denied. The plain one returns EPERM directly; it serves kernels without user
  * notification and al_seccomp_load. The program is installed in the sandboxed child with
  * a bare syscall so the child never allocates. */
+#include "lib/fdpass.h"
 #include "runner/seccomp.h"
 
 #include <assert.h>
@@ -190,60 +191,16 @@ al_seccomp_install_counted(const struct al_seccomp_prog *prog, int *ret_listener
 int
 al_seccomp_send_listener(int sock, int listener)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	char byte = 'L';
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr msg = {
-	    .msg_iov = &iov,
-	    .msg_iovlen = 1,
-	    .msg_control = u.buf,
-	    .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	ssize_t n;
-
-	memset(u.buf, 0, sizeof(u.buf));
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &listener, sizeof(int));
-	do
-		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n == 1 ? 0 : n < 0 ? -errno : -EIO;
+	return al_fd_send(sock, "L", 1, listener);
 }
 
 int
 al_seccomp_recv_listener(int sock, int *ret_listener)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
 	char byte;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr msg = {
-	    .msg_iov = &iov,
-	    .msg_iovlen = 1,
-	    .msg_control = u.buf,
-	    .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *c;
-	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	size_t n;
 
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -EPIPE;
-	c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(sizeof(int)) || (msg.msg_flags & MSG_CTRUNC))
-		return -EBADMSG;
-	memcpy(ret_listener, CMSG_DATA(c), sizeof(int));
-	return 0;
+	return al_fd_recv(sock, &byte, 1, MSG_DONTWAIT, &n, ret_listener);
 }
 
 static const char *

@@ -41,7 +41,6 @@ AGENT=$("$AIRLOCK" token add --data "$DATA" --name agent-1 --role agent)
 jq -n --rawfile p "$EX/fix.patch" --rawfile t "$EX/test.patch" --arg id "$TID" \
 	'{repo: "example", base: "main", patch: $p, test_patch: $t, fail_to_pass: [$id]}' \
 	>"$TMP/body.json"
-state() { sqlite3 "$DATA/airlock.db" "SELECT state FROM proposals WHERE id = '$1'"; }
 leftovers() { find "$DATA/jobs" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
 start_server "$TMP/config.json" "$DATA" || { not_ok "server starts"; summary; exit 1; }

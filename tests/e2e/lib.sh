@@ -34,6 +34,21 @@ make_example_repo() {
 	git -C "$dir" -c user.name=e2e -c user.email=e2e@localhost commit -q -m "initial"
 }
 
+# state ID: a proposal's state in $DATA's database.
+state() { sqlite3 "$DATA/airlock.db" "SELECT state FROM proposals WHERE id = '$1'"; }
+# wait_state ID SECONDS STATE...: until the proposal is in one of the states; non-zero if
+# it was not within SECONDS.
+wait_state() {
+	local id=$1 s=$2 i st
+	shift 2
+	for i in $(seq 1 $((s * 10))); do
+		st=$(state "$id")
+		for want in "$@"; do [ "$st" = "$want" ] && return 0; done
+		sleep 0.1
+	done
+	return 1
+}
+
 # start_server CONFIG DATA [CACERT]: starts airlock on a port the kernel picks, reads the
 # address it bound from its banner, waits for /healthz; sets SERVER_PID, PORT and URL
 # (https, trusting CACERT, when given).

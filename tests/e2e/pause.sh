@@ -35,17 +35,6 @@ body() { # body REPO: the example's fix on that repository
 }
 body fast
 body slow
-state() { sqlite3 "$DATA/airlock.db" "SELECT state FROM proposals WHERE id = '$1'"; }
-wait_state() { # wait_state ID SECONDS STATE...
-	local id=$1 s=$2 i st
-	shift 2
-	for i in $(seq 1 $((s * 10))); do
-		st=$(state "$id")
-		for want in "$@"; do [ "$st" = "$want" ] && return 0; done
-		sleep 0.1
-	done
-	return 1
-}
 runners() { pgrep -f "runner --job $DATA/jobs/$1" | wc -l; }
 
 start_server "$TMP/config.json" "$DATA" || { not_ok "server starts"; summary; exit 1; }

@@ -45,17 +45,6 @@ jq -n --rawfile p "$EX/fix.patch" --rawfile t "$TMP/escape.patch" --arg id "$TID
 jq -n --rawfile p "$EX/fix.patch" --rawfile t "$EX/test.patch" --arg id "$TID" \
 	'{repo: "example", base: "main", patch: $p, test_patch: $t, fail_to_pass: [$id]}' >"$TMP/clean.json"
 
-state() { sqlite3 "$DATA/airlock.db" "SELECT state FROM proposals WHERE id = '$1'"; }
-wait_state() { # wait_state ID SECONDS STATE...
-	local id=$1 s=$2 i st
-	shift 2
-	for i in $(seq 1 $((s * 10))); do
-		st=$(state "$id")
-		for want in "$@"; do [ "$st" = "$want" ] && return 0; done
-		sleep 0.1
-	done
-	return 1
-}
 submit() { http POST /v1/proposals "$1" "$2" | sed 's/^202 //' | jq -r .id; }
 
 start_server "$TMP/config.json" "$DATA" || { not_ok "server starts"; summary; exit 1; }
