@@ -1,3 +1,4 @@
+#include "egress/proxy.h"
 #include "config.h"
 
 #include <errno.h>
@@ -181,13 +182,46 @@ parse_github(struct al_config *c, json_t *v, const char *dir, struct al_err *err
 	return 0;
 }
 
+/* The policy with the operator's egress bundles (top-level "egress_bundles") added to its
+ * egress.gate, so that "@name" works in every repository and the digest covers the hosts
+ * a bundle stands for. A name defined in both places is an error. NULL: out of memory or
+ * refused (err says which). */
+static json_t *
+with_bundles(const json_t *policy, const json_t *bundles, const char *where, struct al_err *err)
+{
+	json_t *p = json_deep_copy(policy), *gate, *own, *v;
+	const char *name;
+
+	if (!p)
+		return al_err_set(err, -ENOMEM, "out of memory"), NULL;
+	gate = json_object_get(json_object_get(p, "egress"), "gate");
+	if (!bundles || !json_is_object(gate))
+		return p;
+	own = json_object_get(gate, "bundles");
+	if (!own)
+		json_object_set_new(gate, "bundles", own = json_object());
+	json_object_foreach ((json_t *)bundles, name, v) {
+		if (!json_is_object(own) || json_object_get(own, name)) {
+			json_decref(p);
+			return al_err_set(err, -EINVAL,
+					  "%s.egress.gate.bundles.%.64s: also in egress_bundles",
+					  where, name),
+			       NULL;
+		}
+		json_object_set(own, name, v);
+	}
+	return p;
+}
+
 static int
-parse_repo(struct al_config *c, const char *name, json_t *v, const char *dir, struct al_err *err)
+parse_repo(struct al_config *c, const char *name, json_t *v, const char *dir, const json_t *bundles,
+	   struct al_err *err)
 {
 	struct al_repo_conf *r = &c->repos[c->n_repos];
 	char where[128];
 	const char *key;
 	json_t *val;
+	int rc;
 	struct stat st;
 
 	if (!repo_name_valid(name))
@@ -215,7 +249,29 @@ parse_repo(struct al_config *c, const char *name, json_t *v, const char *dir, st
 	if (json_object_get(v, "github") &&
 	    parse_github_repo(r, name, json_object_get(v, "github"), dir, err) < 0)
 		return -EINVAL;
-	return al_policy_parse(json_object_get(v, "policy"), where, &r->policy, err);
+	val = with_bundles(json_object_get(v, "policy"), bundles, where, err);
+	if (!val)
+		return err && err->code ? err->code : -ENOMEM;
+	rc = al_policy_parse(val, where, &r->policy, err);
+	json_decref(val);
+	return rc;
+}
+
+/* {"name": ["host", "*.suffix"], ...}: checked as the proxy will read them. */
+static int
+parse_bundles(const json_t *v, struct al_err *err)
+{
+	json_t *o = json_pack("{s:O}", "bundles", v);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	struct al_err e = {0};
+	int r;
+
+	json_decref(o);
+	if (!text)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	r = al_proxy_conf_check(text, strlen(text), &e);
+	free(text);
+	return r < 0 ? al_err_set(err, r, "egress_bundles: %s", al_err_msg(&e)) : 0;
 }
 
 /* {"cert": PEM file, "key": PEM file} */
@@ -350,6 +406,9 @@ parse_top(struct al_config *c, json_t *root, const char *dir, struct al_err *err
 			c->public_url = strdup(u);
 			if (!c->public_url)
 				return al_err_set(err, -ENOMEM, "out of memory");
+		} else if (!strcmp(key, "egress_bundles")) {
+			if ((r = parse_bundles(v, err)) < 0)
+				return r;
 		} else if (!strcmp(key, "tls")) {
 			if ((r = parse_tls(c, v, dir, err)) < 0)
 				return r;
@@ -363,7 +422,8 @@ parse_top(struct al_config *c, json_t *root, const char *dir, struct al_err *err
 			if (!c->repos)
 				return al_err_set(err, -ENOMEM, "out of memory");
 			json_object_foreach (v, name, rv) {
-				r = parse_repo(c, name, rv, dir, err);
+				r = parse_repo(c, name, rv, dir,
+					       json_object_get(root, "egress_bundles"), err);
 				if (r < 0)
 					return r;
 			}

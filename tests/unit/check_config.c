@@ -10,6 +10,9 @@
 #include "server/config.h"
 
 #define POLICY "{\"reproduce\": {\"command\": [\"sh\", \"tests/run.sh\"]}}"
+#define EGRESS_POLICY(allow)                                                                   \
+	"{\"reproduce\": {\"command\": [\"t\"]}, \"egress\": {\"gate\": {\"allow\": [\"" allow \
+	"\"]}}}"
 
 static const struct {
 	const char *json;
@@ -72,6 +75,15 @@ static const struct {
      " \"o/r\", \"secret_file\": \"s\"}}}}",
      "repos.r.github.remote: missing"},
     {"{\"listen\": \"127.0.0.1:1\", \"listen\": \"127.0.0.1:2\"}", "duplicate"},
+    /* egress bundles: checked like rules, unknown ones refused, one name in one place */
+    {"{\"egress_bundles\": {\"py\": [\"10.0.0.1\"]}}", "egress_bundles: egress.bundles.py[0]"},
+    {"{\"egress_bundles\": []}", "egress_bundles: egress.bundles"},
+    {"{\"repos\": {\"r\": {\"path\": \"/tmp\", \"policy\": " EGRESS_POLICY("@npm") "}}}",
+     "repos.r.policy.egress.gate: egress.allow[0]: no bundle named \"npm\""},
+    {"{\"egress_bundles\": {\"py\": [\"a.test\"]}, \"repos\": {\"r\": {\"path\": \"/tmp\", "
+     "\"policy\": {\"reproduce\": {\"command\": [\"t\"]}, \"egress\": {\"gate\": "
+     "{\"allow\": [\"@py\"], \"bundles\": {\"py\": [\"b.test\"]}}}}}}}",
+     "repos.r.policy.egress.gate.bundles.py: also in egress_bundles"},
     {"{\"listen\": ", "line 1"},
 };
 
@@ -85,6 +97,28 @@ START_TEST(bad_config_names_the_key)
 	ck_assert_ptr_null(c);
 	ck_assert_msg(strstr(e.msg, bad_cases[_i].want), "message '%s' lacks '%s'", e.msg,
 		      bad_cases[_i].want);
+}
+END_TEST
+
+/* The operator's bundles reach every repository's egress, and its digest. */
+START_TEST(egress_bundles_are_shared)
+{
+	static const char j[] =
+	    "{\"egress_bundles\": {\"py\": [\"pypi.test\", \"files.pypi.test\"]}, \"repos\": "
+	    "{\"a\": {\"path\": \".\", \"policy\": " EGRESS_POLICY(
+		"@py") "},"
+		       " \"b\": {\"path\": \".\", \"policy\": " POLICY "}}}";
+	struct al_config *c = NULL;
+	struct al_err e = {0};
+	char *canon;
+
+	ck_assert_int_eq(al_config_parse(j, strlen(j), "/tmp", &c, &e), 0);
+	canon = al_policy_canonical(al_config_repo(c, "a")->policy);
+	ck_assert_ptr_nonnull(
+	    strstr(canon, "\"bundles\":{\"py\":[\"pypi.test\",\"files.pypi.test\"]}"));
+	free(canon);
+	ck_assert_ptr_null(al_policy_egress(al_config_repo(c, "b")->policy, "gate"));
+	al_config_free(c);
 }
 END_TEST
 
@@ -191,6 +225,7 @@ config_suite(void)
 
 	tcase_add_loop_test(t, bad_config_names_the_key, 0, (int)AL_ARRAY_SIZE(bad_cases));
 	tcase_add_test(t, good_config_and_defaults);
+	tcase_add_test(t, egress_bundles_are_shared);
 	tcase_add_test(t, limits_are_read);
 	tcase_add_test(t, embedded_defaults_and_overrides);
 	tcase_add_test(t, tls_and_sessions);
