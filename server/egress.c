@@ -23,6 +23,7 @@ al_job_egress_start(const char *core, const struct al_policy *policy, const char
 
 	memset(e, 0, sizeof(*e));
 	e->proc.ctl = e->proc.record_fd = -1;
+	e->started = true;
 	if (!gate)
 		return 0;
 	conf = json_deep_copy(gate);
@@ -140,8 +141,10 @@ al_job_egress_summary(const json_t *connections)
 void
 al_job_egress_clear(struct al_job_egress *e)
 {
-	al_egress_proc_clear(&e->proc);
-	e->on = false;
+	/* a job that ended before its runs never started one: its zeroed fds are not ours */
+	if (e->started)
+		al_egress_proc_clear(&e->proc);
+	e->on = e->started = false;
 }
 
 void

@@ -14,7 +14,9 @@
 /* The fd the runner finds the proxy's control socket on. */
 #define AL_JOB_EGRESS_FD 3
 
+/* Zero-initialised, it holds nothing (al_job_egress_clear does nothing to it). */
 struct al_job_egress {
+	bool started; /* proc's fds are ours to close */
 	bool on;
 	struct al_egress_proc proc;
 };
