@@ -8,6 +8,15 @@
  *                         classified (loopback, private, link-local, metadata, ...)
  *   rules.h    rules.c    the allowlist: hosts, *.suffix patterns, operator bundles, deny
  *                         rules that win, ports; parsed from JSON and matched
+ *   conf.c                the configuration: allowlist, tunnels, secrets (read here), caps,
+ *                         test-only overrides (proxy.h)
  *
- * These files do no I/O: they decide, the proxy acts. */
+ * Those do no I/O: they decide; the proxy acts:
+ *
+ *   proxy.h    serve.c    the process: CA, TLS contexts, the control socket, accepts
+ *              proxy.c    one connection: decision, one lookup, connect, TLS legs
+ *              check.c    each request inside a connection, and the connection's record
+ *   relay.h    relay.c    the bytes both ways, requests framed and checked
+ *   ca.h       ca.c       the per-run CA and its leaves
+ *   tls.h      tls.c      the client and upstream TLS legs */
 #pragma once
