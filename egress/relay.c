@@ -369,7 +369,8 @@ al_relay_run(struct al_relay *r)
 		rc = -ENOMEM;
 		goto out;
 	}
-	memcpy(p.in.d, r->initial, r->initial_len);
+	if (r->initial_len)
+		memcpy(p.in.d, r->initial, r->initial_len);
 	p.in.len = r->initial_len;
 	/* a record's header and body in one read(), not two. A leg is polled for input only
 	 * once SSL_read() said WANT_READ, when OpenSSL holds no whole record of it. */
