@@ -360,7 +360,7 @@ manifest_load(struct al_image *img, const struct desc *md, struct al_err *err)
 	int r = blob_json(img, md, NULL, &m, err);
 
 	if (r < 0)
-		return r;
+		return al_err_prefix(err, "manifest");
 	mt = json_string_value(json_object_get(m, "mediaType"));
 	layers = json_object_get(m, "layers");
 	if (mt && strcmp(mt, md->media_type) != 0)

@@ -97,6 +97,18 @@ good_layers() {
 	layer zstd 'd|opt/ro||555' 'f|opt/ro/file|ro|640' 'c|dev/null' 'p|fifo'
 }
 
+rewrite_manifest() { # JQFILTER [MEDIATYPE]: edits the manifest index.json names
+	local old new
+	old=$(jq -r '.manifests[0].digest' "$L/index.json")
+	jq -c "$1" "$L/blobs/sha256/${old#sha256:}" >"$T/m.json"
+	rm "$L/blobs/sha256/${old#sha256:}"
+	new=$(put_blob "$T/m.json")
+	jq -c --arg d "$new" --argjson s "$(blob_size "$new")" --arg mt "${2:-}" \
+		'.manifests[0] |= (.digest = $d | .size = $s |
+		if $mt != "" then .mediaType = $mt else . end)' "$L/index.json" >"$T/i.json"
+	mv "$T/i.json" "$L/index.json"
+}
+
 one_layer() { # SPEC...: a one-layer image for linux/amd64
 	layer tar "$@"
 	index "$(manifest amd64)" >"$L/index.json"
@@ -130,6 +142,35 @@ symlink-escape)
 symlink-relative)
 	layer tar 'd|d||755' 'l|d/a|../../../../../../../../../..'"$out/outside"
 	one_layer 'f|d/a/evil|pwned'
+	;;
+symlink-replace)
+	# A later file at a symlink's name replaces the link, never writes through it.
+	layer tar "l|a|$out/outside/x"
+	one_layer 'f|a|replaced'
+	;;
+docker)
+	layer gzip 'f|file|docker'
+	index "$(manifest amd64)" >"$L/index.json"
+	rewrite_manifest '.mediaType = "application/vnd.docker.distribution.manifest.v2+json" |
+		.config.mediaType = "application/vnd.docker.container.image.v1+json" |
+		.layers[].mediaType = "application/vnd.docker.image.rootfs.diff.tar.gzip"' \
+		application/vnd.docker.distribution.manifest.v2+json
+	;;
+big-config)
+	one_layer 'f|file|x'
+	rewrite_manifest '.config.size = 5000000'
+	;;
+many-layers)
+	one_layer 'f|file|x'
+	rewrite_manifest '.layers = [range(129) as $i | .layers[0]]'
+	;;
+bad-digest-format)
+	one_layer 'f|file|x'
+	rewrite_manifest '.layers[0].digest = "sha256:" + ("AB" * 32)'
+	;;
+unknown-layer-type)
+	one_layer 'f|file|x'
+	rewrite_manifest '.layers[0].mediaType = "application/vnd.oci.image.layer.nondistributable.v1.tar"'
 	;;
 symlink-one-layer) one_layer "l|a|$out/outside" 'f|a/evil|pwned' ;;
 dotdot) one_layer 'd|x||755' 'f|x/../../outside/dotdot|pwned' ;;

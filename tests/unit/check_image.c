@@ -40,6 +40,12 @@ static const char *const kinds[] = {
     "manifest-digest",
     "archive",
     "archive-evil",
+    "symlink-replace",
+    "docker",
+    "big-config",
+    "many-layers",
+    "bad-digest-format",
+    "unknown-layer-type",
 };
 
 static int
@@ -303,6 +309,33 @@ START_TEST(devices_and_setid_dropped)
 }
 END_TEST
 
+START_TEST(symlink_replaced_not_followed)
+{
+	_cleanup_free_ char *dest = NULL;
+	struct al_unpack_stats st;
+	struct al_err err = {0};
+
+	ck_assert_msg(unpack_kind("symlink-replace", NULL, &dest, &st, &err) == 0, "%s",
+		      al_err_msg(&err));
+	ck_assert(S_ISREG(lstat_in(dest, "a").st_mode));
+	assert_content(dest, "a", "replaced");
+	assert_outside_empty();
+	ck_assert_int_eq(al_rm_rf(dest), 0);
+}
+END_TEST
+
+START_TEST(docker_manifest_accepted)
+{
+	_cleanup_free_ char *dest = NULL;
+	struct al_unpack_stats st;
+	struct al_err err = {0};
+
+	ck_assert_msg(unpack_kind("docker", NULL, &dest, &st, &err) == 0, "%s", al_err_msg(&err));
+	assert_content(dest, "file", "docker");
+	ck_assert_int_eq(al_rm_rf(dest), 0);
+}
+END_TEST
+
 static const struct {
 	const char *kind;
 	bool at_open; /* refused by al_image_open, else by al_image_unpack */
@@ -321,6 +354,10 @@ static const struct {
     {"missing-blob", true, "missing"},
     {"manifest-digest", true, "digest mismatch"},
     {"ambiguous", true, "none for linux/amd64"},
+    {"big-config", true, "5000000 bytes, over the 4194304-byte cap"},
+    {"many-layers", true, "129 layers, over the cap of 128"},
+    {"bad-digest-format", true, "is not sha256:<64 hex>"},
+    {"unknown-layer-type", true, "is not a tar, tar+gzip or tar+zstd layer"},
 };
 
 START_TEST(attack_refused)
@@ -391,6 +428,8 @@ image_suite(void)
 	tcase_add_test(tc, archive_matches_layout);
 	tcase_add_test(tc, nested_index_picks_amd64);
 	tcase_add_test(tc, devices_and_setid_dropped);
+	tcase_add_test(tc, symlink_replaced_not_followed);
+	tcase_add_test(tc, docker_manifest_accepted);
 	tcase_add_loop_test(tc, attack_refused, 0, (int)AL_ARRAY_SIZE(refusals));
 	tcase_add_test(tc, caps_and_dest_refused);
 	suite_add_tcase(s, tc);
