@@ -172,6 +172,18 @@ unknown-layer-type)
 	one_layer 'f|file|x'
 	rewrite_manifest '.layers[0].mediaType = "application/vnd.oci.image.layer.nondistributable.v1.tar"'
 	;;
+archive-symlink)
+	# index.json as a link to a host file: refused, never read.
+	craft "$L.tar" 'f|oci-layout|{"imageLayoutVersion":"1.0.0"}' 'l|index.json|/etc/hostname'
+	rm -rf "$L"
+	exit 0
+	;;
+archive-twice)
+	craft "$L.tar" 'f|oci-layout|{"imageLayoutVersion":"1.0.0"}' 'f|index.json|{}' \
+		'f|./index.json|{}'
+	rm -rf "$L"
+	exit 0
+	;;
 symlink-one-layer) one_layer "l|a|$out/outside" 'f|a/evil|pwned' ;;
 dotdot) one_layer 'd|x||755' 'f|x/../../outside/dotdot|pwned' ;;
 absolute) one_layer "f|$out/outside/absolute|pwned" ;;
