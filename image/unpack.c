@@ -88,6 +88,22 @@ mark_written(struct unpack *u, const char *path)
 
 /* ---- the tree ---- */
 
+/* A directory no entry declared: 0755, also over the mode of one a whiteout removed. */
+static int
+make_parent(struct unpack *u, int dir_fd, const char *name, const char *path, size_t len)
+{
+	char prefix[PATH_MAX];
+
+	if (mkdirat(dir_fd, name, 0755) < 0)
+		return -1;
+	snprintf(prefix, sizeof(prefix), "%.*s", (int)len, path);
+	if (al_pathset_put(&u->dir_modes, prefix, 0755) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
 /* Opens the directory that holds path, walking from the root without following a
  * symlink; missing directories are made (mode 0755) when create is set. *ret_base points
  * into path at its last component. */
@@ -108,7 +124,7 @@ open_parent(struct unpack *u, const char *path, bool create, int *ret_fd, const 
 		comp[slash - c] = '\0';
 		next = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0 && errno == ENOENT && create) {
-			if (mkdirat(cur, comp, 0755) < 0 && errno != EEXIST)
+			if (make_parent(u, cur, comp, path, (size_t)(slash - path)) < 0)
 				return al_err_set(err, -errno, "making \"%.*s\": %s",
 						  (int)(slash - path), path, strerror(errno));
 			next = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -184,6 +184,12 @@ archive-twice)
 	rm -rf "$L"
 	exit 0
 	;;
+stale-mode)
+	# p is 0555, removed, then made again only as the parent of p/y: 0755.
+	layer tar 'd|p||555' 'f|p/x|x'
+	layer tar 'f|.wh.p|'
+	one_layer 'f|p/y|y'
+	;;
 symlink-one-layer) one_layer "l|a|$out/outside" 'f|a/evil|pwned' ;;
 dotdot) one_layer 'd|x||755' 'f|x/../../outside/dotdot|pwned' ;;
 absolute) one_layer "f|$out/outside/absolute|pwned" ;;

@@ -48,6 +48,7 @@ static const char *const kinds[] = {
     "unknown-layer-type",
     "archive-symlink",
     "archive-twice",
+    "stale-mode",
 };
 
 static int
@@ -341,6 +342,22 @@ START_TEST(docker_manifest_accepted)
 }
 END_TEST
 
+START_TEST(removed_directory_mode_forgotten)
+{
+	_cleanup_free_ char *dest = NULL;
+	struct al_unpack_stats st;
+	struct al_err err = {0};
+
+	ck_assert_msg(unpack_kind("stale-mode", NULL, &dest, &st, &err) == 0, "%s",
+		      al_err_msg(&err));
+	ck_assert_int_eq(lstat_in(dest, "p").st_mode & 07777, 0755);
+	ck_assert(!exists_in(dest, "p/x"));
+	assert_content(dest, "p/y", "y");
+	ck_assert_uint_eq(st.whiteouts, 1);
+	ck_assert_int_eq(al_rm_rf(dest), 0);
+}
+END_TEST
+
 static const struct {
 	const char *kind;
 	bool at_open; /* refused by al_image_open, else by al_image_unpack */
@@ -437,6 +454,7 @@ image_suite(void)
 	tcase_add_test(tc, devices_and_setid_dropped);
 	tcase_add_test(tc, symlink_replaced_not_followed);
 	tcase_add_test(tc, docker_manifest_accepted);
+	tcase_add_test(tc, removed_directory_mode_forgotten);
 	tcase_add_loop_test(tc, attack_refused, 0, (int)AL_ARRAY_SIZE(refusals));
 	tcase_add_test(tc, caps_and_dest_refused);
 	suite_add_tcase(s, tc);
