@@ -3,7 +3,8 @@
 
 CC ?= cc
 comma := ,
-PKGS := libgit2 libmicrohttpd sqlite3 jansson libsodium libcurl libxml-2.0 libidn2 openssl
+PKGS := libgit2 libmicrohttpd sqlite3 jansson libsodium libcurl libxml-2.0 libidn2 openssl \
+	libarchive
 BUILD := build
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
@@ -33,6 +34,8 @@ GIT_SRC := runner/checkout.c runner/apply.c runner/tree.c runner/libgit.c runner
 # no libxml2.
 FRONT_SRC := runner/front.c $(filter-out $(GIT_SRC) runner/report.c runner/pull.c,$(RUNNER_SRC))
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c server/store/*.c))
+# OCI images (layouts, oci-archives, their layers unpacked): libarchive, in airlock-core.
+IMAGE_SRC := $(wildcard image/*.c)
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 LIB_OBJ := $(call obj,$(LIB_SRC))
@@ -40,6 +43,7 @@ GATES_OBJ := $(call obj,$(GATES_SRC) $(EGRESS_CHECK_SRC))
 EGRESS_OBJ := $(call obj,$(filter-out $(EGRESS_CHECK_SRC),$(EGRESS_SRC)))
 RUNNER_OBJ := $(call obj,$(RUNNER_SRC))
 SERVER_OBJ := $(call obj,$(SERVER_SRC))
+IMAGE_OBJ := $(call obj,$(IMAGE_SRC))
 MAIN_OBJ := $(call obj,server/main.c runner/main.c)
 FRONT_OBJ := $(call obj,$(FRONT_SRC)) $(LIB_OBJ)
 
@@ -77,6 +81,7 @@ UNIT_OBJ_decide := $(call obj,server/decide.c) $(GATES_OBJ)
 UNIT_OBJ_promote := $(call obj,server/promote.c) $(GATES_OBJ)
 UNIT_OBJ_tls := $(call obj,egress/ca.c egress/tls.c)
 UNIT_OBJ_relay := $(call obj,egress/relay.c egress/request.c $(EGRESS_CHECK_SRC))
+UNIT_OBJ_image := $(call obj,$(IMAGE_SRC))
 UNIT_OBJ_webhook := $(call obj,server/webhook.c runner/pull.c runner/confine.c) $(GATES_OBJ)
 
 FUZZ := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -94,7 +99,7 @@ all: $(BIN) $(CORE)
 deps:
 	@./deploy/deps.sh
 
-$(CORE): $(LIB_OBJ) $(GATES_OBJ) $(EGRESS_OBJ) $(RUNNER_OBJ) $(SERVER_OBJ) $(MAIN_OBJ)
+$(CORE): $(LIB_OBJ) $(GATES_OBJ) $(EGRESS_OBJ) $(RUNNER_OBJ) $(SERVER_OBJ) $(IMAGE_OBJ) $(MAIN_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Static: no dynamic loader at start-up (about 1.4 ms of `airlock sandbox -- /bin/true`).

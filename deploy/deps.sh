@@ -34,9 +34,10 @@ if command -v pkg-config >/dev/null 2>&1; then
 	need_pc libxml-2.0 libxml2-dev
 	need_pc libidn2 libidn2-dev
 	need_pc openssl libssl-dev
+	need_pc libarchive libarchive-dev
 else
 	pkgs="$pkgs libgit2-dev libmicrohttpd-dev libseccomp-dev libsqlite3-dev libjansson-dev"
-	pkgs="$pkgs check libsodium-dev libcurl4-openssl-dev libxml2-dev libssl-dev"
+	pkgs="$pkgs check libsodium-dev libcurl4-openssl-dev libxml2-dev libssl-dev libarchive-dev"
 fi
 
 if [ $tests -eq 1 ]; then
