@@ -359,6 +359,10 @@ finish(struct job *j, const char *state, const char *error)
 		al_log("info", "job.left_for_restart", "id=%s", j->p->id);
 		return -ECANCELED;
 	}
+	/* Counted before the state is stored: whoever sees the job ended also sees the
+	 * quarantine it tipped, so its proposer cannot slip one more submission in between.
+	 * A job whose proposal moved on while it ran still did what it did. */
+	count_anomalies(j, state);
 	r = al_store_finish(j->srv->store, j->p->id, &o, &err);
 	if (r == -ESTALE)
 		al_log("info", "job.discarded", "id=%s reason=%s", j->p->id,
@@ -370,8 +374,6 @@ finish(struct job *j, const char *state, const char *error)
 		al_log("info", "job.finished", "id=%s state=%s reason=%s", j->p->id, state,
 		       al_log_q(error ? error
 				      : json_string_value(json_object_get(j->verdict, "reason"))));
-	if (r == 0)
-		count_anomalies(j, state);
 	return r;
 }
 
