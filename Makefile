@@ -146,7 +146,7 @@ $(BUILD)/probes/%: tests/probes/%.c $(wildcard tests/probes/*.h)
 # (server/intake.c), the test reports (runner/report.c), the egress proxy's request head
 # and host names (egress/).
 FUZZ_SRC := server/sign.c server/grant.c server/intake.c runner/report.c \
-	egress/request.c egress/host.c egress/rules.c
+	egress/request.c $(EGRESS_CHECK_SRC)
 FUZZ_OBJ := $(GATES_OBJ) $(call obj,$(FUZZ_SRC)) $(LIB_OBJ)
 $(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(FUZZ_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
