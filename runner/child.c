@@ -335,27 +335,37 @@ reap(const struct al_child_ctx *c, pid_t cmd)
  * before, they would not (an unmapped owner), and whether we got in would race with the
  * runner writing the maps. */
 static int
-open_workspace(const struct al_child_ctx *c)
+open_dir(const struct al_child_ctx *c, const char *path, const char *what)
 {
 	int fd;
 
-	if (!c->workspace)
+	if (!path)
 		return -1;
-	fd = open(c->workspace, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		al_child_fail(c->report_fd, -errno, "open workspace");
+		al_child_fail(c->report_fd, -errno, "open %s", what);
 	return fd;
 }
 
-/* The extra binds' sources, opened for the same reason as the workspace. */
+/* The extra binds' sources and the environment's directories, opened for the same reason
+ * as the workspace. The fds to keep go into keep, *n_keep counting. */
 static void
-open_binds(const struct al_child_ctx *c, int *fds)
+open_sources(const struct al_child_ctx *c, struct al_child_fds *fds, int *keep, size_t *n_keep)
 {
+	fds->workspace = open_dir(c, c->workspace, "workspace");
 	for (size_t i = 0; i < c->n_binds; i++) {
-		fds[i] = open(c->binds[i].src, O_PATH | O_CLOEXEC);
-		if (fds[i] < 0)
+		fds->binds[i] = open(c->binds[i].src, O_PATH | O_CLOEXEC);
+		if (fds->binds[i] < 0)
 			al_child_fail(c->report_fd, -errno, "open bind source %s", c->binds[i].src);
+		keep[(*n_keep)++] = fds->binds[i];
 	}
+	fds->image = open_dir(c, c->root_image, "image");
+	for (size_t i = 0; i < c->n_layers; i++)
+		keep[(*n_keep)++] = fds->layers[i] = open_dir(c, c->layers[i], "layer");
+	fds->upper = open_dir(c, c->upper_dir, "upper directory");
+	keep[(*n_keep)++] = fds->workspace;
+	keep[(*n_keep)++] = fds->image;
+	keep[(*n_keep)++] = fds->upper;
 }
 
 /* The path out, when the run has one: loopback up, a listener bound before the command
@@ -388,12 +398,14 @@ egress_listen(const struct al_child_ctx *c)
 	close(c->egress_fd);
 }
 
-enum { KEEP_FIXED = 9 };
+enum { KEEP_FIXED = 8, KEEP_MAX = KEEP_FIXED + AL_SANDBOX_MAX_BINDS + AL_SANDBOX_MAX_LAYERS + 3 };
 
 _Noreturn void
 al_child_init(const struct al_child_ctx *c)
 {
-	int ws_fd, keep[KEEP_FIXED + AL_SANDBOX_MAX_BINDS], bind_fds[AL_SANDBOX_MAX_BINDS];
+	int keep[KEEP_MAX];
+	struct al_child_fds fds;
+	size_t n_keep = KEEP_FIXED;
 	pid_t cmd;
 	int r;
 
@@ -401,20 +413,18 @@ al_child_init(const struct al_child_ctx *c)
 	 * leave us waiting for ever, pid 1 of a namespace nothing else kills. */
 	close(c->sync_wr_fd);
 	wait_for_runner(c);
-	ws_fd = open_workspace(c);
-	open_binds(c, bind_fds);
 	memcpy(keep,
 	       (int[]){c->sync_fd, c->report_fd, c->status_fd, c->out_fd, c->err_fd, c->notify_fd,
-		       ws_fd, c->report_copy_fd, c->egress_fd},
+		       c->report_copy_fd, c->egress_fd},
 	       KEEP_FIXED * sizeof(int));
-	memcpy(keep + KEEP_FIXED, bind_fds, c->n_binds * sizeof(int));
+	open_sources(c, &fds, keep, &n_keep);
 
-	if ((r = close_all_except(keep, KEEP_FIXED + c->n_binds)) < 0)
+	if ((r = close_all_except(keep, n_keep)) < 0)
 		al_child_fail(c->report_fd, r, "close_range");
 	reset_signals();
 	become_root(c);
 	egress_listen(c);
-	al_mounts_build_root(c, ws_fd, bind_fds);
+	al_mounts_build_root(c, &fds);
 	if (sethostname(AL_SANDBOX_HOSTNAME, strlen(AL_SANDBOX_HOSTNAME)) < 0)
 		al_child_fail(c->report_fd, -errno, "sethostname");
 	if ((r = init_stdio()) < 0)

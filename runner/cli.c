@@ -28,7 +28,8 @@ static const char sandbox_usage[] =
     "usage: airlock sandbox [--timeout S] [--memory BYTES] [--pids N] [--cpu PERCENT]\n"
     "         [--disk-size BYTES] [--ro-bind SRC[:DST]]... [--bind SRC[:DST]]...\n"
     "         [--workdir DIR [--overlay]] [--env NAME=VALUE]... [--record FILE]\n"
-    "         [--allow-host HOST]... [--egress FILE] -- CMD [ARG]...\n";
+    "         [--allow-host HOST]... [--egress FILE] [--root DIR]\n"
+    "         [--layer DIR]... [--upper DIR] -- CMD [ARG]...\n";
 
 struct sandbox_cli {
 	struct al_sandbox_opts o;
@@ -42,6 +43,7 @@ struct sandbox_cli {
 	const char *egress_file; /* the proxy's configuration (docs/egress.md) */
 	const char *allow[MAX_ALLOW];
 	size_t n_allow;
+	const char *layers[AL_SANDBOX_MAX_LAYERS];
 	struct al_egress_proc egress;
 	char *egress_record; /* the proxy's JSON lines, once it ended */
 };
@@ -161,6 +163,9 @@ sandbox_parse(int argc, char **argv, struct sandbox_cli *c)
 					     {"record", required_argument, NULL, 'R'},
 					     {"allow-host", required_argument, NULL, 'A'},
 					     {"egress", required_argument, NULL, 'E'},
+					     {"root", required_argument, NULL, 'I'},
+					     {"layer", required_argument, NULL, 'L'},
+					     {"upper", required_argument, NULL, 'U'},
 					     {NULL, 0, NULL, 0}};
 	int ch, r = 0;
 
@@ -201,6 +206,14 @@ sandbox_parse(int argc, char **argv, struct sandbox_cli *c)
 			c->allow[c->n_allow++] = optarg;
 		else if (ch == 'E')
 			c->egress_file = optarg;
+		else if (ch == 'I')
+			c->o.root_image = optarg;
+		else if (ch == 'L' && c->o.n_layers == AL_SANDBOX_MAX_LAYERS)
+			r = usage_error("too many --layer", NULL);
+		else if (ch == 'L')
+			c->layers[c->o.n_layers++] = optarg;
+		else if (ch == 'U')
+			c->o.upper_dir = optarg;
 		else
 			r = usage_error("unknown option", NULL);
 	}
@@ -212,6 +225,7 @@ sandbox_parse(int argc, char **argv, struct sandbox_cli *c)
 	c->o.env_extra = c->env;
 	c->o.binds = c->binds;
 	c->o.n_binds = c->n_binds;
+	c->o.layers = c->layers;
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lib/buf.h"
 #include "lib/macros.h"
 #include "runner/sandbox-int.h"
 
@@ -43,17 +44,18 @@ static const char passwd_text[] = "root:x:0:0:sandbox:/tmp:/bin/sh\n"
 static const char group_text[] = "root:x:0:\nnogroup:x:65534:\n";
 
 const struct al_mount_step al_mounts_plan[] = {
-    {AL_MOUNT_RO_BIND, "/usr", "/usr", 0},
-    {AL_MOUNT_HOST_LINK, "/bin", "/bin", AL_MOUNT_OPTIONAL},
-    {AL_MOUNT_HOST_LINK, "/sbin", "/sbin", AL_MOUNT_OPTIONAL},
-    {AL_MOUNT_HOST_LINK, "/lib", "/lib", AL_MOUNT_OPTIONAL},
-    {AL_MOUNT_HOST_LINK, "/lib32", "/lib32", AL_MOUNT_OPTIONAL},
-    {AL_MOUNT_HOST_LINK, "/lib64", "/lib64", AL_MOUNT_OPTIONAL},
-    {AL_MOUNT_HOST_LINK, "/libx32", "/libx32", AL_MOUNT_OPTIONAL},
+    {AL_MOUNT_RO_BIND, "/usr", "/usr", AL_MOUNT_SYSTEM},
+    {AL_MOUNT_HOST_LINK, "/bin", "/bin", AL_MOUNT_OPTIONAL | AL_MOUNT_SYSTEM},
+    {AL_MOUNT_HOST_LINK, "/sbin", "/sbin", AL_MOUNT_OPTIONAL | AL_MOUNT_SYSTEM},
+    {AL_MOUNT_HOST_LINK, "/lib", "/lib", AL_MOUNT_OPTIONAL | AL_MOUNT_SYSTEM},
+    {AL_MOUNT_HOST_LINK, "/lib32", "/lib32", AL_MOUNT_OPTIONAL | AL_MOUNT_SYSTEM},
+    {AL_MOUNT_HOST_LINK, "/lib64", "/lib64", AL_MOUNT_OPTIONAL | AL_MOUNT_SYSTEM},
+    {AL_MOUNT_HOST_LINK, "/libx32", "/libx32", AL_MOUNT_OPTIONAL | AL_MOUNT_SYSTEM},
     {AL_MOUNT_FILE, passwd_text, "/etc/passwd", 0},
     {AL_MOUNT_FILE, group_text, "/etc/group", 0},
-    {AL_MOUNT_RO_BIND, "/etc/ld.so.cache", "/etc/ld.so.cache", AL_MOUNT_OPTIONAL},
-    {AL_MOUNT_RO_BIND, "/etc/alternatives", "/etc/alternatives", AL_MOUNT_OPTIONAL},
+    {AL_MOUNT_RO_BIND, "/etc/ld.so.cache", "/etc/ld.so.cache", AL_MOUNT_OPTIONAL | AL_MOUNT_SYSTEM},
+    {AL_MOUNT_RO_BIND, "/etc/alternatives", "/etc/alternatives",
+     AL_MOUNT_OPTIONAL | AL_MOUNT_SYSTEM},
     /* everything the run may write lives in its disk: one cap, gone with the namespace */
     {AL_MOUNT_DISK, "mode=0755", AL_SANDBOX_DISK, 0},
     {AL_MOUNT_WORKSPACE, NULL, "/work", 0},
@@ -170,18 +172,19 @@ bind_path(const char *src, const char *dest, unsigned long add, unsigned step_fl
 	return remount(dest, add);
 }
 
+/* src: the step's source on the host, or in the image. */
 static int
-host_link(const struct al_mount_step *s, const char *dest)
+host_link(const struct al_mount_step *s, const char *src, const char *dest)
 {
 	char target[PATH_MAX];
 	struct stat st;
 	ssize_t n;
 
-	if (lstat(s->src, &st) < 0)
+	if (lstat(src, &st) < 0)
 		return errno == ENOENT && (s->flags & AL_MOUNT_OPTIONAL) ? 0 : -errno;
 	if (!S_ISLNK(st.st_mode))
-		return bind_path(s->src, dest, MS_RDONLY | MS_NOSUID | MS_NODEV, s->flags);
-	n = readlink(s->src, target, sizeof(target) - 1);
+		return bind_path(src, dest, MS_RDONLY | MS_NOSUID | MS_NODEV, s->flags);
+	n = readlink(src, target, sizeof(target) - 1);
 	if (n < 0)
 		return -errno;
 	target[n] = '\0';
@@ -254,38 +257,58 @@ hide_disk(const char *dest)
 	return rmdir(dest) < 0 ? -errno : 0;
 }
 
-/* The workspace as the lower layer of an overlay, its changes in the disk. userxattr: in a
- * user namespace the overlay keeps its own marks in user.* attributes. */
+/* Where the overlay's changes go: the disk, or the kept upper directory's "upper" and
+ * "work" (made here, as the sandbox's root, so that they are the sandbox user's). */
 static int
-overlay_workspace(int ws_fd, const char *dest)
+overlay_upper(const struct al_child_fds *fds, char *upper, char *work, size_t size)
+{
+	int r;
+
+	if (fds->upper < 0) {
+		r = disk_path(upper, size, "upper", 0755);
+		return r < 0 ? r : disk_path(work, size, "overlay-work", 0755);
+	}
+	if ((mkdirat(fds->upper, "upper", 0755) < 0 && errno != EEXIST) ||
+	    (mkdirat(fds->upper, "work", 0700) < 0 && errno != EEXIST))
+		return -errno;
+	snprintf(upper, size, "/proc/self/fd/%d/upper", fds->upper);
+	snprintf(work, size, "/proc/self/fd/%d/work", fds->upper);
+	return 0;
+}
+
+/* The workspace as the lowest layer of an overlay, under the run's layers (top first), its
+ * changes in the disk or the kept upper. userxattr: in a user namespace the overlay keeps
+ * its own marks in user.* attributes. */
+static int
+overlay_workspace(const struct al_child_ctx *c, const struct al_child_fds *fds, const char *dest)
 {
 	char upper[PATH_MAX], work[PATH_MAX], opts[3 * PATH_MAX];
-	int r = disk_path(upper, sizeof(upper), "upper", 0755), n;
+	size_t len = 0;
+	int r = overlay_upper(fds, upper, work, sizeof(upper));
 
-	if (r == 0)
-		r = disk_path(work, sizeof(work), "overlay-work", 0755);
 	if (r < 0)
 		return r;
-	n = snprintf(opts, sizeof(opts),
-		     "lowerdir=/proc/self/fd/%d,upperdir=%s,workdir=%s,userxattr", ws_fd, upper,
-		     work);
-	if (n < 0 || (size_t)n >= sizeof(opts))
-		return -ENAMETOOLONG;
+	al_fixed_printf(opts, sizeof(opts), &len, "lowerdir=");
+	for (size_t i = 0; i < c->n_layers; i++)
+		al_fixed_printf(opts, sizeof(opts), &len, "/proc/self/fd/%d:", fds->layers[i]);
+	al_fixed_printf(opts, sizeof(opts), &len,
+			"/proc/self/fd/%d,upperdir=%s,workdir=%s,userxattr", fds->workspace, upper,
+			work);
 	if (mkdir(dest, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	return mount("overlay", dest, "overlay", MS_NOSUID | MS_NODEV, opts) < 0 ? -errno : 0;
 }
 
 static int
-workspace(const struct al_child_ctx *c, int ws_fd, const char *dest)
+workspace(const struct al_child_ctx *c, const struct al_child_fds *fds, const char *dest)
 {
 	char src[64];
 
-	if (ws_fd < 0) /* none given: an empty one of its own */
+	if (fds->workspace < 0) /* none given: an empty one of its own */
 		return disk_dir("work", dest, 0);
 	if (c->workspace_overlay)
-		return overlay_workspace(ws_fd, dest);
-	snprintf(src, sizeof(src), "/proc/self/fd/%d", ws_fd);
+		return overlay_workspace(c, fds, dest);
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", fds->workspace);
 	return bind_path(src, dest, MS_NOSUID | MS_NODEV, 0);
 }
 
@@ -317,34 +340,55 @@ apply_binds(const struct al_child_ctx *c, const int *bind_fds)
 	}
 }
 
+/* A step's source: the host path, or for a system path of a run with an image, the same
+ * path in the image (through the fd opened before the new root hid it). */
+static int
+step_source(const struct al_mount_step *s, const struct al_child_fds *fds, char *buf, size_t size,
+	    const char **ret)
+{
+	int n;
+
+	*ret = s->src;
+	if (!(s->flags & AL_MOUNT_SYSTEM) || fds->image < 0)
+		return 0;
+	n = snprintf(buf, size, "/proc/self/fd/%d%s", fds->image, s->src);
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	*ret = buf;
+	return 0;
+}
+
 /* -errno when a step fails; the run's binds report their own failure, naming the bind. */
 static int
-apply_step(const struct al_mount_step *s, const struct al_child_ctx *c, int ws_fd,
-	   const int *bind_fds)
+apply_step(const struct al_mount_step *s, const struct al_child_ctx *c,
+	   const struct al_child_fds *fds)
 {
-	char dest[PATH_MAX];
+	char dest[PATH_MAX], srcbuf[PATH_MAX];
+	const char *src = s->src;
 	int r;
 
 	if (s->op == AL_MOUNT_BINDS) {
-		apply_binds(c, bind_fds);
+		apply_binds(c, fds->binds);
 		return 0;
 	}
 	r = root_path(dest, sizeof(dest), s->dest);
 	if (r == 0)
 		r = make_parents(dest);
+	if (r == 0)
+		r = step_source(s, fds, srcbuf, sizeof(srcbuf), &src);
 	if (r < 0)
 		return r;
 	switch (s->op) {
 	case AL_MOUNT_RO_BIND:
-		return bind_path(s->src, dest, MS_RDONLY | MS_NOSUID | MS_NODEV, s->flags);
+		return bind_path(src, dest, MS_RDONLY | MS_NOSUID | MS_NODEV, s->flags);
 	case AL_MOUNT_DEV_BIND:
-		return bind_path(s->src, dest, MS_NOSUID | MS_NOEXEC, s->flags);
+		return bind_path(src, dest, MS_NOSUID | MS_NOEXEC, s->flags);
 	case AL_MOUNT_HOST_LINK:
-		return host_link(s, dest);
+		return host_link(s, src, dest);
 	case AL_MOUNT_DISK:
 		return mount_disk(c, s, dest);
 	case AL_MOUNT_WORKSPACE:
-		return workspace(c, ws_fd, dest);
+		return workspace(c, fds, dest);
 	case AL_MOUNT_DISK_DIR:
 		return disk_dir(s->src, dest, s->flags);
 	case AL_MOUNT_DISK_HIDE:
@@ -379,22 +423,34 @@ enter_root(void)
 
 /* The one loop over the plan. */
 static void
-apply_plan(const struct al_child_ctx *c, int ws_fd, const int *bind_fds)
+apply_plan(const struct al_child_ctx *c, const struct al_child_fds *fds)
 {
 	for (size_t i = 0; i < al_mounts_plan_len; i++) {
 		const struct al_mount_step *s = &al_mounts_plan[i];
-		int r = apply_step(s, c, ws_fd, bind_fds);
+		int r = apply_step(s, c, fds);
 
 		if (r < 0)
 			al_child_fail(c->report_fd, r, "%s %s", op_names[s->op], s->dest);
 	}
 }
 
-/* ws_fd is the workspace, opened in our own mount namespace (a bind source must belong to
- * it) before the new root hides the host's /tmp; see open_workspace in child.c. bind_fds
- * likewise. */
+static void
+close_sources(const struct al_child_ctx *c, const struct al_child_fds *fds)
+{
+	int all[] = {fds->workspace, fds->image, fds->upper};
+
+	for (size_t i = 0; i < AL_ARRAY_SIZE(all); i++)
+		if (all[i] >= 0)
+			close(all[i]);
+	for (size_t i = 0; i < c->n_layers; i++)
+		close(fds->layers[i]);
+}
+
+/* fds are the workspace, the binds' sources and the environment's directories, opened in
+ * our own mount namespace (a bind source must belong to it) before the new root hides the
+ * host's /tmp; see open_sources in child.c. */
 void
-al_mounts_build_root(const struct al_child_ctx *c, int ws_fd, const int *bind_fds)
+al_mounts_build_root(const struct al_child_ctx *c, const struct al_child_fds *fds)
 {
 	int r;
 
@@ -403,9 +459,8 @@ al_mounts_build_root(const struct al_child_ctx *c, int ws_fd, const int *bind_fd
 	if (mount("tmpfs", AL_SANDBOX_NEWROOT, "tmpfs", MS_NOSUID | MS_NODEV,
 		  AL_SANDBOX_NEWROOT_OPTS) < 0)
 		al_child_fail(c->report_fd, -errno, "mount root tmpfs");
-	apply_plan(c, ws_fd, bind_fds);
-	if (ws_fd >= 0)
-		close(ws_fd);
+	apply_plan(c, fds);
+	close_sources(c, fds);
 	r = enter_root();
 	if (r < 0)
 		al_child_fail(c->report_fd, r, "pivot_root");

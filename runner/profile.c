@@ -39,17 +39,21 @@ profile_step(size_t *len, const struct al_mount_step *s)
 				AL_SANDBOX_DEFAULT_DISK, s->src);
 	} else if (s->op == AL_MOUNT_WORKSPACE) {
 		al_fixed_printf(profile_text, sizeof(profile_text), len,
-				" overlay lowerdir=<workspace> upperdir,workdir in the disk "
-				"userxattr nosuid nodev\n"
+				" overlay lowerdir=<the run's layers, top first (at most %d: a "
+				"setup layer)>:<workspace> upperdir,workdir in the disk (a setup "
+				"run: in its kept upper directory) userxattr nosuid nodev\n"
 				"mount workspace /work rw-bind from <workspace> when not layered\n"
-				"mount workspace /work disk-dir work when no workspace\n");
+				"mount workspace /work disk-dir work when no workspace\n",
+				AL_SANDBOX_MAX_LAYERS);
 	} else if (s->op == AL_MOUNT_DISK_DIR) {
 		al_fixed_printf(profile_text, sizeof(profile_text), len,
 				" from the disk's %s mode=%s nosuid nodev\n", s->src,
 				s->flags & AL_MOUNT_STICKY ? "1777" : "0755");
 	} else {
-		al_fixed_printf(profile_text, sizeof(profile_text), len, "%s%s%s\n",
-				s->src ? " from " : "", s->src ? s->src : "", opt);
+		al_fixed_printf(profile_text, sizeof(profile_text), len, "%s%s%s%s\n",
+				s->src ? " from " : "", s->src ? s->src : "", opt,
+				s->flags & AL_MOUNT_SYSTEM ? " (the image's, when the run has one)"
+							   : "");
 	}
 }
 

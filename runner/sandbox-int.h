@@ -49,6 +49,7 @@ enum al_mount_op {
 
 #define AL_MOUNT_OPTIONAL 1u /* skipped when the host path does not exist */
 #define AL_MOUNT_STICKY 2u   /* a disk directory of mode 1777 (else 0755) */
+#define AL_MOUNT_SYSTEM 4u   /* from the environment's image when the run has one */
 
 struct al_mount_step {
 	enum al_mount_op op;
@@ -113,6 +114,19 @@ struct al_child_ctx {
 	char *cmd_stack_top; /* the command's stack until exec; mapped by the runner */
 	int egress_fd;	     /* -1, or the proxy's control socket (al_sandbox_opts) */
 	char egress_label[32];
+	const char *root_image; /* see al_sandbox_opts */
+	const char *const *layers;
+	size_t n_layers;
+	const char *upper_dir;
+};
+
+/* The host directories the init opens before the new root hides them (child.c). */
+struct al_child_fds {
+	int workspace;			   /* -1: none */
+	int binds[AL_SANDBOX_MAX_BINDS];   /* c->n_binds of them */
+	int image;			   /* -1: the host's system paths */
+	int layers[AL_SANDBOX_MAX_LAYERS]; /* c->n_layers of them */
+	int upper;			   /* -1: the overlay's changes live in the disk */
 };
 
 /* A fork without libc's atfork machinery, whose locks another runner thread may hold.
@@ -130,7 +144,7 @@ _Noreturn void al_child_fail(int report_fd, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Builds the new root from the plan and enters it; a failed step ends the init through
  * al_child_fail (mounts.c). */
-void al_mounts_build_root(const struct al_child_ctx *c, int ws_fd, const int *bind_fds);
+void al_mounts_build_root(const struct al_child_ctx *c, const struct al_child_fds *fds);
 
 /* Writes the id maps of a fresh user namespace (sandbox.c). */
 int al_sandbox_write_id_maps(pid_t pid, uid_t uid, gid_t gid, struct al_err *err);

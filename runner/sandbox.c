@@ -470,6 +470,10 @@ start(struct run *r, const struct al_sandbox_opts *o, const struct al_cgroup_hos
 	    .binds = o->binds,
 	    .n_binds = o->n_binds,
 	    .workspace_overlay = o->workspace_overlay,
+	    .root_image = o->root_image,
+	    .layers = o->layers,
+	    .n_layers = o->n_layers,
+	    .upper_dir = o->upper_dir,
 	    .report_name = o->report_name,
 	    .report_max = o->report_max ? o->report_max : AL_SANDBOX_DEFAULT_REPORT_MAX,
 	    .report_copy_fd = r->report_copy,
@@ -714,13 +718,51 @@ check_limits(const struct al_sandbox_opts *o, struct al_cgroup_limits *ret, stru
 }
 
 static int
+check_dir(const char *what, const char *path, struct al_err *err)
+{
+	struct stat st;
+
+	if (!path || path[0] != '/')
+		return al_err_set(err, -EINVAL, "sandbox: %s '%s' is not absolute", what,
+				  path ? path : "");
+	if (stat(path, &st) < 0)
+		return al_err_set(err, -errno, "sandbox: %s %s: %s", what, path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return al_err_set(err, -ENOTDIR, "sandbox: %s %s: not a directory", what, path);
+	return 0;
+}
+
+/* The environment's directories: each a directory; layers and a kept upper only over an
+ * overlaid workspace. */
+static int
+check_environment(const struct al_sandbox_opts *o, struct al_err *err)
+{
+	int r = 0;
+
+	if (o->n_layers > AL_SANDBOX_MAX_LAYERS)
+		return al_err_set(err, -E2BIG, "sandbox: more than %d layers",
+				  AL_SANDBOX_MAX_LAYERS);
+	if ((o->n_layers || o->upper_dir) && !(o->workspace && o->workspace_overlay))
+		return al_err_set(err, -EINVAL,
+				  "sandbox: layers and an upper directory need an overlaid "
+				  "workspace");
+	if (o->root_image)
+		r = check_dir("image", o->root_image, err);
+	for (size_t i = 0; r == 0 && i < o->n_layers; i++)
+		r = check_dir("layer", o->layers ? o->layers[i] : NULL, err);
+	if (r == 0 && o->upper_dir)
+		r = check_dir("upper directory", o->upper_dir, err);
+	return r;
+}
+
+static int
 check_opts(const struct al_sandbox_opts *o, uid_t *uid, gid_t *gid, struct al_err *err)
 {
 	int r;
 
 	if (!o || !o->argv || !o->argv[0] || !o->argv[0][0])
 		return al_err_set(err, -EINVAL, "sandbox: no command");
-	if ((r = check_binds(o, err)) < 0)
+	if ((r = check_binds(o, err)) < 0 || (r = check_environment(o, err)) < 0)
 		return r;
 	if (geteuid() != 0 && o->host_uid == 0 && o->host_gid == 0) {
 		/* none given: without privilege, our own ids are the ones we can map */

@@ -44,7 +44,20 @@ struct al_sandbox_opts {
 	int egress;
 	int egress_fd;
 	const char *egress_label;
+	/* The environment (docs/environments.md). root_image: a host directory (an unpacked
+	 * image) whose /usr, /bin, /sbin, /lib*, /etc/ld.so.cache and /etc/alternatives the
+	 * sandbox sees in place of the host's; NULL: the host's. layers: read-only host
+	 * directories stacked over the workspace, top first (workspace_overlay only), e.g. a
+	 * setup layer. upper_dir: an empty host directory the sandbox user can write: the
+	 * overlay's changes go to its "upper" (and "work") and stay after the run, instead of
+	 * living in the run's disk (workspace_overlay only). */
+	const char *root_image;
+	const char *const *layers;
+	size_t n_layers;
+	const char *upper_dir;
 };
+
+#define AL_SANDBOX_MAX_LAYERS 4
 
 #define AL_SANDBOX_PROXY_ADDR 0x7f000001u /* 127.0.0.1 */
 #define AL_SANDBOX_PROXY_PORT 3128
