@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "runner/checkout.h"
 #include "runner/confine.h"
 #include "runner/egress.h"
+#include "runner/env.h"
 #include "runner/record.h"
 #include "runner/report.h"
 #include "runner/sandbox.h"
@@ -46,7 +46,10 @@ struct job {
 	unsigned n_run; /* runs so far: run N works in DIR/run-N */
 	uid_t uid;
 	gid_t gid;
-	struct al_egress_proc egress; /* ctl >= 0 when the gate runs have a path out */
+	struct al_egress_proc egress;	    /* ctl >= 0 when the gate runs have a path out */
+	struct al_egress_proc setup_egress; /* likewise for setup */
+	struct al_env env;		    /* the image, cached trees, setup layers */
+	bool env_open;
 };
 
 static const char *const tree_names[] = {"base", "tested", "candidate"};
@@ -173,47 +176,22 @@ checkout(struct job *j, struct al_err *err)
 	return r;
 }
 
-static uid_t chown_uid;
-static gid_t chown_gid;
-
-static int
-chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return lchown(path, chown_uid, chown_gid) < 0 ? -1 : 0;
-}
-
-/* The sandbox user must be able to build in its workspace. */
-static int
-hand_over(const char *dir, uid_t uid, gid_t gid, struct al_err *err)
-{
-	if (uid == geteuid() && gid == getegid())
-		return 0;
-	chown_uid = uid;
-	chown_gid = gid;
-	if (nftw(dir, chown_one, 32, FTW_PHYS) != 0)
-		return al_err_set(err, -errno, "%s: cannot hand over workspace", dir);
-	return 0;
-}
-
 static json_t *
 record_json(const json_t *item, const struct al_run_record *rec)
 {
 	return al_run_record_json(rec, 1, json_deep_copy(item));
 }
 
-/* The tree a plan item runs on: "base", "tested" or "candidate". */
-static const char *
-item_tree(const struct job *j, const json_t *item)
+/* The tree a plan item runs on: "base", "tested" or "candidate"; -1 for none. */
+static int
+item_tree(const json_t *item)
 {
 	const char *t = json_string_value(json_object_get(item, "tree"));
 
 	for (size_t i = 0; t && i < AL_ARRAY_SIZE(tree_names); i++)
 		if (!strcmp(t, tree_names[i]))
-			return j->trees[i];
-	return NULL;
+			return (int)i;
+	return -1;
 }
 
 static int
@@ -233,20 +211,23 @@ item_argv(const json_t *item, char **argv, struct al_err *err)
 	return 0;
 }
 
+static uid_t sandbox_uid;
+static gid_t sandbox_gid;
+
 static void
-sandbox_limits(const struct job *j, struct al_sandbox_opts *o)
+sandbox_limits(const json_t *spec, struct al_sandbox_opts *o)
 {
-	o->timeout_ms = (unsigned)json_integer_value(json_object_get(j->spec, "timeout_s")) * 1000u;
-	o->output_cap = (size_t)json_integer_value(json_object_get(j->spec, "output_cap"));
+	o->timeout_ms = (unsigned)json_integer_value(json_object_get(spec, "timeout_s")) * 1000u;
+	o->output_cap = (size_t)json_integer_value(json_object_get(spec, "output_cap"));
 	/* absent or 0: the sandbox's defaults */
-	o->memory_bytes = (size_t)json_integer_value(json_object_get(j->spec, "memory_bytes"));
-	o->pids_max = (unsigned)json_integer_value(json_object_get(j->spec, "pids"));
-	o->disk_bytes = (size_t)json_integer_value(json_object_get(j->spec, "disk_bytes"));
-	/* the checkout stays as written: the run's changes live in its disk, which the
-	 * sandbox caps and which vanishes with it */
+	o->memory_bytes = (size_t)json_integer_value(json_object_get(spec, "memory_bytes"));
+	o->pids_max = (unsigned)json_integer_value(json_object_get(spec, "pids"));
+	o->disk_bytes = (size_t)json_integer_value(json_object_get(spec, "disk_bytes"));
+	/* the cached checkout stays as written: the run's changes live in its disk, which
+	 * the sandbox caps and which vanishes with it */
 	o->workspace_overlay = 1;
-	o->host_uid = j->uid;
-	o->host_gid = j->gid;
+	o->host_uid = sandbox_uid;
+	o->host_gid = sandbox_gid;
 }
 
 /* Where a command writes its report: a directory of its own outside the workspace
@@ -323,13 +304,14 @@ with_egress(struct job *j, struct al_sandbox_opts *o, char *report_env, struct r
 	o->n_binds = eg->n_binds;
 }
 
-/* One plan item in its own sandbox, on its own fresh copy of its tree (DIR/run-N/work),
- * which is removed afterwards: nothing a run writes reaches a later run. */
+/* One plan item in its own sandbox, on a fresh overlay of its tree's cached checkout (and
+ * setup layer), whose writable layer goes with the sandbox: nothing a run writes reaches a
+ * later run. */
 static int
 run_one(struct job *j, const json_t *item, json_t *runs, struct al_err *err)
 {
-	const char *tree = item_tree(j, item);
-	_cleanup_free_ char *dir = NULL, *work = NULL;
+	int tree = item_tree(item);
+	const char *work = NULL, *layers[1];
 	char *argv[MAX_ARGV + 1];
 	struct al_sandbox_opts o = {0};
 	struct al_run_record rec = {0};
@@ -339,20 +321,17 @@ run_one(struct job *j, const json_t *item, json_t *runs, struct al_err *err)
 	json_t *record;
 	int r;
 
-	if (!tree)
+	if (tree < 0)
 		return al_err_set(err, -EINVAL, "job: plan item without a known tree");
 	if ((r = item_argv(item, argv, err)) < 0)
 		return r;
-	if (asprintf(&dir, "%s/run-%u", j->dir, ++j->n_run) < 0 ||
-	    !(work = al_path_join(dir, "work")))
-		return al_err_set(err, -ENOMEM, "out of memory");
-	r = al_checkout_write(j->repo_path, tree, work, err);
-	if (r == 0)
-		r = hand_over(work, j->uid, j->gid, err);
+	j->n_run++;
+	r = al_env_tree(&j->env, j->repo_path, j->trees[tree], tree, &work, err);
 	if (r == 0 && report)
 		r = report_prepare(item, &rp, err);
 	if (r == 0) {
-		sandbox_limits(j, &o);
+		sandbox_limits(j->spec, &o);
+		al_env_sandbox(&j->env, tree, &o, layers);
 		o.workspace = work;
 		o.argv = argv;
 		if (report) {
@@ -365,7 +344,6 @@ run_one(struct job *j, const json_t *item, json_t *runs, struct al_err *err)
 	record = r == 0 ? record_json(item, &rec) : NULL;
 	if (record && report && report_collect(&rp, &rec, record) < 0)
 		r = al_err_set(err, -ENOMEM, "out of memory");
-	al_rm_rf(dir);
 	if (r < 0) {
 		json_decref(record);
 		return r;
@@ -463,8 +441,8 @@ confine(struct job *j, struct al_err *err)
 	c.n_hide = json_array_size(hide);
 	if ((r = al_confine_enter(&c, err)) < 0)
 		return r;
-	j->uid = c.sandbox_uid;
-	j->gid = c.sandbox_gid;
+	j->uid = sandbox_uid = c.sandbox_uid;
+	j->gid = sandbox_gid = c.sandbox_gid;
 	if ((r = secrets_closed(json_object_get(json_object_get(j->spec, "confine"), "secrets"),
 				err)) < 0)
 		return r;
@@ -484,27 +462,62 @@ write_result(struct job *j, struct al_err *err)
 	return al_file_write_atomic(path, text, strlen(text), 0600, err);
 }
 
-/* The proxy's control socket the server handed over, when the job's runs have a way out. */
+/* A proxy's control socket the server handed over at fd, when the job's gate runs (key
+ * "egress", fd 3) or its setup ("setup_egress", fd 4) have a way out. */
 static int
-egress_load(struct job *j, struct al_err *err)
+egress_load_one(struct job *j, const char *key, int fd, struct al_egress_proc *p,
+		struct al_err *err)
 {
-	const json_t *e = json_object_get(j->spec, "egress");
+	const json_t *e = json_object_get(j->spec, key);
 	int r;
 
 	if (!e)
 		return 0;
-	if (json_integer_value(json_object_get(e, "fd")) != 3)
-		return al_err_set(err, -EINVAL, "job: egress.fd: expected 3");
-	r = al_egress_attach(3, json_string_value(json_object_get(e, "bundle")), &j->egress);
+	if (json_integer_value(json_object_get(e, "fd")) != fd)
+		return al_err_set(err, -EINVAL, "job: %s.fd: expected %d", key, fd);
+	r = al_egress_attach(fd, json_string_value(json_object_get(e, "bundle")), p);
 	if (r < 0)
-		return al_err_set(err, r, "job: egress: %s", strerror(-r));
+		return al_err_set(err, r, "job: %s: %s", key, strerror(-r));
 	return 0;
+}
+
+static int
+egress_load(struct job *j, struct al_err *err)
+{
+	int r = egress_load_one(j, "egress", 3, &j->egress, err);
+
+	return r < 0 ? r : egress_load_one(j, "setup_egress", 4, &j->setup_egress, err);
+}
+
+/* The image and the setup layers, before any run; 1 when the plan may run. */
+static int
+environment(struct job *j, struct al_err *err)
+{
+	struct al_env_run run = {
+	    .spec = j->spec,
+	    .repo_path = j->repo_path,
+	    .trees = (const char(*)[41])j->trees,
+	    .egress = &j->setup_egress,
+	    .limits = sandbox_limits,
+	};
+	int r = al_env_open(&j->env, j->spec, j->dir, j->uid, j->gid, j->result, err);
+
+	j->env_open = true;
+	if (r < 0)
+		return r;
+	r = al_env_setup(&j->env, &run, j->result, err);
+	/* setup's proxy is done with: its record is the server's to read */
+	al_egress_proc_clear(&j->setup_egress);
+	return r;
 }
 
 static void
 job_clear(struct job *j)
 {
 	al_egress_proc_clear(&j->egress);
+	al_egress_proc_clear(&j->setup_egress);
+	if (j->env_open)
+		al_env_clear(&j->env);
 	json_decref(j->spec);
 	json_decref(j->result);
 	free(j->patch);
@@ -514,7 +527,8 @@ job_clear(struct job *j)
 int
 al_runner_main(int argc, char **argv)
 {
-	struct job j = {.egress = {.ctl = -1, .record_fd = -1}};
+	struct job j = {.egress = {.ctl = -1, .record_fd = -1},
+			.setup_egress = {.ctl = -1, .record_fd = -1}};
 	struct al_err err = {0};
 	struct utsname u;
 	int r;
@@ -556,6 +570,8 @@ al_runner_main(int argc, char **argv)
 	if (r == 0)
 		r = checkout(&j, &err);
 	if (r == 0)
+		r = environment(&j, &err);
+	if (r > 0)
 		r = run_plan(&j, &err);
 	if (r < 0 && r != -ENOEXEC)
 		json_object_set_new(j.result, "error", json_string(al_err_msg(&err)));
