@@ -9,8 +9,8 @@
 #include "gates/schema.h"
 #include "lib/macros.h"
 
-static int
-parse_command(const json_t *v, const char *path, json_t **ret, struct al_err *err)
+int
+al_contracts_parse_command(const json_t *v, const char *path, json_t **ret, struct al_err *err)
 {
 	char sub[AL_SCHEMA_PATH_MAX];
 	size_t i;
@@ -37,7 +37,7 @@ reproduce_command(void *ctx, const json_t *v, const char *path, struct al_err *e
 {
 	struct al_policy *p = ctx;
 
-	return parse_command(v, path, &p->reproduce, err);
+	return al_contracts_parse_command(v, path, &p->reproduce, err);
 }
 
 static int
@@ -113,7 +113,7 @@ contract_command(void *ctx, const json_t *v, const char *path, struct al_err *er
 {
 	struct contract_entry *c = ctx;
 
-	return parse_command(v, path, &c->command, err);
+	return al_contracts_parse_command(v, path, &c->command, err);
 }
 
 static int

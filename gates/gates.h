@@ -28,6 +28,10 @@ unsigned al_policy_timeout_s(const struct al_policy *p);
 /* The path out of a phase's runs ("gate"): the egress object as configured (its
  * format is egress/proxy.h's), or NULL when the phase has none. Borrowed. */
 const json_t *al_policy_egress(const struct al_policy *p, const char *phase);
+/* The policy's environment {"image","digest"?} and setup {"command","keys",
+ * "on_lockfile_change","timeout_s"}, NULL when it has none (gates/environment.c). */
+const json_t *al_policy_environment(const struct al_policy *p);
+const json_t *al_policy_setup(const struct al_policy *p);
 
 /* What each sandboxed command may use. */
 struct al_run_limits {

@@ -86,7 +86,22 @@ struct al_policy {
 	struct al_tier tiers[3]; /* [1] validated, [2] approved; [0] unused */
 	struct al_quarantine_rules quarantine; /* not digested: it judges the proposer */
 	json_t *egress_gate; /* owned; the gate runs' path out (egress/proxy.h), NULL: none */
+	json_t *egress_setup; /* owned; setup's path out, NULL: none */
+	json_t *environment;  /* owned; {"image","digest"?} (gates/environment.c), NULL: none */
+	json_t *setup;	      /* owned; {"command","keys","on_lockfile_change","timeout_s"} */
 };
+
+/* The policy's "environment" and "setup" objects (gates/environment.c). */
+int al_gates_environment_parse(void *ctx, const json_t *v, const char *path, struct al_err *err);
+int al_gates_setup_parse(void *ctx, const json_t *v, const char *path, struct al_err *err);
+/* The "setup" rule (gates/environment.c); sets *blocked when setup kept the plan from
+ * running. */
+/* 1 when a change to setup's key files needs a human (on_lockfile_change "human"). */
+bool al_gates_setup_needs_human(const struct al_policy *p);
+/* Appends each string of paths not already in list; 0 or -ENOMEM. */
+int al_gates_add_paths(json_t *list, const json_t *paths);
+int al_gates_rule_setup(const struct al_policy *p, const json_t *result, json_t *rules,
+			const char **blocked);
 
 /* The policy's "quarantine" object (gates/quarantine.c), and its defaults. */
 int al_gates_quarantine_parse(void *ctx, const json_t *v, const char *path, struct al_err *err);

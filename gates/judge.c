@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gates/internal.h"
 #include "gates/judge.h"
 #include "lib/macros.h"
 
@@ -108,6 +109,10 @@ needs_human(const struct al_policy *p, const struct al_judge_job *job, json_t **
 
 		r = al_gates_protected(p, lists, AL_ARRAY_SIZE(lists), &prot, err);
 	}
+	/* new dependencies, under on_lockfile_change "human", are a human's to accept */
+	if (r == 0 && al_gates_setup_needs_human(p) &&
+	    al_gates_add_paths(prot, job->setup_changed) < 0)
+		r = al_err_set(err, -ENOMEM, "out of memory");
 	if (r == 0)
 		r = al_gates_changed_tests(
 		    p,

@@ -18,6 +18,7 @@ struct al_judge_job {
 	const char *test_patch; /* NULL: none */
 	size_t test_patch_len;
 	const json_t *runner_files; /* the runner's {"patch": [...], "test_patch": [...]} */
+	const json_t *setup_changed; /* the setup key files the change alters, or NULL */
 };
 
 /* First rule that is neither SATISFIED nor NOT_APPLICABLE, or NULL. */

@@ -311,18 +311,22 @@ policy_egress(void *ctx, const json_t *v, const char *path, struct al_err *err)
 	int r;
 
 	json_object_foreach ((json_t *)v, key, phase) {
-		if (strcmp(key, "gate"))
-			return al_err_set(err, -EINVAL, "%s.%s: unknown phase (want gate)", path,
-					  key);
+		json_t **slot = !strcmp(key, "gate")	? &p->egress_gate
+				: !strcmp(key, "setup") ? &p->egress_setup
+							: NULL;
+
+		if (!slot)
+			return al_err_set(err, -EINVAL, "%s.%s: unknown phase (want gate or setup)",
+					  path, key);
 		text = json_dumps(phase, JSON_COMPACT | JSON_ENCODE_ANY);
 		if (!text)
 			return al_err_set(err, -ENOMEM, "%s: out of memory", path);
 		r = al_proxy_conf_check(text, strlen(text), &e);
 		free(text);
 		if (r < 0)
-			return al_err_set(err, r, "%s.gate: %s", path, al_err_msg(&e));
-		json_decref(p->egress_gate);
-		p->egress_gate = json_incref(phase);
+			return al_err_set(err, r, "%s.%s: %s", path, key, al_err_msg(&e));
+		json_decref(*slot);
+		*slot = json_incref(phase);
 	}
 	return 0;
 }
@@ -345,6 +349,8 @@ static const struct al_schema_key policy_keys[] = {
     {"branches", AL_SCHEMA_ARRAY, false, policy_branches},
     {"quarantine", AL_SCHEMA_OBJECT, false, al_gates_quarantine_parse},
     {"egress", AL_SCHEMA_OBJECT, false, policy_egress},
+    {"environment", AL_SCHEMA_OBJECT, false, al_gates_environment_parse},
+    {"setup", AL_SCHEMA_OBJECT, false, al_gates_setup_parse},
 };
 
 static int
@@ -415,6 +421,8 @@ al_policy_parse(const json_t *j, const char *where, struct al_policy **ret, stru
 	if (!p->reproduce && json_array_size(p->contracts) == 0)
 		return al_err_set(err, -EINVAL,
 				  "%s: at least one of reproduce or contract is required", root);
+	if (p->egress_setup && !p->setup)
+		return al_err_set(err, -EINVAL, "%s.egress.setup: there is no setup", root);
 	*ret = steal_pointer(&p);
 	return 0;
 }
@@ -435,7 +443,23 @@ al_policy_free(struct al_policy *p)
 	for (size_t t = 0; t < AL_ARRAY_SIZE(p->tiers); t++)
 		json_decref(p->tiers[t].refs);
 	json_decref(p->egress_gate);
+	json_decref(p->egress_setup);
+	json_decref(p->environment);
+	json_decref(p->setup);
 	free(p);
+}
+
+/* The phases that have a path out; {} when none (as before there were phases but gate). */
+static json_t *
+egress_canonical(const struct al_policy *p)
+{
+	json_t *o = json_object();
+
+	if (o && p->egress_gate)
+		json_object_set(o, "gate", p->egress_gate);
+	if (o && p->egress_setup)
+		json_object_set(o, "setup", p->egress_setup);
+	return o;
 }
 
 /* Every setting, defaults included, so that two policies that behave alike digest alike.
@@ -461,9 +485,9 @@ canonical_object(const struct al_policy *p)
 		  json_object_set_new(o, "auto_promote", json_boolean(p->auto_promote)) < 0 ||
 		  json_object_set(o, "branches", p->branches) < 0 ||
 		  json_object_set(o, "test_config_paths", p->test_config_paths) < 0 ||
-		  json_object_set_new(o, "egress",
-				      p->egress_gate ? json_pack("{s:O}", "gate", p->egress_gate)
-						     : json_object()) < 0)) {
+		  json_object_set_new(o, "egress", egress_canonical(p)) < 0 ||
+		  (p->environment && json_object_set(o, "environment", p->environment) < 0) ||
+		  (p->setup && json_object_set(o, "setup", p->setup) < 0))) {
 		json_decref(o);
 		return NULL;
 	}
@@ -493,7 +517,11 @@ al_policy_canonical(const struct al_policy *p)
 const json_t *
 al_policy_egress(const struct al_policy *p, const char *phase)
 {
-	return p && strcmp(phase, "gate") == 0 ? p->egress_gate : NULL;
+	if (!p)
+		return NULL;
+	return !strcmp(phase, "gate") ? p->egress_gate
+	       : !strcmp(phase, "setup") ? p->egress_setup
+					 : NULL;
 }
 
 unsigned

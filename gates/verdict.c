@@ -765,7 +765,9 @@ judge(struct verdict *v)
 		v->blocked = "runner failed";
 	else if (json_object_get(v->result, "apply_error"))
 		v->blocked = "a patch did not apply";
-	r = rule_result(v);
+	r = al_gates_rule_setup(v->p, v->result, v->rules, &v->blocked);
+	if (r >= 0)
+		r = rule_result(v);
 	if (r >= 0)
 		r = rule_runner(v);
 	if (r >= 0)

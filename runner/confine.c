@@ -442,8 +442,8 @@ free_all(char **v, size_t n)
 int
 al_confine_enter(struct al_confine *c, struct al_err *err)
 {
-	char *hide[MAX_HIDE] = {0}, *job = NULL, *repo = NULL, *objects = NULL;
-	struct keep keeps[3];
+	char *hide[MAX_HIDE] = {0}, *job = NULL, *repo = NULL, *objects = NULL, *cache = NULL;
+	struct keep keeps[4];
 	size_t n_keeps = 0;
 	int r;
 
@@ -454,6 +454,8 @@ al_confine_enter(struct al_confine *c, struct al_err *err)
 		r = resolve(c->hide[i], &hide[i], err);
 	if (r == 0 && c->job_dir && !(job = realpath(c->job_dir, NULL)))
 		r = al_err_set(err, -errno, "confine: %s: %s", c->job_dir, strerror(errno));
+	if (r == 0 && c->cache && !(cache = realpath(c->cache, NULL)))
+		r = al_err_set(err, -errno, "confine: %s: %s", c->cache, strerror(errno));
 	if (r == 0 && c->repo && !(repo = realpath(c->repo, NULL)))
 		r = al_err_set(err, -errno, "confine: %s: %s", c->repo, strerror(errno));
 	if (r == 0 && repo && !c->repo_writable && !(objects = objects_dir(repo)))
@@ -465,6 +467,8 @@ al_confine_enter(struct al_confine *c, struct al_err *err)
 			keeps[n_keeps++] = (struct keep){objects, -1, 0};
 		if (job)
 			keeps[n_keeps++] = (struct keep){job, -1, 0};
+		if (cache)
+			keeps[n_keeps++] = (struct keep){cache, -1, 0};
 		r = enter_namespaces(c, err);
 	}
 	if (r == 0)
@@ -474,6 +478,7 @@ al_confine_enter(struct al_confine *c, struct al_err *err)
 			close(keeps[i].fd);
 	free_all(hide, c->n_hide);
 	free(job);
+	free(cache);
 	free(repo);
 	free(objects);
 	return r;

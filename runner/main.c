@@ -427,7 +427,10 @@ confine(struct job *j, struct al_err *err)
 {
 	const json_t *hide = json_object_get(json_object_get(j->spec, "confine"), "hide");
 	const char *paths[64];
-	struct al_confine c = {.hide = paths, .job_dir = j->dir, .repo = j->repo_path};
+	struct al_confine c = {.hide = paths,
+			       .job_dir = j->dir,
+			       .cache = json_string_value(json_object_get(j->spec, "cache")),
+			       .repo = j->repo_path};
 	size_t i;
 	json_t *v;
 	int r;

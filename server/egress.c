@@ -13,10 +13,10 @@
 #define DENIED_SHOWN 64
 
 int
-al_job_egress_start(const char *core, const struct al_policy *policy, const char *job_id,
-		    struct al_job_egress *e, struct al_err *err)
+al_job_egress_start(const char *core, const struct al_policy *policy, const char *phase,
+		    const char *job_id, struct al_job_egress *e, struct al_err *err)
 {
-	const json_t *gate = al_policy_egress(policy, "gate");
+	const json_t *gate = al_policy_egress(policy, phase);
 	json_t *conf;
 	char *text;
 	int r;
@@ -24,6 +24,7 @@ al_job_egress_start(const char *core, const struct al_policy *policy, const char
 	memset(e, 0, sizeof(*e));
 	e->proc.ctl = e->proc.record_fd = -1;
 	e->started = true;
+	e->fd = strcmp(phase, "setup") ? AL_JOB_EGRESS_FD : AL_JOB_SETUP_EGRESS_FD;
 	if (!gate)
 		return 0;
 	conf = json_deep_copy(gate);
@@ -38,9 +39,10 @@ al_job_egress_start(const char *core, const struct al_policy *policy, const char
 	if (r < 0)
 		return r;
 	e->on = true;
-	/* dup2 onto itself would leave it close-on-exec in the runner */
-	if (e->proc.ctl == AL_JOB_EGRESS_FD) {
-		int fd = fcntl(e->proc.ctl, F_DUPFD_CLOEXEC, AL_JOB_EGRESS_FD + 1);
+	/* dup2 onto itself would leave it close-on-exec in the runner, and onto the other
+	 * proxy's fd would close that one: above both */
+	if (e->proc.ctl <= AL_JOB_SETUP_EGRESS_FD) {
+		int fd = fcntl(e->proc.ctl, F_DUPFD_CLOEXEC, AL_JOB_SETUP_EGRESS_FD + 1);
 
 		if (fd < 0)
 			return al_err_set(err, -errno, "egress: fcntl: %s", strerror(errno));
@@ -55,7 +57,7 @@ al_job_egress_spec(const struct al_job_egress *e)
 {
 	if (!e->on)
 		return NULL;
-	return json_pack("{s:i, s:s}", "fd", AL_JOB_EGRESS_FD, "bundle", e->proc.bundle);
+	return json_pack("{s:i, s:s}", "fd", e->fd, "bundle", e->proc.bundle);
 }
 
 int

@@ -1,8 +1,47 @@
 /* The runner's job file and its result, as JSON.  The runner is trusted no more than it
  * must be: its result is parsed here with duplicate keys refused, and judged by gates/. */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "server/job.h"
+#include "server/sign.h"
+
+/* What decides a setup layer besides the image and the key files' bytes: the command, the
+ * key files' names and setup's path out. Its digest salts the layer's key. */
+static json_t *
+setup_spec(const struct al_policy *policy)
+{
+	const json_t *s = al_policy_setup(policy), *eg = al_policy_egress(policy, "setup");
+	json_t *parts = json_pack("{s:O, s:O?}", "setup", s, "egress", eg), *o;
+	char *text = parts ? json_dumps(parts, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char salt[65];
+
+	json_decref(parts);
+	if (!text)
+		return NULL;
+	al_sha256_hex(text, strlen(text), salt);
+	free(text);
+	o = json_pack("{s:O, s:O, s:O, s:O, s:s}", "argv", json_object_get(s, "command"), "keys",
+		      json_object_get(s, "keys"), "on_change",
+		      json_object_get(s, "on_lockfile_change"), "timeout_s",
+		      json_object_get(s, "timeout_s"), "salt", salt);
+	return o;
+}
+
+/* The image and setup, when the policy has them. */
+static json_t *
+with_environment(json_t *o, const struct al_policy *policy)
+{
+	const json_t *env = al_policy_environment(policy);
+
+	if (o && env && json_object_set(o, "environment", (json_t *)env) < 0)
+		json_decref(o), o = NULL;
+	if (o && al_policy_setup(policy) &&
+	    json_object_set_new(o, "setup", setup_spec(policy)) < 0)
+		json_decref(o), o = NULL;
+	return o;
+}
 
 json_t *
 al_job_spec(const struct al_proposal *p, const char *repo_path, const struct al_policy *policy,
@@ -11,20 +50,28 @@ al_job_spec(const struct al_proposal *p, const char *repo_path, const struct al_
 	struct al_run_limits lim;
 
 	al_policy_limits(policy, &lim);
-	return json_pack("{s:s, s:s, s:s, s:s?, s:O, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:o}",
+	return with_environment(json_pack("{s:s, s:s, s:s, s:s?, s:O, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:o}",
 			 "repo_path", repo_path, "base", p->base, "patch_file", "patch.diff",
 			 "test_patch_file", p->test_patch ? "test_patch.diff" : NULL, "plan", plan,
 			 "timeout_s", (json_int_t)lim.timeout_s, "output_cap",
 			 (json_int_t)lim.output_bytes, "memory_bytes", (json_int_t)lim.memory_bytes,
 			 "disk_bytes", (json_int_t)lim.disk_bytes, "pids", (json_int_t)lim.pids,
 			 "message", "airlock candidate", "commit_time", (json_int_t)p->created,
-			 "branch_tips", tips);
+			 "branch_tips", tips),
+				policy);
 }
 
 int
 al_job_timeout_s(const struct al_policy *policy, size_t n_runs)
 {
-	return (int)(al_policy_timeout_s(policy) * (n_runs + 1)) + AL_JOB_RUNNER_SLACK_S;
+	const json_t *setup = al_policy_setup(policy);
+	/* the base's layer, and one of its own for a tree whose key files changed */
+	json_int_t setup_s = setup ? 3 * json_integer_value(json_object_get(setup, "timeout_s")) : 0;
+	/* an image's first unpack */
+	int image_s = al_policy_environment(policy) ? AL_JOB_IMAGE_SLACK_S : 0;
+
+	return (int)(al_policy_timeout_s(policy) * (n_runs + 1)) + AL_JOB_RUNNER_SLACK_S +
+	       (int)setup_s + image_s;
 }
 
 int

@@ -11,6 +11,8 @@
 
 /* The runner's own time on top of its runs' timeouts: checkout, trees, reports. */
 #define AL_JOB_RUNNER_SLACK_S 120
+/* An environment image unpacked for the first time. */
+#define AL_JOB_IMAGE_SLACK_S 600
 /* The largest result.json read back. */
 #define AL_JOB_RESULT_MAX_BYTES (256u << 20)
 

@@ -70,6 +70,9 @@ struct job {
 	double policy_s;	     /* time spent judging, for the metrics */
 	struct al_job_egress egress; /* the gate runs' path out, when policy gives one */
 	json_t *egress_record;	     /* owned; its connections, once the proxy ended */
+	struct al_job_egress setup_egress; /* setup's path out, likewise */
+	char *cache;			   /* owned; the environment cache's directory */
+	json_t *setup_egress_record;
 };
 
 static void
@@ -84,6 +87,9 @@ job_clear(struct job *j)
 	free(j->grant);
 	al_job_egress_clear(&j->egress);
 	json_decref(j->egress_record);
+	al_job_egress_clear(&j->setup_egress);
+	json_decref(j->setup_egress_record);
+	free(j->cache);
 	al_live_config_put(j->srv, j->cfg);
 }
 
@@ -120,6 +126,11 @@ write_job_files(struct job *j, const json_t *plan, struct al_err *err)
 		    j->repo->policy, json_object_get(json_object_get(o, "confine"), "secrets"));
 	if (o && j->egress.on &&
 	    json_object_set_new(o, "egress", al_job_egress_spec(&j->egress)) < 0)
+		json_decref(o), o = NULL;
+	if (o && json_object_set_new(o, "cache", json_string(j->cache)) < 0)
+		json_decref(o), o = NULL;
+	if (o && j->setup_egress.on &&
+	    json_object_set_new(o, "setup_egress", al_job_egress_spec(&j->setup_egress)) < 0)
 		json_decref(o), o = NULL;
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
@@ -176,6 +187,9 @@ exec_runner(struct job *j, size_t n_runs, struct al_err *err)
 	if (al_job_egress_fd(&j->egress) >= 0)
 		posix_spawn_file_actions_adddup2(&fa, al_job_egress_fd(&j->egress),
 						 AL_JOB_EGRESS_FD);
+	if (al_job_egress_fd(&j->setup_egress) >= 0)
+		posix_spawn_file_actions_adddup2(&fa, al_job_egress_fd(&j->setup_egress),
+						 AL_JOB_SETUP_EGRESS_FD);
 	pthread_mutex_lock(&j->srv->sched->mu);
 	r = j->slot->cancelled || j->slot->requeued
 		? ECANCELED
@@ -186,6 +200,7 @@ exec_runner(struct job *j, size_t n_runs, struct al_err *err)
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	al_job_egress_handed(&j->egress);
+	al_job_egress_handed(&j->setup_egress);
 	if (r != 0)
 		return al_err_set(err, -r, "cannot start runner: %s", strerror(r));
 	t0 = al_metrics_now();
@@ -268,6 +283,32 @@ static_gates(struct job *j, struct al_err *err)
 	return 0;
 }
 
+/* Which image the runs saw and how setup went, for the verdict and the page. */
+static void
+verdict_environment(struct job *j)
+{
+	const json_t *env = json_object_get(j->result, "environment");
+	const json_t *setup = json_object_get(j->result, "setup");
+	json_t *o;
+
+	if (!env && !setup)
+		return;
+	o = json_pack("{s:O?, s:O?, s:O?}", "image", json_object_get(env, "image"), "unpack",
+		      json_object_get(env, "unpack"), "unpack_ms", json_object_get(env, "ms"));
+	if (o && setup)
+		json_object_set_new(
+		    o, "setup",
+		    json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:o}", "key",
+			      json_object_get(setup, "key"), "layer", json_object_get(setup, "layer"),
+			      "ms", json_object_get(setup, "ms"), "changed",
+			      json_object_get(setup, "changed"), "own",
+			      json_object_get(setup, "own"), "failed",
+			      json_object_get(setup, "failed"), "egress",
+			      al_job_egress_summary(j->setup_egress_record)));
+	if (o)
+		json_object_set_new(j->verdict, "environment", o);
+}
+
 static int
 run_gates(struct job *j, struct al_err *err)
 {
@@ -278,9 +319,16 @@ run_gates(struct job *j, struct al_err *err)
 	r = al_gates_plan(j->repo->policy, j->ftp, &plan, err);
 	if (r == 0 && al_mkdir_p(j->dir, 0700) < 0)
 		r = al_err_set(err, -errno, "%s: cannot create", j->dir);
+	if (r == 0 && !(j->cache = al_path_join(j->cfg->data, "cache")))
+		r = al_err_set(err, -ENOMEM, "out of memory");
+	if (r == 0 && al_mkdir_p(j->cache, 0700) < 0)
+		r = al_err_set(err, -errno, "%s: cannot create", j->cache);
 	if (r == 0)
-		r = al_job_egress_start(j->srv->self_exe, j->repo->policy, j->p->id, &j->egress,
-					err);
+		r = al_job_egress_start(j->srv->self_exe, j->repo->policy, "gate", j->p->id,
+					&j->egress, err);
+	if (r == 0)
+		r = al_job_egress_start(j->srv->self_exe, j->repo->policy, "setup", j->p->id,
+					&j->setup_egress, err);
 	if (r == 0)
 		r = write_job_files(j, plan, err);
 	if (r == 0)
@@ -289,9 +337,13 @@ run_gates(struct job *j, struct al_err *err)
 	if (r == 0)
 		r = al_job_egress_finish(&j->egress, &j->egress_record, err);
 	if (r == 0)
+		r = al_job_egress_finish(&j->setup_egress, &j->setup_egress_record, err);
+	if (r == 0)
 		r = load_result(j, err);
 	if (r == 0 && json_array_size(j->egress_record))
 		json_object_set(j->result, "egress", j->egress_record);
+	if (r == 0 && json_array_size(j->setup_egress_record))
+		json_object_set(j->result, "setup_egress", j->setup_egress_record);
 	t0 = al_metrics_now();
 	if (r == 0)
 		r = al_gates_evaluate(j->repo->policy, j->ftp, j->result, &v, err);
@@ -305,10 +357,14 @@ run_gates(struct job *j, struct al_err *err)
 					   .patch_len = j->p->patch_len,
 					   .test_patch = j->p->test_patch,
 					   .test_patch_len = j->p->test_patch_len,
-					   .runner_files = json_object_get(j->result, "files")},
+					   .runner_files = json_object_get(j->result, "files"),
+					   .setup_changed = json_object_get(
+					       json_object_get(j->result, "setup"), "changed")},
 		    steal_pointer(&j->rules), v, &j->verdict, &j->tier, err);
 	if (r == 0 && al_policy_egress(j->repo->policy, "gate"))
 		json_object_set_new(j->verdict, "egress", al_job_egress_summary(j->egress_record));
+	if (r == 0)
+		verdict_environment(j);
 	j->policy_s += al_metrics_now() - t0;
 	json_decref(v);
 	return r;
