@@ -36,8 +36,7 @@ env_digest(void *ctx, const json_t *v, const char *path, struct al_err *err)
 	json_t *env = ctx;
 	const char *s = json_string_value(v);
 
-	if (strlen(s) != 71 || strncmp(s, "sha256:", 7) ||
-	    strspn(s + 7, "0123456789abcdef") != 64)
+	if (strlen(s) != 71 || strncmp(s, "sha256:", 7) || strspn(s + 7, "0123456789abcdef") != 64)
 		return al_err_set(err, -EINVAL, "%s: expected sha256: and 64 lowercase hex digits",
 				  path);
 	return json_object_set_new(env, "digest", json_deep_copy(v));
@@ -194,11 +193,13 @@ al_gates_rule_setup(const struct al_policy *p, const json_t *result, json_t *rul
 							       : "");
 	*blocked = "setup failed";
 	if (refused)
-		return al_gates_rule_add_ev(rules, "setup", base ? AL_RULE_ERROR : AL_RULE_UNSATISFIED,
+		return al_gates_rule_add_ev(rules, "setup",
+					    base ? AL_RULE_ERROR : AL_RULE_UNSATISFIED,
 					    json_deep_copy(failed), "setup refused%s%s: %s",
 					    tree ? " on the tree " : "", tree ? tree : "", refused);
 	return al_gates_rule_add_ev(rules, "setup", base ? AL_RULE_ERROR : AL_RULE_UNSATISFIED,
-				    json_deep_copy(failed), "setup failed on the %s tree (%s, exit %lld)%s",
+				    json_deep_copy(failed),
+				    "setup failed on the %s tree (%s, exit %lld)%s",
 				    tree ? tree : "?", status ? status : "?", (long long)code,
 				    base ? ": the environment's failure, not the change's"
 					 : ": the change alters its key files");

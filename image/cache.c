@@ -123,9 +123,12 @@ al_cache_begin(const struct al_cache *c, enum al_cache_kind k, char **ret_tmp, s
 		return al_err_set(err, -EINVAL, "cache: bad kind");
 	if (asprintf(&p, "%s/%s/" AL_CACHE_TMP_PREFIX "XXXXXX", c->root, kind_names[k]) < 0)
 		return al_err_set(err, -ENOMEM, "out of memory");
-	if (!mkdtemp(p)) {
+	/* readable by the service's user even once the sandbox user owns it: the cache's
+	 * own directory (0700) is what keeps others out */
+	if (!mkdtemp(p) || chmod(p, 0755) < 0) {
 		int e = errno;
 
+		rmdir(p);
 		free(p);
 		return al_err_set(err, -e, "cache: %s: %s", kind_names[k], strerror(e));
 	}

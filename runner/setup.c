@@ -159,14 +159,14 @@ seal_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 		return seal_fail("setup removed %s from the tree", rel);
 	if (!S_ISDIR(st->st_mode) && !S_ISREG(st->st_mode) && !S_ISLNK(st->st_mode))
 		return seal_fail("setup left %s, which is not a file, link or directory", rel);
-	if (seal_xattrs(path, st, rel))
-		return 1;
 	in_tree = al_path_join(seal.tree, rel);
 	if (!in_tree)
 		return seal_fail("out of memory at %s", rel);
 	there = lstat(in_tree, &tst) == 0;
 	if (there && !(S_ISDIR(st->st_mode) && S_ISDIR(tst.st_mode)))
 		return seal_fail("setup changed %s, which the tree has", rel);
+	if (seal_xattrs(path, st, rel))
+		return 1;
 	seal.bytes += (unsigned long long)st->st_blocks * 512;
 	if (seal.bytes > AL_ENV_SETUP_MAX_BYTES)
 		return seal_fail("setup wrote more than the layer cap (at %s)", rel);

@@ -189,8 +189,8 @@ al_grant_statement(const struct al_grant_input *in, char **ret, struct al_err *e
 	if (in->image_digest || in->setup_key)
 		json_object_set_new(json_object_get(json_object_get(st, "predicate"), "runner"),
 				    "environment",
-				    json_pack("{s:s?, s:s?}", "image", in->image_digest, "setupLayer",
-					      in->setup_key));
+				    json_pack("{s:s?, s:s?}", "image", in->image_digest,
+					      "setupLayer", in->setup_key));
 	text = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(st);
 	if (!text)

@@ -75,8 +75,8 @@ al_issue_grant(struct al_server *srv, const struct al_repo_conf *repo, const str
 	    .binary_sha256 = srv->binary_sha256,
 	    .sandbox_profile_sha256 = profile_sha,
 	    .kernel = srv->kernel,
-	    .image_digest = json_string_value(
-		json_object_get(json_object_get(result, "environment"), "image")),
+	    .image_digest =
+		json_string_value(json_object_get(json_object_get(result, "environment"), "image")),
 	    .setup_key =
 		json_string_value(json_object_get(json_object_get(result, "setup"), "key")),
 	    .authority = auth.authority,

@@ -37,8 +37,7 @@ with_environment(json_t *o, const struct al_policy *policy)
 
 	if (o && env && json_object_set(o, "environment", (json_t *)env) < 0)
 		json_decref(o), o = NULL;
-	if (o && al_policy_setup(policy) &&
-	    json_object_set_new(o, "setup", setup_spec(policy)) < 0)
+	if (o && al_policy_setup(policy) && json_object_set_new(o, "setup", setup_spec(policy)) < 0)
 		json_decref(o), o = NULL;
 	return o;
 }
@@ -50,15 +49,16 @@ al_job_spec(const struct al_proposal *p, const char *repo_path, const struct al_
 	struct al_run_limits lim;
 
 	al_policy_limits(policy, &lim);
-	return with_environment(json_pack("{s:s, s:s, s:s, s:s?, s:O, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:o}",
-			 "repo_path", repo_path, "base", p->base, "patch_file", "patch.diff",
-			 "test_patch_file", p->test_patch ? "test_patch.diff" : NULL, "plan", plan,
-			 "timeout_s", (json_int_t)lim.timeout_s, "output_cap",
-			 (json_int_t)lim.output_bytes, "memory_bytes", (json_int_t)lim.memory_bytes,
-			 "disk_bytes", (json_int_t)lim.disk_bytes, "pids", (json_int_t)lim.pids,
-			 "message", "airlock candidate", "commit_time", (json_int_t)p->created,
-			 "branch_tips", tips),
-				policy);
+	return with_environment(
+	    json_pack("{s:s, s:s, s:s, s:s?, s:O, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:o}",
+		      "repo_path", repo_path, "base", p->base, "patch_file", "patch.diff",
+		      "test_patch_file", p->test_patch ? "test_patch.diff" : NULL, "plan", plan,
+		      "timeout_s", (json_int_t)lim.timeout_s, "output_cap",
+		      (json_int_t)lim.output_bytes, "memory_bytes", (json_int_t)lim.memory_bytes,
+		      "disk_bytes", (json_int_t)lim.disk_bytes, "pids", (json_int_t)lim.pids,
+		      "message", "airlock candidate", "commit_time", (json_int_t)p->created,
+		      "branch_tips", tips),
+	    policy);
 }
 
 int
@@ -66,7 +66,8 @@ al_job_timeout_s(const struct al_policy *policy, size_t n_runs)
 {
 	const json_t *setup = al_policy_setup(policy);
 	/* the base's layer, and one of its own for a tree whose key files changed */
-	json_int_t setup_s = setup ? 3 * json_integer_value(json_object_get(setup, "timeout_s")) : 0;
+	json_int_t setup_s =
+	    setup ? 3 * json_integer_value(json_object_get(setup, "timeout_s")) : 0;
 	/* an image's first unpack */
 	int image_s = al_policy_environment(policy) ? AL_JOB_IMAGE_SLACK_S : 0;
 

@@ -67,9 +67,9 @@ struct job {
 	json_t *verdict; /* owned */
 	char *grant;	 /* owned */
 	int tier;
-	double policy_s;	     /* time spent judging, for the metrics */
-	struct al_job_egress egress; /* the gate runs' path out, when policy gives one */
-	json_t *egress_record;	     /* owned; its connections, once the proxy ended */
+	double policy_s;		   /* time spent judging, for the metrics */
+	struct al_job_egress egress;	   /* the gate runs' path out, when policy gives one */
+	json_t *egress_record;		   /* owned; its connections, once the proxy ended */
 	struct al_job_egress setup_egress; /* setup's path out, likewise */
 	char *cache;			   /* owned; the environment cache's directory */
 	json_t *setup_egress_record;
@@ -296,15 +296,15 @@ verdict_environment(struct job *j)
 	o = json_pack("{s:O?, s:O?, s:O?}", "image", json_object_get(env, "image"), "unpack",
 		      json_object_get(env, "unpack"), "unpack_ms", json_object_get(env, "ms"));
 	if (o && setup)
-		json_object_set_new(
-		    o, "setup",
-		    json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:o}", "key",
-			      json_object_get(setup, "key"), "layer", json_object_get(setup, "layer"),
-			      "ms", json_object_get(setup, "ms"), "changed",
-			      json_object_get(setup, "changed"), "own",
-			      json_object_get(setup, "own"), "failed",
-			      json_object_get(setup, "failed"), "egress",
-			      al_job_egress_summary(j->setup_egress_record)));
+		json_object_set_new(o, "setup",
+				    json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?, s:o}", "key",
+					      json_object_get(setup, "key"), "layer",
+					      json_object_get(setup, "layer"), "ms",
+					      json_object_get(setup, "ms"), "changed",
+					      json_object_get(setup, "changed"), "own",
+					      json_object_get(setup, "own"), "failed",
+					      json_object_get(setup, "failed"), "egress",
+					      al_job_egress_summary(j->setup_egress_record)));
 	if (o)
 		json_object_set_new(j->verdict, "environment", o);
 }
