@@ -334,6 +334,7 @@ function renderDetail(v) {
   renderApproval(v);
   renderVerdict(v);
   renderEgress(v);
+  renderEnvironment(v);
   renderGrant(v);
   renderApprovals(v);
   renderRuns(v);
@@ -487,6 +488,26 @@ function renderEgress(v) {
   $('egress-summary').textContent =
     `${n} connection(s) through the egress proxy, ${d} denied${d ? ':' : '.'}`;
   $('egress-denied').replaceChildren(...arr(eg.denied).map((line) => el('li', {}, str(line))));
+}
+
+// Which image the runs saw, and the setup layer: reused (hit), built, or its own for a
+// change to the key files it lists (which policy may send to a human).
+function renderEnvironment(v) {
+  const env = isObj(v.verdict) && isObj(v.verdict.environment) ? v.verdict.environment : null;
+  $('environment').hidden = !env;
+  if (!env) return;
+  $('env-image').textContent = env.image
+    ? `image ${str(env.image)} (${str(env.unpack)}${Number.isInteger(env.unpack_ms) ? `, ${env.unpack_ms} ms` : ''})`
+    : "the host's system";
+  const s = isObj(env.setup) ? env.setup : null;
+  const ms = s && Number.isInteger(s.ms) ? `${s.ms} ms` : '? ms';
+  let text = 'no setup';
+  if (s && isObj(s.failed)) text = `setup failed on the ${str(s.failed.tree) || '?'} tree, in ${ms}`;
+  else if (s) text = `setup layer ${str(s.layer)} in ${ms}, key ${str(s.key).slice(0, 12)}`;
+  if (s && arr(s.own).length) text += `; a layer of its own for the ${arr(s.own).map(str).join(', ')} tree`;
+  if (s && arr(s.changed).length) text += '; the change alters:';
+  $('env-setup').textContent = text;
+  $('env-changed').replaceChildren(...arr(s ? s.changed : []).map((p) => el('li', {}, str(p))));
 }
 
 // The statement inside a DSSE envelope, or null. Display only: the server verifies.

@@ -127,6 +127,18 @@ expect "the shared cache did not get its layer" "$(layers)" "1"
 expect "...and the job's own layer is gone with the job" \
 	"$(find "$DATA/jobs" -path '*setup-candidate*' 2>/dev/null | wc -l)" "0"
 
+# the reviewers' page, in Debian's Chromium: the layer, and the lockfile the change alters
+REVIEWER=$("$AIRLOCK" token add --data "$DATA" --name alice --role reviewer)
+if [ -x "${CHROMIUM:-/usr/bin/chromium}" ] && [ -d "$ROOT/tests/e2e/browser/node_modules/playwright-core" ]; then
+	PAGE=$(URL=$URL TOKEN=$REVIEWER ID=$L HOME=$TMP node "$ROOT/tests/e2e/browser/environment.mjs" 2>"$TMP/page.err")
+	expect "the page says the runs saw the host's system" "$(jq -r .image <<<"$PAGE" 2>/dev/null)" "the host's system"
+	expect_match "the page shows the layer and the change's own" "$(jq -r .setup <<<"$PAGE" 2>/dev/null)" \
+		'^setup layer hit in [0-9]+ ms, key [0-9a-f]{12}; a layer of its own for the candidate tree; the change alters:$'
+	expect "the page lists the lockfile" "$(jq -r '.changed | join(",")' <<<"$PAGE" 2>/dev/null)" "deps.lock"
+else
+	not_ok "the page check needs Chromium and playwright-core" "run ./deploy/deps.sh --test (make test does)"
+fi
+
 R=$(submit "$AGENT2" "$TMP/reject.json")
 wait_state "$R" 240 granted rejected error awaiting_approval
 expect "on_lockfile_change reject: the change is rejected" "$(state "$R")" "rejected"
