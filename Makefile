@@ -144,9 +144,9 @@ $(BUILD)/probes/%: tests/probes/%.c $(wildcard tests/probes/*.h)
 # Parsers of untrusted input: the diff and policy parsers (gates/), the grant envelope
 # and statement (server/sign.c, server/grant.c), the proposal and webhook intake
 # (server/intake.c), the test reports (runner/report.c), the egress proxy's request head
-# and host names (egress/).
+# and host names (egress/), an image's index, manifest and config (image/oci.c).
 FUZZ_SRC := server/sign.c server/grant.c server/intake.c runner/report.c \
-	egress/request.c $(EGRESS_CHECK_SRC)
+	egress/request.c $(EGRESS_CHECK_SRC) image/oci.c image/archive.c
 FUZZ_OBJ := $(GATES_OBJ) $(call obj,$(FUZZ_SRC)) $(LIB_OBJ)
 $(BUILD)/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(FUZZ_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)

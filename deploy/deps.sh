@@ -2,7 +2,8 @@
 # Installs what airlock needs to build and run on Debian 12, only when it is missing.
 # With --test, also what the test suite needs: Debian's Chromium, Node.js and npm, and
 # playwright-core (tests/e2e/browser, from its package-lock.json); wrk for
-# tests/bench/load.sh; clang, libFuzzer and clang-format for make fuzz and format-check.
+# tests/bench/load.sh; clang, libFuzzer and clang-format for make fuzz and format-check;
+# mmdebstrap for tests/image/mkdebian.sh (a Debian 12 image from Debian's mirror).
 set -eu
 cd "$(dirname "$0")/.."
 tests=0
@@ -45,6 +46,7 @@ if [ $tests -eq 1 ]; then
 	need_cmd node nodejs
 	need_cmd npm npm
 	need_cmd wrk wrk
+	need_cmd mmdebstrap mmdebstrap
 	need_cmd sqlite3 sqlite3
 	# the e2e gates run pytest and unittest (xmlrunner) with Debian's /usr/bin/python3
 	/usr/bin/python3 -c 'import pytest' 2>/dev/null || pkgs="$pkgs python3-pytest"

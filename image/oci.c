@@ -30,8 +30,7 @@ struct al_image {
 	char digest[AL_IMAGE_DIGEST_MAX];
 	char *config; /* owned */
 	size_t config_len;
-	struct al_image_layer layers[AL_IMAGE_LAYERS_MAX];
-	size_t n_layers;
+	struct al_image_manifest manifest;
 };
 
 struct al_image_blob {
@@ -39,13 +38,6 @@ struct al_image_blob {
 	char digest[AL_IMAGE_DIGEST_MAX];
 	uint64_t size, got;
 	crypto_hash_sha256_state st;
-};
-
-/* One descriptor (OCI image spec "Descriptor"): what a digest names and how big it is. */
-struct desc {
-	char digest[AL_IMAGE_DIGEST_MAX];
-	uint64_t size;
-	char media_type[128]; /* "" when absent */
 };
 
 static const struct {
@@ -156,14 +148,24 @@ al_image_blob_free(struct al_image_blob *b)
 	free(b);
 }
 
-/* Reads a whole JSON blob (at most AL_IMAGE_JSON_MAX) and checks it before parsing. */
+/* Text an image supplies, as a message may quote it: one line, no control characters. */
+static const char *
+shown(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return "(unprintable)";
+	return s;
+}
+
+/* Reads a whole JSON blob (at most AL_IMAGE_JSON_MAX), checked against its digest and
+ * size, NUL-terminated. */
 static int
-blob_json(const struct al_image *img, const struct desc *d, char **ret_text, json_t **ret,
+blob_text(const struct al_image *img, const struct al_image_desc *d, char **ret, size_t *ret_len,
 	  struct al_err *err)
 {
 	_cleanup_(al_image_blob_freep) struct al_image_blob *b = NULL;
 	_cleanup_free_ char *text = NULL;
-	json_error_t je;
 	size_t off = 0;
 	ssize_t k;
 	int r;
@@ -183,22 +185,29 @@ blob_json(const struct al_image *img, const struct desc *d, char **ret_text, jso
 	r = al_image_blob_finish(b, err);
 	if (r < 0)
 		return r;
-	*ret = json_loadb(text, off, JSON_REJECT_DUPLICATES, &je);
-	if (!*ret || !json_is_object(*ret)) {
-		json_decref(*ret);
-		*ret = NULL;
-		return al_err_set(err, -EINVAL, "blob %s: not a JSON object: %s", d->digest,
-				  je.text);
+	*ret = steal_pointer(&text);
+	*ret_len = off;
+	return 0;
+}
+
+static int
+object_parse(const char *text, size_t len, json_t **ret, struct al_err *err)
+{
+	json_error_t je;
+	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+
+	if (!j || !json_is_object(j)) {
+		json_decref(j);
+		return al_err_set(err, -EINVAL, "not a JSON object: %s", shown(je.text));
 	}
-	if (ret_text)
-		*ret_text = steal_pointer(&text);
+	*ret = j;
 	return 0;
 }
 
 /* ---- descriptors, index, manifest ---- */
 
 static int
-desc_parse(json_t *j, const char *what, struct desc *ret, struct al_err *err)
+desc_parse(json_t *j, const char *what, struct al_image_desc *ret, struct al_err *err)
 {
 	const char *digest = json_string_value(json_object_get(j, "digest"));
 	json_t *size = json_object_get(j, "size");
@@ -207,7 +216,7 @@ desc_parse(json_t *j, const char *what, struct desc *ret, struct al_err *err)
 		return al_err_set(err, -EINVAL, "%s: not a descriptor object", what);
 	if (!digest || !digest_valid(digest))
 		return al_err_set(err, -EINVAL, "%s: digest \"%.80s\" is not sha256:<64 hex>", what,
-				  digest ? digest : "");
+				  digest ? shown(digest) : "");
 	if (!json_is_integer(size) || json_integer_value(size) < 0)
 		return al_err_set(err, -EINVAL, "%s %s: size is not a non-negative integer", what,
 				  digest);
@@ -230,15 +239,15 @@ is_linux_amd64(json_t *m)
 
 /* The one manifest an index names: the only one, or the only one for linux/amd64. */
 static int
-index_pick(json_t *index, const char *where, struct desc *ret, struct al_err *err)
+index_pick(json_t *index, struct al_image_desc *ret, struct al_err *err)
 {
 	json_t *ms = json_object_get(index, "manifests"), *m, *pick = NULL;
 	size_t i, n = 0;
 
 	if (!json_is_array(ms) || json_array_size(ms) == 0)
-		return al_err_set(err, -EINVAL, "%s: no manifests", where);
+		return al_err_set(err, -EINVAL, "no manifests");
 	if (json_array_size(ms) == 1)
-		return desc_parse(json_array_get(ms, 0), where, ret, err);
+		return desc_parse(json_array_get(ms, 0), "manifest", ret, err);
 	json_array_foreach (ms, i, m) {
 		if (is_linux_amd64(m)) {
 			pick = m;
@@ -247,9 +256,28 @@ index_pick(json_t *index, const char *where, struct desc *ret, struct al_err *er
 	}
 	if (n != 1)
 		return al_err_set(err, -EINVAL,
-				  "%s: %zu manifests and %s for linux/amd64: name one image", where,
+				  "%zu manifests and %s for linux/amd64: name one image",
 				  json_array_size(ms), n == 0 ? "none" : "several");
-	return desc_parse(pick, where, ret, err);
+	return desc_parse(pick, "manifest", ret, err);
+}
+
+int
+al_image_index_parse(const char *text, size_t len, const char *where, struct al_image_desc *ret,
+		     struct al_err *err)
+{
+	struct al_image_desc d;
+	json_t *index = NULL;
+	int r = object_parse(text, len, &index, err);
+
+	if (r == 0)
+		r = index_pick(index, &d, err);
+	json_decref(index);
+	if (r < 0) {
+		al_err_prefix(err, "%s", where);
+		return r;
+	}
+	*ret = d;
+	return 0;
 }
 
 static bool
@@ -264,35 +292,36 @@ is_manifest_type(const char *mt)
 	return strcmp(mt, MT_OCI_MANIFEST) == 0 || strcmp(mt, MT_DOCKER_MANIFEST) == 0;
 }
 
-/* index.json -> manifest descriptor, following one nested index. */
+/* index.json's text -> manifest descriptor, following one nested index. */
 static int
-resolve_manifest(struct al_image *img, json_t *index, struct desc *ret, struct al_err *err)
+resolve_manifest(struct al_image *img, const char *index, size_t len, struct al_image_desc *ret,
+		 struct al_err *err)
 {
-	json_t *nested = NULL;
-	int r = index_pick(index, "index.json", ret, err);
+	struct al_image_desc d;
+	int r = al_image_index_parse(index, len, "index.json", &d, err);
 
 	if (r < 0)
 		return r;
-	if (is_index_type(ret->media_type)) {
-		struct desc outer = *ret;
+	if (is_index_type(d.media_type)) {
+		_cleanup_free_ char *nested = NULL;
+		char where[16 + AL_IMAGE_DIGEST_MAX];
+		size_t n;
 
-		r = blob_json(img, &outer, NULL, &nested, err);
+		snprintf(where, sizeof(where), "index %s", d.digest);
+		r = blob_text(img, &d, &nested, &n, err);
+		if (r == 0)
+			r = al_image_index_parse(nested, n, where, &d, err);
+		if (r == 0 && is_index_type(d.media_type))
+			r = al_err_set(err, -EINVAL, "%s: names another index (one level only)",
+				       where);
 		if (r < 0)
 			return r;
-		r = index_pick(nested, outer.digest, ret, err);
-		if (r == 0 && is_index_type(ret->media_type))
-			r = al_err_set(err, -EINVAL,
-				       "index %s: names another index (one level only)",
-				       outer.digest);
-		json_decref(nested);
 	}
-	if (r < 0)
-		return r;
-	if (!is_manifest_type(ret->media_type))
+	if (!is_manifest_type(d.media_type))
 		return al_err_set(err, -EINVAL,
-				  "manifest %s: media type \"%.100s\" is not an image "
-				  "manifest",
-				  ret->digest, ret->media_type);
+				  "manifest %s: media type \"%.100s\" is not an image manifest",
+				  d.digest, shown(d.media_type));
+	*ret = d;
 	return 0;
 }
 
@@ -300,7 +329,7 @@ static int
 layer_parse(json_t *j, size_t i, struct al_image_layer *ret, struct al_err *err)
 {
 	char what[32];
-	struct desc d;
+	struct al_image_desc d;
 	size_t k;
 	int r;
 
@@ -315,7 +344,7 @@ layer_parse(json_t *j, size_t i, struct al_image_layer *ret, struct al_err *err)
 		return al_err_set(err, -EINVAL,
 				  "layer %zu (%s): media type \"%.100s\" is not a tar, tar+gzip or "
 				  "tar+zstd layer",
-				  i + 1, d.digest, d.media_type);
+				  i + 1, d.digest, shown(d.media_type));
 	if (layer_types[k].compression == AL_IMAGE_ZSTD && !al_image_zstd_supported())
 		return al_err_set(err, -ENOTSUP,
 				  "layer %zu (%s): tar+zstd, which this build of libarchive cannot "
@@ -329,66 +358,126 @@ layer_parse(json_t *j, size_t i, struct al_image_layer *ret, struct al_err *err)
 }
 
 static int
-config_load(struct al_image *img, json_t *manifest, struct al_err *err)
+config_desc_parse(json_t *j, struct al_image_desc *ret, struct al_err *err)
 {
-	json_t *cfg = NULL;
-	struct desc d;
-	int r = desc_parse(json_object_get(manifest, "config"), "config", &d, err);
+	int r = desc_parse(j, "config", ret, err);
 
 	if (r < 0)
 		return r;
-	if (strcmp(d.media_type, MT_OCI_CONFIG) != 0 && strcmp(d.media_type, MT_DOCKER_CONFIG) != 0)
+	if (strcmp(ret->media_type, MT_OCI_CONFIG) != 0 &&
+	    strcmp(ret->media_type, MT_DOCKER_CONFIG) != 0)
 		return al_err_set(err, -EINVAL,
-				  "config %s: media type \"%.100s\" is not an image "
-				  "config",
-				  d.digest, d.media_type);
-	r = blob_json(img, &d, &img->config, &cfg, err);
+				  "config %s: media type \"%.100s\" is not an image config",
+				  ret->digest, shown(ret->media_type));
+	return 0;
+}
+
+/* The manifest's own checks, its config's descriptor and its layers, into m. */
+static int
+manifest_fill(json_t *j, const struct al_image_desc *md, struct al_image_manifest *m,
+	      struct al_err *err)
+{
+	const char *mt = json_string_value(json_object_get(j, "mediaType"));
+	json_t *layers = json_object_get(j, "layers"), *l;
+	size_t i;
+	int r;
+
+	if (mt && strcmp(mt, md->media_type) != 0)
+		return al_err_set(err, -EINVAL, "says media type \"%.100s\", index says \"%.100s\"",
+				  shown(mt), shown(md->media_type));
+	if (!json_is_array(layers))
+		return al_err_set(err, -EINVAL, "no layers array");
+	if (json_array_size(layers) > AL_IMAGE_LAYERS_MAX)
+		return al_err_set(err, -E2BIG, "%zu layers, over the cap of %d",
+				  json_array_size(layers), AL_IMAGE_LAYERS_MAX);
+	r = config_desc_parse(json_object_get(j, "config"), &m->config, err);
+	json_array_foreach (layers, i, l) {
+		if (r < 0)
+			break;
+		r = layer_parse(l, i, &m->layers[i], err);
+		m->n_layers = i + 1;
+	}
+	return r;
+}
+
+int
+al_image_manifest_parse(const char *text, size_t len, const struct al_image_desc *md,
+			struct al_image_manifest *ret, struct al_err *err)
+{
+	_cleanup_free_ struct al_image_manifest *m = calloc(1, sizeof(*m));
+	json_t *j = NULL;
+	int r;
+
+	if (!m)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	r = object_parse(text, len, &j, err);
+	if (r == 0)
+		r = manifest_fill(j, md, m, err);
+	json_decref(j);
+	if (r < 0) {
+		al_err_prefix(err, "manifest %s", md->digest);
+		return r;
+	}
+	*ret = *m;
+	return 0;
+}
+
+int
+al_image_config_check(const char *text, size_t len, const char *where, struct al_err *err)
+{
+	json_t *j = NULL;
+	int r = object_parse(text, len, &j, err);
+
+	json_decref(j);
+	if (r < 0)
+		al_err_prefix(err, "%s", where);
+	return r;
+}
+
+static int
+config_load(struct al_image *img, const struct al_image_desc *d, struct al_err *err)
+{
+	_cleanup_free_ char *text = NULL;
+	char where[16 + AL_IMAGE_DIGEST_MAX];
+	size_t n;
+	int r = blob_text(img, d, &text, &n, err);
+
+	snprintf(where, sizeof(where), "config %s", d->digest);
+	if (r == 0)
+		r = al_image_config_check(text, n, where, err);
 	if (r < 0)
 		return r;
-	img->config_len = strlen(img->config);
-	json_decref(cfg);
+	img->config_len = strlen(text);
+	img->config = steal_pointer(&text);
 	return 0;
 }
 
 static int
-manifest_load(struct al_image *img, const struct desc *md, struct al_err *err)
+manifest_load(struct al_image *img, const struct al_image_desc *md, struct al_err *err)
 {
 	_cleanup_(al_image_blob_freep) struct al_image_blob *b = NULL;
-	json_t *m = NULL, *layers, *l;
-	const char *mt;
-	size_t i;
-	int r = blob_json(img, md, NULL, &m, err);
+	_cleanup_free_ char *text = NULL;
+	const struct al_image_manifest *m = &img->manifest;
+	size_t i, n;
+	int r = blob_text(img, md, &text, &n, err);
 
+	if (r < 0) {
+		al_err_prefix(err, "manifest");
+		return r;
+	}
+	r = al_image_manifest_parse(text, n, md, &img->manifest, err);
 	if (r < 0)
-		return al_err_prefix(err, "manifest");
-	mt = json_string_value(json_object_get(m, "mediaType"));
-	layers = json_object_get(m, "layers");
-	if (mt && strcmp(mt, md->media_type) != 0)
-		r = al_err_set(err, -EINVAL,
-			       "manifest %s: says media type \"%.100s\", index says "
-			       "\"%.100s\"",
-			       md->digest, mt, md->media_type);
-	else if (!json_is_array(layers))
-		r = al_err_set(err, -EINVAL, "manifest %s: no layers array", md->digest);
-	else if (json_array_size(layers) > AL_IMAGE_LAYERS_MAX)
-		r = al_err_set(err, -E2BIG, "manifest %s: %zu layers, over the cap of %d",
-			       md->digest, json_array_size(layers), AL_IMAGE_LAYERS_MAX);
-	if (r == 0)
-		r = config_load(img, m, err);
-	json_array_foreach (layers, i, l) {
-		if (r < 0)
-			break;
-		r = layer_parse(l, i, &img->layers[i], err);
-		img->n_layers = i + 1;
-		/* The blob must be there with its declared size; its digest is checked as the
-		 * layer is unpacked. */
-		if (r == 0)
-			r = al_image_blob_open(img, img->layers[i].digest, img->layers[i].size, &b,
-					       err);
+		return r;
+	r = config_load(img, &m->config, err);
+	/* Each layer blob must be there with its declared size; its digest is checked as the
+	 * layer is unpacked. */
+	for (i = 0; r == 0 && i < m->n_layers; i++) {
+		r = al_image_blob_open(img, m->layers[i].digest, m->layers[i].size, &b, err);
 		al_image_blob_free(steal_pointer(&b));
 	}
-	json_decref(m);
-	return r < 0 ? al_err_prefix(err, "manifest %s", md->digest) : 0;
+	if (r < 0)
+		al_err_prefix(err, "manifest %s", md->digest);
+	return r;
 }
 
 /* oci-layout must say imageLayoutVersion 1.0.0. */
@@ -417,40 +506,32 @@ layout_check(int root_fd, struct al_err *err)
 }
 
 static int
-index_load(int root_fd, json_t **ret, struct al_err *err)
+index_read(int root_fd, char **ret, size_t *ret_len, struct al_err *err)
 {
 	_cleanup_close_ int fd = openat(root_fd, "index.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_free_ char *text = NULL;
-	json_error_t je;
-	size_t n;
 	int r;
 
 	if (fd < 0)
 		return al_err_set(err, -errno, "index.json: %s", strerror(errno));
-	r = al_fd_read_all(fd, AL_IMAGE_JSON_MAX, &text, &n);
+	r = al_fd_read_all(fd, AL_IMAGE_JSON_MAX, ret, ret_len);
 	if (r < 0)
 		return al_err_set(err, r, "index.json: %s",
 				  r == -EFBIG ? "over the 4 MiB cap" : strerror(-r));
-	*ret = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
-	if (!*ret || !json_is_object(*ret)) {
-		json_decref(*ret);
-		return al_err_set(err, -EINVAL, "index.json: not a JSON object: %s", je.text);
-	}
 	return 0;
 }
 
 static int
 image_load(struct al_image *img, struct al_err *err)
 {
-	json_t *index = NULL;
-	struct desc md;
+	_cleanup_free_ char *index = NULL;
+	struct al_image_desc md;
+	size_t n;
 	int r = layout_check(img->root_fd, err);
 
 	if (r == 0)
-		r = index_load(img->root_fd, &index, err);
+		r = index_read(img->root_fd, &index, &n, err);
 	if (r == 0)
-		r = resolve_manifest(img, index, &md, err);
-	json_decref(index);
+		r = resolve_manifest(img, index, n, &md, err);
 	if (r == 0)
 		r = manifest_load(img, &md, err);
 	if (r < 0)
@@ -474,7 +555,7 @@ al_image_open(const char *path, struct al_image **ret, struct al_err *err)
 	if (S_ISREG(st.st_mode)) {
 		r = al_image_archive_extract(path, &img->tmpdir, err);
 		if (r < 0)
-			return al_err_prefix(err, "image %s", path);
+			goto fail;
 	}
 	img->root_fd = open(img->tmpdir ? img->tmpdir : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (img->root_fd < 0)
@@ -483,9 +564,13 @@ al_image_open(const char *path, struct al_image **ret, struct al_err *err)
 						   : strerror(errno));
 	r = image_load(img, err);
 	if (r < 0)
-		return al_err_prefix(err, "image %s", path);
+		goto fail;
 	*ret = steal_pointer(&img);
 	return 0;
+fail:
+	/* r, not what al_err_prefix returns: that is 0 when err is NULL */
+	al_err_prefix(err, "image %s", path);
+	return r;
 }
 
 void
@@ -519,11 +604,11 @@ al_image_config(const struct al_image *img, size_t *ret_len)
 size_t
 al_image_layer_count(const struct al_image *img)
 {
-	return img->n_layers;
+	return img->manifest.n_layers;
 }
 
 const struct al_image_layer *
 al_image_layer(const struct al_image *img, size_t i)
 {
-	return i < img->n_layers ? &img->layers[i] : NULL;
+	return i < img->manifest.n_layers ? &img->manifest.layers[i] : NULL;
 }

@@ -28,8 +28,36 @@ struct al_image_layer {
 	const char *media_type; /* a static string */
 };
 
+/* One descriptor (OCI image spec "Descriptor"): what a digest names and how big it is. */
+struct al_image_desc {
+	char digest[AL_IMAGE_DIGEST_MAX];
+	uint64_t size;
+	char media_type[128]; /* "" when absent */
+};
+
+/* What an image manifest names: its config and its layers. */
+struct al_image_manifest {
+	struct al_image_desc config;
+	struct al_image_layer layers[AL_IMAGE_LAYERS_MAX];
+	size_t n_layers;
+};
+
 struct al_image;
 struct al_image_blob;
+
+/* The parsers of the layout's JSON documents, from bytes an image supplies (al_image_open
+ * reads its files and blobs with them). where names the document in errors; the errors
+ * never quote a control character. ret is untouched on failure.
+ * al_image_index_parse: an index (index.json or a nested one) to the one manifest it
+ * names: its only entry, or its only linux/amd64 one. The media type is not checked.
+ * al_image_manifest_parse: an image manifest that md names (its media type must agree with
+ * md's) to its config's descriptor and its layers; no blob is looked at.
+ * al_image_config_check: an image config, which must be one JSON object. */
+int al_image_index_parse(const char *text, size_t len, const char *where, struct al_image_desc *ret,
+			 struct al_err *err);
+int al_image_manifest_parse(const char *text, size_t len, const struct al_image_desc *md,
+			    struct al_image_manifest *ret, struct al_err *err);
+int al_image_config_check(const char *text, size_t len, const char *where, struct al_err *err);
 
 /* path is an OCI image layout directory or an oci-archive tar file (whose layout files are
  * copied, by exact name only, into a private temporary directory removed by

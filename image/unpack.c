@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -465,9 +466,12 @@ layer_entries(struct unpack *u, struct archive *a, struct al_err *err)
 
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
 		r = apply_entry(u, a, e, err);
-		if (r < 0)
-			return al_err_prefix(err, "entry \"%.300s\"",
-					     archive_entry_pathname(e) ?: "(no name)");
+		if (r < 0) {
+			/* r, not what al_err_prefix returns: that is 0 when err is NULL */
+			al_err_prefix(err, "entry \"%.300s\"",
+				      archive_entry_pathname(e) ?: "(no name)");
+			return r;
+		}
 	}
 	if (r != ARCHIVE_EOF)
 		return al_err_set(err, -EIO, "%s", archive_error_string(a));
@@ -581,21 +585,39 @@ dest_check(const char *dest, struct al_err *err)
 	return r;
 }
 
+/* pax headers carry names as UTF-8, which libarchive converts to the locale's charset:
+ * under the C locale any non-ASCII name (Debian ships some) would be refused. The layers
+ * are read under C.UTF-8, in this thread only, so names reach the tree byte for byte. */
 static int
-unpack_all(struct unpack *u, const char *tmp, const char *dest, struct al_err *err)
+unpack_layers(struct unpack *u, struct al_err *err)
 {
+	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0), old;
 	const struct al_image_layer *l;
 	size_t i;
 	int r = 0;
 
-	u->root_fd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (u->root_fd < 0)
-		return al_err_set(err, -errno, "%s: %s", tmp, strerror(errno));
+	if (utf8 == (locale_t)0)
+		return al_err_set(err, -errno, "the C.UTF-8 locale: %s", strerror(errno));
+	old = uselocale(utf8);
 	for (i = 0; r == 0 && (l = al_image_layer(u->img, i)); i++) {
 		r = unpack_layer(u, l, err);
 		if (r < 0)
 			al_err_prefix(err, "layer %zu (%s)", i + 1, l->digest);
 	}
+	uselocale(old);
+	freelocale(utf8);
+	return r;
+}
+
+static int
+unpack_all(struct unpack *u, const char *tmp, const char *dest, struct al_err *err)
+{
+	int r;
+
+	u->root_fd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (u->root_fd < 0)
+		return al_err_set(err, -errno, "%s: %s", tmp, strerror(errno));
+	r = unpack_layers(u, err);
 	if (r == 0 && fchmod(u->root_fd, 0755) < 0)
 		r = al_err_set(err, -errno, "%s: %s", tmp, strerror(errno));
 	if (r == 0)
@@ -632,7 +654,8 @@ al_image_unpack_capped(const struct al_image *img, const char *dest_dir,
 	al_pathset_clear(&u.dir_modes);
 	if (r < 0) {
 		al_rm_rf(tmp);
-		return al_err_prefix(err, "image %s", al_image_digest(img));
+		al_err_prefix(err, "image %s", al_image_digest(img));
+		return r;
 	}
 	*ret = u.st;
 	return 0;

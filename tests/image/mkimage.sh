@@ -190,6 +190,7 @@ stale-mode)
 	layer tar 'f|.wh.p|'
 	one_layer 'f|p/y|y'
 	;;
+utf8-name) one_layer 'd|café||755' 'f|café/naïve.txt|ü' 'l|lien|café/naïve.txt' ;;
 symlink-one-layer) one_layer "l|a|$out/outside" 'f|a/evil|pwned' ;;
 dotdot) one_layer 'd|x||755' 'f|x/../../outside/dotdot|pwned' ;;
 absolute) one_layer "f|$out/outside/absolute|pwned" ;;

@@ -2,13 +2,17 @@
  * directory; each attack must be refused with its reason and leave nothing behind. */
 #include <check.h>
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,6 +53,7 @@ static const char *const kinds[] = {
     "archive-symlink",
     "archive-twice",
     "stale-mode",
+    "utf8-name",
 };
 
 static int
@@ -440,6 +445,191 @@ START_TEST(caps_and_dest_refused)
 }
 END_TEST
 
+/* Names in pax headers are UTF-8 (Debian's images have some that are not ASCII): they
+ * reach the tree byte for byte, whatever the process's locale. */
+START_TEST(utf8_names_kept)
+{
+	_cleanup_free_ char *dest = NULL;
+	struct al_unpack_stats st;
+	struct al_err err = {0};
+
+	ck_assert_msg(unpack_kind("utf8-name", NULL, &dest, &st, &err) == 0, "%s",
+		      al_err_msg(&err));
+	assert_content(dest, "caf\xc3\xa9/na\xc3\xafve.txt", "\xc3\xbc");
+	assert_link(dest, "lien", "caf\xc3\xa9/na\xc3\xafve.txt");
+	ck_assert_int_eq(al_rm_rf(dest), 0);
+}
+END_TEST
+
+/* al_err_prefix returns 0 when err is NULL: a refusal must not turn into success for a
+ * caller that did not ask why. */
+START_TEST(refused_without_err)
+{
+	_cleanup_(al_image_freep) struct al_image *img = NULL;
+	_cleanup_free_ char *dest = NULL;
+	struct al_unpack_stats st;
+	struct al_err err = {0};
+
+	ck_assert_int_lt(open_kind("bad-size", &img, NULL), 0);
+	ck_assert_ptr_null(img);
+	ck_assert_int_lt(open_kind("archive-twice", &img, NULL), 0);
+	ck_assert_ptr_null(img);
+	ck_assert_int_eq(open_kind("dotdot", &img, &err), 0);
+	ck_assert_int_ge(asprintf(&dest, "%s/u-dotdot-noerr", fix), 0);
+	ck_assert_int_lt(al_image_unpack(img, dest, &st, NULL), 0);
+	ck_assert_int_eq(access(dest, F_OK), -1);
+	ck_assert_int_eq(count_named(fix, "u-dotdot-noerr"), 0);
+	assert_outside_empty();
+}
+END_TEST
+
+#define H1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define H2 "2222222222222222222222222222222222222222222222222222222222222222"
+#define MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_CONFIG "application/vnd.oci.image.config.v1+json"
+
+static const struct al_image_desc manifest_desc = {
+    .digest = "sha256:" H1, .size = 100, .media_type = MT_MANIFEST};
+
+START_TEST(parsers_read_bytes)
+{
+	static const char multi[] =
+	    "{\"manifests\":[{\"mediaType\":\"" MT_MANIFEST "\",\"digest\":\"sha256:" H1
+	    "\",\"size\":5,\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\"}},"
+	    "{\"mediaType\":\"" MT_MANIFEST "\",\"digest\":\"sha256:" H2
+	    "\",\"size\":7,\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}}]}";
+	static const char manifest[] =
+	    "{\"config\":{\"mediaType\":\"" MT_CONFIG "\",\"digest\":\"sha256:" H2
+	    "\",\"size\":3},\"layers\":[{\"mediaType\":"
+	    "\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:" H1
+	    "\",\"size\":9}]}";
+	struct al_image_manifest m;
+	struct al_image_desc d;
+	struct al_err err = {0};
+
+	ck_assert_int_eq(al_image_index_parse(multi, strlen(multi), "index.json", &d, &err), 0);
+	ck_assert_str_eq(d.digest, "sha256:" H2);
+	ck_assert_uint_eq(d.size, 7);
+	ck_assert_str_eq(d.media_type, MT_MANIFEST);
+	ck_assert_int_eq(
+	    al_image_manifest_parse(manifest, strlen(manifest), &manifest_desc, &m, &err), 0);
+	ck_assert_str_eq(m.config.digest, "sha256:" H2);
+	ck_assert_uint_eq(m.n_layers, 1);
+	ck_assert_int_eq(m.layers[0].compression, AL_IMAGE_GZIP);
+	ck_assert_uint_eq(m.layers[0].size, 9);
+	ck_assert_int_eq(al_image_config_check("[]", 2, "config", &err), -EINVAL);
+	ck_assert_str_eq(al_err_msg(&err), "config: not a JSON object: ");
+}
+END_TEST
+
+/* What an image's documents say is quoted in errors, which end up in one-line logs and
+ * API replies: a control character in it is never copied. */
+static const struct {
+	bool index;
+	const char *doc;
+	const char *reason;
+} unprintable[] = {
+    {true, "{\"manifests\":[{\"digest\":\"sha256:\\n\",\"size\":1}]}",
+     "index.json: manifest: digest \"(unprintable)\" is not"},
+    {false, "{\"mediaType\":\"x\\u001b[2J\",\"layers\":[]}",
+     "says media type \"(unprintable)\", index says \"" MT_MANIFEST "\""},
+    {false,
+     "{\"layers\":[],\"config\":{\"mediaType\":\"a\\rb\",\"digest\":\"sha256:" H1 "\",\"size\":1}}",
+     "media type \"(unprintable)\" is not an image config"},
+    {false,
+     "{\"config\":{\"mediaType\":\"" MT_CONFIG "\",\"digest\":\"sha256:" H1
+     "\",\"size\":1},\"layers\":[{\"mediaType\":\"tar\\n\",\"digest\":\"sha256:" H2
+     "\",\"size\":1}]}",
+     "media type \"(unprintable)\" is not a tar"},
+};
+
+START_TEST(errors_quote_no_control_characters)
+{
+	const char *doc = unprintable[_i].doc;
+	struct al_image_manifest m;
+	struct al_image_desc d;
+	struct al_err err = {0};
+	int r;
+
+	if (unprintable[_i].index)
+		r = al_image_index_parse(doc, strlen(doc), "index.json", &d, &err);
+	else
+		r = al_image_manifest_parse(doc, strlen(doc), &manifest_desc, &m, &err);
+	ck_assert_int_eq(r, -EINVAL);
+	ck_assert_msg(strstr(al_err_msg(&err), unprintable[_i].reason), "%s", al_err_msg(&err));
+	for (const char *p = al_err_msg(&err); *p; p++)
+		ck_assert_int_ge((unsigned char)*p, 0x20);
+}
+END_TEST
+
+/* A path as the image's own loader would resolve it, inside root. */
+static int
+open_in_root(int root_fd, const char *path)
+{
+	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+
+	return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+}
+
+/* An amd64 ELF executable inside root whose program interpreter is there too. */
+static void
+assert_runnable(int root_fd, const char *path)
+{
+	_cleanup_close_ int fd = open_in_root(root_fd, path), ld = -1;
+	char interp[PATH_MAX] = "";
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	unsigned char magic[4];
+
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	ck_assert_int_eq(pread(fd, &eh, sizeof(eh), 0), sizeof(eh));
+	ck_assert_msg(memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 && eh.e_machine == EM_X86_64,
+		      "%s: not an amd64 ELF file", path);
+	for (int i = 0; i < eh.e_phnum; i++) {
+		off_t at = (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize);
+
+		ck_assert_int_eq(pread(fd, &ph, sizeof(ph), at), sizeof(ph));
+		if (ph.p_type == PT_INTERP && ph.p_filesz < sizeof(interp))
+			ck_assert_int_eq(pread(fd, interp, ph.p_filesz, (off_t)ph.p_offset),
+					 (ssize_t)ph.p_filesz);
+	}
+	ck_assert_msg(interp[0] == '/', "%s: no program interpreter", path);
+	ld = open_in_root(root_fd, interp);
+	ck_assert_msg(ld >= 0, "%s: its interpreter %s is missing", path, interp);
+	ck_assert_int_eq(pread(ld, magic, 4, 0), 4);
+	ck_assert_int_eq(memcmp(magic, ELFMAG, SELFMAG), 0);
+}
+
+/* tests/image/mkdebian.sh's image (run it and set AL_DEBIAN_IMAGE to the path it prints):
+ * a real root tree for the environments unpacks with what a test run needs. */
+START_TEST(debian_image_unpacks)
+{
+	_cleanup_(al_image_freep) struct al_image *img = NULL;
+	_cleanup_free_ char *dest = NULL;
+	_cleanup_close_ int root_fd = -1;
+	struct al_unpack_stats st;
+	struct al_err err = {0};
+
+	ck_assert_msg(al_image_open(getenv("AL_DEBIAN_IMAGE"), &img, &err) == 0, "%s",
+		      al_err_msg(&err));
+	ck_assert_uint_eq(al_image_layer_count(img), 1);
+	ck_assert_ptr_nonnull(strstr(al_image_config(img, NULL), "\"architecture\":\"amd64\""));
+	ck_assert_int_ge(asprintf(&dest, "%s/u-debian", fix), 0);
+	ck_assert_msg(al_image_unpack(img, dest, &st, &err) == 0, "%s", al_err_msg(&err));
+	ck_assert_uint_gt(st.entries, 10000);
+	root_fd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(root_fd, 0);
+	assert_runnable(root_fd, "/usr/bin/python3");
+	assert_runnable(root_fd, "/usr/bin/node");
+	assert_runnable(root_fd, "/bin/sh");
+	ck_assert(exists_in(dest, "usr/lib/python3/dist-packages/pytest/__init__.py"));
+	ck_assert(exists_in(dest, "usr/bin/npm"));
+	ck_assert(!exists_in(dest, "usr/share/doc/python3"));
+	ck_assert(!exists_in(dest, "usr/share/man/man1"));
+	ck_assert_int_eq(al_rm_rf(dest), 0);
+}
+END_TEST
+
 static Suite *
 image_suite(void)
 {
@@ -457,7 +647,19 @@ image_suite(void)
 	tcase_add_test(tc, removed_directory_mode_forgotten);
 	tcase_add_loop_test(tc, attack_refused, 0, (int)AL_ARRAY_SIZE(refusals));
 	tcase_add_test(tc, caps_and_dest_refused);
+	tcase_add_test(tc, utf8_names_kept);
+	tcase_add_test(tc, refused_without_err);
+	tcase_add_test(tc, parsers_read_bytes);
+	tcase_add_loop_test(tc, errors_quote_no_control_characters, 0,
+			    (int)AL_ARRAY_SIZE(unprintable));
 	suite_add_tcase(s, tc);
+	if (getenv("AL_DEBIAN_IMAGE")) {
+		TCase *deb = tcase_create("debian");
+
+		tcase_set_timeout(deb, 600);
+		tcase_add_test(deb, debian_image_unpacks);
+		suite_add_tcase(s, deb);
+	}
 	return s;
 }
 
