@@ -287,13 +287,16 @@ parse_header(const char *l, size_t n, struct al_egress_header *h)
 }
 
 /* Host against the target: required in HTTP/1.1; in a tunnel it names the host; at the
- * proxy it must name the target's own host and port, never another. */
+ * proxy it must name the target's own host and port, never another. A CONNECT's Host
+ * without a port (npm 9's agent sends one) means the CONNECT's own port. */
 static const char *
 check_host(const struct head_state *st, struct al_egress_request *r)
 {
 	struct al_egress_request from_host;
 	const struct al_egress_header *h = st->host;
-	uint16_t dflt = r->form == AL_EGRESS_ABSOLUTE ? 80 : r->form == AL_EGRESS_CONNECT ? 0 : 1;
+	uint16_t dflt = r->form == AL_EGRESS_ABSOLUTE  ? 80
+			: r->form == AL_EGRESS_CONNECT ? r->port
+						       : 1;
 
 	if (!h)
 		return r->form == AL_EGRESS_CONNECT ? NULL : "missing Host";
