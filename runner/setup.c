@@ -341,6 +341,62 @@ note_changed(const json_t *keys, char base[][72], char other[][72], json_t *chan
 
 #define KEYS_MAX 32
 
+/* 1 when the layer has path, or a non-directory where path has a parent: its file would
+ * hide the tree's (an overlay's upper layer wins), so the runs would not test the tree. */
+static int
+layer_shadows(const char *layer, const char *path)
+{
+	char buf[4096];
+	struct stat st;
+	int n = snprintf(buf, sizeof(buf), "%s/%s", layer, path);
+	size_t base = strlen(layer) + 1;
+
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return 1; /* fail closed */
+	for (size_t i = base; buf[i]; i++) {
+		if (buf[i] != '/')
+			continue;
+		buf[i] = '\0';
+		if (lstat(buf, &st) == 0 && !S_ISDIR(st.st_mode))
+			return 1;
+		buf[i] = '/';
+	}
+	return lstat(buf, &st) == 0;
+}
+
+/* A tree on the base's layer must not hold, where the change wrote, what the layer has:
+ * the layer was sealed against the base, not against the change. */
+static int
+check_shadowing(const struct al_env *e, const json_t *files, json_t **ret_failed)
+{
+	static const char *const lists[] = {"test_patch", "patch"};
+	char why[600];
+	size_t k;
+	json_t *f;
+
+	for (int i = 1; i < AL_ENV_TREES; i++) {
+		if (!e->layer[i] || strcmp(e->layer[i], e->layer[0]))
+			continue;
+		/* the tested tree has the test patch, the candidate both */
+		for (int l = 0; l < (i == 1 ? 1 : 2); l++) {
+			json_array_foreach (json_object_get(files, lists[l]), k, f) {
+				const char *path = json_string_value(json_object_get(f, "path"));
+
+				if (!path || !layer_shadows(e->layer[i], path))
+					continue;
+				snprintf(why, sizeof(why),
+					 "the change writes %s, which setup's layer has: the runs "
+					 "would see the layer's, not the change's",
+					 path);
+				*ret_failed =
+				    json_pack("{s:s, s:s}", "tree", tree_names[i], "refused", why);
+				return 0;
+			}
+		}
+	}
+	return 1;
+}
+
 static int
 setup_trees(struct al_env *e, const struct al_env_run *run, json_t *out, json_t **ret_failed,
 	    struct al_err *err)
@@ -404,6 +460,8 @@ al_env_setup(struct al_env *e, const struct al_env_run *run, json_t *result, str
 	out = json_object();
 	json_object_set_new(result, "setup", out);
 	r = setup_trees(e, run, out, &failed, err);
+	if (r > 0)
+		r = check_shadowing(e, json_object_get(result, "files"), &failed);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	json_object_set_new(
 	    out, "ms",

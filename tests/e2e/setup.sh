@@ -73,7 +73,14 @@ LOCKPATCH='diff --git a/deps.lock b/deps.lock
 @@ -1 +1 @@
 -libfoo==1.0
 +libfoo==6.6.6'
+SHADOWPATCH='diff --git a/.deps/installed b/.deps/installed
+new file mode 100644
+--- /dev/null
++++ b/.deps/installed
+@@ -0,0 +1 @@
++libfoo==1.0'
 proposal example >"$TMP/p.json"
+proposal example "$SHADOWPATCH" >"$TMP/shadow.json"
 proposal example "$LOCKPATCH" >"$TMP/lock.json"
 proposal reject "$LOCKPATCH" >"$TMP/reject.json"
 for r in failing tracked removing; do proposal $r >"$TMP/$r.json"; done
@@ -138,6 +145,13 @@ if [ -x "${CHROMIUM:-/usr/bin/chromium}" ] && [ -d "$ROOT/tests/e2e/browser/node
 else
 	not_ok "the page check needs Chromium and playwright-core" "run ./deploy/deps.sh --test (make test does)"
 fi
+
+S=$(submit "$AGENT2" "$TMP/shadow.json")
+wait_state "$S" 240 granted rejected error awaiting_approval
+expect "a change that writes where the layer has a file is rejected: its runs would see the layer's" \
+	"$(state "$S")" "rejected"
+expect_match "...by the setup rule" "$(rule "$S" setup)" \
+	'^UNSATISFIED setup refused on the tree candidate: the change writes .deps/installed, which setup.s layer has'
 
 R=$(submit "$AGENT2" "$TMP/reject.json")
 wait_state "$R" 240 granted rejected error awaiting_approval
