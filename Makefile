@@ -32,7 +32,7 @@ RUNNER_SRC := $(filter-out runner/main.c runner/front.c,$(wildcard runner/*.c))
 GIT_SRC := runner/checkout.c runner/apply.c runner/tree.c runner/libgit.c runner/git.c
 # What the lean `airlock` front needs: the sandbox and its command line, no libgit2 and
 # no libxml2.
-FRONT_SRC := runner/front.c $(filter-out $(GIT_SRC) runner/report.c runner/pull.c runner/env.c runner/setup.c,$(RUNNER_SRC))
+FRONT_SRC := runner/front.c $(filter-out $(GIT_SRC) runner/report.c runner/pull.c runner/env.c runner/setup.c runner/copy.c,$(RUNNER_SRC))
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c server/store/*.c))
 # OCI images (layouts, oci-archives, their layers unpacked): libarchive, in airlock-core.
 IMAGE_SRC := $(wildcard image/*.c)

@@ -460,6 +460,8 @@ al_cli_doctor(int argc, char **argv)
 	printf("seccomp: %s (user notification: %s)\n", h.seccomp ? "yes" : "no",
 	       h.seccomp_notify ? "yes" : "no");
 	printf("pivot_root: %s\n", h.pivot_root ? "yes" : "no");
+	printf("overlay: %s\n", h.overlay ? "layered, in a user namespace (warm trees)"
+					  : "not available (each run copies its tree)");
 	printf("sandbox: %s\n", h.sandbox_ran ? "/bin/true ran isolated" : "could not run");
 	printf("runner: %s\n",
 	       h.runner_confined ? "confined (secrets covered, ids mapped)" : "cannot be confined");

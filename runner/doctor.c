@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #include "lib/fileio.h"
@@ -152,6 +153,64 @@ doctor_seccomp(struct al_host_support *h, size_t *len)
 			why);
 }
 
+/* In a user and mount namespace of its own: two lower layers, an upper and a work
+ * directory on a tmpfs, mounted as the sandbox mounts a workspace. */
+static int
+write_file_text(const char *path, const char *text)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	return fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static _Noreturn void
+overlay_probe(void)
+{
+	static const char *const dirs[] = {"/tmp/l1", "/tmp/l2", "/tmp/u", "/tmp/w", "/tmp/m"};
+
+	char map[64];
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+		_exit(2);
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+	if (write_file_text("/proc/self/uid_map", map) < 0 ||
+	    write_file_text("/proc/self/setgroups", "deny") < 0)
+		_exit(2);
+	snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+	if (write_file_text("/proc/self/gid_map", map) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/tmp", "tmpfs", 0, "size=64k") < 0)
+		_exit(2);
+	for (size_t i = 0; i < AL_ARRAY_SIZE(dirs); i++)
+		if (mkdir(dirs[i], 0755) < 0)
+			_exit(2);
+	_exit(mount("overlay", "/tmp/m", "overlay", 0,
+		    "lowerdir=/tmp/l1:/tmp/l2,upperdir=/tmp/u,workdir=/tmp/w,userxattr") < 0);
+}
+
+bool
+al_overlay_supported(void)
+{
+	static int known = -1;
+	const char *force = getenv("AIRLOCK_OVERLAY");
+	int st = 0;
+	pid_t pid;
+
+	if (force && !strcmp(force, "off"))
+		return false;
+	if (known >= 0)
+		return known;
+	pid = fork();
+	if (pid == 0)
+		overlay_probe();
+	while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	known = pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	return known;
+}
+
 /* /bin/true with every feature: caps, a bind, a small /tmp, the filter. */
 static void
 doctor_run(struct al_host_support *h, size_t *len)
@@ -166,7 +225,7 @@ doctor_run(struct al_host_support *h, size_t *len)
 	    .pids_max = 64,
 	    .cpu_percent = 100,
 	    .disk_bytes = (size_t)16 << 20,
-	    .workspace_overlay = 1,
+	    .workspace_overlay = al_overlay_supported(),
 	    .binds = &bind,
 	    .n_binds = 1,
 	};
@@ -248,6 +307,13 @@ al_doctor_run(struct al_host_support *ret)
 	doctor_namespaces(&h, &len);
 	doctor_cgroups(&h, &len);
 	doctor_seccomp(&h, &len);
+	h.overlay = al_overlay_supported();
+	if (!h.overlay)
+		problem(&h, &len,
+			"overlay: no layered overlay in a user namespace (Linux 5.11 or later has "
+			"it%s): each run gets a copy of its tree instead, slower for large "
+			"repositories (optional)\n",
+			getenv("AIRLOCK_OVERLAY") ? "; AIRLOCK_OVERLAY=off is set" : "");
 	doctor_run(&h, &len);
 	doctor_confine(&h, &len);
 	*ret = h;

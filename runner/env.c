@@ -15,6 +15,7 @@
 #include "lib/log.h"
 #include "lib/macros.h"
 #include "runner/checkout.h"
+#include "runner/copy.h"
 
 static long
 ms_since(const struct timespec *t0)
@@ -153,15 +154,37 @@ al_env_tree(struct al_env *e, const char *repo_path, const char *tree_hex, int i
 	return 0;
 }
 
-void
-al_env_sandbox(const struct al_env *e, int i, struct al_sandbox_opts *o, const char **layers)
+int
+al_env_workspace(const struct al_env *e, int i, unsigned run, struct al_sandbox_opts *o,
+		 const char **layers, char **ret_copy, struct al_err *err)
 {
+	char *copy = NULL;
+	int r;
+
 	o->root_image = e->image_root;
-	if (e->layer[i]) {
-		layers[0] = e->layer[i];
-		o->layers = layers;
-		o->n_layers = 1;
+	*ret_copy = NULL;
+	if (al_overlay_supported()) {
+		o->workspace = e->tree_dir[i];
+		o->workspace_overlay = 1;
+		if (e->layer[i]) {
+			layers[0] = e->layer[i];
+			o->layers = layers;
+			o->n_layers = 1;
+		}
+		return 0;
 	}
+	/* no overlay here: a copy of the tree with the layer over it, removed after */
+	if (asprintf(&copy, "%s/run-%u", e->job_dir, run) < 0)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	*ret_copy = copy;
+	r = al_copy_tree(e->tree_dir[i], copy, err);
+	if (r == 0 && e->layer[i])
+		r = al_copy_tree(e->layer[i], copy, err);
+	if (r == 0)
+		r = al_env_hand_over(copy, e->uid, e->gid, err);
+	o->workspace = copy;
+	o->workspace_overlay = 0;
+	return r;
 }
 
 void

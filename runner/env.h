@@ -51,8 +51,11 @@ int al_env_tree(struct al_env *e, const char *repo_path, const char *tree_hex, i
  * plan may run, 0 when setup failed or was refused (result says why), -errno on error. */
 int al_env_setup(struct al_env *e, const struct al_env_run *run, json_t *result,
 		 struct al_err *err);
-/* Points a run's options at the environment for tree i. */
-void al_env_sandbox(const struct al_env *e, int i, struct al_sandbox_opts *o, const char **layers);
+/* Points run number run's options at the environment for tree i: the image, and the
+ * tree's cached checkout under an overlay with its layer; where overlay is not available,
+ * a copy of both in the job directory, *ret_copy (owned) for the caller to remove. */
+int al_env_workspace(const struct al_env *e, int i, unsigned run, struct al_sandbox_opts *o,
+		     const char **layers, char **ret_copy, struct al_err *err);
 void al_env_clear(struct al_env *e);
 /* Hands dir (recursively) to the sandbox user, as every tree and layer is. */
 int al_env_hand_over(const char *dir, uid_t uid, gid_t gid, struct al_err *err);

@@ -312,6 +312,7 @@ run_one(struct job *j, const json_t *item, json_t *runs, struct al_err *err)
 {
 	int tree = item_tree(item);
 	const char *work = NULL, *layers[1];
+	_cleanup_free_ char *copy = NULL;
 	char *argv[MAX_ARGV + 1];
 	struct al_sandbox_opts o = {0};
 	struct al_run_record rec = {0};
@@ -331,8 +332,9 @@ run_one(struct job *j, const json_t *item, json_t *runs, struct al_err *err)
 		r = report_prepare(item, &rp, err);
 	if (r == 0) {
 		sandbox_limits(j->spec, &o);
-		al_env_sandbox(&j->env, tree, &o, layers);
-		o.workspace = work;
+		r = al_env_workspace(&j->env, tree, j->n_run, &o, layers, &copy, err);
+	}
+	if (r == 0) {
 		o.argv = argv;
 		if (report) {
 			o.report_name = rp.file;
@@ -341,6 +343,8 @@ run_one(struct job *j, const json_t *item, json_t *runs, struct al_err *err)
 		with_egress(j, &o, report ? rp.env : NULL, &eg);
 		r = al_sandbox_run(&o, &rec, err);
 	}
+	if (copy)
+		al_rm_rf(copy);
 	record = r == 0 ? record_json(item, &rec) : NULL;
 	if (record && report && report_collect(&rp, &rec, record) < 0)
 		r = al_err_set(err, -ENOMEM, "out of memory");

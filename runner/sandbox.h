@@ -1,6 +1,7 @@
 /* Runs one command in a fresh sandbox and records what happened. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -116,6 +117,7 @@ struct al_host_support {
 	int pivot_root;		      /* a tmpfs root can be entered */
 	int sandbox_ran;	      /* /bin/true ran in a full sandbox */
 	int runner_confined;	      /* the runner's own namespaces hid a secret */
+	int overlay;		      /* layered overlay in a user namespace (else copies) */
 	char problems[1024];	      /* what is missing and how to fix it, one line each */
 };
 
@@ -126,6 +128,11 @@ void al_sandbox_default_ids(uid_t *ret_uid, gid_t *ret_gid);
  * must not ignore SIGCHLD nor reap children it did not start (waitpid(-1)). */
 int al_sandbox_run(const struct al_sandbox_opts *o, struct al_run_record *ret, struct al_err *err);
 void al_sandbox_record_clear(struct al_run_record *r);
+
+/* doctor.c: whether an overlay of two lower layers can be mounted in a user namespace here
+ * (probed once per process; AIRLOCK_OVERLAY=off says no). Without it each run gets a copy
+ * of its tree (runner/copy.h). */
+bool al_overlay_supported(void);
 
 /* doctor.c: 0 when every isolation feature works; -ENOTSUP with ret->problems filled
  * otherwise. */

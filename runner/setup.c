@@ -17,6 +17,7 @@
 #include "lib/fileio.h"
 #include "lib/log.h"
 #include "lib/macros.h"
+#include "runner/copy.h"
 #include "runner/env.h"
 #include "runner/record.h"
 
@@ -204,10 +205,11 @@ setup_argv(const json_t *setup, char **argv, struct al_err *err)
 	return 0;
 }
 
-/* Runs setup on tree i with its changes kept in dir/upper; 1 when it succeeded, 0 when it
- * failed (*ret_failed the run's record). */
+/* Runs setup on tree i with its changes kept in dir/upper (or, copy non-NULL, on that copy
+ * of the tree, bound read-write); 1 when it succeeded, 0 when it failed (*ret_failed the
+ * run's record). */
 static int
-setup_run(struct al_env *e, const struct al_env_run *run, int i, const char *dir,
+setup_run(struct al_env *e, const struct al_env_run *run, int i, const char *dir, const char *copy,
 	  json_t **ret_failed, struct al_err *err)
 {
 	const json_t *setup = json_object_get(run->spec, "setup");
@@ -224,8 +226,9 @@ setup_run(struct al_env *e, const struct al_env_run *run, int i, const char *dir
 	run->limits(run->spec, &o);
 	if (t > 0)
 		o.timeout_ms = (unsigned)t * 1000u;
-	o.workspace = e->tree_dir[i];
-	o.upper_dir = dir;
+	o.workspace = copy ? copy : e->tree_dir[i];
+	o.workspace_overlay = !copy;
+	o.upper_dir = copy ? NULL : dir;
 	o.root_image = e->image_root;
 	o.argv = argv;
 	o.env_extra = env;
@@ -249,6 +252,34 @@ setup_run(struct al_env *e, const struct al_env_run *run, int i, const char *dir
 
 /* Builds tree i's layer in dir (made here, the sandbox user's): run, then seal. 1 built,
  * 0 failed or refused (*ret_failed says why). */
+/* Without overlay: setup runs on a copy of the tree, and what it added is moved out by
+ * comparing the copy with the tree (the same refusals as the seal). */
+static int
+layer_build_copied(struct al_env *e, const struct al_env_run *run, int i, const char *dir,
+		   json_t **ret_failed, struct al_err *err)
+{
+	_cleanup_free_ char *upper = al_path_join(dir, "upper"), *copy = al_path_join(dir, "copy");
+	struct al_err serr = {0};
+	int r;
+
+	if (!upper || !copy)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	r = al_copy_tree(e->tree_dir[i], copy, err);
+	if (r == 0)
+		r = al_env_hand_over(dir, e->uid, e->gid, err);
+	if (r == 0)
+		r = setup_run(e, run, i, dir, copy, ret_failed, err);
+	if (r > 0 && al_copy_additions(copy, e->tree_dir[i], upper, &serr) < 0) {
+		*ret_failed =
+		    json_pack("{s:s, s:s}", "tree", tree_names[i], "refused", al_err_msg(&serr));
+		r = 0;
+	}
+	al_rm_rf(copy);
+	if (r > 0)
+		r = al_env_hand_over(upper, e->uid, e->gid, err) < 0 ? -EIO : 1;
+	return r;
+}
+
 static int
 layer_build(struct al_env *e, const struct al_env_run *run, int i, const char *dir,
 	    json_t **ret_failed, struct al_err *err)
@@ -259,9 +290,11 @@ layer_build(struct al_env *e, const struct al_env_run *run, int i, const char *d
 
 	if (!upper || !work)
 		return al_err_set(err, -ENOMEM, "out of memory");
+	if (!al_overlay_supported())
+		return layer_build_copied(e, run, i, dir, ret_failed, err);
 	if ((r = al_env_hand_over(dir, e->uid, e->gid, err)) < 0)
 		return r;
-	r = setup_run(e, run, i, dir, ret_failed, err);
+	r = setup_run(e, run, i, dir, NULL, ret_failed, err);
 	if (r <= 0)
 		return r;
 	al_rm_rf(work);

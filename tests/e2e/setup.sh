@@ -181,4 +181,33 @@ expect "refused layers never reach the cache" "$(layers)" "$N"
 expect "...nor do half-built ones" "$(find "$DATA/cache/setup" -maxdepth 1 -name '.tmp-*' | wc -l)" "0"
 
 stop_server
+
+# where overlay is not available in a user namespace (forced here), the same rules hold on
+# copies: each run copies its tree and layer, setup runs on a copy and its additions are
+# found by comparison
+export AIRLOCK_OVERLAY=off
+expect_match "airlock doctor says each run will copy its tree" "$("$AIRLOCK" doctor 2>&1)" \
+	'overlay: not available \(each run copies its tree\)'
+start_server "$TMP/config.json" "$DATA" || { not_ok "server starts"; summary; exit 1; }
+C=$(submit "$AGENT" "$TMP/lock.json")
+wait_state "$C" 240 granted rejected error awaiting_approval
+expect "copies: the lockfile change still gets a layer of its own and a human" "$(state "$C")" \
+	"awaiting_approval"
+expect "...its runs saw its own dependencies" "$(rule "$C" "contract:deps")" "SATISFIED contract deps passed on candidate"
+expect "...and the poisoning run changed nothing the next run saw" "$(rule "$C" "contract:make-check")" \
+	"$(rule "$A" "contract:make-check")"
+rm -rf "$DATA/cache/setup" 2>/dev/null || "$AIRLOCK" runner --remove "$DATA/cache/setup"
+T2=$(submit "$AGENT2" "$TMP/tracked.json")
+wait_state "$T2" 240 granted rejected error awaiting_approval
+expect_match "copies: a setup that changes a file of the tree is refused" "$(rule "$T2" setup)" \
+	'^ERROR setup refused on the tree base: setup changed Makefile, which the tree has'
+D2=$(submit "$AGENT" "$TMP/removing.json")
+wait_state "$D2" 240 granted rejected error awaiting_approval
+expect_match "copies: a setup that removes a file of the tree is refused" "$(rule "$D2" setup)" \
+	'^ERROR setup refused on the tree base: setup removed README.md from the tree'
+B2=$(submit "$AGENT2" "$TMP/p.json")
+wait_state "$B2" 240 granted rejected error awaiting_approval
+expect "copies: a proposal is granted on a layer built by comparison" "$(state "$B2")" "granted"
+expect "...the layer holds only what setup added" "$(ls -A "$DATA/cache/setup/$KEY/upper" 2>/dev/null | tr '\n' ' ')" ".deps "
+stop_server
 summary
