@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -340,30 +341,53 @@ apply_binds(const struct al_child_ctx *c, const int *bind_fds)
 	}
 }
 
-/* A step's source: the host path, or for a system path of a run with an image, the same
- * path in the image (through the fd opened before the new root hid it). */
+/* A system path in the image, resolved as if the image were the root: its links, absolute
+ * or with "..", name the image's paths, never the host's. nofollow: a link at the end is
+ * itself opened. */
 static int
-step_source(const struct al_mount_step *s, const struct al_child_fds *fds, char *buf, size_t size,
-	    const char **ret)
+image_open(const struct al_child_fds *fds, const char *path, int nofollow)
 {
-	int n;
+	struct open_how how = {
+	    .flags = O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0),
+	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, fds->image, path + 1, &how, sizeof(how));
 
-	*ret = s->src;
-	if (!(s->flags & AL_MOUNT_SYSTEM) || fds->image < 0)
-		return 0;
-	n = snprintf(buf, size, "/proc/self/fd/%d%s", fds->image, s->src);
-	if (n < 0 || (size_t)n >= size)
-		return -ENAMETOOLONG;
-	*ret = buf;
-	return 0;
+	return fd < 0 ? -errno : (int)fd;
 }
 
+/* A system step of a run with an image: the image's path bound (a directory or file), or
+ * its link made again inside (usrmerge's /bin -> usr/bin). */
+static int
+image_step(const struct al_mount_step *s, const struct al_child_fds *fds, const char *dest)
+{
+	char src[64], target[PATH_MAX];
+	int fd = image_open(fds, s->src, s->op == AL_MOUNT_HOST_LINK), r;
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0)
+		return fd == -ENOENT && (s->flags & AL_MOUNT_OPTIONAL) ? 0 : fd;
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH) < 0) {
+		r = -errno;
+	} else if (S_ISLNK(st.st_mode)) {
+		n = readlinkat(fd, "", target, sizeof(target) - 1);
+		if (n >= 0)
+			target[n] = '\0';
+		r = n < 0 ? -errno : symlink(target, dest) < 0 ? -errno : 0;
+	} else {
+		snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+		r = bind_path(src, dest, MS_RDONLY | MS_NOSUID | MS_NODEV, s->flags);
+	}
+	close(fd);
+	return r;
+}
 /* -errno when a step fails; the run's binds report their own failure, naming the bind. */
 static int
 apply_step(const struct al_mount_step *s, const struct al_child_ctx *c,
 	   const struct al_child_fds *fds)
 {
-	char dest[PATH_MAX], srcbuf[PATH_MAX];
+	char dest[PATH_MAX];
 	const char *src = s->src;
 	int r;
 
@@ -374,10 +398,10 @@ apply_step(const struct al_mount_step *s, const struct al_child_ctx *c,
 	r = root_path(dest, sizeof(dest), s->dest);
 	if (r == 0)
 		r = make_parents(dest);
-	if (r == 0)
-		r = step_source(s, fds, srcbuf, sizeof(srcbuf), &src);
 	if (r < 0)
 		return r;
+	if ((s->flags & AL_MOUNT_SYSTEM) && fds->image >= 0)
+		return image_step(s, fds, dest);
 	switch (s->op) {
 	case AL_MOUNT_RO_BIND:
 		return bind_path(src, dest, MS_RDONLY | MS_NOSUID | MS_NODEV, s->flags);

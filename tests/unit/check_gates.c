@@ -350,7 +350,7 @@ static const struct {
     {"{" CONTRACT ", \"setup\": {\"command\": [\"npm\"], \"keys\": [\"a\", \"a\"]}}",
      WHERE ".setup.keys[1]: given twice"},
     {"{" CONTRACT ", \"setup\": {\"command\": [\"npm\"], \"keys\": [],"
-		  " \"on_lockfile_change\": \"ignore\"}}",
+     " \"on_lockfile_change\": \"ignore\"}}",
      WHERE ".setup.on_lockfile_change: expected human, throwaway or reject"},
     {"{" CONTRACT ", \"setup\": {\"command\": [\"npm\"], \"keys\": [], \"timeout_s\": 0}}",
      WHERE ".setup.timeout_s: expected an integer from 1 to 3600"},
@@ -4285,6 +4285,169 @@ START_TEST(test_quarantine_due)
 }
 END_TEST
 
+/* ---- environment and setup ---- */
+
+#define ENV_CONTRACT "\"contract\":[{\"name\":\"u\",\"command\":[\"true\"]}]"
+#define ENV_SETUP "\"setup\":{\"command\":[\"npm\",\"ci\"],\"keys\":[\"package-lock.json\"]}"
+
+/* The image and setup are in the canonical form, so the grant's policy digest covers them;
+ * a policy without them keeps the digest it had. */
+START_TEST(test_environment_digested)
+{
+	struct al_policy *a = policy("{" ENV_CONTRACT "}");
+	struct al_policy *b = policy("{" ENV_CONTRACT ",\"environment\":{\"image\":\"/srv/i\"}}");
+	struct al_policy *c = policy("{" ENV_CONTRACT "," ENV_SETUP "}");
+	struct al_policy *d = policy("{" ENV_CONTRACT ",\"setup\":{\"command\":[\"npm\",\"ci\"],"
+				     "\"keys\":[\"package-lock.json\"],\"on_lockfile_change\":"
+				     "\"throwaway\"}}");
+	struct al_policy *e = policy("{" ENV_CONTRACT "," ENV_SETUP ",\"egress\":{\"setup\":"
+				     "{\"allow\":[\"registry.npm.test\"]}}}");
+	char *ca = al_policy_canonical(a), *cb = al_policy_canonical(b);
+	char *cc = al_policy_canonical(c), *cd = al_policy_canonical(d);
+	char *ce = al_policy_canonical(e);
+
+	ck_assert_ptr_null(strstr(ca, "environment"));
+	ck_assert_ptr_null(strstr(ca, "\"setup\""));
+	ck_assert_ptr_nonnull(strstr(cb, "\"environment\":{\"image\":\"/srv/i\"}"));
+	ck_assert_ptr_nonnull(strstr(cc, "\"on_lockfile_change\":\"human\""));
+	ck_assert_ptr_nonnull(strstr(cc, "\"timeout_s\":300"));
+	ck_assert_str_ne(ca, cb);
+	ck_assert_str_ne(ca, cc);
+	ck_assert_str_ne(cc, cd);
+	ck_assert_str_ne(cc, ce);
+	ck_assert_ptr_nonnull(al_policy_setup(c));
+	ck_assert_ptr_null(al_policy_setup(a));
+	ck_assert_ptr_nonnull(al_policy_egress(e, "setup"));
+	ck_assert_ptr_null(al_policy_egress(e, "gate"));
+	free(ca), free(cb), free(cc), free(cd), free(ce);
+	al_policy_free(a), al_policy_free(b), al_policy_free(c), al_policy_free(d);
+	al_policy_free(e);
+}
+END_TEST
+
+#define SETUP_POLICY                                                                  \
+	"{\"reproduce\":{\"command\":[\"pytest\"]},\"contract\":[{\"name\":\"unit\"," \
+	"\"command\":[\"make\",\"check\"]}],\"test_paths\":[\"tests/**\"]," ENV_SETUP "}"
+
+static const struct {
+	const char *setup; /* result.setup, or NULL for none */
+	bool drop_runs;	   /* setup kept the plan from running */
+	const char *result, *reason;
+} setup_cases[] = {
+    {"{\"key\":\"ab\",\"layer\":\"hit\",\"ms\":3,\"changed\":[],\"own\":[]}", false,
+     AL_RULE_SATISFIED, "setup layer hit (3 ms)"},
+    {"{\"key\":\"ab\",\"layer\":\"built\",\"ms\":900,\"changed\":[\"package-lock.json\"],"
+     "\"own\":[\"candidate\"]}",
+     false, AL_RULE_SATISFIED,
+     "setup layer built (900 ms); a layer of its own for the change's key files"},
+    {"{\"key\":\"ab\",\"ms\":9,\"failed\":{\"tree\":\"base\",\"status\":\"RE\",\"exit_code\":3,"
+     "\"stderr\":\"no such package\"}}",
+     true, AL_RULE_ERROR,
+     "setup failed on the base tree (RE, exit 3): the environment's failure, not the change's"},
+    {"{\"key\":\"ab\",\"ms\":9,\"failed\":{\"tree\":\"candidate\",\"status\":\"TO\","
+     "\"exit_code\":-1}}",
+     true, AL_RULE_UNSATISFIED,
+     "setup failed on the candidate tree (TO, exit -1): the change alters its key files"},
+    {"{\"key\":\"ab\",\"ms\":9,\"failed\":{\"tree\":\"base\",\"refused\":\"setup removed "
+     "README.md from the tree\"}}",
+     true, AL_RULE_ERROR, "setup refused on the tree base: setup removed README.md from the tree"},
+    {"{\"key\":\"ab\",\"ms\":9,\"failed\":{\"refused\":\"the change alters setup's key files, "
+     "which policy refuses\"}}",
+     true, AL_RULE_UNSATISFIED,
+     "setup refused: the change alters setup's key files, which policy refuses"},
+    /* a result without its setup record: fail closed */
+    {NULL, false, AL_RULE_ERROR, "setup: no record of it"},
+};
+
+START_TEST(test_setup_rule)
+{
+	json_t *res = load(good_result), *v;
+	const json_t *rule;
+
+	if (setup_cases[_i].setup)
+		json_object_set_new(res, "setup", load(setup_cases[_i].setup));
+	if (setup_cases[_i].drop_runs)
+		json_object_del(res, "runs");
+	v = evaluate(SETUP_POLICY, "[\"" T "\"]", res);
+	rule = rule_of(json_object_get(v, "rules"), "setup");
+	ck_assert_str_eq(json_string_value(json_object_get(rule, "result")),
+			 setup_cases[_i].result);
+	ck_assert_str_eq(json_string_value(json_object_get(rule, "reason")),
+			 setup_cases[_i].reason);
+	/* a granted verdict needs the setup rule satisfied */
+	if (strcmp(setup_cases[_i].result, AL_RULE_SATISFIED))
+		ck_assert_str_eq(json_string_value(json_object_get(v, "decision")), "rejected");
+	else
+		ck_assert_str_eq(json_string_value(json_object_get(v, "decision")), "granted");
+	if (setup_cases[_i].drop_runs)
+		ck_assert_str_eq(json_string_value(json_object_get(v, "reason")),
+				 setup_cases[_i].reason);
+	assert_rules_have_evidence(json_object_get(v, "rules"));
+	json_decref(v);
+	json_decref(res);
+}
+END_TEST
+
+/* Without setup in the policy there is no setup rule, whatever the result says. */
+START_TEST(test_setup_rule_absent)
+{
+	json_t *res = load(good_result), *v;
+
+	json_object_set_new(res, "setup", load("{\"failed\":{\"tree\":\"base\"}}"));
+	v = evaluate(EVAL_POLICY, "[\"" T "\"]", res);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "decision")), "granted");
+	for (size_t i = 0; i < json_array_size(json_object_get(v, "rules")); i++)
+		ck_assert_str_ne(json_string_value(json_object_get(
+				     json_array_get(json_object_get(v, "rules"), i), "rule")),
+				 "setup");
+	json_decref(v);
+	json_decref(res);
+}
+END_TEST
+
+/* A change to setup's key files needs a human under "human" (the default), not under
+ * "throwaway". */
+START_TEST(test_setup_lockfile_human)
+{
+	static const char *const pols[] = {
+	    "{\"contract\":[{\"name\":\"unit\",\"command\":[\"make\",\"check\"]}]," ENV_SETUP "}",
+	    "{\"contract\":[{\"name\":\"unit\",\"command\":[\"make\",\"check\"]}],\"setup\":{"
+	    "\"command\":[\"npm\",\"ci\"],\"keys\":[\"package-lock.json\"],\"on_lockfile_change\":"
+	    "\"throwaway\"}}"};
+	json_t *changed = load("[\"package-lock.json\"]");
+
+	for (size_t k = 0; k < 2; k++) {
+		struct al_policy *p = policy(pols[k]);
+		json_t *rules = load("[" OK_RULE("binary") "]"), *v = NULL;
+		json_t *runs = load(RUNS("granted", OK_RULE("contract")));
+		struct al_judge_job job = {.id = JUDGE_ID,
+					   .base = "main",
+					   .proposer = "alice",
+					   .patch = PLAIN_PATCH,
+					   .patch_len = strlen(PLAIN_PATCH),
+					   .setup_changed = changed};
+		struct al_err err = {0};
+		int tier = -1;
+
+		ck_assert_msg(al_judge_run(p, &job, rules, runs, &v, &tier, &err) == 0, "%s",
+			      err.msg);
+		if (k == 0) {
+			ck_assert_str_eq(json_string_value(json_object_get(v, "decision")),
+					 "awaiting_approval");
+			ck_assert_ptr_nonnull(strstr(
+			    json_string_value(json_object_get(v, "reason")), "package-lock.json"));
+		} else {
+			ck_assert_str_eq(json_string_value(json_object_get(v, "decision")),
+					 "granted");
+		}
+		json_decref(v);
+		json_decref(runs);
+		al_policy_free(p);
+	}
+	json_decref(changed);
+}
+END_TEST
+
 static Suite *
 gates_suite(void)
 {
@@ -4329,6 +4492,10 @@ gates_suite(void)
 	tc = tcase_create("evaluate");
 	tcase_add_loop_test(tc, test_evaluate, 0, sizeof(evals) / sizeof(evals[0]));
 	tcase_add_test(tc, test_evaluate_rules);
+	tcase_add_test(tc, test_environment_digested);
+	tcase_add_loop_test(tc, test_setup_rule, 0, sizeof(setup_cases) / sizeof(setup_cases[0]));
+	tcase_add_test(tc, test_setup_rule_absent);
+	tcase_add_test(tc, test_setup_lockfile_human);
 	tcase_add_loop_test(tc, test_evaluate_malformed, 0,
 			    sizeof(malformed) / sizeof(malformed[0]));
 	tcase_add_test(tc, test_evaluate_edges);

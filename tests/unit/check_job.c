@@ -72,6 +72,50 @@ START_TEST(job_timeout)
 }
 END_TEST
 
+#define ENVIRONMENT(extra)                                                                         \
+	"{\"limits\":{\"timeout_s\":45},\"contract\":[{\"name\":\"unit\",\"command\":[\"make\"]}]" \
+	","                                                                                        \
+	"\"environment\":{\"image\":\"/srv/img\"},\"setup\":{\"command\":[\"npm\",\"ci\"],"        \
+	"\"keys\":[\"package-lock.json\"],\"timeout_s\":100" extra "}}"
+
+/* The image and setup reach the runner, setup with a salt over what decides its layer
+ * (command, keys, its egress), so two policies that would install differently never share
+ * one; the job's time grows by three setups and an image's first unpack. */
+START_TEST(job_environment)
+{
+	struct al_policy *a = policy(ENVIRONMENT(""));
+	struct al_policy *b = policy(ENVIRONMENT(",\"on_lockfile_change\":\"reject\""));
+	struct al_proposal p = {.base = "main"};
+	json_t *plan = json_array(), *tips = json_object(), *sa, *sb;
+	const json_t *setup;
+
+	sa = al_job_spec(&p, "/srv/repo.git", a, plan, json_incref(tips));
+	sb = al_job_spec(&p, "/srv/repo.git", b, plan, json_incref(tips));
+	ck_assert_ptr_nonnull(sa);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(sa, "environment"), "image")),
+	    "/srv/img");
+	setup = json_object_get(sa, "setup");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(setup, "argv"), 1)),
+			 "ci");
+	ck_assert_str_eq(json_string_value(json_array_get(json_object_get(setup, "keys"), 0)),
+			 "package-lock.json");
+	ck_assert_str_eq(json_string_value(json_object_get(setup, "on_change")), "human");
+	ck_assert_int_eq(json_integer_value(json_object_get(setup, "timeout_s")), 100);
+	ck_assert_int_eq(strlen(json_string_value(json_object_get(setup, "salt"))), 64);
+	ck_assert_str_ne(json_string_value(json_object_get(setup, "salt")),
+			 json_string_value(json_object_get(json_object_get(sb, "setup"), "salt")));
+	ck_assert_int_eq(al_job_timeout_s(a, 1),
+			 2 * 45 + AL_JOB_RUNNER_SLACK_S + 3 * 100 + AL_JOB_IMAGE_SLACK_S);
+	json_decref(sa);
+	json_decref(sb);
+	json_decref(plan);
+	json_decref(tips);
+	al_policy_free(a);
+	al_policy_free(b);
+}
+END_TEST
+
 static const struct {
 	const char *text;
 	int want;
@@ -117,6 +161,7 @@ main(void)
 
 	tcase_add_loop_test(t, job_spec, 0, 2);
 	tcase_add_test(t, job_timeout);
+	tcase_add_test(t, job_environment);
 	tcase_add_loop_test(t, job_result, 0, (int)AL_ARRAY_SIZE(results));
 	suite_add_tcase(s, t);
 	sr = srunner_create(s);

@@ -1700,6 +1700,176 @@ START_TEST(sandbox_user_named)
 }
 END_TEST
 
+/* ---- the environment: an image as the system, layers over the workspace ---- */
+
+/* dir/rel made (parents too), then a copy of the host file src in it. */
+static void
+put_file(const char *dir, const char *rel, const char *src)
+{
+	_cleanup_free_ char *dst = al_path_join(dir, rel), *data = NULL;
+	char *slash;
+	size_t len;
+	struct stat st;
+
+	ck_assert_ptr_nonnull(dst);
+	slash = strrchr(dst, '/');
+	*slash = '\0';
+	ck_assert_int_eq(al_mkdir_p(dst, 0755), 0);
+	*slash = '/';
+	ck_assert_int_eq(stat(src, &st), 0);
+	ck_assert_int_eq(al_file_read(src, (size_t)st.st_size + 1, &data, &len, NULL), 0);
+	ck_assert_int_eq(al_file_write_atomic(dst, data, len, 0755, NULL), 0);
+}
+
+/* A tiny image: the host's dash and cat with their C library, usrmerged, and an
+ * /etc/alternatives that is a link, absolute, to a host directory holding a marker. */
+static void
+tiny_image(const char *img, const char *alternatives_link)
+{
+	char lib[256];
+	ssize_t n = readlink("/lib64/ld-linux-x86-64.so.2", lib, sizeof(lib) - 1);
+
+	(void)n;
+	put_file(img, "usr/bin/sh", "/bin/dash");
+	put_file(img, "usr/bin/cat", "/bin/cat");
+	put_file(img, "usr/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6");
+	put_file(img, "usr/lib64/ld-linux-x86-64.so.2", "/lib64/ld-linux-x86-64.so.2");
+	put_file(img, "usr/share/image-mark", "/etc/hostname");
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const links[][2] = {
+		    {"usr/bin", "bin"}, {"usr/lib", "lib"}, {"usr/lib64", "lib64"}};
+		_cleanup_free_ char *p = al_path_join(img, links[i][1]);
+
+		ck_assert_int_eq(symlink(links[i][0], p), 0);
+	}
+	{
+		_cleanup_free_ char *etc = al_path_join(img, "etc"), *alt = NULL;
+
+		ck_assert_int_eq(mkdir(etc, 0755), 0);
+		alt = al_path_join(etc, "alternatives");
+		ck_assert_int_eq(symlink(alternatives_link, alt), 0);
+	}
+}
+
+/* The image's system is what the command sees; a link in the image never reaches the
+ * host: an absolute link names the image's own path, a ".." stays at the image's root. */
+START_TEST(image_is_the_system)
+{
+	static const char *const links[] = {"/tmp/MARKDIR", "../../../../../../tmp/MARKDIR"};
+	char img[64], mark[64];
+	_cleanup_free_ char *markfile = NULL;
+	struct al_sandbox_opts o = {
+	    .argv = SH("test -e /usr/share/image-mark && echo image; "
+		       "test -e /usr/bin/env || echo no-host-usr; "
+		       "cat /etc/alternatives/MARK 2>/dev/null || echo no-host-dir"),
+	};
+	struct al_run_record rec = {0};
+
+	snprintf(img, sizeof(img), "/tmp/al-check-image-XXXXXX");
+	snprintf(mark, sizeof(mark), "/tmp/al-check-mark-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(img));
+	ck_assert_ptr_nonnull(mkdtemp(mark));
+	markfile = al_path_join(mark, "MARK");
+	ck_assert_int_eq(al_file_write_atomic(markfile, "HOST\n", 5, 0644, NULL), 0);
+	ck_assert_int_eq(chmod(mark, 0755), 0);
+	ck_assert_int_eq(chmod(img, 0755), 0);
+	char target[128];
+
+	snprintf(target, sizeof(target), "%s", links[_i]);
+	/* point the link at the real marker directory */
+	memcpy(strstr(target, "MARKDIR"), mark + 5, strlen(mark + 5) + 1);
+	tiny_image(img, target);
+	o.root_image = img;
+	run_with(&o, &rec);
+	assert_ok(&rec);
+	ck_assert_str_eq(rec.out, "image\nno-host-usr\nno-host-dir\n");
+	al_sandbox_record_clear(&rec);
+	al_rm_rf(img);
+	al_rm_rf(mark);
+}
+END_TEST
+
+/* Layers stack over the workspace, top first; a run's writes reach neither, and a kept
+ * upper directory gets them instead of the disk. */
+START_TEST(layers_over_the_workspace)
+{
+	char layer[64], upper[64];
+	_cleanup_free_ char *a = al_path_join(ws, "a"), *b = NULL, *ub = NULL, *data = NULL;
+	const char *layers[1];
+	struct al_sandbox_opts o = {
+	    .argv = SH("cat a b; echo w > b; echo n > c; cat b"),
+	    .workspace_overlay = 1,
+	};
+	struct al_run_record rec = {0};
+	uid_t uid;
+	gid_t gid;
+	size_t len;
+
+	snprintf(layer, sizeof(layer), "/tmp/al-check-layer-XXXXXX");
+	snprintf(upper, sizeof(upper), "/tmp/al-check-upper-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(layer));
+	ck_assert_ptr_nonnull(mkdtemp(upper));
+	b = al_path_join(layer, "b");
+	al_sandbox_default_ids(&uid, &gid);
+	ck_assert_int_eq(al_file_write_atomic(a, "tree\n", 5, 0644, NULL), 0);
+	ck_assert_int_eq(al_file_write_atomic(b, "layer\n", 6, 0644, NULL), 0);
+	ck_assert_int_eq(chmod(layer, 0755), 0);
+	ck_assert_int_eq(chown(a, uid, gid) | chown(b, uid, gid) | chown(upper, uid, gid), 0);
+	layers[0] = layer;
+	o.layers = layers;
+	o.n_layers = 1;
+	o.upper_dir = upper;
+	run_with(&o, &rec);
+	assert_ok(&rec);
+	ck_assert_str_eq(rec.out, "tree\nlayer\nw\n");
+	ck_assert_int_eq(al_file_read(b, 64, &data, &len, NULL), 0);
+	ck_assert_str_eq(data, "layer\n");
+	ub = al_path_join(upper, "upper/b");
+	free(data);
+	data = NULL;
+	ck_assert_int_eq(al_file_read(ub, 64, &data, &len, NULL), 0);
+	ck_assert_str_eq(data, "w\n");
+	ck_assert_int_eq(count_entries(ws), 1);
+	al_sandbox_record_clear(&rec);
+	al_rm_rf(layer);
+	al_rm_rf(upper);
+}
+END_TEST
+
+/* What the environment options cannot be: refused before anything runs. */
+START_TEST(environment_refused)
+{
+	const char *layers[5] = {"/usr", "/usr", "/usr", "/usr", "/usr"};
+	const char *missing[1] = {"/nonexistent/layer"};
+	struct {
+		struct al_sandbox_opts o;
+		int want;
+	} cases[] = {
+	    {{.layers = layers, .n_layers = 1}, -EINVAL},			 /* no overlay */
+	    {{.upper_dir = "/tmp"}, -EINVAL},					 /* no overlay */
+	    {{.workspace_overlay = 1, .layers = layers, .n_layers = 5}, -E2BIG}, /* too many */
+	    {{.workspace_overlay = 1, .layers = missing, .n_layers = 1}, -ENOENT},
+	    {{.root_image = "usr"}, -EINVAL},
+	    {{.root_image = "/etc/hostname"}, -ENOTDIR},
+	    {{.workspace_overlay = 1, .upper_dir = "/etc/hostname"}, -ENOTDIR},
+	};
+	_cleanup_free_ char *ran = al_path_join(ws, "ran");
+
+	for (size_t i = 0; i < AL_ARRAY_SIZE(cases); i++) {
+		struct al_err e = {0};
+
+		cases[i].o.workspace = ws;
+		cases[i].o.argv = SH("touch ran");
+		al_sandbox_default_ids(&cases[i].o.host_uid, &cases[i].o.host_gid);
+		ck_assert_int_eq(al_sandbox_run(&cases[i].o, &(struct al_run_record){0}, &e),
+				 cases[i].want);
+		ck_assert_msg(e.msg[0], "case %zu: no message", i);
+		ck_assert_int_eq(access(ran, F_OK), -1);
+	}
+	assert_no_children();
+}
+END_TEST
+
 /* ---- denied calls, counted ---- */
 
 static unsigned
@@ -2142,11 +2312,12 @@ END_TEST
 
 static const char *const profile_lines[] = {
     "namespaces user pid mount net ipc uts cgroup\n",
-    "mount ro-bind /usr from /usr\n",
+    "mount ro-bind /usr from /usr (the image's, when the run has one)\n",
     "mount disk /.disk tmpfs size=<disk_bytes, default 536870912> mode=0755 nosuid nodev; "
     "every write of the run counts against it\n",
-    "mount workspace /work overlay lowerdir=<workspace> upperdir,workdir in the disk userxattr "
-    "nosuid nodev\n",
+    "mount workspace /work overlay lowerdir=<the run's layers, top first (at most 4: a setup "
+    "layer)>:<workspace> upperdir,workdir in the disk (a setup run: in its kept upper "
+    "directory) userxattr nosuid nodev\n",
     "mount workspace /work rw-bind from <workspace> when not layered\n",
     "mount workspace /work disk-dir work when no workspace\n",
     "mount disk-dir /tmp from the disk's tmp mode=1777 nosuid nodev\n",
@@ -2245,6 +2416,9 @@ sandbox_suite(void)
 	tcase_add_test(l, disk_bytes_cap);
 	tcase_add_test(l, overlay_keeps_the_workspace);
 	tcase_add_test(l, overlay_counts_against_the_disk);
+	tcase_add_loop_test(l, image_is_the_system, 0, 2);
+	tcase_add_test(l, layers_over_the_workspace);
+	tcase_add_test(l, environment_refused);
 	tcase_add_test(l, disk_full_is_disk);
 	tcase_add_test(l, disk_counts_against_memory);
 	tcase_add_loop_test(l, report_copied_out, 0, (int)AL_ARRAY_SIZE(report_cases));
