@@ -85,7 +85,7 @@ struct al_policy {
 	size_t approvals;	 /* required by policy (protected paths raise it to at least 1) */
 	struct al_tier tiers[3]; /* [1] validated, [2] approved; [0] unused */
 	struct al_quarantine_rules quarantine; /* not digested: it judges the proposer */
-	json_t *egress_gate; /* owned; the gate runs' path out (egress/proxy.h), NULL: none */
+	json_t *egress_gate;  /* owned; the gate runs' path out (egress/proxy.h), NULL: none */
 	json_t *egress_setup; /* owned; setup's path out, NULL: none */
 	json_t *environment;  /* owned; {"image","digest"?} (gates/environment.c), NULL: none */
 	json_t *setup;	      /* owned; {"command","keys","on_lockfile_change","timeout_s"} */

@@ -17,7 +17,7 @@ struct al_judge_job {
 	size_t patch_len;
 	const char *test_patch; /* NULL: none */
 	size_t test_patch_len;
-	const json_t *runner_files; /* the runner's {"patch": [...], "test_patch": [...]} */
+	const json_t *runner_files;  /* the runner's {"patch": [...], "test_patch": [...]} */
 	const json_t *setup_changed; /* the setup key files the change alters, or NULL */
 };
 

@@ -519,7 +519,7 @@ al_policy_egress(const struct al_policy *p, const char *phase)
 {
 	if (!p)
 		return NULL;
-	return !strcmp(phase, "gate") ? p->egress_gate
+	return !strcmp(phase, "gate")	 ? p->egress_gate
 	       : !strcmp(phase, "setup") ? p->egress_setup
 					 : NULL;
 }

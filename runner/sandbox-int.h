@@ -146,6 +146,11 @@ _Noreturn void al_child_fail(int report_fd, int code, const char *fmt, ...)
  * al_child_fail (mounts.c). */
 void al_mounts_build_root(const struct al_child_ctx *c, const struct al_child_fds *fds);
 
+/* The options' binds (at most AL_SANDBOX_MAX_BINDS, absolute, outside /proc) and the
+ * environment's directories (sandbox-opts.c): 0 or -errno with err saying why. */
+int al_sandbox_check_binds(const struct al_sandbox_opts *o, struct al_err *err);
+int al_sandbox_check_environment(const struct al_sandbox_opts *o, struct al_err *err);
+
 /* Writes the id maps of a fresh user namespace (sandbox.c). */
 int al_sandbox_write_id_maps(pid_t pid, uid_t uid, gid_t gid, struct al_err *err);
 

@@ -25,8 +25,8 @@ struct al_grant_input {
 	const char *binary_sha256;
 	const char *sandbox_profile_sha256;
 	const char *kernel;
-	const char *image_digest; /* the environment's image, or NULL: the host's system */
-	const char *setup_key;	  /* the setup layer the runs stacked on, or NULL */
+	const char *image_digest;  /* the environment's image, or NULL: the host's system */
+	const char *setup_key;	   /* the setup layer the runs stacked on, or NULL */
 	const char *authority;	   /* "none", "write" or "merge" */
 	const char *authority_ref; /* NULL or "" with none */
 	const json_t *approvals;   /* [{"reviewer","revision","tree","created"}], or NULL */

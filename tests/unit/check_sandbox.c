@@ -1790,7 +1790,7 @@ START_TEST(image_is_the_system)
 END_TEST
 
 /* Layers stack over the workspace, top first; a run's writes reach neither, and a kept
- * upper directory gets them instead of the disk. */
+ * upper directory takes them instead of the disk. */
 START_TEST(layers_over_the_workspace)
 {
 	char layer[64], upper[64];
