@@ -1,4 +1,4 @@
-/* The policy's "environment" (the image the sandboxes see as their system root) and
+/* The policy's "environment" (the image whose /usr the sandboxes see as their root) and
  * "setup" (the command whose output becomes a cached layer, keyed by its key files): both
  * part of the canonical policy, so a grant's policy digest covers them
  * (docs/environments.md). */

@@ -1,5 +1,5 @@
 /* Where overlay is not available in a user namespace (airlock doctor says so): each run
- * gets a copy of its tree and layers, and setup's additions are found by comparing its copy
+ * is handed a copy of its tree and layers, and setup's additions are found by comparing its copy
  * with the tree. Slower, never weaker: the same seal rules hold. */
 #include <errno.h>
 #include <fcntl.h>

@@ -311,7 +311,7 @@ al_doctor_run(struct al_host_support *ret)
 	if (!h.overlay)
 		problem(&h, &len,
 			"overlay: no layered overlay in a user namespace (Linux 5.11 or later has "
-			"it%s): each run gets a copy of its tree instead, slower for large "
+			"it%s): each run is handed a copy of its tree instead, slower for large "
 			"repositories (optional)\n",
 			getenv("AIRLOCK_OVERLAY") ? "; AIRLOCK_OVERLAY=off is set" : "");
 	doctor_run(&h, &len);

@@ -1,4 +1,4 @@
-/* A job's environment (docs/environments.md): the image its sandboxes see as their system
+/* A job's environment (docs/environments.md): the image its sandboxes see as their OS
  * root, the cached checkouts each run's overlay starts from, and the setup layer sealed
  * from running the policy's setup command on the base tree. */
 #pragma once
@@ -38,7 +38,7 @@ struct al_env_run {
 };
 
 /* Opens the cache (job.json "cache", else a directory of the job) and, when job.json names
- * an environment image, verifies and unpacks it once into the cache. result gets
+ * an environment image, verifies and unpacks it once into the cache. result is given
  * "environment": {"image","unpack","ms"}. */
 int al_env_open(struct al_env *e, const json_t *spec, const char *job_dir, uid_t uid, gid_t gid,
 		json_t *result, struct al_err *err);
@@ -46,8 +46,8 @@ int al_env_open(struct al_env *e, const json_t *spec, const char *job_dir, uid_t
 int al_env_tree(struct al_env *e, const char *repo_path, const char *tree_hex, int i,
 		const char **ret_dir, struct al_err *err);
 /* Setup (job.json "setup"), before any run: the base tree's layer from the cache or built
- * and sealed into it; a tree whose key files differ from the base's gets a layer of its
- * own for this job only, or none under on_change "reject". result gets "setup". 1 when the
+ * and sealed into it; a tree whose key files differ from the base's is given a layer of its
+ * own for this job only, or none under on_change "reject". result is given "setup". 1 when the
  * plan may run, 0 when setup failed or was refused (result says why), -errno on error. */
 int al_env_setup(struct al_env *e, const struct al_env_run *run, json_t *result,
 		 struct al_err *err);

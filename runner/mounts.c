@@ -341,7 +341,7 @@ apply_binds(const struct al_child_ctx *c, const int *bind_fds)
 	}
 }
 
-/* A system path in the image, resolved as if the image were the root: its links, absolute
+/* An OS path in the image, resolved as if the image were the root: its links, absolute
  * or with "..", name the image's paths, never the host's. nofollow: a link at the end is
  * itself opened. */
 static int
@@ -356,7 +356,7 @@ image_open(const struct al_child_fds *fds, const char *path, int nofollow)
 	return fd < 0 ? -errno : (int)fd;
 }
 
-/* A system step of a run with an image: the image's path bound (a directory or file), or
+/* An OS step of a run with an image: the image's path bound (a directory or file), or
  * its link made again inside (usrmerge's /bin -> usr/bin). */
 static int
 image_step(const struct al_mount_step *s, const struct al_child_fds *fds, const char *dest)

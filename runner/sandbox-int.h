@@ -124,7 +124,7 @@ struct al_child_ctx {
 struct al_child_fds {
 	int workspace;			   /* -1: none */
 	int binds[AL_SANDBOX_MAX_BINDS];   /* c->n_binds of them */
-	int image;			   /* -1: the host's system paths */
+	int image;			   /* -1: the host's OS paths */
 	int layers[AL_SANDBOX_MAX_LAYERS]; /* c->n_layers of them */
 	int upper;			   /* -1: the overlay's changes live in the disk */
 };

@@ -130,7 +130,7 @@ int al_sandbox_run(const struct al_sandbox_opts *o, struct al_run_record *ret, s
 void al_sandbox_record_clear(struct al_run_record *r);
 
 /* doctor.c: whether an overlay of two lower layers can be mounted in a user namespace here
- * (probed once per process; AIRLOCK_OVERLAY=off says no). Without it each run gets a copy
+ * (probed once per process; AIRLOCK_OVERLAY=off says no). Without it each run is handed a copy
  * of its tree (runner/copy.h). */
 bool al_overlay_supported(void);
 

@@ -64,7 +64,7 @@ file_digest(const char *tree, const char *rel, char out[72], struct al_err *err)
 }
 
 /* The layer's key for tree i: format version, the server's digest of the policy parts that
- * decide setup (command, keys, its egress), the image, then each key file. digests gets
+ * decide setup (command, keys, its egress), the image, then each key file. digests is given
  * each file's digest (as many as keys). */
 static int
 setup_key(const struct al_env *e, int i, const json_t *setup, char digests[][72], char key[65],

@@ -25,7 +25,7 @@ struct al_grant_input {
 	const char *binary_sha256;
 	const char *sandbox_profile_sha256;
 	const char *kernel;
-	const char *image_digest;  /* the environment's image, or NULL: the host's system */
+	const char *image_digest;  /* the environment's image, or NULL: the host's own */
 	const char *setup_key;	   /* the setup layer the runs stacked on, or NULL */
 	const char *authority;	   /* "none", "write" or "merge" */
 	const char *authority_ref; /* NULL or "" with none */

@@ -1700,7 +1700,7 @@ START_TEST(sandbox_user_named)
 }
 END_TEST
 
-/* ---- the environment: an image as the system, layers over the workspace ---- */
+/* ---- the environment: an image as the OS, layers over the workspace ---- */
 
 /* dir/rel made (parents too), then a copy of the host file src in it. */
 static void
@@ -1751,7 +1751,7 @@ tiny_image(const char *img, const char *alternatives_link)
 	}
 }
 
-/* The image's system is what the command sees; a link in the image never reaches the
+/* The image's /usr is what the command sees; a link in the image never reaches the
  * host: an absolute link names the image's own path, a ".." stays at the image's root. */
 START_TEST(image_is_the_system)
 {
