@@ -16,6 +16,18 @@ count_check() { # sums "Checks: N, Failures: F, Errors: E" from a Check binary's
 	failed=$((failed + f + e))
 }
 
+# check_image also unpacks a real Debian image when AL_DEBIAN_IMAGE names one: built once
+# from Debian's mirror and cached outside the clone (tests/image/mkdebian.sh).
+if [ -z "${AL_DEBIAN_IMAGE:-}" ]; then
+	echo "== image: tests/image/mkdebian.sh"
+	if AL_DEBIAN_IMAGE=$(tests/image/mkdebian.sh); then
+		export AL_DEBIAN_IMAGE
+	else
+		failed=$((failed + 1))
+		suites_failed+=("mkdebian")
+	fi
+fi
+
 for t in "$BUILD"/check_*; do
 	[ -x "$t" ] || continue
 	echo "== unit: $(basename "$t")"

@@ -47,10 +47,28 @@ need() {
 # "deb URI SUITE COMPONENT" for each Debian index this machine's apt reads for $SUITE
 # (the release itself, -updates, -security), nothing else it may list.
 mirrors() {
+	# shellcheck disable=SC2016 # apt's format fields, not shell
 	apt-get indextargets --format '$(ORIGIN)|$(REPO_URI)|$(RELEASE)|$(COMPONENT)' \
 		'Identifier: Packages' 2>/dev/null | sort -u |
 		awk -F'|' -v s="$SUITE" '$1 == "Debian" && ($3 == s || index($3, s "-") == 1) {
 			print "deb " $2 " " $3 " " $4 }'
+}
+
+build_cached() { # under the lock: builds into a temporary name, renames when complete
+	local t0=$SECONDS tmp old
+	need
+	tmp=$(mktemp -d "$cache/.$name.tmp-XXXXXX")
+	trap 'rm -rf --one-file-system "$tmp"' EXIT
+	build "$tmp"
+	chmod 0755 "$tmp"
+	mv -T "$tmp" "$image"
+	trap - EXIT
+	log "built $image in $((SECONDS - t0)) s"
+	# images an older script or package list built, and builds that died half-way
+	for old in "$cache"/debian12-* "$cache"/.debian12-*; do
+		[ -e "$old" ] && [ "$old" != "$image" ] && rm -rf --one-file-system "$old"
+	done
+	return 0
 }
 
 put_blob() { # FILE DIR: moves FILE into DIR/blobs/sha256, prints its digest
@@ -124,25 +142,15 @@ build() { # DIR: writes the OCI layout there
 	log "layer $layer: $size_l bytes gzipped"
 }
 
-mkdir -p "$cache" || die "cannot create the cache $cache (set AL_IMAGE_CACHE)"
-exec 9>"$cache/.lock"
-flock 9
+# A hit needs no lock and no write access (the e2e suites run unprivileged): an image is
+# renamed into place only once complete.
 if [ ! -f "$image/index.json" ]; then
-	need
-	t0=$SECONDS
-	tmp=$(mktemp -d "$cache/.$name.tmp-XXXXXX")
-	trap 'rm -rf --one-file-system "$tmp"' EXIT
-	build "$tmp"
-	chmod 0755 "$tmp"
-	mv -T "$tmp" "$image"
-	trap - EXIT
-	log "built $image in $((SECONDS - t0)) s"
-	# images an older script or package list built, and builds that died half-way
-	for old in "$cache"/debian12-* "$cache"/.debian12-*; do
-		[ -e "$old" ] && [ "$old" != "$image" ] && rm -rf "$old"
-	done
+	mkdir -p "$cache" || die "cannot create the cache $cache (set AL_IMAGE_CACHE)"
+	exec 9>"$cache/.lock" || die "cannot write to the cache $cache (set AL_IMAGE_CACHE)"
+	flock 9
+	[ -f "$image/index.json" ] || build_cached
+	flock -u 9
 fi
-flock -u 9
 
 if [ -z "$out" ]; then
 	echo "$image"
