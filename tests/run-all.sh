@@ -72,14 +72,6 @@ suite() {
 	fi
 }
 
-# The Debian image the environment suites gate in: built (as root, with mmdebstrap) and
-# cached outside the clone before the suites drop privileges (tests/image/mkdebian.sh).
-if [ -z "${AL_DEBIAN_IMAGE:-}" ] && [ "$(id -u)" -eq 0 ]; then
-	echo "== the Debian test image (tests/image/mkdebian.sh)"
-	AL_DEBIAN_IMAGE=$(tests/image/mkdebian.sh) || AL_DEBIAN_IMAGE=
-fi
-export AL_DEBIAN_IMAGE
-
 # As root, the e2e suites run the server as an unprivileged user (tests/as-user.sh).
 export AIRLOCK BUILD
 runas=()
