@@ -292,10 +292,17 @@ al_checkout_result_clear(struct al_checkout_result *r)
 int
 al_checkout_write(const char *repo_path, const char *tree_hex, const char *dir, struct al_err *err)
 {
+	return al_checkout_write_from(repo_path, tree_hex, dir, NULL, NULL, err);
+}
+
+int
+al_checkout_write_from(const char *repo_path, const char *tree_hex, const char *dir,
+		       const char *base_hex, const char *base_dir, struct al_err *err)
+{
 	_cleanup_(al_libgit_shutdownp) int initialized = git_libgit2_init();
 	_cleanup_(al_libgit_repository_freep) git_repository *repo = NULL;
-	_cleanup_(al_libgit_tree_freep) git_tree *tree = NULL;
-	git_oid id;
+	_cleanup_(al_libgit_tree_freep) git_tree *tree = NULL, *base = NULL;
+	git_oid id, bid;
 	int created = 0, g, r;
 
 	if (initialized < 0)
@@ -307,7 +314,11 @@ al_checkout_write(const char *repo_path, const char *tree_hex, const char *dir, 
 		return al_libgit_fail(err, g, repo_path);
 	if ((g = git_tree_lookup(&tree, repo, &id)) < 0)
 		return al_libgit_fail(err, g, tree_hex);
-	r = al_tree_write(repo, tree, dir, &created, err);
+	/* a base that cannot be read is only a slower write */
+	if (base_hex && base_dir && git_oid_fromstr(&bid, base_hex) == 0 &&
+	    git_tree_lookup(&base, repo, &bid) < 0)
+		base = NULL;
+	r = al_tree_write_from(repo, tree, dir, base, base ? base_dir : NULL, &created, err);
 	/* the directory did not exist before, so whatever is in it is ours */
 	if (r < 0 && created)
 		al_rm_rf(dir);

@@ -84,3 +84,7 @@ void al_checkout_result_clear(struct al_checkout_result *r);
  * run changes what another one tests. */
 int al_checkout_write(const char *repo_path, const char *tree_hex, const char *dir,
 		      struct al_err *err);
+/* The same, with base_dir holding tree base_hex as written, never changed since: what the
+ * two trees share is hardlinked from there (each blob is read once across both). */
+int al_checkout_write_from(const char *repo_path, const char *tree_hex, const char *dir,
+			   const char *base_hex, const char *base_dir, struct al_err *err);

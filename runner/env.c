@@ -132,12 +132,19 @@ al_env_tree(struct al_env *e, const char *repo_path, const char *tree_hex, int i
 	}
 	r = al_cache_find(&e->cache, AL_CACHE_TREE, tree_hex, &entry, err);
 	if (r == 0) {
+		const char *base_dir = NULL;
+
+		/* what it shares with the base is linked from the base's checkout */
+		if (i > 0 && e->base_hex[0] &&
+		    (r = al_env_tree(e, repo_path, e->base_hex, 0, &base_dir, err)) < 0)
+			return r;
 		if ((r = al_cache_begin(&e->cache, AL_CACHE_TREE, &tmp, err)) < 0)
 			return r;
 		if (!(work = al_path_join(tmp, "tree")))
 			r = al_err_set(err, -ENOMEM, "out of memory");
 		if (r == 0)
-			r = al_checkout_write(repo_path, tree_hex, work, err);
+			r = al_checkout_write_from(repo_path, tree_hex, work,
+						   base_dir ? e->base_hex : NULL, base_dir, err);
 		if (r == 0)
 			r = al_env_hand_over(work, e->uid, e->gid, err);
 		if (r < 0) {

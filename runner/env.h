@@ -24,6 +24,7 @@ struct al_env {
 	char image_digest[AL_IMAGE_DIGEST_MAX];
 	char *tree_dir[AL_ENV_TREES]; /* owned; each tree's cached checkout, once written */
 	char *layer[AL_ENV_TREES];    /* owned; the setup layer each tree runs with, or NULL */
+	char base_hex[41];	      /* the base tree, which the others are written from */
 	uid_t uid;		      /* the sandbox user, who owns checkouts and layers */
 	gid_t gid;
 };
@@ -42,7 +43,9 @@ struct al_env_run {
  * "environment": {"image","unpack","ms"}. */
 int al_env_open(struct al_env *e, const json_t *spec, const char *job_dir, uid_t uid, gid_t gid,
 		json_t *result, struct al_err *err);
-/* The cached checkout of tree i (written once, for every later run and job). */
+/* The cached checkout of tree i (written once, for every later run and job). Another tree
+ * than the base is written from the base's checkout (al_checkout_write_from) when
+ * base_hex is set. */
 int al_env_tree(struct al_env *e, const char *repo_path, const char *tree_hex, int i,
 		const char **ret_dir, struct al_err *err);
 /* Setup (job.json "setup"), before any run: the base tree's layer from the cache or built

@@ -510,6 +510,7 @@ environment(struct job *j, struct al_err *err)
 	int r = al_env_open(&j->env, j->spec, j->dir, j->uid, j->gid, j->result, err);
 
 	j->env_open = true;
+	memcpy(j->env.base_hex, j->trees[0], sizeof(j->env.base_hex));
 	if (r < 0)
 		return r;
 	r = al_env_setup(&j->env, &run, j->result, err);

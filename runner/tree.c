@@ -30,8 +30,15 @@ struct writer {
 	struct al_err *err;
 };
 
+/* The same directory of a tree already written: an entry with the same id and mode is
+ * linked from there instead of read and written again. */
+struct from {
+	const git_tree *tree; /* NULL: none */
+	int fd;		      /* its directory; -1: none */
+};
+
 static int write_tree_at(struct writer *w, const git_tree *tree, int dirfd, const char *prefix,
-			 unsigned depth);
+			 unsigned depth, struct from base);
 
 static int
 write_blob_at(struct writer *w, const git_tree_entry *e, int dirfd, const char *path, mode_t mode)
@@ -75,11 +82,13 @@ write_link_at(struct writer *w, const git_tree_entry *e, int dirfd, const char *
 }
 
 static int
-write_dir_at(struct writer *w, const git_tree_entry *e, int dirfd, const char *path, unsigned depth)
+write_dir_at(struct writer *w, const git_tree_entry *e, int dirfd, const char *path, unsigned depth,
+	     struct from base)
 {
-	_cleanup_(al_libgit_tree_freep) git_tree *sub = NULL;
-	_cleanup_close_ int fd = -1;
+	_cleanup_(al_libgit_tree_freep) git_tree *sub = NULL, *base_sub = NULL;
+	_cleanup_close_ int fd = -1, base_fd = -1;
 	const char *name = git_tree_entry_name(e);
+	const git_tree_entry *be = base.tree ? git_tree_entry_byname(base.tree, name) : NULL;
 	int r;
 
 	if (mkdirat(dirfd, name, 0755) < 0)
@@ -92,13 +101,35 @@ write_dir_at(struct writer *w, const git_tree_entry *e, int dirfd, const char *p
 	r = git_tree_lookup(&sub, w->repo, git_tree_entry_id(e));
 	if (r < 0)
 		return al_libgit_fail(w->err, r, path);
-	return write_tree_at(w, sub, fd, path, depth + 1);
+	/* the base's directory of that name, when it is one */
+	if (be && git_tree_entry_filemode(be) == GIT_FILEMODE_TREE &&
+	    git_tree_lookup(&base_sub, w->repo, git_tree_entry_id(be)) == 0)
+		base_fd = openat(base.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return write_tree_at(w, sub, fd, path, depth + 1,
+			     (struct from){base_fd >= 0 ? base_sub : NULL, base_fd});
+}
+
+/* An unchanged file, linked from the base's copy: no blob read, no bytes written. */
+static int
+link_from(const git_tree_entry *e, int dirfd, struct from base)
+{
+	const char *name = git_tree_entry_name(e);
+	const git_tree_entry *be = base.tree ? git_tree_entry_byname(base.tree, name) : NULL;
+	git_filemode_t m = git_tree_entry_filemode(e);
+
+	if (!be || (m != GIT_FILEMODE_BLOB && m != GIT_FILEMODE_BLOB_EXECUTABLE) ||
+	    git_tree_entry_filemode(be) != m ||
+	    !git_oid_equal(git_tree_entry_id(be), git_tree_entry_id(e)))
+		return -1;
+	return linkat(base.fd, name, dirfd, name, 0) == 0 ? 0 : -1;
 }
 
 static int
 write_entry_at(struct writer *w, const git_tree_entry *e, int dirfd, const char *path,
-	       unsigned depth)
+	       unsigned depth, struct from base)
 {
+	if (link_from(e, dirfd, base) == 0)
+		return 0;
 	switch (git_tree_entry_filemode(e)) {
 	case GIT_FILEMODE_BLOB:
 		return write_blob_at(w, e, dirfd, path, 0644);
@@ -108,7 +139,7 @@ write_entry_at(struct writer *w, const git_tree_entry *e, int dirfd, const char 
 		return write_link_at(w, e, dirfd, path);
 	case GIT_FILEMODE_TREE:
 	case GIT_FILEMODE_COMMIT:
-		return write_dir_at(w, e, dirfd, path, depth);
+		return write_dir_at(w, e, dirfd, path, depth, base);
 	default:
 		return al_err_set(w->err, -EINVAL, "%s: unknown file mode %o", path,
 				  (unsigned)git_tree_entry_filemode(e));
@@ -116,7 +147,8 @@ write_entry_at(struct writer *w, const git_tree_entry *e, int dirfd, const char 
 }
 
 static int
-write_tree_at(struct writer *w, const git_tree *tree, int dirfd, const char *prefix, unsigned depth)
+write_tree_at(struct writer *w, const git_tree *tree, int dirfd, const char *prefix, unsigned depth,
+	      struct from base)
 {
 	if (depth > AL_TREE_DEPTH_MAX)
 		return al_err_set(w->err, -ELOOP, "%s: nested deeper than %d directories", prefix,
@@ -131,7 +163,7 @@ write_tree_at(struct writer *w, const git_tree *tree, int dirfd, const char *pre
 			return al_err_set(w->err, -ENOMEM, "out of memory");
 		if (strchr(name, '/') || al_libgit_name_unsafe(name, strlen(name)))
 			return al_err_set(w->err, -EINVAL, "unsafe path '%s' in tree", path);
-		r = write_entry_at(w, e, dirfd, path, depth);
+		r = write_entry_at(w, e, dirfd, path, depth, base);
 		if (r < 0)
 			return r;
 	}
@@ -142,9 +174,16 @@ int
 al_tree_write(git_repository *repo, git_tree *tree, const char *dir, int *created,
 	      struct al_err *err)
 {
+	return al_tree_write_from(repo, tree, dir, NULL, NULL, created, err);
+}
+
+int
+al_tree_write_from(git_repository *repo, git_tree *tree, const char *dir, git_tree *base,
+		   const char *base_dir, int *created, struct al_err *err)
+{
 	struct writer w = {.repo = repo, .err = err};
 	_cleanup_free_ char *parent = strdup(dir);
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd = -1, base_fd = -1;
 	char *slash;
 
 	if (!parent)
@@ -163,7 +202,10 @@ al_tree_write(git_repository *repo, git_tree *tree, const char *dir, int *create
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fchmod(fd, 0755) < 0)
 		return al_err_set(err, -errno, "%s: %s", dir, strerror(errno));
-	return write_tree_at(&w, tree, fd, "", 0);
+	if (base && base_dir)
+		base_fd = open(base_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return write_tree_at(&w, tree, fd, "", 0,
+			     (struct from){base_fd >= 0 ? base : NULL, base_fd});
 }
 
 /* ---- attributes that change what a checkout writes ---- */
