@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "runner/cgroup.h"
 #include "runner/sandbox.h"
 #include "runner/seccomp.h"
 
@@ -92,7 +93,7 @@ struct al_init_status {
 };
 
 struct al_child_ctx {
-	int sync_fd;	/* read: a byte once the id maps are written, another once in cgroups */
+	int sync_fd;	/* read: a byte once the id maps are written (and we are moved) */
 	int sync_wr_fd; /* the runner's end, closed first so that its death reads as EOF */
 	int report_fd;	/* write: struct al_setup_report on failure */
 	int status_fd;	/* write: struct al_init_status once the command has ended */
@@ -113,6 +114,7 @@ struct al_child_ctx {
 	char *cmd_stack_top; /* the command's stack until exec; mapped by the runner */
 	int egress_fd;	     /* -1, or the proxy's control socket (al_sandbox_opts) */
 	char egress_label[32];
+	const struct al_cgroup_run *cg; /* the run's groups, which the init joins */
 };
 
 /* A fork without libc's atfork machinery, whose locks another runner thread may hold.
