@@ -1,5 +1,5 @@
 /* Per-run control groups: one run's groups, from their making to their removal, and the
- * ways the sandbox init gets into them (see cgroup.h).
+ * ways the sandbox init enters them (see cgroup.h).
  *
  * The move is never a pid written into cgroup.procs by the runner when it can be helped:
  * that write takes the kernel's global cgroup_threadgroup_rwsem for writing, and taking it
@@ -9,7 +9,7 @@
  * kernel's cgroup_procs_write_start). The runner opens those files before the clone, and
  * v1 checks the credentials of whoever opened a file, so the init may use them whatever
  * its ids later become. On v2 the init is born in its group (clone3 with
- * CLONE_INTO_CGROUP), and only a kernel that refuses that gets its pid written into
+ * CLONE_INTO_CGROUP), and only a kernel that refuses that has its pid written into
  * cgroup.procs. */
 #include <errno.h>
 #include <fcntl.h>

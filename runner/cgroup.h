@@ -61,7 +61,7 @@ int al_cgroup_run_create(const struct al_cgroup_host *h, const struct al_cgroup_
  * into each cgroup.procs. Costly: see cgroup.c. */
 int al_cgroup_run_attach(struct al_cgroup_run *r, pid_t pid, struct al_err *err);
 
-/* The sandbox init gets into the run's groups in one of three ways, cheapest first:
+/* The sandbox init enters the run's groups in one of three ways, cheapest first:
  *   v2: born there: clone it with al_cgroup_clone_into(al_cgroup_run_clone_fd(r), ...);
  *   v1: it joins them itself, first thing and still one thread: al_cgroup_run_join_self;
  *   v2 when the kernel refused the clone into the group: al_cgroup_run_adopt writes its pid.
