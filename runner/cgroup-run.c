@@ -6,11 +6,11 @@
  * after it has been idle waits out a whole RCU grace period (about 10 ms on a quiet host,
  * more than all the rest of a run). On v1 the sandbox init, still one thread, writes "0"
  * into each group's tasks file itself: a thread moving itself skips that lock (the
- * kernel's cgroup_procs_write_start). The runner opens those files before the clone, and
- * v1 checks the credentials of whoever opened a file, so the init may use them whatever
- * its ids later become. On v2 the init is born in its group (clone3 with
- * CLONE_INTO_CGROUP), and only a kernel that refuses that has its pid written into
- * cgroup.procs. */
+ * kernel's cgroup_procs_write_start). The runner opens those files before the clone: v1
+ * checks the credentials of whoever opened a file against the moving task's (the init's
+ * are still the runner's then), so the init needs no right of its own. On v2 the init is
+ * born in its group (clone3 with CLONE_INTO_CGROUP), and only a kernel that refuses that
+ * has its pid written into cgroup.procs. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

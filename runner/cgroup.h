@@ -58,7 +58,7 @@ struct al_cgroup_run;
 int al_cgroup_run_create(const struct al_cgroup_host *h, const struct al_cgroup_limits *l,
 			 struct al_cgroup_run **ret, struct al_err *err);
 /* Moves pid (and the children it makes from then on) into the run's groups by writing it
- * into each cgroup.procs. Costly: see cgroup.c. */
+ * into each cgroup.procs. Costly: see cgroup-run.c. */
 int al_cgroup_run_attach(struct al_cgroup_run *r, pid_t pid, struct al_err *err);
 
 /* The sandbox init enters the run's groups in one of three ways, cheapest first:
