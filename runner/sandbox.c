@@ -5,10 +5,10 @@
  * its id maps, then captures output, answers the filter's notifications (counting denied
  * calls) and enforces the wall clock. The init (pid 1 of the new pid namespace) joins its
  * cgroups first (v1), builds the new root from the mount plan, enters a cgroup namespace
- * rooted at its group, forks the command and reaps everything; when
- * the command ends it reports the command's wait status and exits, which makes the kernel
- * kill whatever is left in the namespace. The command (pid 2) drops every privilege,
- * loads the seccomp filter last, hands its listener to the runner and execs.
+ * rooted at its group, forks the command and reaps everything; when the command ends it
+ * reports the command's wait status and exits, which makes the kernel kill whatever is
+ * left in the namespace. The command (pid 2) drops every privilege, loads the seccomp
+ * filter last, hands its listener to the runner and execs.
  *
  * The runner may be multi-threaded, so nothing after the clone allocates or takes a libc
  * lock: everything the children need is prepared before, and credential changes use raw
