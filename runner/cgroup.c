@@ -1,13 +1,14 @@
 /* Per-run control groups. Detection reads /proc/self/mountinfo and /proc/self/cgroup
  * once per process; a run then costs a handful of small writes: mkdir, the limits, the
- * pid into cgroup.procs, and after the run the counters, a kill if anything is left (the
- * pid namespace normally took care of that already) and rmdir.
+ * move of the sandbox into the groups, and after the run the counters, a kill if anything
+ * is left (the pid namespace normally took care of that already) and rmdir.
  *
  * The groups go right below the runner's own group (or, on v2, the subtree delegated to
  * it), so the limits of whoever runs airlock still hold, and nothing is made outside what
  * airlock was given. There is no shared "airlock" parent: every run would either make and
  * remove it (a memory group's mkdir is the dearest step) or leave it behind. */
 #include "runner/cgroup.h"
+#include "runner/cgroup-int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -19,31 +20,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/buf.h"
 #include "lib/fileio.h"
 #include "lib/macros.h"
 
-#define RUN_PREFIX "airlock-run-"
 #define SUPERVISOR "airlock-supervisor"
-#define CPU_PERIOD_US 100000ULL
-#define CPU_MIN_QUOTA_US 1000ULL
-#define DRAIN_MS 2000
 #define MOUNTINFO_MAX ((size_t)4 << 20)
-#define PROCS_MAX ((size_t)1 << 20)
-#define KILL_BATCH 256
 
 static const char *const ctrl_names[AL_CG_NCTRL] = {"memory", "pids", "cpu"};
 
 /* ---- small helpers ---- */
 
-static int fmt(char *buf, size_t size, const char *f, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-fmt(char *buf, size_t size, const char *f, ...)
+int
+al_cgroup_fmt(char *buf, size_t size, const char *f, ...)
 {
 	va_list ap;
 	int n;
@@ -55,13 +46,13 @@ fmt(char *buf, size_t size, const char *f, ...)
 }
 
 /* Up to size - 1 bytes, NUL-terminated; the length or -errno. */
-static ssize_t
-read_text(const char *dir, const char *name, char *buf, size_t size)
+ssize_t
+al_cgroup_read_text(const char *dir, const char *name, char *buf, size_t size)
 {
 	char path[PATH_MAX];
 	_cleanup_close_ int fd = -1;
 	size_t len = 0;
-	int r = fmt(path, sizeof(path), "%s/%s", dir, name);
+	int r = al_cgroup_fmt(path, sizeof(path), "%s/%s", dir, name);
 
 	if (r < 0)
 		return r;
@@ -83,14 +74,14 @@ read_text(const char *dir, const char *name, char *buf, size_t size)
 	return (ssize_t)len;
 }
 
-static int
-write_text(const char *dir, const char *name, const char *text)
+int
+al_cgroup_write_text(const char *dir, const char *name, const char *text)
 {
 	char path[PATH_MAX];
 	_cleanup_close_ int fd = -1;
 	size_t len = strlen(text);
 	ssize_t n;
-	int r = fmt(path, sizeof(path), "%s/%s", dir, name);
+	int r = al_cgroup_fmt(path, sizeof(path), "%s/%s", dir, name);
 
 	if (r < 0)
 		return r;
@@ -120,30 +111,6 @@ has_word(const char *list, size_t list_len, const char *tok, char sep)
 		p = q + 1;
 	}
 	return 0;
-}
-
-/* The value of "key N" in a flat-keyed file such as memory.events. */
-static int
-keyed_value(const char *text, const char *key, unsigned long long *ret)
-{
-	size_t kl = strlen(key);
-
-	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		if (strncmp(p, key, kl) == 0 && p[kl] == ' ') {
-			*ret = strtoull(p + kl + 1, NULL, 10);
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- detection ---- */
@@ -232,7 +199,7 @@ join_base(const struct mount *m, const char *own, char *buf, size_t size)
 	}
 	if (strcmp(rel, "/") == 0)
 		rel = "";
-	return fmt(buf, size, "%s%s", m->point, rel);
+	return al_cgroup_fmt(buf, size, "%s%s", m->point, rel);
 }
 
 struct found {
@@ -264,7 +231,7 @@ static int
 dir_has_self_only(const char *dir, pid_t self)
 {
 	char procs[64], want[24];
-	ssize_t n = read_text(dir, "cgroup.procs", procs, sizeof(procs));
+	ssize_t n = al_cgroup_read_text(dir, "cgroup.procs", procs, sizeof(procs));
 
 	snprintf(want, sizeof(want), "%d\n", (int)self);
 	return n > 0 && strcmp(procs, want) == 0;
@@ -281,10 +248,10 @@ v2_delegate(const struct al_cgroup_probe *in, const char *dir, struct al_cgroup_
 	const char *slash = strrchr(dir, '/');
 	int r;
 
-	if (fmt(path, sizeof(path), "%s/cgroup.type", dir) < 0)
+	if (al_cgroup_fmt(path, sizeof(path), "%s/cgroup.type", dir) < 0)
 		return 0;
 	if (access(path, F_OK) < 0) { /* only the root group has no type */
-		r = write_text(dir, "cgroup.subtree_control", enable);
+		r = al_cgroup_write_text(dir, "cgroup.subtree_control", enable);
 		if (r == 0) {
 			set_base_all(h, dir);
 			return 1;
@@ -299,11 +266,11 @@ v2_delegate(const struct al_cgroup_probe *in, const char *dir, struct al_cgroup_
 		return 1;
 	}
 	if (in->self > 0 && dir_has_self_only(dir, in->self) &&
-	    fmt(leaf, sizeof(leaf), "%s/" SUPERVISOR, dir) == 0 &&
+	    al_cgroup_fmt(leaf, sizeof(leaf), "%s/" SUPERVISOR, dir) == 0 &&
 	    (mkdir(leaf, 0755) == 0 || errno == EEXIST) &&
-	    fmt(path, sizeof(path), "%d", in->self) == 0 &&
-	    write_text(leaf, "cgroup.procs", path) == 0 &&
-	    write_text(dir, "cgroup.subtree_control", enable) == 0) {
+	    al_cgroup_fmt(path, sizeof(path), "%d", in->self) == 0 &&
+	    al_cgroup_write_text(leaf, "cgroup.procs", path) == 0 &&
+	    al_cgroup_write_text(dir, "cgroup.subtree_control", enable) == 0) {
 		set_base_all(h, dir);
 		return 1;
 	}
@@ -325,7 +292,7 @@ detect_v2(const struct al_cgroup_probe *in, struct mount *m, const char *selfcg,
 	if (self_path(selfcg, NULL, own, sizeof(own)) < 0 ||
 	    join_base(m, own, dir, sizeof(dir)) < 0)
 		return 0;
-	n = read_text(dir, "cgroup.controllers", ctrls, sizeof(ctrls));
+	n = al_cgroup_read_text(dir, "cgroup.controllers", ctrls, sizeof(ctrls));
 	if (n < 0)
 		return 0;
 	while (n > 0 && ctrls[n - 1] == '\n')
@@ -380,9 +347,9 @@ detect_v1(struct mount *mounts, size_t n_mounts, const char *selfcg, struct al_c
 	if (got != ALL_CTRLS || !v1_usable(h, f))
 		return 0;
 	h->version = 1;
-	h->memsw =
-	    fmt(path, sizeof(path), "%s/memory.memsw.limit_in_bytes", h->base[AL_CG_MEMORY]) == 0 &&
-	    access(path, F_OK) == 0;
+	h->memsw = al_cgroup_fmt(path, sizeof(path), "%s/memory.memsw.limit_in_bytes",
+				 h->base[AL_CG_MEMORY]) == 0 &&
+		   access(path, F_OK) == 0;
 	return 1;
 }
 
@@ -454,301 +421,6 @@ al_cgroup_detect(const struct al_cgroup_probe *in, struct al_cgroup_host *ret)
 	al_buf_free(&f.why);
 	return 0;
 }
-
-/* ---- one run's groups ---- */
-
-struct group {
-	const char *base;
-	char path[PATH_MAX]; /* <base>/airlock-run-<pid>-<n> */
-	unsigned ctrls;	     /* bit per enum al_cgroup_ctrl */
-	int made;
-};
-
-struct al_cgroup_run {
-	int version;
-	int memsw;
-	size_t n;
-	struct group g[AL_CG_NCTRL];
-};
-
-/* Directly below the base: a shared parent would be made and removed by every run (a
- * memory group costs most of its time in mkdir), or be left behind. */
-static int
-make_group(struct group *g, struct al_err *err)
-{
-	int rc = mkdir(g->path, 0755) < 0 ? -errno : 0;
-
-	/* left by a dead runner that had our pid: its namespace died with it, so it is empty */
-	if (rc == -EEXIST && rmdir(g->path) == 0)
-		rc = mkdir(g->path, 0755) < 0 ? -errno : 0;
-	if (rc < 0)
-		return al_err_set(err, rc, "cgroup %s: %s", g->path, strerror(-rc));
-	g->made = 1;
-	return 0;
-}
-
-static int
-add_groups(struct al_cgroup_run *r, const struct al_cgroup_host *h, struct al_err *err)
-{
-	static unsigned counter;
-	unsigned n = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
-
-	for (int c = 0; c < AL_CG_NCTRL; c++) {
-		struct group *g = NULL;
-
-		for (size_t i = 0; i < r->n && !g; i++)
-			if (strcmp(r->g[i].base, h->base[c]) == 0)
-				g = &r->g[i]; /* one v1 hierarchy with several controllers, or v2 */
-		if (!g) {
-			g = &r->g[r->n++];
-			g->base = h->base[c];
-			if (fmt(g->path, sizeof(g->path), "%s/" RUN_PREFIX "%d-%u", h->base[c],
-				(int)getpid(), n) < 0)
-				return al_err_set(err, -ENAMETOOLONG, "cgroup path too long: %s",
-						  h->base[c]);
-		}
-		g->ctrls |= 1u << c;
-	}
-	return 0;
-}
-
-static struct group *
-group_of(struct al_cgroup_run *r, enum al_cgroup_ctrl c)
-{
-	for (size_t i = 0; i < r->n; i++)
-		if (r->g[i].ctrls & (1u << c))
-			return &r->g[i];
-	return NULL;
-}
-
-struct limit_file {
-	enum al_cgroup_ctrl ctrl;
-	int version;
-	const char *name;
-	int optional; /* absent when the kernel lacks the accounting */
-};
-
-static const struct limit_file limit_files[] = {
-    {AL_CG_MEMORY, 2, "memory.max", 0},
-    {AL_CG_MEMORY, 2, "memory.swap.max", 1},
-    {AL_CG_PIDS, 2, "pids.max", 0},
-    {AL_CG_CPU, 2, "cpu.max", 0},
-    {AL_CG_MEMORY, 1, "memory.limit_in_bytes", 0},
-    {AL_CG_MEMORY, 1, "memory.memsw.limit_in_bytes", 1},
-    {AL_CG_PIDS, 1, "pids.max", 0},
-    /* a new group's period is the kernel's default, CPU_PERIOD_US */
-    {AL_CG_CPU, 1, "cpu.cfs_quota_us", 0},
-};
-
-static void
-limit_text(const struct limit_file *lf, const struct al_cgroup_limits *l, char *buf, size_t size)
-{
-	unsigned long long quota = CPU_PERIOD_US * l->cpu_percent / 100;
-
-	if (quota < CPU_MIN_QUOTA_US)
-		quota = CPU_MIN_QUOTA_US;
-	if (strcmp(lf->name, "memory.swap.max") == 0)
-		snprintf(buf, size, "0");
-	else if (lf->ctrl == AL_CG_MEMORY)
-		snprintf(buf, size, "%zu", l->memory_bytes); /* memsw: memory plus no swap */
-	else if (lf->ctrl == AL_CG_PIDS)
-		snprintf(buf, size, "%u", l->pids_max);
-	else if (lf->version == 2)
-		snprintf(buf, size, "%llu %llu", quota, CPU_PERIOD_US);
-	else
-		snprintf(buf, size, "%llu", quota);
-}
-
-static int
-write_limits(struct al_cgroup_run *r, const struct al_cgroup_limits *l, struct al_err *err)
-{
-	for (size_t i = 0; i < AL_ARRAY_SIZE(limit_files); i++) {
-		const struct limit_file *lf = &limit_files[i];
-		struct group *g = group_of(r, lf->ctrl);
-		char text[64];
-		int rc;
-
-		if (lf->version != r->version || !g)
-			continue;
-		if (r->version == 1 && !r->memsw && strstr(lf->name, "memsw"))
-			continue;
-		limit_text(lf, l, text, sizeof(text));
-		rc = write_text(g->path, lf->name, text);
-		if (rc == -ENOENT && lf->optional)
-			continue;
-		if (rc < 0)
-			return al_err_set(err, rc, "cgroup %s/%s = %s: %s", g->path, lf->name, text,
-					  strerror(-rc));
-	}
-	return 0;
-}
-
-int
-al_cgroup_run_create(const struct al_cgroup_host *h, const struct al_cgroup_limits *l,
-		     struct al_cgroup_run **ret, struct al_err *err)
-{
-	struct al_cgroup_run *r;
-	int rc;
-
-	if (h->version != 1 && h->version != 2)
-		return al_err_set(err, -ENOTSUP, "cgroups: no usable hierarchy");
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return al_err_set(err, -ENOMEM, "out of memory");
-	r->version = h->version;
-	r->memsw = h->memsw;
-	rc = add_groups(r, h, err);
-	for (size_t i = 0; rc == 0 && i < r->n; i++)
-		rc = make_group(&r->g[i], err);
-	if (rc == 0)
-		rc = write_limits(r, l, err);
-	if (rc < 0) {
-		al_cgroup_run_destroy(r, NULL);
-		return rc;
-	}
-	*ret = r;
-	return 0;
-}
-
-int
-al_cgroup_run_attach(struct al_cgroup_run *r, pid_t pid, struct al_err *err)
-{
-	char text[24];
-
-	snprintf(text, sizeof(text), "%d", (int)pid);
-	for (size_t i = 0; i < r->n; i++) {
-		int rc = write_text(r->g[i].path, "cgroup.procs", text);
-
-		if (rc < 0)
-			return al_err_set(err, rc, "cgroup %s: adding pid %d: %s", r->g[i].path,
-					  (int)pid, strerror(-rc));
-	}
-	return 0;
-}
-
-static void
-read_number(const char *dir, const char *name, unsigned long long *ret)
-{
-	char text[64];
-
-	if (read_text(dir, name, text, sizeof(text)) > 0)
-		*ret = strtoull(text, NULL, 10);
-}
-
-void
-al_cgroup_run_stats(const struct al_cgroup_run *r, struct al_cgroup_stats *ret)
-{
-	struct group *g = group_of((struct al_cgroup_run *)r, AL_CG_MEMORY);
-	char text[512];
-
-	memset(ret, 0, sizeof(*ret));
-	if (!g)
-		return;
-	if (read_text(g->path, r->version == 2 ? "memory.events" : "memory.oom_control", text,
-		      sizeof(text)) > 0)
-		ret->oom_kills_known = keyed_value(text, "oom_kill", &ret->oom_kills) == 0;
-	if (r->version == 2) {
-		read_number(g->path, "memory.peak", &ret->peak_bytes);
-	} else {
-		read_number(g->path, "memory.failcnt", &ret->failcnt);
-		read_number(g->path, "memory.max_usage_in_bytes", &ret->peak_bytes);
-	}
-}
-
-const char *
-al_cgroup_run_path(const struct al_cgroup_run *r, enum al_cgroup_ctrl c)
-{
-	struct group *g = r ? group_of((struct al_cgroup_run *)r, c) : NULL;
-
-	return g ? g->path : NULL;
-}
-
-static int
-listed(const char *procs, pid_t pid)
-{
-	for (const char *p = procs; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (strtol(p, NULL, 10) == pid)
-			return 1;
-	return 0;
-}
-
-/* SIGKILL to every member, through pidfds so that a pid which exited and was reused
- * meanwhile is never hit: a pid still listed after its pidfd was opened is that member. */
-static void
-kill_members(const char *dir)
-{
-	_cleanup_free_ char *text = NULL, *again = NULL;
-	char path[PATH_MAX];
-	int fds[KILL_BATCH];
-	pid_t pids[KILL_BATCH];
-	size_t len, n = 0;
-
-	if (fmt(path, sizeof(path), "%s/cgroup.procs", dir) < 0 ||
-	    al_file_read(path, PROCS_MAX, &text, &len, NULL) < 0)
-		return;
-	for (char *p = text; *p && n < KILL_BATCH; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		pid_t pid = (pid_t)strtol(p, NULL, 10);
-		int fd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
-
-		if (fd >= 0) {
-			fds[n] = fd;
-			pids[n++] = pid;
-		}
-		if (!strchr(p, '\n'))
-			break;
-	}
-	if (al_file_read(path, PROCS_MAX, &again, &len, NULL) == 0) {
-		for (size_t i = 0; i < n; i++)
-			if (listed(again, pids[i]))
-				syscall(SYS_pidfd_send_signal, fds[i], SIGKILL, NULL, 0);
-	}
-	for (size_t i = 0; i < n; i++)
-		close(fds[i]);
-}
-
-static int
-remove_group(const struct al_cgroup_run *r, const char *path)
-{
-	long long deadline = now_ms() + DRAIN_MS;
-	struct timespec nap = {.tv_nsec = 1000000};
-
-	for (;;) {
-		if (rmdir(path) == 0 || errno == ENOENT)
-			return 0;
-		if (errno != EBUSY)
-			return -errno;
-		if (now_ms() >= deadline)
-			return -EBUSY;
-		if (r->version != 2 || write_text(path, "cgroup.kill", "1") < 0)
-			kill_members(path);
-		nanosleep(&nap, NULL);
-		if (nap.tv_nsec < 16000000)
-			nap.tv_nsec *= 2;
-	}
-}
-
-int
-al_cgroup_run_destroy(struct al_cgroup_run *r, struct al_err *err)
-{
-	int ret = 0;
-
-	if (!r)
-		return 0;
-	for (size_t i = 0; i < r->n; i++) {
-		struct group *g = &r->g[i];
-		int rc;
-
-		if (!g->made)
-			continue;
-		rc = remove_group(r, g->path);
-		if (rc < 0 && ret == 0)
-			ret = al_err_set(err, rc, "cgroup %s: cannot remove: %s", g->path,
-					 strerror(-rc));
-	}
-	free(r);
-	return ret;
-}
-
 /* ---- this process's host ---- */
 
 static struct al_cgroup_host host;
@@ -771,11 +443,12 @@ sweep_base(const char *base)
 		unsigned n;
 		char end;
 
-		if (sscanf(e->d_name, RUN_PREFIX "%d-%u%c", &pid, &n, &end) != 2 || pid <= 0)
+		if (sscanf(e->d_name, AL_CGROUP_RUN_PREFIX "%d-%u%c", &pid, &n, &end) != 2 ||
+		    pid <= 0)
 			continue;
 		if (kill(pid, 0) == 0 || errno != ESRCH)
 			continue;
-		if (fmt(path, sizeof(path), "%s/%s", base, e->d_name) == 0)
+		if (al_cgroup_fmt(path, sizeof(path), "%s/%s", base, e->d_name) == 0)
 			rmdir(path);
 	}
 	closedir(d);

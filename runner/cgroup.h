@@ -52,11 +52,37 @@ void al_cgroup_sweep(const struct al_cgroup_host *h);
 
 struct al_cgroup_run;
 
-/* Makes the run's groups and writes the limits; everything is removed again on failure. */
+/* Makes the run's groups, writes the limits and opens what the sandbox init needs to be
+ * put into them (al_cgroup_run_join_self, al_cgroup_run_clone_fd); everything is removed
+ * again on failure. */
 int al_cgroup_run_create(const struct al_cgroup_host *h, const struct al_cgroup_limits *l,
 			 struct al_cgroup_run **ret, struct al_err *err);
-/* Moves pid (and the children it makes from then on) into the run's groups. */
+/* Moves pid (and the children it makes from then on) into the run's groups by writing it
+ * into each cgroup.procs. Costly: see cgroup-run.c. */
 int al_cgroup_run_attach(struct al_cgroup_run *r, pid_t pid, struct al_err *err);
+
+/* The sandbox init enters the run's groups in one of three ways, cheapest first:
+ *   v2: born there: clone it with al_cgroup_clone_into(al_cgroup_run_clone_fd(r), ...);
+ *   v1: it joins them itself, first thing and still one thread: al_cgroup_run_join_self;
+ *   v2 when the kernel refused the clone into the group: al_cgroup_run_adopt writes its pid.
+ * Either way the runner calls al_cgroup_run_adopt once the init exists, before its go. */
+
+/* A raw fork (no atfork handlers, no libc lock: safe in a multi-threaded process) whose
+ * child starts in the cgroup v2 group_fd: clone3 with CLONE_INTO_CGROUP | flags and
+ * SIGCHLD. Returns as fork does; -1 with errno when refused (old kernel, seccomp, a
+ * group_fd that is not a v2 group), and then nothing was made. */
+pid_t al_cgroup_clone_into(int group_fd, unsigned long flags);
+/* v2: the run's group, for al_cgroup_clone_into; -1 on v1. Borrowed. */
+int al_cgroup_run_clone_fd(const struct al_cgroup_run *r);
+/* In the sandbox init right after the clone, while it is one thread: v1, moves the calling
+ * thread into each group through the tasks file the runner opened; closes the init's copies
+ * of the run's fds. Neither allocates nor takes a lock. -errno with the refusing group's path
+ * in *ret_path: the init must then stop. */
+int al_cgroup_run_join_self(const struct al_cgroup_run *r, const char **ret_path);
+/* In the runner once the init exists (inside: al_cgroup_clone_into put it in the group):
+ * closes the runner's copies of the run's fds, and on v2 without inside writes pid into
+ * cgroup.procs. */
+int al_cgroup_run_adopt(struct al_cgroup_run *r, pid_t pid, int inside, struct al_err *err);
 
 struct al_cgroup_stats {
 	unsigned long long oom_kills; /* processes the kernel killed at the memory cap */

@@ -104,8 +104,8 @@ reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Waits for the runner's go: once our id maps are written, once we are in the run's
- * cgroups. */
+/* Waits for the runner's go: our id maps are written (and, when the runner had to move
+ * us into the run's cgroups, we are there). */
 static void
 wait_for_runner(const struct al_child_ctx *c)
 {
@@ -133,6 +133,19 @@ become_root(const struct al_child_ctx *c)
 		al_child_fail(c->report_fd, -errno, "PR_SET_PDEATHSIG");
 	if (poll(&pfd, 1, 0) < 0 || (pfd.revents & (POLLHUP | POLLERR)))
 		_exit(127);
+}
+
+/* First, while we are one thread and before anything is charged to the runner's groups:
+ * a thread that moves itself spares the kernel a global lock (cgroup-run.c). A group that
+ * refuses us ends the run before the command exists. */
+static void
+join_cgroups(const struct al_child_ctx *c)
+{
+	const char *path = "?";
+	int r = al_cgroup_run_join_self(c->cg, &path);
+
+	if (r < 0)
+		al_child_fail(c->report_fd, r, "joining cgroup %s", path);
 }
 
 static int
@@ -413,6 +426,7 @@ al_child_init(const struct al_child_ctx *c)
 	 * leave us waiting for ever, pid 1 of a namespace nothing else kills. */
 	close(c->sync_wr_fd);
 	wait_for_runner(c);
+	join_cgroups(c);
 	memcpy(keep,
 	       (int[]){c->sync_fd, c->report_fd, c->status_fd, c->out_fd, c->err_fd, c->notify_fd,
 		       c->report_copy_fd, c->egress_fd},
@@ -429,7 +443,6 @@ al_child_init(const struct al_child_ctx *c)
 		al_child_fail(c->report_fd, -errno, "sethostname");
 	if ((r = init_stdio()) < 0)
 		al_child_fail(c->report_fd, r, "stdin /dev/null");
-	wait_for_runner(c);
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		al_child_fail(c->report_fd, -errno, "cgroup namespace");
 	/* posix_spawn's way: the command shares our memory until it execs (we wait), so no

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "runner/cgroup.h"
 #include "runner/sandbox.h"
 #include "runner/seccomp.h"
 
@@ -93,7 +94,7 @@ struct al_init_status {
 };
 
 struct al_child_ctx {
-	int sync_fd;	/* read: a byte once the id maps are written, another once in cgroups */
+	int sync_fd;	/* read: a byte once the id maps are written (and we are moved) */
 	int sync_wr_fd; /* the runner's end, closed first so that its death reads as EOF */
 	int report_fd;	/* write: struct al_setup_report on failure */
 	int status_fd;	/* write: struct al_init_status once the command has ended */
@@ -118,6 +119,7 @@ struct al_child_ctx {
 	const char *const *layers;
 	size_t n_layers;
 	const char *upper_dir;
+	const struct al_cgroup_run *cg; /* the run's groups, which the init joins */
 };
 
 /* The host directories the init opens before the new root hides them (child.c). */

@@ -1,14 +1,14 @@
 /* One command in a fresh set of namespaces (user, pid, mount, net, ipc, uts, cgroup).
  *
- * Three processes take part. The runner (the caller) clones the sandbox init with a raw
- * clone(), writes its id maps, puts it into fresh cgroups (memory, pids, CPU caps) while
- * the init builds its root, then captures output, answers the filter's notifications
- * (counting denied calls) and enforces the wall clock. The init (pid 1 of the new pid
- * namespace) builds the new root from the mount plan, waits until it is in its cgroups,
- * enters a cgroup namespace rooted there, forks the command and reaps everything; when
- * the command ends it reports the command's wait status and exits, which makes the kernel
- * kill whatever is left in the namespace. The command (pid 2) drops every privilege,
- * loads the seccomp filter last, hands its listener to the runner and execs.
+ * Three processes take part. The runner (the caller) makes fresh cgroups (memory, pids,
+ * CPU caps), clones the sandbox init with a raw clone (born in its cgroup on v2), writes
+ * its id maps, then captures output, answers the filter's notifications (counting denied
+ * calls) and enforces the wall clock. The init (pid 1 of the new pid namespace) joins its
+ * cgroups first (v1), builds the new root from the mount plan, enters a cgroup namespace
+ * rooted at its group, forks the command and reaps everything; when the command ends it
+ * reports the command's wait status and exits, which makes the kernel kill whatever is
+ * left in the namespace. The command (pid 2) drops every privilege, loads the seccomp
+ * filter last, hands its listener to the runner and execs.
  *
  * The runner may be multi-threaded, so nothing after the clone allocates or takes a libc
  * lock: everything the children need is prepared before, and credential changes use raw
@@ -25,7 +25,7 @@
  *   seccomp.c      the syscall filter: loading the stored programs, counting denials
  *   seccomp-rules.c  the filter's one rule table, which gen/ compiles with libseccomp
  *   gen/           build-time only: the generator of the stored BPF programs
- *   cgroup.c       per-run control groups: memory, pids and CPU caps
+ *   cgroup.c       per-run control groups: detection; cgroup-run.c one run's groups
  *   record.c       a run record as JSON (field names and statuses: lib/runrec.h)
  *   cli.c, front.c `airlock sandbox` and `airlock doctor`, and the static front binary
  *   main.c         `airlock runner --job DIR`: checkout, plan, result.json
@@ -450,9 +450,20 @@ signal_init(struct run *r, struct al_err *err)
 	return 0;
 }
 
+/* Born in the run's group where the kernel can do that (cgroup v2); otherwise a plain
+ * clone, and the init joins its groups itself (v1) or is moved by al_cgroup_run_adopt. */
+static pid_t
+clone_init(struct run *r, int *ret_inside)
+{
+	pid_t pid = al_cgroup_clone_into(al_cgroup_run_clone_fd(r->cg), NS_FLAGS);
+
+	*ret_inside = pid >= 0;
+	return pid >= 0 ? pid : al_sandbox_raw_clone(NS_FLAGS);
+}
+
 /* The cgroups are made before the clone: made meanwhile, they slowed the init's own start
- * more than they saved (two cores). Joining them overlaps with the init building its
- * root; it must be done before the init forks the command. */
+ * more than they saved (two cores). The init is in them before it does anything else
+ * (see cgroup-run.c for why the runner does not move it). */
 static int
 start(struct run *r, const struct al_sandbox_opts *o, const struct al_cgroup_host *host, uid_t uid,
       gid_t gid, struct al_err *err)
@@ -479,7 +490,7 @@ start(struct run *r, const struct al_sandbox_opts *o, const struct al_cgroup_hos
 	    .report_copy_fd = r->report_copy,
 	    .egress_fd = o->egress && o->egress_fd >= 0 ? o->egress_fd : -1,
 	};
-	int ret;
+	int ret, inside = 0;
 
 	r->spawn_t0_us = now_us();
 	snprintf(c.egress_label, sizeof(c.egress_label), "%s",
@@ -497,8 +508,9 @@ start(struct run *r, const struct al_sandbox_opts *o, const struct al_cgroup_hos
 		return ret;
 	c.notify_fd = r->notify[1];
 	c.cmd_stack_top = r->cmd_stack + r->cmd_stack_size;
+	c.cg = r->cg;
 	r->start_ms = now_ms();
-	r->pid = al_sandbox_raw_clone(NS_FLAGS);
+	r->pid = clone_init(r, &inside);
 	if (r->pid < 0)
 		return al_err_set(err, -errno, "clone: %s", strerror(errno));
 	if (r->pid == 0)
@@ -508,12 +520,8 @@ start(struct run *r, const struct al_sandbox_opts *o, const struct al_cgroup_hos
 		close_fd(&r->fds[i][1]);
 	close_fd(&r->notify[1]);
 	ret = al_sandbox_write_id_maps(r->pid, uid, gid, err);
-	/* into the run's groups while the init still has our ids: cgroup v1 lets a user
-	 * other than root move only its own processes */
 	if (ret == 0)
-		ret = al_cgroup_run_attach(r->cg, r->pid, err);
-	if (ret == 0)
-		ret = signal_init(r, err);
+		ret = al_cgroup_run_adopt(r->cg, r->pid, inside, err);
 	if (ret == 0)
 		ret = signal_init(r, err);
 	if (ret < 0)

@@ -2,6 +2,8 @@
 # Sandbox start-up cost and throughput, against bubblewrap measured in the same run.
 #   - median and p90 wall time of `airlock sandbox -- /bin/true`, of bubblewrap with all
 #     namespaces, and of plain /bin/true (hyperfine, N runs each, warm-up first);
+#   - the same for runs spaced 50 ms apart (hyperfine's prepare sleeps; NS runs each), as
+#     a gate's runs are: kernel locks that are cheap when hot may be dear when idle;
 #   - sandboxes per second at parallelism 1, 2 and 4 for airlock and bubblewrap;
 #   - memory per idle sandbox (MemAvailable drop with K sandboxes sleeping).
 set -eu
@@ -10,6 +12,7 @@ AIRLOCK=${AIRLOCK:-$PWD/airlock}
 N=${N:-300}
 TOTAL=${TOTAL:-400}
 K=${K:-40}
+NS=${NS:-100}
 export DEBIAN_FRONTEND=noninteractive
 need=""
 command -v bwrap >/dev/null || need="$need bubblewrap"
@@ -33,15 +36,34 @@ hyperfine -N -w 20 -r "$N" --export-json "$TMP/true.json" /bin/true >/dev/null 2
 hyperfine -N -w 20 -r "$N" --export-json "$TMP/bwrap.json" "${BWRAP[*]} /bin/true" >/dev/null 2>&1
 hyperfine -N -w 20 -r "$N" --export-json "$TMP/airlock.json" "$AIRLOCK sandbox -- /bin/true" \
 	>/dev/null 2>&1
+# spaced: hyperfine times only the command, not its prepare step
+spaced() { # spaced NAME CMD
+	hyperfine -N -w 3 -r "$NS" --prepare 'sleep 0.05' --export-json "$TMP/$1-spaced.json" "$2" \
+		>/dev/null 2>&1
+}
+spaced bwrap "${BWRAP[*]} /bin/true"
+spaced airlock "$AIRLOCK sandbox -- /bin/true"
 read -r t_med t_p90 < <(stats "$TMP/true.json")
 read -r b_med b_p90 < <(stats "$TMP/bwrap.json")
 read -r a_med a_p90 < <(stats "$TMP/airlock.json")
+read -r bs_med bs_p90 < <(stats "$TMP/bwrap-spaced.json")
+read -r as_med as_p90 < <(stats "$TMP/airlock-spaced.json")
 
-echo "bench sandbox: $(nproc) cores, $(uname -r), $N runs each (hyperfine, median and p90)"
-printf '  %-34s median %7.2f ms   p90 %7.2f ms\n' "/bin/true" "$t_med" "$t_p90"
-printf '  %-34s median %7.2f ms   p90 %7.2f ms\n' "bubblewrap --unshare-all" "$b_med" "$b_p90"
-printf '  %-34s median %7.2f ms   p90 %7.2f ms\n' "airlock sandbox -- /bin/true" "$a_med" "$a_p90"
-awk -v a="$a_med" -v b="$b_med" 'BEGIN {printf "  ratio airlock/bubblewrap (median): %.2f  (target <= 0.80)\n", a/b}'
+line() { printf '  %-40s median %7.2f ms   p90 %7.2f ms\n' "$@"; }
+ratio() { # ratio WHAT AIRLOCK BWRAP
+	awk -v w="$1" -v a="$2" -v b="$3" \
+		'BEGIN {printf "  ratio airlock/bubblewrap, %s (median): %.2f  (target <= 0.80)\n", w, a/b}'
+}
+echo "bench sandbox: $(nproc) cores, $(uname -r), hyperfine, median and p90"
+echo "  back to back, $N runs each:"
+line "/bin/true" "$t_med" "$t_p90"
+line "bubblewrap --unshare-all" "$b_med" "$b_p90"
+line "airlock sandbox -- /bin/true" "$a_med" "$a_p90"
+echo "  spaced 50 ms apart, $NS runs each:"
+line "bubblewrap --unshare-all" "$bs_med" "$bs_p90"
+line "airlock sandbox -- /bin/true" "$as_med" "$as_p90"
+ratio "back to back" "$a_med" "$b_med"
+ratio "spaced 50 ms" "$as_med" "$bs_med"
 
 # throughput: TOTAL sandboxes, P at a time
 rate() { # rate P CMD...

@@ -46,6 +46,17 @@ rc=$?
 [ $rc -ne 0 ] && ok "pids cap: twelve children are refused (exit $rc)" || not_ok "pids cap: twelve children are refused" "exit 0"
 expect_match "pids cap: the shell could not fork" "$out" 'Cannot fork'
 expect "pids cap: no sleeper survives" "$(pgrep -fc "^sleep 3\\.$S\$" || true)" "0"
+# A group that will not take the sandbox fails the run before the command exists: here a
+# real-time caller, which a fresh v1 cpu group (no real-time runtime) refuses.
+if [ "$(id -u)" -eq 0 ] && command -v chrt >/dev/null && [ -e /sys/fs/cgroup/cpu/cpu.rt_runtime_us ]; then
+	mkdir -p "$TMP/rt"
+	chown "$owner:$owner" "$TMP/rt"
+	out=$(chrt -f 1 "${SB[@]}" --workdir "$TMP/rt" -- sh -c 'echo ran > ran' 2>&1)
+	expect "refused cgroup: sandbox failure exit 125" "$?" "125"
+	expect_match "refused cgroup: names the group" "$out" \
+		'^airlock: sandbox: sandbox setup: joining cgroup /.*/airlock-run-[0-9-]*: Invalid argument$'
+	expect "refused cgroup: the command never ran" "$(ls -A "$TMP/rt")" ""
+fi
 out=$("${SB[@]}" --tmp-size 1M -- sh -c 'head -c 2000000 /dev/zero > /tmp/f; echo $?' 2>/dev/null)
 expect "tmp cap (--tmp-size, the old name): writing past it fails" "$out" "1"
 out=$("${SB[@]}" --disk-size 2M --record "$TMP/disk.json" -- sh -c 'head -c 1500000 /dev/zero > /tmp/f; head -c 1500000 /dev/zero > /work/g' 2>&1)

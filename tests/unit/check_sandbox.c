@@ -1355,6 +1355,63 @@ START_TEST(run_group_has_the_caps)
 }
 END_TEST
 
+/* A group that refuses the sandbox init fails the run closed: a setup error naming the
+ * group, and the command never ran. The kernel refuses a real-time task a v1 cpu group
+ * with no real-time runtime (a fresh group's), so a runner thread at SCHED_FIFO makes
+ * every cpu group refuse its init, the way a full cpuset or a removed group would. */
+struct fifo_run {
+	struct al_run_record rec;
+	char marker[PATH_MAX];
+};
+
+static void *
+fifo_run_main(void *p)
+{
+	struct fifo_run *f = p;
+
+	run_capped(SH("touch /work/ran; echo ran"), 0, 0, 0, 10000, &f->rec);
+	return NULL;
+}
+
+START_TEST(cgroup_refusal_fails_closed)
+{
+	const struct al_cgroup_host *h;
+	struct sched_param sp = {.sched_priority = 1};
+	struct fifo_run f = {0};
+	pthread_attr_t attr;
+	pthread_t t;
+	char rt[PATH_MAX + 32];
+
+	ck_assert_int_eq(al_cgroup_host(&h, NULL), 0);
+	snprintf(rt, sizeof(rt), "%s/cpu.rt_runtime_us", h->base[AL_CG_CPU]);
+	if (h->version != 1 || geteuid() != 0 || access(rt, F_OK) < 0)
+		return; /* needs SCHED_FIFO and real-time group scheduling; this host has both */
+	snprintf(f.marker, sizeof(f.marker), "%s/ran", ws);
+	ck_assert_int_eq(pthread_attr_init(&attr), 0);
+	ck_assert_int_eq(pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED), 0);
+	ck_assert_int_eq(pthread_attr_setschedpolicy(&attr, SCHED_FIFO), 0);
+	ck_assert_int_eq(pthread_attr_setschedparam(&attr, &sp), 0);
+	ck_assert_int_eq(pthread_create(&t, &attr, fifo_run_main, &f), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	pthread_attr_destroy(&attr);
+	ck_assert_msg(f.rec.status == AL_RUN_XX, "status %s detail '%s'",
+		      al_runrec_status_name(f.rec.status), f.rec.detail);
+	ck_assert_msg(strstr(f.rec.detail, "sandbox setup: joining cgroup ") &&
+			  strstr(f.rec.detail, h->base[AL_CG_CPU]) &&
+			  strstr(f.rec.detail, "Invalid argument"),
+		      "detail '%s'", f.rec.detail);
+	ck_assert_str_eq(f.rec.out, "");
+	ck_assert_int_eq(access(f.marker, F_OK), -1);
+	al_sandbox_record_clear(&f.rec);
+	/* the control: the same run from an ordinary thread */
+	run_capped(SH("touch /work/ran; echo ran"), 0, 0, 0, 10000, &f.rec);
+	assert_ok(&f.rec);
+	ck_assert_str_eq(f.rec.out, "ran\n");
+	ck_assert_int_eq(access(f.marker, F_OK), 0);
+	al_sandbox_record_clear(&f.rec);
+}
+END_TEST
+
 /* OK, TO, OOM and XX: run_with checks that no group survives each. */
 START_TEST(no_group_left_behind)
 {
@@ -2200,6 +2257,161 @@ START_TEST(destroy_kills_leftovers)
 }
 END_TEST
 
+/* The group of process pid in the v1 hierarchy of ctrl, from /proc/<pid>/cgroup. */
+static void
+cgroup_of(pid_t pid, const char *ctrl, char *buf, size_t size)
+{
+	char path[64], key[32];
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	ck_assert_int_eq(al_file_read(path, 1 << 16, &text, &len, NULL), 0);
+	snprintf(key, sizeof(key), ":%s:", ctrl);
+	p = strstr(text, key);
+	ck_assert_msg(p, "%s in '%s'", ctrl, text);
+	p += strlen(key);
+	*strchrnul(p, '\n') = '\0';
+	snprintf(buf, size, "%s", p);
+}
+
+/* A forked child (one thread) joins the run's groups itself through the fds the run
+ * opened; its parent stays where it was. exit_code: what the child exits with on success. */
+static pid_t
+fork_joiner(const struct al_cgroup_run *r, int ready_fd)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		const char *path = NULL;
+		int rc = al_cgroup_run_join_self(r, &path);
+		char msg[PATH_MAX + 16];
+
+		snprintf(msg, sizeof(msg), "%d %s", rc, path ? path : "-");
+		if (write(ready_fd, msg, strlen(msg)) < 0)
+			_exit(2);
+		if (rc == 0)
+			pause();
+		_exit(1);
+	}
+	return pid;
+}
+
+START_TEST(join_self_moves_the_caller)
+{
+	const struct al_cgroup_host *h;
+	struct al_cgroup_limits l = {.memory_bytes = 64 << 20, .pids_max = 8, .cpu_percent = 50};
+	struct al_cgroup_run *r = NULL;
+	const enum al_cgroup_ctrl ctrls[] = {AL_CG_MEMORY, AL_CG_PIDS, AL_CG_CPU};
+	const char *names[] = {"memory", "pids", "cpu"};
+	char before[3][PATH_MAX], got[PATH_MAX], msg[PATH_MAX + 16] = {0};
+	int p[2], st;
+	pid_t pid;
+
+	ck_assert_int_eq(al_cgroup_host(&h, NULL), 0);
+	if (h->version != 1 || geteuid() != 0)
+		return;
+	for (int i = 0; i < 3; i++)
+		cgroup_of(getpid(), names[i], before[i], sizeof(before[i]));
+	ck_assert_int_eq(al_cgroup_run_create(h, &l, &r, NULL), 0);
+	ck_assert_int_eq(al_cgroup_run_clone_fd(r), -1); /* v1: no clone into a group */
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork_joiner(r, p[1]);
+	close(p[1]);
+	ck_assert_int_gt(read(p[0], msg, sizeof(msg) - 1), 0);
+	close(p[0]);
+	ck_assert_str_eq(msg, "0 -");
+	for (int i = 0; i < 3; i++) {
+		const char *want = al_cgroup_run_path(r, ctrls[i]);
+
+		cgroup_of(pid, names[i], got, sizeof(got));
+		ck_assert_msg(strlen(want) > strlen(got) &&
+				  !strcmp(want + strlen(want) - strlen(got), got),
+			      "%s: in %s, want %s", names[i], got, want);
+		cgroup_of(getpid(), names[i], got, sizeof(got));
+		ck_assert_str_eq(got, before[i]);
+	}
+	ck_assert_int_eq(al_cgroup_run_adopt(r, pid, 0, NULL), 0);
+	ck_assert_int_eq(al_cgroup_run_destroy(r, NULL), 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	ck_assert_int_eq(groups_left(), 0);
+}
+END_TEST
+
+/* A group that cannot be joined (here: removed after its tasks file was opened) is
+ * reported by path, and the child is told to stop. */
+START_TEST(join_self_refused_names_the_group)
+{
+	const struct al_cgroup_host *h;
+	struct al_cgroup_limits l = {.memory_bytes = 64 << 20, .pids_max = 8, .cpu_percent = 50};
+	struct al_cgroup_run *r = NULL;
+	char want[PATH_MAX + 16], msg[PATH_MAX + 16] = {0}, cpu[PATH_MAX];
+	int p[2], st;
+	pid_t pid;
+
+	ck_assert_int_eq(al_cgroup_host(&h, NULL), 0);
+	if (h->version != 1 || geteuid() != 0)
+		return;
+	ck_assert_int_eq(al_cgroup_run_create(h, &l, &r, NULL), 0);
+	snprintf(cpu, sizeof(cpu), "%s", al_cgroup_run_path(r, AL_CG_CPU));
+	ck_assert_int_eq(rmdir(cpu), 0);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork_joiner(r, p[1]);
+	close(p[1]);
+	ck_assert_int_gt(read(p[0], msg, sizeof(msg) - 1), 0);
+	close(p[0]);
+	snprintf(want, sizeof(want), "%d %s", -ENODEV, cpu);
+	ck_assert_str_eq(msg, want);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	ck_assert_int_eq(al_cgroup_run_destroy(r, NULL), 0);
+	ck_assert_int_eq(groups_left(), 0);
+}
+END_TEST
+
+/* clone3 into a group: refused for what is not a v2 group (the caller then clones
+ * plainly); a v2 group, even one without controllers, takes the child from its start. */
+START_TEST(clone_into_group)
+{
+	char dir[64], path[128];
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int fd, st;
+	pid_t pid;
+
+	errno = 0;
+	ck_assert_int_eq(al_cgroup_clone_into(-1, 0), -1);
+	ck_assert_int_eq(errno, EBADF);
+	fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(al_cgroup_clone_into(fd, 0), -1);
+	close(fd);
+	assert_no_children();
+	snprintf(dir, sizeof(dir), "/sys/fs/cgroup/unified/al-check-%d", (int)getpid());
+	if (geteuid() != 0 || mkdir(dir, 0755) < 0)
+		return; /* no writable v2 hierarchy here */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	pid = al_cgroup_clone_into(fd, 0);
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	close(fd);
+	ck_assert_int_gt(pid, 0);
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	ck_assert_int_eq(al_file_read(path, 1 << 16, &text, &len, NULL), 0);
+	snprintf(path, sizeof(path), "\n0::/al-check-%d\n", (int)getpid());
+	ck_assert_msg(strstr(text, path), "cgroup '%s'", text);
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 /* A runner killed outright leaves its (empty) groups; the next runner removes them, and
  * only them. */
 START_TEST(sweep_removes_dead_runners_groups)
@@ -2412,6 +2624,7 @@ sandbox_suite(void)
 	tcase_add_test(l, cpu_quota);
 	tcase_add_test(l, run_group_has_the_caps);
 	tcase_add_test(l, no_group_left_behind);
+	tcase_add_test(l, cgroup_refusal_fails_closed);
 	tcase_add_test(l, bad_limits);
 	tcase_add_test(l, disk_bytes_cap);
 	tcase_add_test(l, overlay_keeps_the_workspace);
@@ -2440,6 +2653,9 @@ sandbox_suite(void)
 	tcase_add_test(c, detect_v1_missing_pids);
 	tcase_add_test(c, no_hierarchy_refused);
 	tcase_add_test(c, destroy_kills_leftovers);
+	tcase_add_test(c, join_self_moves_the_caller);
+	tcase_add_test(c, join_self_refused_names_the_group);
+	tcase_add_test(c, clone_into_group);
 	tcase_add_test(c, sweep_removes_dead_runners_groups);
 	suite_add_tcase(s, c);
 

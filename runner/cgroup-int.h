@@ -1,0 +1,15 @@
+/* Shared by the control group files only: cgroup.c (detection, the host) and cgroup-run.c
+ * (one run's groups). */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define AL_CGROUP_RUN_PREFIX "airlock-run-"
+
+/* snprintf that fails with -ENAMETOOLONG instead of truncating */
+int al_cgroup_fmt(char *buf, size_t size, const char *f, ...) __attribute__((format(printf, 3, 4)));
+/* Up to size - 1 bytes of dir/name, NUL-terminated; the length or -errno. */
+ssize_t al_cgroup_read_text(const char *dir, const char *name, char *buf, size_t size);
+/* All of text into dir/name in one write, or -errno. */
+int al_cgroup_write_text(const char *dir, const char *name, const char *text);
