@@ -439,11 +439,29 @@ free_all(char **v, size_t n)
 		free(v[i]);
 }
 
+/* The cache is put back over the covers: refused when it holds what they cover. */
+static int
+cache_resolve(const char *cache, char **hide, size_t n_hide, char **ret, struct al_err *err)
+{
+	size_t n;
+
+	if (!(*ret = realpath(cache, NULL)))
+		return al_err_set(err, -errno, "confine: %s: %s", cache, strerror(errno));
+	n = strlen(*ret);
+	for (size_t i = 0; i < n_hide; i++)
+		if (hide[i] && (n == 1 || (!strncmp(*ret, hide[i], n) &&
+					   (hide[i][n] == '\0' || hide[i][n] == '/'))))
+			return al_err_set(err, -EPERM,
+					  "confine: the cache %s holds %s, which must stay hidden",
+					  *ret, hide[i]);
+	return 0;
+}
+
 int
 al_confine_enter(struct al_confine *c, struct al_err *err)
 {
-	char *hide[MAX_HIDE] = {0}, *job = NULL, *repo = NULL, *objects = NULL;
-	struct keep keeps[3];
+	char *hide[MAX_HIDE] = {0}, *job = NULL, *repo = NULL, *objects = NULL, *cache = NULL;
+	struct keep keeps[4];
 	size_t n_keeps = 0;
 	int r;
 
@@ -458,6 +476,8 @@ al_confine_enter(struct al_confine *c, struct al_err *err)
 		r = al_err_set(err, -errno, "confine: %s: %s", c->repo, strerror(errno));
 	if (r == 0 && repo && !c->repo_writable && !(objects = objects_dir(repo)))
 		r = al_err_set(err, -ENOENT, "confine: %s has no objects directory", repo);
+	if (r == 0 && c->cache)
+		r = cache_resolve(c->cache, hide, c->n_hide, &cache, err);
 	if (r == 0) {
 		if (repo)
 			keeps[n_keeps++] = (struct keep){repo, -1, !c->repo_writable};
@@ -465,6 +485,8 @@ al_confine_enter(struct al_confine *c, struct al_err *err)
 			keeps[n_keeps++] = (struct keep){objects, -1, 0};
 		if (job)
 			keeps[n_keeps++] = (struct keep){job, -1, 0};
+		if (cache)
+			keeps[n_keeps++] = (struct keep){cache, -1, 0};
 		r = enter_namespaces(c, err);
 	}
 	if (r == 0)
@@ -476,6 +498,7 @@ al_confine_enter(struct al_confine *c, struct al_err *err)
 	free(job);
 	free(repo);
 	free(objects);
+	free(cache);
 	return r;
 }
 

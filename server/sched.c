@@ -23,6 +23,7 @@
 #include "lib/runrec.h"
 #include "server/bases.h"
 #include "server/egress.h"
+#include "server/envcache.h"
 #include "server/grant.h"
 #include "server/job.h"
 #include "server/metrics.h"
@@ -108,6 +109,8 @@ write_job_files(struct job *j, const json_t *plan, struct al_err *err)
 	if (r < 0)
 		return r;
 	o = al_job_spec(j->p, j->repo->path, j->repo->policy, plan, tips);
+	if (o && json_object_set_new(o, "cache", json_string(j->cfg->cache_dir)) < 0)
+		json_decref(o), o = NULL;
 	if (o && json_object_set_new(o, "confine",
 				     json_pack("{s:o, s:[s+, s+]}", "hide",
 					       al_job_hide(j->cfg, j->srv->config_path), "secrets",
@@ -456,6 +459,7 @@ run_job(struct al_server *srv, struct al_running *slot, const char *id)
 out:
 	if (j.dir)
 		remove_tree(srv, j.dir);
+	al_envcache_after_job(srv->self_exe, j.cfg, j.result);
 	al_metrics_observe(AL_H_GATE, al_metrics_now() - started);
 	if (j.policy_s > 0)
 		al_metrics_observe(AL_H_POLICY, j.policy_s);
