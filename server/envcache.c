@@ -70,8 +70,8 @@ count_of(const json_t *v)
 
 /* "environment": {"unpack"}, "setup": {"layer"}: "hit" or "built"; "trees": {"hit",
  * "written"}: counts. */
-static void
-count_uses(const json_t *result)
+void
+al_envcache_count(const json_t *result)
 {
 	const json_t *trees = json_object_get(result, "trees");
 
@@ -138,12 +138,10 @@ evict(const char *self_exe, const struct al_config *cfg)
 }
 
 void
-al_envcache_after_job(const char *self_exe, const struct al_config *cfg, const json_t *result)
+al_envcache_after_job(const char *self_exe, const struct al_config *cfg)
 {
 	struct al_err err = {0};
 
-	if (result)
-		count_uses(result);
 	/* another worker is at it already: one measure at a time is enough */
 	if (!cfg || !cfg->cache_dir || pthread_mutex_trylock(&st.mu) != 0)
 		return;

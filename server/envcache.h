@@ -12,10 +12,12 @@
 /* The sizes of the cache at dir, walked once in a thread of their own (for /metrics from
  * the start, without holding up the server's start-up). */
 void al_envcache_start(const char *dir);
-/* After a job's result is stored: its hits and misses counted; then the cache measured and,
- * over its cap, evicted down to it without waiting (a runner holding the cache: nothing
- * now, a later job tries again). self_exe removes what only the sandbox's ids may. */
-void al_envcache_after_job(const char *self_exe, const struct al_config *cfg, const json_t *result);
+/* A runner's result as it is loaded: the entries it found (hits) and built (misses). */
+void al_envcache_count(const json_t *result);
+/* After a job's result is stored: the cache measured and, over its cap, evicted down to it
+ * without waiting (a runner holding the cache: nothing now, a later job tries again).
+ * self_exe removes what only the sandbox's ids may. */
+void al_envcache_after_job(const char *self_exe, const struct al_config *cfg);
 /* A gc remover (struct al_cache_gc_opts): al_rm_rf, and when that fails for a server not
  * running as root, `airlock runner --remove PATH` (ctx: the binary), whose namespace maps
  * the sandbox's ids. */

@@ -252,6 +252,7 @@ load_result(struct job *j, struct al_err *err)
 	if (r < 0)
 		return r;
 	observe_runs(json_object_get(j->result, "runs"));
+	al_envcache_count(j->result);
 	return 0;
 }
 
@@ -459,7 +460,7 @@ run_job(struct al_server *srv, struct al_running *slot, const char *id)
 out:
 	if (j.dir)
 		remove_tree(srv, j.dir);
-	al_envcache_after_job(srv->self_exe, j.cfg, j.result);
+	al_envcache_after_job(srv->self_exe, j.cfg);
 	al_metrics_observe(AL_H_GATE, al_metrics_now() - started);
 	if (j.policy_s > 0)
 		al_metrics_observe(AL_H_POLICY, j.policy_s);
