@@ -19,10 +19,6 @@
 #define EXIT_USAGE 64
 #define EXIT_BUSY 75
 
-#define CACHE_USAGE                                                         \
-	"usage: airlock cache list [--config FILE] [--data DIR] [--json]\n" \
-	"       airlock cache gc [--config FILE] [--data DIR] [--max-mb N] [--wait]\n"
-
 struct cache_opts {
 	const char *config, *data;
 	bool json, wait;
@@ -32,7 +28,7 @@ struct cache_opts {
 static int
 usage_error(const char *what)
 {
-	fprintf(stderr, "airlock: cache: %s\n%s", what, CACHE_USAGE);
+	fprintf(stderr, "airlock: cache: %s (airlock help cache)\n", what);
 	return EXIT_USAGE;
 }
 
@@ -61,19 +57,25 @@ cache_parse(int argc, char **argv, bool gc, struct cache_opts *o)
 
 	*o = (struct cache_opts){.max_mb = -1};
 	optind = 1;
+	opterr = 0; /* one line of our own instead */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'c')
+		if (c == 'c') {
 			o->config = optarg;
-		else if (c == 'd')
+		} else if (c == 'd') {
 			o->data = optarg;
-		else if (c == 'j' && !gc)
+		} else if (c == 'j' && !gc) {
 			o->json = true;
-		else if (c == 'w' && gc)
+		} else if (c == 'w' && gc) {
 			o->wait = true;
-		else if (c == 'm' && gc && parse_max_mb(optarg, &o->max_mb) < 0)
-			return usage_error("--max-mb: expected an integer 0..1073741824");
-		else if (c != 'm' || !gc)
-			return usage_error("unknown option");
+		} else if (c == 'm' && gc) {
+			if (parse_max_mb(optarg, &o->max_mb) < 0)
+				return usage_error("--max-mb: expected an integer 0..1073741824");
+		} else if (c == 'j' || c == 'w' || c == 'm') {
+			return usage_error(gc ? "--json: only for cache list"
+					      : "--wait, --max-mb: only for cache gc");
+		} else {
+			return usage_error("unknown option, or one without its value");
+		}
 	}
 	if (optind != argc)
 		return usage_error("unexpected arguments");
