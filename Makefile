@@ -83,6 +83,7 @@ UNIT_OBJ_promote := $(call obj,server/promote.c) $(GATES_OBJ)
 UNIT_OBJ_tls := $(call obj,egress/ca.c egress/tls.c)
 UNIT_OBJ_relay := $(call obj,egress/relay.c egress/request.c $(EGRESS_CHECK_SRC))
 UNIT_OBJ_image := $(call obj,$(IMAGE_SRC))
+UNIT_OBJ_cache := $(call obj,image/cache.c image/cache-gc.c)
 UNIT_OBJ_webhook := $(call obj,server/webhook.c runner/pull.c runner/confine.c) $(GATES_OBJ)
 
 FUZZ := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

@@ -70,8 +70,8 @@ al_cache_close(struct al_cache *c)
 	*c = (struct al_cache){.lock_fd = -1};
 }
 
-static bool
-name_valid(const char *name)
+bool
+al_cache_name_valid(const char *name)
 {
 	size_t n = name ? strlen(name) : 0;
 
@@ -97,7 +97,7 @@ al_cache_find(const struct al_cache *c, enum al_cache_kind k, const char *name, 
 	_cleanup_free_ char *p = NULL;
 	struct stat st;
 
-	if ((unsigned)k >= AL_CACHE_KINDS || !name_valid(name))
+	if ((unsigned)k >= AL_CACHE_KINDS || !al_cache_name_valid(name))
 		return al_err_set(err, -EINVAL, "cache: bad entry name '%s'", name ? name : "");
 	if (!(p = entry_path(c, k, name)))
 		return al_err_set(err, -ENOMEM, "out of memory");
@@ -149,7 +149,7 @@ al_cache_commit(const struct al_cache *c, enum al_cache_kind k, const char *tmp,
 {
 	_cleanup_free_ char *p = NULL;
 
-	if ((unsigned)k >= AL_CACHE_KINDS || !name_valid(name)) {
+	if ((unsigned)k >= AL_CACHE_KINDS || !al_cache_name_valid(name)) {
 		al_cache_abandon(tmp);
 		return al_err_set(err, -EINVAL, "cache: bad entry name '%s'", name ? name : "");
 	}

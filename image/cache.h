@@ -30,6 +30,8 @@ struct al_cache {
 
 /* The directory name of a kind ("images", "trees", "setup"). */
 const char *al_cache_kind_name(enum al_cache_kind k);
+/* An entry's name: 1..AL_CACHE_NAME_MAX lowercase hex digits. */
+bool al_cache_name_valid(const char *name);
 /* Opens (making it, mode 0700, and its kind directories when absent) the cache at root and
  * takes its lock: shared for a user of entries, exclusive for eviction. wait false: -EBUSY
  * at once when the lock is held the other way. */

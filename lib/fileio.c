@@ -135,16 +135,48 @@ open_dir_at(int at, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
-/* Moves the directory name below from up into top under a name of its own. */
+/* Gives the owner write access to the directory open as fd (a read-only one: an image's
+ * /proc, a tree a test chmod-ed); 0 when it had it already or now has it. */
+static int
+make_writable(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((st.st_mode & 0700) == 0700)
+		return 0;
+	return fchmod(fd, (st.st_mode & 07777) | 0700) < 0 ? -errno : 0;
+}
+
+/* The same for the directory name below at, never through a symlink. */
+static int
+make_writable_at(int at, const char *name)
+{
+	int fd = open_dir_at(at, name), r;
+
+	if (fd < 0)
+		return fd;
+	r = make_writable(fd);
+	close(fd);
+	return r;
+}
+
+/* Moves the directory name below from up into top under a name of its own (a directory
+ * changing parents must be writable itself, for its ".."). */
 static int
 hoist(int from, const char *name, int top, unsigned long *serial)
 {
 	char fresh[48];
+	int fixed = 0;
 
 	for (;;) {
 		snprintf(fresh, sizeof(fresh), ".airlock-rm-%lu", (*serial)++);
 		if (renameat2(from, name, top, fresh, RENAME_NOREPLACE) == 0)
 			return 0;
+		if (errno == EACCES && !fixed++ && make_writable(from) == 0 &&
+		    make_writable_at(from, name) == 0)
+			continue;
 		if (errno != EEXIST)
 			return -errno;
 	}
@@ -176,6 +208,9 @@ flatten(int top, const char *name, unsigned long *serial)
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			continue;
+		if (errno == EACCES && make_writable(dirfd(d)) == 0 &&
+		    unlinkat(dirfd(d), de->d_name, 0) == 0)
 			continue;
 		r = errno == EISDIR || errno == EPERM ? hoist(dirfd(d), de->d_name, top, serial)
 						      : -errno;
@@ -209,6 +244,9 @@ empty_dir(int top)
 				continue;
 			seen = 1;
 			if (unlinkat(top, de->d_name, 0) == 0)
+				continue;
+			if (errno == EACCES && make_writable(top) == 0 &&
+			    unlinkat(top, de->d_name, 0) == 0)
 				continue;
 			r = errno == EISDIR || errno == EPERM ? flatten(top, de->d_name, &serial)
 							      : -errno;

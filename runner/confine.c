@@ -439,6 +439,24 @@ free_all(char **v, size_t n)
 		free(v[i]);
 }
 
+/* The cache is put back over the covers: refused when it holds what they cover. */
+static int
+cache_resolve(const char *cache, char **hide, size_t n_hide, char **ret, struct al_err *err)
+{
+	size_t n;
+
+	if (!(*ret = realpath(cache, NULL)))
+		return al_err_set(err, -errno, "confine: %s: %s", cache, strerror(errno));
+	n = strlen(*ret);
+	for (size_t i = 0; i < n_hide; i++)
+		if (hide[i] && (n == 1 || (!strncmp(*ret, hide[i], n) &&
+					   (hide[i][n] == '\0' || hide[i][n] == '/'))))
+			return al_err_set(err, -EPERM,
+					  "confine: the cache %s holds %s, which must stay hidden",
+					  *ret, hide[i]);
+	return 0;
+}
+
 int
 al_confine_enter(struct al_confine *c, struct al_err *err)
 {
@@ -454,12 +472,12 @@ al_confine_enter(struct al_confine *c, struct al_err *err)
 		r = resolve(c->hide[i], &hide[i], err);
 	if (r == 0 && c->job_dir && !(job = realpath(c->job_dir, NULL)))
 		r = al_err_set(err, -errno, "confine: %s: %s", c->job_dir, strerror(errno));
-	if (r == 0 && c->cache && !(cache = realpath(c->cache, NULL)))
-		r = al_err_set(err, -errno, "confine: %s: %s", c->cache, strerror(errno));
 	if (r == 0 && c->repo && !(repo = realpath(c->repo, NULL)))
 		r = al_err_set(err, -errno, "confine: %s: %s", c->repo, strerror(errno));
 	if (r == 0 && repo && !c->repo_writable && !(objects = objects_dir(repo)))
 		r = al_err_set(err, -ENOENT, "confine: %s has no objects directory", repo);
+	if (r == 0 && c->cache)
+		r = cache_resolve(c->cache, hide, c->n_hide, &cache, err);
 	if (r == 0) {
 		if (repo)
 			keeps[n_keeps++] = (struct keep){repo, -1, !c->repo_writable};

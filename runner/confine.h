@@ -11,9 +11,10 @@ struct al_confine {
 	const char *const *hide; /* absolute paths, directories or files: covered */
 	size_t n_hide;
 	const char *job_dir; /* kept, read-write; may be NULL */
-	const char *cache;   /* the environment cache, kept read-write; may be NULL */
 	const char *repo;    /* kept read-only, with its objects/ read-write; may be NULL */
 	int repo_writable;   /* keep the whole repository read-write (a fetch moves refs) */
+	const char *cache;   /* the environment cache, kept read-write; may be NULL. It may not
+			      * hold a hidden path, which keeping it would bring back */
 	/* out: the host ids the sandbox maps its root to, mapped in the runner's namespace */
 	uid_t sandbox_uid;
 	gid_t sandbox_gid;

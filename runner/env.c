@@ -152,6 +152,9 @@ al_env_tree(struct al_env *e, const char *repo_path, const char *tree_hex, int i
 			return r;
 		}
 		r = al_cache_commit(&e->cache, AL_CACHE_TREE, tmp, tree_hex, &entry, err);
+		e->trees_written += r == 0;
+	} else if (r == 1) {
+		e->trees_hit++;
 	}
 	if (r < 0)
 		return r;

@@ -25,6 +25,7 @@ struct al_env {
 	char *tree_dir[AL_ENV_TREES]; /* owned; each tree's cached checkout, once written */
 	char *layer[AL_ENV_TREES];    /* owned; the setup layer each tree runs with, or NULL */
 	char base_hex[41];	      /* the base tree, which the others are written from */
+	int trees_hit, trees_written; /* cached checkouts found, and written, by this job */
 	uid_t uid;		      /* the sandbox user, who owns checkouts and layers */
 	gid_t gid;
 };

@@ -439,6 +439,9 @@ confine(struct job *j, struct al_err *err)
 	json_t *v;
 	int r;
 
+	/* made here, before the covers, so that it can be kept over them */
+	if (c.cache && (r = al_mkdir_p(c.cache, 0700)) < 0)
+		return al_err_set(err, r, "cache: %s: %s", c.cache, strerror(-r));
 	if (!json_is_array(hide) || json_array_size(hide) > AL_ARRAY_SIZE(paths))
 		return al_err_set(err, -EINVAL, "job: no confinement (confine.hide)");
 	json_array_foreach (hide, i, v) {
@@ -586,6 +589,10 @@ al_runner_main(int argc, char **argv)
 	if (r < 0)
 		al_log("info", "runner.stopped", "job=%s error=%s", al_log_q(j.dir),
 		       al_log_q(al_err_msg(&err)));
+	if (j.env_open) /* the cached checkouts used, and those written (the metrics) */
+		json_object_set_new(j.result, "trees",
+				    json_pack("{s:i, s:i}", "hit", j.env.trees_hit, "written",
+					      j.env.trees_written));
 	memset(&err, 0, sizeof(err));
 	r = write_result(&j, &err);
 	job_clear(&j);

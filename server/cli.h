@@ -15,6 +15,8 @@ int al_cli_pause(int argc, char **argv, bool pause);
 /* promote and revise (cli-change.c). */
 int al_cli_promote(int argc, char **argv);
 int al_cli_revise(int argc, char **argv);
+/* `cache list` and `cache gc`: the environment cache (cli-cache.c). */
+int al_cli_cache(int argc, char **argv);
 
 /* Shared by the commands (cli.c): the token from --token, --token-file or AIRLOCK_TOKEN
  * (owned by the caller; NULL with err set); the server's refusal printed as one line,

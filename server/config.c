@@ -43,6 +43,7 @@ al_config_free(struct al_config *c)
 	free(c->github_api);
 	free(c->github_token_file);
 	free(c->public_url);
+	free(c->cache_dir);
 	free(c);
 }
 
@@ -300,6 +301,73 @@ parse_tls(struct al_config *c, json_t *v, const char *dir, struct al_err *err)
 	return 0;
 }
 
+/* {"dir": DIR, "max_mb": N}: the environment cache (docs/operations.md). */
+static int
+parse_cache(struct al_config *c, json_t *v, const char *dir, struct al_err *err)
+{
+	const char *key;
+	json_t *val;
+
+	if (!json_is_object(v))
+		return al_err_set(err, -EINVAL, "cache: expected {\"dir\": DIR, \"max_mb\": N}");
+	json_object_foreach (v, key, val) {
+		if (strcmp(key, "dir") && strcmp(key, "max_mb"))
+			return al_err_set(err, -EINVAL, "cache.%.64s: unknown key", key);
+	}
+	if ((val = json_object_get(v, "dir"))) {
+		if (!json_is_string(val) || !json_string_length(val))
+			return al_err_set(err, -EINVAL, "cache.dir: expected a directory path");
+		free(c->cache_dir);
+		if (!(c->cache_dir = anchor(dir, json_string_value(val))))
+			return al_err_set(err, -ENOMEM, "out of memory");
+	}
+	if ((val = json_object_get(v, "max_mb"))) {
+		if (!json_is_integer(val) || json_integer_value(val) < 0 ||
+		    json_integer_value(val) > AL_CACHE_MAX_MB_LIMIT)
+			return al_err_set(err, -EINVAL, "cache.max_mb: expected an integer 0..%lld",
+					  AL_CACHE_MAX_MB_LIMIT);
+		c->cache_max_mb = json_integer_value(val);
+	}
+	return 0;
+}
+
+/* a below b or b itself, by path components */
+static int
+path_holds(const char *a, const char *b)
+{
+	size_t n = strlen(a);
+
+	while (n > 1 && a[n - 1] == '/')
+		n--;
+	if (n == 1 && a[0] == '/')
+		return 1;
+	return !strncmp(a, b, n) && (b[n] == '\0' || b[n] == '/');
+}
+
+/* Runners keep the cache directory writable over what they hide (runner/confine.c): it may
+ * not hold any of those. */
+static int
+cache_check(const struct al_config *c, const char *config_path, struct al_err *err)
+{
+	const char *hidden[] = {c->data, config_path, c->tls_key, c->github_token_file};
+
+	for (size_t i = 0; i < AL_ARRAY_SIZE(hidden); i++)
+		if (hidden[i] && path_holds(c->cache_dir, hidden[i]))
+			return al_err_set(err, -EINVAL,
+					  "cache.dir: %s holds %s, which runners must not see",
+					  c->cache_dir, hidden[i]);
+	for (size_t i = 0; i < c->n_repos; i++)
+		if (path_holds(c->cache_dir, c->repos[i].path) ||
+		    (c->repos[i].github &&
+		     path_holds(c->cache_dir, c->repos[i].github->secret_file)))
+			return al_err_set(
+			    err, -EINVAL,
+			    "cache.dir: %s holds repository %s's files, which runners "
+			    "must not write",
+			    c->cache_dir, c->repos[i].name);
+	return 0;
+}
+
 /* The integer settings with their ranges; each is documented in docs/operations.md. */
 static const struct int_key {
 	const char *name;
@@ -409,8 +477,9 @@ parse_top(struct al_config *c, json_t *root, const char *dir, struct al_err *err
 		} else if (!strcmp(key, "egress_bundles")) {
 			if ((r = parse_bundles(v, err)) < 0)
 				return r;
-		} else if (!strcmp(key, "tls")) {
-			if ((r = parse_tls(c, v, dir, err)) < 0)
+		} else if (!strcmp(key, "tls") || !strcmp(key, "cache")) {
+			r = key[0] == 't' ? parse_tls(c, v, dir, err) : parse_cache(c, v, dir, err);
+			if (r < 0)
 				return r;
 		} else if (!strcmp(key, "repos")) {
 			const char *name;
@@ -462,6 +531,7 @@ config_new(void)
 				       .max_patch_bytes = AL_MAX_PATCH_BYTES,
 				       .max_fail_to_pass = AL_MAX_FAIL_TO_PASS};
 	c->session_ttl_s = AL_DEFAULT_SESSION_TTL_S;
+	c->cache_max_mb = AL_DEFAULT_CACHE_MAX_MB;
 	c->github_api = strdup("https://api.github.com");
 	if (!c->listen || !c->data || !c->github_api) {
 		al_config_free(c);
@@ -524,7 +594,7 @@ al_config_load(const char *path, const char *listen, const char *data, struct al
 	       struct al_err *err)
 {
 	_cleanup_(config_freep) struct al_config *c = NULL;
-	_cleanup_free_ char *text = NULL, *copy = NULL, *dir = NULL;
+	_cleanup_free_ char *text = NULL, *copy = NULL, *dir = NULL, *abs_path = NULL;
 	size_t len;
 	int r;
 
@@ -557,6 +627,14 @@ al_config_load(const char *path, const char *listen, const char *data, struct al
 	for (size_t i = 0; i < c->n_repos; i++)
 		if (absolutize(&c->repos[i].path) < 0)
 			return al_err_set(err, -ENOMEM, "out of memory");
+	if (!c->cache_dir && !(c->cache_dir = al_path_join(c->data, "cache")))
+		return al_err_set(err, -ENOMEM, "out of memory");
+	if (absolutize(&c->cache_dir) < 0)
+		return al_err_set(err, -ENOMEM, "out of memory");
+	if (path && !(abs_path = realpath(path, NULL)))
+		return al_err_set(err, -errno, "%s: %s", path, strerror(errno));
+	if ((r = cache_check(c, abs_path, err)) < 0)
+		return al_err_prefix(err, "%s", path ? path : "(defaults)");
 	*ret = steal_pointer(&c);
 	return 0;
 }

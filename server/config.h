@@ -10,6 +10,8 @@
 #define AL_DEFAULT_DATA "./airlock-data"
 #define AL_DEFAULT_MAX_BODY (8u << 20)
 #define AL_DEFAULT_SESSION_TTL_S (8 * 3600)
+#define AL_DEFAULT_CACHE_MAX_MB 10240
+#define AL_CACHE_MAX_MB_LIMIT (1ll << 30) /* a petabyte: past any disk, short of overflow */
 
 /* A repository that GitHub sends webhooks for. */
 struct al_github_repo {
@@ -53,6 +55,8 @@ struct al_config {
 	char *github_api;	    /* owned: the REST API base URL commit statuses go to */
 	char *github_token_file;    /* owned, may be NULL: no statuses are posted without it */
 	char *public_url;	    /* owned, may be NULL: where the page is, for target_url */
+	char *cache_dir;	    /* owned: the environment cache, DATA/cache unless set */
+	long long cache_max_mb;	    /* what its entries may take before gc evicts */
 	struct al_repo_conf *repos; /* owned */
 	size_t n_repos;
 	unsigned refs; /* the server's count of users of this snapshot, under its lock */

@@ -46,6 +46,7 @@
 #include "runner/git.h"
 #include "runner/runner.h"
 #include "server/cli.h"
+#include "server/envcache.h"
 #include "server/grant.h"
 #include "server/admit.h"
 #include "server/pause.h"
@@ -82,13 +83,16 @@ static const char usage[] =
     "  key revoke --data DIR KEYID\n"
     "  audit verify --data DIR\n"
     "  audit show --data DIR ID\n"
+    "  cache list [--config FILE] [--data DIR] [--json]\n"
+    "  cache gc [--config FILE] [--data DIR] [--max-mb N] [--wait]\n"
     "  sandbox [--timeout S] [--memory BYTES] [--pids N] [--cpu PERCENT] [--disk-size BYTES]\n"
     "         [--ro-bind SRC[:DST]]... [--bind SRC[:DST]]... [--workdir DIR [--overlay]]\n"
     "         [--env NAME=VALUE]... [--record FILE] -- CMD [ARG]...\n"
     "  doctor\n"
     "  help [CMD]\n"
     "exit status: 0 done (submit --wait: granted), 1 failed or rejected, 2 refused by the\n"
-    "server, 3 awaiting a human approval, 64 usage, 125 the sandbox itself failed\n";
+    "server, 3 awaiting a human approval, 64 usage, 75 busy (cache gc), 125 the sandbox\n"
+    "itself failed\n";
 
 static int
 die(const char *what, const struct al_err *err)
@@ -341,6 +345,7 @@ serve_run(struct al_server *srv, struct al_err *err)
 	/* the port before any recovery: a server that cannot serve changes nothing */
 	if ((r = http_start(srv, err)) < 0 || (r = al_sched_start(srv, err)) < 0)
 		return r;
+	al_envcache_start(srv->cfg->cache_dir);
 	/* before the poster starts: a move a crash kept from its pull request is told now */
 	(void)al_github_reconcile(srv);
 	if ((r = al_github_start(srv, err)) < 0)
@@ -812,6 +817,8 @@ main(int argc, char **argv)
 		return cmd_key(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "audit"))
 		return cmd_audit(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "cache"))
+		return al_cli_cache(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "keygen"))
 		return cmd_keygen(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "token") && argc > 2 && !strcmp(argv[2], "add"))

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,11 @@ static const struct {
     [AL_H_HTTP] = {"airlock_http_request_seconds", "One HTTP request, in to answer."},
 };
 
+/* One kind of the environment cache's entries. */
+struct cache_series {
+	unsigned long long hits, misses, evicted, bytes, entries;
+};
+
 struct hist {
 	unsigned long long bucket[13]; /* the last is +Inf */
 	unsigned long long count;
@@ -72,6 +78,8 @@ static struct {
 	size_t n_egress;
 	unsigned long long header_timeouts;
 	unsigned long long quarantined, released;
+	struct cache_series cache[AL_CACHE_KINDS];
+	bool cache_sized;
 } m = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 double
@@ -240,6 +248,74 @@ al_metrics_quarantine(bool release)
 	pthread_mutex_unlock(&m.mu);
 }
 
+void
+al_metrics_cache_use(enum al_cache_kind k, long long hits, long long misses)
+{
+	if ((unsigned)k >= AL_CACHE_KINDS || hits < 0 || misses < 0)
+		return;
+	pthread_mutex_lock(&m.mu);
+	m.cache[k].hits += (unsigned long long)hits;
+	m.cache[k].misses += (unsigned long long)misses;
+	pthread_mutex_unlock(&m.mu);
+}
+
+void
+al_metrics_cache_evicted(enum al_cache_kind k, unsigned long long n)
+{
+	if ((unsigned)k >= AL_CACHE_KINDS)
+		return;
+	pthread_mutex_lock(&m.mu);
+	m.cache[k].evicted += n;
+	pthread_mutex_unlock(&m.mu);
+}
+
+void
+al_metrics_cache_size(const unsigned long long bytes[AL_CACHE_KINDS],
+		      const size_t count[AL_CACHE_KINDS])
+{
+	pthread_mutex_lock(&m.mu);
+	for (size_t k = 0; k < AL_CACHE_KINDS; k++) {
+		m.cache[k].bytes = bytes[k];
+		m.cache[k].entries = count[k];
+	}
+	m.cache_sized = true;
+	pthread_mutex_unlock(&m.mu);
+}
+
+/* One family of the cache's series, a line per kind (under m.mu). */
+static void
+render_cache_family(struct al_buf *b, const char *name, const char *type, const char *help,
+		    size_t field)
+{
+	al_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	for (size_t k = 0; k < AL_CACHE_KINDS; k++)
+		al_buf_printf(b, "%s{kind=\"%s\"} %llu\n", name,
+			      al_cache_kind_name((enum al_cache_kind)k),
+			      *(const unsigned long long *)((const char *)&m.cache[k] + field));
+}
+
+static void
+render_cache(struct al_buf *b)
+{
+	if (m.cache_sized) {
+		render_cache_family(b, "airlock_cache_bytes", "gauge",
+				    "Bytes the environment cache's entries take on disk, by kind.",
+				    offsetof(struct cache_series, bytes));
+		render_cache_family(b, "airlock_cache_entries", "gauge",
+				    "Entries in the environment cache, by kind.",
+				    offsetof(struct cache_series, entries));
+	}
+	render_cache_family(b, "airlock_cache_hits_total", "counter",
+			    "Cache entries a job's runner found and used, by kind.",
+			    offsetof(struct cache_series, hits));
+	render_cache_family(b, "airlock_cache_misses_total", "counter",
+			    "Cache entries a job's runner had to build, by kind.",
+			    offsetof(struct cache_series, misses));
+	render_cache_family(b, "airlock_cache_evictions_total", "counter",
+			    "Cache entries evicted to keep the cache under cache.max_mb, by kind.",
+			    offsetof(struct cache_series, evicted));
+}
+
 /* The names quarantined now (read from the store, so a release by the CLI shows), and the
  * steps this server took. */
 static void
@@ -358,6 +434,7 @@ al_metrics_render(struct al_store *s, struct al_views *views, const char *jobs_d
 		      m.header_timeouts);
 	quarantined = m.quarantined;
 	released = m.released;
+	render_cache(&b);
 	pthread_mutex_unlock(&m.mu);
 	render_quarantine(&b, s, quarantined, released);
 	for (int i = 0; i < AL_H_N; i++)

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "image/cache.h"
 #include "server/views.h"
 
 struct al_store;
@@ -29,6 +30,12 @@ void al_metrics_conn_cut(unsigned n);
 void al_metrics_egress(const char *host, const char *decision);
 /* A token quarantined (false) or released over the API (true). */
 void al_metrics_quarantine(bool release);
+/* The environment cache: entries found (hits) and built (misses) by a job's runner, entries
+ * evicted, and what each kind holds now (rendered once known). */
+void al_metrics_cache_use(enum al_cache_kind k, long long hits, long long misses);
+void al_metrics_cache_evicted(enum al_cache_kind k, unsigned long long n);
+void al_metrics_cache_size(const unsigned long long bytes[AL_CACHE_KINDS],
+			   const size_t count[AL_CACHE_KINDS]);
 /* The whole exposition, proposals by state read from the store and the bytes under
  * jobs_dir (the runners' directories, walked now); NULL when out of memory. The caller
  * frees it. */

@@ -23,6 +23,7 @@
 #include "lib/runrec.h"
 #include "server/bases.h"
 #include "server/egress.h"
+#include "server/envcache.h"
 #include "server/grant.h"
 #include "server/job.h"
 #include "server/metrics.h"
@@ -71,7 +72,6 @@ struct job {
 	struct al_job_egress egress;	   /* the gate runs' path out, when policy gives one */
 	json_t *egress_record;		   /* owned; its connections, once the proxy ended */
 	struct al_job_egress setup_egress; /* setup's path out, likewise */
-	char *cache;			   /* owned; the environment cache's directory */
 	json_t *setup_egress_record;
 };
 
@@ -89,7 +89,6 @@ job_clear(struct job *j)
 	json_decref(j->egress_record);
 	al_job_egress_clear(&j->setup_egress);
 	json_decref(j->setup_egress_record);
-	free(j->cache);
 	al_live_config_put(j->srv, j->cfg);
 }
 
@@ -114,6 +113,8 @@ write_job_files(struct job *j, const json_t *plan, struct al_err *err)
 	if (r < 0)
 		return r;
 	o = al_job_spec(j->p, j->repo->path, j->repo->policy, plan, tips);
+	if (o && json_object_set_new(o, "cache", json_string(j->cfg->cache_dir)) < 0)
+		json_decref(o), o = NULL;
 	if (o && json_object_set_new(o, "confine",
 				     json_pack("{s:o, s:[s+, s+]}", "hide",
 					       al_job_hide(j->cfg, j->srv->config_path), "secrets",
@@ -126,8 +127,6 @@ write_job_files(struct job *j, const json_t *plan, struct al_err *err)
 		    j->repo->policy, json_object_get(json_object_get(o, "confine"), "secrets"));
 	if (o && j->egress.on &&
 	    json_object_set_new(o, "egress", al_job_egress_spec(&j->egress)) < 0)
-		json_decref(o), o = NULL;
-	if (o && json_object_set_new(o, "cache", json_string(j->cache)) < 0)
 		json_decref(o), o = NULL;
 	if (o && j->setup_egress.on &&
 	    json_object_set_new(o, "setup_egress", al_job_egress_spec(&j->setup_egress)) < 0)
@@ -264,6 +263,7 @@ load_result(struct job *j, struct al_err *err)
 	if (r < 0)
 		return r;
 	observe_runs(json_object_get(j->result, "runs"));
+	al_envcache_count(j->result);
 	return 0;
 }
 
@@ -319,10 +319,6 @@ run_gates(struct job *j, struct al_err *err)
 	r = al_gates_plan(j->repo->policy, j->ftp, &plan, err);
 	if (r == 0 && al_mkdir_p(j->dir, 0700) < 0)
 		r = al_err_set(err, -errno, "%s: cannot create", j->dir);
-	if (r == 0 && !(j->cache = al_path_join(j->cfg->data, "cache")))
-		r = al_err_set(err, -ENOMEM, "out of memory");
-	if (r == 0 && al_mkdir_p(j->cache, 0700) < 0)
-		r = al_err_set(err, -errno, "%s: cannot create", j->cache);
 	if (r == 0)
 		r = al_job_egress_start(j->srv->self_exe, j->repo->policy, "gate", j->p->id,
 					&j->egress, err);
@@ -512,6 +508,7 @@ run_job(struct al_server *srv, struct al_running *slot, const char *id)
 out:
 	if (j.dir)
 		remove_tree(srv, j.dir);
+	al_envcache_after_job(srv->self_exe, j.cfg);
 	al_metrics_observe(AL_H_GATE, al_metrics_now() - started);
 	if (j.policy_s > 0)
 		al_metrics_observe(AL_H_POLICY, j.policy_s);

@@ -2,8 +2,9 @@
 # End-to-end: a run's writes are capped by limits.disk_mb and never reach the host's disk.
 # A reproduction that writes to /tmp and then past the cap in its workspace gets ENOSPC (its
 # output says so), its run record is DISK with what its disk held, the verdict says "disk
-# full", the data dir's filesystem holds what it held before (the database aside), nothing
-# is left under DATA/jobs, and /metrics shows the bytes under DATA/jobs.
+# full", the data dir's filesystem holds what it held before (the database and the cached
+# checkouts aside), nothing is left under DATA/jobs, and /metrics shows the bytes under
+# DATA/jobs.
 set -u
 . "$(dirname "$0")/lib.sh"
 

@@ -58,6 +58,7 @@ start_server() {
 	# emptied here, not by the child's redirection: the banner of the server before must
 	# not be read for this one's
 	: >"$data.log"
+	SERVER_DATA=$data
 	"$AIRLOCK" serve --config "$config" --data "$data" --listen 127.0.0.1:0 >"$data.log" 2>&1 &
 	SERVER_PID=$!
 	# no clock to beat: a loaded machine gets a minute
@@ -89,7 +90,15 @@ stop_server() {
 	kill "$SERVER_PID" 2>/dev/null
 	wait "$SERVER_PID" 2>/dev/null || rc=$?
 	SERVER_PID=
+	cache_clear
 	return $rc
+}
+
+# cache_clear: empties the environment cache the jobs left in DATA/cache (a checkout there
+# belongs to the sandbox's ids, which an unprivileged test cannot remove with rm).
+cache_clear() {
+	[ -n "${SERVER_DATA:-}" ] && [ -d "$SERVER_DATA/cache" ] || return 0
+	"$AIRLOCK" cache gc --data "$SERVER_DATA" --max-mb 0 >/dev/null 2>&1
 }
 
 # http METHOD PATH TOKEN [BODY_FILE]: prints "STATUS BODY".

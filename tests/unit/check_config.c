@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/fileio.h"
@@ -85,6 +86,14 @@ static const struct {
      "{\"allow\": [\"@py\"], \"bundles\": {\"py\": [\"b.test\"]}}}}}}}",
      "repos.r.policy.egress.gate.bundles.py: also in egress_bundles"},
     {"{\"listen\": ", "line 1"},
+    /* the environment cache */
+    {"{\"cache\": \"/var/cache/airlock\"}", "cache: expected"},
+    {"{\"cache\": {\"dir\": \"\"}}", "cache.dir: expected a directory path"},
+    {"{\"cache\": {\"dir\": 5}}", "cache.dir: expected a directory path"},
+    {"{\"cache\": {\"max_mb\": -1}}", "cache.max_mb: expected an integer 0..1073741824"},
+    {"{\"cache\": {\"max_mb\": \"10G\"}}", "cache.max_mb: expected"},
+    {"{\"cache\": {\"max_mb\": 1073741825}}", "cache.max_mb: expected"},
+    {"{\"cache\": {\"size\": 5}}", "cache.size: unknown key"},
 };
 
 START_TEST(bad_config_names_the_key)
@@ -207,6 +216,77 @@ START_TEST(embedded_defaults_and_overrides)
 }
 END_TEST
 
+START_TEST(cache_dir_and_cap)
+{
+	static const char j[] = "{\"cache\": {\"dir\": \"c\", \"max_mb\": 7}}";
+	struct al_config *c = NULL;
+	struct al_err e = {0};
+
+	ck_assert_int_eq(al_config_parse(j, strlen(j), "/srv", &c, &e), 0);
+	ck_assert_str_eq(c->cache_dir, "/srv/c"); /* relative to the file's directory */
+	ck_assert_int_eq(c->cache_max_mb, 7);
+	al_config_free(c);
+	/* defaults: DATA/cache, 10 GiB */
+	ck_assert_int_eq(al_config_load(NULL, NULL, "/srv/x", &c, &e), 0);
+	ck_assert_str_eq(c->cache_dir, "/srv/x/cache");
+	ck_assert_int_eq(c->cache_max_mb, AL_DEFAULT_CACHE_MAX_MB);
+	al_config_free(c);
+}
+END_TEST
+
+/* Runners keep the cache writable over what they hide: a cache holding the data directory
+ * (its signing key), the configuration or a repository is refused. */
+START_TEST(cache_holding_secrets_refused)
+{
+	static const char *const bad[] = {"/", "DIR", "DIR/data/.."};
+	char dir[] = "/tmp/airlock-config-XXXXXX", path[256], text[512];
+	struct al_config *c = NULL;
+	struct al_err e = {0};
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/airlock.json", dir);
+	for (size_t i = 0; i < AL_ARRAY_SIZE(bad); i++) {
+		snprintf(text, sizeof(text),
+			 "{\"data\": \"%s/data\", \"cache\": {\"dir\": \"%s\"}}", dir,
+			 strncmp(bad[i], "DIR", 3) ? bad[i] : dir);
+		if (!strncmp(bad[i], "DIR/", 4))
+			snprintf(text, sizeof(text),
+				 "{\"data\": \"%s/data\", \"cache\": {\"dir\": \"%s/data\"}}", dir,
+				 dir);
+		ck_assert_ptr_nonnull(f = fopen(path, "w"));
+		fputs(text, f);
+		fclose(f);
+		memset(&e, 0, sizeof(e));
+		ck_assert_int_eq(al_config_load(path, NULL, NULL, &c, &e), -EINVAL);
+		ck_assert_msg(strstr(e.msg, "cache.dir:") && strstr(e.msg, "runners must not"),
+			      "%s", e.msg);
+	}
+	/* a repository below the cache: refused too */
+	snprintf(text, sizeof(text), "%s/r", dir);
+	ck_assert_int_eq(mkdir(text, 0700), 0);
+	snprintf(text, sizeof(text),
+		 "{\"data\": \"%s/data\", \"cache\": {\"dir\": \"%s/r\"}, \"repos\": {\"r\": "
+		 "{\"path\": \"%s/r\", \"policy\": " POLICY "}}}",
+		 dir, dir, dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(al_config_load(path, NULL, NULL, &c, &e), -EINVAL);
+	ck_assert_msg(strstr(e.msg, "repository r"), "%s", e.msg);
+	/* beside them: fine */
+	snprintf(text, sizeof(text), "{\"data\": \"%s/data\", \"cache\": {\"dir\": \"%s/cache\"}}",
+		 dir, dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(al_config_load(path, NULL, NULL, &c, &e), 0);
+	al_config_free(c);
+	al_rm_rf(dir);
+}
+END_TEST
+
 START_TEST(missing_file_named)
 {
 	struct al_config *c = NULL;
@@ -230,6 +310,8 @@ config_suite(void)
 	tcase_add_test(t, embedded_defaults_and_overrides);
 	tcase_add_test(t, tls_and_sessions);
 	tcase_add_test(t, missing_file_named);
+	tcase_add_test(t, cache_dir_and_cap);
+	tcase_add_test(t, cache_holding_secrets_refused);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -34,11 +34,12 @@ enum probe {
 	P_REPO_READ,	/* open REPO/HEAD */
 	P_NEWNS_UMOUNT, /* umount2(DATA) from a new user and mount namespace */
 	P_SANDBOX_UID,	/* the sandbox id differs from ours (1) */
+	P_CACHE_WRITE,	/* create DATA/cache/probe: the cache is kept over the data dir's cover */
 	P_N
 };
 
 static char root[64];
-static char data[128], job[192], repo[192], secret[128];
+static char data[128], job[192], repo[192], secret[128], cache[192];
 
 static void
 put(const char *dir, const char *name, const char *text)
@@ -62,10 +63,12 @@ setup(void)
 	snprintf(job, sizeof(job), "%s/jobs/7", data);
 	snprintf(repo, sizeof(repo), "%s/repos/r.git", data);
 	snprintf(secret, sizeof(secret), "%s/webhook.secret", root);
+	snprintf(cache, sizeof(cache), "%s/cache", data);
 	ck_assert_int_eq(mkdir(data, 0700), 0);
 	snprintf(p, sizeof(p), "%s/jobs", data);
 	ck_assert_int_eq(mkdir(p, 0700), 0);
 	ck_assert_int_eq(mkdir(job, 0700), 0);
+	ck_assert_int_eq(mkdir(cache, 0700), 0);
 	snprintf(p, sizeof(p), "%s/repos", data);
 	ck_assert_int_eq(mkdir(p, 0700), 0);
 	ck_assert_int_eq(mkdir(repo, 0700), 0);
@@ -125,7 +128,8 @@ static void
 probe(pid_t parent, int out)
 {
 	const char *hide[] = {data, secret};
-	struct al_confine c = {.hide = hide, .n_hide = 2, .job_dir = job, .repo = repo};
+	struct al_confine c = {
+	    .hide = hide, .n_hide = 2, .job_dir = job, .repo = repo, .cache = cache};
 	struct al_err err = {0};
 	int res[P_N] = {0};
 	char p[512];
@@ -150,6 +154,8 @@ probe(pid_t parent, int out)
 	snprintf(p, sizeof(p), "%s/HEAD", repo);
 	res[P_REPO_READ] = try_open(p, O_RDONLY);
 	res[P_SANDBOX_UID] = c.sandbox_uid != geteuid() && c.sandbox_uid != 0;
+	snprintf(p, sizeof(p), "%s/probe", cache);
+	res[P_CACHE_WRITE] = try_open(p, O_WRONLY | O_CREAT);
 	res[P_NEWNS_UMOUNT] = newns_umount(); /* last: it leaves this namespace */
 	if (write(out, res, sizeof(res)) != (ssize_t)sizeof(res))
 		_exit(2);
@@ -221,6 +227,27 @@ START_TEST(runner_keeps_its_job_and_repo)
 	ck_assert_int_eq(stat(p, &st), 0);
 	snprintf(p, sizeof(p), "%s/objects/probe", repo);
 	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_int_eq(res[P_CACHE_WRITE], 0);
+	snprintf(p, sizeof(p), "%s/probe", cache);
+	ck_assert_int_eq(stat(p, &st), 0);
+}
+END_TEST
+
+/* A cache that holds a hidden path would bring it back over its cover: refused before
+ * anything is mounted (the data directory itself, or a parent of it). */
+START_TEST(cache_holding_a_secret_refused)
+{
+	const char *hide[] = {data, secret};
+	const char *bad[] = {data, root, "/"};
+	struct al_err err = {0};
+
+	for (size_t i = 0; i < AL_ARRAY_SIZE(bad); i++) {
+		struct al_confine c = {.hide = hide, .n_hide = 2, .job_dir = job, .cache = bad[i]};
+
+		memset(&err, 0, sizeof(err));
+		ck_assert_int_eq(al_confine_enter(&c, &err), -EPERM);
+		ck_assert_msg(strstr(err.msg, "must stay hidden"), "%s", err.msg);
+	}
 }
 END_TEST
 
@@ -250,6 +277,7 @@ main(void)
 	tcase_add_test(tc, runner_cannot_reach_secrets);
 	tcase_add_test(tc, runner_keeps_its_job_and_repo);
 	tcase_add_test(tc, too_many_paths_refused);
+	tcase_add_test(tc, cache_holding_a_secret_refused);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
