@@ -3,6 +3,7 @@
  * files differ never touches the shared cache. */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -374,58 +375,97 @@ note_changed(const json_t *keys, char base[][72], char other[][72], json_t *chan
 
 #define KEYS_MAX 32
 
-/* 1 when the layer has path, or a non-directory where path has a parent: its file would
- * hide the tree's (an overlay's upper layer wins), so the runs would not test the tree. */
+/* The first path that both the layer and the tree have, other than a directory both have
+ * (then what is below it): a file the layer would hide from the runs, since an overlay's
+ * upper layer wins. The tree is looked up for each of the layer's entries, and a directory
+ * the tree lacks is not descended: node_modules costs one lookup when the tree has none.
+ * 1 with path filled (relative), 0 when none, 1 with "?" on an error (fail closed). */
 static int
-layer_shadows(const char *layer, const char *path)
+overlap_at(int ld, int td, char *path, size_t len, size_t cap, unsigned depth)
 {
-	char buf[4096];
-	struct stat st;
-	int n = snprintf(buf, sizeof(buf), "%s/%s", layer, path);
-	size_t base = strlen(layer) + 1;
+	int dfd = dup(ld), r = 0;
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *de;
 
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return 1; /* fail closed */
-	for (size_t i = base; buf[i]; i++) {
-		if (buf[i] != '/')
-			continue;
-		buf[i] = '\0';
-		if (lstat(buf, &st) == 0 && !S_ISDIR(st.st_mode))
-			return 1;
-		buf[i] = '/';
+	if (!d || depth > 256) {
+		if (dfd >= 0 && !d)
+			close(dfd);
+		if (d)
+			closedir(d);
+		snprintf(path, cap, "?");
+		return 1;
 	}
-	return lstat(buf, &st) == 0;
+	while (r == 0 && (de = readdir(d))) {
+		struct stat ls, ts;
+		int n;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(td, de->d_name, &ts, AT_SYMLINK_NOFOLLOW) < 0)
+			continue; /* the tree has nothing here to hide */
+		n = snprintf(path + len, cap - len, "%s%s", len ? "/" : "", de->d_name);
+		if (n < 0 || (size_t)n >= cap - len ||
+		    fstatat(ld, de->d_name, &ls, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(ls.st_mode) ||
+		    !S_ISDIR(ts.st_mode)) {
+			r = 1;
+			break;
+		}
+		int lsub = openat(ld, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int tsub = openat(td, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		r = lsub < 0 || tsub < 0
+			? 1
+			: overlap_at(lsub, tsub, path, len + (size_t)n, cap, depth + 1);
+		if (lsub >= 0)
+			close(lsub);
+		if (tsub >= 0)
+			close(tsub);
+		if (r == 0)
+			path[len] = '\0';
+	}
+	closedir(d);
+	return r;
 }
 
-/* A tree on the base's layer must not hold, where the change wrote, what the layer has:
- * the layer was sealed against the base, not against the change. */
 static int
-check_shadowing(const struct al_env *e, const json_t *files, json_t **ret_failed)
+layer_overlaps(const char *layer, const char *tree, char *path, size_t cap)
 {
-	static const char *const lists[] = {"test_patch", "patch"};
-	char why[600];
-	size_t k;
-	json_t *f;
+	_cleanup_close_ int ld = open(layer, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int td = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-	for (int i = 1; i < AL_ENV_TREES; i++) {
-		if (!e->layer[i] || strcmp(e->layer[i], e->layer[0]))
+	path[0] = '\0';
+	if (ld < 0 || td < 0) {
+		snprintf(path, cap, "?");
+		return 1;
+	}
+	return overlap_at(ld, td, path, 0, cap, 0);
+}
+
+/* A layer sealed against one tree may meet another: the base's cached layer a base with
+ * the same key files but more files, the change's trees what the change wrote. Nothing a
+ * tree has may be hidden by its layer, or the runs would not test that tree. */
+static int
+check_shadowing(const struct al_env *e, json_t **ret_failed)
+{
+	char path[4096], why[4300];
+
+	for (int i = 0; i < AL_ENV_TREES; i++) {
+		if (!e->layer[i] ||
+		    !layer_overlaps(e->layer[i], e->tree_dir[i], path, sizeof(path)))
 			continue;
-		/* the tested tree has the test patch, the candidate both */
-		for (int l = 0; l < (i == 1 ? 1 : 2); l++) {
-			json_array_foreach (json_object_get(files, lists[l]), k, f) {
-				const char *path = json_string_value(json_object_get(f, "path"));
-
-				if (!path || !layer_shadows(e->layer[i], path))
-					continue;
-				snprintf(why, sizeof(why),
-					 "the change writes %s, which setup's layer has: the runs "
-					 "would see the layer's, not the change's",
-					 path);
-				*ret_failed =
-				    json_pack("{s:s, s:s}", "tree", tree_names[i], "refused", why);
-				return 0;
-			}
-		}
+		if (i == 0)
+			snprintf(why, sizeof(why),
+				 "the base tree has %s, which the cached setup layer has too: the "
+				 "runs would see the layer's, not the tree's",
+				 path);
+		else
+			snprintf(
+			    why, sizeof(why),
+			    "the change writes %s, which setup's layer has: the runs would see "
+			    "the layer's, not the change's",
+			    path);
+		*ret_failed = json_pack("{s:s, s:s}", "tree", tree_names[i], "refused", why);
+		return 0;
 	}
 	return 1;
 }
@@ -494,7 +534,7 @@ al_env_setup(struct al_env *e, const struct al_env_run *run, json_t *result, str
 	json_object_set_new(result, "setup", out);
 	r = setup_trees(e, run, out, &failed, err);
 	if (r > 0)
-		r = check_shadowing(e, json_object_get(result, "files"), &failed);
+		r = check_shadowing(e, &failed);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	json_object_set_new(
 	    out, "ms",

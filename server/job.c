@@ -8,12 +8,14 @@
 #include "server/sign.h"
 
 /* What decides a setup layer besides the image and the key files' bytes: the command, the
- * key files' names and setup's path out. Its digest salts the layer's key. */
+ * key files' names, setup's path out, and the repository: one repository's layer (built from
+ * its tree) is never another's. Its digest salts the layer's key. */
 static json_t *
-setup_spec(const struct al_policy *policy)
+setup_spec(const struct al_policy *policy, const char *repo_path)
 {
 	const json_t *s = al_policy_setup(policy), *eg = al_policy_egress(policy, "setup");
-	json_t *parts = json_pack("{s:O, s:O?}", "setup", s, "egress", eg), *o;
+	json_t *parts = json_pack("{s:O, s:O?, s:s}", "setup", s, "egress", eg, "repo", repo_path),
+	       *o;
 	char *text = parts ? json_dumps(parts, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	char salt[65];
 
@@ -31,13 +33,14 @@ setup_spec(const struct al_policy *policy)
 
 /* The image and setup, when the policy has them. */
 static json_t *
-with_environment(json_t *o, const struct al_policy *policy)
+with_environment(json_t *o, const struct al_policy *policy, const char *repo_path)
 {
 	const json_t *env = al_policy_environment(policy);
 
 	if (o && env && json_object_set(o, "environment", (json_t *)env) < 0)
 		json_decref(o), o = NULL;
-	if (o && al_policy_setup(policy) && json_object_set_new(o, "setup", setup_spec(policy)) < 0)
+	if (o && al_policy_setup(policy) &&
+	    json_object_set_new(o, "setup", setup_spec(policy, repo_path)) < 0)
 		json_decref(o), o = NULL;
 	return o;
 }
@@ -58,7 +61,7 @@ al_job_spec(const struct al_proposal *p, const char *repo_path, const struct al_
 		      "disk_bytes", (json_int_t)lim.disk_bytes, "pids", (json_int_t)lim.pids,
 		      "message", "airlock candidate", "commit_time", (json_int_t)p->created,
 		      "branch_tips", tips),
-	    policy);
+	    policy, repo_path);
 }
 
 int

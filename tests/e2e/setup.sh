@@ -26,7 +26,7 @@ mk_repo() {
 	git -C "$1" add deps.lock
 	git -C "$1" -c user.name=e2e -c user.email=e2e@localhost commit -q -m "lockfile"
 }
-for r in repo reject failing tracked removing; do mk_repo "$TMP/$r"; done
+for r in repo reject failing tracked removing later; do mk_repo "$TMP/$r"; done
 
 INSTALL='mkdir -p .deps && cp deps.lock .deps/installed && date +%s%N >.deps/stamp'
 # passes only when the installed dependencies are the lockfile's
@@ -38,7 +38,7 @@ setup_policy() { # COMMAND [ON_CHANGE]
 		'{command: ["sh", "-c", $c], keys: ["deps.lock"], on_lockfile_change: $m}'
 }
 jq --arg repo "$TMP/repo" --arg reject "$TMP/reject" --arg failing "$TMP/failing" \
-	--arg tracked "$TMP/tracked" --arg removing "$TMP/removing" \
+	--arg tracked "$TMP/tracked" --arg removing "$TMP/removing" --arg later "$TMP/later" \
 	--arg deps "$DEPS" --arg poison "$POISON" \
 	--argjson s "$(setup_policy "$INSTALL")" \
 	--argjson sr "$(setup_policy "$INSTALL" reject)" \
@@ -54,7 +54,8 @@ jq --arg repo "$TMP/repo" --arg reject "$TMP/reject" --arg failing "$TMP/failing
 		reject: {path: $reject, policy: ($p + {setup: $sr})},
 		failing: {path: $failing, policy: ($p + {setup: $sf})},
 		tracked: {path: $tracked, policy: ($p + {setup: $st})},
-		removing: {path: $removing, policy: ($p + {setup: $sd})}}}' \
+		removing: {path: $removing, policy: ($p + {setup: $sd})},
+		later: {path: $later, policy: ($p + {setup: $s})}}}' \
 	"$ROOT/examples/airlock.json" >"$TMP/config.json"
 AGENT=$("$AIRLOCK" token add --data "$DATA" --name agent-1 --role agent)
 AGENT2=$("$AIRLOCK" token add --data "$DATA" --name agent-2 --role agent)
@@ -83,7 +84,7 @@ proposal example >"$TMP/p.json"
 proposal example "$SHADOWPATCH" >"$TMP/shadow.json"
 proposal example "$LOCKPATCH" >"$TMP/lock.json"
 proposal reject "$LOCKPATCH" >"$TMP/reject.json"
-for r in failing tracked removing; do proposal $r >"$TMP/$r.json"; done
+for r in failing tracked removing later; do proposal $r >"$TMP/$r.json"; done
 
 col() { sqlite3 "$DATA/airlock.db" "SELECT $2 FROM proposals WHERE id = '$1'"; }
 submit() { http POST /v1/proposals "$1" "$2" | sed 's/^202 //' | jq -r .id; }
@@ -178,6 +179,22 @@ wait_state "$D" 240 granted rejected error awaiting_approval
 expect_match "a setup that removes a file of the tree is refused" "$(rule "$D" setup)" \
 	'^ERROR setup refused on the tree base: setup removed README.md from the tree'
 expect "refused layers never reach the cache" "$(layers)" "$N"
+
+# another repository with the same policy and lockfile builds a layer of its own (the key
+# names the repository); a later base of it with the same lockfile reuses its layer, unless
+# that base now has a file the layer holds, which the layer would hide from the runs
+Y=$(submit "$AGENT2" "$TMP/later.json")
+wait_state "$Y" 240 granted rejected error awaiting_approval
+expect "another repository with the same setup builds its own layer" \
+	"$(col "$Y" verdict | jq -r '"\(.environment.setup.layer) \(.environment.setup.key != "'"$KEY"'")"')" "built true"
+mkdir -p "$TMP/later/.deps" && printf 'vendored\n' >"$TMP/later/.deps/installed"
+git -C "$TMP/later" add -f .deps/installed
+git -C "$TMP/later" -c user.name=e2e -c user.email=e2e@localhost commit -q -m "vendor a dependency"
+Z=$(submit "$AGENT" "$TMP/later.json")
+wait_state "$Z" 240 granted rejected error awaiting_approval
+expect "a later base whose tree has a file the cached layer holds is not tested under it" \
+	"$(rule "$Z" setup)" \
+	"ERROR setup refused on the tree base: the base tree has .deps/installed, which the cached setup layer has too: the runs would see the layer's, not the tree's"
 expect "...nor do half-built ones" "$(find "$DATA/cache/setup" -maxdepth 1 -name '.tmp-*' | wc -l)" "0"
 
 stop_server
