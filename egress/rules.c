@@ -8,6 +8,7 @@
 
 #include "egress/host.h"
 #include "egress/rules.h"
+#include "lib/utf8.h"
 #include "lib/macros.h"
 
 struct pattern {
@@ -27,16 +28,6 @@ struct al_egress_rules {
 	uint16_t ports[AL_EGRESS_RULES_PORTS_MAX];
 	size_t nports;
 };
-
-/* Text from the rules as a message may quote it: one line, no control characters. */
-static const char *
-shown(const char *s)
-{
-	for (const char *p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return "(unprintable)";
-	return s;
-}
 
 static void
 plist_free(struct plist *l)
@@ -207,7 +198,7 @@ list_parse(const json_t *a, const json_t *bundles, const char *key, struct plist
 		bundle = bundles ? json_object_get(bundles, s + 1) : NULL;
 		if (!bundle)
 			return al_err_set(err, -EINVAL, "%s: no bundle named \"%.64s\"", path,
-					  shown(s + 1));
+					  al_text_shown(s + 1));
 		json_array_foreach (bundle, j, b) {
 			snprintf(src, sizeof(src), "%.65s (%.253s)", s, json_string_value(b));
 			if (rc == 0)
@@ -259,7 +250,7 @@ rules_from_json(const json_t *root, struct al_egress_rules *r, struct al_err *er
 			k++;
 		if (k == AL_ARRAY_SIZE(keys))
 			return al_err_set(err, -EINVAL, "egress: unknown key \"%.64s\"",
-					  shown(key));
+					  al_text_shown(key));
 	}
 	rc = bundles ? bundles_check(bundles, err) : 0;
 	if (rc == 0 && (v = json_object_get(root, "allow")))

@@ -13,6 +13,7 @@
 
 #include "image/archive.h"
 #include "image/oci.h"
+#include "lib/utf8.h"
 #include "lib/fileio.h"
 #include "lib/hex.h"
 #include "lib/macros.h"
@@ -148,16 +149,6 @@ al_image_blob_free(struct al_image_blob *b)
 	free(b);
 }
 
-/* Text an image supplies, as a message may quote it: one line, no control characters. */
-static const char *
-shown(const char *s)
-{
-	for (const char *p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return "(unprintable)";
-	return s;
-}
-
 /* Reads a whole JSON blob (at most AL_IMAGE_JSON_MAX), checked against its digest and
  * size, NUL-terminated. */
 static int
@@ -198,7 +189,7 @@ object_parse(const char *text, size_t len, json_t **ret, struct al_err *err)
 
 	if (!j || !json_is_object(j)) {
 		json_decref(j);
-		return al_err_set(err, -EINVAL, "not a JSON object: %s", shown(je.text));
+		return al_err_set(err, -EINVAL, "not a JSON object: %s", al_text_shown(je.text));
 	}
 	*ret = j;
 	return 0;
@@ -216,7 +207,7 @@ desc_parse(json_t *j, const char *what, struct al_image_desc *ret, struct al_err
 		return al_err_set(err, -EINVAL, "%s: not a descriptor object", what);
 	if (!digest || !digest_valid(digest))
 		return al_err_set(err, -EINVAL, "%s: digest \"%.80s\" is not sha256:<64 hex>", what,
-				  digest ? shown(digest) : "");
+				  digest ? al_text_shown(digest) : "");
 	if (!json_is_integer(size) || json_integer_value(size) < 0)
 		return al_err_set(err, -EINVAL, "%s %s: size is not a non-negative integer", what,
 				  digest);
@@ -320,7 +311,7 @@ resolve_manifest(struct al_image *img, const char *index, size_t len, struct al_
 	if (!is_manifest_type(d.media_type))
 		return al_err_set(err, -EINVAL,
 				  "manifest %s: media type \"%.100s\" is not an image manifest",
-				  d.digest, shown(d.media_type));
+				  d.digest, al_text_shown(d.media_type));
 	*ret = d;
 	return 0;
 }
@@ -344,7 +335,7 @@ layer_parse(json_t *j, size_t i, struct al_image_layer *ret, struct al_err *err)
 		return al_err_set(err, -EINVAL,
 				  "layer %zu (%s): media type \"%.100s\" is not a tar, tar+gzip or "
 				  "tar+zstd layer",
-				  i + 1, d.digest, shown(d.media_type));
+				  i + 1, d.digest, al_text_shown(d.media_type));
 	if (layer_types[k].compression == AL_IMAGE_ZSTD && !al_image_zstd_supported())
 		return al_err_set(err, -ENOTSUP,
 				  "layer %zu (%s): tar+zstd, which this build of libarchive cannot "
@@ -368,7 +359,7 @@ config_desc_parse(json_t *j, struct al_image_desc *ret, struct al_err *err)
 	    strcmp(ret->media_type, MT_DOCKER_CONFIG) != 0)
 		return al_err_set(err, -EINVAL,
 				  "config %s: media type \"%.100s\" is not an image config",
-				  ret->digest, shown(ret->media_type));
+				  ret->digest, al_text_shown(ret->media_type));
 	return 0;
 }
 
@@ -384,7 +375,7 @@ manifest_fill(json_t *j, const struct al_image_desc *md, struct al_image_manifes
 
 	if (mt && strcmp(mt, md->media_type) != 0)
 		return al_err_set(err, -EINVAL, "says media type \"%.100s\", index says \"%.100s\"",
-				  shown(mt), shown(md->media_type));
+				  al_text_shown(mt), al_text_shown(md->media_type));
 	if (!json_is_array(layers))
 		return al_err_set(err, -EINVAL, "no layers array");
 	if (json_array_size(layers) > AL_IMAGE_LAYERS_MAX)

@@ -60,3 +60,12 @@ al_utf8_sanitize(const char *p, size_t n, size_t *ret_len)
 	*ret_len = (size_t)(o - out);
 	return out;
 }
+
+const char *
+al_text_shown(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return "(unprintable)";
+	return s;
+}

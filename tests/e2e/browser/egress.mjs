@@ -1,30 +1,9 @@
-// The egress section of a proposal's page in a real Chromium: signs in with a reviewer's
-// token, opens the proposal, and prints what the page shows as one JSON line
-// ({"summary": "...", "denied": ["host:port: reason", ...]}). Used by tests/e2e/egress-gate.sh.
-import { chromium } from 'playwright-core';
+// The egress section of a proposal's page in a real Chromium: prints what the page shows
+// as one JSON line ({"summary": "...", "denied": ["host:port: reason", ...]}). Used by
+// tests/e2e/egress-gate.sh.
+import { readSection } from './proposal.mjs';
 
-const env = (k) => {
-	if (!process.env[k]) throw new Error(`egress page: ${k} is not set`);
-	return process.env[k];
-};
-const URL_ = env('URL');
-const browser = await chromium.launch({
-	executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-	args: ['--no-sandbox', '--disable-dev-shm-usage'],
-});
-try {
-	const page = await browser.newPage();
-	page.setDefaultTimeout(20000);
-	await page.goto(URL_ + '/');
-	await page.waitForSelector('#signin-view:not([hidden])');
-	await page.fill('#token', env('TOKEN'));
-	await page.click('#signin-submit');
-	await page.waitForSelector('#queue-view:not([hidden])');
-	await page.goto(`${URL_}/#/p/${env('ID')}`);
-	await page.waitForSelector('#detail:not([hidden]) #egress:not([hidden])');
-	const summary = (await page.textContent('#egress-summary')).trim();
-	const denied = await page.$$eval('#egress-denied li', (li) => li.map((x) => x.textContent));
-	console.log(JSON.stringify({ summary, denied }));
-} finally {
-	await browser.close();
-}
+await readSection('egress', async (page) => ({
+	summary: (await page.textContent('#egress-summary')).trim(),
+	denied: await page.$$eval('#egress-denied li', (li) => li.map((x) => x.textContent)),
+}));
