@@ -187,29 +187,40 @@ parse_github(struct al_config *c, json_t *v, const char *dir, struct al_err *err
  * egress.gate, so that "@name" works in every repository and the digest covers the hosts
  * a bundle stands for. A name defined in both places is an error. NULL: out of memory or
  * refused (err says which). */
+/* The server's bundles copied into one phase's egress (gate or setup), when it has one. */
+static int
+phase_bundles(json_t *p, const char *phase, const json_t *bundles, const char *where,
+	      struct al_err *err)
+{
+	json_t *eg = json_object_get(json_object_get(p, "egress"), phase), *own, *v;
+	const char *name;
+
+	if (!json_is_object(eg))
+		return 0;
+	own = json_object_get(eg, "bundles");
+	if (!own)
+		json_object_set_new(eg, "bundles", own = json_object());
+	json_object_foreach ((json_t *)bundles, name, v) {
+		if (!json_is_object(own) || json_object_get(own, name))
+			return al_err_set(err, -EINVAL,
+					  "%s.egress.%s.bundles.%.64s: also in egress_bundles",
+					  where, phase, name);
+		json_object_set(own, name, v);
+	}
+	return 0;
+}
+
 static json_t *
 with_bundles(const json_t *policy, const json_t *bundles, const char *where, struct al_err *err)
 {
-	json_t *p = json_deep_copy(policy), *gate, *own, *v;
-	const char *name;
+	json_t *p = json_deep_copy(policy);
 
 	if (!p)
 		return al_err_set(err, -ENOMEM, "out of memory"), NULL;
-	gate = json_object_get(json_object_get(p, "egress"), "gate");
-	if (!bundles || !json_is_object(gate))
-		return p;
-	own = json_object_get(gate, "bundles");
-	if (!own)
-		json_object_set_new(gate, "bundles", own = json_object());
-	json_object_foreach ((json_t *)bundles, name, v) {
-		if (!json_is_object(own) || json_object_get(own, name)) {
-			json_decref(p);
-			return al_err_set(err, -EINVAL,
-					  "%s.egress.gate.bundles.%.64s: also in egress_bundles",
-					  where, name),
-			       NULL;
-		}
-		json_object_set(own, name, v);
+	if (bundles && (phase_bundles(p, "gate", bundles, where, err) < 0 ||
+			phase_bundles(p, "setup", bundles, where, err) < 0)) {
+		json_decref(p);
+		return NULL;
 	}
 	return p;
 }

@@ -152,13 +152,16 @@ al_job_egress_clear(struct al_job_egress *e)
 void
 al_job_egress_secret_files(const struct al_policy *policy, json_t *paths)
 {
+	static const char *const phases[] = {"gate", "setup"};
 	json_t *s;
 	size_t i;
 
-	json_array_foreach (json_object_get(al_policy_egress(policy, "gate"), "secrets"), i, s) {
-		const char *f = json_string_value(json_object_get(s, "file"));
+	for (size_t ph = 0; ph < 2; ph++)
+		json_array_foreach (
+		    json_object_get(al_policy_egress(policy, phases[ph]), "secrets"), i, s) {
+			const char *f = json_string_value(json_object_get(s, "file"));
 
-		if (f)
-			json_array_append_new(paths, json_string(f));
-	}
+			if (f)
+				json_array_append_new(paths, json_string(f));
+		}
 }

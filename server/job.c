@@ -120,9 +120,13 @@ al_job_hide(const struct al_config *c, const char *config_path)
 		json_t *s;
 		size_t k;
 
-		json_array_foreach (
-		    json_object_get(al_policy_egress(c->repos[i].policy, "gate"), "secrets"), k, s)
-			add_path(a, json_string_value(json_object_get(s, "file")));
+		/* both phases' secrets: the proxies' alone */
+		for (int ph = 0; ph < 2; ph++)
+			json_array_foreach (json_object_get(al_policy_egress(c->repos[i].policy,
+									     ph ? "setup" : "gate"),
+							    "secrets"),
+					    k, s)
+				add_path(a, json_string_value(json_object_get(s, "file")));
 		add_path(a, c->repos[i].path);
 		if (c->repos[i].github)
 			add_path(a, c->repos[i].github->secret_file);

@@ -128,9 +128,11 @@ jq '.version = "1.0.1" | .packages[""].version = "1.0.1"' "$TMP/nodework/package
 jq '.version = "1.0.1"' "$TMP/nodework/package.json" >"$TMP/l" && mv "$TMP/l" "$TMP/nodework/package.json"
 git -C "$TMP/nodework" diff >"$TMP/node-lock.patch"
 
+printf 'npm-secret-%s\n' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$TMP/npm-token"
+SECRET=$(head -1 "$TMP/npm-token")
 PYTEST='exec python3 -m pytest -q -p no:cacheprovider --junitxml="$AIRLOCK_REPORT" "$@"'
 jq -n --arg py "$PY" --arg node "$NODE" --arg img "$IMG" --arg pytest "$PYTEST" \
-	--arg p "127.0.0.1:$P" --arg ca "$FX/ca.pem" '
+	--arg p "127.0.0.1:$P" --arg ca "$FX/ca.pem" --arg secret "$TMP/npm-token" '
 	{reproduce: {command: ["sh", "-c", $pytest, "pytest"], report: "junit"},
 	 contract: [{name: "suite", report: "junit", command: ["sh", "-c", $pytest, "pytest", "tests"]}],
 	 test_paths: ["tests/**"], approvals: {required: 0}} as $pyp
@@ -146,6 +148,8 @@ jq -n --arg py "$PY" --arg node "$NODE" --arg img "$IMG" --arg pytest "$PYTEST" 
 				  "--no-audit", "--no-fund", "--loglevel=error"],
 			keys: ["package-lock.json"]},
 		egress: {setup: {allow: ["registry.npm.test"],
+				 secrets: [{name: "NPM_TOKEN", host: "registry.npm.test",
+					    header: "Authorization", file: $secret, format: "Bearer {}"}],
 				 test: {resolve: {"registry.npm.test": $p}, upstream_ca: $ca}}}}}}}' \
 	>"$TMP/config.json"
 AGENT=$("$AIRLOCK" token add --data "$DATA" --name agent-1 --role agent)
@@ -221,5 +225,11 @@ expect "...naming it" "$(col "$N3" verdict | jq -r '.environment.setup.changed |
 expect "...after its own setup, never the shared layer's" "$(col "$N3" verdict | jq -r '.environment.setup.own | join(",")')" \
 	"candidate"
 
+expect_match "setup's secret is the proxy's: the runner could not read its file" \
+	"$(grep 'runner.confined' "$DATA.log" | tail -1)" 'secrets_unreadable=3'
+expect_match "...and the registry got it" "$(grep -a -i 'authorization' "$TMP/up.log" | head -1)" "Bearer $SECRET"
 stop_server
+expect "no trace of setup's secret in the database" "$(sqlite3 "$DATA/airlock.db" .dump | grep -c "$SECRET")" "0"
+expect "...nor in the server's log or the data directory" \
+	"$(cat <(grep -c "$SECRET" "$DATA.log") <(grep -rl "$SECRET" "$DATA" 2>/dev/null | wc -l) | tr '\n' ' ')" "0 0 "
 summary
