@@ -24,8 +24,15 @@ env_image(void *ctx, const json_t *v, const char *path, struct al_err *err)
 		return r;
 	if (s[0] != '/')
 		return al_err_set(err, -EINVAL, "%s: expected an absolute path", path);
-	if (strstr(s, "/../") || strstr(s, "/./") || strcmp(s + strlen(s) - 3, "/..") == 0)
-		return al_err_set(err, -EINVAL, "%s: expected a path without . or .. parts", path);
+	for (const char *p = s; *p;) {
+		size_t n = strcspn(p, "/");
+
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return al_err_set(err, -EINVAL, "%s: expected a path without . or .. parts",
+					  path);
+		p += n;
+		p += *p == '/';
+	}
 	return json_object_set_new(env, "image", json_deep_copy(v));
 }
 
