@@ -25,6 +25,7 @@
 #    builds the setup layer (cold), the WARM after it on the same base reuse it (warm);
 #    POST /v1/proposals to a final state, and the verdict's environment.setup.ms.
 # Misses are printed, not failed: the machine is shared and the figures are noisy.
+# KEEP=1 keeps the scratch directory (the server's data and log among it).
 set -eu
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/../e2e/lib.sh"
@@ -50,6 +51,7 @@ done
 if [ -n "$need" ]; then
 	need=${need/ node/ nodejs}
 	export DEBIAN_FRONTEND=noninteractive
+	# shellcheck disable=SC2086 # one word per package
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends $need >/dev/null
 fi
 TMP=$(mktemp -d "$WORKROOT/airlock-bench-workspace.XXXXXX")
@@ -57,7 +59,7 @@ cleanup() {
 	[ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null
 	declare -F egress_upstreams_stop >/dev/null && egress_upstreams_stop
 	wait 2>/dev/null
-	rm -rf "$TMP" 2>/dev/null || "$AIRLOCK" runner --remove "$TMP" 2>/dev/null || true
+	[ -n "${KEEP:-}" ] || rm -rf "$TMP" 2>/dev/null || "$AIRLOCK" runner --remove "$TMP" 2>/dev/null || true
 }
 trap cleanup EXIT
 GIT=(git -c user.name=bench -c user.email=bench@localhost)
@@ -239,13 +241,14 @@ jq -n --arg repo "$NODE" --arg p "127.0.0.1:$P" --arg ca "$FX/ca.pem" '{workers:
 AGENT=$("$AIRLOCK" token add --data "$DATA" --name bench --role agent)
 start_server "$TMP/config.json" "$DATA" || die "the server did not start"
 
-# submit I: POST to a final state; appends "ms state layer setup_ms" to $TMP/node.ms
+# submit I: POST to a final state; appends "ms state layer setup_ms connections runs_ms" to
+# $TMP/node.ms
 submit() {
-	local t0 id st ms v
+	local t0 id st ms v runs
 	proposal "$1"
 	t0=$(us)
 	id=$(http POST /v1/proposals "$AGENT" "$TMP/p.$1.json" | sed 's/^202 //' | jq -r .id)
-	[ -n "$id" ] && [ "$id" != null ] || die "submit: $(cat "$TMP/resp")"
+	if [ -z "$id" ] || [ "$id" = null ]; then die "submit: $(cat "$TMP/resp")"; fi
 	while :; do
 		st=$(state "$id")
 		case $st in granted | rejected | error | awaiting_approval) break ;; esac
@@ -254,11 +257,13 @@ submit() {
 	done
 	ms=$((($(us) - t0) / 1000))
 	v=$(sqlite3 "$DATA/airlock.db" "SELECT verdict FROM proposals WHERE id = '$id'")
+	runs=$(sqlite3 "$DATA/airlock.db" "SELECT result FROM proposals WHERE id = '$id'" |
+		jq '[.runs[].wall_ms] | add')
 	[ "$st" = granted ] || {
 		jq -c '.rules[] | select(.result != "SATISFIED")' <<<"$v" >&2
 		die "proposal $id: $st"
 	}
-	echo "$ms $st $(jq -r '"\(.environment.setup.layer) \(.environment.setup.ms) \(.environment.setup.egress.connections // 0)"' <<<"$v")" >>"$TMP/node.ms"
+	echo "$ms $st $(jq -r '"\(.environment.setup.layer) \(.environment.setup.ms) \(.environment.setup.egress.connections // 0)"' <<<"$v") $runs" >>"$TMP/node.ms"
 }
 : >"$TMP/node.ms"
 submit 0
@@ -269,8 +274,11 @@ done
 stop_server || true
 
 echo "2. submit-to-verdict of a Node project (npm ci of a registry devDependency as setup, tests by the host's node), through the server, workers 1"
-awk 'NR == 1 {printf "  cold (setup layer %s):   %6d ms   environment.setup.ms %5d   setup egress connections %d\n", $3, $1, $4, $5; next}
-	{printf "  warm %d (setup layer %s): %6d ms   environment.setup.ms %5d   setup egress connections %d\n", NR - 1, $3, $1, $4, $5}' "$TMP/node.ms"
+echo "   POST to a final state; environment.setup.ms (the verdict's); the sum of the four gate runs'"
+echo "   wall_ms (the tests themselves, sandboxed); the setup proxy's connections"
+awk '{printf "  %-7s setup layer %-5s %6d ms   setup.ms %5d   runs %4d ms   connections %d\n",
+	NR == 1 ? "cold" : "warm " NR - 1, $3, $1, $4, $6, $5}' "$TMP/node.ms"
+tail -n +2 "$TMP/node.ms" | awk '$3 != "hit" {printf "  NOTE: warm %d did not reuse the layer (%s)\n", NR, $3}'
 tail -n +2 "$TMP/node.ms" | cut -d' ' -f1 >"$TMP/warm.ms"
 tail -n +2 "$TMP/node.ms" | cut -d' ' -f4 >"$TMP/warm.setup"
 awk -v c="$(head -1 "$TMP/node.ms" | cut -d' ' -f1)" -v cs="$(head -1 "$TMP/node.ms" | cut -d' ' -f4)" \
