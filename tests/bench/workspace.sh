@@ -33,6 +33,7 @@ SIZES=${SIZES-1000 10000 50000}
 PAIRS=${PAIRS:-41}
 REPS=${REPS:-7}
 WARM=${WARM:-5}
+BIGN=${BIGN:-10000}
 SPACING=${SPACING:-0.05}
 # on disk, not tmpfs: the cache and the checkouts of a real server are
 WORKROOT=${WORKROOT:-/var/tmp}
@@ -185,6 +186,7 @@ done
 export AIRLOCK_EGRESS_TEST=1
 DATA=$TMP/data
 NODE=$TMP/node
+BIG=$TMP/big
 
 # the project: the fixtures' package.json and package-lock.json (airlock-leftpad from
 # registry.npm.test), an .npmrc as a project pinned to its registry has, code that uses the
@@ -221,33 +223,39 @@ git -C "$NODE" init -q -b main
 sed -i "s|^  code_small.*|&\n  code_width: () => assert.strictEqual(code(42), '0042'),|" "$NODE/tests/run.js"
 git -C "$NODE" diff >"$TMP/test.patch"
 git -C "$NODE" checkout -q -- tests/run.js
-# proposal I: the fix, with a comment of its own so that every candidate tree is new
+# the same project with BIGN more files (tests/bench/mkrepo.py under lib/gen), for 3.
+git clone -q "$NODE" "$BIG"
+python3 "$ROOT/tests/bench/mkrepo.py" "$BIG/lib/gen" "$BIGN"
+"${GIT[@]}" -C "$BIG" add -A
+"${GIT[@]}" -C "$BIG" commit -q -m "$BIGN more files"
+# proposal REPO I: the fix, with a comment of its own so that every candidate tree is new
 proposal() {
-	sed -i "s|^exports.code = .*|// revision $1\nexports.code = (n) => leftpad(n, 4, '0');|" "$NODE/src/code.js"
-	git -C "$NODE" diff >"$TMP/fix.$1.patch"
+	sed -i "s|^exports.code = .*|// revision $2\nexports.code = (n) => leftpad(n, 4, '0');|" "$NODE/src/code.js"
+	git -C "$NODE" diff >"$TMP/fix.$2.patch"
 	git -C "$NODE" checkout -q -- src/code.js
-	jq -n --rawfile p "$TMP/fix.$1.patch" --rawfile t "$TMP/test.patch" \
-		'{repo: "node", base: "main", patch: $p, test_patch: $t, fail_to_pass: ["code_width"]}' \
-		>"$TMP/p.$1.json"
+	jq -n --rawfile p "$TMP/fix.$2.patch" --rawfile t "$TMP/test.patch" --arg repo "$1" \
+		'{repo: $repo, base: "main", patch: $p, test_patch: $t, fail_to_pass: ["code_width"]}' \
+		>"$TMP/p.$1.$2.json"
 }
-jq -n --arg repo "$NODE" --arg p "127.0.0.1:$P" --arg ca "$FX/ca.pem" '{workers: 1, repos: {
-	node: {path: $repo, policy: {
-		reproduce: {command: ["node", "tests/run.js"]},
-		contract: [{name: "suite", command: ["node", "tests/run.js", "all"]}],
-		test_paths: ["tests/**"], timeout_s: 120, approvals: {required: 0},
-		setup: {command: ["npm", "ci"], keys: ["package-lock.json"]},
-		egress: {setup: {allow: ["registry.npm.test"],
-			test: {resolve: {"registry.npm.test": $p}, upstream_ca: $ca}}}}}}}' >"$TMP/config.json"
+jq -n --arg node "$NODE" --arg big "$BIG" --arg p "127.0.0.1:$P" --arg ca "$FX/ca.pem" '{
+	reproduce: {command: ["node", "tests/run.js"]},
+	contract: [{name: "suite", command: ["node", "tests/run.js", "all"]}],
+	test_paths: ["tests/**"], timeout_s: 120, approvals: {required: 0},
+	setup: {command: ["npm", "ci"], keys: ["package-lock.json"]},
+	egress: {setup: {allow: ["registry.npm.test"],
+		test: {resolve: {"registry.npm.test": $p}, upstream_ca: $ca}}}} as $policy
+	| {workers: 1, repos: {node: {path: $node, policy: $policy}, big: {path: $big, policy: $policy}}}' \
+	>"$TMP/config.json"
 AGENT=$("$AIRLOCK" token add --data "$DATA" --name bench --role agent)
 start_server "$TMP/config.json" "$DATA" || die "the server did not start"
 
-# submit I: POST to a final state; appends "ms state layer setup_ms connections runs_ms" to
-# $TMP/node.ms
+# submit REPO I: POST to a final state; appends "ms state layer setup_ms connections runs_ms
+# trees_mib" to $TMP/REPO.ms (trees_mib: the cache's checked-out trees after it)
 submit() {
 	local t0 id st ms v runs
-	proposal "$1"
+	proposal "$1" "$2"
 	t0=$(us)
-	id=$(http POST /v1/proposals "$AGENT" "$TMP/p.$1.json" | sed 's/^202 //' | jq -r .id)
+	id=$(http POST /v1/proposals "$AGENT" "$TMP/p.$1.$2.json" | sed 's/^202 //' | jq -r .id)
 	if [ -z "$id" ] || [ "$id" = null ]; then die "submit: $(cat "$TMP/resp")"; fi
 	while :; do
 		st=$(state "$id")
@@ -263,21 +271,26 @@ submit() {
 		jq -c '.rules[] | select(.result != "SATISFIED")' <<<"$v" >&2
 		die "proposal $id: $st"
 	}
-	echo "$ms $st $(jq -r '"\(.environment.setup.layer) \(.environment.setup.ms) \(.environment.setup.egress.connections // 0)"' <<<"$v") $runs" >>"$TMP/node.ms"
+	echo "$ms $st $(jq -r '"\(.environment.setup.layer) \(.environment.setup.ms) \(.environment.setup.egress.connections // 0)"' <<<"$v") $runs $(du -sm "$DATA/cache/trees" | cut -f1)" >>"$TMP/$1.ms"
 }
-: >"$TMP/node.ms"
-submit 0
-for i in $(seq 1 "$WARM"); do
-	pause
-	submit "$i"
+for repo in node big; do
+	: >"$TMP/$repo.ms"
+	for i in $(seq 0 "$WARM"); do
+		submit "$repo" "$i"
+		pause
+	done
 done
 stop_server || true
 
 echo "2. submit-to-verdict of a Node project (npm ci of a registry devDependency as setup, tests by the host's node), through the server, workers 1"
 echo "   POST to a final state; environment.setup.ms (the verdict's); the sum of the four gate runs'"
 echo "   wall_ms (the tests themselves, sandboxed); the setup proxy's connections"
-awk '{printf "  %-7s setup layer %-5s %6d ms   setup.ms %5d   runs %4d ms   connections %d\n",
-	NR == 1 ? "cold" : "warm " NR - 1, $3, $1, $4, $6, $5}' "$TMP/node.ms"
+# lines REPO FIRST: a line per proposal, the first called FIRST
+lines() {
+	awk -v first="$2" '{printf "  %-7s setup layer %-5s %6d ms   setup.ms %5d   runs %4d ms   connections %d   cached trees %d MiB\n",
+	NR == 1 ? first : "warm " NR - 1, $3, $1, $4, $6, $5, $7}' "$TMP/$1.ms"
+}
+lines node cold
 tail -n +2 "$TMP/node.ms" | awk '$3 != "hit" {printf "  NOTE: warm %d did not reuse the layer (%s)\n", NR, $3}'
 tail -n +2 "$TMP/node.ms" | cut -d' ' -f1 >"$TMP/warm.ms"
 tail -n +2 "$TMP/node.ms" | cut -d' ' -f4 >"$TMP/warm.setup"
@@ -285,3 +298,14 @@ awk -v c="$(head -1 "$TMP/node.ms" | cut -d' ' -f1)" -v cs="$(head -1 "$TMP/node
 	-v w="$(median "$TMP/warm.ms")" -v ws="$(median "$TMP/warm.setup")" -v n="$WARM" 'BEGIN {
 	printf "  cold %d ms, warm median of %d %d ms: cold/warm %.2fx; setup.ms cold %d, warm median %d (%.0fx)\n",
 		c, n, w, c / w, cs, ws, cs / (ws > 0 ? ws : 1)}'
+
+echo "3. the same, the project with $BIGN more files (its own repository, the same policy), $((WARM + 1)) proposals"
+lines big first
+head -1 "$TMP/big.ms" | awk '$3 == "hit" {print "  NOTE: its first proposal reused the layer the other repository built: the key names no repository"}'
+tail -n +2 "$TMP/big.ms" | cut -d' ' -f1 >"$TMP/bigwarm.ms"
+tail -n +2 "$TMP/big.ms" | cut -d' ' -f4 >"$TMP/bigwarm.setup"
+awk -v w="$(median "$TMP/warm.ms")" -v b="$(median "$TMP/bigwarm.ms")" -v ws="$(median "$TMP/warm.setup")" \
+	-v bs="$(median "$TMP/bigwarm.setup")" -v n="$BIGN" -v t0="$(head -1 "$TMP/big.ms" | cut -d' ' -f7)" \
+	-v t1="$(tail -1 "$TMP/big.ms" | cut -d' ' -f7)" -v k="$WARM" 'BEGIN {
+	printf "  warm median %d ms against %d ms without the %d files (%.1fx); setup.ms %d against %d\n", b, w, n, b / w, bs, ws
+	printf "  the cache\x27s trees grew %.0f MiB a proposal (%d -> %d MiB over %d proposals)\n", (t1 - t0) / k, t0, t1, k}'
