@@ -24,6 +24,9 @@
 #    egress.setup allowing the registry, tests run by the host's node. The first proposal
 #    builds the setup layer (cold), the WARM after it on the same base reuse it (warm);
 #    POST /v1/proposals to a final state, and the verdict's environment.setup.ms.
+# 3. The same with BIGN more files in the project (a repository of its own, the same
+#    policy): what a warm proposal costs when its trees are large, and how much the cache's
+#    checked-out trees grow a proposal.
 # Misses are printed, not failed: the machine is shared and the figures are noisy.
 # KEEP=1 keeps the scratch directory (the server's data and log among it).
 set -eu
