@@ -212,6 +212,7 @@ bench: $(BIN) $(CORE) $(BUILD)/bench_policy
 	@./deploy/deps.sh --test
 	@$(BUILD)/bench_policy
 	@./tests/bench/sandbox.sh
+	@AIRLOCK=$(abspath $(BIN)) ./tests/bench/workspace.sh
 	@AIRLOCK=$(abspath $(BIN)) ./tests/bench/egress.sh
 	@./tests/bench/e2e.sh
 	@./tests/bench/load.sh
