@@ -64,7 +64,7 @@ UNIT_BIN := $(addprefix $(BUILD)/check_,$(UNIT))
 UNIT_OBJ_lib :=
 UNIT_OBJ_gates := $(GATES_OBJ)
 UNIT_OBJ_egress := $(call obj,egress/request.c egress/host.c egress/rules.c)
-UNIT_OBJ_sandbox := $(call obj,$(addprefix runner/,sandbox.c sandbox-opts.c mounts.c child.c capture.c \
+UNIT_OBJ_sandbox := $(call obj,$(addprefix runner/,sandbox.c sandbox-opts.c mounts.c child.c netns.c capture.c \
 	profile.c doctor.c seccomp.c seccomp-rules.c gen/filter.c cgroup.c cgroup-run.c confine.c \
 	egress.c)) $(SECCOMP_BPF_OBJ)
 UNIT_OBJ_checkout := $(call obj,$(GIT_SRC) runner/hunks.c)

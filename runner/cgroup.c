@@ -472,8 +472,22 @@ host_detect(void)
 	};
 
 	host_rc = al_cgroup_detect(&in, &host);
+}
+
+static pthread_once_t sweep_once = PTHREAD_ONCE_INIT;
+
+static void
+sweep_host(void)
+{
 	if (host_rc == 0)
 		al_cgroup_sweep(&host);
+}
+
+void
+al_cgroup_sweep_once(void)
+{
+	pthread_once(&host_once, host_detect);
+	pthread_once(&sweep_once, sweep_host);
 }
 
 int

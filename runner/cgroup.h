@@ -42,13 +42,15 @@ struct al_cgroup_probe {
  * usable; -errno only when the inputs cannot be read. */
 int al_cgroup_detect(const struct al_cgroup_probe *in, struct al_cgroup_host *ret);
 
-/* This process's hierarchy, detected once, when it also sweeps. Never NULL on success,
- * but check ->version. */
+/* This process's hierarchy, detected once. Never NULL on success, but check ->version. */
 int al_cgroup_host(const struct al_cgroup_host **ret, struct al_err *err);
 
 /* Removes the groups of runners that no longer exist (killed before they could clean
  * up); such groups are empty, since their pid namespace died with the runner. */
 void al_cgroup_sweep(const struct al_cgroup_host *h);
+/* al_cgroup_sweep of this process's hierarchy, once per process (after al_cgroup_host);
+ * a sandbox runs it while its init builds the root, off the run's critical path. */
+void al_cgroup_sweep_once(void);
 
 struct al_cgroup_run;
 

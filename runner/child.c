@@ -1,6 +1,7 @@
-/* The sandbox's two children: the init (pid 1 of the new pid namespace), which builds the
- * root (mounts.c), waits for its cgroups, forks the command and reaps, and the command
- * (pid 2), which drops every privilege, loads the seccomp filter last and execs. Both run
+/* The sandbox's two children: the init (pid 1 of the new pid namespace), which joins its
+ * cgroups, builds the root (mounts.c) while a helper makes its network namespace
+ * (netns.c), forks the command and reaps, and the command (pid 3), which drops every
+ * privilege, loads the seccomp filter last and execs. Both run
  * between a raw clone and exec in a possibly multi-threaded runner's copy: nothing here
  * allocates or takes a libc lock, and credential changes use raw syscalls. */
 #include <errno.h>
@@ -167,7 +168,8 @@ set_rlimits(void)
 }
 
 /* The bounding set has to go first: dropping from it needs CAP_SETPCAP. With an empty
- * bounding set and NOROOT, exec as uid 0 grants nothing back. */
+ * bounding set and NOROOT, exec as uid 0 grants nothing back. Capabilities are numbered
+ * from 0 without gaps, and dropping one past the last fails with EINVAL. */
 static int
 drop_caps(void)
 {
@@ -176,9 +178,12 @@ drop_caps(void)
 
 	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0) < 0)
 		return -errno;
-	for (unsigned long cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+	for (unsigned long cap = 0;; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+			if (errno == EINVAL && cap > 0)
+				break;
 			return -errno;
+		}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		return -errno;
 	memset(data, 0, sizeof(data));
@@ -193,7 +198,7 @@ attach_stdio(const struct al_child_ctx *c)
 	return 0;
 }
 
-/* pid 2. Every step before exec reports to the runner as a sandbox failure; a failed exec
+/* The command. Every step before exec reports to the runner as a sandbox failure; a failed exec
  * is the command's own outcome (127, like a shell). */
 static _Noreturn void
 run_command(const struct al_child_ctx *c)
@@ -411,13 +416,14 @@ egress_listen(const struct al_child_ctx *c)
 	close(c->egress_fd);
 }
 
-enum { KEEP_FIXED = 8, KEEP_MAX = KEEP_FIXED + AL_SANDBOX_MAX_BINDS + AL_SANDBOX_MAX_LAYERS + 3 };
+enum { KEEP_FIXED = 9, KEEP_MAX = KEEP_FIXED + AL_SANDBOX_MAX_BINDS + AL_SANDBOX_MAX_LAYERS + 3 };
 
 _Noreturn void
 al_child_init(const struct al_child_ctx *c)
 {
 	int keep[KEEP_MAX];
 	struct al_child_fds fds;
+	struct al_netns netns;
 	size_t n_keep = KEEP_FIXED;
 	pid_t cmd;
 	int r;
@@ -427,9 +433,11 @@ al_child_init(const struct al_child_ctx *c)
 	close(c->sync_wr_fd);
 	wait_for_runner(c);
 	join_cgroups(c);
+	/* in the run's groups from its birth; done by the time the plan's mounts are */
+	al_netns_start(&netns, c->report_fd);
 	memcpy(keep,
 	       (int[]){c->sync_fd, c->report_fd, c->status_fd, c->out_fd, c->err_fd, c->notify_fd,
-		       c->report_copy_fd, c->egress_fd},
+		       c->report_copy_fd, c->egress_fd, netns.sock},
 	       KEEP_FIXED * sizeof(int));
 	open_sources(c, &fds, keep, &n_keep);
 
@@ -437,8 +445,10 @@ al_child_init(const struct al_child_ctx *c)
 		al_child_fail(c->report_fd, r, "close_range");
 	reset_signals();
 	become_root(c);
-	egress_listen(c);
 	al_mounts_build_root(c, &fds);
+	al_netns_join(&netns, c->report_fd);
+	egress_listen(c);
+	al_mounts_enter_root(c, &fds);
 	if (sethostname(AL_SANDBOX_HOSTNAME, strlen(AL_SANDBOX_HOSTNAME)) < 0)
 		al_child_fail(c->report_fd, -errno, "sethostname");
 	if ((r = init_stdio()) < 0)

@@ -62,7 +62,6 @@ const struct al_mount_step al_mounts_plan[] = {
     {AL_MOUNT_WORKSPACE, NULL, "/work", 0},
     {AL_MOUNT_DISK_DIR, "tmp", "/tmp", AL_MOUNT_STICKY},
     {AL_MOUNT_DISK_DIR, "report", AL_SANDBOX_REPORT_DIR, 0},
-    {AL_MOUNT_DISK_HIDE, NULL, AL_SANDBOX_DISK, 0},
     {AL_MOUNT_TMPFS, "size=64k,mode=0755", "/dev", 0},
     {AL_MOUNT_DEV_BIND, "/dev/null", "/dev/null", 0},
     {AL_MOUNT_DEV_BIND, "/dev/zero", "/dev/zero", 0},
@@ -73,6 +72,8 @@ const struct al_mount_step al_mounts_plan[] = {
     {AL_MOUNT_SYMLINK, "/proc/self/fd/0", "/dev/stdin", 0},
     {AL_MOUNT_SYMLINK, "/proc/self/fd/1", "/dev/stdout", 0},
     {AL_MOUNT_SYMLINK, "/proc/self/fd/2", "/dev/stderr", 0},
+    /* the first unmount: al_mounts_build_root stops before it (see netns.c) */
+    {AL_MOUNT_DISK_HIDE, NULL, AL_SANDBOX_DISK, 0},
     /* the run's own binds may land below /dev */
     {AL_MOUNT_BINDS, NULL, NULL, 0},
     {AL_MOUNT_REMOUNT_RO, NULL, "/dev", 0},
@@ -100,17 +101,20 @@ root_path(char *buf, size_t size, const char *dest)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-/* mkdir -p of everything above path's last component. */
+/* mkdir -p of everything above path's last component, below the new root (which
+ * exists: every path here is root_path's). */
 static int
 make_parents(const char *path)
 {
 	char buf[PATH_MAX];
-	size_t len = strlen(path);
+	size_t len = strlen(path), skip = strlen(AL_SANDBOX_NEWROOT);
 
 	if (len >= sizeof(buf))
 		return -ENAMETOOLONG;
+	if (strncmp(path, AL_SANDBOX_NEWROOT, skip) != 0 || path[skip] != '/')
+		skip = 0;
 	memcpy(buf, path, len + 1);
-	for (char *s = buf + 1; *s; s++) {
+	for (char *s = buf + skip + 1; *s; s++) {
 		if (*s != '/')
 			continue;
 		*s = '\0';
@@ -445,17 +449,24 @@ enter_root(void)
 	return 0;
 }
 
-/* The one loop over the plan. */
-static void
-apply_plan(const struct al_child_ctx *c, const struct al_child_fds *fds)
+/* The one loop over the plan, from step `from` up to the first unmount (unmounts: 0) or
+ * to the end (1); the index it stopped at. */
+static size_t
+apply_plan(const struct al_child_ctx *c, const struct al_child_fds *fds, size_t from, int unmounts)
 {
-	for (size_t i = 0; i < al_mounts_plan_len; i++) {
-		const struct al_mount_step *s = &al_mounts_plan[i];
-		int r = apply_step(s, c, fds);
+	size_t i;
 
+	for (i = from; i < al_mounts_plan_len; i++) {
+		const struct al_mount_step *s = &al_mounts_plan[i];
+		int r;
+
+		if (!unmounts && s->op == AL_MOUNT_DISK_HIDE)
+			break;
+		r = apply_step(s, c, fds);
 		if (r < 0)
 			al_child_fail(c->report_fd, r, "%s %s", op_names[s->op], s->dest);
 	}
+	return i;
 }
 
 static void
@@ -470,20 +481,28 @@ close_sources(const struct al_child_ctx *c, const struct al_child_fds *fds)
 		close(fds->layers[i]);
 }
 
+static size_t unmount_step; /* where al_mounts_build_root stopped */
+
 /* fds are the workspace, the binds' sources and the environment's directories, opened in
  * our own mount namespace (a bind source must belong to it) before the new root hides the
  * host's /tmp; see open_sources in child.c. */
 void
 al_mounts_build_root(const struct al_child_ctx *c, const struct al_child_fds *fds)
 {
-	int r;
-
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		al_child_fail(c->report_fd, -errno, "make / rslave");
 	if (mount("tmpfs", AL_SANDBOX_NEWROOT, "tmpfs", MS_NOSUID | MS_NODEV,
 		  AL_SANDBOX_NEWROOT_OPTS) < 0)
 		al_child_fail(c->report_fd, -errno, "mount root tmpfs");
-	apply_plan(c, fds);
+	unmount_step = apply_plan(c, fds, 0, 0);
+}
+
+void
+al_mounts_enter_root(const struct al_child_ctx *c, const struct al_child_fds *fds)
+{
+	int r;
+
+	apply_plan(c, fds, unmount_step, 1);
 	close_sources(c, fds);
 	r = enter_root();
 	if (r < 0)

@@ -144,9 +144,21 @@ _Noreturn void al_child_init(const struct al_child_ctx *c);
 /* Reports a failed set-up step to the runner and exits 127 (child.c). */
 _Noreturn void al_child_fail(int report_fd, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Builds the new root from the plan and enters it; a failed step ends the init through
- * al_child_fail (mounts.c). */
+/* The new root, in two halves (mounts.c); a failed step ends the init through
+ * al_child_fail. al_mounts_build_root makes the plan's mounts up to its first unmount;
+ * al_mounts_enter_root applies the rest, pivots into the root and makes it read-only. */
 void al_mounts_build_root(const struct al_child_ctx *c, const struct al_child_fds *fds);
+void al_mounts_enter_root(const struct al_child_ctx *c, const struct al_child_fds *fds);
+
+/* The network namespace, made by a helper while the root is built (netns.c). start
+ * clones the helper; join waits for it, reaps it and moves the caller into its namespace.
+ * A failure ends the init through al_child_fail, naming the network namespace. */
+struct al_netns {
+	int sock; /* the init's end of the socket pair the handle comes over */
+	pid_t pid;
+};
+void al_netns_start(struct al_netns *n, int report_fd);
+void al_netns_join(struct al_netns *n, int report_fd);
 
 /* The options' binds (at most AL_SANDBOX_MAX_BINDS, absolute, outside /proc) and the
  * environment's directories (sandbox-opts.c): 0 or -errno with err saying why. */

@@ -4,11 +4,12 @@
  * CPU caps), clones the sandbox init with a raw clone (born in its cgroup on v2), writes
  * its id maps, then captures output, answers the filter's notifications (counting denied
  * calls) and enforces the wall clock. The init (pid 1 of the new pid namespace) joins its
- * cgroups first (v1), builds the new root from the mount plan, enters a cgroup namespace
- * rooted at its group, forks the command and reaps everything; when the command ends it
- * reports the command's wait status and exits, which makes the kernel kill whatever is
- * left in the namespace. The command (pid 2) drops every privilege, loads the seccomp
- * filter last, hands its listener to the runner and execs.
+ * cgroups first (v1), builds the new root from the mount plan while a short-lived helper
+ * makes its network namespace (netns.c), enters a cgroup namespace rooted at its group,
+ * forks the command and reaps everything; when the command ends it reports the command's
+ * wait status and exits, which makes the kernel kill whatever is left in the namespace.
+ * The command (pid 3) drops every privilege, loads the seccomp filter last, hands its
+ * listener to the runner and execs.
  *
  * The runner may be multi-threaded, so nothing after the clone allocates or takes a libc
  * lock: everything the children need is prepared before, and credential changes use raw
@@ -19,6 +20,7 @@
  *   sandbox.h      the sandbox's public interface; sandbox-int.h what its files share
  *   mounts.c       the mount plan (one table) and the init's building of the new root
  *   child.c        the init and the command, from the clone to exec
+ *   netns.c        the network namespace, made beside the init
  *   capture.c      stdout and stderr kept as head and tail within the cap
  *   profile.c      the plan spelled out as the profile text digested into grants
  *   doctor.c       what this host supports, for `airlock doctor`
@@ -66,10 +68,10 @@
 #define MAX_ENV_EXTRA 256
 #define SANDBOX_ID 65534
 
-/* The cgroup namespace comes later: the init enters one once the runner has put it into
- * the run's groups, so that they are its root. */
-#define NS_FLAGS \
-	(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+/* Two namespaces come later. The init enters a cgroup namespace once it is in the run's
+ * groups, so that they are its root, and joins a network namespace that its helper made
+ * while it built the root (netns.c). */
+#define NS_FLAGS (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS)
 
 const char *const al_sandbox_env_allow[] = {
     "PATH=/usr/local/bin:/usr/bin:/bin",
@@ -526,6 +528,8 @@ start(struct run *r, const struct al_sandbox_opts *o, const struct al_cgroup_hos
 		ret = signal_init(r, err);
 	if (ret < 0)
 		kill_and_reap(r);
+	else
+		al_cgroup_sweep_once(); /* while the init builds the root */
 	return ret;
 }
 

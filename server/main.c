@@ -181,8 +181,11 @@ static int
 cgroups_settle(struct al_err *err)
 {
 	const struct al_cgroup_host *h = NULL;
+	int r = al_cgroup_host(&h, err);
 
-	return al_cgroup_host(&h, err);
+	if (r == 0)
+		al_cgroup_sweep_once();
+	return r;
 }
 
 /* Runs `airlock doctor` in its own process (no sandbox setup in the process that holds

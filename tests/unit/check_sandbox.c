@@ -499,8 +499,10 @@ START_TEST(identity_and_privileges)
 	       "/proc/self/status; hostname"),
 	    0, 0, &rec);
 	assert_ok(&rec);
+	/* the command is pid 3, its own session and group: pid 2 was the helper that made
+	 * the network namespace, gone before the command started */
 	snprintf(want, sizeof(want),
-		 "0\n0\n2\n2 2\n0 %u 1\n0 %u 1\ndeny\n"
+		 "0\n0\n3\n3 3\n0 %u 1\n0 %u 1\ndeny\n"
 		 "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\n"
 		 "CapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n"
 		 "CapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\nairlock\n",
@@ -1409,6 +1411,78 @@ START_TEST(cgroup_refusal_fails_closed)
 	ck_assert_str_eq(f.rec.out, "ran\n");
 	ck_assert_int_eq(access(f.marker, F_OK), 0);
 	al_sandbox_record_clear(&f.rec);
+}
+END_TEST
+
+/* A network namespace that cannot be made fails the run closed. The runner's process
+ * carries a filter that refuses unshare(CLONE_NEWNET) (the sandbox inherits it), so the
+ * init's helper fails: a setup error naming the network namespace, and the command never
+ * ran. In a child, since a filter cannot be taken back. Exit 0 when all of that held. */
+static int
+run_without_netns(const char *marker)
+{
+	struct sock_filter f[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_unshare, 0, 3),
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]) +
+						   (__BYTE_ORDER == __LITTLE_ENDIAN ? 0 : 4)),
+	    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWNET, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {.len = AL_ARRAY_SIZE(f), .filter = f};
+	struct al_sandbox_opts o = {
+	    .workspace = ws, .argv = SH("touch /work/ran; echo ran"), .timeout_ms = 10000};
+	struct al_run_record rec = {0};
+	struct al_err e = {0};
+	int r;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		return 10;
+	/* the filter works: the runner itself cannot make one either */
+	if (unshare(CLONE_NEWNET) == 0 || errno != EPERM)
+		return 11;
+	al_sandbox_default_ids(&o.host_uid, &o.host_gid);
+	if (al_sandbox_run(&o, &rec, &e) < 0) {
+		fprintf(stderr, "al_sandbox_run: %s\n", al_err_msg(&e));
+		return 12;
+	}
+	r = rec.status != AL_RUN_XX							       ? 13
+	    : !strstr(rec.detail, "sandbox setup: network namespace: Operation not permitted") ? 14
+	    : rec.out_len || access(marker, F_OK) == 0					       ? 15
+											       : 0;
+	if (r)
+		fprintf(stderr, "status %s detail '%s' out '%.*s'\n",
+			al_runrec_status_name(rec.status), rec.detail, (int)rec.out_len,
+			rec.out ? rec.out : "");
+	al_sandbox_record_clear(&rec);
+	return r;
+}
+
+START_TEST(netns_refusal_fails_closed)
+{
+	struct al_run_record rec = {0};
+	char marker[PATH_MAX];
+	int st;
+	pid_t p;
+
+	snprintf(marker, sizeof(marker), "%s/ran", ws);
+	unlink(marker);
+	p = fork();
+	ck_assert_int_ge(p, 0);
+	if (p == 0)
+		_exit(run_without_netns(marker));
+	ck_assert_int_eq(waitpid(p, &st, 0), p);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+	ck_assert_int_eq(access(marker, F_OK), -1);
+	ck_assert_int_eq(groups_left(), 0);
+	/* the control: the same run from this process, which has no such filter */
+	run(SH("touch /work/ran; echo ran"), 10000, 0, &rec);
+	assert_ok(&rec);
+	ck_assert_str_eq(rec.out, "ran\n");
+	ck_assert_int_eq(access(marker, F_OK), 0);
+	al_sandbox_record_clear(&rec);
 }
 END_TEST
 
@@ -2625,6 +2699,7 @@ sandbox_suite(void)
 	tcase_add_test(l, run_group_has_the_caps);
 	tcase_add_test(l, no_group_left_behind);
 	tcase_add_test(l, cgroup_refusal_fails_closed);
+	tcase_add_test(l, netns_refusal_fails_closed);
 	tcase_add_test(l, bad_limits);
 	tcase_add_test(l, disk_bytes_cap);
 	tcase_add_test(l, overlay_keeps_the_workspace);

@@ -1,0 +1,93 @@
+/* The sandbox's network namespace, made beside the init rather than by it.
+ *
+ * Making a network namespace (its loopback device, sysctl tables, per-protocol state) is
+ * the costliest single step of a sandbox's start, about half a millisecond, and nothing
+ * the init does before pivot_root needs it. So the init clones a helper that makes one
+ * while the init mounts the new root, and joins it before the first unmount: a detach
+ * waits for an RCU grace period, which the helper's work in the kernel would stretch.
+ *
+ * The helper shares the init's memory (CLONE_VM: no page tables copied) but not its fd
+ * table, so the init's close_range cannot race the helper's sockets. It runs in the
+ * sandbox's user namespace, so the namespace is owned by it, as one made by clone would
+ * be. It takes a handle on the namespace from a socket inside it (SIOCGSKNS) and passes
+ * it back over a socket pair, then exits; the init reaps it before the command exists, so
+ * the command never shares a process with it (the command is pid 3, the helper was 2).
+ *
+ * errno is the one thing the two share by accident (one TLS block): the helper sets it
+ * only when a call fails, and then exits with it, so only an init failure in the same
+ * instant could report the helper's code instead of its own. Neither allocates. */
+#include <errno.h>
+#include <linux/sockios.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/fdpass.h"
+#include "runner/sandbox-int.h"
+
+/* The helper's own stack (its calls are a handful of syscall wrappers), and its end of
+ * the socket pair: static, since the init's stack frame is gone by the time it runs. */
+static char helper_stack[16384] __attribute__((aligned(64)));
+static int helper_sock = -1;
+
+/* The helper: exit status 0 once the handle is sent, else the errno of the failed step. */
+static int
+helper_main(void *arg)
+{
+	int s, ns;
+
+	(void)arg;
+	if (syscall(SYS_unshare, CLONE_NEWNET) < 0)
+		_exit(errno);
+	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		_exit(errno);
+	ns = ioctl(s, SIOCGSKNS);
+	if (ns < 0)
+		_exit(errno);
+	_exit(al_fd_send(helper_sock, "N", 1, ns) < 0 ? EIO : 0);
+}
+
+void
+al_netns_start(struct al_netns *n, int report_fd)
+{
+	int sv[2];
+
+	n->sock = -1;
+	n->pid = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		al_child_fail(report_fd, -errno, "network namespace: socketpair");
+	helper_sock = sv[1];
+	n->pid = clone(helper_main, helper_stack + sizeof(helper_stack), CLONE_VM | SIGCHLD, NULL);
+	if (n->pid < 0)
+		al_child_fail(report_fd, -errno, "network namespace: clone");
+	close(sv[1]);
+	n->sock = sv[0];
+}
+
+void
+al_netns_join(struct al_netns *n, int report_fd)
+{
+	size_t len;
+	char byte;
+	int st, fd = -1, r;
+
+	r = al_fd_recv(n->sock, &byte, 1, 0, &len, &fd);
+	while (waitpid(n->pid, &st, 0) < 0)
+		if (errno != EINTR)
+			al_child_fail(report_fd, -errno, "network namespace: waitpid");
+	close(n->sock);
+	n->sock = -1;
+	n->pid = -1;
+	if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+		al_child_fail(report_fd, -WEXITSTATUS(st), "network namespace");
+	if (r < 0 || !WIFEXITED(st))
+		al_child_fail(report_fd, r < 0 ? r : -ECHILD, "network namespace: no handle");
+	if (setns(fd, CLONE_NEWNET) < 0)
+		al_child_fail(report_fd, -errno, "network namespace: setns");
+	close(fd);
+}
