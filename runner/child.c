@@ -433,7 +433,8 @@ al_child_init(const struct al_child_ctx *c)
 	close(c->sync_wr_fd);
 	wait_for_runner(c);
 	join_cgroups(c);
-	/* in the run's groups from its birth; done by the time the plan's mounts are */
+	/* in the run's groups from its birth. Started any earlier, it competes with the
+	 * runner's last steps for the second core and the init waits longer (two cores). */
 	al_netns_start(&netns, c->report_fd);
 	memcpy(keep,
 	       (int[]){c->sync_fd, c->report_fd, c->status_fd, c->out_fd, c->err_fd, c->notify_fd,

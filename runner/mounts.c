@@ -72,13 +72,13 @@ const struct al_mount_step al_mounts_plan[] = {
     {AL_MOUNT_SYMLINK, "/proc/self/fd/0", "/dev/stdin", 0},
     {AL_MOUNT_SYMLINK, "/proc/self/fd/1", "/dev/stdout", 0},
     {AL_MOUNT_SYMLINK, "/proc/self/fd/2", "/dev/stderr", 0},
+    /* proc can only be mounted while the host's proc is still visible: before pivot */
+    {AL_MOUNT_PROC, NULL, "/proc", 0},
     /* the first unmount: al_mounts_build_root stops before it (see netns.c) */
     {AL_MOUNT_DISK_HIDE, NULL, AL_SANDBOX_DISK, 0},
     /* the run's own binds may land below /dev */
     {AL_MOUNT_BINDS, NULL, NULL, 0},
     {AL_MOUNT_REMOUNT_RO, NULL, "/dev", 0},
-    /* proc can only be mounted while the host's proc is still visible: before pivot */
-    {AL_MOUNT_PROC, NULL, "/proc", 0},
 };
 
 const size_t al_mounts_plan_len = AL_ARRAY_SIZE(al_mounts_plan);

@@ -14,7 +14,7 @@
  * the command never shares a process with it (the command is pid 3, the helper was 2).
  *
  * errno is the one thing the two share by accident (one TLS block): the helper sets it
- * only when a call fails, and then exits with it, so only an init failure in the same
+ * only when a call fails, and then exits with it (its fds close as it exits), so only an init failure in the same
  * instant could report the helper's code instead of its own. Neither allocates. */
 #include <errno.h>
 #include <linux/sockios.h>
@@ -34,7 +34,9 @@
 static char helper_stack[16384] __attribute__((aligned(64)));
 static int helper_sock = -1;
 
-/* The helper: exit status 0 once the handle is sent, else the errno of the failed step. */
+/* The helper: exit status 0 once the handle is sent, else the errno of the failed step.
+ * It returns rather than calling _exit: clone's own code then makes the exit call, and a
+ * sanitizer build sees no noreturn call on a stack it does not know. */
 static int
 helper_main(void *arg)
 {
@@ -42,14 +44,14 @@ helper_main(void *arg)
 
 	(void)arg;
 	if (syscall(SYS_unshare, CLONE_NEWNET) < 0)
-		_exit(errno);
+		return errno;
 	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		_exit(errno);
+		return errno;
 	ns = ioctl(s, SIOCGSKNS);
 	if (ns < 0)
-		_exit(errno);
-	_exit(al_fd_send(helper_sock, "N", 1, ns) < 0 ? EIO : 0);
+		return errno;
+	return al_fd_send(helper_sock, "N", 1, ns) < 0 ? EIO : 0;
 }
 
 void

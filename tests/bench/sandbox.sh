@@ -1,22 +1,28 @@
 #!/bin/bash
 # Sandbox start-up cost and throughput, against bubblewrap measured in the same run.
 #   - median and p90 wall time of `airlock sandbox -- /bin/true`, of bubblewrap with all
-#     namespaces, and of plain /bin/true (hyperfine, N runs each, warm-up first);
-#   - the same for runs spaced 50 ms apart (hyperfine's prepare sleeps; NS runs each), as
-#     a gate's runs are: kernel locks that are cheap when hot may be dear when idle;
+#     namespaces, and of plain /bin/true (hyperfine -N);
+#   - the same for runs spaced 50 ms apart (hyperfine's prepare sleeps), as a gate's runs
+#     are: kernel locks that are cheap when hot may be dear when idle;
 #   - sandboxes per second at parallelism 1, 2 and 4 for airlock and bubblewrap;
 #   - memory per idle sandbox (MemAvailable drop with K sandboxes sleeping).
+# The latencies are taken in ROUNDS rounds that alternate a block of each command (each
+# block warmed up first, its own runs back to back or spaced), and pooled: a shared host's
+# speed drifts by tens of percent over a minute, and one long block per command would
+# compare two different machines. The spread of the per-round ratios is printed too.
 set -eu
 cd "$(dirname "$0")/../.."
 AIRLOCK=${AIRLOCK:-$PWD/airlock}
 N=${N:-300}
 TOTAL=${TOTAL:-400}
 K=${K:-40}
-NS=${NS:-100}
+NS=${NS:-90}
+ROUNDS=${ROUNDS:-15}
 export DEBIAN_FRONTEND=noninteractive
 need=""
 command -v bwrap >/dev/null || need="$need bubblewrap"
 command -v hyperfine >/dev/null || need="$need hyperfine"
+command -v jq >/dev/null || need="$need jq"
 if [ -n "$need" ]; then
 	apt-get update -qq && apt-get install -y -qq $need >/dev/null
 fi
@@ -25,45 +31,68 @@ trap 'rm -rf "$TMP"' EXIT
 
 BWRAP=(bwrap --unshare-all --die-with-parent --ro-bind /usr /usr --symlink usr/lib /lib
 	--symlink usr/lib64 /lib64 --symlink usr/bin /bin --proc /proc --dev /dev --tmpfs /tmp)
+B=$(((N + ROUNDS - 1) / ROUNDS))
+BS=$(((NS + ROUNDS - 1) / ROUNDS))
 
-# stats FILE: median and p90 in ms of hyperfine's JSON times
-stats() {
-	jq -r '.results[0].times | sort | [.[((length - 1) / 2 | floor)], .[((length * 0.9) | ceil) - 1]]
-		| map(. * 1000) | "\(.[0]) \(.[1])"' "$1"
-}
-
-hyperfine -N -w 20 -r "$N" --export-json "$TMP/true.json" /bin/true >/dev/null 2>&1
-hyperfine -N -w 20 -r "$N" --export-json "$TMP/bwrap.json" "${BWRAP[*]} /bin/true" >/dev/null 2>&1
-hyperfine -N -w 20 -r "$N" --export-json "$TMP/airlock.json" "$AIRLOCK sandbox -- /bin/true" \
-	>/dev/null 2>&1
-# spaced: hyperfine times only the command, not its prepare step
-spaced() { # spaced NAME CMD
-	hyperfine -N -w 3 -r "$NS" --prepare 'sleep 0.05' --export-json "$TMP/$1-spaced.json" "$2" \
+# block NAME ROUND RUNS [hyperfine options] -- CMD: one block's times, in NAME-ROUND.json
+block() {
+	local name=$1 round=$2 runs=$3
+	shift 3
+	local opts=()
+	while [ "$1" != "--" ]; do
+		opts+=("$1")
+		shift
+	done
+	shift
+	hyperfine -N -r "$runs" "${opts[@]}" --export-json "$TMP/$name-$round.json" "$*" \
 		>/dev/null 2>&1
 }
-spaced bwrap "${BWRAP[*]} /bin/true"
-spaced airlock "$AIRLOCK sandbox -- /bin/true"
-read -r t_med t_p90 < <(stats "$TMP/true.json")
-read -r b_med b_p90 < <(stats "$TMP/bwrap.json")
-read -r a_med a_p90 < <(stats "$TMP/airlock.json")
-read -r bs_med bs_p90 < <(stats "$TMP/bwrap-spaced.json")
-read -r as_med as_p90 < <(stats "$TMP/airlock-spaced.json")
+for round in $(seq "$ROUNDS"); do
+	block true "$round" "$B" -w 3 -- /bin/true
+	block bwrap "$round" "$B" -w 3 -- "${BWRAP[@]}" /bin/true
+	block airlock "$round" "$B" -w 3 -- "$AIRLOCK" sandbox -- /bin/true
+	# spaced: hyperfine times only the command, not its prepare step
+	block bwrap-spaced "$round" "$BS" -w 1 --prepare 'sleep 0.05' -- "${BWRAP[@]}" /bin/true
+	block airlock-spaced "$round" "$BS" -w 1 --prepare 'sleep 0.05' -- \
+		"$AIRLOCK" sandbox -- /bin/true
+done
+
+# stats NAME: median and p90 in ms of every round's times
+stats() {
+	jq -s -r '[.[].results[0].times[]] | sort
+		| [.[((length - 1) / 2 | floor)], .[((length * 0.9) | ceil) - 1]]
+		| map(. * 1000) | "\(.[0]) \(.[1])"' "$TMP/$1"-[0-9]*.json
+}
+# spread A B: min, median and max over the rounds of median(A) / median(B)
+spread() {
+	local round ratios=()
+	for round in $(seq "$ROUNDS"); do
+		ratios+=("$(jq -s -r 'map(.results[0].median) | .[0] / .[1]' \
+			"$TMP/$1-$round.json" "$TMP/$2-$round.json")")
+	done
+	printf '%s\n' "${ratios[@]}" | sort -g |
+		awk '{r[NR] = $1} END {printf "%.2f / %.2f / %.2f", r[1], r[int((NR + 1) / 2)], r[NR]}'
+}
+read -r t_med t_p90 < <(stats true)
+read -r b_med b_p90 < <(stats bwrap)
+read -r a_med a_p90 < <(stats airlock)
+read -r bs_med bs_p90 < <(stats bwrap-spaced)
+read -r as_med as_p90 < <(stats airlock-spaced)
 
 line() { printf '  %-40s median %7.2f ms   p90 %7.2f ms\n' "$@"; }
-ratio() { # ratio WHAT AIRLOCK BWRAP
-	awk -v w="$1" -v a="$2" -v b="$3" \
-		'BEGIN {printf "  ratio airlock/bubblewrap, %s (median): %.2f  (target <= 0.80)\n", w, a/b}'
+ratio() { # ratio WHAT AIRLOCK BWRAP SPREAD
+	awk -v w="$1" -v a="$2" -v b="$3" -v s="$4" 'BEGIN {printf "  ratio airlock/bubblewrap, %s (median): %.2f  (target <= 0.80; per round min/median/max %s)\n", w, a/b, s}'
 }
-echo "bench sandbox: $(nproc) cores, $(uname -r), hyperfine, median and p90"
-echo "  back to back, $N runs each:"
+echo "bench sandbox: $(nproc) cores, $(uname -r), hyperfine, median and p90 of $ROUNDS alternating rounds"
+echo "  back to back, $B runs a block, $((B * ROUNDS)) runs each:"
 line "/bin/true" "$t_med" "$t_p90"
 line "bubblewrap --unshare-all" "$b_med" "$b_p90"
 line "airlock sandbox -- /bin/true" "$a_med" "$a_p90"
-echo "  spaced 50 ms apart, $NS runs each:"
+echo "  spaced 50 ms apart, $BS runs a block, $((BS * ROUNDS)) runs each:"
 line "bubblewrap --unshare-all" "$bs_med" "$bs_p90"
 line "airlock sandbox -- /bin/true" "$as_med" "$as_p90"
-ratio "back to back" "$a_med" "$b_med"
-ratio "spaced 50 ms" "$as_med" "$bs_med"
+ratio "back to back" "$a_med" "$b_med" "$(spread airlock bwrap)"
+ratio "spaced 50 ms" "$as_med" "$bs_med" "$(spread airlock-spaced bwrap-spaced)"
 
 # throughput: TOTAL sandboxes, P at a time
 rate() { # rate P CMD...
