@@ -14,7 +14,7 @@
  * the command never shares a process with it (the command is pid 3, the helper was 2).
  *
  * errno is the one thing the two share by accident (one TLS block): the helper sets it
- * only when a call fails, and then exits with it (its fds close as it exits), so only an init failure in the same
+ * only when a call fails, and then exits with it, so only an init failure in the same
  * instant could report the helper's code instead of its own. Neither allocates. */
 #include <errno.h>
 #include <linux/sockios.h>
