@@ -6,6 +6,9 @@
 #include <sys/types.h>
 
 #define AL_CGROUP_RUN_PREFIX "airlock-run-"
+/* Empty groups kept for later runs to take (cgroup-run.c), AL_CGROUP_SPARES of them */
+#define AL_CGROUP_SPARE_PREFIX "airlock-spare-"
+#define AL_CGROUP_SPARES 2
 
 /* snprintf that fails with -ENAMETOOLONG instead of truncating */
 int al_cgroup_fmt(char *buf, size_t size, const char *f, ...) __attribute__((format(printf, 3, 4)));

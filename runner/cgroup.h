@@ -59,6 +59,12 @@ struct al_cgroup_run;
  * again on failure. */
 int al_cgroup_run_create(const struct al_cgroup_host *h, const struct al_cgroup_limits *l,
 			 struct al_cgroup_run **ret, struct al_err *err);
+/* v1: makes the spare groups that later runs take instead of making their own (a rename
+ * instead of a mkdir: a memory group's mkdir is most of a run's cgroup cost). Spares are
+ * empty and carry no limits; a run that takes one writes its own. The runner calls this
+ * while the command runs, when it is otherwise idle. Errors are ignored: a run without a
+ * spare makes its groups. No-op on v2 and for NULL. */
+void al_cgroup_run_refill(const struct al_cgroup_run *r);
 /* Moves pid (and the children it makes from then on) into the run's groups by writing it
  * into each cgroup.procs. Costly: see cgroup-run.c. */
 int al_cgroup_run_attach(struct al_cgroup_run *r, pid_t pid, struct al_err *err);

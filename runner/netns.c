@@ -13,9 +13,9 @@
  * it back over a socket pair, then exits; the init reaps it before the command exists, so
  * the command never shares a process with it (the command is pid 3, the helper was 2).
  *
- * errno is the one thing the two share by accident (one TLS block): the helper sets it
- * only when a call fails, and then exits with it, so only an init failure in the same
- * instant could report the helper's code instead of its own. Neither allocates. */
+ * The two share one TLS block, so errno too, and the init sets errno all the time (every
+ * mkdir -p meets EEXIST): the helper's own calls are raw syscalls that return the
+ * kernel's -errno and never touch errno. Neither allocates. */
 #include <errno.h>
 #include <linux/sockios.h>
 #include <sched.h>
@@ -34,24 +34,52 @@
 static char helper_stack[16384] __attribute__((aligned(64)));
 static int helper_sock = -1;
 
+/* A syscall with up to three arguments: the result or the kernel's -errno, errno left
+ * alone (see the top of this file). */
+static long
+raw_syscall(long nr, long a, long b, long c)
+{
+#if defined(__x86_64__)
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c)
+			 : "rcx", "r11", "memory");
+	return ret;
+#elif defined(__aarch64__)
+	register long x8 __asm__("x8") = nr;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+
+	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
+	return x0;
+#else
+#error "runner/netns.c: raw_syscall needs this architecture's syscall convention"
+#endif
+}
+
 /* The helper: exit status 0 once the handle is sent, else the errno of the failed step.
  * It returns rather than calling _exit: clone's own code then makes the exit call, and a
  * sanitizer build sees no noreturn call on a stack it does not know. */
 static int
 helper_main(void *arg)
 {
-	int s, ns;
+	long r, s, ns;
 
 	(void)arg;
-	if (syscall(SYS_unshare, CLONE_NEWNET) < 0)
-		return errno;
-	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	r = raw_syscall(SYS_unshare, CLONE_NEWNET, 0, 0);
+	if (r < 0)
+		return (int)-r;
+	s = raw_syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		return errno;
-	ns = ioctl(s, SIOCGSKNS);
+		return (int)-s;
+	ns = raw_syscall(SYS_ioctl, s, SIOCGSKNS, 0);
 	if (ns < 0)
-		return errno;
-	return al_fd_send(helper_sock, "N", 1, ns) < 0 ? EIO : 0;
+		return (int)-ns;
+	/* its own failure is EIO whatever errno says */
+	return al_fd_send(helper_sock, "N", 1, (int)ns) < 0 ? EIO : 0;
 }
 
 void

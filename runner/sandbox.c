@@ -374,6 +374,8 @@ read_notify(struct run *r)
 		 * filter loaded, about to exec: the sandbox is up */
 		r->spawn_us = now_us() - r->spawn_t0_us;
 		r->listener = fd;
+		/* one core is idle while the command runs: spares for the next runs */
+		al_cgroup_run_refill(r->cg);
 	} else if (rc == 0)
 		close(fd); /* only one command, so only one listener */
 	/* nothing else comes this way: no need to be woken by its EOF */

@@ -1486,6 +1486,55 @@ START_TEST(netns_refusal_fails_closed)
 }
 END_TEST
 
+/* v1: a run takes a spare group instead of making one (a rename keeps the group's inode),
+ * and while its command runs the runner makes spares again. The spares' limits are never
+ * the run's: limits_applied reads a taken spare's once any run has been before it. */
+static ino_t
+spare_ino(const char *base, int k)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/airlock-spare-%d", base, k);
+	return stat(p, &st) == 0 ? st.st_ino : 0;
+}
+
+START_TEST(spares_taken_and_made_again)
+{
+	const struct al_cgroup_host *h;
+	const struct al_seccomp_prog *prog;
+	struct al_run_record rec = {0};
+	ino_t before[AL_CG_NCTRL][2];
+
+	ck_assert_int_eq(al_cgroup_host(&h, NULL), 0);
+	ck_assert_int_eq(al_seccomp_prepare(&prog, NULL), 0);
+	if (h->version != 1 || al_seccomp_uncounted_reason(prog))
+		return; /* cgroup2 cannot rename a group; without a listener nothing says when */
+	run(SH("true"), 10000, 0, &rec); /* leaves both spares made */
+	assert_ok(&rec);
+	al_sandbox_record_clear(&rec);
+	for (int c = 0; c < AL_CG_NCTRL; c++)
+		for (int k = 0; k < 2; k++) {
+			before[c][k] = spare_ino(h->base[c], k);
+			ck_assert_msg(before[c][k] != 0, "%s: no spare %d", h->base[c], k);
+		}
+	run(SH("true"), 10000, 0, &rec);
+	assert_ok(&rec);
+	al_sandbox_record_clear(&rec);
+	for (int c = 0; c < AL_CG_NCTRL; c++) {
+		ino_t a0 = spare_ino(h->base[c], 0), a1 = spare_ino(h->base[c], 1);
+
+		ck_assert_msg(a0 && a1, "%s: spares not made again", h->base[c]);
+		/* exactly one was taken (and made anew): the first that was there */
+		ck_assert_msg(a0 != before[c][0] && a1 == before[c][1],
+			      "%s: spares %lu %lu, were %lu %lu", h->base[c], (unsigned long)a0,
+			      (unsigned long)a1, (unsigned long)before[c][0],
+			      (unsigned long)before[c][1]);
+	}
+	ck_assert_int_eq(groups_left(), 0);
+}
+END_TEST
+
 /* OK, TO, OOM and XX: run_with checks that no group survives each. */
 START_TEST(no_group_left_behind)
 {
@@ -2700,6 +2749,7 @@ sandbox_suite(void)
 	tcase_add_test(l, no_group_left_behind);
 	tcase_add_test(l, cgroup_refusal_fails_closed);
 	tcase_add_test(l, netns_refusal_fails_closed);
+	tcase_add_test(l, spares_taken_and_made_again);
 	tcase_add_test(l, bad_limits);
 	tcase_add_test(l, disk_bytes_cap);
 	tcase_add_test(l, overlay_keeps_the_workspace);
