@@ -1,9 +1,9 @@
 /* The sandbox's two children: the init (pid 1 of the new pid namespace), which joins its
  * cgroups, builds the root (mounts.c) while a helper makes its network namespace
  * (netns.c), forks the command and reaps, and the command (pid 3), which drops every
- * privilege, loads the seccomp filter last and execs. Both run
- * between a raw clone and exec in a possibly multi-threaded runner's copy: nothing here
- * allocates or takes a libc lock, and credential changes use raw syscalls. */
+ * privilege, loads the seccomp filter last and execs. Both run between a raw clone and
+ * exec in a possibly multi-threaded runner's copy: nothing here allocates or takes a libc
+ * lock, and credential changes use raw syscalls. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -198,8 +198,8 @@ attach_stdio(const struct al_child_ctx *c)
 	return 0;
 }
 
-/* The command. Every step before exec reports to the runner as a sandbox failure; a failed exec
- * is the command's own outcome (127, like a shell). */
+/* The command. Every step before exec reports to the runner as a sandbox failure; a
+ * failed exec is the command's own outcome (127, like a shell). */
 static _Noreturn void
 run_command(const struct al_child_ctx *c)
 {
