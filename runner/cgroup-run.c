@@ -216,8 +216,7 @@ open_join(struct group *g, int version, struct al_err *err)
 }
 
 int
-al_cgroup_run_create(const struct al_cgroup_host *h, const struct al_cgroup_limits *l,
-		     struct al_cgroup_run **ret, struct al_err *err)
+al_cgroup_run_make(const struct al_cgroup_host *h, struct al_cgroup_run **ret, struct al_err *err)
 {
 	struct al_cgroup_run *r;
 	int rc;
@@ -232,8 +231,6 @@ al_cgroup_run_create(const struct al_cgroup_host *h, const struct al_cgroup_limi
 	rc = add_groups(r, h, err);
 	for (size_t i = 0; rc == 0 && i < r->n; i++)
 		rc = make_group(&r->g[i], r->version, err);
-	if (rc == 0)
-		rc = write_limits(r, l, err);
 	for (size_t i = 0; rc == 0 && i < r->n; i++)
 		rc = open_join(&r->g[i], r->version, err);
 	if (rc < 0) {
@@ -242,6 +239,25 @@ al_cgroup_run_create(const struct al_cgroup_host *h, const struct al_cgroup_limi
 	}
 	*ret = r;
 	return 0;
+}
+
+int
+al_cgroup_run_limit(struct al_cgroup_run *r, const struct al_cgroup_limits *l, struct al_err *err)
+{
+	return write_limits(r, l, err);
+}
+
+int
+al_cgroup_run_create(const struct al_cgroup_host *h, const struct al_cgroup_limits *l,
+		     struct al_cgroup_run **ret, struct al_err *err)
+{
+	int rc = al_cgroup_run_make(h, ret, err);
+
+	if (rc == 0 && (rc = al_cgroup_run_limit(*ret, l, err)) < 0) {
+		al_cgroup_run_destroy(*ret, NULL);
+		*ret = NULL;
+	}
+	return rc;
 }
 
 void

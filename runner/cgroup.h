@@ -54,9 +54,15 @@ void al_cgroup_sweep_once(void);
 
 struct al_cgroup_run;
 
-/* Makes the run's groups, writes the limits and opens what the sandbox init needs to be
- * put into them (al_cgroup_run_join_self, al_cgroup_run_clone_fd); everything is removed
- * again on failure. */
+/* Makes the run's groups and opens what the sandbox init needs to be put into them
+ * (al_cgroup_run_join_self, al_cgroup_run_clone_fd); everything is removed again on
+ * failure. al_cgroup_run_limit then writes the limits: a sandbox writes them while its
+ * init builds the root, and the command starts only once they are in place.
+ * al_cgroup_run_create is the two in one. */
+int al_cgroup_run_make(const struct al_cgroup_host *h, struct al_cgroup_run **ret,
+		       struct al_err *err);
+int al_cgroup_run_limit(struct al_cgroup_run *r, const struct al_cgroup_limits *l,
+			struct al_err *err);
 int al_cgroup_run_create(const struct al_cgroup_host *h, const struct al_cgroup_limits *l,
 			 struct al_cgroup_run **ret, struct al_err *err);
 /* v1: makes the spare groups that later runs take instead of making their own (a rename

@@ -1,7 +1,8 @@
 /* The sandbox's two children: the init (pid 1 of the new pid namespace), which joins its
  * cgroups, builds the root (mounts.c) while a helper makes its network namespace
- * (netns.c), forks the command and reaps, and the command (pid 3), which drops every
- * privilege, loads the seccomp filter last and execs. Both run between a raw clone and
+ * (netns.c), prepares what the command inherits while it waits for that helper, forks the
+ * command and reaps, and the command (pid 3), which drops its capabilities, loads the
+ * seccomp filter last and execs. Both run between a raw clone and
  * exec in a possibly multi-threaded runner's copy: nothing here allocates or takes a libc
  * lock, and credential changes use raw syscalls. */
 #include <errno.h>
@@ -149,12 +150,15 @@ join_cgroups(const struct al_child_ctx *c)
 		al_child_fail(c->report_fd, r, "joining cgroup %s", path);
 }
 
+/* The table's limits on the file size (fsize), or all the others. */
 static int
-set_rlimits(void)
+set_rlimits(int fsize)
 {
 	for (size_t i = 0; i < al_child_rlimits_len; i++) {
 		struct rlimit rl;
 
+		if ((al_child_rlimits[i].resource == RLIMIT_FSIZE) != fsize)
+			continue;
 		if (getrlimit(al_child_rlimits[i].resource, &rl) < 0)
 			return -errno;
 		/* raising a hard limit needs privilege outside the namespace */
@@ -169,13 +173,12 @@ set_rlimits(void)
 
 /* The bounding set has to go first: dropping from it needs CAP_SETPCAP. With an empty
  * bounding set and NOROOT, exec as uid 0 grants nothing back. Capabilities are numbered
- * from 0 without gaps, and dropping one past the last fails with EINVAL. */
+ * from 0 without gaps, and dropping one past the last fails with EINVAL. The init does
+ * this for the command (see prepare_command): neither the bounding set nor NOROOT matters
+ * to a process that never execs, and its own capabilities stay. */
 static int
-drop_caps(void)
+drop_bounding_set(void)
 {
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-
 	if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0) < 0)
 		return -errno;
 	for (unsigned long cap = 0;; cap++)
@@ -184,10 +187,37 @@ drop_caps(void)
 				break;
 			return -errno;
 		}
+	return 0;
+}
+
+/* The command's own capabilities, once the bounding set is empty. */
+static int
+drop_caps(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		return -errno;
 	memset(data, 0, sizeof(data));
 	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+}
+
+/* What the command inherits from us that we ourselves never use: an empty bounding set,
+ * NOROOT, no_new_privs, and the limits but the file size's (we still copy the report out,
+ * which may be larger). Done while we wait for the network namespace, so the command's
+ * start does not pay for it. */
+static void
+prepare_command(const struct al_child_ctx *c)
+{
+	int r;
+
+	if ((r = drop_bounding_set()) < 0)
+		al_child_fail(c->report_fd, r, "drop capabilities");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		al_child_fail(c->report_fd, -errno, "no_new_privs");
+	if ((r = set_rlimits(0)) < 0)
+		al_child_fail(c->report_fd, r, "setrlimit");
 }
 
 static int
@@ -216,7 +246,7 @@ run_command(const struct al_child_ctx *c)
 	environ = c->envp;
 	if ((r = close_all_except(keep, AL_ARRAY_SIZE(keep))) < 0)
 		al_child_fail(c->report_fd, r, "close_range");
-	if ((r = set_rlimits()) < 0)
+	if ((r = set_rlimits(1)) < 0)
 		al_child_fail(c->report_fd, r, "setrlimit");
 	if ((r = drop_caps()) < 0)
 		al_child_fail(c->report_fd, r, "drop capabilities");
@@ -447,6 +477,7 @@ al_child_init(const struct al_child_ctx *c)
 	reset_signals();
 	become_root(c);
 	al_mounts_build_root(c, &fds);
+	prepare_command(c);
 	al_netns_join(&netns, c->report_fd);
 	egress_listen(c);
 	al_mounts_enter_root(c, &fds);
@@ -456,6 +487,8 @@ al_child_init(const struct al_child_ctx *c)
 		al_child_fail(c->report_fd, r, "stdin /dev/null");
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		al_child_fail(c->report_fd, -errno, "cgroup namespace");
+	/* the runner's second byte: the run's limits are in place (written while we worked) */
+	wait_for_runner(c);
 	/* posix_spawn's way: the command shares our memory until it execs (we wait), so no
 	 * page tables are copied and nothing is faulted in or torn down for a process about
 	 * to exec anyway. Our errno and environ may change under us; we never read them. */

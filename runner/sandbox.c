@@ -2,14 +2,16 @@
  *
  * Three processes take part. The runner (the caller) makes fresh cgroups (memory, pids,
  * CPU caps), clones the sandbox init with a raw clone (born in its cgroup on v2), writes
- * its id maps, then captures output, answers the filter's notifications (counting denied
- * calls) and enforces the wall clock. The init (pid 1 of the new pid namespace) joins its
- * cgroups first (v1), builds the new root from the mount plan while a short-lived helper
- * makes its network namespace (netns.c), enters a cgroup namespace rooted at its group,
- * forks the command and reaps everything; when the command ends it reports the command's
- * wait status and exits, which makes the kernel kill whatever is left in the namespace.
- * The command (pid 3) drops every privilege, loads the seccomp filter last, hands its
- * listener to the runner and execs.
+ * its id maps, then the groups' limits while the init builds the root (the command starts
+ * only after the runner's second go), then captures output, answers the filter's
+ * notifications (counting denied calls) and enforces the wall clock. The init (pid 1 of
+ * the new pid namespace) joins its cgroups first (v1), builds the new root from the mount
+ * plan while a short-lived helper makes its network namespace (netns.c), sets up what the
+ * command inherits (bounding set, no_new_privs, rlimits) while it waits for that helper,
+ * enters a cgroup namespace rooted at its group, forks the command and reaps everything;
+ * when the command ends it reports the command's wait status and exits, which makes the
+ * kernel kill whatever is left in the namespace. The command (pid 3) drops its own
+ * capabilities, loads the seccomp filter last, hands its listener to the runner and execs.
  *
  * The runner may be multi-threaded, so nothing after the clone allocates or takes a libc
  * lock: everything the children need is prepared before, and credential changes use raw
@@ -374,8 +376,10 @@ read_notify(struct run *r)
 		 * filter loaded, about to exec: the sandbox is up */
 		r->spawn_us = now_us() - r->spawn_t0_us;
 		r->listener = fd;
-		/* one core is idle while the command runs: spares for the next runs */
+		/* one core is idle while the command runs: spares for the next runs, and the
+		 * groups of runners that died */
 		al_cgroup_run_refill(r->cg);
+		al_cgroup_sweep_once();
 	} else if (rc == 0)
 		close(fd); /* only one command, so only one listener */
 	/* nothing else comes this way: no need to be woken by its EOF */
@@ -507,7 +511,7 @@ start(struct run *r, const struct al_sandbox_opts *o, const struct al_cgroup_hos
 	if (ret == 0)
 		ret = map_command_stack(r, o->argv, err);
 	if (ret == 0)
-		ret = al_cgroup_run_create(host, &r->limits, &r->cg, err);
+		ret = al_cgroup_run_make(host, &r->cg, err);
 	if (ret < 0)
 		return ret;
 	c.notify_fd = r->notify[1];
@@ -528,10 +532,13 @@ start(struct run *r, const struct al_sandbox_opts *o, const struct al_cgroup_hos
 		ret = al_cgroup_run_adopt(r->cg, r->pid, inside, err);
 	if (ret == 0)
 		ret = signal_init(r, err);
+	/* the limits, while the init builds the root; its second byte lets the command start */
+	if (ret == 0)
+		ret = al_cgroup_run_limit(r->cg, &r->limits, err);
+	if (ret == 0)
+		ret = signal_init(r, err);
 	if (ret < 0)
 		kill_and_reap(r);
-	else
-		al_cgroup_sweep_once(); /* while the init builds the root */
 	return ret;
 }
 
@@ -544,6 +551,7 @@ collect(struct run *r)
 	while (wait4(r->pid, &st, 0, &r->ru) < 0 && errno == EINTR)
 		;
 	r->pid = -1;
+	al_cgroup_sweep_once(); /* done already unless no listener came (read_notify) */
 	/* every writer is gone now that the whole namespace has exited */
 	n = read(r->fds[P_REPORT][0], &r->report, sizeof(r->report));
 	r->report_got = n > 0 ? (size_t)n : 0;

@@ -28,6 +28,7 @@
 
 #include "lib/fileio.h"
 #include "lib/macros.h"
+#include "runner/cgroup-int.h"
 #include "runner/cgroup.h"
 #include "runner/gen/filter.h"
 #include "runner/sandbox.h"
@@ -1535,6 +1536,56 @@ START_TEST(spares_taken_and_made_again)
 }
 END_TEST
 
+/* Limits that cannot be written stop the run before its command: the runner writes them
+ * while the init builds the root, and the init forks the command only on the runner's
+ * second go. v1 with swap accounting: spares whose memsw cap is below the run's memory
+ * cap make the memory.limit_in_bytes write fail (v1 keeps memory <= memsw). */
+static void
+poison_spare(const char *base, int k)
+{
+	char p[PATH_MAX + 32];
+
+	snprintf(p, sizeof(p), "%s/airlock-spare-%d", base, k);
+	ck_assert(mkdir(p, 0755) == 0 || errno == EEXIST);
+	ck_assert_int_eq(al_cgroup_write_text(p, "memory.limit_in_bytes", "16777216"), 0);
+	ck_assert_int_eq(al_cgroup_write_text(p, "memory.memsw.limit_in_bytes", "16777216"), 0);
+}
+
+START_TEST(unwritable_limits_stop_the_command)
+{
+	const struct al_cgroup_host *h;
+	struct al_sandbox_opts o = {
+	    .workspace = ws, .argv = SH("touch /work/ran"), .timeout_ms = 10000};
+	struct al_run_record rec = {0};
+	struct al_err e = {0};
+	char marker[PATH_MAX], p[PATH_MAX + 32];
+
+	ck_assert_int_eq(al_cgroup_host(&h, NULL), 0);
+	if (h->version != 1 || !h->memsw)
+		return;
+	snprintf(marker, sizeof(marker), "%s/ran", ws);
+	unlink(marker);
+	for (int k = 0; k < 2; k++)
+		poison_spare(h->base[AL_CG_MEMORY], k);
+	al_sandbox_default_ids(&o.host_uid, &o.host_gid);
+	ck_assert_int_lt(al_sandbox_run(&o, &rec, &e), 0);
+	ck_assert_msg(strstr(al_err_msg(&e), "memory.limit_in_bytes"), "error '%s'",
+		      al_err_msg(&e));
+	ck_assert_int_eq(access(marker, F_OK), -1);
+	ck_assert_int_eq(groups_left(), 0);
+	/* the spare the run did not take goes too: the next runs make clean ones */
+	snprintf(p, sizeof(p), "%s/airlock-spare-1", h->base[AL_CG_MEMORY]);
+	ck_assert_int_eq(rmdir(p), 0);
+	snprintf(p, sizeof(p), "%s/airlock-spare-0", h->base[AL_CG_MEMORY]);
+	ck_assert_int_eq(access(p, F_OK), -1);
+	/* the control: clean spares, the same run goes through */
+	run(SH("touch /work/ran"), 10000, 0, &rec);
+	assert_ok(&rec);
+	ck_assert_int_eq(access(marker, F_OK), 0);
+	al_sandbox_record_clear(&rec);
+}
+END_TEST
+
 /* OK, TO, OOM and XX: run_with checks that no group survives each. */
 START_TEST(no_group_left_behind)
 {
@@ -2750,6 +2801,7 @@ sandbox_suite(void)
 	tcase_add_test(l, cgroup_refusal_fails_closed);
 	tcase_add_test(l, netns_refusal_fails_closed);
 	tcase_add_test(l, spares_taken_and_made_again);
+	tcase_add_test(l, unwritable_limits_stop_the_command);
 	tcase_add_test(l, bad_limits);
 	tcase_add_test(l, disk_bytes_cap);
 	tcase_add_test(l, overlay_keeps_the_workspace);
