@@ -47,6 +47,9 @@ block() {
 	hyperfine -N -r "$runs" "${opts[@]}" --export-json "$TMP/$name-$round.json" "$*" \
 		>/dev/null 2>&1
 }
+# cpu_times: the host's "cpu" line of /proc/stat, all its fields summed and its steal
+cpu_times() { awk '/^cpu / {t = 0; for (i = 2; i <= NF; i++) t += $i; print t, $9}' /proc/stat; }
+read -r total0 steal0 < <(cpu_times)
 for round in $(seq "$ROUNDS"); do
 	block true "$round" "$B" -w 3 -- /bin/true
 	block bwrap "$round" "$B" -w 3 -- "${BWRAP[@]}" /bin/true
@@ -56,6 +59,11 @@ for round in $(seq "$ROUNDS"); do
 	block airlock-spaced "$round" "$BS" -w 1 --prepare 'sleep 0.05' -- \
 		"$AIRLOCK" sandbox -- /bin/true
 done
+
+read -r total1 steal1 < <(cpu_times)
+# the share of this machine's time its hypervisor gave to others while the rounds ran
+steal_pct=$(awk -v t=$((total1 - total0)) -v s=$((steal1 - steal0)) \
+	'BEGIN {printf "%.1f", (t > 0 ? 100 * s / t : 0)}')
 
 # stats NAME: median and p90 in ms of every round's times
 stats() {
@@ -93,6 +101,8 @@ line "bubblewrap --unshare-all" "$bs_med" "$bs_p90"
 line "airlock sandbox -- /bin/true" "$as_med" "$as_p90"
 ratio "back to back" "$a_med" "$b_med" "$(spread airlock bwrap)"
 ratio "spaced 50 ms" "$as_med" "$bs_med" "$(spread airlock-spaced bwrap-spaced)"
+echo "  host: ${steal_pct}% of the CPU time stolen by the hypervisor during the rounds" \
+	"(/bin/true's median shows how busy it was otherwise)"
 
 # throughput: TOTAL sandboxes, P at a time
 rate() { # rate P CMD...
