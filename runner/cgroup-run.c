@@ -67,7 +67,9 @@ struct al_cgroup_run {
 
 /* A spare (al_cgroup_run_refill) taken by renaming it to the run's name: atomic, so two
  * runners never take the same one, and a fifth of what a memory group's mkdir costs. A
- * spare has never held a task or a limit. v1 only: cgroup2 cannot rename a group. */
+ * memory spare has never held a task or a limit; a pids or cpu spare may be an earlier
+ * run's group (recycle_group), and every run writes all its limits before its command
+ * starts. v1 only: cgroup2 cannot rename a group. */
 static int
 take_spare(struct group *g, int version)
 {
@@ -268,7 +270,7 @@ al_cgroup_run_refill(const struct al_cgroup_run *r)
 	if (!r || r->version != 1)
 		return;
 	for (size_t i = 0; i < r->n; i++)
-		for (int k = 0; k < AL_CGROUP_SPARES; k++)
+		for (int k = 0; k < AL_CGROUP_SPARES && (r->g[i].ctrls & (1u << AL_CG_MEMORY)); k++)
 			/* EEXIST: still there, or another runner's refill made it */
 			if (al_cgroup_fmt(spare, sizeof(spare), "%s/" AL_CGROUP_SPARE_PREFIX "%d",
 					  r->g[i].base, k) == 0 &&
@@ -465,6 +467,27 @@ remove_group(const struct al_cgroup_run *r, const char *path)
 	}
 }
 
+/* v1: a pids or cpu group its run left empty becomes a spare again, by rename, sparing
+ * this run an rmdir and a later refill a mkdir. Nothing of a run stays in such a group:
+ * it holds no task, and pids.max and cfs_quota_us are the next run's to write. A memory
+ * group is never reused: pages its run read stay charged to it after the run. 0 when
+ * recycled. */
+static int
+recycle_group(const struct al_cgroup_run *r, const struct group *g)
+{
+	char spare[PATH_MAX], procs[8];
+
+	if (r->version != 1 || (g->ctrls & (1u << AL_CG_MEMORY)) ||
+	    al_cgroup_read_text(g->path, "cgroup.procs", procs, sizeof(procs)) != 0)
+		return -1;
+	for (int k = 0; k < AL_CGROUP_SPARES; k++)
+		if (al_cgroup_fmt(spare, sizeof(spare), "%s/" AL_CGROUP_SPARE_PREFIX "%d", g->base,
+				  k) == 0 &&
+		    rename(g->path, spare) == 0) /* EEXIST: that spare is there */
+			return 0;
+	return -1;
+}
+
 int
 al_cgroup_run_destroy(struct al_cgroup_run *r, struct al_err *err)
 {
@@ -477,7 +500,7 @@ al_cgroup_run_destroy(struct al_cgroup_run *r, struct al_err *err)
 		struct group *g = &r->g[i];
 		int rc;
 
-		if (!g->made)
+		if (!g->made || recycle_group(r, g) == 0)
 			continue;
 		rc = remove_group(r, g->path);
 		if (rc < 0 && ret == 0)

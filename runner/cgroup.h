@@ -65,11 +65,13 @@ int al_cgroup_run_limit(struct al_cgroup_run *r, const struct al_cgroup_limits *
 			struct al_err *err);
 int al_cgroup_run_create(const struct al_cgroup_host *h, const struct al_cgroup_limits *l,
 			 struct al_cgroup_run **ret, struct al_err *err);
-/* v1: makes the spare groups that later runs take instead of making their own (a rename
- * instead of a mkdir: a memory group's mkdir is most of a run's cgroup cost). Spares are
- * empty and carry no limits; a run that takes one writes its own. The runner calls this
- * while the command runs, when it is otherwise idle. Errors are ignored: a run without a
- * spare makes its groups. No-op on v2 and for NULL. */
+/* v1: makes the memory spare groups that later runs take instead of making their own (a
+ * rename instead of a mkdir: a memory group's mkdir is most of a run's cgroup cost).
+ * Memory spares are empty and carry no limits; a run that takes one writes its own. The
+ * runner calls this while the command runs, when it is otherwise idle. Errors are
+ * ignored: a run without a spare makes its groups. No-op on v2 and for NULL. The pids and
+ * cpu spares are the groups of earlier runs, renamed back when the run is over
+ * (al_cgroup_run_destroy). */
 void al_cgroup_run_refill(const struct al_cgroup_run *r);
 /* Moves pid (and the children it makes from then on) into the run's groups by writing it
  * into each cgroup.procs. Costly: see cgroup-run.c. */

@@ -1290,6 +1290,16 @@ read_limit(const char *base, const char *group, const char *file, char *buf, siz
 	snprintf(buf, size, "%s", text);
 }
 
+static ino_t
+group_ino(const char *base, const char *group)
+{
+	char path[PATH_MAX * 2];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", base, group);
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
 struct capped_bg {
 	char *const *argv;
 	struct al_run_record rec;
@@ -1323,9 +1333,20 @@ START_TEST(run_group_has_the_caps)
 	const char *name;
 	pthread_t t;
 
+	struct al_run_record first = {0};
+	ino_t spare_pids, spare_cpu;
+
 	ck_assert_int_eq(al_cgroup_host(&h, NULL), 0);
 	if (h->version != 1)
 		return; /* the paths below are v1's; this host has v1 */
+	/* a run with other caps first: its pids and cpu groups become the spares the next run
+	 * takes, and none of its caps may stay */
+	run_capped((char *const[]){"true", NULL}, (size_t)64 << 20, 8, 20, 0, &first);
+	assert_ok(&first);
+	al_sandbox_record_clear(&first);
+	spare_pids = group_ino(h->base[AL_CG_PIDS], "airlock-spare-0");
+	spare_cpu = group_ino(h->base[AL_CG_CPU], "airlock-spare-0");
+	ck_assert(spare_pids && spare_cpu);
 	snprintf(marker, sizeof(marker), "2.%d%ld", (int)getpid() % 1000, (long)time(NULL) % 1000);
 	snprintf(script, sizeof(script), "cat /proc/self/cgroup; sleep %s", marker);
 	b.argv = SH(script);
@@ -1344,6 +1365,9 @@ START_TEST(run_group_has_the_caps)
 		   sizeof(g.memory));
 	read_limit(h->base[AL_CG_PIDS], name, "pids.max", g.pids, sizeof(g.pids));
 	read_limit(h->base[AL_CG_CPU], name, "cpu.cfs_quota_us", g.cpu, sizeof(g.cpu));
+	/* the earlier run's groups, renamed: the same directories, this run's caps */
+	ck_assert(group_ino(h->base[AL_CG_PIDS], name) == spare_pids);
+	ck_assert(group_ino(h->base[AL_CG_CPU], name) == spare_cpu);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
 	ck_assert_str_eq(g.memory, "100663296\n");
 	ck_assert_str_eq(g.pids, "40\n");
@@ -1487,8 +1511,9 @@ START_TEST(netns_refusal_fails_closed)
 }
 END_TEST
 
-/* v1: a run takes a spare group instead of making one (a rename keeps the group's inode),
- * and while its command runs the runner makes spares again. The spares' limits are never
+/* v1: a run takes a spare group instead of making one (a rename keeps the group's inode);
+ * while its command runs the runner makes memory spares again, and its pids and cpu groups
+ * become spares again when it is over. The spares' limits are never
  * the run's: limits_applied reads a taken spare's once any run has been before it. */
 static ino_t
 spare_ino(const char *base, int k)
@@ -1524,10 +1549,13 @@ START_TEST(spares_taken_and_made_again)
 	al_sandbox_record_clear(&rec);
 	for (int c = 0; c < AL_CG_NCTRL; c++) {
 		ino_t a0 = spare_ino(h->base[c], 0), a1 = spare_ino(h->base[c], 1);
+		int memory = strcmp(h->base[c], h->base[AL_CG_MEMORY]) == 0;
 
 		ck_assert_msg(a0 && a1, "%s: spares not made again", h->base[c]);
-		/* exactly one was taken (and made anew): the first that was there */
-		ck_assert_msg(a0 != before[c][0] && a1 == before[c][1],
+		/* exactly one was taken, the first that was there: a memory group is made anew
+		 * (a fresh inode), a pids or cpu group is the run's own, renamed back */
+		ck_assert_msg((memory ? a0 != before[c][0] : a0 == before[c][0]) &&
+				  a1 == before[c][1],
 			      "%s: spares %lu %lu, were %lu %lu", h->base[c], (unsigned long)a0,
 			      (unsigned long)a1, (unsigned long)before[c][0],
 			      (unsigned long)before[c][1]);
