@@ -1554,11 +1554,10 @@ START_TEST(spares_taken_and_made_again)
 		ck_assert_msg(a0 && a1, "%s: spares not made again", h->base[c]);
 		/* exactly one was taken, the first that was there: a memory group is made anew
 		 * (a fresh inode), a pids or cpu group is the run's own, renamed back */
-		ck_assert_msg((memory ? a0 != before[c][0] : a0 == before[c][0]) &&
-				  a1 == before[c][1],
-			      "%s: spares %lu %lu, were %lu %lu", h->base[c], (unsigned long)a0,
-			      (unsigned long)a1, (unsigned long)before[c][0],
-			      (unsigned long)before[c][1]);
+		ck_assert_msg(
+		    (memory ? a0 != before[c][0] : a0 == before[c][0]) && a1 == before[c][1],
+		    "%s: spares %lu %lu, were %lu %lu", h->base[c], (unsigned long)a0,
+		    (unsigned long)a1, (unsigned long)before[c][0], (unsigned long)before[c][1]);
 	}
 	ck_assert_int_eq(groups_left(), 0);
 }
