@@ -40,7 +40,7 @@ submit_n() { # submit_n N: N proposals, their ids appended to $TMP/ids
 count_state() { # count_state STATE...
 	local s n=0
 	for s in "$@"; do
-		n=$((n + $(sqlite3 "$DATA/airlock.db" "SELECT count(*) FROM proposals WHERE state = '$s'")))
+		n=$((n + $(db "SELECT count(*) FROM proposals WHERE state = '$s'")))
 	done
 	echo "$n"
 }
@@ -82,12 +82,12 @@ expect "a runner whose server is not its parent refuses to start" "$? $out" \
 start_server "$TMP/config.json" "$DATA" || { not_ok "server restarts"; summary; exit 1; }
 ok "the server restarts on the same data"
 expect_match "it put the interrupted jobs back in the queue" "$(grep -m1 sched.requeued "$DATA.log")" 'count=[1-9]'
-if wait_terminal 20 300; then ok "all 20 reach a terminal state"; else not_ok "all 20 reach a terminal state" "$(sqlite3 "$DATA/airlock.db" "SELECT state, count(*) FROM proposals GROUP BY state")"; fi
+if wait_terminal 20 300; then ok "all 20 reach a terminal state"; else not_ok "all 20 reach a terminal state" "$(db "SELECT state, count(*) FROM proposals GROUP BY state")"; fi
 expect "none is lost: 20 proposals, all granted" "$(count_state granted)" "20"
 expect "each of the 20 has exactly one grant issued in the audit log" \
-	"$(sqlite3 "$DATA/airlock.db" "SELECT count(*) FROM (SELECT proposal FROM audit WHERE action = 'grant.issued' GROUP BY proposal HAVING count(*) = 1)")" "20"
+	"$(db "SELECT count(*) FROM (SELECT proposal FROM audit WHERE action = 'grant.issued' GROUP BY proposal HAVING count(*) = 1)")" "20"
 expect "each was started again at most once more" \
-	"$(sqlite3 "$DATA/airlock.db" "SELECT max(attempts) <= 2 FROM proposals")" "1"
+	"$(db "SELECT max(attempts) <= 2 FROM proposals")" "1"
 # a job's directory goes just after its verdict is stored: wait for the last one
 for _ in $(seq 1 150); do
 	left=$(find "$DATA/jobs" -mindepth 1 -maxdepth 1 2>/dev/null)
@@ -136,7 +136,7 @@ mv "$DATA.log" "$TMP/second.log"
 start_server "$TMP/config.json" "$DATA" || { not_ok "server restarts"; summary; exit 1; }
 if wait_terminal 24 300; then ok "after the restart all 24 are terminal"; else not_ok "after the restart all 24 are terminal"; fi
 expect "all 24 granted, none twice" \
-	"$(sqlite3 "$DATA/airlock.db" "SELECT count(*) FROM (SELECT proposal FROM audit WHERE action = 'grant.issued' GROUP BY proposal HAVING count(*) = 1)") $(count_state granted)" "24 24"
+	"$(db "SELECT count(*) FROM (SELECT proposal FROM audit WHERE action = 'grant.issued' GROUP BY proposal HAVING count(*) = 1)") $(count_state granted)" "24 24"
 
 # --- GET /metrics --------------------------------------------------------------------------
 curl -sS -D "$TMP/mh" -o "$TMP/metrics" "$URL/metrics"
@@ -167,8 +167,8 @@ stop_server
 out=$("$AIRLOCK" audit verify --data "$DATA")
 expect "audit verify passes" "$?" "0"
 expect_match "and says how much it walked" "$out" '^audit: [0-9]+ entries, the chain is intact; head [0-9a-f]{64}$'
-SEQ=$(sqlite3 "$DATA/airlock.db" "SELECT seq FROM audit WHERE action = 'grant.issued' ORDER BY seq LIMIT 1 OFFSET 3")
-sqlite3 "$DATA/airlock.db" "DROP TRIGGER audit_no_update;
+SEQ=$(db "SELECT seq FROM audit WHERE action = 'grant.issued' ORDER BY seq LIMIT 1 OFFSET 3")
+db "DROP TRIGGER audit_no_update;
 	UPDATE audit SET detail = replace(detail, 'tier 1', 'tier 2') WHERE seq = $SEQ;"
 out=$("$AIRLOCK" audit verify --data "$DATA")
 expect "after one row is altered, audit verify fails" "$?" "1"

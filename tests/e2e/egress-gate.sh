@@ -52,7 +52,7 @@ jq -n --rawfile p "$EX/fix.patch" --rawfile t "$EX/test.patch" --arg id "$TID" \
 	'{repo: "example", base: "main", patch: $p, test_patch: $t, fail_to_pass: [$id]}' >"$TMP/p.json"
 jq '.repo = "closed"' "$TMP/p.json" >"$TMP/closed.json"
 
-col() { sqlite3 "$DATA/airlock.db" "SELECT $2 FROM proposals WHERE id = '$1'"; }
+col() { db "SELECT $2 FROM proposals WHERE id = '$1'"; }
 submit() { http POST /v1/proposals "$1" "$2" | sed 's/^202 //' | jq -r .id; }
 
 start_server "$TMP/config.json" "$DATA" || { not_ok "server starts"; summary; exit 1; }
@@ -100,7 +100,7 @@ expect "...curl found no proxy and no resolver" \
 expect "...and no proxy ran" "$(col "$C" result | jq -r '.egress // "none"')" "none"
 
 stop_server
-expect "no trace of the secret in the database" "$(sqlite3 "$DATA/airlock.db" .dump | grep -c "$SECRET")" "0"
+expect "no trace of the secret in the database" "$(db .dump | grep -c "$SECRET")" "0"
 expect "no trace of the secret in the server's log" "$(grep -c "$SECRET" "$DATA.log")" "0"
 expect "no trace of the secret in the data directory" "$(grep -rl "$SECRET" "$DATA" 2>/dev/null | wc -l)" "0"
 summary

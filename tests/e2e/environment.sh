@@ -167,7 +167,7 @@ proposal py "$TMP/py-bad.patch" "$(cat "$TMP/py-test.patch")
 proposal node "$TMP/node-fix.patch" "" "test/label.test.js" >"$TMP/node.json"
 proposal node "$TMP/node-lock.patch" "" "test/label.test.js" >"$TMP/node-lock.json"
 
-col() { sqlite3 "$DATA/airlock.db" "SELECT $2 FROM proposals WHERE id = '$1'"; }
+col() { db "SELECT $2 FROM proposals WHERE id = '$1'"; }
 submit() { http POST /v1/proposals "$1" "$2" | sed 's/^202 //' | jq -r .id; }
 rule() { col "$1" verdict | jq -r --arg r "$2" '[.rules[] | select(.rule == $r) | "\(.result) \(.reason)"] | join(",")'; }
 DIGEST="sha256:$(sha256sum "$IMG/blobs/sha256/$(jq -r '.manifests[0].digest | ltrimstr("sha256:")' "$IMG/index.json")" | cut -d' ' -f1)"
@@ -229,7 +229,7 @@ expect_match "setup's secret is the proxy's: the runner could not read its file"
 	"$(grep 'runner.confined' "$DATA.log" | tail -1)" 'secrets_unreadable=3'
 expect_match "...and the registry got it" "$(grep -a -i 'authorization' "$TMP/up.log" | head -1)" "Bearer $SECRET"
 stop_server
-expect "no trace of setup's secret in the database" "$(sqlite3 "$DATA/airlock.db" .dump | grep -c "$SECRET")" "0"
+expect "no trace of setup's secret in the database" "$(db .dump | grep -c "$SECRET")" "0"
 expect "...nor in the server's log or the data directory" \
 	"$(cat <(grep -c "$SECRET" "$DATA.log") <(grep -rl "$SECRET" "$DATA" 2>/dev/null | wc -l) | tr '\n' ' ')" "0 0 "
 summary

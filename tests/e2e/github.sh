@@ -292,7 +292,7 @@ expect "the filter lists the superseded one" \
 # --- GitHub down for a while: the status still arrives ----------------------------------
 # every earlier status delivered first, so that the refused posts are this head's
 for _ in $(seq 1 150); do
-	[ "$(sqlite3 "$DATA/airlock.db" "SELECT count(*) FROM status_outbox WHERE done = 0")" = 0 ] && break
+	[ "$(db "SELECT count(*) FROM status_outbox WHERE done = 0")" = 0 ] && break
 	sleep 0.2
 done
 : >"$TMP/statuses.log"
@@ -312,7 +312,7 @@ expect_match "the server logged the retries" "$(grep -c github.status_retry "$DA
 # as if the server died after writing the grant and before queuing its status: the status
 # row gone, the pull request last told "queued"
 stop_server
-sqlite3 "$DATA/airlock.db" "DELETE FROM status_outbox WHERE proposal = '$ID2' AND state = 'success';
+db "DELETE FROM status_outbox WHERE proposal = '$ID2' AND state = 'success';
 	UPDATE github_prs SET told = 'queued/' WHERE proposal = '$ID2';"
 : >"$TMP/statuses.log"
 receiver

@@ -34,8 +34,12 @@ make_example_repo() {
 	git -C "$dir" -c user.name=e2e -c user.email=e2e@localhost commit -q -m "initial"
 }
 
+# db SQL...: sqlite3 on $DATA's database, waiting out the server's write locks
+# rather than failing with "database is locked".
+db() { sqlite3 -cmd ".timeout 20000" "$DATA/airlock.db" "$@"; }
+
 # state ID: a proposal's state in $DATA's database.
-state() { sqlite3 "$DATA/airlock.db" "SELECT state FROM proposals WHERE id = '$1'"; }
+state() { db "SELECT state FROM proposals WHERE id = '$1'"; }
 # wait_state ID SECONDS STATE...: until the proposal is in one of the states; non-zero if
 # it was not within SECONDS.
 wait_state() {

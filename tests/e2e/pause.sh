@@ -107,7 +107,7 @@ expect "the stopped job runs again and is granted" "$(state "$SLOW")" "granted"
 r=$(http POST "/v1/proposals/$FAST/promote" "$ADMIN")
 expect "the promotion now happens: 200" "${r%% *}" "200"
 expect "each step is audited by whom" \
-	"$(sqlite3 "$DATA/airlock.db" "SELECT group_concat(actor || ':' || action || ':' || coalesce(detail, ''), ',') FROM audit WHERE action LIKE 'server.%'")" \
+	"$(db "SELECT group_concat(actor || ':' || action || ':' || coalesce(detail, ''), ',') FROM audit WHERE action LIKE 'server.%'")" \
 	"ops-1:server.pause:incident 42,ops-1:server.resume:"
 [ -e "$DATA/paused.json" ] && not_ok "paused.json is gone once resumed" || ok "paused.json is gone once resumed"
 stop_server && ok "the server stops cleanly" || not_ok "the server stops cleanly"

@@ -56,7 +56,7 @@ HELD=$(submit "$EVIL" "$TMP/clean.json")
 G1=$(submit "$GOOD" "$TMP/escape.json")
 wait_state "$E2" 180 granted rejected error
 expect "the escaping test's syscalls were denied and counted" \
-	"$(sqlite3 "$DATA/airlock.db" "SELECT result FROM proposals WHERE id = '$E1'" |
+	"$(db "SELECT result FROM proposals WHERE id = '$E1'" |
 		jq -c '[.runs[].denied[].syscall] | unique | map(select(. == "ptrace" or . == "mount" or . == "unshare"))')" \
 	'["mount","ptrace","unshare"]'
 wait_state "$G1" 180 granted rejected error
@@ -68,7 +68,7 @@ expect "a grant before the quarantine is auto-promoted; the one that tipped it i
 expect "and the log says why" "$(grep -c "event=proposal.auto_promote_held id=$E2" "$DATA.log")" "1"
 expect "the agent's queued proposal is held" "$(state "$HELD")" "queued"
 expect "the other agent, with one escaping job, is not quarantined" \
-	"$(sqlite3 "$DATA/airlock.db" "SELECT count(*) FROM quarantines WHERE name = 'agent-good'")" "0"
+	"$(db "SELECT count(*) FROM quarantines WHERE name = 'agent-good'")" "0"
 
 # --- refused while quarantined -------------------------------------------------------------
 r=$(http POST /v1/proposals "$EVIL" "$TMP/clean.json")
@@ -106,7 +106,7 @@ expect "nor anyone unsigned: 401" "${r%% *}" "401"
 r=$(http GET /v1/admin/tokens/agent-evil/release "$ADMIN")
 expect "a GET changes nothing: 405" "${r%% *}" "405"
 # an admin quarantined (as the scheduler records one) cannot lift it itself; another can
-sqlite3 "$DATA/airlock.db" "INSERT INTO quarantines(name, reason, at, by) VALUES ('ops-1', 'test', strftime('%s', 'now'), 'scheduler')"
+db "INSERT INTO quarantines(name, reason, at, by) VALUES ('ops-1', 'test', strftime('%s', 'now'), 'scheduler')"
 r=$(http POST /v1/admin/tokens/ops-1/release "$ADMIN")
 expect "a quarantined admin cannot release itself: 403" "${r%% *}" "403"
 expect "and is told why" "$(sed 's/^403 //' <<<"$r" | jq -r .detail)" "ops-1 cannot release its own quarantine"
@@ -118,7 +118,7 @@ r=$(http POST /v1/admin/tokens/nobody/release "$ADMIN")
 expect "a name that is no token: 404" "${r%% *}" "404"
 r=$(http POST "/v1/admin/tokens/..%2Fx/release" "$ADMIN")
 expect "a malformed name: 404" "${r%% *}" "404"
-expect "still quarantined after all that" "$(state "$HELD")/$(sqlite3 "$DATA/airlock.db" \
+expect "still quarantined after all that" "$(state "$HELD")/$(db \
 	"SELECT count(*) FROM quarantines WHERE name = 'agent-evil' AND released IS NULL")" "queued/1"
 
 # --- an admin releases it: the held proposal runs, submissions are accepted -----------------
@@ -131,7 +131,7 @@ expect "the held proposal runs once released" "$(state "$HELD")" "granted"
 r=$(http POST /v1/proposals "$EVIL" "$TMP/clean.json")
 expect "its submissions are accepted again: 202" "${r%% *}" "202"
 expect "the agent stays released (what was forgiven does not count again)" \
-	"$(sqlite3 "$DATA/airlock.db" "SELECT count(*) FROM quarantines WHERE released IS NULL")" "0"
+	"$(db "SELECT count(*) FROM quarantines WHERE released IS NULL")" "0"
 expect_match "metrics count the releases (this one and the admin's)" "$(curl -sS "$URL/metrics")" \
 	'^airlock_quarantine_events_total\{event="release"\} 2$'
 
@@ -151,7 +151,7 @@ expect "token release of a name not quarantined: exit 1" "$?" "1"
 r=$(http POST /v1/proposals "$EVIL" "$TMP/clean.json")
 expect "accepted once the operator released it: 202" "${r%% *}" "202"
 expect "each step is audited, by whom" \
-	"$(sqlite3 "$DATA/airlock.db" "SELECT group_concat(actor || ':' || action || ':' || substr(detail, 1, 15), ',') FROM audit WHERE action IN ('token.quarantine', 'token.release') AND detail LIKE 'name=agent-evil%'")" \
+	"$(db "SELECT group_concat(actor || ':' || action || ':' || substr(detail, 1, 15), ',') FROM audit WHERE action IN ('token.quarantine', 'token.release') AND detail LIKE 'name=agent-evil%'")" \
 	"scheduler:token.quarantine:name=agent-evil,ops-1:token.release:name=agent-evil,scheduler:token.quarantine:name=agent-evil,cli:token.release:name=agent-evil"
 stop_server && ok "the server stops cleanly" || not_ok "the server stops cleanly"
 summary

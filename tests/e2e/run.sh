@@ -279,7 +279,7 @@ expect "the revoked token is refused: 401" "$(http GET /v1/proposals "$TEMP" | c
 expect "revoking it again: exit 1" "$?" "1"
 expect "and says why" "$(cat "$TMP/revoke.err")" "airlock: token revoke: no token is named temp-1"
 expect "both are in the audit chain" \
-	"$(sqlite3 "$DATA/airlock.db" "SELECT group_concat(action) FROM audit WHERE detail LIKE 'name=temp-1%'")" \
+	"$(db "SELECT group_concat(action) FROM audit WHERE detail LIKE 'name=temp-1%'")" \
 	"token.add,token.revoke"
 
 # --- the signing key is private --------------------------------------------------------

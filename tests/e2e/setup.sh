@@ -86,7 +86,7 @@ proposal example "$LOCKPATCH" >"$TMP/lock.json"
 proposal reject "$LOCKPATCH" >"$TMP/reject.json"
 for r in failing tracked removing later; do proposal $r >"$TMP/$r.json"; done
 
-col() { sqlite3 "$DATA/airlock.db" "SELECT $2 FROM proposals WHERE id = '$1'"; }
+col() { db "SELECT $2 FROM proposals WHERE id = '$1'"; }
 submit() { http POST /v1/proposals "$1" "$2" | sed 's/^202 //' | jq -r .id; }
 rule() { col "$1" verdict | jq -r --arg r "$2" '[.rules[] | select(.rule == $r) | "\(.result) \(.reason)"] | join(",")'; }
 layers() { find "$DATA/cache/setup" -mindepth 1 -maxdepth 1 -not -name '.*' 2>/dev/null | wc -l; }

@@ -88,7 +88,7 @@ wait "$HOLDER" 2>/dev/null
 expect "a server whose port is taken exits 1" "$rc" "1"
 expect "the crashed proposal was not touched" "$(state "$ID")" "running"
 expect "nothing was audited as requeued" \
-	"$(sqlite3 "$DATA/airlock.db" "SELECT count(*) FROM audit WHERE proposal = '$ID' AND actor = 'recovery'")" "0"
+	"$(db "SELECT count(*) FROM audit WHERE proposal = '$ID' AND actor = 'recovery'")" "0"
 # and the next server that can serve recovers it
 start_server "$TMP/config.json" "$DATA" || { not_ok "a third server starts"; summary; exit 1; }
 for i in $(seq 1 600); do
