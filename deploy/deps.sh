@@ -23,6 +23,8 @@ need_cmd openssl openssl
 need_cmd xxd xxd
 # the runner maps the sandbox to a subordinate id when airlock is not root
 need_cmd newuidmap uidmap
+# the `airlock` front is linked with musl (Makefile: glibc's start-up costs ~0.25 ms)
+need_cmd musl-gcc musl-tools
 if command -v pkg-config >/dev/null 2>&1; then
 	need_pc libgit2 libgit2-dev
 	need_pc libmicrohttpd libmicrohttpd-dev

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "compat.h"
 #include "macros.h"
 
 int
@@ -172,7 +173,7 @@ hoist(int from, const char *name, int top, unsigned long *serial)
 
 	for (;;) {
 		snprintf(fresh, sizeof(fresh), ".airlock-rm-%lu", (*serial)++);
-		if (renameat2(from, name, top, fresh, RENAME_NOREPLACE) == 0)
+		if (al_renameat2(from, name, top, fresh, RENAME_NOREPLACE) == 0)
 			return 0;
 		if (errno == EACCES && !fixed++ && make_writable(from) == 0 &&
 		    make_writable_at(from, name) == 0)

@@ -2,6 +2,7 @@
 #include "lib/runrec.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <string.h>
 
 #include "lib/macros.h"

@@ -3,9 +3,10 @@
  * record's fields; runner/record.c writes them, gates/verdict.c checks them here first. */
 #pragma once
 
-#include <jansson.h>
-
 #include "lib/err.h"
+
+/* jansson's value, declared here so the sandbox (which has no JSON) can include this */
+struct json_t;
 
 /* X(status, meaning): the run statuses, in enum order; a status's name is its suffix. */
 #define AL_RUN_STATUSES(X)                                      \
@@ -49,4 +50,4 @@ int al_runrec_status_parse(const char *name);
 /* 0 when rec is a run record: an object with every required field of its JSON type, a
  * known status and well-formed denied entries, optional fields of their type when there.
  * -EBADMSG otherwise, with the first problem in err. Other keys are left to the caller. */
-int al_runrec_check(const json_t *rec, struct al_err *err);
+int al_runrec_check(const struct json_t *rec, struct al_err *err);

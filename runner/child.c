@@ -29,6 +29,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/compat.h"
+#include "lib/fdpass.h"
 #include "lib/macros.h"
 #include "runner/egress.h"
 #include "runner/sandbox-int.h"
@@ -76,11 +78,12 @@ close_all_except(int *keep, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (keep[i] < (int)start)
 			continue;
-		if ((unsigned)keep[i] > start && close_range(start, (unsigned)keep[i] - 1, 0) < 0)
+		if ((unsigned)keep[i] > start &&
+		    al_close_range(start, (unsigned)keep[i] - 1, 0) < 0)
 			return -errno;
 		start = (unsigned)keep[i] + 1;
 	}
-	return close_range(start, ~0U, 0) < 0 ? -errno : 0;
+	return al_close_range(start, ~0U, 0) < 0 ? -errno : 0;
 }
 
 /* The kernel's struct sigaction, for the raw syscall below. */
@@ -261,7 +264,7 @@ run_command(const struct al_child_ctx *c)
 		close(listener);
 	execvp(c->argv[0], c->argv);
 	r = errno;
-	snprintf(msg, sizeof(msg), "airlock: cannot run %s: %s\n", c->argv[0], strerrorname_np(r));
+	snprintf(msg, sizeof(msg), "airlock: cannot run %s: %s\n", c->argv[0], al_errno_name(r));
 	if (write(STDERR_FILENO, msg, strlen(msg)) < 0) {
 		/* stderr is gone; the exit code still says it */
 	}
@@ -440,7 +443,8 @@ egress_listen(const struct al_child_ctx *c)
 	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 128) < 0)
 		al_child_fail(c->report_fd, -errno, "egress listener");
-	if ((r = al_egress_send_listener(c->egress_fd, c->egress_label, l)) < 0)
+	/* the label tells the proxy whose listener this is (egress.h) */
+	if ((r = al_fd_send(c->egress_fd, c->egress_label, strlen(c->egress_label), l)) < 0)
 		al_child_fail(c->report_fd, r, "egress listener to the proxy");
 	close(l);
 	close(c->egress_fd);

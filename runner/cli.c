@@ -1,28 +1,13 @@
-/* `airlock sandbox` and `airlock doctor`: the sandbox as a tool of its own. */
+/* `airlock sandbox`: the sandbox as a tool of its own. This part has no JSON, so the lean
+ * front (runner/front.c) runs it; runner/cli-full.c adds what needs JSON. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <jansson.h>
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "lib/fileio.h"
-#include "lib/macros.h"
-#include "runner/egress.h"
-#include "runner/record.h"
-#include "runner/runner.h"
-#include "runner/sandbox.h"
-
-#define MAX_BINDS 64
-#define MAX_ENV 64
-#define MAX_ALLOW 64
-#define EXIT_SANDBOX_FAILED 125
-#define EXIT_USAGE 64
+#include "runner/cli.h"
 
 static const char sandbox_usage[] =
     "usage: airlock sandbox [--timeout S] [--memory BYTES] [--pids N] [--cpu PERCENT]\n"
@@ -30,23 +15,6 @@ static const char sandbox_usage[] =
     "         [--workdir DIR [--overlay]] [--env NAME=VALUE]... [--record FILE]\n"
     "         [--allow-host HOST]... [--egress FILE] [--root DIR]\n"
     "         [--layer DIR]... [--upper DIR] -- CMD [ARG]...\n";
-
-struct sandbox_cli {
-	struct al_sandbox_opts o;
-	struct al_bind binds[MAX_BINDS + 1]; /* and the egress trust bundle */
-	char *bind_text[MAX_BINDS];	     /* owned copies split at ':' */
-	size_t n_binds;
-	char *env[MAX_ENV + AL_EGRESS_ENV_MAX + 1];
-	size_t n_env;
-	const char *workdir;
-	const char *record;
-	const char *egress_file; /* the proxy's configuration (docs/egress.md) */
-	const char *allow[MAX_ALLOW];
-	size_t n_allow;
-	const char *layers[AL_SANDBOX_MAX_LAYERS];
-	struct al_egress_proc egress;
-	char *egress_record; /* the proxy's JSON lines, once it ended */
-};
 
 static int
 usage_error(const char *what, const char *arg)
@@ -145,10 +113,8 @@ add_env(struct sandbox_cli *c, const char *kv)
 	return 0;
 }
 
-static int
-sandbox_parse(int argc, char **argv, struct sandbox_cli *c)
-{
-	static const struct option opts[] = {{"timeout", required_argument, NULL, 't'},
+/* Every option takes a value but --overlay. */
+static const struct option sandbox_opts[] = {{"timeout", required_argument, NULL, 't'},
 					     {"memory", required_argument, NULL, 'm'},
 					     {"pids", required_argument, NULL, 'p'},
 					     {"cpu", required_argument, NULL, 'c'},
@@ -167,9 +133,15 @@ sandbox_parse(int argc, char **argv, struct sandbox_cli *c)
 					     {"layer", required_argument, NULL, 'L'},
 					     {"upper", required_argument, NULL, 'U'},
 					     {NULL, 0, NULL, 0}};
+
+static int
+sandbox_parse(int argc, char **argv, struct sandbox_cli *c)
+{
 	int ch, r = 0;
 
-	while (r == 0 && (ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	/* the messages are ours, the same whichever libc this was built with */
+	opterr = 0;
+	while (r == 0 && (ch = getopt_long(argc, argv, "+:", sandbox_opts, NULL)) != -1) {
 		if (ch == 't')
 			r = parse_timeout(optarg, &c->o.timeout_ms)
 				? usage_error("bad --timeout", optarg)
@@ -214,8 +186,10 @@ sandbox_parse(int argc, char **argv, struct sandbox_cli *c)
 			c->layers[c->o.n_layers++] = optarg;
 		else if (ch == 'U')
 			c->o.upper_dir = optarg;
+		else if (ch == ':')
+			r = usage_error("missing value for", argv[optind - 1]);
 		else
-			r = usage_error("unknown option", NULL);
+			r = usage_error("unknown option", argv[optind - 1]);
 	}
 	if (r == 0 && optind >= argc)
 		r = usage_error("no command given", NULL);
@@ -227,145 +201,6 @@ sandbox_parse(int argc, char **argv, struct sandbox_cli *c)
 	c->o.n_binds = c->n_binds;
 	c->o.layers = c->layers;
 	return 0;
-}
-
-/* --egress FILE (or nothing), with each --allow-host added to its allow list. */
-static char *
-egress_conf(const struct sandbox_cli *c)
-{
-	json_error_t je;
-	json_t *root = c->egress_file ? json_load_file(c->egress_file, JSON_REJECT_DUPLICATES, &je)
-				      : json_object();
-	json_t *allow;
-	char *text = NULL;
-
-	if (!root) {
-		fprintf(stderr, "airlock: sandbox: --egress %s: %s\n", c->egress_file, je.text);
-		return NULL;
-	}
-	allow = json_object_get(root, "allow");
-	if (json_is_object(root) && !allow)
-		json_object_set_new(root, "allow", allow = json_array());
-	if (!json_is_array(allow)) {
-		fprintf(stderr,
-			"airlock: sandbox: --egress %s: want an object with an allow array\n",
-			c->egress_file);
-		json_decref(root);
-		return NULL;
-	}
-	for (size_t i = 0; i < c->n_allow; i++)
-		json_array_append_new(allow, json_string(c->allow[i]));
-	json_object_set_new(root, "run", json_string("sandbox"));
-	text = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	return text;
-}
-
-/* airlock-core beside this binary (or this binary, when it is airlock-core). */
-static int
-core_path(char *buf, size_t size)
-{
-	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
-	char *slash;
-
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	slash = strrchr(buf, '/');
-	if (!slash || (size_t)(slash - buf) + sizeof("/airlock-core") > size)
-		return -ENAMETOOLONG;
-	memcpy(slash, "/airlock-core", sizeof("/airlock-core"));
-	return 0;
-}
-
-/* The proxy, when the command is given a way out. */
-static int
-egress_begin(struct sandbox_cli *c)
-{
-	char core[PATH_MAX];
-	_cleanup_free_ char *conf = NULL;
-	struct al_err err = {0};
-	int r;
-
-	if (!c->egress_file && c->n_allow == 0)
-		return 0;
-	conf = egress_conf(c);
-	if (!conf)
-		return -EINVAL;
-	if ((r = core_path(core, sizeof(core))) < 0) {
-		fprintf(stderr, "airlock: sandbox: /proc/self/exe: %s\n", strerror(-r));
-		return r;
-	}
-	if ((r = al_egress_start(core, conf, strlen(conf), &c->egress, &err)) < 0) {
-		fprintf(stderr, "airlock: sandbox: %s\n", al_err_msg(&err));
-		return r;
-	}
-	al_egress_sandbox(&c->egress, &c->o, "sandbox", c->binds, &c->n_binds, c->env, &c->n_env);
-	c->o.n_binds = c->n_binds;
-	return 0;
-}
-
-static json_t *
-egress_json(const char *record)
-{
-	json_t *a = json_array();
-	const char *p = record;
-
-	while (a && p && *p) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		json_t *j = json_loadb(p, n, 0, NULL);
-
-		if (j)
-			json_array_append_new(a, j);
-		p = nl ? nl + 1 : NULL;
-	}
-	return a;
-}
-
-/* Each refused connection on stderr, so a user sees what to allow. */
-static int
-egress_end(struct sandbox_cli *c)
-{
-	struct al_err err = {0};
-	size_t len = 0, i;
-	json_t *all, *j;
-
-	if (!c->o.egress)
-		return 0;
-	if (al_egress_finish(&c->egress, &c->egress_record, &len, &err) < 0) {
-		fprintf(stderr, "airlock: sandbox: %s\n", al_err_msg(&err));
-		return -EIO;
-	}
-	all = egress_json(c->egress_record);
-	json_array_foreach (all, i, j) {
-		if (strcmp(json_string_value(json_object_get(j, "decision")) ?: "", "denied") == 0)
-			fprintf(stderr, "airlock: egress: denied %s:%lld: %s\n",
-				json_string_value(json_object_get(j, "host")),
-				(long long)json_integer_value(json_object_get(j, "port")),
-				json_string_value(json_object_get(j, "reason")));
-	}
-	json_decref(all);
-	return 0;
-}
-
-static int
-write_record(const char *path, const struct al_run_record *rec, const char *egress)
-{
-	json_t *j = al_run_record_json(rec, 0, NULL);
-	char *text;
-
-	if (j && egress)
-		json_object_set_new(j, "egress", egress_json(egress));
-	text = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-	struct al_err err = {0};
-	int r = text ? al_file_write_atomic(path, text, strlen(text), 0644, &err) : -ENOMEM;
-
-	if (r < 0)
-		fprintf(stderr, "airlock: sandbox: --record %s: %s\n", path, al_err_msg(&err));
-	free(text);
-	json_decref(j);
-	return r;
 }
 
 /* bubblewrap's convention: a death by signal becomes 128+signal. */
@@ -385,20 +220,20 @@ exit_status(const struct al_run_record *rec)
 	case AL_RUN_XX:
 		break;
 	}
-	return EXIT_SANDBOX_FAILED;
+	return AL_CLI_EXIT_FAILED;
 }
 
 static void
-cli_clear(struct sandbox_cli *c)
+cli_clear(struct sandbox_cli *c, const struct al_cli_extras *x)
 {
 	for (size_t i = 0; i < c->n_binds && c->bind_text[i]; i++)
 		free(c->bind_text[i]);
-	al_egress_proc_clear(&c->egress);
-	free(c->egress_record);
+	if (x)
+		x->clear(c);
 }
 
 int
-al_cli_sandbox(int argc, char **argv)
+al_cli_sandbox_with(int argc, char **argv, const struct al_cli_extras *x)
 {
 	struct sandbox_cli c = {.egress = {.ctl = -1, .record_fd = -1}};
 	struct al_run_record rec = {0};
@@ -409,20 +244,24 @@ al_cli_sandbox(int argc, char **argv)
 		return fputs(sandbox_usage, stdout), 0;
 	al_sandbox_default_ids(&c.o.host_uid, &c.o.host_gid);
 	if (sandbox_parse(argc, argv, &c) < 0) {
-		cli_clear(&c);
-		return EXIT_USAGE;
+		cli_clear(&c, x);
+		return AL_CLI_EXIT_USAGE;
+	}
+	if (!x && (c.record || c.egress_file || c.n_allow)) {
+		cli_clear(&c, x);
+		return AL_CLI_TO_CORE;
 	}
 	/* Without --workdir, /work is an empty tmpfs that goes away with the sandbox. */
 	c.o.workspace = c.workdir;
-	if (egress_begin(&c) < 0) {
-		cli_clear(&c);
-		return EXIT_SANDBOX_FAILED;
+	if (x && x->begin(&c) < 0) {
+		cli_clear(&c, x);
+		return AL_CLI_EXIT_FAILED;
 	}
 	r = al_sandbox_run(&c.o, &rec, &err);
 	if (r < 0) {
-		cli_clear(&c);
+		cli_clear(&c, x);
 		fprintf(stderr, "airlock: sandbox: %s\n", al_err_msg(&err));
-		return EXIT_SANDBOX_FAILED;
+		return AL_CLI_EXIT_FAILED;
 	}
 	fwrite(rec.out ? rec.out : "", 1, rec.out_len, stdout);
 	fflush(stdout);
@@ -430,47 +269,11 @@ al_cli_sandbox(int argc, char **argv)
 	if (rec.status == AL_RUN_XX)
 		fprintf(stderr, "airlock: sandbox: %s\n", rec.detail);
 	status = exit_status(&rec);
-	if (egress_end(&c) < 0)
-		status = EXIT_SANDBOX_FAILED;
-	if (c.record && write_record(c.record, &rec, c.egress_record) < 0)
-		status = EXIT_SANDBOX_FAILED;
-	cli_clear(&c);
+	if (x && x->end(&c) < 0)
+		status = AL_CLI_EXIT_FAILED;
+	if (x && c.record && x->record(&c, &rec) < 0)
+		status = AL_CLI_EXIT_FAILED;
+	cli_clear(&c, x);
 	al_sandbox_record_clear(&rec);
 	return status;
-}
-
-int
-al_cli_doctor(int argc, char **argv)
-{
-	struct al_host_support h = {0};
-	int r;
-
-	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
-		return fputs("usage: airlock doctor\n", stdout), 0;
-	if (argc != 1) {
-		fprintf(stderr, "usage: airlock doctor\n");
-		return EXIT_USAGE;
-	}
-	r = al_doctor_run(&h);
-	printf("user namespaces: %s\n", h.user_namespaces ? "yes" : "no");
-	if (h.cgroup_version)
-		printf("cgroups: v%d (%s)\n", h.cgroup_version, h.cgroup_controllers);
-	else
-		printf("cgroups: none usable\n");
-	printf("seccomp: %s (user notification: %s)\n", h.seccomp ? "yes" : "no",
-	       h.seccomp_notify ? "yes" : "no");
-	printf("pivot_root: %s\n", h.pivot_root ? "yes" : "no");
-	printf("overlay: %s\n", h.overlay ? "layered, in a user namespace (warm trees)"
-					  : "not available (each run copies its tree)");
-	printf("sandbox: %s\n", h.sandbox_ran ? "/bin/true ran isolated" : "could not run");
-	printf("runner: %s\n",
-	       h.runner_confined ? "confined (secrets covered, ids mapped)" : "cannot be confined");
-	if (h.problems[0])
-		printf("%s%s", h.problems, h.problems[strlen(h.problems) - 1] == '\n' ? "" : "\n");
-	if (r < 0) {
-		printf("not ok: this host cannot isolate gate commands\n");
-		return 1;
-	}
-	printf("ok: this host can isolate gate commands\n");
-	return 0;
 }

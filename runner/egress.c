@@ -19,6 +19,7 @@
 #include "lib/buf.h"
 #include "lib/fdpass.h"
 #include "lib/fileio.h"
+#include "lib/compat.h"
 #include "lib/macros.h"
 #include "runner/egress.h"
 
@@ -34,17 +35,11 @@ static const char *const ca_vars[] = {
     "SSL_CERT_FILE",  "REQUESTS_CA_BUNDLE",  "PIP_CERT",	 "CURL_CA_BUNDLE",
     "GIT_SSL_CAINFO", "NODE_EXTRA_CA_CERTS", "npm_config_cafile"};
 
-int
-al_egress_send_listener(int sock, const char *label, int listener)
-{
-	return al_fd_send(sock, label, strlen(label), listener);
-}
-
 static _Noreturn void
 proxy_child(const char *core, int conf_rd, int record_fd, int ctl)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || dup2(conf_rd, 0) < 0 ||
-	    dup2(record_fd, 1) < 0 || dup2(ctl, 3) < 0 || close_range(4, ~0U, 0) < 0)
+	    dup2(record_fd, 1) < 0 || dup2(ctl, 3) < 0 || al_close_range(4, ~0U, 0) < 0)
 		_exit(127);
 	execl(core, "airlock-core", "egress-proxy", (char *)NULL);
 	_exit(127);

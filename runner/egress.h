@@ -48,7 +48,3 @@ void al_egress_sandbox(struct al_egress_proc *p, struct al_sandbox_opts *o, cons
 int al_egress_finish(struct al_egress_proc *p, char **ret_record, size_t *ret_len,
 		     struct al_err *err);
 void al_egress_proc_clear(struct al_egress_proc *p);
-
-/* Sends listener with label over sock (SCM_RIGHTS); no allocation: the sandbox init
- * calls it. 0 or -errno. */
-int al_egress_send_listener(int sock, const char *label, int listener);

@@ -1,14 +1,17 @@
-/* The `airlock` command. The sandbox subcommands run here, in a static binary of only
- * jansson and libc, so `airlock sandbox` starts in about the time of a plain exec;
- * every other subcommand is handed to `airlock-core` beside this binary, which links
- * libgit2, libmicrohttpd, SQLite, libsodium and libcurl (loading those costs ~12 ms). */
+/* The `airlock` command. `airlock sandbox` runs here, in a static binary of libc alone
+ * (musl where the build has it: glibc's start-up probes the CPU's features and caches,
+ * and each probe is a trap to the hypervisor on a virtual machine, ~0.25 ms a start), so
+ * it starts in about the time of a plain exec. Every other subcommand, and a sandbox
+ * asking for what needs JSON (--egress, --allow-host, --record), is handed to
+ * `airlock-core` beside this binary, which links libgit2, libmicrohttpd, SQLite,
+ * libsodium, libcurl and jansson (loading those costs ~12 ms). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "runner/runner.h"
+#include "runner/cli.h"
 
 static int
 exec_core(char **argv)
@@ -33,9 +36,12 @@ exec_core(char **argv)
 int
 main(int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "sandbox"))
-		return al_cli_sandbox(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "doctor"))
-		return al_cli_doctor(argc - 1, argv + 1);
+	int r;
+
+	if (argc >= 2 && !strcmp(argv[1], "sandbox")) {
+		r = al_cli_sandbox_with(argc - 1, argv + 1, NULL);
+		if (r != AL_CLI_TO_CORE)
+			return r;
+	}
 	return exec_core(argv);
 }

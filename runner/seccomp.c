@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/compat.h"
 #include "lib/macros.h"
 #include "runner/seccomp-rules.h"
 
@@ -104,11 +105,11 @@ notify_usable(char *why, size_t size)
 
 	if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) < 0) {
 		snprintf(why, size, "the kernel has no seccomp user notification (%s)",
-			 strerrorname_np(errno));
+			 al_errno_name(errno));
 		return 0;
 	}
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sz) < 0) {
-		snprintf(why, size, "SECCOMP_GET_NOTIF_SIZES: %s", strerrorname_np(errno));
+		snprintf(why, size, "SECCOMP_GET_NOTIF_SIZES: %s", al_errno_name(errno));
 		return 0;
 	}
 	if (sz.seccomp_notif != sizeof(struct seccomp_notif) ||
@@ -344,7 +345,7 @@ static char profile_text[8192];
 static void
 profile_rule(size_t *len, const struct al_seccomp_rule *d)
 {
-	const char *e = strerrorname_np(d->error);
+	const char *e = al_errno_name(d->error);
 
 	switch (d->when) {
 	case AL_SECCOMP_ALWAYS:

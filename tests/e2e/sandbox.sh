@@ -88,6 +88,24 @@ expect "relative bind: usage error 64" "$?" "64"
 "${SB[@]}" 2>/dev/null
 expect "no command: usage error 64" "$?" "64"
 
+# The front runs a plain sandbox itself and hands what needs JSON (--record, --egress,
+# --allow-host) to airlock-core beside it: alone in a directory, it still runs the one
+# and says it cannot run the other.
+mkdir -p "$TMP/alone"
+cp "$AIRLOCK" "$TMP/alone/airlock"
+out=$("$TMP/alone/airlock" sandbox -- sh -c 'echo lean' 2>&1)
+expect "front alone: a plain sandbox runs" "$?/$out" "0/lean"
+out=$("$TMP/alone/airlock" sandbox --record "$TMP/alone.json" -- true 2>&1)
+expect "front alone: --record needs airlock-core (127)" "$?" "127"
+expect_match "front alone: says so" "$out" "cannot run $TMP/alone/airlock-core"
+expect "front alone: no record written" "$(ls "$TMP/alone.json" 2>&1 >/dev/null | wc -l)" "1"
+"$TMP/alone/airlock" sandbox --allow-host a.test -- true >/dev/null 2>&1
+expect "front alone: --allow-host needs airlock-core (127)" "$?" "127"
+out=$("${SB[@]}" --mem 2>&1)
+expect_match "a missing value is named, whichever libc" "$out" "missing value for: --mem"
+out=$("${SB[@]}" --nope -- true 2>&1)
+expect_match "an unknown option is named" "$out" "unknown option: --nope"
+
 out=$("$AIRLOCK" doctor)
 expect "doctor: exit 0 on this host" "$?" "0"
 expect_match "doctor: names the cgroup version" "$out" '^cgroups: v[12] \(.*memory.*\)'

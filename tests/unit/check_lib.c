@@ -1,7 +1,9 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/compat.h"
 #include "lib/err.h"
 #include "lib/fileio.h"
 #include "lib/hex.h"
@@ -427,6 +430,49 @@ START_TEST(lockfile_one_holder)
 }
 END_TEST
 
+/* The lean front's errno names (musl has no strerrorname_np) are glibc's, number for
+ * number, and the renameat2 and close_range calls do what glibc's do. */
+START_TEST(compat_matches_glibc)
+{
+	char dir[] = "/tmp/check-compat-XXXXXX", a[64], b[64];
+	int named = 0, fd;
+
+	ck_assert_ptr_null(al_errno_name(0));
+	ck_assert_ptr_null(al_errno_name(-1));
+	for (int e = 1; e < 300; e++) {
+		const char *want = strerrorname_np(e), *got = al_errno_name(e);
+
+		if (!want) {
+			ck_assert_msg(!got, "%d: %s where glibc has no name", e, got);
+			continue;
+		}
+		ck_assert_msg(got && !strcmp(got, want), "%d: %s, glibc says %s", e, got ?: "NULL",
+			      want);
+		named++;
+	}
+	ck_assert_int_ge(named, 130);
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	ck_assert_int_eq(mkdir(a, 0700), 0);
+	ck_assert_int_eq(mkdir(b, 0700), 0);
+	errno = 0;
+	ck_assert_int_eq(al_renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_NOREPLACE), -1);
+	ck_assert_int_eq(errno, EEXIST);
+	ck_assert_int_eq(rmdir(b), 0);
+	ck_assert_int_eq(al_renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_NOREPLACE), 0);
+	ck_assert_int_eq(rmdir(b), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+
+	fd = open("/dev/null", O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(al_close_range((unsigned)fd, (unsigned)fd, 0), 0);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+	ck_assert_int_eq(errno, EBADF);
+}
+END_TEST
+
 static Suite *
 lib_suite(void)
 {
@@ -447,6 +493,7 @@ lib_suite(void)
 	tcase_add_test(t, runrec_not_an_object);
 	tcase_add_test(t, runrec_status_names);
 	tcase_add_test(t, du_any_depth);
+	tcase_add_test(t, compat_matches_glibc);
 	suite_add_tcase(s, t);
 	return s;
 }

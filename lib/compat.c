@@ -1,0 +1,162 @@
+/* See compat.h. */
+#include "lib/compat.h"
+
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lib/macros.h"
+
+#define N_(e) [e] = #e
+static const char *const names[] = {
+    N_(EPERM),
+    N_(ENOENT),
+    N_(ESRCH),
+    N_(EINTR),
+    N_(EIO),
+    N_(ENXIO),
+    N_(E2BIG),
+    N_(ENOEXEC),
+    N_(EBADF),
+    N_(ECHILD),
+    N_(EAGAIN),
+    N_(ENOMEM),
+    N_(EACCES),
+    N_(EFAULT),
+    N_(ENOTBLK),
+    N_(EBUSY),
+    N_(EEXIST),
+    N_(EXDEV),
+    N_(ENODEV),
+    N_(ENOTDIR),
+    N_(EISDIR),
+    N_(EINVAL),
+    N_(ENFILE),
+    N_(EMFILE),
+    N_(ENOTTY),
+    N_(ETXTBSY),
+    N_(EFBIG),
+    N_(ENOSPC),
+    N_(ESPIPE),
+    N_(EROFS),
+    N_(EMLINK),
+    N_(EPIPE),
+    N_(EDOM),
+    N_(ERANGE),
+    N_(EDEADLK),
+    N_(ENAMETOOLONG),
+    N_(ENOLCK),
+    N_(ENOSYS),
+    N_(ENOTEMPTY),
+    N_(ELOOP),
+    N_(ENOMSG),
+    N_(EIDRM),
+    N_(ECHRNG),
+    N_(EL2NSYNC),
+    N_(EL3HLT),
+    N_(EL3RST),
+    N_(ELNRNG),
+    N_(EUNATCH),
+    N_(ENOCSI),
+    N_(EL2HLT),
+    N_(EBADE),
+    N_(EBADR),
+    N_(EXFULL),
+    N_(ENOANO),
+    N_(EBADRQC),
+    N_(EBADSLT),
+    N_(EBFONT),
+    N_(ENOSTR),
+    N_(ENODATA),
+    N_(ETIME),
+    N_(ENOSR),
+    N_(ENONET),
+    N_(ENOPKG),
+    N_(EREMOTE),
+    N_(ENOLINK),
+    N_(EADV),
+    N_(ESRMNT),
+    N_(ECOMM),
+    N_(EPROTO),
+    N_(EMULTIHOP),
+    N_(EDOTDOT),
+    N_(EBADMSG),
+    N_(EOVERFLOW),
+    N_(ENOTUNIQ),
+    N_(EBADFD),
+    N_(EREMCHG),
+    N_(ELIBACC),
+    N_(ELIBBAD),
+    N_(ELIBSCN),
+    N_(ELIBMAX),
+    N_(ELIBEXEC),
+    N_(EILSEQ),
+    N_(ERESTART),
+    N_(ESTRPIPE),
+    N_(EUSERS),
+    N_(ENOTSOCK),
+    N_(EDESTADDRREQ),
+    N_(EMSGSIZE),
+    N_(EPROTOTYPE),
+    N_(ENOPROTOOPT),
+    N_(EPROTONOSUPPORT),
+    N_(ESOCKTNOSUPPORT),
+    N_(EOPNOTSUPP),
+    N_(EPFNOSUPPORT),
+    N_(EAFNOSUPPORT),
+    N_(EADDRINUSE),
+    N_(EADDRNOTAVAIL),
+    N_(ENETDOWN),
+    N_(ENETUNREACH),
+    N_(ENETRESET),
+    N_(ECONNABORTED),
+    N_(ECONNRESET),
+    N_(ENOBUFS),
+    N_(EISCONN),
+    N_(ENOTCONN),
+    N_(ESHUTDOWN),
+    N_(ETOOMANYREFS),
+    N_(ETIMEDOUT),
+    N_(ECONNREFUSED),
+    N_(EHOSTDOWN),
+    N_(EHOSTUNREACH),
+    N_(EALREADY),
+    N_(EINPROGRESS),
+    N_(ESTALE),
+    N_(EUCLEAN),
+    N_(ENOTNAM),
+    N_(ENAVAIL),
+    N_(EISNAM),
+    N_(EREMOTEIO),
+    N_(EDQUOT),
+    N_(ENOMEDIUM),
+    N_(EMEDIUMTYPE),
+    N_(ECANCELED),
+    N_(ENOKEY),
+    N_(EKEYEXPIRED),
+    N_(EKEYREVOKED),
+    N_(EKEYREJECTED),
+    N_(EOWNERDEAD),
+    N_(ENOTRECOVERABLE),
+    N_(ERFKILL),
+    N_(EHWPOISON),
+};
+#undef N_
+
+const char *
+al_errno_name(int e)
+{
+	return e > 0 && (size_t)e < AL_ARRAY_SIZE(names) ? names[e] : NULL;
+}
+
+int
+al_close_range(unsigned first, unsigned last, int flags)
+{
+	return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+int
+al_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned flags)
+{
+	return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags);
+}
