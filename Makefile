@@ -60,7 +60,7 @@ FRONT_CC := $(MUSL_CC)
 FRONT_OBJ := $(patsubst %.c,$(BUILD)/musl/%.o,$(FRONT_SRC)) $(BUILD)/musl/seccomp-bpf.o
 else
 FRONT_CC := $(CC)
-FRONT_OBJ := $(call obj,$(FRONT_SRC)) $(SECCOMP_BPF_OBJ)
+FRONT_OBJ = $(call obj,$(FRONT_SRC)) $(SECCOMP_BPF_OBJ)
 endif
 
 # The seccomp filter is compiled with libseccomp while airlock is built: runner/gen/
