@@ -105,6 +105,7 @@ struct run {
 	struct al_cgroup_limits limits;
 	struct al_cgroup_run *cg;
 	struct al_cgroup_stats cg_stats;
+	int cg_stats_read;
 	struct al_denied_syscall denied[AL_DENIED_MAX];
 	size_t n_denied;
 	unsigned denied_other;
@@ -320,6 +321,14 @@ read_status(struct run *r)
 
 		memcpy((char *)&r->fin + r->status_got, buf, take);
 		r->status_got += take;
+		/* The command has ended, so its memory counters hold its whole life (the
+		 * kernel counts an OOM kill before it sends the signal); what it left running
+		 * dies with the init. Read them now, while the init's namespaces are torn down
+		 * on the other core, rather than after. */
+		if (r->status_got == sizeof(r->fin) && !r->cg_stats_read) {
+			al_cgroup_run_stats(r->cg, &r->cg_stats);
+			r->cg_stats_read = 1;
+		}
 		return;
 	}
 	close(*fd);
@@ -555,7 +564,8 @@ collect(struct run *r)
 	/* every writer is gone now that the whole namespace has exited */
 	n = read(r->fds[P_REPORT][0], &r->report, sizeof(r->report));
 	r->report_got = n > 0 ? (size_t)n : 0;
-	al_cgroup_run_stats(r->cg, &r->cg_stats);
+	if (!r->cg_stats_read) /* no status came: killed, or set-up failed */
+		al_cgroup_run_stats(r->cg, &r->cg_stats);
 }
 
 /* The kernel killed something at the memory cap. Without its oom_kill counter (v1 before
