@@ -138,6 +138,16 @@ close_fd(int *fd)
 	*fd = -1;
 }
 
+/* The runner's copy of the command's stack: the init and the command have their own once
+ * the init is cloned, and the runner never touches it. */
+static void
+drop_command_stack(struct run *r)
+{
+	if (r->cmd_stack)
+		munmap(r->cmd_stack, r->cmd_stack_size);
+	r->cmd_stack = NULL;
+}
+
 static void
 run_free(struct run *r)
 {
@@ -149,8 +159,7 @@ run_free(struct run *r)
 	close_fd(&r->notify[1]);
 	close_fd(&r->listener);
 	close_fd(&r->report_copy);
-	if (r->cmd_stack)
-		munmap(r->cmd_stack, r->cmd_stack_size);
+	drop_command_stack(r);
 	free(r->envp);
 	al_capture_free(&r->out);
 	al_capture_free(&r->err);
@@ -385,10 +394,11 @@ read_notify(struct run *r)
 		 * filter loaded, about to exec: the sandbox is up */
 		r->spawn_us = now_us() - r->spawn_t0_us;
 		r->listener = fd;
-		/* one core is idle while the command runs: spares for the next runs, and the
-		 * groups of runners that died */
+		/* one core is idle while the command runs: spares for the next runs, the
+		 * groups of runners that died, and what is not needed until the end */
 		al_cgroup_run_refill(r->cg);
 		al_cgroup_sweep_once();
+		drop_command_stack(r);
 	} else if (rc == 0)
 		close(fd); /* only one command, so only one listener */
 	/* nothing else comes this way: no need to be woken by its EOF */
