@@ -9,6 +9,9 @@
 /* Empty groups kept for later runs to take (cgroup-run.c), AL_CGROUP_SPARES of them */
 #define AL_CGROUP_SPARE_PREFIX "airlock-spare-"
 #define AL_CGROUP_SPARES 2
+/* v1: where a run's init moves itself once the command and everything it left are dead,
+ * so the run's groups can go while the kernel still tears its namespaces down */
+#define AL_CGROUP_EXIT_NAME "airlock-exit"
 
 /* snprintf that fails with -ENAMETOOLONG instead of truncating */
 int al_cgroup_fmt(char *buf, size_t size, const char *f, ...) __attribute__((format(printf, 3, 4)));

@@ -56,6 +56,7 @@ struct group {
 	unsigned ctrls;	     /* bit per enum al_cgroup_ctrl */
 	int made;
 	int fd; /* owned; v1: its tasks file, for the init to join; v2: the group, for clone3 */
+	int exit_fd; /* owned; v1: <base>/airlock-exit/tasks, for the init to leave; or -1 */
 };
 
 struct al_cgroup_run {
@@ -119,6 +120,7 @@ add_groups(struct al_cgroup_run *r, const struct al_cgroup_host *h, struct al_er
 			g = &r->g[r->n++];
 			g->base = h->base[c];
 			g->fd = -1;
+			g->exit_fd = -1;
 			if (al_cgroup_fmt(g->path, sizeof(g->path),
 					  "%s/" AL_CGROUP_RUN_PREFIX "%d-%u", h->base[c],
 					  (int)getpid(), n) < 0)
@@ -217,6 +219,32 @@ open_join(struct group *g, int version, struct al_err *err)
 	return 0;
 }
 
+/* v1: the exit group's tasks file, the group made on first use. -errno when it cannot be
+ * had, which only costs the run its early end (al_cgroup_run_exit_fds). */
+static int
+open_exit(struct group *g)
+{
+	char dir[PATH_MAX], tasks[PATH_MAX];
+
+	if (al_cgroup_fmt(dir, sizeof(dir), "%s/" AL_CGROUP_EXIT_NAME, g->base) < 0 ||
+	    al_cgroup_fmt(tasks, sizeof(tasks), "%s/tasks", dir) < 0)
+		return -ENAMETOOLONG;
+	g->exit_fd = open(tasks, O_WRONLY | O_CLOEXEC);
+	if (g->exit_fd < 0 && errno == ENOENT && (mkdir(dir, 0755) == 0 || errno == EEXIST))
+		g->exit_fd = open(tasks, O_WRONLY | O_CLOEXEC);
+	return g->exit_fd < 0 ? -errno : 0;
+}
+
+static void
+close_exit_fds(struct al_cgroup_run *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->g[i].exit_fd >= 0) {
+			close(r->g[i].exit_fd);
+			r->g[i].exit_fd = -1;
+		}
+}
+
 int
 al_cgroup_run_make(const struct al_cgroup_host *h, struct al_cgroup_run **ret, struct al_err *err)
 {
@@ -235,6 +263,12 @@ al_cgroup_run_make(const struct al_cgroup_host *h, struct al_cgroup_run **ret, s
 		rc = make_group(&r->g[i], r->version, err);
 	for (size_t i = 0; rc == 0 && i < r->n; i++)
 		rc = open_join(&r->g[i], r->version, err);
+	/* all of them or none: an init that left only some groups would keep others busy */
+	for (size_t i = 0; rc == 0 && r->version == 1 && i < r->n; i++)
+		if (open_exit(&r->g[i]) < 0) {
+			close_exit_fds(r);
+			break;
+		}
 	if (rc < 0) {
 		al_cgroup_run_destroy(r, NULL);
 		return rc;
@@ -347,6 +381,34 @@ al_cgroup_run_join_self(const struct al_cgroup_run *r, const char **ret_path)
 	return 0;
 }
 
+size_t
+al_cgroup_run_exit_fds(const struct al_cgroup_run *r, int *fds, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n && n < max; i++)
+		if (r->g[i].exit_fd >= 0)
+			fds[n++] = r->g[i].exit_fd;
+	return n;
+}
+
+int
+al_cgroup_run_leave_self(const struct al_cgroup_run *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		ssize_t n;
+
+		if (r->g[i].exit_fd < 0)
+			return -ENOENT;
+		do
+			n = write(r->g[i].exit_fd, "0", 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1)
+			return n < 0 ? -errno : -EIO;
+	}
+	return r->n ? 0 : -ENOENT;
+}
+
 static void
 close_fds(struct al_cgroup_run *r)
 {
@@ -355,6 +417,7 @@ close_fds(struct al_cgroup_run *r)
 			close(r->g[i].fd);
 			r->g[i].fd = -1;
 		}
+	close_exit_fds(r);
 }
 
 int

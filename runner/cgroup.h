@@ -95,6 +95,14 @@ int al_cgroup_run_clone_fd(const struct al_cgroup_run *r);
  * of the run's fds. Neither allocates nor takes a lock. -errno with the refusing group's path
  * in *ret_path: the init must then stop. */
 int al_cgroup_run_join_self(const struct al_cgroup_run *r, const char **ret_path);
+/* v1: the init's way out, taken once nothing else of the run is alive: the tasks files of
+ * <base>/airlock-exit, opened by the runner with the run's own (left -1 where that group
+ * cannot be had: then the init stays, and the runner waits for it to exit). Up to max
+ * fds into fds for the init to keep; the count. */
+size_t al_cgroup_run_exit_fds(const struct al_cgroup_run *r, int *fds, size_t max);
+/* In the init, as its last step: moves the calling thread out of the run's groups into
+ * airlock-exit. 0 when it left every one; -errno otherwise (some may have been left). */
+int al_cgroup_run_leave_self(const struct al_cgroup_run *r);
 /* In the runner once the init exists (inside: al_cgroup_clone_into put it in the group):
  * closes the runner's copies of the run's fds, and on v2 without inside writes pid into
  * cgroup.procs. */

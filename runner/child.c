@@ -349,6 +349,23 @@ final_status(const struct al_child_ctx *c, int wait_status, struct al_init_statu
 	ret->report_error = copy_report(c);
 }
 
+/* Once the command has ended: everything it left is killed and reaped here, so that when
+ * the status goes out nothing of the run is alive but us. Then, on v1, we leave the run's
+ * groups (al_cgroup_run_leave_self): the runner can remove them at once, while the kernel
+ * still tears our namespaces down. kill(-1) from pid 1 reaches every other process of the
+ * namespace, and a process with the signal pending can no longer fork. */
+static void
+end_run(const struct al_child_ctx *c, int wait_status, struct al_init_status *fin)
+{
+	int st;
+
+	kill(-1, SIGKILL);
+	while (waitpid(-1, &st, __WALL) > 0 || errno == EINTR)
+		;
+	final_status(c, wait_status, fin);
+	fin->left = al_cgroup_run_leave_self(c->cg) == 0;
+}
+
 /* Reaps every process that lands on pid 1; reports the command's status when it ends.
  * Keeping its capabilities and turning off dumpable keeps the command (same uid) from
  * reaching into init through /proc or ptrace. */
@@ -372,7 +389,7 @@ reap(const struct al_child_ctx *c, pid_t cmd)
 			al_child_fail(c->report_fd, -errno, "waitpid");
 		if (p != cmd)
 			continue;
-		final_status(c, st, &fin);
+		end_run(c, st, &fin);
 		if (write(c->status_fd, &fin, sizeof(fin)) != (ssize_t)sizeof(fin))
 			al_child_fail(c->report_fd, -errno, "writing status");
 		_exit(0);
@@ -450,7 +467,10 @@ egress_listen(const struct al_child_ctx *c)
 	close(c->egress_fd);
 }
 
-enum { KEEP_FIXED = 9, KEEP_MAX = KEEP_FIXED + AL_SANDBOX_MAX_BINDS + AL_SANDBOX_MAX_LAYERS + 3 };
+enum {
+	KEEP_FIXED = 9,
+	KEEP_MAX = KEEP_FIXED + AL_CG_NCTRL + AL_SANDBOX_MAX_BINDS + AL_SANDBOX_MAX_LAYERS + 3
+};
 
 _Noreturn void
 al_child_init(const struct al_child_ctx *c)
@@ -474,6 +494,7 @@ al_child_init(const struct al_child_ctx *c)
 	       (int[]){c->sync_fd, c->report_fd, c->status_fd, c->out_fd, c->err_fd, c->notify_fd,
 		       c->report_copy_fd, c->egress_fd, netns.sock},
 	       KEEP_FIXED * sizeof(int));
+	n_keep += al_cgroup_run_exit_fds(c->cg, keep + n_keep, AL_CG_NCTRL);
 	open_sources(c, &fds, keep, &n_keep);
 
 	if ((r = close_all_except(keep, n_keep)) < 0)

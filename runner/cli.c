@@ -253,6 +253,9 @@ al_cli_sandbox_with(int argc, char **argv, const struct al_cli_extras *x)
 	}
 	/* Without --workdir, /work is an empty tmpfs that goes away with the sandbox. */
 	c.o.workspace = c.workdir;
+	/* we exit right after: the init's own teardown need not be waited for, except for
+	 * the CPU time and memory a record reports */
+	c.o.no_reap = c.record == NULL;
 	if (x && x->begin(&c) < 0) {
 		cli_clear(&c, x);
 		return AL_CLI_EXIT_FAILED;

@@ -91,6 +91,7 @@ struct al_init_status {
 	int report_error;    /* 0 when the report was copied out, else -errno */
 	long long disk_used; /* bytes of the run's disk in use; -1 unknown */
 	long long disk_free; /* bytes still free */
+	int left;	     /* 1: nothing else of the run lives, and the init left its groups */
 };
 
 struct al_child_ctx {

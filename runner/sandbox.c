@@ -424,11 +424,13 @@ answer_denied(struct run *r, short revents)
 		close_fd(&r->listener);
 }
 
-/* Until init has exited and both streams are closed: read everything, store what fits. */
+/* Until the init has reported (the command has ended and nothing of it is left) or exited,
+ * and both streams are closed: read everything, store what fits. */
 static int
 pump(struct run *r)
 {
-	while (r->fds[P_STATUS][0] >= 0 || r->out.fd >= 0 || r->err.fd >= 0) {
+	while ((r->fds[P_STATUS][0] >= 0 && r->status_got < sizeof(r->fin)) || r->out.fd >= 0 ||
+	       r->err.fd >= 0) {
 		struct pollfd pf[5] = {
 		    {.fd = r->fds[P_STATUS][0], .events = POLLIN},
 		    {.fd = r->out.fd, .events = POLLIN},
@@ -562,11 +564,16 @@ start(struct run *r, const struct al_sandbox_opts *o, const struct al_cgroup_hos
 }
 
 static void
-collect(struct run *r)
+collect(struct run *r, int no_reap)
 {
 	int st;
 	ssize_t n;
 
+	if (no_reap && r->status_got == sizeof(r->fin) && r->fin.left) {
+		/* it wrote no report (it reported a status), and is out of the groups */
+		r->pid = -1;
+		return;
+	}
 	while (wait4(r->pid, &st, 0, &r->ru) < 0 && errno == EINTR)
 		;
 	r->pid = -1;
@@ -807,7 +814,7 @@ run_one(struct run *r, const struct al_sandbox_opts *o, struct al_run_record *re
 		kill_and_reap(r);
 		return al_err_set(err, rc, "poll: %s", strerror(-rc));
 	}
-	collect(r);
+	collect(r, o->no_reap);
 	rc = finish(r, rec);
 	if (rc < 0)
 		return al_err_set(err, rc, "sandbox: out of memory");

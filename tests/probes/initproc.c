@@ -1,7 +1,10 @@
 /* probe=initproc: the sandbox's init (pid 1) is opaque to the command. It is a copy of the
  * airlock process that started the run, so its memory, environment and open files are the
  * host's: /proc/1/{mem,environ,auxv,maps,stack,syscall,io} must not open, and
- * the links /proc/1/fd/N, cwd, root and exe must not resolve. Nothing read is printed. */
+ * the links /proc/1/fd/N, cwd, root and exe must not resolve. Nor may any of its fds open
+ * through /proc/1/fd: among them are the tasks files it leaves the run's cgroups by at the
+ * end (a command writing "0" there would leave its limits behind). Nothing read is
+ * printed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -40,6 +43,18 @@ main(void)
 		snprintf(path, sizeof(path), "/proc/1/%s", links[i]);
 		if (readlink(path, target, sizeof(target)) >= 0 && n++ == 0)
 			open_one = links[i];
+	}
+	for (int fdn = 0; fdn < 64; fdn++) {
+		char path[64];
+		int fd;
+
+		snprintf(path, sizeof(path), "/proc/1/fd/%d", fdn);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
+			if (n++ == 0)
+				open_one = "fd/N for writing";
+		}
 	}
 	printf("probe=initproc result=%s errno=%s readable=%d%s%s\n", n ? "allowed" : "blocked",
 	       first_err ? strerrorname_np(first_err) : "0", n, open_one ? " first=" : "",

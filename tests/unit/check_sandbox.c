@@ -2542,6 +2542,118 @@ START_TEST(join_self_moves_the_caller)
 }
 END_TEST
 
+/* v1: the init's way out. A child that joined the run's groups leaves them through the
+ * exit fds once its work is done: it is then in airlock-exit in every hierarchy, and the
+ * run's groups can be removed while it still lives (no kill: al_cgroup_run_destroy would
+ * have to kill a member it found). */
+static pid_t
+fork_leaver(const struct al_cgroup_run *r, int ready_fd)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		const char *path = NULL;
+		int rc = al_cgroup_run_join_self(r, &path);
+		char msg[32];
+
+		if (rc == 0)
+			rc = al_cgroup_run_leave_self(r);
+		snprintf(msg, sizeof(msg), "%d", rc);
+		if (write(ready_fd, msg, strlen(msg)) < 0)
+			_exit(2);
+		if (rc == 0)
+			pause();
+		_exit(1);
+	}
+	return pid;
+}
+
+START_TEST(init_leaves_its_groups)
+{
+	const struct al_cgroup_host *h;
+	struct al_cgroup_limits l = {.memory_bytes = 64 << 20, .pids_max = 8, .cpu_percent = 50};
+	struct al_cgroup_run *r = NULL;
+	const char *names[] = {"memory", "pids", "cpu"};
+	char got[PATH_MAX], msg[32] = {0};
+	int p[2], fds[AL_CG_NCTRL], st;
+	pid_t pid;
+
+	ck_assert_int_eq(al_cgroup_host(&h, NULL), 0);
+	if (h->version != 1)
+		return;
+	ck_assert_int_eq(al_cgroup_run_create(h, &l, &r, NULL), 0);
+	ck_assert_uint_gt(al_cgroup_run_exit_fds(r, fds, AL_CG_NCTRL), 0);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork_leaver(r, p[1]);
+	close(p[1]);
+	ck_assert_int_gt(read(p[0], msg, sizeof(msg) - 1), 0);
+	close(p[0]);
+	ck_assert_str_eq(msg, "0");
+	for (int i = 0; i < 3; i++) {
+		cgroup_of(pid, names[i], got, sizeof(got));
+		ck_assert_msg(strlen(got) >= strlen("/" AL_CGROUP_EXIT_NAME) &&
+				  !strcmp(got + strlen(got) - strlen("/" AL_CGROUP_EXIT_NAME),
+					  "/" AL_CGROUP_EXIT_NAME),
+			      "%s: in %s, want .../" AL_CGROUP_EXIT_NAME, names[i], got);
+	}
+	ck_assert_int_eq(al_cgroup_run_adopt(r, pid, 0, NULL), 0);
+	ck_assert_int_eq(al_cgroup_run_destroy(r, NULL), 0);
+	ck_assert_int_eq(groups_left(), 0);
+	/* destroy found the groups empty and killed nothing: the child still lives */
+	ck_assert_int_eq(waitpid(pid, &st, WNOHANG), 0);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+}
+END_TEST
+
+/* When the command's status comes, nothing else of the run is alive: what the command
+ * left running (here a subshell that would write /work/late 0.3 s on) was killed and
+ * reaped by the init first. With no_reap (`airlock sandbox`) the run returns then, its
+ * groups gone on v1, and its init exits on its own; without, it returns once the init
+ * is reaped. */
+START_TEST(stragglers_die_before_the_status)
+{
+	const struct al_cgroup_host *h;
+	struct al_sandbox_opts o = {
+	    .workspace = ws,
+	    .argv = SH("(sleep 0.3; echo late > /work/late) & echo started"),
+	    .timeout_ms = 10000,
+	    .no_reap = _i,
+	};
+	struct al_run_record rec = {0};
+	char late[PATH_MAX];
+	int st, reaped = 0;
+
+	ck_assert_int_eq(al_cgroup_host(&h, NULL), 0);
+	snprintf(late, sizeof(late), "%s/late", ws);
+	unlink(late);
+	if (!_i) {
+		run_with(&o, &rec);
+	} else {
+		struct al_err e = {0};
+
+		al_sandbox_default_ids(&o.host_uid, &o.host_gid);
+		ck_assert_int_eq(al_sandbox_run(&o, &rec, &e), 0);
+		if (h->version == 1)
+			ck_assert_int_eq(groups_left(), 0);
+		for (int i = 0; i < 400 && !reaped; i++)
+			if (waitpid(-1, &st, WNOHANG) > 0)
+				reaped = 1;
+			else
+				usleep(5000);
+		ck_assert_msg(reaped, "the init did not exit");
+		ck_assert_int_eq(groups_left(), 0);
+		assert_no_children();
+	}
+	assert_ok(&rec);
+	ck_assert_str_eq(rec.out, "started\n");
+	usleep(600000);
+	ck_assert_msg(access(late, F_OK) != 0, "what the command left outlived the run");
+	al_sandbox_record_clear(&rec);
+}
+END_TEST
+
 /* A group that cannot be joined (here: removed after its tasks file was opened) is
  * reported by path, and the child is told to stop. */
 START_TEST(join_self_refused_names_the_group)
@@ -2828,6 +2940,8 @@ sandbox_suite(void)
 	tcase_add_test(l, cgroup_refusal_fails_closed);
 	tcase_add_test(l, netns_refusal_fails_closed);
 	tcase_add_test(l, spares_taken_and_made_again);
+	tcase_add_test(l, init_leaves_its_groups);
+	tcase_add_loop_test(l, stragglers_die_before_the_status, 0, 2);
 	tcase_add_test(l, unwritable_limits_stop_the_command);
 	tcase_add_test(l, bad_limits);
 	tcase_add_test(l, disk_bytes_cap);
