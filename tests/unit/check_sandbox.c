@@ -1536,8 +1536,8 @@ START_TEST(spares_taken_and_made_again)
 	ck_assert_int_eq(al_seccomp_prepare(&prog, NULL), 0);
 	if (h->version != 1 || al_seccomp_uncounted_reason(prog))
 		return; /* cgroup2 cannot rename a group; without a listener nothing says when */
-	/* a second pids or cpu spare only comes of runs that overlapped: made here if none
-	 * did on this host yet, as a refill would */
+	/* pids and cpu spares are recycled run groups (a refill makes memory spares only),
+	 * so a second one exists only where runs overlapped: made here if none did yet */
 	for (int c = 0; c < AL_CG_NCTRL; c++)
 		for (int k = 0; k < 2 && c != AL_CG_MEMORY; k++) {
 			char p[PATH_MAX];
