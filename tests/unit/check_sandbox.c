@@ -2488,9 +2488,10 @@ cgroup_of(pid_t pid, const char *ctrl, char *buf, size_t size)
 }
 
 /* A forked child (one thread) joins the run's groups itself through the fds the run
- * opened; its parent stays where it was. exit_code: what the child exits with on success. */
+ * opened, and with leave, leaves them again as an init does at its end; its parent stays
+ * where it was. It writes "<rc> <refusing group>" to ready_fd, then waits to be killed. */
 static pid_t
-fork_joiner(const struct al_cgroup_run *r, int ready_fd)
+fork_joiner(const struct al_cgroup_run *r, int ready_fd, int leave)
 {
 	pid_t pid = fork();
 
@@ -2500,6 +2501,8 @@ fork_joiner(const struct al_cgroup_run *r, int ready_fd)
 		int rc = al_cgroup_run_join_self(r, &path);
 		char msg[PATH_MAX + 16];
 
+		if (rc == 0 && leave)
+			rc = al_cgroup_run_leave_self(r);
 		snprintf(msg, sizeof(msg), "%d %s", rc, path ? path : "-");
 		if (write(ready_fd, msg, strlen(msg)) < 0)
 			_exit(2);
@@ -2529,7 +2532,7 @@ START_TEST(join_self_moves_the_caller)
 	ck_assert_int_eq(al_cgroup_run_create(h, &l, &r, NULL), 0);
 	ck_assert_int_eq(al_cgroup_run_clone_fd(r), -1); /* v1: no clone into a group */
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	pid = fork_joiner(r, p[1]);
+	pid = fork_joiner(r, p[1], 0);
 	close(p[1]);
 	ck_assert_int_gt(read(p[0], msg, sizeof(msg) - 1), 0);
 	close(p[0]);
@@ -2556,36 +2559,13 @@ END_TEST
  * exit fds once its work is done: it is then in airlock-exit in every hierarchy, and the
  * run's groups can be removed while it still lives (no kill: al_cgroup_run_destroy would
  * have to kill a member it found). */
-static pid_t
-fork_leaver(const struct al_cgroup_run *r, int ready_fd)
-{
-	pid_t pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		const char *path = NULL;
-		int rc = al_cgroup_run_join_self(r, &path);
-		char msg[32];
-
-		if (rc == 0)
-			rc = al_cgroup_run_leave_self(r);
-		snprintf(msg, sizeof(msg), "%d", rc);
-		if (write(ready_fd, msg, strlen(msg)) < 0)
-			_exit(2);
-		if (rc == 0)
-			pause();
-		_exit(1);
-	}
-	return pid;
-}
-
 START_TEST(init_leaves_its_groups)
 {
 	const struct al_cgroup_host *h;
 	struct al_cgroup_limits l = {.memory_bytes = 64 << 20, .pids_max = 8, .cpu_percent = 50};
 	struct al_cgroup_run *r = NULL;
 	const char *names[] = {"memory", "pids", "cpu"};
-	char got[PATH_MAX], msg[32] = {0};
+	char got[PATH_MAX], msg[PATH_MAX + 16] = {0};
 	int p[2], fds[AL_CG_NCTRL], st;
 	pid_t pid;
 
@@ -2595,11 +2575,11 @@ START_TEST(init_leaves_its_groups)
 	ck_assert_int_eq(al_cgroup_run_create(h, &l, &r, NULL), 0);
 	ck_assert_uint_gt(al_cgroup_run_exit_fds(r, fds, AL_CG_NCTRL), 0);
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	pid = fork_leaver(r, p[1]);
+	pid = fork_joiner(r, p[1], 1);
 	close(p[1]);
 	ck_assert_int_gt(read(p[0], msg, sizeof(msg) - 1), 0);
 	close(p[0]);
-	ck_assert_str_eq(msg, "0");
+	ck_assert_str_eq(msg, "0 -");
 	for (int i = 0; i < 3; i++) {
 		cgroup_of(pid, names[i], got, sizeof(got));
 		ck_assert_msg(strlen(got) >= strlen("/" AL_CGROUP_EXIT_NAME) &&
@@ -2682,7 +2662,7 @@ START_TEST(join_self_refused_names_the_group)
 	snprintf(cpu, sizeof(cpu), "%s", al_cgroup_run_path(r, AL_CG_CPU));
 	ck_assert_int_eq(rmdir(cpu), 0);
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	pid = fork_joiner(r, p[1]);
+	pid = fork_joiner(r, p[1], 0);
 	close(p[1]);
 	ck_assert_int_gt(read(p[0], msg, sizeof(msg) - 1), 0);
 	close(p[0]);
