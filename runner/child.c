@@ -357,10 +357,8 @@ final_status(const struct al_child_ctx *c, int wait_status, struct al_init_statu
 static void
 end_run(const struct al_child_ctx *c, int wait_status, struct al_init_status *fin)
 {
-	int st;
-
 	kill(-1, SIGKILL);
-	while (waitpid(-1, &st, __WALL) > 0 || errno == EINTR)
+	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
 		;
 	final_status(c, wait_status, fin);
 	fin->left = al_cgroup_run_leave_self(c->cg) == 0;

@@ -84,8 +84,8 @@ helper_main(void *arg)
 
 /* On the other core. A new task is queued where its parent runs, and an idle core (a
  * halted vCPU, on a virtual machine) does not pull it over before the parent blocks for
- * it: the helper would then run after the mounts rather than beside them, as it did in
- * about half of the runs spaced 50 ms apart. Only a hint: an error changes nothing. */
+ * it: the helper would then run after the mounts rather than beside them, as scheduler
+ * traces of runs spaced 50 ms apart showed. Only a hint: an error changes nothing. */
 static void
 move_elsewhere(pid_t pid)
 {

@@ -330,10 +330,10 @@ read_status(struct run *r)
 
 		memcpy((char *)&r->fin + r->status_got, buf, take);
 		r->status_got += take;
-		/* The command has ended, so its memory counters hold its whole life (the
-		 * kernel counts an OOM kill before it sends the signal); what it left running
-		 * dies with the init. Read them now, while the init's namespaces are torn down
-		 * on the other core, rather than after. */
+		/* The command has ended and the init has killed and reaped what it left, so
+		 * the memory counters hold the run's whole life (the kernel counts an OOM kill
+		 * before it sends the signal). Read them now, while the init's namespaces are
+		 * torn down on the other core, rather than after. */
 		if (r->status_got == sizeof(r->fin) && !r->cg_stats_read) {
 			al_cgroup_run_stats(r->cg, &r->cg_stats);
 			r->cg_stats_read = 1;
